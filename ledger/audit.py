@@ -1,0 +1,163 @@
+"""Whole-ledger checks: recompute everything from the journal and report each thing that does not add up.
+
+The checks return a list of problems rather than stopping at the first, because an auditor wants
+the whole picture (a deleted transaction shows as a sequence gap *and* wrong balances) and because
+a shop must be able to say exactly what is wrong when it asks the township to restore its ledger.
+The journal is read as a stream, so memory stays flat however long the shop has traded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ledger.chain import chain_hash
+from ledger.effects import Totals, effects_of
+from ledger.model import (
+    GENESIS_HASH,
+    HouseholdStatus,
+    Transaction,
+    TxnDraft,
+    TxnKind,
+    household_account,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    detail: str
+
+
+@dataclass
+class CachedState:
+    """What storage keeps as caches, to be compared with the recomputation."""
+
+    balance: dict[str, int] = field(default_factory=dict)
+    earned: dict[str, int] = field(default_factory=dict)
+    stock: dict[str, int] = field(default_factory=dict)
+    status: dict[str, HouseholdStatus] = field(default_factory=dict)
+    device_heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    missing_guards: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AuditReport:
+    problems: list[Problem]
+    transactions: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def as_draft(txn: Transaction) -> TxnDraft:
+    return TxnDraft(
+        txn_id=txn.txn_id,
+        kind=txn.kind,
+        created_at=txn.created_at,
+        shop_id=txn.shop_id,
+        operator=txn.operator,
+        household_id=txn.household_id,
+        postings=txn.postings,
+        lines=txn.lines,
+        memo=txn.memo,
+        ref_txn_id=txn.ref_txn_id,
+        party=txn.party,
+        pull_cursor=txn.pull_cursor,
+    )
+
+
+def check_transaction(txn: Transaction) -> list[Problem]:
+    """Checks that need nothing but the transaction itself."""
+    problems = []
+    sums: dict[str, int] = {}
+    for posting in txn.postings:
+        sums[posting.unit] = sums.get(posting.unit, 0) + posting.amount
+    for unit, total in sums.items():
+        if total != 0:
+            problems.append(Problem("unbalanced", f"{txn.receipt_no}: postings in {unit} sum to {total}"))
+    if txn.kind == TxnKind.REDEEM:
+        account = household_account(txn.household_id or "")
+        spent = -txn.points_of(account)
+        priced = sum(-line.qty * line.points_each for line in txn.lines)
+        if spent != priced or spent <= 0 or any(line.qty >= 0 for line in txn.lines):
+            problems.append(
+                Problem("redeem_mismatch", f"{txn.receipt_no}: {spent} points taken for goods worth {priced}")
+            )
+    return problems
+
+
+def check_void(void: Transaction, original: Transaction | None) -> list[Problem]:
+    if original is None or original.kind != TxnKind.REDEEM:
+        return [Problem("void_orphan", f"{void.receipt_no} voids {void.ref_txn_id}, which is not a redemption")]
+    mirrored = sorted((p.account, p.unit, -p.amount) for p in original.postings) == sorted(
+        (p.account, p.unit, p.amount) for p in void.postings
+    ) and sorted((ln.sku, -ln.qty) for ln in original.lines) == sorted((ln.sku, ln.qty) for ln in void.lines)
+    if not mirrored:
+        return [Problem("void_mismatch", f"{void.receipt_no} does not reverse {original.receipt_no} exactly")]
+    return []
+
+
+def verify(
+    journal: Iterable[Transaction],
+    cached: CachedState,
+    fetch: Callable[[str], Transaction | None],
+) -> AuditReport:
+    """Recompute chains, posting sums, balances, points earned, stock and status; compare with caches.
+
+    ``journal`` yields every transaction in the order it was stored; ``fetch`` finds one by id (for
+    the few transactions that voids refer to).
+    """
+    problems: list[Problem] = [Problem("append_only_guard", f"missing: {name}") for name in cached.missing_guards]
+    heads: dict[str, tuple[int, str]] = {}
+    totals = Totals()
+    voids: dict[str, list[Transaction]] = {}
+    count = 0
+    for txn in journal:
+        count += 1
+        last_seq, last_hash = heads.get(txn.device_id, (0, GENESIS_HASH))
+        if txn.seq != last_seq + 1:
+            kind = "sequence_gap" if txn.seq > last_seq + 1 else "sequence_order"
+            problems.append(Problem(kind, f"device {txn.device_id}: seq {txn.seq} follows {last_seq}"))
+        if txn.prev_hash != last_hash:
+            problems.append(Problem("chain_break", f"{txn.receipt_no}: previous hash does not match"))
+        recomputed = chain_hash(txn.prev_hash, as_draft(txn), txn.device_id, txn.seq)
+        if recomputed != txn.hash:
+            problems.append(Problem("hash_mismatch", f"{txn.receipt_no}: content differs from its hash"))
+        heads[txn.device_id] = (txn.seq, txn.hash)
+        problems.extend(check_transaction(txn))
+        if txn.kind == TxnKind.VOID and txn.ref_txn_id:
+            voids.setdefault(txn.ref_txn_id, []).append(txn)
+        totals.apply(effects_of(as_draft(txn)))
+
+    for ref, void_txns in voids.items():
+        if len(void_txns) > 1:
+            numbers = ", ".join(v.receipt_no for v in void_txns)
+            problems.append(Problem("double_void", f"{ref} voided {len(void_txns)} times: {numbers}"))
+        problems.extend(check_void(void_txns[0], fetch(ref)))
+
+    problems.extend(_compare("balance_mismatch", "balance of household", totals.balance, cached.balance))
+    problems.extend(_compare("earned_mismatch", "points earned by household", totals.earned, cached.earned))
+    problems.extend(_compare("stock_mismatch", "stock of", totals.stock, cached.stock))
+    for sku, on_hand in sorted(totals.stock.items()):
+        if on_hand < 0:
+            problems.append(Problem("negative_stock", f"{sku}: {on_hand} on hand"))
+    for household_id, status in sorted(totals.status.items()):
+        if cached.status.get(household_id, HouseholdStatus.ACTIVE) != status:
+            problems.append(Problem("status_mismatch", f"household {household_id} should be {status}"))
+    for device_id, (seq, digest) in sorted(cached.device_heads.items()):
+        if heads.get(device_id, (0, GENESIS_HASH)) != (seq, digest):
+            problems.append(
+                Problem("device_head", f"device {device_id}: stored head seq {seq} does not match the journal")
+            )
+    return AuditReport(problems, count)
+
+
+def _compare(kind: str, what: str, recomputed: dict[str, int], cached: dict[str, int]) -> list[Problem]:
+    problems = []
+    for key in sorted(set(recomputed) | set(cached)):
+        expected, stored = recomputed.get(key, 0), cached.get(key, 0)
+        if expected != stored:
+            problems.append(Problem(kind, f"{what} {key}: stored {stored}, journal says {expected}"))
+    return problems

@@ -1,0 +1,133 @@
+"""Typed refusals of the ledger.
+
+A refusal is not a crash: it is the ledger saying "no" to a person, so every error carries a stable
+``code`` (scripts and tests match on it) and a message in the shopkeeper's language. Messages are
+templates filled from ``params`` so the same error reads well in Chinese and in English.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# code -> (Simplified Chinese, English). Keep the Chinese plain: a shopkeeper reads it, often aloud.
+MESSAGES: dict[str, tuple[str, str]] = {
+    "passbook_malformed": (
+        "无法识别这个积分存折码，请重新扫描或核对号码。",
+        "This is not a passbook code. Scan again or check the number.",
+    ),
+    "passbook_forged": (
+        "积分存折码校验失败（可能输错或伪造），不能使用。",
+        "The passbook code does not check out (mistyped or forged); it cannot be used.",
+    ),
+    "passbook_unknown": (
+        "没有找到这个积分存折（户号 {household_id}）。",
+        "No passbook found for household {household_id}.",
+    ),
+    "passbook_revoked": (
+        "这本积分存折已挂失作废（第 {card_no} 号卡），请使用新存折。",
+        "This passbook was reported lost (card {card_no}); use the new one.",
+    ),
+    "household_unknown": ("没有找到户号 {household_id}。", "No household {household_id}."),
+    "household_frozen": (
+        "{name} 户的积分已被冻结，暂不能兑换。",
+        "Household {name} is frozen and cannot redeem points.",
+    ),
+    "insufficient_points": (
+        "积分不足：需要 {needed} 分，可兑换积分只有 {redeemable} 分。",
+        "Not enough points: {needed} needed, only {redeemable} redeemable.",
+    ),
+    "visitor_limit": (
+        "外村或久未同步的存折本次最多兑换 {limit} 分。",
+        "Away from the home shop or long unsynced, at most {limit} points can be redeemed.",
+    ),
+    "unknown_sku": ("没有这个商品：{sku}。", "No such item: {sku}."),
+    "item_inactive": ("商品 {sku} 已下架。", "Item {sku} is no longer offered."),
+    "bad_quantity": (
+        "数量不对：{value}（应为 1 到 {max} 之间的整数）。",
+        "Bad quantity: {value} (a whole number from 1 to {max}).",
+    ),
+    "bad_points": (
+        "积分数不对：{value}（应为 1 到 {max} 之间的整数）。",
+        "Bad points: {value} (a whole number from 1 to {max}).",
+    ),
+    "bad_amount": (
+        "金额不对：{value}（应为大于 0 的金额）。",
+        "Bad amount: {value} (must be more than zero).",
+    ),
+    "empty_cart": ("购物清单是空的。", "The cart is empty."),
+    "out_of_stock": (
+        "{name} 库存不足：要 {wanted}，只剩 {on_hand}。",
+        "Not enough {name} in stock: {wanted} wanted, {on_hand} left.",
+    ),
+    "receipt_unknown": ("没有找到小票 {receipt_no}。", "No receipt {receipt_no}."),
+    "already_voided": (
+        "小票 {receipt_no} 已经作废过了（{void_receipt_no}）。",
+        "Receipt {receipt_no} was already voided ({void_receipt_no}).",
+    ),
+    "not_voidable": (
+        "小票 {receipt_no} 不是兑换小票，不能作废。",
+        "Receipt {receipt_no} is not a redemption.",
+    ),
+    "reason_required": ("请选择或填写原因。", "A reason is required."),
+    "manager_required": ("这个操作需要店长权限。", "This needs a manager."),
+    "operator_unknown": ("没有这个操作员：{operator}。", "No operator {operator}."),
+    "bad_pin": ("密码不对。", "Wrong PIN."),
+    "pin_format": ("密码应为 4 到 8 位数字。", "A PIN is 4 to 8 digits."),
+    "donor_required": ("请填写捐赠人。", "Name the donor."),
+    "ledger_locked": (
+        "另一个收银程序正在使用这个账本，请先关闭它。",
+        "Another POS is using this ledger; close it first.",
+    ),
+    "ledger_corrupt": (
+        "账本文件损坏或被改动，已停止兑换。请联系乡镇恢复账本。",
+        "The ledger file is damaged or was altered; selling is stopped. Restore it from the central record.",
+    ),
+    "disk_full": (
+        "磁盘已满，这笔业务没有保存。请清理磁盘后重试。",
+        "The disk is full; nothing was saved. Free some space and try again.",
+    ),
+    "import_invalid": (
+        "表格有错误，一行也没有导入：\n{problems}",
+        "The sheet has errors; nothing was imported:\n{problems}",
+    ),
+    "import_duplicate": (
+        "这个表格已经导入过了（{when}），没有重复导入。",
+        "This sheet was already imported ({when}); nothing was added.",
+    ),
+    "import_unreadable": ("无法读取文件 {path}：{detail}", "Cannot read {path}: {detail}"),
+    "not_configured": (
+        "这里还没有建账本。请先运行 lovemart demo 或 lovemart provision。",
+        "There is no ledger here yet. Run lovemart demo or lovemart provision first.",
+    ),
+    "policy_invalid": ("积分规则设置不对：{detail}", "Invalid points policy: {detail}"),
+    "nothing_to_do": ("没有需要处理的内容。", "Nothing to do."),
+}
+
+
+class LedgerError(Exception):
+    """A refusal with a stable ``code`` and a message for people.
+
+    Nothing was written when one is raised: services validate before they append, and storage rolls
+    back the whole write unit on any exception.
+    """
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "zh") -> str:
+        zh, en = MESSAGES.get(self.code, ("{code}", "{code}"))
+        template = zh if lang.startswith("zh") else en
+        try:
+            return template.format(code=self.code, **self.params)
+        except (KeyError, IndexError):
+            return template
+
+
+class ImportProblem(LedgerError):
+    """A spreadsheet import refused as a whole, with the row numbers of every bad row."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("import_invalid", problems="\n".join(problems))

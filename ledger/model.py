@@ -1,0 +1,259 @@
+"""The data model of a shop ledger.
+
+Plain frozen dataclasses, no storage: the services build them, storage persists them, the audit
+recomputes them. Points are integers; money is integer fen. A transaction is one business event
+with postings that sum to zero per unit (``pt`` for points, ``fen`` for money) and, for goods,
+lines that move stock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+POINTS = "pt"
+FEN = "fen"
+GENESIS_HASH = "0" * 64
+
+
+class TxnKind(StrEnum):
+    AWARD = "award"
+    DEDUCT = "deduct"
+    BASE_GRANT = "base_grant"
+    REDEEM = "redeem"
+    VOID = "void"
+    CLEARING = "clearing"
+    UNFREEZE = "unfreeze"
+    STOCK_IN = "stock_in"
+    STOCK_ADJUST = "stock_adjust"
+    WRITE_OFF = "write_off"
+    DONATION = "donation"
+    CYCLE_CLOSE = "cycle_close"
+    DAY_CLOSE = "day_close"
+
+
+# Kinds whose household postings count as points *earned* in the cycle (the ranking, 红榜).
+# Redemptions and voids do not: spending points must not lower a household's standing.
+EARNING_KINDS = frozenset({TxnKind.AWARD, TxnKind.DEDUCT, TxnKind.BASE_GRANT})
+# Kinds that reset points earned in the cycle: a new cycle, or a zero-tolerance clearing.
+EARNED_RESET_KINDS = frozenset({TxnKind.CYCLE_CLOSE, TxnKind.CLEARING})
+
+
+class Role(StrEnum):
+    CLERK = "clerk"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class HouseholdStatus(StrEnum):
+    ACTIVE = "active"
+    FROZEN = "frozen"
+
+
+def household_account(household_id: str) -> str:
+    return f"household:{household_id}"
+
+
+def shop_account(shop_id: str, purpose: str) -> str:
+    """Counter-accounts of a shop: ``redeemed`` (points taken in), ``fund`` (money), ``goods_donated``."""
+    return f"shop:{shop_id}:{purpose}"
+
+
+TOWNSHIP_AWARDS = "township:awards"
+TOWNSHIP_BASE = "township:base"
+TOWNSHIP_CLEARED = "township:cleared"
+TOWNSHIP_EXPIRED = "township:expired"
+
+
+def donor_account(donor: str) -> str:
+    return f"donor:{donor}"
+
+
+def account_household(account: str) -> str | None:
+    if account.startswith("household:"):
+        return account[len("household:") :]
+    return None
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: str
+    amount: int
+    unit: str = POINTS
+
+
+@dataclass(frozen=True)
+class Line:
+    """A goods movement: ``qty`` is the signed change of the shop's stock (a redemption is negative)."""
+
+    sku: str
+    qty: int
+    points_each: int
+
+
+@dataclass(frozen=True)
+class TxnDraft:
+    """What a service asks storage to append; storage gives it a sequence number and a chain hash."""
+
+    txn_id: str
+    kind: TxnKind
+    created_at: str
+    shop_id: str
+    operator: str
+    household_id: str | None = None
+    postings: tuple[Posting, ...] = ()
+    lines: tuple[Line, ...] = ()
+    memo: str = ""
+    ref_txn_id: str | None = None
+    party: str | None = None
+    pull_cursor: int = 0
+
+
+@dataclass(frozen=True)
+class Transaction:
+    txn_id: str
+    device_id: str
+    seq: int
+    kind: TxnKind
+    created_at: str
+    shop_id: str
+    operator: str
+    household_id: str | None
+    postings: tuple[Posting, ...]
+    lines: tuple[Line, ...]
+    memo: str
+    ref_txn_id: str | None
+    party: str | None
+    pull_cursor: int
+    prev_hash: str
+    hash: str
+
+    @property
+    def receipt_no(self) -> str:
+        return receipt_number(self.shop_id, self.device_id, self.seq)
+
+    def points_of(self, account: str) -> int:
+        return sum(p.amount for p in self.postings if p.account == account and p.unit == POINTS)
+
+
+def receipt_number(shop_id: str, device_id: str, seq: int) -> str:
+    return f"{shop_id}-{device_id}-{seq:06d}"
+
+
+def parse_receipt_number(text: str) -> tuple[str, str, int] | None:
+    parts = text.strip().upper().split("-")
+    if len(parts) != 3 or not parts[2].isdigit():
+        return None
+    return parts[0], parts[1], int(parts[2])
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A township's points scheme. ``redeemable_floor`` points of the balance can never be spent."""
+
+    version: int = 1
+    base_points: int = 0
+    redeemable_floor: int = 0
+    cycle: str = "annual"  # "annual": points restart at cycle close; "none": points keep forever
+    fen_per_point: int = 100
+    visitor_limit: int = 50
+    max_offline_days: int = 30
+    max_quantity: int = 99
+    max_points_per_award: int = 10_000
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    relation: str = ""
+
+
+@dataclass(frozen=True)
+class Household:
+    household_id: str
+    village_id: str
+    head_name: str
+    home_shop_id: str
+    status: HouseholdStatus = HouseholdStatus.ACTIVE
+    members: tuple[Member, ...] = ()
+
+
+@dataclass(frozen=True)
+class PassbookCard:
+    household_id: str
+    card_no: int
+    active: bool = True
+    issued_at: str = ""
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    sku: str
+    name: str
+    unit: str
+    points: int
+    barcode: str | None = None
+    category: str = ""
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Operator:
+    operator_id: str
+    name: str
+    role: Role
+    pin_salt: str = ""
+    pin_hash: str = ""
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role in (Role.MANAGER, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    """What a shopkeeper or villager is shown for one household."""
+
+    household: Household
+    balance: int
+    redeemable: int
+    earned_cycle: int
+    last_synced: str | None
+    card_no: int | None = None
+
+    @property
+    def status(self) -> str:
+        return str(self.household.status)
+
+
+@dataclass(frozen=True)
+class Shop:
+    shop_id: str
+    name: str
+    village_id: str
+
+
+@dataclass(frozen=True)
+class Village:
+    village_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Township:
+    township_id: str
+    name: str
+    passbook_key: bytes = field(repr=False, default=b"")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The outcome of a committed redemption or void, everything a receipt prints."""
+
+    transaction: Transaction
+    household_name: str
+    redeemable_before: int
+    redeemable_after: int
+    balance_after: int
+    printed: bool = False

@@ -1,0 +1,654 @@
+"""The SQL adapter of the ledger port (``ledger.ports``), written with SQLAlchemy Core.
+
+Core, not the ORM, because the redemption path is hot: a redemption is a dozen small statements
+and one fsync, and the ORM's unit-of-work would cost more than the statements themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Row, Table, and_, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from ledger.audit import CachedState
+from ledger.chain import chain_hash
+from ledger.effects import Totals, effects_of
+from ledger.errors import LedgerError
+from ledger.model import (
+    GENESIS_HASH,
+    Household,
+    HouseholdStatus,
+    Item,
+    Line,
+    Member,
+    Operator,
+    PassbookCard,
+    Policy,
+    Posting,
+    Role,
+    Shop,
+    Township,
+    Transaction,
+    TxnDraft,
+    TxnKind,
+    Village,
+)
+from ledger.ports import HouseholdRow, Identity
+from ledger.storage.engine import writer
+from ledger.storage.tables import (
+    JOURNAL_TABLES,
+    Base,
+    DeviceRow,
+    HouseholdBalanceRow,
+    HouseholdRowTable,
+    ImportRecord,
+    ItemRow,
+    LineRow,
+    Meta,
+    OperatorRow,
+    PassbookCardRow,
+    PolicyRow,
+    PostingRow,
+    PrintJobRow,
+    ShopRow,
+    StockLevelRow,
+    TownshipRow,
+    TxnRow,
+    VillageRow,
+)
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+T_META = _table(Meta)
+T_TOWNSHIP = _table(TownshipRow)
+T_POLICY = _table(PolicyRow)
+T_VILLAGE = _table(VillageRow)
+T_SHOP = _table(ShopRow)
+T_DEVICE = _table(DeviceRow)
+T_HOUSEHOLD = _table(HouseholdRowTable)
+T_CARD = _table(PassbookCardRow)
+T_ITEM = _table(ItemRow)
+T_OPERATOR = _table(OperatorRow)
+T_BALANCE = _table(HouseholdBalanceRow)
+T_STOCK = _table(StockLevelRow)
+T_TXN = _table(TxnRow)
+T_POSTING = _table(PostingRow)
+T_LINE = _table(LineRow)
+T_PRINT = _table(PrintJobRow)
+T_IMPORT = _table(ImportRecord)
+
+POLICY_FIELDS = (
+    "version",
+    "base_points",
+    "redeemable_floor",
+    "cycle",
+    "fen_per_point",
+    "visitor_limit",
+    "max_offline_days",
+    "max_quantity",
+    "max_points_per_award",
+)
+
+
+def translate_db_error(exc: BaseException) -> LedgerError | None:
+    """Map the database failures a shopkeeper can meet to refusals they can act on."""
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    text = str(original).lower()
+    if "disk is full" in text or "disk i/o error" in text:
+        return LedgerError("disk_full")
+    if "not a database" in text or "malformed" in text:
+        return LedgerError("ledger_corrupt")
+    return None
+
+
+class SqlLedgerStore:
+    """A ledger in a SQL database. One instance per process; units are per thread."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = writer(engine)
+        self._local = threading.local()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[SqlUnit]:
+        current: SqlUnit | None = getattr(self._local, "unit", None)
+        if current is not None:
+            yield current
+            return
+        try:
+            with self.engine.connect() as connection, connection.begin():
+                yield SqlUnit(connection)
+        except (OperationalError, DBAPIError) as exc:
+            raise translate_db_error(exc) or exc from exc
+
+    @contextmanager
+    def write(self) -> Iterator[SqlUnit]:
+        current: SqlUnit | None = getattr(self._local, "unit", None)
+        if current is not None:
+            yield current
+            return
+        try:
+            with self._writer.connect() as connection:
+                with connection.begin():
+                    unit = SqlUnit(connection)
+                    self._local.unit = unit
+                    try:
+                        yield unit
+                    finally:
+                        self._local.unit = None
+        except (OperationalError, DBAPIError) as exc:
+            if isinstance(exc, IntegrityError):
+                raise
+            raise translate_db_error(exc) or exc from exc
+        except sqlite3.OperationalError as exc:  # raised at COMMIT by the driver itself
+            raise translate_db_error(exc) or exc from exc
+
+
+def _household(row: Row[Any]) -> Household:
+    return Household(
+        household_id=row.household_id,
+        village_id=row.village_id,
+        head_name=row.head_name,
+        home_shop_id=row.home_shop_id,
+        status=HouseholdStatus(row.status),
+        members=tuple(Member(name, relation) for name, relation in json.loads(row.members)),
+    )
+
+
+def _item(row: Row[Any]) -> Item:
+    return Item(row.sku, row.name, row.unit, row.points, row.barcode, row.category, bool(row.active))
+
+
+def _card(row: Row[Any]) -> PassbookCard:
+    return PassbookCard(row.household_id, row.card_no, bool(row.active), row.issued_at, row.revoked_at)
+
+
+def _operator(row: Row[Any]) -> Operator:
+    return Operator(row.operator_id, row.name, Role(row.role), row.pin_salt, row.pin_hash)
+
+
+def build_transaction(row: Row[Any], postings: Sequence[Row[Any]], lines: Sequence[Row[Any]]) -> Transaction:
+    return Transaction(
+        txn_id=row.txn_id,
+        device_id=row.device_id,
+        seq=row.seq,
+        kind=TxnKind(row.kind),
+        created_at=row.created_at,
+        shop_id=row.shop_id,
+        operator=row.operator,
+        household_id=row.household_id,
+        postings=tuple(Posting(p.account, p.amount, p.unit) for p in postings),
+        lines=tuple(Line(ln.sku, ln.qty, ln.points_each) for ln in lines),
+        memo=row.memo,
+        ref_txn_id=row.ref_txn_id,
+        party=row.party,
+        pull_cursor=row.pull_cursor,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+class SqlUnit:
+    """One database transaction on the ledger (see ``ledger.ports.LedgerUnit``)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.c = connection
+        self._identity: Identity | None = None
+
+    # ----- identity and configuration -------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        return self.c.execute(select(T_META.c.value).where(T_META.c.key == key)).scalar_one_or_none()
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.c.execute(delete(T_META).where(T_META.c.key == key))
+        self.c.execute(insert(T_META).values(key=key, value=value))
+
+    def identity(self) -> Identity:
+        if self._identity is None:
+            shop_id, device_id = self.meta("shop_id"), self.meta("device_id")
+            if not shop_id or not device_id:
+                raise LedgerError("not_configured")
+            self._identity = Identity(shop_id, device_id)
+        return self._identity
+
+    def township(self) -> Township:
+        row = self.c.execute(select(T_TOWNSHIP)).first()
+        if row is None:
+            raise LedgerError("not_configured")
+        return Township(row.township_id, row.name, bytes.fromhex(row.passbook_key))
+
+    def policy(self) -> Policy:
+        row = self.c.execute(select(T_POLICY).order_by(T_POLICY.c.version.desc()).limit(1)).first()
+        if row is None:
+            return Policy()
+        return Policy(**{name: getattr(row, name) for name in POLICY_FIELDS})
+
+    def village(self, village_id: str) -> Village | None:
+        row = self.c.execute(select(T_VILLAGE).where(T_VILLAGE.c.village_id == village_id)).first()
+        return Village(row.village_id, row.name) if row else None
+
+    def shop(self, shop_id: str) -> Shop | None:
+        row = self.c.execute(select(T_SHOP).where(T_SHOP.c.shop_id == shop_id)).first()
+        return Shop(row.shop_id, row.name, row.village_id) if row else None
+
+    # ----- master data ------------------------------------------------------------------------
+    def _replace(self, table: Any, key: dict[str, Any], values: dict[str, Any]) -> None:
+        condition = and_(*(table.c[k] == v for k, v in key.items()))
+        if self.c.execute(update(table).where(condition).values(**values)).rowcount == 0:
+            self.c.execute(insert(table).values(**key, **values))
+
+    def put_township(self, township: Township) -> None:
+        self.c.execute(delete(T_TOWNSHIP))
+        self.c.execute(
+            insert(T_TOWNSHIP).values(
+                township_id=township.township_id, name=township.name, passbook_key=township.passbook_key.hex()
+            )
+        )
+
+    def put_policy(self, policy: Policy) -> None:
+        values = {name: getattr(policy, name) for name in POLICY_FIELDS}
+        self._replace(T_POLICY, {"version": policy.version}, {k: v for k, v in values.items() if k != "version"})
+
+    def put_village(self, village: Village) -> None:
+        self._replace(T_VILLAGE, {"village_id": village.village_id}, {"name": village.name})
+
+    def put_shop(self, shop: Shop) -> None:
+        self._replace(T_SHOP, {"shop_id": shop.shop_id}, {"name": shop.name, "village_id": shop.village_id})
+
+    def put_device(self, device_id: str, shop_id: str) -> None:
+        exists = self.c.execute(select(T_DEVICE.c.device_id).where(T_DEVICE.c.device_id == device_id)).first()
+        if exists is None:
+            self.c.execute(
+                insert(T_DEVICE).values(device_id=device_id, shop_id=shop_id, last_seq=0, last_hash=GENESIS_HASH)
+            )
+
+    def put_household(self, household: Household) -> None:
+        members = json.dumps([[m.name, m.relation] for m in household.members], ensure_ascii=False)
+        self._replace(
+            T_HOUSEHOLD,
+            {"household_id": household.household_id},
+            {
+                "village_id": household.village_id,
+                "head_name": household.head_name,
+                "home_shop_id": household.home_shop_id,
+                "status": str(household.status),
+                "members": members,
+            },
+        )
+        if (
+            self.c.execute(
+                select(T_BALANCE.c.household_id).where(T_BALANCE.c.household_id == household.household_id)
+            ).first()
+            is None
+        ):
+            self.c.execute(insert(T_BALANCE).values(household_id=household.household_id, balance=0, earned_cycle=0))
+
+    def put_card(self, card: PassbookCard) -> None:
+        self._replace(
+            T_CARD,
+            {"household_id": card.household_id, "card_no": card.card_no},
+            {"active": card.active, "issued_at": card.issued_at, "revoked_at": card.revoked_at},
+        )
+
+    def revoke_card(self, household_id: str, card_no: int, when: str) -> None:
+        self.c.execute(
+            update(T_CARD)
+            .where(T_CARD.c.household_id == household_id, T_CARD.c.card_no == card_no)
+            .values(active=False, revoked_at=when)
+        )
+
+    def put_item(self, item: Item) -> None:
+        self._replace(
+            T_ITEM,
+            {"sku": item.sku},
+            {
+                "name": item.name,
+                "unit": item.unit,
+                "points": item.points,
+                "barcode": item.barcode,
+                "category": item.category,
+                "active": item.active,
+            },
+        )
+        if self.c.execute(select(T_STOCK.c.sku).where(T_STOCK.c.sku == item.sku)).first() is None:
+            self.c.execute(insert(T_STOCK).values(sku=item.sku, on_hand=0))
+
+    def put_operator(self, operator: Operator) -> None:
+        self._replace(
+            T_OPERATOR,
+            {"operator_id": operator.operator_id},
+            {
+                "name": operator.name,
+                "role": str(operator.role),
+                "pin_salt": operator.pin_salt,
+                "pin_hash": operator.pin_hash,
+            },
+        )
+
+    # ----- reads ------------------------------------------------------------------------------
+    def household(self, household_id: str) -> Household | None:
+        row = self.c.execute(select(T_HOUSEHOLD).where(T_HOUSEHOLD.c.household_id == household_id)).first()
+        return _household(row) if row else None
+
+    def households(self) -> list[HouseholdRow]:
+        active_cards = select(T_CARD.c.household_id, T_CARD.c.card_no).where(T_CARD.c.active.is_(True)).subquery()
+        query = (
+            select(T_HOUSEHOLD, T_BALANCE.c.balance, T_BALANCE.c.earned_cycle, active_cards.c.card_no)
+            .join(T_BALANCE, T_BALANCE.c.household_id == T_HOUSEHOLD.c.household_id)
+            .outerjoin(active_cards, active_cards.c.household_id == T_HOUSEHOLD.c.household_id)
+            .order_by(T_HOUSEHOLD.c.household_id)
+        )
+        return [HouseholdRow(_household(r), r.balance, r.earned_cycle, r.card_no) for r in self.c.execute(query)]
+
+    def card(self, household_id: str, card_no: int) -> PassbookCard | None:
+        row = self.c.execute(
+            select(T_CARD).where(T_CARD.c.household_id == household_id, T_CARD.c.card_no == card_no)
+        ).first()
+        return _card(row) if row else None
+
+    def active_card(self, household_id: str) -> PassbookCard | None:
+        row = self.c.execute(
+            select(T_CARD)
+            .where(T_CARD.c.household_id == household_id, T_CARD.c.active.is_(True))
+            .order_by(T_CARD.c.card_no.desc())
+            .limit(1)
+        ).first()
+        return _card(row) if row else None
+
+    def cards(self, household_id: str) -> list[PassbookCard]:
+        rows = self.c.execute(select(T_CARD).where(T_CARD.c.household_id == household_id).order_by(T_CARD.c.card_no))
+        return [_card(r) for r in rows]
+
+    def balance(self, household_id: str) -> tuple[int, int]:
+        row = self.c.execute(
+            select(T_BALANCE.c.balance, T_BALANCE.c.earned_cycle).where(T_BALANCE.c.household_id == household_id)
+        ).first()
+        return (row.balance, row.earned_cycle) if row else (0, 0)
+
+    def item(self, sku: str) -> Item | None:
+        row = self.c.execute(select(T_ITEM).where(T_ITEM.c.sku == sku)).first()
+        return _item(row) if row else None
+
+    def item_by_barcode(self, barcode: str) -> Item | None:
+        row = self.c.execute(select(T_ITEM).where(T_ITEM.c.barcode == barcode)).first()
+        return _item(row) if row else None
+
+    def items(self) -> list[Item]:
+        return [_item(r) for r in self.c.execute(select(T_ITEM).order_by(T_ITEM.c.category, T_ITEM.c.sku))]
+
+    def stock(self, sku: str) -> int:
+        value = self.c.execute(select(T_STOCK.c.on_hand).where(T_STOCK.c.sku == sku)).scalar_one_or_none()
+        return int(value or 0)
+
+    def stock_levels(self) -> dict[str, int]:
+        return {r.sku: r.on_hand for r in self.c.execute(select(T_STOCK))}
+
+    def operator(self, operator_id: str) -> Operator | None:
+        row = self.c.execute(select(T_OPERATOR).where(T_OPERATOR.c.operator_id == operator_id)).first()
+        return _operator(row) if row else None
+
+    def operators(self) -> list[Operator]:
+        return [_operator(r) for r in self.c.execute(select(T_OPERATOR).order_by(T_OPERATOR.c.operator_id))]
+
+    def _load(self, row: Row[Any] | None) -> Transaction | None:
+        if row is None:
+            return None
+        postings = self.c.execute(select(T_POSTING).where(T_POSTING.c.txn_pk == row.id).order_by(T_POSTING.c.idx)).all()
+        lines = self.c.execute(select(T_LINE).where(T_LINE.c.txn_pk == row.id).order_by(T_LINE.c.idx)).all()
+        return build_transaction(row, postings, lines)
+
+    def transaction(self, txn_id: str) -> Transaction | None:
+        return self._load(self.c.execute(select(T_TXN).where(T_TXN.c.txn_id == txn_id)).first())
+
+    def transaction_by_receipt(self, shop_id: str, device_id: str, seq: int) -> Transaction | None:
+        row = self.c.execute(
+            select(T_TXN).where(T_TXN.c.device_id == device_id, T_TXN.c.seq == seq, T_TXN.c.shop_id == shop_id)
+        ).first()
+        return self._load(row)
+
+    def voiding(self, txn_id: str) -> Transaction | None:
+        row = self.c.execute(
+            select(T_TXN).where(T_TXN.c.ref_txn_id == txn_id, T_TXN.c.kind == str(TxnKind.VOID)).limit(1)
+        ).first()
+        return self._load(row)
+
+    def transactions(
+        self,
+        kinds: frozenset[TxnKind] | None = None,
+        household_id: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> Iterator[Transaction]:
+        query = select(T_TXN).order_by(T_TXN.c.id)
+        if kinds is not None:
+            query = query.where(T_TXN.c.kind.in_([str(k) for k in kinds]))
+        if household_id is not None:
+            query = query.where(T_TXN.c.household_id == household_id)
+        if since is not None:
+            query = query.where(T_TXN.c.created_at >= since)
+        if until is not None:
+            query = query.where(T_TXN.c.created_at < until)
+        rows = self.c.execute(query).all()
+        for row in rows:
+            loaded = self._load(row)
+            assert loaded is not None
+            yield loaded
+
+    def imported(self, digest: str) -> str | None:
+        return self.c.execute(select(T_IMPORT.c.imported_at).where(T_IMPORT.c.digest == digest)).scalar_one_or_none()
+
+    def journal(self) -> Iterator[Transaction]:
+        """Every transaction in the order stored, streamed: three ordered scans merged by txn pk."""
+        raw = self.c.connection.driver_connection
+        if raw is None or not isinstance(raw, sqlite3.Connection):
+            yield from self.transactions()
+            return
+        txns = raw.execute(
+            "SELECT id, txn_id, device_id, seq, kind, created_at, shop_id, operator, household_id, memo, "
+            "ref_txn_id, party, pull_cursor, prev_hash, hash FROM txn ORDER BY id"
+        )
+        postings = raw.execute("SELECT txn_pk, account, unit, amount FROM posting ORDER BY txn_pk, idx")
+        lines = raw.execute("SELECT txn_pk, sku, qty, points_each FROM line ORDER BY txn_pk, idx")
+        next_posting = postings.fetchone()
+        next_line = lines.fetchone()
+        kinds = {str(k): k for k in TxnKind}
+        for row in txns:
+            pk = row[0]
+            # Rows of a transaction that no longer exists (deleted behind the triggers) are skipped here;
+            # the chain check reports the hole they leave.
+            while next_posting is not None and next_posting[0] < pk:
+                next_posting = postings.fetchone()
+            found_postings = []
+            while next_posting is not None and next_posting[0] == pk:
+                found_postings.append(Posting(next_posting[1], next_posting[3], next_posting[2]))
+                next_posting = postings.fetchone()
+            while next_line is not None and next_line[0] < pk:
+                next_line = lines.fetchone()
+            found_lines = []
+            while next_line is not None and next_line[0] == pk:
+                found_lines.append(Line(next_line[1], next_line[2], next_line[3]))
+                next_line = lines.fetchone()
+            yield Transaction(
+                txn_id=row[1],
+                device_id=row[2],
+                seq=row[3],
+                kind=kinds.get(row[4]) or TxnKind(row[4]),
+                created_at=row[5],
+                shop_id=row[6],
+                operator=row[7],
+                household_id=row[8],
+                postings=tuple(found_postings),
+                lines=tuple(found_lines),
+                memo=row[9],
+                ref_txn_id=row[10],
+                party=row[11],
+                pull_cursor=row[12],
+                prev_hash=row[13],
+                hash=row[14],
+            )
+
+    def cached_state(self) -> CachedState:
+        state = CachedState()
+        for r in self.c.execute(select(T_BALANCE)):
+            state.balance[r.household_id] = r.balance
+            state.earned[r.household_id] = r.earned_cycle
+        state.stock = self.stock_levels()
+        for r in self.c.execute(select(T_HOUSEHOLD.c.household_id, T_HOUSEHOLD.c.status)):
+            state.status[r.household_id] = HouseholdStatus(r.status)
+        for r in self.c.execute(select(T_DEVICE)):
+            if r.last_seq:
+                state.device_heads[r.device_id] = (r.last_seq, r.last_hash)
+        state.missing_guards = self.missing_guards()
+        return state
+
+    def missing_guards(self) -> list[str]:
+        if self.c.dialect.name != "sqlite":
+            return []
+        present = {r[0] for r in self.c.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        wanted = [f"{t}_append_only_{a}" for t in JOURNAL_TABLES for a in ("update", "delete")]
+        return [name for name in wanted if name not in present]
+
+    def print_jobs(self, status: str | None = None) -> list[Row[Any]]:
+        query = select(T_PRINT).order_by(T_PRINT.c.id)
+        if status is not None:
+            query = query.where(T_PRINT.c.status == status)
+        return list(self.c.execute(query).all())
+
+    # ----- writes -----------------------------------------------------------------------------
+    def append(self, draft: TxnDraft) -> Transaction:
+        """Give ``draft`` the device's next sequence number and chain hash, store it, update caches."""
+        return self.append_many([draft])[0]
+
+    def append_many(self, drafts: Sequence[TxnDraft]) -> list[Transaction]:
+        """Append drafts in order, with one statement per table (imports, seeding, benchmarks)."""
+        if not drafts:
+            return []
+        device_id = self.identity().device_id
+        head = self.c.execute(
+            select(T_DEVICE.c.last_seq, T_DEVICE.c.last_hash).where(T_DEVICE.c.device_id == device_id)
+        ).first()
+        if head is None:
+            raise LedgerError("not_configured")
+        seq, prev = head.last_seq, head.last_hash
+        chained: list[Transaction] = []
+        for draft in drafts:
+            seq += 1
+            digest = chain_hash(prev, draft, device_id, seq)
+            chained.append(_chained(draft, device_id, seq, prev, digest))
+            prev = digest
+        self.c.execute(update(T_DEVICE).where(T_DEVICE.c.device_id == device_id).values(last_seq=seq, last_hash=prev))
+        self._insert_journal(chained)
+        self._apply_effects(drafts)
+        return chained
+
+    def _insert_journal(self, txns: Sequence[Transaction]) -> None:
+        result = self.c.execute(
+            insert(T_TXN).returning(T_TXN.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "txn_id": t.txn_id,
+                    "device_id": t.device_id,
+                    "seq": t.seq,
+                    "kind": str(t.kind),
+                    "created_at": t.created_at,
+                    "shop_id": t.shop_id,
+                    "operator": t.operator,
+                    "household_id": t.household_id,
+                    "memo": t.memo,
+                    "ref_txn_id": t.ref_txn_id,
+                    "party": t.party,
+                    "pull_cursor": t.pull_cursor,
+                    "prev_hash": t.prev_hash,
+                    "hash": t.hash,
+                }
+                for t in txns
+            ],
+        )
+        pks = [row[0] for row in result]
+        postings = [
+            {"txn_pk": pk, "idx": i, "account": p.account, "unit": p.unit, "amount": p.amount}
+            for pk, t in zip(pks, txns, strict=True)
+            for i, p in enumerate(t.postings)
+        ]
+        if postings:
+            self.c.execute(insert(T_POSTING), postings)
+        lines = [
+            {"txn_pk": pk, "idx": i, "sku": ln.sku, "qty": ln.qty, "points_each": ln.points_each}
+            for pk, t in zip(pks, txns, strict=True)
+            for i, ln in enumerate(t.lines)
+        ]
+        if lines:
+            self.c.execute(insert(T_LINE), lines)
+
+    def _apply_effects(self, drafts: Sequence[TxnDraft]) -> None:
+        overlay = Totals()
+        reset: set[str] = set()
+        for draft in drafts:
+            fx = effects_of(draft)
+            reset |= fx.earned_reset
+            overlay.apply(fx)
+        for household_id in reset:
+            self.c.execute(update(T_BALANCE).where(T_BALANCE.c.household_id == household_id).values(earned_cycle=0))
+        for household_id in set(overlay.balance) | set(overlay.earned):
+            amount = overlay.balance.get(household_id, 0)
+            earned = overlay.earned.get(household_id, 0)
+            changed = self.c.execute(
+                update(T_BALANCE)
+                .where(T_BALANCE.c.household_id == household_id)
+                .values(balance=T_BALANCE.c.balance + amount, earned_cycle=T_BALANCE.c.earned_cycle + earned)
+            ).rowcount
+            if changed == 0:
+                self.c.execute(insert(T_BALANCE).values(household_id=household_id, balance=amount, earned_cycle=earned))
+        for sku, qty in overlay.stock.items():
+            changed = self.c.execute(
+                update(T_STOCK).where(T_STOCK.c.sku == sku).values(on_hand=T_STOCK.c.on_hand + qty)
+            ).rowcount
+            if changed == 0:
+                self.c.execute(insert(T_STOCK).values(sku=sku, on_hand=qty))
+        for household_id, status in overlay.status.items():
+            self.c.execute(
+                update(T_HOUSEHOLD).where(T_HOUSEHOLD.c.household_id == household_id).values(status=str(status))
+            )
+
+    def record_import(self, digest: str, name: str, when: str) -> None:
+        self.c.execute(insert(T_IMPORT).values(digest=digest, name=name, imported_at=when))
+
+    def add_print_job(self, txn_id: str, kind: str, created_at: str) -> None:
+        self.c.execute(
+            insert(T_PRINT).values(
+                txn_id=txn_id, kind=kind, created_at=created_at, status="pending", attempts=0, last_error=""
+            )
+        )
+
+
+def _chained(draft: TxnDraft, device_id: str, seq: int, prev_hash: str, digest: str) -> Transaction:
+    return Transaction(
+        txn_id=draft.txn_id,
+        device_id=device_id,
+        seq=seq,
+        kind=draft.kind,
+        created_at=draft.created_at,
+        shop_id=draft.shop_id,
+        operator=draft.operator,
+        household_id=draft.household_id,
+        postings=draft.postings,
+        lines=draft.lines,
+        memo=draft.memo,
+        ref_txn_id=draft.ref_txn_id,
+        party=draft.party,
+        pull_cursor=draft.pull_cursor,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
