@@ -1,0 +1,700 @@
+"""The ``lovemart`` command: operators, scripts and tests drive a shop through it (DESIGN.md §10).
+
+Exit status: 0 done, 1 refused (the reason on stderr in the shopkeeper's language, or as
+``{"error": {"code", "message"}}`` with ``--json``), 2 bad usage. Headless commands act as the
+shop's administrator and are recorded as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from ledger import services
+from ledger.errors import LedgerError
+from ledger.model import Role, Transaction
+from ledger.passbook import make_code
+from lovemart.settings import default_home
+from lovemart.wiring import ShopHome
+
+Handler = Callable[[argparse.Namespace, ShopHome], int]
+
+
+class Output:
+    """Writes results as text for people or one JSON object for scripts."""
+
+    def __init__(self, as_json: bool, lang: str) -> None:
+        self.as_json = as_json
+        self.lang = lang
+
+    def result(self, data: dict[str, Any], text: str | Sequence[str]) -> None:
+        if self.as_json:
+            print(json.dumps(data, ensure_ascii=False, sort_keys=False))
+        else:
+            print(text if isinstance(text, str) else "\n".join(text))
+
+    def refusal(self, error: LedgerError) -> None:
+        message = error.message(self.lang)
+        if self.as_json:
+            print(json.dumps({"error": {"code": error.code, "message": message}}, ensure_ascii=False))
+        print(message, file=sys.stderr)
+
+
+def zh(lang: str, chinese: str, english: str) -> str:
+    return chinese if lang.startswith("zh") else english
+
+
+# ----- argument parsing helpers ------------------------------------------------------------------
+
+
+def parse_goods(pairs: Sequence[str]) -> list[tuple[str, int]]:
+    """``SKU=QTY`` words into (sku, qty); a bare SKU means one. Fractions and words are refused."""
+    goods = []
+    for pair in pairs:
+        sku, sep, qty_text = pair.partition("=")
+        sku = sku.strip().upper()
+        qty_text = qty_text.strip() if sep else "1"
+        try:
+            qty = int(qty_text)
+        except ValueError:
+            raise LedgerError("bad_quantity", value=qty_text, max=99) from None
+        goods.append((sku, qty))
+    return goods
+
+
+def parse_yuan(text: str) -> int:
+    """'500', '500.5' or '500.50' yuan into integer fen; anything else is refused."""
+    try:
+        value = Decimal(text.strip().lstrip("￥¥"))
+    except InvalidOperation:
+        raise LedgerError("bad_amount", value=text) from None
+    fen = value * 100
+    if value <= 0 or fen != fen.to_integral_value() or fen > 10**12:
+        raise LedgerError("bad_amount", value=text)
+    return int(fen)
+
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def parse_day(text: str | None) -> date:
+    if not text:
+        return datetime.now().astimezone().date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
+
+
+# ----- households and balances --------------------------------------------------------------------
+
+
+def cmd_households_list(args: argparse.Namespace, home: ShopHome) -> int:
+    store = home.store()
+    with store.read() as unit:
+        key = unit.township().passbook_key
+        policy = unit.policy()
+        rows = []
+        for row in unit.households():
+            h = row.household
+            rows.append(
+                {
+                    "household_id": h.household_id,
+                    "name": h.head_name,
+                    "passbook": make_code(key, h.household_id, row.card_no) if row.card_no else None,
+                    "balance": row.balance,
+                    "redeemable": services.redeemable_points(unit, h, row.balance, policy),
+                    "earned_cycle": row.earned_cycle,
+                    "status": str(h.status),
+                    "village_id": h.village_id,
+                    "members": [m.name for m in h.members],
+                }
+            )
+    out: Output = args.out
+    text = [f"{'户号':<8}\t{'户主':<6}\t余额\t可兑换\t本年获得\t状态\t存折码"]
+    for r in rows:
+        text.append(
+            f"{r['household_id']:<8}\t{r['name']:<6}\t{r['balance']}\t{r['redeemable']}\t{r['earned_cycle']}\t"
+            f"{r['status']}\t{r['passbook']}"
+        )
+    out.result({"households": rows}, text)
+    return 0
+
+
+def balance_json(view: services.BalanceView) -> dict[str, Any]:
+    h = view.household
+    return {
+        "household_id": h.household_id,
+        "name": h.head_name,
+        "balance": view.balance,
+        "redeemable": view.redeemable,
+        "earned_cycle": view.earned_cycle,
+        "status": view.status,
+        "last_synced": view.last_synced,
+        "card_no": view.card_no,
+        "members": [{"name": m.name, "relation": m.relation} for m in h.members],
+    }
+
+
+def cmd_balance(args: argparse.Namespace, home: ShopHome) -> int:
+    view = services.balance_for_code(home.store(), args.code)
+    lang = args.out.lang
+    synced = view.last_synced or zh(lang, "本店账本（未接中心）", "this shop's ledger (no central record)")
+    text = [
+        f"{view.household.head_name}（{view.household.household_id}）",
+        zh(lang, f"可兑换积分：{view.redeemable}", f"Redeemable: {view.redeemable}"),
+        zh(lang, f"积分余额：{view.balance}", f"Balance: {view.balance}"),
+        zh(lang, f"本年获得：{view.earned_cycle}", f"Earned this cycle: {view.earned_cycle}"),
+        zh(lang, f"数据来自：{synced}", f"As of: {synced}"),
+    ]
+    if view.status != "active":
+        text.append(zh(lang, "状态：已冻结", "Status: frozen"))
+    args.out.result(balance_json(view), text)
+    return 0
+
+
+# ----- redemption and void -------------------------------------------------------------------------
+
+
+def cmd_redeem(args: argparse.Namespace, home: ShopHome) -> int:
+    goods = parse_goods(args.goods)
+    with home.pos_lock():
+        receipt = services.redeem(home.store(), args.code, goods)
+    txn = receipt.transaction
+    points = -txn.points_of(f"household:{txn.household_id}")
+    lang = args.out.lang
+    text = [zh(lang, f"兑换成功，小票号 {txn.receipt_no}", f"Redeemed, receipt {txn.receipt_no}")]
+    with home.store().read() as unit:
+        for line in txn.lines:
+            item = unit.item(line.sku)
+            text.append(f"  {item.name if item else line.sku} ×{-line.qty}  {-line.qty * line.points_each} 分")
+    text += [
+        zh(
+            lang,
+            f"合计 {points} 分；剩余可兑换 {receipt.redeemable_after} 分",
+            f"Total {points}; redeemable now {receipt.redeemable_after}",
+        ),
+        zh(lang, f"校验码 {txn.hash[:8]}（小票待打印）", f"Check {txn.hash[:8]} (receipt waiting to print)"),
+    ]
+    args.out.result(
+        {
+            "receipt_no": txn.receipt_no,
+            "household_id": txn.household_id,
+            "points": points,
+            "balance_after": receipt.balance_after,
+            "redeemable_after": receipt.redeemable_after,
+            "printed": receipt.printed,
+            "txn_id": txn.txn_id,
+            "hash8": txn.hash[:8],
+        },
+        text,
+    )
+    return 0
+
+
+def cmd_void(args: argparse.Namespace, home: ShopHome) -> int:
+    with home.pos_lock():
+        receipt = services.void(home.store(), args.receipt_no, args.reason)
+    txn = receipt.transaction
+    returned = txn.points_of(f"household:{txn.household_id}")
+    with home.store().read() as unit:
+        original = unit.transaction(txn.ref_txn_id or "")
+    voided = original.receipt_no if original else ""
+    lang = args.out.lang
+    args.out.result(
+        {"receipt_no": txn.receipt_no, "voids": voided, "points_returned": returned, "txn_id": txn.txn_id},
+        zh(
+            lang,
+            f"已作废 {voided}（作废单 {txn.receipt_no}），退回 {returned} 分",
+            f"Voided {voided} ({txn.receipt_no}); {returned} points returned",
+        ),
+    )
+    return 0
+
+
+# ----- stock and items -----------------------------------------------------------------------------
+
+
+def cmd_stock_list(args: argparse.Namespace, home: ShopHome) -> int:
+    with home.store().read() as unit:
+        levels = unit.stock_levels()
+        items = [
+            {
+                "sku": i.sku,
+                "name": i.name,
+                "unit": i.unit,
+                "points": i.points,
+                "on_hand": levels.get(i.sku, 0),
+                "category": i.category,
+                "barcode": i.barcode,
+                "active": i.active,
+            }
+            for i in unit.items()
+        ]
+    if args.low is not None:
+        items = [i for i in items if i["on_hand"] <= args.low]
+    text = [f"{'编号':<10}\t{'品名':<12}\t单位\t积分\t库存"]
+    text += [f"{i['sku']:<10}\t{i['name']:<12}\t{i['unit']}\t{i['points']}\t{i['on_hand']}" for i in items]
+    args.out.result({"items": items}, text)
+    return 0
+
+
+def _txn_json(txn: Transaction) -> dict[str, Any]:
+    return {
+        "receipt_no": txn.receipt_no,
+        "txn_id": txn.txn_id,
+        "kind": str(txn.kind),
+        "lines": [{"sku": ln.sku, "qty": ln.qty} for ln in txn.lines],
+    }
+
+
+def cmd_stock_in(args: argparse.Namespace, home: ShopHome) -> int:
+    cost = parse_yuan(args.cost) if args.cost else 0
+    txn = services.stock_intake(home.store(), parse_goods(args.goods), supplier=args.supplier or "", cost_fen=cost)
+    args.out.result(
+        _txn_json(txn), zh(args.out.lang, f"已入库，单号 {txn.receipt_no}", f"Stocked in: {txn.receipt_no}")
+    )
+    return 0
+
+
+def cmd_stock_count(args: argparse.Namespace, home: ShopHome) -> int:
+    counted = dict(parse_goods(args.goods))
+    if args.dry_run:
+        differences = services.preview_count(home.store(), counted)
+        receipt_no = None
+    else:
+        txn, differences = services.stock_count(home.store(), counted)
+        receipt_no = txn.receipt_no
+    rows = [
+        {"sku": d.sku, "name": d.name, "expected": d.expected, "counted": d.counted, "difference": d.difference}
+        for d in differences
+    ]
+    text = [
+        f"{r['sku']:<10}\t{r['name']:<12}\t账面 {r['expected']}\t实盘 {r['counted']}\t差 {r['difference']:+d}"
+        for r in rows
+    ]
+    if receipt_no:
+        text.append(zh(args.out.lang, f"盘点已记录，单号 {receipt_no}", f"Count recorded: {receipt_no}"))
+    args.out.result({"receipt_no": receipt_no, "differences": rows}, text)
+    return 0
+
+
+def cmd_stock_writeoff(args: argparse.Namespace, home: ShopHome) -> int:
+    goods = parse_goods(args.goods)
+    with home.store().write():
+        txns = [services.write_off(home.store(), sku, qty, args.reason) for sku, qty in goods]
+    args.out.result(
+        {"receipts": [t.receipt_no for t in txns]},
+        zh(args.out.lang, "已报损：", "Written off: ") + ", ".join(t.receipt_no for t in txns),
+    )
+    return 0
+
+
+def cmd_items_add(args: argparse.Namespace, home: ShopHome) -> int:
+    from ledger.model import Item
+
+    item = services.add_item(
+        home.store(),
+        Item(args.sku.upper(), args.name, args.unit, args.points, args.barcode, args.category or ""),
+    )
+    args.out.result({"sku": item.sku}, zh(args.out.lang, f"已添加商品 {item.sku}", f"Item {item.sku} added"))
+    return 0
+
+
+# ----- donations ---------------------------------------------------------------------------------
+
+
+def cmd_donations_add(args: argparse.Namespace, home: ShopHome) -> int:
+    amount = parse_yuan(args.amount) if args.amount else 0
+    txn = services.record_donation(
+        home.store(), args.donor, amount_fen=amount, goods=parse_goods(args.goods), memo=args.memo or ""
+    )
+    data = _txn_json(txn) | {"donor": txn.party, "amount_fen": amount}
+    args.out.result(
+        data, zh(args.out.lang, f"已登记捐赠，凭证号 {txn.receipt_no}", f"Donation recorded: {txn.receipt_no}")
+    )
+    return 0
+
+
+def cmd_donations_list(args: argparse.Namespace, home: ShopHome) -> int:
+    from ledger.model import FEN, TxnKind
+
+    with home.store().read() as unit:
+        txns = list(unit.transactions(kinds=frozenset({TxnKind.DONATION})))
+    rows = []
+    for t in txns:
+        fen = sum(p.amount for p in t.postings if p.unit == FEN and p.amount > 0)
+        rows.append(
+            {
+                "receipt_no": t.receipt_no,
+                "at": t.created_at,
+                "donor": t.party,
+                "amount_fen": fen,
+                "goods": [{"sku": ln.sku, "qty": ln.qty} for ln in t.lines],
+            }
+        )
+    text = [
+        f"{r['receipt_no']}\t{r['at'][:10]}\t{r['donor']}\t￥{yuan(r['amount_fen'])}\t"
+        + ", ".join(f"{g['sku']}×{g['qty']}" for g in r["goods"])
+        for r in rows
+    ]
+    args.out.result({"donations": rows}, text)
+    return 0
+
+
+# ----- points from the committee ----------------------------------------------------------------
+
+
+def cmd_points_award(args: argparse.Namespace, home: ShopHome) -> int:
+    fn = services.award if args.kind == "award" else services.deduct
+    txn = fn(home.store(), args.household_id.upper(), args.points, args.reason)
+    args.out.result(
+        _txn_json(txn) | {"household_id": txn.household_id, "points": args.points},
+        zh(args.out.lang, f"已记录，单号 {txn.receipt_no}", f"Recorded: {txn.receipt_no}"),
+    )
+    return 0
+
+
+def cmd_points_import(args: argparse.Namespace, home: ShopHome) -> int:
+    from ledger.spreadsheets import import_points
+
+    result = import_points(home.store(), Path(args.file))
+    data = result.as_dict() if hasattr(result, "as_dict") else {"imported": getattr(result, "count", 0)}
+    args.out.result(data, zh(args.out.lang, f"已导入：{data}", f"Imported: {data}"))
+    return 0
+
+
+def cmd_points_grant_base(args: argparse.Namespace, home: ShopHome) -> int:
+    txns = services.grant_base(home.store())
+    args.out.result(
+        {"households": len(txns)},
+        zh(args.out.lang, f"已为 {len(txns)} 户发放基础分", f"Base points granted to {len(txns)}"),
+    )
+    return 0
+
+
+def cmd_points_close_cycle(args: argparse.Namespace, home: ShopHome) -> int:
+    txns = services.close_cycle(home.store())
+    args.out.result(
+        {"households": len(txns)},
+        zh(args.out.lang, f"年度结转完成，{len(txns)} 户积分清零", f"Cycle closed for {len(txns)}"),
+    )
+    return 0
+
+
+def cmd_points_clear(args: argparse.Namespace, home: ShopHome) -> int:
+    txn = services.clear_household(home.store(), args.household_id.upper(), args.reason)
+    cleared = -txn.points_of(f"household:{txn.household_id}")
+    args.out.result(
+        _txn_json(txn) | {"cleared": cleared},
+        zh(args.out.lang, f"已清零 {cleared} 分并冻结", f"Cleared {cleared} points; frozen"),
+    )
+    return 0
+
+
+def cmd_points_unfreeze(args: argparse.Namespace, home: ShopHome) -> int:
+    txn = services.unfreeze(home.store(), args.household_id.upper(), args.reason)
+    args.out.result(_txn_json(txn), zh(args.out.lang, "已解冻", "Unfrozen"))
+    return 0
+
+
+def cmd_passbook_reissue(args: argparse.Namespace, home: ShopHome) -> int:
+    card = services.reissue_passbook(home.store(), args.household_id.upper())
+    with home.store().read() as unit:
+        code = make_code(unit.township().passbook_key, card.household_id, card.card_no)
+    args.out.result(
+        {"household_id": card.household_id, "card_no": card.card_no, "passbook": code},
+        zh(
+            args.out.lang,
+            f"已补办第 {card.card_no} 号存折：{code}（旧存折作废）",
+            f"Card {card.card_no} issued: {code} (old card revoked)",
+        ),
+    )
+    return 0
+
+
+# ----- operators ---------------------------------------------------------------------------------
+
+
+def cmd_operators_add(args: argparse.Namespace, home: ShopHome) -> int:
+    op = services.add_operator(home.store(), args.operator_id, args.name, Role(args.role), args.pin)
+    args.out.result(
+        {"operator_id": op.operator_id, "role": str(op.role)},
+        zh(args.out.lang, f"已添加操作员 {op.name}", f"Operator {op.name} added"),
+    )
+    return 0
+
+
+def cmd_operators_list(args: argparse.Namespace, home: ShopHome) -> int:
+    with home.store().read() as unit:
+        ops = [{"operator_id": o.operator_id, "name": o.name, "role": str(o.role)} for o in unit.operators()]
+    args.out.result({"operators": ops}, [f"{o['operator_id']}\t{o['name']}\t{o['role']}" for o in ops])
+    return 0
+
+
+# ----- reports and audit -------------------------------------------------------------------------
+
+
+def cmd_report_day_close(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart import report_text
+
+    return report_text.day_close(args, home)
+
+
+def cmd_report_ledgers(args: argparse.Namespace, home: ShopHome) -> int:
+    from ledger.spreadsheets import export_ledgers
+
+    path = Path(args.xlsx)
+    export_ledgers(home.store(), path)
+    args.out.result({"xlsx": str(path)}, zh(args.out.lang, f"台账已导出到 {path}", f"Ledgers written to {path}"))
+    return 0
+
+
+def cmd_report_ranking(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart import report_text
+
+    return report_text.ranking(args, home)
+
+
+def cmd_report_liability(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart import report_text
+
+    return report_text.liability(args, home)
+
+
+def cmd_audit_verify(args: argparse.Namespace, home: ShopHome) -> int:
+    report = services.audit(home.store())
+    problems = [{"kind": p.kind, "detail": p.detail} for p in report.problems]
+    lang = args.out.lang
+    if report.ok:
+        text = [
+            zh(
+                lang,
+                f"账本核对无误：{report.transactions} 笔业务，链条、余额、库存全部相符。",
+                f"Ledger verified: {report.transactions} transactions; chains, balances and stock all agree.",
+            )
+        ]
+    else:
+        text = [zh(lang, f"发现 {len(problems)} 个问题：", f"{len(problems)} problems found:")]
+        text += [f"  [{p['kind']}] {p['detail']}" for p in problems]
+    args.out.result({"ok": report.ok, "problems": problems, "transactions": report.transactions}, text)
+    return 0 if report.ok else 1
+
+
+# ----- demo and bench ----------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart import demo
+
+    summary = demo.run(home, households=args.households, seed=args.seed, reset=args.reset)
+    args.out.result(summary.as_dict(), summary.text(args.out.lang))
+    if not args.no_ui and not args.out.as_json:
+        print(
+            zh(
+                args.out.lang,
+                "（收银界面将在 POS 应用完成后自动打开；现在可用上面的命令操作。）",
+                "(The POS window opens here once the POS app lands; use the commands above meanwhile.)",
+            )
+        )
+    return 0
+
+
+def cmd_bench_ledger(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart.bench import run_ledger_bench
+
+    figures = run_ledger_bench(transactions=args.transactions)
+    args.out.result(dict(figures), [f"{k}: {v}" for k, v in figures.items()])
+    return 0
+
+
+# ----- the parser --------------------------------------------------------------------------------
+
+
+HOME_HELP = "the shop's folder (default $LOVEMART_HOME, else ~/.local/share/lovemart)"
+JSON_HELP = "print one JSON object on stdout"
+LANG_HELP = "language of messages (default from lovemart.toml, else zh)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--home",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="the shop's folder (default $LOVEMART_HOME, else ~/.local/share/lovemart)",
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object on stdout"
+    )
+    common.add_argument(
+        "--lang",
+        choices=["zh", "en"],
+        default=argparse.SUPPRESS,
+        help="language of messages (default from lovemart.toml, else zh)",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="lovemart",
+        description="爱心超市 Love Supermarket: points ledger for village points supermarkets.",
+    )
+    # The same options as `common`, with real defaults; sharing the action objects through `parents`
+    # would let these defaults leak into the subcommands and overwrite what was given before them.
+    parser.add_argument("--home", type=Path, default=None, help=HOME_HELP)
+    parser.add_argument("--json", action="store_true", default=False, help=JSON_HELP)
+    parser.add_argument("--lang", choices=["zh", "en"], default=None, help=LANG_HELP)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(group: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = group.add_parser(name, parents=[common], help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    def group(name: str, help_text: str) -> Any:
+        p = commands.add_parser(name, help=help_text, description=help_text)
+        return p.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+
+    p = add(commands, "demo", cmd_demo, "seed a demo township and shop in --home (then open the POS)")
+    p.add_argument("--households", type=int, default=200, help="how many demo households (default 200)")
+    p.add_argument("--no-ui", action="store_true", help="seed and print a summary only")
+    p.add_argument("--seed", type=int, default=2026, help="random seed, for the same demo every time")
+    p.add_argument("--reset", action="store_true", help="delete an existing ledger in --home first")
+
+    g = group("households", "households with passbook codes and balances")
+    add(g, "list", cmd_households_list, "list households with passbook codes and balances")
+
+    p = add(commands, "balance", cmd_balance, "redeemable points, balance and points earned for a passbook")
+    p.add_argument("code", help="the passbook code, LM1:<household>:<card>:<check>")
+
+    p = add(commands, "redeem", cmd_redeem, "redeem points for goods (headless POS); the receipt is queued")
+    p.add_argument("code", help="the passbook code")
+    p.add_argument("goods", nargs="+", metavar="SKU=QTY", help="items and quantities")
+
+    p = add(commands, "void", cmd_void, "void a redemption (points and goods go back)")
+    p.add_argument("receipt_no", help="the receipt number, e.g. S01-P1-000123")
+    p.add_argument("--reason", required=True, help="why (输错, 顾客退货, ...)")
+
+    g = group("stock", "goods in the shop")
+    p = add(g, "list", cmd_stock_list, "items with points price and stock on hand")
+    p.add_argument("--low", type=int, default=None, metavar="N", help="only items with N or fewer on hand")
+    p = add(g, "in", cmd_stock_in, "goods bought for the shop")
+    p.add_argument("goods", nargs="+", metavar="SKU=QTY")
+    p.add_argument("--supplier", help="who sold them")
+    p.add_argument("--cost", metavar="YUAN", help="what they cost, in yuan")
+    p = add(g, "count", cmd_stock_count, "a stock count: differences become an adjustment")
+    p.add_argument("goods", nargs="+", metavar="SKU=QTY", help="counted quantities")
+    p.add_argument("--dry-run", action="store_true", help="show the differences without recording them")
+    p = add(g, "writeoff", cmd_stock_writeoff, "goods spoiled, broken or lost")
+    p.add_argument("goods", nargs="+", metavar="SKU=QTY")
+    p.add_argument("--reason", required=True)
+
+    g = group("items", "the catalogue")
+    p = add(g, "add", cmd_items_add, "add or change an item")
+    p.add_argument("sku")
+    p.add_argument("name")
+    p.add_argument("unit")
+    p.add_argument("points", type=int)
+    p.add_argument("--barcode")
+    p.add_argument("--category")
+
+    g = group("donations", "donations of money or goods (捐赠)")
+    p = add(g, "add", cmd_donations_add, "record a donation; the voucher (捐赠凭证) is queued")
+    p.add_argument("goods", nargs="*", metavar="SKU=QTY", help="donated goods")
+    p.add_argument("--donor", required=True, help="person, company or unit")
+    p.add_argument("--amount", metavar="YUAN", help="money donated, in yuan")
+    p.add_argument("--memo")
+    add(g, "list", cmd_donations_list, "all donations")
+
+    g = group("points", "points from the village committee (standalone shops)")
+    for kind in ("award", "deduct"):
+        p = add(g, kind, cmd_points_award, f"{kind} points for one household")
+        p.set_defaults(kind=kind)
+        p.add_argument("household_id")
+        p.add_argument("points", type=int)
+        p.add_argument("--reason", required=True)
+    p = add(g, "import", cmd_points_import, "import awards and deductions from an .xlsx or .csv score sheet")
+    p.add_argument("file")
+    add(g, "grant-base", cmd_points_grant_base, "give every household the policy's base points for this cycle")
+    add(g, "close-cycle", cmd_points_close_cycle, "end the points year: unspent points expire")
+    p = add(g, "clear", cmd_points_clear, "zero tolerance: clear a household's points and freeze it")
+    p.add_argument("household_id")
+    p.add_argument("--reason", required=True)
+    p = add(g, "unfreeze", cmd_points_unfreeze, "unfreeze a household")
+    p.add_argument("household_id")
+    p.add_argument("--reason", required=True)
+
+    g = group("passbook", "passbook cards")
+    p = add(g, "reissue", cmd_passbook_reissue, "a lost passbook: revoke it and issue the next card")
+    p.add_argument("household_id")
+
+    g = group("operators", "shopkeepers and their PINs")
+    p = add(g, "add", cmd_operators_add, "add an operator")
+    p.add_argument("operator_id")
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", choices=["clerk", "manager"], default="clerk")
+    p.add_argument("--pin", required=True, help="4 to 8 digits")
+    add(g, "list", cmd_operators_list, "list operators")
+
+    g = group("report", "reports and ledgers")
+    p = add(g, "day-close", cmd_report_day_close, "totals of a day")
+    p.add_argument("--date", type=parse_day, default=None, help="YYYY-MM-DD (default today)")
+    p = add(g, "ledgers", cmd_report_ledgers, "export 兑换台账, 入库台账, 捐赠台账 and 积分台账 to .xlsx")
+    p.add_argument("--xlsx", required=True, metavar="FILE")
+    p = add(g, "ranking", cmd_report_ranking, "the village ranking (红榜) by points earned this cycle")
+    p.add_argument("--village", default=None)
+    p.add_argument("--limit", type=int, default=None)
+    add(g, "liability", cmd_report_liability, "points redeemable against stock on hand")
+
+    g = group("audit", "checks of the whole ledger")
+    add(g, "verify", cmd_audit_verify, "recompute every chain, balance and stock level; exit 1 on problems")
+
+    g = group("bench", "benchmarks that print their figures and a baseline")
+    p = add(g, "ledger", cmd_bench_ledger, "redeem and balance latency, audit time on a big ledger")
+    p.add_argument("--transactions", type=int, default=1_000_000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    home = ShopHome.at(Path(args.home).expanduser() if args.home else default_home())
+    lang = args.lang or os.environ.get("LOVEMART_LANG") or home.settings.language
+    args.out = Output(bool(args.json), lang)
+    try:
+        return int(args.handler(args, home))
+    except LedgerError as error:
+        args.out.refusal(error)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `lovemart ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # a message for people, the traceback for the technician
+        log = home.home / "lovemart-error.log"
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a", encoding="utf-8") as f:
+                f.write(f"--- {datetime.now().isoformat()} {' '.join(sys.argv)}\n{traceback.format_exc()}")
+        except OSError:
+            pass
+        print(
+            zh(lang, f"出错了：{exc}（详情见 {log}）", f"Something went wrong: {exc} (details in {log})"),
+            file=sys.stderr,
+        )
+        return 3
+    finally:
+        home.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

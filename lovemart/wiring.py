@@ -1,0 +1,73 @@
+"""The composition root: turns a shop's home folder into real, wired parts.
+
+Everything that touches the outside world is created here and handed to the services, so that the
+apps and the command line never reach for storage or devices themselves. Heavy parts (storage,
+later Kivy and device libraries) are imported when first needed, so ``lovemart server`` or
+``lovemart --help`` load none of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ledger.errors import LedgerError
+from lovemart import settings as settings_mod
+from lovemart.lock import PosLock
+
+if TYPE_CHECKING:
+    from ledger.storage import SqlLedgerStore
+
+
+@dataclass
+class ShopHome:
+    """One shop's home folder: its settings, its ledger, its POS lock."""
+
+    settings: settings_mod.Settings
+    _store: SqlLedgerStore | None = field(default=None, repr=False)
+
+    @classmethod
+    def at(cls, home: Path) -> ShopHome:
+        return cls(settings_mod.load(home))
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home
+
+    @property
+    def exists(self) -> bool:
+        return self.settings.ledger_path.exists()
+
+    def store(self, *, create: bool = False) -> SqlLedgerStore:
+        """The shop's ledger; refuses with ``not_configured`` when there is none and ``create`` is false."""
+        if self._store is None:
+            if not create and not self.exists:
+                raise LedgerError("not_configured")
+            self._store = open_checked(self.settings.ledger_path)
+        return self._store
+
+    def pos_lock(self) -> PosLock:
+        return PosLock(self.settings.lock_path)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def open_checked(path: Path) -> SqlLedgerStore:
+    """Open a ledger file, turning a damaged file into a refusal a shopkeeper can act on."""
+    from sqlalchemy.exc import DBAPIError
+
+    from ledger.storage import open_ledger
+    from ledger.storage.store import translate_db_error
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return open_ledger(path)
+    except DBAPIError as exc:
+        translated = translate_db_error(exc)
+        if translated is None:
+            raise
+        raise translated from exc
