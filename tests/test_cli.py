@@ -1,0 +1,182 @@
+"""The command line contract of DESIGN.md §10, on a real demo ledger."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lovemart.cli import main
+from lovemart.lock import PosLock
+
+
+def run(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> tuple[int, dict, str]:
+    code = main(["--home", str(home), *args, "--json"])
+    captured = capsys.readouterr()
+    data = json.loads(captured.out) if captured.out.strip() else {}
+    return code, data, captured.err
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("demo")
+    assert main(["--home", str(home), "demo", "--no-ui", "--households", "30", "--json"]) == 0
+    return home
+
+
+@pytest.fixture
+def home(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo shop, so tests may change it."""
+    import shutil
+
+    target = tmp_path / "shop"
+    shutil.copytree(demo_template, target)
+    return target
+
+
+def first_redeemable(capsys, home: Path, at_least: int = 20) -> dict:
+    code, data, _ = run(capsys, home, "households", "list")
+    assert code == 0
+    return next(h for h in data["households"] if h["redeemable"] >= at_least and h["status"] == "active")
+
+
+def test_demo_seeds_a_realistic_shop(capsys, home: Path) -> None:
+    code, data, _ = run(capsys, home, "households", "list")
+    assert code == 0 and len(data["households"]) == 30
+    for h in data["households"]:
+        assert set(h) >= {"household_id", "name", "passbook", "balance", "redeemable", "earned_cycle", "status"}
+    assert {h["status"] for h in data["households"]} == {"active", "frozen"}
+    code, stock, _ = run(capsys, home, "stock", "list")
+    assert len(stock["items"]) >= 40
+    assert all(set(i) >= {"sku", "name", "unit", "points", "on_hand"} for i in stock["items"])
+    code, audit, _ = run(capsys, home, "audit", "verify")
+    assert code == 0 and audit["ok"] and audit["problems"] == [] and audit["transactions"] > 300
+
+
+def test_demo_twice_keeps_the_ledger(capsys, home: Path) -> None:
+    code, data, _ = run(capsys, home, "demo", "--no-ui")
+    assert code == 0 and data["created"] is False and data["households"] == 30
+
+
+def test_balance_redeem_void_round_trip(capsys, home: Path) -> None:
+    household = first_redeemable(capsys, home)
+    code, before, _ = run(capsys, home, "balance", household["passbook"])
+    assert code == 0
+    assert set(before) >= {"household_id", "name", "balance", "redeemable", "earned_cycle", "status", "last_synced"}
+    code, receipt, _ = run(capsys, home, "redeem", household["passbook"], "SOAP=2", "SALT=1")
+    assert code == 0, receipt
+    assert receipt["points"] == 2 * 3 + 2
+    assert receipt["balance_after"] == before["balance"] - 8
+    assert receipt["redeemable_after"] == before["redeemable"] - 8
+    assert receipt["printed"] is False
+    assert receipt["receipt_no"].startswith("S01-P1-")
+    code, voided, _ = run(capsys, home, "void", receipt["receipt_no"], "--reason", "输错")
+    assert code == 0
+    assert voided["voids"] == receipt["receipt_no"] and voided["points_returned"] == 8
+    code, after, _ = run(capsys, home, "balance", household["passbook"])
+    assert after["balance"] == before["balance"]
+    code, again, err = run(capsys, home, "void", receipt["receipt_no"], "--reason", "输错")
+    assert code == 1 and again["error"]["code"] == "already_voided"
+
+
+@pytest.mark.parametrize(
+    ("goods", "error"),
+    [
+        (["SOAP=0"], "bad_quantity"),
+        (["SOAP=-1"], "bad_quantity"),
+        (["SOAP=1.5"], "bad_quantity"),
+        (["SOAP=100000"], "bad_quantity"),
+        (["NOPE=1"], "unknown_sku"),
+        (["RICE10=98"], "out_of_stock"),
+        (["OIL5=5"], "insufficient_points"),
+    ],
+)
+def test_redeem_refusals_change_nothing(capsys, home: Path, goods: list[str], error: str) -> None:
+    household = first_redeemable(capsys, home)
+    _, stock_before, _ = run(capsys, home, "stock", "list")
+    code, data, err = run(capsys, home, "redeem", household["passbook"], *goods)
+    assert code == 1
+    assert data["error"]["code"] == error
+    assert err.strip() == data["error"]["message"]
+    _, after, _ = run(capsys, home, "balance", household["passbook"])
+    assert after["balance"] == household["balance"]
+    _, stock_after, _ = run(capsys, home, "stock", "list")
+    assert stock_after == stock_before
+
+
+@pytest.mark.parametrize(
+    ("code_text", "error"),
+    [
+        ("LM1:XF0001:1:AAAAAA", "passbook_forged"),
+        ("hello", "passbook_malformed"),
+        ("LM1:ZZ9999:1:AAAAAA", "passbook_forged"),
+    ],
+)
+def test_bad_passbooks_are_refused(capsys, home: Path, code_text: str, error: str) -> None:
+    code, data, _ = run(capsys, home, "balance", code_text)
+    assert code == 1 and data["error"]["code"] == error
+
+
+def test_revoked_and_frozen_passbooks(capsys, home: Path) -> None:
+    _, data, _ = run(capsys, home, "households", "list")
+    old = data["households"][0]
+    code, reissued, _ = run(capsys, home, "passbook", "reissue", old["household_id"])
+    assert code == 0 and reissued["card_no"] == 2
+    code, refusal, _ = run(capsys, home, "redeem", old["passbook"], "SALT=1")
+    assert code == 1 and refusal["error"]["code"] == "passbook_revoked"
+    code, cleared, _ = run(capsys, home, "points", "clear", old["household_id"], "--reason", "零容忍")
+    assert code == 0
+    code, refusal, _ = run(capsys, home, "redeem", reissued["passbook"], "SALT=1")
+    assert code == 1 and refusal["error"]["code"] == "household_frozen"
+
+
+def test_english_messages(capsys, home: Path) -> None:
+    code = main(["--home", str(home), "--lang", "en", "redeem", "hello", "SALT=1"])
+    assert code == 1
+    assert "not a passbook code" in capsys.readouterr().err
+
+
+def test_second_pos_on_the_same_ledger_is_refused(capsys, home: Path) -> None:
+    household = first_redeemable(capsys, home)
+    with PosLock(home / "pos.lock"):
+        code, data, _ = run(capsys, home, "redeem", household["passbook"], "SALT=1")
+    assert code == 1 and data["error"]["code"] == "ledger_locked"
+    code, data, _ = run(capsys, home, "redeem", household["passbook"], "SALT=1")
+    assert code == 0
+
+
+def test_stock_donations_and_points(capsys, home: Path) -> None:
+    _, stock, _ = run(capsys, home, "stock", "list")
+    soap = next(i for i in stock["items"] if i["sku"] == "SOAP")
+    assert run(capsys, home, "stock", "in", "SOAP=10", "--supplier", "供销社", "--cost", "25.50")[0] == 0
+    assert run(capsys, home, "donations", "add", "--donor", "华兴公司", "SOAP=5", "--amount", "500")[0] == 0
+    assert run(capsys, home, "stock", "writeoff", "SOAP=2", "--reason", "受潮")[0] == 0
+    code, count, _ = run(capsys, home, "stock", "count", f"SOAP={soap['on_hand'] + 10}", "--dry-run")
+    assert code == 0 and count["differences"][0]["difference"] == -3 and count["receipt_no"] is None
+    _, stock, _ = run(capsys, home, "stock", "list")
+    assert next(i for i in stock["items"] if i["sku"] == "SOAP")["on_hand"] == soap["on_hand"] + 13
+    code, data, _ = run(capsys, home, "donations", "add", "--donor", "某人", "--amount", "-5")
+    assert code == 1 and data["error"]["code"] == "bad_amount"
+    code, data, _ = run(capsys, home, "points", "award", "XF0003", "10", "--reason", "志愿服务")
+    assert code == 0
+    code, data, _ = run(capsys, home, "points", "award", "XF9999", "10", "--reason", "志愿服务")
+    assert code == 1 and data["error"]["code"] == "household_unknown"
+    assert run(capsys, home, "audit", "verify")[0] == 0
+
+
+def test_no_ledger_is_a_clear_refusal(capsys, tmp_path: Path) -> None:
+    code, data, _ = run(capsys, tmp_path / "empty", "households", "list")
+    assert code == 1 and data["error"]["code"] == "not_configured"
+
+
+def test_exit_codes_of_the_real_command(home: Path) -> None:
+    lovemart = [sys.executable, "-m", "lovemart.cli", "--home", str(home)]
+    ok = subprocess.run([*lovemart, "audit", "verify", "--json"], capture_output=True, text=True)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["ok"] is True
+    refused = subprocess.run([*lovemart, "balance", "nonsense"], capture_output=True, text=True)
+    assert refused.returncode == 1 and "积分存折" in refused.stderr
+    usage = subprocess.run([*lovemart, "redeem"], capture_output=True, text=True)
+    assert usage.returncode == 2
