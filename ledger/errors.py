@@ -95,6 +95,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This sheet was already imported ({when}); nothing was added.",
     ),
     "import_unreadable": ("无法读取文件 {path}：{detail}", "Cannot read {path}: {detail}"),
+    "import_header": (
+        "标题行缺少这些列：{missing}。第一行应写列名：户号、分值、事由（类型可不填）。",
+        "The header row lacks: {missing}. The first row names the columns 户号/household_id, 分值/points, "
+        "事由/reason (类型/kind optional).",
+    ),
+    "import_header_repeated": ("标题行里“{column}”列出现了不止一次。", "Column {column} appears twice in the header."),
+    "import_no_rows": ("表格里没有要导入的行。", "The sheet has no rows to import."),
+    "import_no_household": ("户号是空的。", "The household id is empty."),
+    "import_bad_kind": (
+        "类型“{value}”不对，应填“奖励”或“扣分”。",
+        "Kind '{value}' is neither 奖励/award nor 扣分/deduct.",
+    ),
+    "import_sign_conflict": (
+        "分值 {value} 是负数，但类型写的是“奖励”。",
+        "Points {value} are negative but the kind says award.",
+    ),
+    "import_more_problems": ("还有 {count} 处错误没有列出。", "{count} more problems are not listed."),
+    "export_unwritable": ("无法写入文件 {path}：{detail}", "Cannot write {path}: {detail}"),
     "not_configured": (
         "这里还没有建账本。请先运行 lovemart demo 或 lovemart provision。",
         "There is no ledger here yet. Run lovemart demo or lovemart provision first.",

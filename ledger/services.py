@@ -724,6 +724,13 @@ def set_up_shop(
         unit.set_meta("device_id", device_id)
 
 
+def record_day_close(store: LedgerStore, day: str, totals: dict[str, object], ctx: Context = Context()) -> Transaction:
+    """Put the day's totals into the chain, so a later rewrite of that day shows against them."""
+    memo = json.dumps({"day": day, "totals": totals}, ensure_ascii=False, sort_keys=True, default=str)
+    with store.write() as unit:
+        return unit.append(_draft(unit, ctx, TxnKind.DAY_CLOSE, memo=memo))
+
+
 def audit(store: LedgerStore) -> AuditReport:
     """Recompute every chain, sum, balance and stock level of the ledger (``lovemart audit verify``)."""
     with store.read() as unit:

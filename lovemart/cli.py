@@ -368,8 +368,18 @@ def cmd_points_import(args: argparse.Namespace, home: ShopHome) -> int:
     from ledger.spreadsheets import import_points
 
     result = import_points(home.store(), Path(args.file))
-    data = result.as_dict() if hasattr(result, "as_dict") else {"imported": getattr(result, "count", 0)}
-    args.out.result(data, zh(args.out.lang, f"已导入：{data}", f"Imported: {data}"))
+    data = result.as_dict()
+    lang = args.out.lang
+    args.out.result(
+        data,
+        zh(
+            lang,
+            f"已导入 {result.awards} 条奖励（{result.points_awarded} 分）、{result.deductions} 条扣分"
+            f"（{result.points_deducted} 分）",
+            f"Imported {result.awards} awards ({result.points_awarded} points) and {result.deductions} "
+            f"deductions ({result.points_deducted} points)",
+        ),
+    )
     return 0
 
 
@@ -645,8 +655,9 @@ def build_parser() -> argparse.ArgumentParser:
     add(g, "list", cmd_operators_list, "list operators")
 
     g = group("report", "reports and ledgers")
-    p = add(g, "day-close", cmd_report_day_close, "totals of a day")
+    p = add(g, "day-close", cmd_report_day_close, "totals of a day (redemptions, points, items, donations)")
     p.add_argument("--date", type=parse_day, default=None, help="YYYY-MM-DD (default today)")
+    p.add_argument("--close", action="store_true", help="also record the day close in the ledger")
     p = add(g, "ledgers", cmd_report_ledgers, "export 兑换台账, 入库台账, 捐赠台账 and 积分台账 to .xlsx")
     p.add_argument("--xlsx", required=True, metavar="FILE")
     p = add(g, "ranking", cmd_report_ranking, "the village ranking (红榜) by points earned this cycle")
