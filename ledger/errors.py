@@ -144,8 +144,31 @@ class LedgerError(Exception):
 
 
 class ImportProblem(LedgerError):
-    """A spreadsheet import refused as a whole, with the row numbers of every bad row."""
+    """A spreadsheet import refused as a whole, with the row number of every bad row.
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("import_invalid", problems="\n".join(problems))
+    Each problem is kept as (row, error) and rendered in the reader's language when shown, so the
+    shopkeeper reads "第 3 行：…" and a technician running ``--lang en`` reads "Row 3: …".
+    """
+
+    def __init__(self, problems: list[tuple[int | None, LedgerError]]) -> None:
+        self.row_problems = problems
+        super().__init__("import_invalid")
+
+    @staticmethod
+    def _line(row: int | None, error: LedgerError, lang: str) -> str:
+        if row is None:
+            return error.message(lang)
+        prefix = f"第 {row} 行：" if lang.startswith("zh") else f"Row {row}: "
+        return prefix + error.message(lang)
+
+    def lines(self, lang: str = "zh") -> list[str]:
+        return [self._line(row, error, lang) for row, error in self.row_problems]
+
+    @property
+    def problems(self) -> list[str]:
+        return self.lines("zh")
+
+    def message(self, lang: str = "zh") -> str:
+        zh, en = MESSAGES["import_invalid"]
+        template = zh if lang.startswith("zh") else en
+        return template.format(problems="\n".join(self.lines(lang)))

@@ -30,6 +30,8 @@ from ledger.errors import ImportProblem, LedgerError
 from ledger.model import Policy, Transaction, TxnKind, household_account
 from ledger.ports import LedgerStore, LedgerUnit
 
+RowProblem = tuple[int | None, LedgerError]
+
 # ----- export ----------------------------------------------------------------------------------
 
 MAX_COLUMN_WIDTH = 60
@@ -312,10 +314,9 @@ def _normalise(value: object) -> str:
     return "".join(ch for ch in text.strip().lower() if ch not in " _\u3000\ufeff")
 
 
-def _problem(row: int, code: str, **params: object) -> str:
-    """One bad row, named by its row number, in Chinese and English (the shopkeeper reads the first)."""
-    error = LedgerError(code, **params)
-    return f"第 {row} 行 / row {row}: {error.message('zh')} / {error.message('en')}"
+def _problem(row: int, code: str, **params: object) -> RowProblem:
+    """One bad row, named by the row number the user sees in the sheet (the header is row 1)."""
+    return row, LedgerError(code, **params)
 
 
 def _find_header(rows: list[Row]) -> tuple[int, dict[str, int]] | None:
@@ -359,7 +360,7 @@ def _validate(sheets: list[list[Row]], unit: LedgerUnit) -> list[_Entry]:
     rows, header_row, columns = _locate_header(sheets)
     policy = unit.policy()
     known: dict[str, str | None] = {}
-    problems: list[str] = []
+    problems: list[RowProblem] = []
     entries: list[_Entry] = []
     for row_no, values in rows:
         if row_no > header_row:
@@ -372,8 +373,7 @@ def _validate(sheets: list[list[Row]], unit: LedgerUnit) -> list[_Entry]:
     if problems:
         listed = problems[:MAX_LISTED_PROBLEMS]
         if len(problems) > MAX_LISTED_PROBLEMS:
-            more = LedgerError("import_more_problems", count=len(problems) - MAX_LISTED_PROBLEMS)
-            listed.append(f"{more.message('zh')} / {more.message('en')}")
+            listed.append((None, LedgerError("import_more_problems", count=len(problems) - MAX_LISTED_PROBLEMS)))
         raise ImportProblem(listed)
     return entries
 
@@ -406,7 +406,7 @@ def _check_row(
     unit: LedgerUnit,
     policy: Policy,
     known: dict[str, str | None],
-) -> tuple[_Entry | None, list[str]]:
+) -> tuple[_Entry | None, list[RowProblem]]:
     """One data row: the entry to import, or every problem it has (``known`` caches household look-ups)."""
 
     def cell(key: str) -> object:
