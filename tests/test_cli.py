@@ -180,3 +180,41 @@ def test_exit_codes_of_the_real_command(home: Path) -> None:
     assert refused.returncode == 1 and "积分存折" in refused.stderr
     usage = subprocess.run([*lovemart, "redeem"], capture_output=True, text=True)
     assert usage.returncode == 2
+
+
+def test_reports_and_score_sheet_import(capsys, home: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "积分.csv"
+    sheet.write_text("户号,分值,事由\nXF0001,5,志愿服务\nXF0002,-3,乱堆乱放\n", encoding="utf-8")
+    _, before, _ = run(capsys, home, "households", "list")
+    code, imported, _ = run(capsys, home, "points", "import", str(sheet))
+    assert code == 0 and imported["awards"] == 1 and imported["deductions"] == 1
+    code, again, _ = run(capsys, home, "points", "import", str(sheet))
+    assert code == 1 and again["error"]["code"] == "import_duplicate"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("户号,分值,事由\nXF0001,5,志愿服务\nXF9999,x,\n", encoding="utf-8")
+    code, refused, err = run(capsys, home, "points", "import", str(bad))
+    assert code == 1 and refused["error"]["code"] == "import_invalid" and "第 3 行" in err
+    _, after, _ = run(capsys, home, "households", "list")
+    changes = {
+        a["household_id"]: a["balance"] - b["balance"]
+        for a, b in zip(after["households"], before["households"], strict=True)
+        if a["balance"] != b["balance"]
+    }
+    assert changes == {"XF0001": 5, "XF0002": -3}
+
+    code, ranking, _ = run(capsys, home, "report", "ranking", "--limit", "3")
+    earned = [r["earned_cycle"] for r in ranking["ranking"]]
+    assert code == 0 and earned == sorted(earned, reverse=True) and len(earned) == 3
+    code, liability, _ = run(capsys, home, "report", "liability")
+    assert code == 0 and liability["total_balance"] == sum(h["balance"] for h in after["households"])
+    household = first_redeemable(capsys, home)
+    run(capsys, home, "redeem", household["passbook"], "SOAP=2")
+    code, day, _ = run(capsys, home, "report", "day-close", "--close")
+    assert code == 0 and day["redemptions"] >= 1 and day["points_redeemed"] >= 6 and day["day_close_receipt_no"]
+    xlsx = tmp_path / "台账.xlsx"
+    code, _, _ = run(capsys, home, "report", "ledgers", "--xlsx", str(xlsx))
+    import openpyxl
+
+    assert code == 0
+    assert openpyxl.load_workbook(xlsx).sheetnames == ["兑换台账", "入库台账", "捐赠台账", "积分台账"]
+    assert run(capsys, home, "audit", "verify")[0] == 0
