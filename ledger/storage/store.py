@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Row, Table, and_, delete, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger.audit import CachedState
 from ledger.chain import chain_hash
@@ -130,7 +130,7 @@ class SqlLedgerStore:
         try:
             with self.engine.connect() as connection, connection.begin():
                 yield SqlUnit(connection)
-        except (OperationalError, DBAPIError) as exc:
+        except DBAPIError as exc:
             raise translate_db_error(exc) or exc from exc
 
     @contextmanager
@@ -148,11 +148,9 @@ class SqlLedgerStore:
                         yield unit
                     finally:
                         self._local.unit = None
-        except (OperationalError, DBAPIError) as exc:
+        except DBAPIError as exc:
             if isinstance(exc, IntegrityError):
                 raise
-            raise translate_db_error(exc) or exc from exc
-        except sqlite3.OperationalError as exc:  # raised at COMMIT by the driver itself
             raise translate_db_error(exc) or exc from exc
 
 
