@@ -544,7 +544,8 @@ def unfreeze(store: LedgerStore, household_id: str, reason: str, ctx: Context = 
     if not reason.strip():
         raise LedgerError("reason_required")
     with store.write() as unit:
-        _household_or_refuse(unit, household_id)
+        if _household_or_refuse(unit, household_id).status != HouseholdStatus.FROZEN:
+            raise LedgerError("nothing_to_do")
         return unit.append(_draft(unit, ctx, TxnKind.UNFREEZE, household_id=household_id, memo=reason.strip()))
 
 
