@@ -20,6 +20,7 @@ from ledger.model import (
     TxnDraft,
     TxnKind,
     household_account,
+    receipt_number,
 )
 
 
@@ -119,7 +120,8 @@ def verify(
         last_seq, last_hash = heads.get(txn.device_id, (0, GENESIS_HASH))
         if txn.seq != last_seq + 1:
             kind = "sequence_gap" if txn.seq > last_seq + 1 else "sequence_order"
-            problems.append(Problem(kind, f"device {txn.device_id}: seq {txn.seq} follows {last_seq}"))
+            previous = receipt_number(txn.shop_id, txn.device_id, last_seq) if last_seq else "the start"
+            problems.append(Problem(kind, f"{txn.receipt_no} follows {previous} on device {txn.device_id}"))
         if txn.prev_hash != last_hash:
             problems.append(Problem("chain_break", f"{txn.receipt_no}: previous hash does not match"))
         recomputed = chain_hash(txn.prev_hash, as_draft(txn), txn.device_id, txn.seq)
@@ -143,7 +145,8 @@ def verify(
     for sku, on_hand in sorted(totals.stock.items()):
         if on_hand < 0:
             problems.append(Problem("negative_stock", f"{sku}: {on_hand} on hand"))
-    for household_id, status in sorted(totals.status.items()):
+    for household_id in sorted(set(totals.status) | set(cached.status)):
+        status = totals.status.get(household_id, HouseholdStatus.ACTIVE)
         if cached.status.get(household_id, HouseholdStatus.ACTIVE) != status:
             problems.append(Problem("status_mismatch", f"household {household_id} should be {status}"))
     for device_id, (seq, digest) in sorted(cached.device_heads.items()):

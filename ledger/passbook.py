@@ -21,7 +21,8 @@ from ledger.errors import LedgerError
 PREFIX = "LM1"
 MAC_LENGTH = 6
 _HOUSEHOLD_ID = re.compile(r"^[A-Z0-9]{1,16}$")
-_CODE = re.compile(r"^LM1:([A-Z0-9]{1,16}):([0-9]{1,4}):([A-Z2-7]{6})$")
+# Card numbers are written without leading zeros: the mac covers the number as printed.
+_CODE = re.compile(r"^LM1:([A-Z0-9]{1,16}):([1-9][0-9]{0,3}):([A-Z2-7]{6})$")
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ def make_code(key: bytes, household_id: str, card_no: int) -> str:
 
 def parse_code(text: str) -> PassbookCode:
     """Split a scanned or typed code into its parts, without checking the mac."""
-    cleaned = text.strip().upper()
-    match = _CODE.match(cleaned)
+    cleaned = text.strip()
+    # Only ASCII can be a code: upper() would turn some other letters into ASCII ones (ſ -> S, ß -> SS).
+    match = _CODE.match(cleaned.upper()) if cleaned.isascii() else None
     if not match:
         raise LedgerError("passbook_malformed")
     return PassbookCode(match.group(1), int(match.group(2)), match.group(3))

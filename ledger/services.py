@@ -77,7 +77,7 @@ def hash_pin(pin: str, salt: str) -> str:
 
 
 def add_operator(store: LedgerStore, operator_id: str, name: str, role: Role, pin: str) -> Operator:
-    if not (pin.isdigit() and 4 <= len(pin) <= 8):
+    if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
         raise LedgerError("pin_format")
     salt = secrets.token_hex(16)
     operator = Operator(operator_id, name, role, salt, hash_pin(pin, salt))
@@ -154,14 +154,32 @@ def _offline_too_long(unit: LedgerUnit, policy: Policy, clock: Clock) -> bool:
 def redeemable_points(
     unit: LedgerUnit, household: Household, balance: int, policy: Policy, clock: Clock = local_now
 ) -> int:
-    """Balance above the policy's floor, capped at the visitor limit away from home or long offline."""
+    """Balance above the policy's floor; bounded by the visitor limit away from home or long offline.
+
+    The visitor limit bounds what this shop can hand out on points the central record has not
+    confirmed: it counts everything the household redeemed here (less voids) since the last sync,
+    so repeated small redemptions cannot add up past it.
+    """
     if household.status == HouseholdStatus.FROZEN:
         return 0
     redeemable = max(0, balance - policy.redeemable_floor)
     visiting = household.home_shop_id != unit.identity().shop_id
     if visiting or _offline_too_long(unit, policy, clock):
-        redeemable = min(redeemable, policy.visitor_limit)
+        spent = _spent_here_since_sync(unit, household.household_id)
+        redeemable = min(redeemable, max(0, policy.visitor_limit - spent))
     return redeemable
+
+
+def _spent_here_since_sync(unit: LedgerUnit, household_id: str) -> int:
+    shop_id = unit.identity().shop_id
+    account = household_account(household_id)
+    return -sum(
+        txn.points_of(account)
+        for txn in unit.transactions(
+            kinds=frozenset({TxnKind.REDEEM, TxnKind.VOID}), household_id=household_id, since=unit.meta("last_synced")
+        )
+        if txn.shop_id == shop_id
+    )
 
 
 def _view(unit: LedgerUnit, household: Household, card_no: int | None, clock: Clock) -> BalanceView:
@@ -329,7 +347,13 @@ def redeem(
             )
         )
         unit.add_print_job(txn.txn_id, "redeem", txn.created_at)
-        return Receipt(txn, household.head_name, redeemable, redeemable - total, balance - total)
+        return Receipt(
+            txn,
+            household.head_name,
+            redeemable,
+            redeemable_points(unit, household, balance - total, policy, ctx.clock),
+            balance - total,
+        )
 
 
 def _receipt(unit: LedgerUnit, txn: Transaction, ctx: Context) -> Receipt:

@@ -30,9 +30,7 @@ class ShopFixture:
     shop_id: str = "S1"
     codes: dict[str, str] = field(default_factory=dict)
 
-    def household(
-        self, household_id: str, name: str = "张三", points: int = 0, home_shop: str = "S1"
-    ) -> str:
+    def household(self, household_id: str, name: str = "张三", points: int = 0, home_shop: str = "S1") -> str:
         """Register a household (with `points` awarded) and return its passbook code."""
         services.register_household(
             self.store,
