@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Row, Table, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger.audit import CachedState
@@ -97,6 +97,53 @@ POLICY_FIELDS = (
     "max_quantity",
     "max_points_per_award",
 )
+
+
+class _Prepared:
+    """Statements of the hot path (a redemption, a balance look-up), built once with bind parameters.
+
+    Building a Core expression costs more than SQLite takes to run it; built once, SQLAlchemy's
+    compiled cache serves every later call.
+    """
+
+    meta_all = select(T_META.c.key, T_META.c.value)
+    township = select(T_TOWNSHIP).limit(1)
+    policy = select(T_POLICY).order_by(T_POLICY.c.version.desc()).limit(1)
+    household = select(T_HOUSEHOLD).where(T_HOUSEHOLD.c.household_id == bindparam("household_id"))
+    card = select(T_CARD).where(
+        T_CARD.c.household_id == bindparam("household_id"), T_CARD.c.card_no == bindparam("card_no")
+    )
+    balance = select(T_BALANCE.c.balance, T_BALANCE.c.earned_cycle).where(
+        T_BALANCE.c.household_id == bindparam("household_id")
+    )
+    item = select(T_ITEM).where(T_ITEM.c.sku == bindparam("sku"))
+    stock = select(T_STOCK.c.on_hand).where(T_STOCK.c.sku == bindparam("sku"))
+    txn_by_id = select(T_TXN).where(T_TXN.c.txn_id == bindparam("txn_id"))
+    device_head = select(T_DEVICE.c.last_seq, T_DEVICE.c.last_hash).where(
+        T_DEVICE.c.device_id == bindparam("device_id")
+    )
+    move_head = (
+        update(T_DEVICE)
+        .where(T_DEVICE.c.device_id == bindparam("b_device_id"))
+        .values(last_seq=bindparam("b_last_seq"), last_hash=bindparam("b_last_hash"))
+    )
+    add_balance = (
+        update(T_BALANCE)
+        .where(T_BALANCE.c.household_id == bindparam("b_household_id"))
+        .values(
+            balance=T_BALANCE.c.balance + bindparam("b_amount"),
+            earned_cycle=T_BALANCE.c.earned_cycle + bindparam("b_earned"),
+        )
+    )
+    add_stock = (
+        update(T_STOCK)
+        .where(T_STOCK.c.sku == bindparam("b_sku"))
+        .values(on_hand=T_STOCK.c.on_hand + bindparam("b_qty"))
+    )
+    insert_txn = insert(T_TXN).returning(T_TXN.c.id, sort_by_parameter_order=True)
+    insert_posting = insert(T_POSTING)
+    insert_line = insert(T_LINE)
+    insert_print_job = insert(T_PRINT)
 
 
 def translate_db_error(exc: BaseException) -> LedgerError | None:
@@ -204,14 +251,18 @@ class SqlUnit:
     def __init__(self, connection: Connection) -> None:
         self.c = connection
         self._identity: Identity | None = None
+        self._meta: dict[str, str] | None = None
 
     # ----- identity and configuration -------------------------------------------------------
     def meta(self, key: str) -> str | None:
-        return self.c.execute(select(T_META.c.value).where(T_META.c.key == key)).scalar_one_or_none()
+        if self._meta is None:
+            self._meta = {r.key: r.value for r in self.c.execute(_Prepared.meta_all)}
+        return self._meta.get(key)
 
     def set_meta(self, key: str, value: str) -> None:
         self.c.execute(delete(T_META).where(T_META.c.key == key))
         self.c.execute(insert(T_META).values(key=key, value=value))
+        self._meta = None
 
     def identity(self) -> Identity:
         if self._identity is None:
@@ -222,13 +273,13 @@ class SqlUnit:
         return self._identity
 
     def township(self) -> Township:
-        row = self.c.execute(select(T_TOWNSHIP)).first()
+        row = self.c.execute(_Prepared.township).first()
         if row is None:
             raise LedgerError("not_configured")
         return Township(row.township_id, row.name, bytes.fromhex(row.passbook_key))
 
     def policy(self) -> Policy:
-        row = self.c.execute(select(T_POLICY).order_by(T_POLICY.c.version.desc()).limit(1)).first()
+        row = self.c.execute(_Prepared.policy).first()
         if row is None:
             return Policy()
         return Policy(**{name: getattr(row, name) for name in POLICY_FIELDS})
@@ -337,7 +388,7 @@ class SqlUnit:
 
     # ----- reads ------------------------------------------------------------------------------
     def household(self, household_id: str) -> Household | None:
-        row = self.c.execute(select(T_HOUSEHOLD).where(T_HOUSEHOLD.c.household_id == household_id)).first()
+        row = self.c.execute(_Prepared.household, {"household_id": household_id}).first()
         return _household(row) if row else None
 
     def households(self) -> list[HouseholdRow]:
@@ -351,9 +402,7 @@ class SqlUnit:
         return [HouseholdRow(_household(r), r.balance, r.earned_cycle, r.card_no) for r in self.c.execute(query)]
 
     def card(self, household_id: str, card_no: int) -> PassbookCard | None:
-        row = self.c.execute(
-            select(T_CARD).where(T_CARD.c.household_id == household_id, T_CARD.c.card_no == card_no)
-        ).first()
+        row = self.c.execute(_Prepared.card, {"household_id": household_id, "card_no": card_no}).first()
         return _card(row) if row else None
 
     def active_card(self, household_id: str) -> PassbookCard | None:
@@ -370,13 +419,11 @@ class SqlUnit:
         return [_card(r) for r in rows]
 
     def balance(self, household_id: str) -> tuple[int, int]:
-        row = self.c.execute(
-            select(T_BALANCE.c.balance, T_BALANCE.c.earned_cycle).where(T_BALANCE.c.household_id == household_id)
-        ).first()
+        row = self.c.execute(_Prepared.balance, {"household_id": household_id}).first()
         return (row.balance, row.earned_cycle) if row else (0, 0)
 
     def item(self, sku: str) -> Item | None:
-        row = self.c.execute(select(T_ITEM).where(T_ITEM.c.sku == sku)).first()
+        row = self.c.execute(_Prepared.item, {"sku": sku}).first()
         return _item(row) if row else None
 
     def item_by_barcode(self, barcode: str) -> Item | None:
@@ -387,7 +434,7 @@ class SqlUnit:
         return [_item(r) for r in self.c.execute(select(T_ITEM).order_by(T_ITEM.c.category, T_ITEM.c.sku))]
 
     def stock(self, sku: str) -> int:
-        value = self.c.execute(select(T_STOCK.c.on_hand).where(T_STOCK.c.sku == sku)).scalar_one_or_none()
+        value = self.c.execute(_Prepared.stock, {"sku": sku}).scalar_one_or_none()
         return int(value or 0)
 
     def stock_levels(self) -> dict[str, int]:
@@ -408,7 +455,7 @@ class SqlUnit:
         return build_transaction(row, postings, lines)
 
     def transaction(self, txn_id: str) -> Transaction | None:
-        return self._load(self.c.execute(select(T_TXN).where(T_TXN.c.txn_id == txn_id)).first())
+        return self._load(self.c.execute(_Prepared.txn_by_id, {"txn_id": txn_id}).first())
 
     def transaction_by_receipt(self, shop_id: str, device_id: str, seq: int) -> Transaction | None:
         row = self.c.execute(
@@ -534,9 +581,7 @@ class SqlUnit:
         if not drafts:
             return []
         device_id = self.identity().device_id
-        head = self.c.execute(
-            select(T_DEVICE.c.last_seq, T_DEVICE.c.last_hash).where(T_DEVICE.c.device_id == device_id)
-        ).first()
+        head = self.c.execute(_Prepared.device_head, {"device_id": device_id}).first()
         if head is None:
             raise LedgerError("not_configured")
         seq, prev = head.last_seq, head.last_hash
@@ -546,14 +591,14 @@ class SqlUnit:
             digest = chain_hash(prev, draft, device_id, seq)
             chained.append(_chained(draft, device_id, seq, prev, digest))
             prev = digest
-        self.c.execute(update(T_DEVICE).where(T_DEVICE.c.device_id == device_id).values(last_seq=seq, last_hash=prev))
+        self.c.execute(_Prepared.move_head, {"b_device_id": device_id, "b_last_seq": seq, "b_last_hash": prev})
         self._insert_journal(chained)
         self._apply_effects(drafts)
         return chained
 
     def _insert_journal(self, txns: Sequence[Transaction]) -> None:
         result = self.c.execute(
-            insert(T_TXN).returning(T_TXN.c.id, sort_by_parameter_order=True),
+            _Prepared.insert_txn,
             [
                 {
                     "txn_id": t.txn_id,
@@ -581,14 +626,14 @@ class SqlUnit:
             for i, p in enumerate(t.postings)
         ]
         if postings:
-            self.c.execute(insert(T_POSTING), postings)
+            self.c.execute(_Prepared.insert_posting, postings)
         lines = [
             {"txn_pk": pk, "idx": i, "sku": ln.sku, "qty": ln.qty, "points_each": ln.points_each}
             for pk, t in zip(pks, txns, strict=True)
             for i, ln in enumerate(t.lines)
         ]
         if lines:
-            self.c.execute(insert(T_LINE), lines)
+            self.c.execute(_Prepared.insert_line, lines)
 
     def _apply_effects(self, drafts: Sequence[TxnDraft]) -> None:
         overlay = Totals()
@@ -603,16 +648,12 @@ class SqlUnit:
             amount = overlay.balance.get(household_id, 0)
             earned = overlay.earned.get(household_id, 0)
             changed = self.c.execute(
-                update(T_BALANCE)
-                .where(T_BALANCE.c.household_id == household_id)
-                .values(balance=T_BALANCE.c.balance + amount, earned_cycle=T_BALANCE.c.earned_cycle + earned)
+                _Prepared.add_balance, {"b_household_id": household_id, "b_amount": amount, "b_earned": earned}
             ).rowcount
             if changed == 0:
                 self.c.execute(insert(T_BALANCE).values(household_id=household_id, balance=amount, earned_cycle=earned))
         for sku, qty in overlay.stock.items():
-            changed = self.c.execute(
-                update(T_STOCK).where(T_STOCK.c.sku == sku).values(on_hand=T_STOCK.c.on_hand + qty)
-            ).rowcount
+            changed = self.c.execute(_Prepared.add_stock, {"b_sku": sku, "b_qty": qty}).rowcount
             if changed == 0:
                 self.c.execute(insert(T_STOCK).values(sku=sku, on_hand=qty))
         for household_id, status in overlay.status.items():
@@ -625,9 +666,15 @@ class SqlUnit:
 
     def add_print_job(self, txn_id: str, kind: str, created_at: str) -> None:
         self.c.execute(
-            insert(T_PRINT).values(
-                txn_id=txn_id, kind=kind, created_at=created_at, status="pending", attempts=0, last_error=""
-            )
+            _Prepared.insert_print_job,
+            {
+                "txn_id": txn_id,
+                "kind": kind,
+                "created_at": created_at,
+                "status": "pending",
+                "attempts": 0,
+                "last_error": "",
+            },
         )
 
 
