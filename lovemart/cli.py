@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -507,7 +508,7 @@ def cmd_demo(args: argparse.Namespace, home: ShopHome) -> int:
     from lovemart import demo
 
     summary = demo.run(home, households=args.households, seed=args.seed, reset=args.reset)
-    args.out.result(summary.as_dict(), summary.text(args.out.lang))
+    args.out.result(summary.as_dict(), summary.text(args.out.lang, program_name()))
     if not args.no_ui and not args.out.as_json:
         print(
             zh(
@@ -517,6 +518,12 @@ def cmd_demo(args: argparse.Namespace, home: ShopHome) -> int:
             )
         )
     return 0
+
+
+def program_name() -> str:
+    """How the user can call us again: `.venv/bin/lovemart` when it is not on the PATH."""
+    invoked = sys.argv[0] if sys.argv and sys.argv[0].endswith("lovemart") else "lovemart"
+    return invoked if os.sep in invoked and not shutil.which("lovemart") else "lovemart"
 
 
 def cmd_bench_ledger(args: argparse.Namespace, home: ShopHome) -> int:

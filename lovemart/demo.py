@@ -129,7 +129,7 @@ class DemoSummary:
             "sample_passbooks": [{"household_id": h, "name": n, "passbook": c} for h, n, c in self.sample_codes],
         }
 
-    def text(self, lang: str) -> list[str]:
+    def text(self, lang: str, program: str = "lovemart") -> list[str]:
         zh = lang.startswith("zh")
         lines = [
             (
@@ -153,12 +153,12 @@ class DemoSummary:
         if self.sample_codes:
             hid, name, code = self.sample_codes[0]
             lines += [
-                f"  lovemart --home {self.home} balance {code}",
-                f"  lovemart --home {self.home} redeem {code} SOAP=2 SALT=1",
+                f"  {program} --home {self.home} balance {code}",
+                f"  {program} --home {self.home} redeem {code} SOAP=2 SALT=1",
             ]
         lines += [
-            f"  lovemart --home {self.home} stock list",
-            f"  lovemart --home {self.home} audit verify",
+            f"  {program} --home {self.home} stock list",
+            f"  {program} --home {self.home} audit verify",
         ]
         return lines
 
