@@ -124,14 +124,14 @@ def verify(
             problems.append(Problem(kind, f"{txn.receipt_no} follows {previous} on device {txn.device_id}"))
         if txn.prev_hash != last_hash:
             problems.append(Problem("chain_break", f"{txn.receipt_no}: previous hash does not match"))
-        recomputed = chain_hash(txn.prev_hash, as_draft(txn), txn.device_id, txn.seq)
+        recomputed = chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq)
         if recomputed != txn.hash:
             problems.append(Problem("hash_mismatch", f"{txn.receipt_no}: content differs from its hash"))
         heads[txn.device_id] = (txn.seq, txn.hash)
         problems.extend(check_transaction(txn))
         if txn.kind == TxnKind.VOID and txn.ref_txn_id:
             voids.setdefault(txn.ref_txn_id, []).append(txn)
-        totals.apply(effects_of(as_draft(txn)))
+        totals.apply(effects_of(txn))
 
     for ref, void_txns in voids.items():
         if len(void_txns) > 1:

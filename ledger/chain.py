@@ -13,11 +13,11 @@ import hashlib
 import json
 from typing import Any
 
-from ledger.model import TxnDraft
+from ledger.model import TxnContent
 
 
 def canonical_dict(
-    draft: TxnDraft,
+    draft: TxnContent,
     device_id: str,
     seq: int,
 ) -> dict[str, Any]:
@@ -40,13 +40,14 @@ def canonical_dict(
     }
 
 
-def canonical_json(draft: TxnDraft, device_id: str, seq: int) -> bytes:
-    return json.dumps(
-        canonical_dict(draft, device_id, seq), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def chain_hash(prev_hash: str, draft: TxnDraft, device_id: str, seq: int) -> str:
+def canonical_json(draft: TxnContent, device_id: str, seq: int) -> bytes:
+    return _ENCODER.encode(canonical_dict(draft, device_id, seq)).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, draft: TxnContent, device_id: str, seq: int) -> str:
     h = hashlib.sha256(prev_hash.encode("ascii"))
     h.update(canonical_json(draft, device_id, seq))
     return h.hexdigest()

@@ -15,7 +15,7 @@ from ledger.model import (
     EARNING_KINDS,
     POINTS,
     HouseholdStatus,
-    TxnDraft,
+    TxnContent,
     TxnKind,
     account_household,
 )
@@ -30,7 +30,7 @@ class Effects:
     status: dict[str, HouseholdStatus] = field(default_factory=dict)
 
 
-def effects_of(draft: TxnDraft) -> Effects:
+def effects_of(draft: TxnContent) -> Effects:
     fx = Effects()
     for posting in draft.postings:
         if posting.unit != POINTS:

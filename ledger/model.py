@@ -136,6 +136,11 @@ class Transaction:
         return sum(p.amount for p in self.postings if p.account == account and p.unit == POINTS)
 
 
+# What the chain hash and the effects read: a draft before it is stored, or a stored transaction
+# (the audit passes transactions as they stream, without copying each into a draft).
+TxnContent = TxnDraft | Transaction
+
+
 def receipt_number(shop_id: str, device_id: str, seq: int) -> str:
     return f"{shop_id}-{device_id}-{seq:06d}"
 

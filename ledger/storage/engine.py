@@ -20,6 +20,10 @@ from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
+# Checkpoint the WAL into the database every 10,000 pages (40 MB) instead of SQLite's 1,000: a
+# checkpoint runs inside the commit that crosses the mark and costs a random write and fsync of the
+# database file, which at 1,000 pages lands on one sale in seventy.
+WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
 def sqlite_url(path: Path | str) -> str:
@@ -45,6 +49,7 @@ def _configure_sqlite(engine: Engine, durable: bool) -> None:
         cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -140,7 +140,12 @@ class _Prepared:
         .where(T_STOCK.c.sku == bindparam("b_sku"))
         .values(on_hand=T_STOCK.c.on_hand + bindparam("b_qty"))
     )
-    insert_txn = insert(T_TXN).returning(T_TXN.c.id, sort_by_parameter_order=True)
+    txn_postings = select(T_POSTING).where(T_POSTING.c.txn_pk == bindparam("txn_pk")).order_by(T_POSTING.c.idx)
+    txn_lines = select(T_LINE).where(T_LINE.c.txn_pk == bindparam("txn_pk")).order_by(T_LINE.c.idx)
+    insert_txn = insert(T_TXN)
+    txn_pks = select(T_TXN.c.seq, T_TXN.c.id).where(
+        T_TXN.c.device_id == bindparam("device_id"), T_TXN.c.seq.between(bindparam("first"), bindparam("last"))
+    )
     insert_posting = insert(T_POSTING)
     insert_line = insert(T_LINE)
     insert_print_job = insert(T_PRINT)
@@ -166,6 +171,13 @@ class SqlLedgerStore:
         self._local = threading.local()
 
     def close(self) -> None:
+        if self.engine.dialect.name == "sqlite":
+            # Fold the write-ahead log into the ledger file now, while nobody is waiting at the counter.
+            try:
+                with self.engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except DBAPIError:
+                pass  # a damaged or vanished file: there is nothing to fold in, and closing must not fail
         self.engine.dispose()
 
     @contextmanager
@@ -450,8 +462,8 @@ class SqlUnit:
     def _load(self, row: Row[Any] | None) -> Transaction | None:
         if row is None:
             return None
-        postings = self.c.execute(select(T_POSTING).where(T_POSTING.c.txn_pk == row.id).order_by(T_POSTING.c.idx)).all()
-        lines = self.c.execute(select(T_LINE).where(T_LINE.c.txn_pk == row.id).order_by(T_LINE.c.idx)).all()
+        postings = self.c.execute(_Prepared.txn_postings, {"txn_pk": row.id}).all()
+        lines = self.c.execute(_Prepared.txn_lines, {"txn_pk": row.id}).all()
         return build_transaction(row, postings, lines)
 
     def transaction(self, txn_id: str) -> Transaction | None:
@@ -597,29 +609,39 @@ class SqlUnit:
         return chained
 
     def _insert_journal(self, txns: Sequence[Transaction]) -> None:
-        result = self.c.execute(
-            _Prepared.insert_txn,
-            [
-                {
-                    "txn_id": t.txn_id,
-                    "device_id": t.device_id,
-                    "seq": t.seq,
-                    "kind": str(t.kind),
-                    "created_at": t.created_at,
-                    "shop_id": t.shop_id,
-                    "operator": t.operator,
-                    "household_id": t.household_id,
-                    "memo": t.memo,
-                    "ref_txn_id": t.ref_txn_id,
-                    "party": t.party,
-                    "pull_cursor": t.pull_cursor,
-                    "prev_hash": t.prev_hash,
-                    "hash": t.hash,
-                }
-                for t in txns
-            ],
-        )
-        pks = [row[0] for row in result]
+        rows = [
+            {
+                "txn_id": t.txn_id,
+                "device_id": t.device_id,
+                "seq": t.seq,
+                "kind": str(t.kind),
+                "created_at": t.created_at,
+                "shop_id": t.shop_id,
+                "operator": t.operator,
+                "household_id": t.household_id,
+                "memo": t.memo,
+                "ref_txn_id": t.ref_txn_id,
+                "party": t.party,
+                "pull_cursor": t.pull_cursor,
+                "prev_hash": t.prev_hash,
+                "hash": t.hash,
+            }
+            for t in txns
+        ]
+        if len(rows) == 1:  # a sale
+            key = self.c.execute(_Prepared.insert_txn, rows[0]).inserted_primary_key
+            assert key is not None
+            pks = [key[0]]
+        else:
+            # One executemany, then the new keys by (device, seq). INSERT ... RETURNING with
+            # sort_by_parameter_order has no sentinel column here, so SQLAlchemy would send one
+            # INSERT per row.
+            self.c.execute(_Prepared.insert_txn, rows)
+            found = self.c.execute(
+                _Prepared.txn_pks, {"device_id": txns[0].device_id, "first": txns[0].seq, "last": txns[-1].seq}
+            )
+            by_seq = {seq: pk for seq, pk in found}
+            pks = [by_seq[t.seq] for t in txns]
         postings = [
             {"txn_pk": pk, "idx": i, "account": p.account, "unit": p.unit, "amount": p.amount}
             for pk, t in zip(pks, txns, strict=True)
@@ -644,22 +666,41 @@ class SqlUnit:
             overlay.apply(fx)
         for household_id in reset:
             self.c.execute(update(T_BALANCE).where(T_BALANCE.c.household_id == household_id).values(earned_cycle=0))
-        for household_id in set(overlay.balance) | set(overlay.earned):
-            amount = overlay.balance.get(household_id, 0)
-            earned = overlay.earned.get(household_id, 0)
-            changed = self.c.execute(
-                _Prepared.add_balance, {"b_household_id": household_id, "b_amount": amount, "b_earned": earned}
-            ).rowcount
-            if changed == 0:
-                self.c.execute(insert(T_BALANCE).values(household_id=household_id, balance=amount, earned_cycle=earned))
-        for sku, qty in overlay.stock.items():
-            changed = self.c.execute(_Prepared.add_stock, {"b_sku": sku, "b_qty": qty}).rowcount
-            if changed == 0:
-                self.c.execute(insert(T_STOCK).values(sku=sku, on_hand=qty))
+        changes = [
+            {"b_household_id": hid, "b_amount": overlay.balance.get(hid, 0), "b_earned": overlay.earned.get(hid, 0)}
+            for hid in set(overlay.balance) | set(overlay.earned)
+        ]
+        for change in self._add_to_rows(_Prepared.add_balance, T_BALANCE.c.household_id, "b_household_id", changes):
+            self.c.execute(
+                insert(T_BALANCE).values(
+                    household_id=change["b_household_id"], balance=change["b_amount"], earned_cycle=change["b_earned"]
+                )
+            )
+        moves = [{"b_sku": sku, "b_qty": qty} for sku, qty in overlay.stock.items()]
+        for move in self._add_to_rows(_Prepared.add_stock, T_STOCK.c.sku, "b_sku", moves):
+            self.c.execute(insert(T_STOCK).values(sku=move["b_sku"], on_hand=move["b_qty"]))
         for household_id, status in overlay.status.items():
             self.c.execute(
                 update(T_HOUSEHOLD).where(T_HOUSEHOLD.c.household_id == household_id).values(status=str(status))
             )
+
+    def _add_to_rows(self, statement: Any, key: Any, name: str, params: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Run the UPDATE ``statement`` for all parameter sets in one executemany; return those whose row is missing.
+
+        Rows that exist are updated exactly once; the caller inserts the missing ones.
+        """
+        if not params:
+            return []
+        if len(params) == 1:
+            return params if self.c.execute(statement, params[0]).rowcount == 0 else []
+        changed = self.c.execute(statement, params).rowcount
+        if self.c.dialect.supports_sane_multi_rowcount and changed == len(params):
+            return []
+        wanted = [p[name] for p in params]
+        present: set[Any] = set()
+        for start in range(0, len(wanted), 500):
+            present.update(self.c.execute(select(key).where(key.in_(wanted[start : start + 500]))).scalars())
+        return [p for p in params if p[name] not in present]
 
     def record_import(self, digest: str, name: str, when: str) -> None:
         self.c.execute(insert(T_IMPORT).values(digest=digest, name=name, imported_at=when))

@@ -1,0 +1,47 @@
+"""The ledger benchmark runs end to end on a small ledger (figures are not checked: benchmarks are commands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lovemart.bench import run_ledger_bench
+
+KEYS = {
+    "transactions",
+    "households",
+    "seeded_transactions",
+    "samples",
+    "seed_s",
+    "redeem_p50_ms",
+    "redeem_p99_ms",
+    "baseline_redeem_p50_ms",
+    "baseline_redeem_p99_ms",
+    "ratio_redeem_p99",
+    "balance_p50_ms",
+    "balance_p99_ms",
+    "audit_s",
+    "audit_ok",
+    "audit_problems",
+    "peak_rss_mb",
+}
+
+
+def test_small_ledger_bench_reports_every_figure_and_a_clean_audit(tmp_path: Path) -> None:
+    result = run_ledger_bench(transactions=3000, samples=50, workdir=tmp_path)
+    assert KEYS <= set(result)
+    assert result["audit_ok"] is True
+    assert result["audit_problems"] == 0
+    # The seeded year plus the measured redemptions, both through the service and the baseline.
+    assert result["transactions"] >= 3000 + 2 * 50
+    assert result["households"] == 1000
+    for key in KEYS - {"audit_ok", "audit_problems"}:
+        assert isinstance(result[key], int | float), key
+        assert result[key] > 0, key
+    assert list(tmp_path.iterdir()) == []  # the temporary ledger is gone
+
+
+def test_a_ledger_smaller_than_its_samples_still_runs_clean(tmp_path: Path) -> None:
+    # Ten transactions cannot fund 2 x 120 redemptions: the bench tops up points and stock itself.
+    result = run_ledger_bench(transactions=10, samples=120, workdir=tmp_path)
+    assert result["audit_ok"] is True
+    assert result["seeded_transactions"] == 10
