@@ -171,14 +171,11 @@ def redeemable_points(
 
 
 def _spent_here_since_sync(unit: LedgerUnit, household_id: str) -> int:
-    shop_id = unit.identity().shop_id
-    account = household_account(household_id)
-    return -sum(
-        txn.points_of(account)
-        for txn in unit.transactions(
-            kinds=frozenset({TxnKind.REDEEM, TxnKind.VOID}), household_id=household_id, since=unit.meta("last_synced")
-        )
-        if txn.shop_id == shop_id
+    return -unit.points_moved(
+        household_account(household_id),
+        frozenset({TxnKind.REDEEM, TxnKind.VOID}),
+        unit.identity().shop_id,
+        since=unit.meta("last_synced"),
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Row, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger.audit import CachedState
@@ -22,6 +22,7 @@ from ledger.effects import Totals, effects_of
 from ledger.errors import LedgerError
 from ledger.model import (
     GENESIS_HASH,
+    POINTS,
     Household,
     HouseholdStatus,
     Item,
@@ -502,6 +503,22 @@ class SqlUnit:
             loaded = self._load(row)
             assert loaded is not None
             yield loaded
+
+    def points_moved(self, account: str, kinds: frozenset[TxnKind], shop_id: str, since: str | None = None) -> int:
+        """Sum of point postings to ``account`` in transactions of ``kinds`` made at ``shop_id`` since ``since``."""
+        query = (
+            select(func.coalesce(func.sum(T_POSTING.c.amount), 0))
+            .select_from(T_POSTING.join(T_TXN, T_TXN.c.id == T_POSTING.c.txn_pk))
+            .where(
+                T_POSTING.c.account == account,
+                T_POSTING.c.unit == POINTS,
+                T_TXN.c.shop_id == shop_id,
+                T_TXN.c.kind.in_([str(k) for k in kinds]),
+            )
+        )
+        if since is not None:
+            query = query.where(T_TXN.c.created_at >= since)
+        return int(self.c.execute(query).scalar_one())
 
     def imported(self, digest: str) -> str | None:
         return self.c.execute(select(T_IMPORT.c.imported_at).where(T_IMPORT.c.digest == digest)).scalar_one_or_none()
