@@ -47,7 +47,7 @@ from ledger.model import (
     shop_account,
 )
 from ledger.passbook import verify_code
-from ledger.ports import LedgerStore, LedgerUnit
+from ledger.ports import Holder, LedgerStore, LedgerUnit
 
 Clock = Callable[[], datetime]
 
@@ -132,16 +132,15 @@ def reissue_passbook(store: LedgerStore, household_id: str, clock: Clock = local
     return card
 
 
-def lookup_passbook(unit: LedgerUnit, code_text: str) -> tuple[Household, PassbookCard]:
+def lookup_passbook(unit: LedgerUnit, code_text: str) -> Holder:
     """The household behind a scanned code; refuses malformed, forged, unknown and revoked codes."""
     code = verify_code(unit.township().passbook_key, code_text)
-    household = unit.household(code.household_id)
-    card = unit.card(code.household_id, code.card_no)
-    if household is None or card is None:
+    holder = unit.holder(code.household_id, code.card_no)
+    if holder is None or holder.card is None:
         raise LedgerError("passbook_unknown", household_id=code.household_id)
-    if not card.active:
-        raise LedgerError("passbook_revoked", card_no=card.card_no)
-    return household, card
+    if not holder.card.active:
+        raise LedgerError("passbook_revoked", card_no=holder.card.card_no)
+    return holder
 
 
 def _offline_too_long(unit: LedgerUnit, policy: Policy, clock: Clock) -> bool:
@@ -179,8 +178,9 @@ def _spent_here_since_sync(unit: LedgerUnit, household_id: str) -> int:
     )
 
 
-def _view(unit: LedgerUnit, household: Household, card_no: int | None, clock: Clock) -> BalanceView:
-    balance, earned = unit.balance(household.household_id)
+def _view(
+    unit: LedgerUnit, household: Household, card_no: int | None, balance: int, earned: int, clock: Clock
+) -> BalanceView:
     return BalanceView(
         household=household,
         balance=balance,
@@ -193,8 +193,9 @@ def _view(unit: LedgerUnit, household: Household, card_no: int | None, clock: Cl
 
 def balance_for_code(store: LedgerStore, code_text: str, clock: Clock = local_now) -> BalanceView:
     with store.read() as unit:
-        household, card = lookup_passbook(unit, code_text)
-        return _view(unit, household, card.card_no, clock)
+        holder = lookup_passbook(unit, code_text)
+        card_no = holder.card.card_no if holder.card else None
+        return _view(unit, holder.household, card_no, holder.balance, holder.earned_cycle, clock)
 
 
 def balance_for_household(store: LedgerStore, household_id: str, clock: Clock = local_now) -> BalanceView:
@@ -203,7 +204,8 @@ def balance_for_household(store: LedgerStore, household_id: str, clock: Clock = 
         if household is None:
             raise LedgerError("household_unknown", household_id=household_id)
         card = unit.active_card(household_id)
-        return _view(unit, household, card.card_no if card else None, clock)
+        balance, earned = unit.balance(household_id)
+        return _view(unit, household, card.card_no if card else None, balance, earned, clock)
 
 
 # ----- validation helpers ------------------------------------------------------------------------
@@ -233,12 +235,16 @@ def _merge_cart(cart: Iterable[tuple[str, int]], policy: Policy) -> dict[str, in
     return merged
 
 
-def _offered_item(unit: LedgerUnit, sku: str) -> Item:
-    item = unit.item(sku)
-    if item is None:
+def _offered_item(unit: LedgerUnit, sku: str, wanted: int) -> Item:
+    """The item, if it is on offer and ``wanted`` of it are on the shelf."""
+    found = unit.item_with_stock(sku)
+    if found is None:
         raise LedgerError("unknown_sku", sku=sku)
+    item, on_hand = found
     if not item.active:
         raise LedgerError("item_inactive", sku=sku)
+    if wanted > on_hand:
+        raise LedgerError("out_of_stock", name=item.name, wanted=wanted, on_hand=on_hand)
     return item
 
 
@@ -310,7 +316,8 @@ def redeem(
             done = unit.transaction(txn_id)
             if done is not None:
                 return _receipt(unit, done, ctx)
-        household, _card = lookup_passbook(unit, code_text)
+        holder = lookup_passbook(unit, code_text)
+        household = holder.household
         if household.status == HouseholdStatus.FROZEN:
             raise LedgerError("household_frozen", name=household.head_name)
         policy = unit.policy()
@@ -318,11 +325,10 @@ def redeem(
         lines: list[Line] = []
         total = 0
         for sku, qty in merged.items():
-            item = _offered_item(unit, sku)
-            _require_stock(unit, item, qty)
+            item = _offered_item(unit, sku, qty)
             lines.append(Line(sku, -qty, item.points))
             total += qty * item.points
-        balance, _earned = unit.balance(household.household_id)
+        balance = holder.balance
         redeemable = redeemable_points(unit, household, balance, policy, ctx.clock)
         if total > redeemable:
             if total <= max(0, balance - policy.redeemable_floor):

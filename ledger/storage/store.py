@@ -40,7 +40,7 @@ from ledger.model import (
     TxnKind,
     Village,
 )
-from ledger.ports import HouseholdRow, Identity
+from ledger.ports import Holder, HouseholdRow, Identity
 from ledger.storage.engine import writer
 from ledger.storage.tables import (
     JOURNAL_TABLES,
@@ -118,6 +118,28 @@ class _Prepared:
         T_BALANCE.c.household_id == bindparam("household_id")
     )
     item = select(T_ITEM).where(T_ITEM.c.sku == bindparam("sku"))
+    item_with_stock = (
+        select(T_ITEM, T_STOCK.c.on_hand)
+        .outerjoin(T_STOCK, T_STOCK.c.sku == T_ITEM.c.sku)
+        .where(T_ITEM.c.sku == bindparam("sku"))
+    )
+    holder = (
+        select(
+            T_HOUSEHOLD,
+            T_CARD.c.card_no,
+            T_CARD.c.active,
+            T_CARD.c.issued_at,
+            T_CARD.c.revoked_at,
+            T_BALANCE.c.balance,
+            T_BALANCE.c.earned_cycle,
+        )
+        .outerjoin(
+            T_CARD,
+            and_(T_CARD.c.household_id == T_HOUSEHOLD.c.household_id, T_CARD.c.card_no == bindparam("card_no")),
+        )
+        .outerjoin(T_BALANCE, T_BALANCE.c.household_id == T_HOUSEHOLD.c.household_id)
+        .where(T_HOUSEHOLD.c.household_id == bindparam("household_id"))
+    )
     stock = select(T_STOCK.c.on_hand).where(T_STOCK.c.sku == bindparam("sku"))
     txn_by_id = select(T_TXN).where(T_TXN.c.txn_id == bindparam("txn_id"))
     device_head = select(T_DEVICE.c.last_seq, T_DEVICE.c.last_hash).where(
@@ -417,6 +439,19 @@ class SqlUnit:
     def card(self, household_id: str, card_no: int) -> PassbookCard | None:
         row = self.c.execute(_Prepared.card, {"household_id": household_id, "card_no": card_no}).first()
         return _card(row) if row else None
+
+    def holder(self, household_id: str, card_no: int) -> Holder | None:
+        row = self.c.execute(_Prepared.holder, {"household_id": household_id, "card_no": card_no}).first()
+        if row is None:
+            return None
+        card = None
+        if row.card_no is not None:
+            card = PassbookCard(household_id, row.card_no, bool(row.active), row.issued_at, row.revoked_at)
+        return Holder(_household(row), card, row.balance or 0, row.earned_cycle or 0)
+
+    def item_with_stock(self, sku: str) -> tuple[Item, int] | None:
+        row = self.c.execute(_Prepared.item_with_stock, {"sku": sku}).first()
+        return (_item(row), int(row.on_hand or 0)) if row else None
 
     def active_card(self, household_id: str) -> PassbookCard | None:
         row = self.c.execute(
