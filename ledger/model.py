@@ -136,6 +136,28 @@ class Transaction:
         return sum(p.amount for p in self.postings if p.account == account and p.unit == POINTS)
 
 
+def chained(draft: TxnDraft, device_id: str, seq: int, prev_hash: str, digest: str) -> Transaction:
+    """The stored form of ``draft`` once storage has given it its place in the device's chain."""
+    return Transaction(
+        txn_id=draft.txn_id,
+        device_id=device_id,
+        seq=seq,
+        kind=draft.kind,
+        created_at=draft.created_at,
+        shop_id=draft.shop_id,
+        operator=draft.operator,
+        household_id=draft.household_id,
+        postings=draft.postings,
+        lines=draft.lines,
+        memo=draft.memo,
+        ref_txn_id=draft.ref_txn_id,
+        party=draft.party,
+        pull_cursor=draft.pull_cursor,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
+
+
 # What the chain hash and the effects read: a draft before it is stored, or a stored transaction
 # (the audit passes transactions as they stream, without copying each into a draft).
 TxnContent = TxnDraft | Transaction

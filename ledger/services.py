@@ -243,13 +243,11 @@ def _offered_item(unit: LedgerUnit, sku: str, wanted: int) -> Item:
     item, on_hand = found
     if not item.active:
         raise LedgerError("item_inactive", sku=sku)
-    if wanted > on_hand:
-        raise LedgerError("out_of_stock", name=item.name, wanted=wanted, on_hand=on_hand)
+    _require_stock(item, wanted, on_hand)
     return item
 
 
-def _require_stock(unit: LedgerUnit, item: Item, wanted: int) -> None:
-    on_hand = unit.stock(item.sku)
+def _require_stock(item: Item, wanted: int, on_hand: int) -> None:
     if wanted > on_hand:
         raise LedgerError("out_of_stock", name=item.name, wanted=wanted, on_hand=on_hand)
 
@@ -595,7 +593,7 @@ def _goods_lines(unit: LedgerUnit, goods: Sequence[tuple[str, int]], sign: int) 
         if item is None:
             raise LedgerError("unknown_sku", sku=sku)
         if sign < 0:
-            _require_stock(unit, item, qty)
+            _require_stock(item, qty, unit.stock(sku))
         lines.append(Line(sku, sign * qty, item.points))
     return lines
 

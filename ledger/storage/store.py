@@ -39,6 +39,7 @@ from ledger.model import (
     TxnDraft,
     TxnKind,
     Village,
+    chained,
 )
 from ledger.ports import Holder, HouseholdRow, Identity
 from ledger.storage.engine import writer
@@ -649,16 +650,16 @@ class SqlUnit:
         if head is None:
             raise LedgerError("not_configured")
         seq, prev = head.last_seq, head.last_hash
-        chained: list[Transaction] = []
+        result: list[Transaction] = []
         for draft in drafts:
             seq += 1
             digest = chain_hash(prev, draft, device_id, seq)
-            chained.append(_chained(draft, device_id, seq, prev, digest))
+            result.append(chained(draft, device_id, seq, prev, digest))
             prev = digest
         self.c.execute(_Prepared.move_head, {"b_device_id": device_id, "b_last_seq": seq, "b_last_hash": prev})
-        self._insert_journal(chained)
+        self._insert_journal(result)
         self._apply_effects(drafts)
-        return chained
+        return result
 
     def _insert_journal(self, txns: Sequence[Transaction]) -> None:
         rows = [
@@ -769,24 +770,3 @@ class SqlUnit:
                 "last_error": "",
             },
         )
-
-
-def _chained(draft: TxnDraft, device_id: str, seq: int, prev_hash: str, digest: str) -> Transaction:
-    return Transaction(
-        txn_id=draft.txn_id,
-        device_id=device_id,
-        seq=seq,
-        kind=draft.kind,
-        created_at=draft.created_at,
-        shop_id=draft.shop_id,
-        operator=draft.operator,
-        household_id=draft.household_id,
-        postings=draft.postings,
-        lines=draft.lines,
-        memo=draft.memo,
-        ref_txn_id=draft.ref_txn_id,
-        party=draft.party,
-        pull_cursor=draft.pull_cursor,
-        prev_hash=prev_hash,
-        hash=digest,
-    )
