@@ -40,6 +40,7 @@ class CachedState:
     status: dict[str, HouseholdStatus] = field(default_factory=dict)
     device_heads: dict[str, tuple[int, str]] = field(default_factory=dict)
     missing_guards: list[str] = field(default_factory=list)
+    stock_shop: str | None = None  # whose shelves the stock caches count (see ``effects_of``)
 
 
 @dataclass
@@ -131,7 +132,7 @@ def verify(
         problems.extend(check_transaction(txn))
         if txn.kind == TxnKind.VOID and txn.ref_txn_id:
             voids.setdefault(txn.ref_txn_id, []).append(txn)
-        totals.apply(effects_of(txn))
+        totals.apply(effects_of(txn, cached.stock_shop))
 
     for ref, void_txns in voids.items():
         if len(void_txns) > 1:

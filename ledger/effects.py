@@ -30,7 +30,14 @@ class Effects:
     status: dict[str, HouseholdStatus] = field(default_factory=dict)
 
 
-def effects_of(draft: TxnContent) -> Effects:
+def effects_of(draft: TxnContent, stock_shop: str | None = None) -> Effects:
+    """The effects of one transaction on a ledger whose shelves belong to ``stock_shop``.
+
+    A shop's ledger also holds other shops' transactions (pulled from the central record, so that a
+    household's balance counts what it spent elsewhere); their goods lines moved *their* shelves, so
+    only lines of ``stock_shop``'s own transactions count. ``None`` counts every line (a ledger that
+    only ever holds one shop's transactions, e.g. in tests).
+    """
     fx = Effects()
     for posting in draft.postings:
         if posting.unit != POINTS:
@@ -43,8 +50,9 @@ def effects_of(draft: TxnContent) -> Effects:
             fx.earned[household_id] = fx.earned.get(household_id, 0) + posting.amount
     if draft.kind in EARNED_RESET_KINDS and draft.household_id:
         fx.earned_reset.add(draft.household_id)
-    for line in draft.lines:
-        fx.stock[line.sku] = fx.stock.get(line.sku, 0) + line.qty
+    if stock_shop is None or draft.shop_id == stock_shop:
+        for line in draft.lines:
+            fx.stock[line.sku] = fx.stock.get(line.sku, 0) + line.qty
     if draft.household_id:
         if draft.kind == TxnKind.CLEARING:
             fx.status[draft.household_id] = HouseholdStatus.FROZEN

@@ -27,6 +27,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "这本积分存折已挂失作废（第 {card_no} 号卡），请使用新存折。",
         "This passbook was reported lost (card {card_no}); use the new one.",
     ),
+    "scan_empty": ("图片里没有找到二维码或条形码。", "No QR code or barcode was found in the picture."),
+    "scan_several": (
+        "图片里有 {count} 本不同的存折，请一次只扫一本。",
+        "The picture shows {count} different passbooks; scan one at a time.",
+    ),
+    "village_unknown": ("没有这个村：{village_id}。", "No village {village_id}."),
     "household_unknown": ("没有找到户号 {household_id}。", "No household {household_id}."),
     "household_frozen": (
         "{name} 户的积分已被冻结，暂不能兑换。",
@@ -60,6 +66,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Not enough {name} in stock: {wanted} wanted, {on_hand} left.",
     ),
     "receipt_unknown": ("没有找到小票 {receipt_no}。", "No receipt {receipt_no}."),
+    "no_receipt": ("{receipt_no} 这笔业务没有小票。", "{receipt_no} has no receipt."),
     "already_voided": (
         "小票 {receipt_no} 已经作废过了（{void_receipt_no}）。",
         "Receipt {receipt_no} was already voided ({void_receipt_no}).",
@@ -113,6 +120,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "import_more_problems": ("还有 {count} 处错误没有列出。", "{count} more problems are not listed."),
     "export_unwritable": ("无法写入文件 {path}：{detail}", "Cannot write {path}: {detail}"),
+    "sync_id_reused": (
+        "同步冲突：业务编号 {txn_id}（{receipt_no}）已用于另一笔不同的业务。",
+        "Sync conflict: id {txn_id} ({receipt_no}) was already used for different content.",
+    ),
+    "sync_unknown_device": (
+        "同步拒绝：设备 {device_id} 没有登记。",
+        "Sync refused: device {device_id} is not registered.",
+    ),
+    "sync_fork": (
+        "同步冲突：{receipt_no} 的编号已被另一笔业务占用（账本分叉）。",
+        "Sync conflict: the number of {receipt_no} is taken by another transaction (a fork).",
+    ),
+    "sync_gap": (
+        "同步拒绝：设备 {device_id} 缺少业务，应为第 {expected} 笔，收到第 {got} 笔。",
+        "Sync refused: device {device_id} skipped transactions: expected {expected}, got {got}.",
+    ),
+    "sync_chain_break": (
+        "同步拒绝：{receipt_no} 的校验链接不上前一笔。",
+        "Sync refused: {receipt_no} does not chain to the previous transaction.",
+    ),
+    "sync_hash_mismatch": (
+        "同步拒绝：{receipt_no} 的内容与校验码不符（被改动过）。",
+        "Sync refused: the content of {receipt_no} does not match its hash (altered).",
+    ),
     "not_configured": (
         "这里还没有建账本。请先运行 lovemart demo 或 lovemart provision。",
         "There is no ledger here yet. Run lovemart demo or lovemart provision first.",
@@ -172,3 +203,26 @@ class ImportProblem(LedgerError):
         zh, en = MESSAGES["import_invalid"]
         template = zh if lang.startswith("zh") else en
         return template.format(problems="\n".join(self.lines(lang)))
+
+
+class DeviceFault(Exception):
+    """A device (printer, scanner) that could not do its job; the ledger change it follows still stands.
+
+    The ledger defines only this base so its print queue can record a failed print without knowing
+    about printers; ``hardware.errors.HardwareError`` carries the codes and messages.
+    """
+
+    messages: dict[str, tuple[str, str]] = {}
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str = "zh") -> str:
+        zh, en = self.messages.get(self.code, ("{code}", "{code}"))
+        template = zh if lang.startswith("zh") else en
+        try:
+            return template.format(code=self.code, **self.params)
+        except (KeyError, IndexError):
+            return template

@@ -30,6 +30,9 @@ class TxnKind(StrEnum):
     DONATION = "donation"
     CYCLE_CLOSE = "cycle_close"
     DAY_CLOSE = "day_close"
+    # Central record only (docs/sync.md): a shortfall from offline redemptions, and its repayment.
+    OVERDRAFT = "overdraft"
+    OVERDRAFT_REPAY = "overdraft_repay"
 
 
 # Kinds whose household postings count as points *earned* in the cycle (the ranking, 红榜).
@@ -63,6 +66,11 @@ TOWNSHIP_AWARDS = "township:awards"
 TOWNSHIP_BASE = "township:base"
 TOWNSHIP_CLEARED = "township:cleared"
 TOWNSHIP_EXPIRED = "township:expired"
+
+
+def overdraft_account(household_id: str) -> str:
+    """What a household owes after redeeming more than it had (two shops offline at once)."""
+    return f"overdraft:{household_id}"
 
 
 def donor_account(donor: str) -> str:

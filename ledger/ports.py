@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ledger.audit import CachedState
 from ledger.model import (
@@ -29,6 +29,7 @@ from ledger.model import (
     TxnKind,
     Village,
 )
+from ledger.receipts import ReceiptContent
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,21 @@ class Holder:
     card: PassbookCard | None
     balance: int
     earned_cycle: int
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    """A receipt waiting to print, or printed. Not part of the journal: its status changes."""
+
+    job_id: int
+    txn_id: str
+    kind: str
+    created_at: str
+    status: str  # "pending" | "printed"
+    attempts: int
+    last_error: str
+    printed_at: str | None
+    facts: dict[str, Any]
 
 
 class LedgerUnit(Protocol):
@@ -104,6 +120,7 @@ class LedgerUnit(Protocol):
         since: str | None = None,
         until: str | None = None,
     ) -> Iterator[Transaction]: ...
+    def recent_transactions(self, household_id: str, limit: int) -> list[Transaction]: ...
     def imported(self, digest: str) -> str | None: ...
     def points_moved(self, account: str, kinds: frozenset[TxnKind], shop_id: str, since: str | None = None) -> int: ...
     def journal(self) -> Iterator[Transaction]: ...
@@ -112,10 +129,42 @@ class LedgerUnit(Protocol):
     # writes
     def append(self, draft: TxnDraft) -> Transaction: ...
     def append_many(self, drafts: Sequence[TxnDraft]) -> list[Transaction]: ...
+    def ingest(self, txns: Sequence[Transaction], create_devices: bool = False) -> list[Transaction]: ...
     def record_import(self, digest: str, name: str, when: str) -> None: ...
-    def add_print_job(self, txn_id: str, kind: str, created_at: str) -> None: ...
+    def print_jobs(self, status: str | None = None, txn_id: str | None = None) -> list[PrintJob]: ...
+    def add_print_job(self, txn_id: str, kind: str, created_at: str, facts: dict[str, Any] | None = None) -> None: ...
+    def finish_print_job(self, job_id: int, printed_at: str | None, error: str = "") -> None: ...
 
 
 class LedgerStore(Protocol):
     def read(self) -> AbstractContextManager[LedgerUnit]: ...
     def write(self) -> AbstractContextManager[LedgerUnit]: ...
+
+
+class ReceiptPrinter(Protocol):
+    """Where receipts go. ``hardware`` provides the real printer and ``MemoryPrinter``, a fake that keeps the bytes.
+
+    ``print_receipt`` raises ``ledger.errors.DeviceFault`` (in practice ``HardwareError``) when the
+    printer is missing, off, out of paper or too slow; the print queue records that and keeps the job.
+    """
+
+    def print_receipt(self, receipt: ReceiptContent) -> None: ...
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the apps show about sync with the central record: when it last worked and what waits."""
+
+    configured: bool
+    last_success: str | None = None  # ISO time of the last successful sync
+    waiting: int = 0  # shop transactions not yet acknowledged by the central record
+    running: bool = False
+    error: str | None = None  # the last failure, in plain words (zh)
+    error_en: str | None = None
+
+
+class SyncPort(Protocol):
+    """The sync client as the apps see it. ``sync_now`` blocks: call it off the UI thread."""
+
+    def status(self) -> SyncStatus: ...
+    def sync_now(self) -> SyncStatus: ...

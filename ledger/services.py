@@ -46,7 +46,7 @@ from ledger.model import (
     parse_receipt_number,
     shop_account,
 )
-from ledger.passbook import verify_code
+from ledger.passbook import make_code, verify_code
 from ledger.ports import Holder, LedgerStore, LedgerUnit
 
 Clock = Callable[[], datetime]
@@ -141,6 +141,21 @@ def lookup_passbook(unit: LedgerUnit, code_text: str) -> Holder:
     if not holder.card.active:
         raise LedgerError("passbook_revoked", card_no=holder.card.card_no)
     return holder
+
+
+def passbook_code_of(store: LedgerStore, household_id: str) -> str:
+    """The code of a household's current card, for a counter that typed the household number.
+
+    Manual entry stands in for the card (the villager forgot it, the scanner is broken), so the
+    apps ask a manager to confirm first; after that the redemption goes through the same checks
+    as a scanned card.
+    """
+    with store.read() as unit:
+        household = _household_or_refuse(unit, household_id.strip().upper())
+        card = unit.active_card(household.household_id)
+        if card is None:
+            raise LedgerError("passbook_unknown", household_id=household.household_id)
+        return make_code(unit.township().passbook_key, household.household_id, card.card_no)
 
 
 def _offline_too_long(unit: LedgerUnit, policy: Policy, clock: Clock) -> bool:
@@ -347,14 +362,14 @@ def redeem(
                 lines=lines,
             )
         )
-        unit.add_print_job(txn.txn_id, "redeem", txn.created_at)
-        return Receipt(
-            txn,
-            household.head_name,
-            redeemable,
-            redeemable_points(unit, household, balance - total, policy, ctx.clock),
-            balance - total,
-        )
+        after = redeemable_points(unit, household, balance - total, policy, ctx.clock)
+        unit.add_print_job(txn.txn_id, "redeem", txn.created_at, _receipt_facts(redeemable, after, balance - total))
+        return Receipt(txn, household.head_name, redeemable, after, balance - total)
+
+
+def _receipt_facts(before: int, after: int, balance_after: int) -> dict[str, int]:
+    """The figures of this moment that a reprint must show as they were (see ``ledger.printing``)."""
+    return {"redeemable_before": before, "redeemable_after": after, "balance_after": balance_after}
 
 
 def _receipt(unit: LedgerUnit, txn: Transaction, ctx: Context) -> Receipt:
@@ -405,9 +420,9 @@ def void(store: LedgerStore, receipt_no: str, reason: str, ctx: Context = Contex
                 ref_txn_id=original.txn_id,
             )
         )
-        unit.add_print_job(txn.txn_id, "void", txn.created_at)
         balance_after, _ = unit.balance(household_id)
         after = redeemable_points(unit, household, balance_after, policy, ctx.clock) if household else 0
+        unit.add_print_job(txn.txn_id, "void", txn.created_at, _receipt_facts(before, after, balance_after))
         return Receipt(txn, household.head_name if household else "", before, after, balance_after)
 
 
@@ -754,7 +769,9 @@ def record_day_close(store: LedgerStore, day: str, totals: dict[str, object], ct
     """Put the day's totals into the chain, so a later rewrite of that day shows against them."""
     memo = json.dumps({"day": day, "totals": totals}, ensure_ascii=False, sort_keys=True, default=str)
     with store.write() as unit:
-        return unit.append(_draft(unit, ctx, TxnKind.DAY_CLOSE, memo=memo))
+        txn = unit.append(_draft(unit, ctx, TxnKind.DAY_CLOSE, memo=memo))
+        unit.add_print_job(txn.txn_id, "day_close", txn.created_at)
+        return txn
 
 
 def audit(store: LedgerStore) -> AuditReport:

@@ -36,12 +36,13 @@ from ledger.model import (
     Shop,
     Township,
     Transaction,
+    TxnContent,
     TxnDraft,
     TxnKind,
     Village,
     chained,
 )
-from ledger.ports import Holder, HouseholdRow, Identity
+from ledger.ports import Holder, HouseholdRow, Identity, PrintJob
 from ledger.storage.engine import writer
 from ledger.storage.tables import (
     JOURNAL_TABLES,
@@ -540,6 +541,13 @@ class SqlUnit:
             assert loaded is not None
             yield loaded
 
+    def recent_transactions(self, household_id: str, limit: int) -> list[Transaction]:
+        """Newest first: one indexed range read, however long the household's history."""
+        query = (
+            select(T_TXN).where(T_TXN.c.household_id == household_id).order_by(T_TXN.c.id.desc()).limit(max(0, limit))
+        )
+        return [t for t in (self._load(row) for row in self.c.execute(query).all()) if t is not None]
+
     def points_moved(self, account: str, kinds: frozenset[TxnKind], shop_id: str, since: str | None = None) -> int:
         """Sum of point postings to ``account`` in transactions of ``kinds`` made at ``shop_id`` since ``since``."""
         query = (
@@ -621,6 +629,8 @@ class SqlUnit:
             if r.last_seq:
                 state.device_heads[r.device_id] = (r.last_seq, r.last_hash)
         state.missing_guards = self.missing_guards()
+        shop_id = self.meta("shop_id")
+        state.stock_shop = shop_id or None
         return state
 
     def missing_guards(self) -> list[str]:
@@ -630,11 +640,26 @@ class SqlUnit:
         wanted = [f"{t}_append_only_{a}" for t in JOURNAL_TABLES for a in ("update", "delete")]
         return [name for name in wanted if name not in present]
 
-    def print_jobs(self, status: str | None = None) -> list[Row[Any]]:
+    def print_jobs(self, status: str | None = None, txn_id: str | None = None) -> list[PrintJob]:
         query = select(T_PRINT).order_by(T_PRINT.c.id)
         if status is not None:
             query = query.where(T_PRINT.c.status == status)
-        return list(self.c.execute(query).all())
+        if txn_id is not None:
+            query = query.where(T_PRINT.c.txn_id == txn_id)
+        return [
+            PrintJob(
+                job_id=r.id,
+                txn_id=r.txn_id,
+                kind=r.kind,
+                created_at=r.created_at,
+                status=r.status,
+                attempts=r.attempts,
+                last_error=r.last_error,
+                printed_at=r.printed_at,
+                facts=json.loads(r.facts or "{}"),
+            )
+            for r in self.c.execute(query)
+        ]
 
     # ----- writes -----------------------------------------------------------------------------
     def append(self, draft: TxnDraft) -> Transaction:
@@ -660,6 +685,59 @@ class SqlUnit:
         self._insert_journal(result)
         self._apply_effects(drafts)
         return result
+
+    def ingest(self, txns: Sequence[Transaction], create_devices: bool = False) -> list[Transaction]:
+        """Store transactions made on other devices, each exactly once; return the ones that were new.
+
+        Each device's transactions must arrive in its own order with no gap and an unbroken chain,
+        and their content must match their hash. A transaction already stored with the same hash is
+        a resend and is skipped; the same id with other content, a number already taken by another
+        transaction (a fork), a gap or a broken chain is refused as a whole, and nothing is written.
+        """
+        if not txns:
+            return []
+        known: dict[str, str] = {}
+        ids = [t.txn_id for t in txns]
+        for start in range(0, len(ids), 500):
+            query = select(T_TXN.c.txn_id, T_TXN.c.hash).where(T_TXN.c.txn_id.in_(ids[start : start + 500]))
+            known.update((r.txn_id, r.hash) for r in self.c.execute(query))
+        devices = sorted({t.device_id for t in txns})
+        heads: dict[str, tuple[int, str]] = {}
+        for r in self.c.execute(select(T_DEVICE).where(T_DEVICE.c.device_id.in_(devices))):
+            heads[r.device_id] = (r.last_seq, r.last_hash)
+        fresh: list[Transaction] = []
+        for txn in txns:
+            if txn.txn_id in known:
+                # The content is compared, not just the id: a resend must be the very same transaction.
+                same = known[txn.txn_id] == txn.hash == chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq)
+                if not same:
+                    raise LedgerError("sync_id_reused", txn_id=txn.txn_id, receipt_no=txn.receipt_no)
+                continue
+            if txn.device_id not in heads:
+                if not create_devices:
+                    raise LedgerError("sync_unknown_device", device_id=txn.device_id)
+                self.put_device(txn.device_id, txn.shop_id)
+                heads[txn.device_id] = (0, GENESIS_HASH)
+            last_seq, last_hash = heads[txn.device_id]
+            if txn.seq <= last_seq:
+                raise LedgerError("sync_fork", receipt_no=txn.receipt_no)
+            if txn.seq != last_seq + 1:
+                raise LedgerError("sync_gap", device_id=txn.device_id, expected=last_seq + 1, got=txn.seq)
+            if txn.prev_hash != last_hash:
+                raise LedgerError("sync_chain_break", receipt_no=txn.receipt_no)
+            if chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq) != txn.hash:
+                raise LedgerError("sync_hash_mismatch", receipt_no=txn.receipt_no)
+            heads[txn.device_id] = (txn.seq, txn.hash)
+            known[txn.txn_id] = txn.hash
+            fresh.append(txn)
+        if not fresh:
+            return []
+        for device_id in {t.device_id for t in fresh}:
+            seq, digest = heads[device_id]
+            self.c.execute(_Prepared.move_head, {"b_device_id": device_id, "b_last_seq": seq, "b_last_hash": digest})
+        self._insert_journal(fresh)
+        self._apply_effects(fresh)
+        return fresh
 
     def _insert_journal(self, txns: Sequence[Transaction]) -> None:
         rows = [
@@ -690,11 +768,16 @@ class SqlUnit:
             # sort_by_parameter_order has no sentinel column here, so SQLAlchemy would send one
             # INSERT per row.
             self.c.execute(_Prepared.insert_txn, rows)
-            found = self.c.execute(
-                _Prepared.txn_pks, {"device_id": txns[0].device_id, "first": txns[0].seq, "last": txns[-1].seq}
-            )
-            by_seq = {seq: pk for seq, pk in found}
-            pks = [by_seq[t.seq] for t in txns]
+            # A batch pulled from the township holds several devices' transactions, interleaved.
+            ranges: dict[str, tuple[int, int]] = {}
+            for t in txns:
+                first, last = ranges.get(t.device_id, (t.seq, t.seq))
+                ranges[t.device_id] = (min(first, t.seq), max(last, t.seq))
+            by_key: dict[tuple[str, int], int] = {}
+            for device_id, (first, last) in ranges.items():
+                found = self.c.execute(_Prepared.txn_pks, {"device_id": device_id, "first": first, "last": last})
+                by_key.update(((device_id, seq), pk) for seq, pk in found)
+            pks = [by_key[(t.device_id, t.seq)] for t in txns]
         postings = [
             {"txn_pk": pk, "idx": i, "account": p.account, "unit": p.unit, "amount": p.amount}
             for pk, t in zip(pks, txns, strict=True)
@@ -710,15 +793,28 @@ class SqlUnit:
         if lines:
             self.c.execute(_Prepared.insert_line, lines)
 
-    def _apply_effects(self, drafts: Sequence[TxnDraft]) -> None:
+    def _apply_effects(self, drafts: Sequence[TxnContent]) -> None:
+        """Update the caches for ``drafts`` in order, one statement per cache table per stretch.
+
+        A cycle close or a clearing resets points earned: what came before it in the batch must be
+        written first, so the batch is applied in stretches that end at each reset.
+        """
+        shop = self.identity().shop_id
         overlay = Totals()
-        reset: set[str] = set()
         for draft in drafts:
-            fx = effects_of(draft)
-            reset |= fx.earned_reset
+            fx = effects_of(draft, shop)
+            if fx.earned_reset:
+                self._write_overlay(overlay)
+                overlay = Totals()
+                for household_id in fx.earned_reset:
+                    self.c.execute(
+                        update(T_BALANCE).where(T_BALANCE.c.household_id == household_id).values(earned_cycle=0)
+                    )
+                fx.earned_reset = set()
             overlay.apply(fx)
-        for household_id in reset:
-            self.c.execute(update(T_BALANCE).where(T_BALANCE.c.household_id == household_id).values(earned_cycle=0))
+        self._write_overlay(overlay)
+
+    def _write_overlay(self, overlay: Totals) -> None:
         changes = [
             {"b_household_id": hid, "b_amount": overlay.balance.get(hid, 0), "b_earned": overlay.earned.get(hid, 0)}
             for hid in set(overlay.balance) | set(overlay.earned)
@@ -758,7 +854,7 @@ class SqlUnit:
     def record_import(self, digest: str, name: str, when: str) -> None:
         self.c.execute(insert(T_IMPORT).values(digest=digest, name=name, imported_at=when))
 
-    def add_print_job(self, txn_id: str, kind: str, created_at: str) -> None:
+    def add_print_job(self, txn_id: str, kind: str, created_at: str, facts: dict[str, Any] | None = None) -> None:
         self.c.execute(
             _Prepared.insert_print_job,
             {
@@ -768,5 +864,13 @@ class SqlUnit:
                 "status": "pending",
                 "attempts": 0,
                 "last_error": "",
+                "facts": json.dumps(facts or {}, sort_keys=True),
             },
         )
+
+    def finish_print_job(self, job_id: int, printed_at: str | None, error: str = "") -> None:
+        """Record one attempt: printed (``printed_at`` set) or failed (still pending, with the error)."""
+        values: dict[str, Any] = {"attempts": T_PRINT.c.attempts + 1, "last_error": error}
+        if printed_at is not None:
+            values.update(status="printed", printed_at=printed_at)
+        self.c.execute(update(T_PRINT).where(T_PRINT.c.id == job_id).values(**values))

@@ -198,6 +198,8 @@ class PrintJobRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     printed_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Figures of the moment (redeemable before/after) that a later reprint must show unchanged.
+    facts: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
 
 class ImportRecord(Base):
@@ -210,3 +212,86 @@ class ImportRecord(Base):
 
 
 JOURNAL_TABLES = ("txn", "posting", "line")
+
+
+# ----- the central record only (migration 0003, docs/sync.md) ------------------------------------------
+# A shop ledger has these tables too (one schema, one set of migrations) and leaves them empty.
+
+
+class CentralDeviceRow(Base):
+    """A shop PC registered at the central record: who may push, for which shop, acknowledged how far.
+
+    Only the sha256 of the device token is kept, so a copy of the database does not let anyone push.
+    ``bundle_key`` is the key that signs the device's USB-stick bundles; it is derived from the token
+    at enrolment (``sha256("bundle:" + token)``) because the token itself cannot be recovered here.
+    """
+
+    __tablename__ = "central_device"
+    device_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(String(16), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    bundle_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[str] = mapped_column(String(32))
+    revoked_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    acked_through: Mapped[int] = mapped_column(BigInteger)
+    last_push_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class EnrolTokenRow(Base):
+    """A one-use token that turns a new (or replacement) shop PC into a registered device."""
+
+    __tablename__ = "enrol_token"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[str] = mapped_column(String(32))
+    used_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    device_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class AdminTokenRow(Base):
+    __tablename__ = "admin_token"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class KioskTokenRow(Base):
+    """Read-only tokens for kiosks away from a shop: they may look up a passbook, nothing else."""
+
+    __tablename__ = "kiosk_token"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[str] = mapped_column(String(32))
+    revoked_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class ChangeLogRow(Base):
+    """The global order of everything the central record accepted; shops pull it after their cursor.
+
+    ``seq`` is an integer primary key: on SQLite that is the rowid (SQLite has no 64-bit autoincrement
+    column type of its own), on PostgreSQL a BIGSERIAL.
+    """
+
+    __tablename__ = "change_log"
+    __table_args__ = (Index("ix_change_log_key", "key"),)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    origin_device: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class SyncExceptionRow(Base):
+    """Something the township must look at: a refused push, an overdraft, a redemption after a clearing."""
+
+    __tablename__ = "sync_exception"
+    __table_args__ = (Index("ix_sync_exception_status", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    household_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    detail: Mapped[str] = mapped_column(Text)
+    txn_ids: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[str] = mapped_column(String(32))
+    resolved_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)

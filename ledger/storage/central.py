@@ -1,0 +1,782 @@
+"""SQL of the central record's own tables (migration 0003): devices, tokens, the change log, exceptions.
+
+The central record is a ledger (``SqlLedgerStore``) plus these tables, and every change to them is made
+in the same database transaction as the ledger change it belongs to: a ``CentralUnit`` wraps the
+ledger unit's connection. The logic (who may push, what an overdraft is) lives in ``sync.server``;
+this module only stores and finds.
+
+One writer at a time. Pulls read the change log by ``seq``, so a record must never become visible after
+a record with a higher ``seq``. On PostgreSQL, sequence numbers are handed out when rows are inserted
+but become visible when transactions commit, in any order; so every write unit first takes an
+exclusive lock on ``change_log`` (readers are not blocked) and the order of ``seq`` is the order of
+commits. On SQLite, ``BEGIN IMMEDIATE`` already makes writers take turns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, case, func, insert, select, update
+
+from ledger.chain import chain_hash
+from ledger.effects import Totals, effects_of
+from ledger.errors import LedgerError
+from ledger.model import POINTS, Household, PassbookCard, Shop, Transaction, TxnKind, Village
+from ledger.storage.engine import make_engine, upgrade
+from ledger.storage.store import (
+    T_BALANCE,
+    T_CARD,
+    T_DEVICE,
+    T_HOUSEHOLD,
+    T_POSTING,
+    T_SHOP,
+    T_TXN,
+    T_VILLAGE,
+    SqlLedgerStore,
+    SqlUnit,
+)
+from ledger.storage.tables import (
+    AdminTokenRow,
+    Base,
+    CentralDeviceRow,
+    ChangeLogRow,
+    EnrolTokenRow,
+    KioskTokenRow,
+    SyncExceptionRow,
+)
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+T_CENTRAL_DEVICE = _table(CentralDeviceRow)
+T_ENROL = _table(EnrolTokenRow)
+T_ADMIN = _table(AdminTokenRow)
+T_KIOSK = _table(KioskTokenRow)
+T_CHANGE = _table(ChangeLogRow)
+T_EXCEPTION = _table(SyncExceptionRow)
+
+
+@dataclass(frozen=True)
+class CentralDevice:
+    device_id: str
+    shop_id: str
+    created_at: str
+    revoked_at: str | None
+    acked_through: int
+    bundle_key: str
+    last_push_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change-log row; ``payload`` is the JSON text of the record, or None when left out for the reader."""
+
+    seq: int
+    type: str
+    key: str
+    payload: str | None
+    origin_device: str | None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    type: str
+    key: str
+    payload: str
+    origin_device: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncExceptionRecord:
+    id: int
+    kind: str
+    household_id: str | None
+    detail: dict[str, Any]
+    txn_ids: list[str]
+    status: str
+    created_at: str
+    resolved_at: str | None
+    resolution: str | None
+
+
+def _device(row: Any) -> CentralDevice:
+    return CentralDevice(
+        row.device_id, row.shop_id, row.created_at, row.revoked_at, row.acked_through, row.bundle_key, row.last_push_at
+    )
+
+
+def _exception(row: Any) -> SyncExceptionRecord:
+    return SyncExceptionRecord(
+        id=row.id,
+        kind=row.kind,
+        household_id=row.household_id,
+        detail=json.loads(row.detail),
+        txn_ids=json.loads(row.txn_ids),
+        status=row.status,
+        created_at=row.created_at,
+        resolved_at=row.resolved_at,
+        resolution=row.resolution,
+    )
+
+
+_TXN_COLUMNS = (
+    "txn_id",
+    "device_id",
+    "seq",
+    "kind",
+    "created_at",
+    "shop_id",
+    "operator",
+    "household_id",
+    "memo",
+    "ref_txn_id",
+    "party",
+    "pull_cursor",
+    "prev_hash",
+    "hash",
+)
+_TXN_TYPES = (
+    "text",
+    "text",
+    "bigint",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "bigint",
+    "text",
+    "text",
+)
+# Arrays go in binary (``%(name)b``): psycopg quotes text arrays element by element with regular
+# expressions, which cost more than the inserts. ORDER BY the position in the arrays: rows are inserted,
+# and their serial keys drawn, in the push's order (the journal is read in key order; the change log is
+# pulled in seq order).
+_PG_INSERT_TXN = (
+    f"INSERT INTO txn ({', '.join(_TXN_COLUMNS)}) SELECT {', '.join(_TXN_COLUMNS)} FROM unnest("
+    + ", ".join(f"%({c})b::{t}[]" for c, t in zip(_TXN_COLUMNS, _TXN_TYPES, strict=True))
+    + f") WITH ORDINALITY AS u({', '.join(_TXN_COLUMNS)}, ord) ORDER BY ord RETURNING txn_id, id"
+)
+_PG_INSERT_POSTING = (
+    "INSERT INTO posting (txn_pk, idx, account, unit, amount) SELECT * FROM unnest("
+    "%(txn_pk)b::integer[], %(idx)b::integer[], %(account)b::text[], %(unit)b::text[], %(amount)b::bigint[])"
+)
+_PG_INSERT_LINE = (
+    "INSERT INTO line (txn_pk, idx, sku, qty, points_each) SELECT * FROM unnest("
+    "%(txn_pk)b::integer[], %(idx)b::integer[], %(sku)b::text[], %(qty)b::bigint[], %(points_each)b::bigint[])"
+)
+_PG_ADD_BALANCES = (
+    "UPDATE household_balance AS b SET balance = b.balance + u.d, earned_cycle = b.earned_cycle + u.e "
+    "FROM unnest(%(h)b::text[], %(d)b::bigint[], %(e)b::bigint[]) AS u(h, d, e) "
+    "WHERE b.household_id = u.h RETURNING b.household_id"
+)
+_PG_KNOWN = "SELECT txn_id, hash FROM txn WHERE txn_id = ANY(%(ids)b::text[])"
+_PG_HOUSEHOLD_STATES = (
+    "SELECT h.household_id, h.status, b.balance FROM household AS h "
+    "LEFT JOIN household_balance AS b ON b.household_id = h.household_id WHERE h.household_id = ANY(%(ids)b::text[])"
+)
+_PG_INSERT_CHANGES = (
+    "INSERT INTO change_log (type, key, payload, origin_device, created_at) "
+    "SELECT type, key, payload, origin, at FROM unnest("
+    "%(type)b::text[], %(key)b::text[], %(payload)b::text[], %(origin)b::text[], %(at)b::text[]) "
+    "WITH ORDINALITY AS u(type, key, payload, origin, at, ord) ORDER BY ord"
+)
+
+
+class _Prepared:
+    """Statements of the push and pull paths, built once (see ``store._Prepared``)."""
+
+    device_by_token = select(T_CENTRAL_DEVICE).where(T_CENTRAL_DEVICE.c.token_hash == bindparam("token_hash"))
+    insert_change = insert(T_CHANGE)
+    set_acked = (
+        update(T_CENTRAL_DEVICE)
+        .where(T_CENTRAL_DEVICE.c.device_id == bindparam("b_device_id"))
+        .values(acked_through=bindparam("b_acked"), last_push_at=bindparam("b_when"))
+    )
+    device_head = select(T_DEVICE.c.last_seq, T_DEVICE.c.last_hash).where(
+        T_DEVICE.c.device_id == bindparam("device_id")
+    )
+    changes = (
+        select(
+            T_CHANGE.c.seq,
+            T_CHANGE.c.type,
+            T_CHANGE.c.key,
+            # The caller's own transactions are skipped: leave their text in the database.
+            case(
+                (and_(T_CHANGE.c.type == "txn", T_CHANGE.c.origin_device == bindparam("me")), None),
+                else_=T_CHANGE.c.payload,
+            ).label("payload"),
+            T_CHANGE.c.origin_device,
+        )
+        .where(T_CHANGE.c.seq > bindparam("after"))
+        .order_by(T_CHANGE.c.seq)
+        .limit(bindparam("limit"))
+    )
+    last_seq = select(func.coalesce(func.max(T_CHANGE.c.seq), 0))
+    move_head = (
+        update(T_DEVICE)
+        .where(T_DEVICE.c.device_id == bindparam("b_device_id"))
+        .values(last_seq=bindparam("b_last_seq"), last_hash=bindparam("b_last_hash"))
+    )
+
+
+class CentralUnit:
+    """One database transaction on the central record: the ledger unit and the central tables."""
+
+    def __init__(self, ledger: SqlUnit) -> None:
+        self.ledger = ledger
+        self.c = ledger.c
+
+    def lock(self) -> None:
+        """Make this unit the only writer until it ends (see the module docstring)."""
+        if self.c.dialect.name == "postgresql":
+            self.c.exec_driver_sql("LOCK TABLE change_log IN EXCLUSIVE MODE")
+
+    # ----- tokens -----------------------------------------------------------------------------------
+    def add_admin_token(self, token_hash: str, when: str) -> None:
+        self.c.execute(insert(T_ADMIN).values(token_hash=token_hash, created_at=when))
+
+    def is_admin_token(self, token_hash: str) -> bool:
+        return (
+            self.c.execute(select(T_ADMIN.c.token_hash).where(T_ADMIN.c.token_hash == token_hash)).first() is not None
+        )
+
+    def add_kiosk_token(self, token_hash: str, label: str, when: str) -> None:
+        self.c.execute(insert(T_KIOSK).values(token_hash=token_hash, label=label, created_at=when))
+
+    def is_kiosk_token(self, token_hash: str) -> bool:
+        query = select(T_KIOSK.c.token_hash).where(T_KIOSK.c.token_hash == token_hash, T_KIOSK.c.revoked_at.is_(None))
+        return self.c.execute(query).first() is not None
+
+    def add_enrol_token(self, token_hash: str, shop_id: str, when: str) -> None:
+        self.c.execute(insert(T_ENROL).values(token_hash=token_hash, shop_id=shop_id, created_at=when))
+
+    def use_enrol_token(self, token_hash: str, device_id_of: Any, when: str) -> tuple[str, str] | None:
+        """Spend an unused enrol token: (shop id, the new device id from ``device_id_of(shop_id)``), or None."""
+        row = self.c.execute(
+            select(T_ENROL).where(T_ENROL.c.token_hash == token_hash, T_ENROL.c.used_at.is_(None))
+        ).first()
+        if row is None:
+            return None
+        device_id = str(device_id_of(row.shop_id))
+        spent = self.c.execute(
+            update(T_ENROL)
+            .where(T_ENROL.c.token_hash == token_hash, T_ENROL.c.used_at.is_(None))
+            .values(used_at=when, device_id=device_id)
+        ).rowcount
+        return (row.shop_id, device_id) if spent == 1 else None
+
+    def enrol_tokens(self, shop_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(T_ENROL.c.shop_id, T_ENROL.c.created_at, T_ENROL.c.used_at, T_ENROL.c.device_id)
+        if shop_id is not None:
+            query = query.where(T_ENROL.c.shop_id == shop_id)
+        return [dict(r._mapping) for r in self.c.execute(query.order_by(T_ENROL.c.created_at))]
+
+    # ----- devices --------------------------------------------------------------------------------------
+    def add_device(self, device: CentralDevice, token_hash: str) -> None:
+        self.c.execute(
+            insert(T_CENTRAL_DEVICE).values(
+                device_id=device.device_id,
+                shop_id=device.shop_id,
+                token_hash=token_hash,
+                bundle_key=device.bundle_key,
+                created_at=device.created_at,
+                revoked_at=device.revoked_at,
+                acked_through=device.acked_through,
+                last_push_at=device.last_push_at,
+            )
+        )
+
+    def device(self, device_id: str) -> CentralDevice | None:
+        row = self.c.execute(select(T_CENTRAL_DEVICE).where(T_CENTRAL_DEVICE.c.device_id == device_id)).first()
+        return _device(row) if row else None
+
+    def device_by_token(self, token_hash: str) -> CentralDevice | None:
+        row = self.c.execute(_Prepared.device_by_token, {"token_hash": token_hash}).first()
+        return _device(row) if row else None
+
+    def devices(self, shop_id: str | None = None) -> list[CentralDevice]:
+        query = select(T_CENTRAL_DEVICE).order_by(T_CENTRAL_DEVICE.c.shop_id, T_CENTRAL_DEVICE.c.created_at)
+        if shop_id is not None:
+            query = query.where(T_CENTRAL_DEVICE.c.shop_id == shop_id)
+        return [_device(r) for r in self.c.execute(query)]
+
+    def device_ids(self) -> set[str]:
+        """Every device id in use, central or not (a new device must not take one)."""
+        ids = set(self.c.execute(select(T_CENTRAL_DEVICE.c.device_id)).scalars())
+        ids.update(self.c.execute(select(T_DEVICE.c.device_id)).scalars())
+        return ids
+
+    def revoke_device(self, device_id: str, when: str) -> bool:
+        changed = self.c.execute(
+            update(T_CENTRAL_DEVICE)
+            .where(T_CENTRAL_DEVICE.c.device_id == device_id, T_CENTRAL_DEVICE.c.revoked_at.is_(None))
+            .values(revoked_at=when)
+        ).rowcount
+        return bool(changed)
+
+    def set_acked(self, device_id: str, acked_through: int, when: str) -> None:
+        self.c.execute(_Prepared.set_acked, {"b_device_id": device_id, "b_acked": acked_through, "b_when": when})
+
+    def device_head(self, device_id: str) -> tuple[int, str] | None:
+        """(last seq, last hash) of a device's chain in the ledger, or None for an unknown device."""
+        row = self.c.execute(_Prepared.device_head, {"device_id": device_id}).first()
+        return (int(row.last_seq), str(row.last_hash)) if row else None
+
+    def device_heads(self) -> dict[str, tuple[int, str]]:
+        return {r.device_id: (int(r.last_seq), str(r.last_hash)) for r in self.c.execute(select(T_DEVICE))}
+
+    # ----- change log -------------------------------------------------------------------------------------
+    def log(self, entries: Sequence[LogEntry], when: str) -> None:
+        """Append change-log rows in the order given; each gets the next ``seq``."""
+        if not entries:
+            return
+        rows = [
+            {"type": e.type, "key": e.key, "payload": e.payload, "origin_device": e.origin_device, "created_at": when}
+            for e in entries
+        ]
+        self.c.execute(_Prepared.insert_change, rows if len(rows) > 1 else rows[0])
+
+    def changes_after(self, after: int, limit: int, me: str | None) -> list[Change]:
+        """Up to ``limit`` rows after ``after`` in order; ``me``'s own transactions come without payload."""
+        result = self.c.execute(_Prepared.changes, {"after": after, "limit": limit, "me": me or ""})
+        return [Change(r.seq, r.type, r.key, r.payload, r.origin_device) for r in result]
+
+    def last_seq(self) -> int:
+        return int(self.c.execute(_Prepared.last_seq).scalar_one())
+
+    def change_count(self, type_: str | None = None) -> int:
+        query = select(func.count()).select_from(T_CHANGE)
+        if type_ is not None:
+            query = query.where(T_CHANGE.c.type == type_)
+        return int(self.c.execute(query).scalar_one())
+
+    def logged_keys(self, type_: str, keys: Sequence[str]) -> dict[str, int]:
+        """The change-log ``seq`` of each of ``keys`` (of ``type_``) that is logged."""
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), 500):
+            query = select(T_CHANGE.c.key, T_CHANGE.c.seq).where(
+                T_CHANGE.c.type == type_, T_CHANGE.c.key.in_(keys[start : start + 500])
+            )
+            found.update((r.key, int(r.seq)) for r in self.c.execute(query))
+        return found
+
+    def clearing_seq(self, household_id: str) -> int | None:
+        """The change-log ``seq`` of the household's latest clearing: shops knew of it from that cursor on."""
+        query = (
+            select(func.max(T_CHANGE.c.seq))
+            .select_from(T_CHANGE.join(T_TXN, T_TXN.c.txn_id == T_CHANGE.c.key))
+            .where(
+                T_CHANGE.c.type == "txn",
+                T_TXN.c.household_id == household_id,
+                T_TXN.c.kind == str(TxnKind.CLEARING),
+            )
+        )
+        value = self.c.execute(query).scalar_one_or_none()
+        return int(value) if value is not None else None
+
+    def household_txns_logged_after(self, household_id: str, kinds: Sequence[TxnKind], after: int) -> list[str]:
+        """Ids of the household's transactions of ``kinds`` that entered the change log after ``after``."""
+        query = (
+            select(T_TXN.c.txn_id)
+            .select_from(T_CHANGE.join(T_TXN, T_TXN.c.txn_id == T_CHANGE.c.key))
+            .where(
+                T_CHANGE.c.type == "txn",
+                T_CHANGE.c.seq > after,
+                T_TXN.c.household_id == household_id,
+                T_TXN.c.kind.in_([str(k) for k in kinds]),
+            )
+            .order_by(T_CHANGE.c.seq)
+        )
+        return list(self.c.execute(query).scalars())
+
+    # ----- exceptions --------------------------------------------------------------------------------------
+    def add_exception(
+        self, kind: str, household_id: str | None, detail: dict[str, Any], txn_ids: Sequence[str], when: str
+    ) -> int:
+        result = self.c.execute(
+            insert(T_EXCEPTION).values(
+                kind=kind,
+                household_id=household_id,
+                detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
+                txn_ids=json.dumps(list(txn_ids)),
+                status="open",
+                created_at=when,
+            )
+        )
+        key = result.inserted_primary_key
+        return int(key[0]) if key else 0
+
+    def open_exception_like(self, kind: str, detail: dict[str, Any], txn_ids: Sequence[str]) -> int | None:
+        """An open exception with the same kind, detail and transactions (a refused push tried again)."""
+        query = select(T_EXCEPTION.c.id).where(
+            T_EXCEPTION.c.status == "open",
+            T_EXCEPTION.c.kind == kind,
+            T_EXCEPTION.c.detail == json.dumps(detail, ensure_ascii=False, sort_keys=True),
+            T_EXCEPTION.c.txn_ids == json.dumps(list(txn_ids)),
+        )
+        value = self.c.execute(query.limit(1)).scalar_one_or_none()
+        return int(value) if value is not None else None
+
+    def exceptions(
+        self, status: str | None = None, kind: str | None = None, limit: int = 1000
+    ) -> list[SyncExceptionRecord]:
+        query = select(T_EXCEPTION).order_by(T_EXCEPTION.c.id)
+        if status is not None:
+            query = query.where(T_EXCEPTION.c.status == status)
+        if kind is not None:
+            query = query.where(T_EXCEPTION.c.kind == kind)
+        return [_exception(r) for r in self.c.execute(query.limit(max(0, limit)))]
+
+    def exception(self, exception_id: int) -> SyncExceptionRecord | None:
+        row = self.c.execute(select(T_EXCEPTION).where(T_EXCEPTION.c.id == exception_id)).first()
+        return _exception(row) if row else None
+
+    def resolve_exception(self, exception_id: int, resolution: str, when: str) -> bool:
+        changed = self.c.execute(
+            update(T_EXCEPTION)
+            .where(T_EXCEPTION.c.id == exception_id, T_EXCEPTION.c.status == "open")
+            .values(status="resolved", resolution=resolution, resolved_at=when)
+        ).rowcount
+        return bool(changed)
+
+    def count_exceptions(self, status: str | None = None) -> int:
+        query = select(func.count()).select_from(T_EXCEPTION)
+        if status is not None:
+            query = query.where(T_EXCEPTION.c.status == status)
+        return int(self.c.execute(query).scalar_one())
+
+    # ----- a push, stored ---------------------------------------------------------------------------------
+    def ingest(self, txns: Sequence[Transaction], content_ok: Sequence[bool] | None = None) -> list[Transaction]:
+        """Store a device's pushed transactions exactly once (``SqlUnit.ingest``'s contract and checks).
+
+        On SQLite this is ``SqlUnit.ingest`` itself. On PostgreSQL, psycopg sends an executemany as one
+        statement per row, which made a push of 500 transactions (some 2,500 rows) cost a tenth of a
+        second; here each table gets one ``INSERT ... SELECT FROM unnest(arrays)``, a statement whose text
+        never changes (so the server prepares it once) whatever the number of rows. The checks are the
+        ledger's, in the same order with the same refusals; the caches move as ``_apply_effects`` moves
+        them (and through it when a push holds anything but plain movements of points).
+
+        ``content_ok[i]`` (the hash of ``txns[i]`` matches its content) lets a caller hash the push before
+        it takes the write lock; without it the hashes are computed here, as the ledger does.
+        """
+        if self.c.dialect.name != "postgresql":
+            return self.ledger.ingest(txns)
+        if content_ok is not None and len(content_ok) != len(txns):
+            raise ValueError("content_ok must say something of every transaction")
+        fresh, heads = self._checked(txns, content_ok)
+        if not fresh:
+            return []
+        for device_id, (seq, digest) in heads.items():
+            if any(t.device_id == device_id for t in fresh):
+                self.c.execute(
+                    _Prepared.move_head, {"b_device_id": device_id, "b_last_seq": seq, "b_last_hash": digest}
+                )
+        self._insert_journal_pg(fresh)
+        self._apply_effects_pg(fresh)
+        return fresh
+
+    def _checked(
+        self, txns: Sequence[Transaction], content_ok: Sequence[bool] | None
+    ) -> tuple[list[Transaction], dict[str, tuple[int, str]]]:
+        """The new transactions of a push, after the checks of ``SqlUnit.ingest`` (same order, same errors)."""
+        ids = [t.txn_id for t in txns]
+        known: dict[str, str] = {str(r[0]): str(r[1]) for r in self.c.exec_driver_sql(_PG_KNOWN, {"ids": ids})}
+        devices = sorted({t.device_id for t in txns})
+        heads: dict[str, tuple[int, str]] = {}
+        for r in self.c.execute(select(T_DEVICE).where(T_DEVICE.c.device_id.in_(devices))):
+            heads[r.device_id] = (r.last_seq, r.last_hash)
+        fresh: list[Transaction] = []
+
+        def content_matches(position: int, txn: Transaction) -> bool:
+            if content_ok is not None:
+                return content_ok[position]
+            return chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq) == txn.hash
+
+        for position, txn in enumerate(txns):
+            if txn.txn_id in known:
+                same = known[txn.txn_id] == txn.hash and content_matches(position, txn)
+                if not same:
+                    raise LedgerError("sync_id_reused", txn_id=txn.txn_id, receipt_no=txn.receipt_no)
+                continue
+            if txn.device_id not in heads:
+                raise LedgerError("sync_unknown_device", device_id=txn.device_id)
+            last_seq, last_hash = heads[txn.device_id]
+            if txn.seq <= last_seq:
+                raise LedgerError("sync_fork", receipt_no=txn.receipt_no)
+            if txn.seq != last_seq + 1:
+                raise LedgerError("sync_gap", device_id=txn.device_id, expected=last_seq + 1, got=txn.seq)
+            if txn.prev_hash != last_hash:
+                raise LedgerError("sync_chain_break", receipt_no=txn.receipt_no)
+            if not content_matches(position, txn):
+                raise LedgerError("sync_hash_mismatch", receipt_no=txn.receipt_no)
+            heads[txn.device_id] = (txn.seq, txn.hash)
+            known[txn.txn_id] = txn.hash
+            fresh.append(txn)
+        return fresh, heads
+
+    def _insert_journal_pg(self, txns: Sequence[Transaction]) -> None:
+        columns: dict[str, list[Any]] = {name: [] for name in _TXN_COLUMNS}
+        for t in txns:
+            for name in _TXN_COLUMNS:
+                columns[name].append(str(t.kind) if name == "kind" else getattr(t, name))
+        pks: dict[str, int] = {str(r[0]): int(r[1]) for r in self.c.exec_driver_sql(_PG_INSERT_TXN, columns)}
+        postings: dict[str, list[Any]] = {"txn_pk": [], "idx": [], "account": [], "unit": [], "amount": []}
+        lines: dict[str, list[Any]] = {"txn_pk": [], "idx": [], "sku": [], "qty": [], "points_each": []}
+        for t in txns:
+            pk = pks[t.txn_id]
+            for i, p in enumerate(t.postings):
+                postings["txn_pk"].append(pk)
+                postings["idx"].append(i)
+                postings["account"].append(p.account)
+                postings["unit"].append(p.unit)
+                postings["amount"].append(p.amount)
+            for i, ln in enumerate(t.lines):
+                lines["txn_pk"].append(pk)
+                lines["idx"].append(i)
+                lines["sku"].append(ln.sku)
+                lines["qty"].append(ln.qty)
+                lines["points_each"].append(ln.points_each)
+        if postings["txn_pk"]:
+            self.c.exec_driver_sql(_PG_INSERT_POSTING, postings)
+        if lines["txn_pk"]:
+            self.c.exec_driver_sql(_PG_INSERT_LINE, lines)
+
+    def _apply_effects_pg(self, txns: Sequence[Transaction]) -> None:
+        stock_shop = self.ledger.identity().shop_id
+        overlay = Totals()
+        for txn in txns:
+            fx = effects_of(txn, stock_shop)
+            if fx.earned_reset or fx.status or fx.stock:
+                # Not a plain movement of points: let the ledger apply the whole push, in its order.
+                self.ledger._apply_effects(txns)
+                return
+            overlay.apply(fx)
+        households = sorted(set(overlay.balance) | set(overlay.earned))
+        if not households:
+            return
+        amounts = [overlay.balance.get(h, 0) for h in households]
+        earned = [overlay.earned.get(h, 0) for h in households]
+        params = {"h": households, "d": amounts, "e": earned}
+        updated = set(self.c.exec_driver_sql(_PG_ADD_BALANCES, params).scalars())
+        for household_id, amount, gained in zip(households, amounts, earned, strict=True):
+            if household_id not in updated:
+                self.c.execute(insert(T_BALANCE).values(household_id=household_id, balance=amount, earned_cycle=gained))
+
+    def log_bulk(self, entries: Sequence[LogEntry], when: str) -> None:
+        """``log`` for a push: one statement on PostgreSQL, ``seq`` given in the order of ``entries``."""
+        if self.c.dialect.name != "postgresql" or len(entries) < 2:
+            self.log(entries, when)
+            return
+        self.c.exec_driver_sql(
+            _PG_INSERT_CHANGES,
+            {
+                "type": [e.type for e in entries],
+                "key": [e.key for e in entries],
+                "payload": [e.payload for e in entries],
+                "origin": [e.origin_device for e in entries],
+                "at": [when] * len(entries),
+            },
+        )
+
+    # ----- in bulk (a township's register, benchmarks) ------------------------------------------------------
+    def add_households(self, households: Sequence[Household], cards: Sequence[PassbookCard]) -> None:
+        """Insert new households (with zero balances) and their cards, one statement per table.
+
+        For registers of tens of thousands of households; ``put_household`` one by one is the path for
+        a change. The caller logs the records (``log``) in the same unit.
+        """
+        for start in range(0, len(households), 5000):
+            part = households[start : start + 5000]
+            self.c.execute(
+                insert(T_HOUSEHOLD),
+                [
+                    {
+                        "household_id": h.household_id,
+                        "village_id": h.village_id,
+                        "head_name": h.head_name,
+                        "home_shop_id": h.home_shop_id,
+                        "status": str(h.status),
+                        "members": json.dumps([[m.name, m.relation] for m in h.members], ensure_ascii=False),
+                    }
+                    for h in part
+                ],
+            )
+            self.c.execute(
+                insert(T_BALANCE), [{"household_id": h.household_id, "balance": 0, "earned_cycle": 0} for h in part]
+            )
+        for start in range(0, len(cards), 5000):
+            self.c.execute(
+                insert(T_CARD),
+                [
+                    {
+                        "household_id": c.household_id,
+                        "card_no": c.card_no,
+                        "active": c.active,
+                        "issued_at": c.issued_at,
+                        "revoked_at": c.revoked_at,
+                    }
+                    for c in cards[start : start + 5000]
+                ],
+            )
+
+    def insert_plain(self, txns: Sequence[Transaction], entries: Sequence[LogEntry], when: str) -> None:
+        """The benchmark's baseline: the rows of ``txns`` and their change-log entries, with no check at all.
+
+        The same tables and the same statements as a checked push (``ingest`` then ``log_bulk``), minus
+        everything that makes a push safe: reading what is stored, hashing, chains, balances, rules.
+        """
+        if self.c.dialect.name == "postgresql":
+            self._insert_journal_pg(txns)
+        else:
+            self.ledger._insert_journal(txns)
+        self.log_bulk(entries, when)
+
+    # ----- master data the ledger port does not list -------------------------------------------------------
+    def villages(self) -> list[Village]:
+        return [
+            Village(r.village_id, r.name) for r in self.c.execute(select(T_VILLAGE).order_by(T_VILLAGE.c.village_id))
+        ]
+
+    def shops(self) -> list[Shop]:
+        rows = self.c.execute(select(T_SHOP).order_by(T_SHOP.c.shop_id))
+        return [Shop(r.shop_id, r.name, r.village_id) for r in rows]
+
+    def household_states(self, household_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """(balance, status) of each of ``household_ids`` that exists, in one query per 500."""
+        found: dict[str, tuple[int, str]] = {}
+        ids = list(household_ids)
+        if self.c.dialect.name == "postgresql":
+            # One statement text whatever the number of households (an IN list would make a new one each time).
+            rows = self.c.exec_driver_sql(_PG_HOUSEHOLD_STATES, {"ids": ids})
+            return {str(r[0]): (int(r[2] or 0), str(r[1])) for r in rows}
+        for start in range(0, len(ids), 500):
+            query = (
+                select(T_HOUSEHOLD.c.household_id, T_HOUSEHOLD.c.status, T_BALANCE.c.balance)
+                .outerjoin(T_BALANCE, T_BALANCE.c.household_id == T_HOUSEHOLD.c.household_id)
+                .where(T_HOUSEHOLD.c.household_id.in_(ids[start : start + 500]))
+            )
+            found.update((r.household_id, (int(r.balance or 0), str(r.status))) for r in self.c.execute(query))
+        return found
+
+    def ranking_rows(self, village_id: str | None = None) -> list[tuple[str, str, int, int]]:
+        """(household id, head's name, points earned, balance) by points earned, then id: the red list."""
+        query = (
+            select(T_HOUSEHOLD.c.household_id, T_HOUSEHOLD.c.head_name, T_BALANCE.c.earned_cycle, T_BALANCE.c.balance)
+            .join(T_BALANCE, T_BALANCE.c.household_id == T_HOUSEHOLD.c.household_id)
+            .order_by(T_BALANCE.c.earned_cycle.desc(), T_HOUSEHOLD.c.household_id)
+        )
+        if village_id is not None:
+            query = query.where(T_HOUSEHOLD.c.village_id == village_id)
+        return [(r.household_id, r.head_name, int(r.earned_cycle), int(r.balance)) for r in self.c.execute(query)]
+
+    # ----- figures for reports ---------------------------------------------------------------------------
+    def account_total(self, account: str) -> int:
+        query = select(func.coalesce(func.sum(T_POSTING.c.amount), 0)).where(
+            T_POSTING.c.account == account, T_POSTING.c.unit == POINTS
+        )
+        return int(self.c.execute(query).scalar_one())
+
+    def account_totals(self, prefix: str) -> dict[str, int]:
+        """Point totals of every account starting with ``prefix`` (e.g. each shop's ``redeemed``)."""
+        query = (
+            select(T_POSTING.c.account, func.sum(T_POSTING.c.amount).label("total"))
+            .where(T_POSTING.c.account.like(prefix.replace("%", r"\%") + "%", escape="\\"), T_POSTING.c.unit == POINTS)
+            .group_by(T_POSTING.c.account)
+        )
+        return {r.account: int(r.total) for r in self.c.execute(query)}
+
+    def household_count(self) -> int:
+        return int(self.c.execute(select(func.count()).select_from(T_HOUSEHOLD)).scalar_one())
+
+    def balance_total(self) -> int:
+        return int(self.c.execute(select(func.coalesce(func.sum(T_BALANCE.c.balance), 0))).scalar_one())
+
+    def transaction_count(self) -> int:
+        return int(self.c.execute(select(func.count()).select_from(T_TXN)).scalar_one())
+
+    def shop_activity(self) -> dict[str, dict[str, int]]:
+        """Per shop: transactions and redemptions it made (voids and all)."""
+        query = select(T_TXN.c.shop_id, T_TXN.c.kind, func.count().label("n")).group_by(T_TXN.c.shop_id, T_TXN.c.kind)
+        result: dict[str, dict[str, int]] = {}
+        for r in self.c.execute(query):
+            figures = result.setdefault(r.shop_id, {"transactions": 0, "redemptions": 0, "voids": 0})
+            figures["transactions"] += int(r.n)
+            if r.kind == str(TxnKind.REDEEM):
+                figures["redemptions"] += int(r.n)
+            elif r.kind == str(TxnKind.VOID):
+                figures["voids"] += int(r.n)
+        return result
+
+
+@contextmanager
+def scratch_schema(url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose tables go to a new, empty schema, dropped afterwards (benchmarks).
+
+    Benchmarks run against a real database without touching what is in it; the schema is chosen by
+    ``search_path`` in the connection options, as the tests do.
+    """
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    schema = f"lovemart_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    try:
+        with admin.begin() as c:
+            c.execute(text(f"CREATE SCHEMA {schema}"))
+        sep = "&" if "?" in url else "?"
+        try:
+            yield f"{url}{sep}options=-csearch_path%3D{schema}"
+        finally:
+            with admin.begin() as c:
+                c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    finally:
+        admin.dispose()
+
+
+class CentralStore:
+    """The central record: a ledger store plus the central tables, written one unit at a time."""
+
+    def __init__(self, ledger: SqlLedgerStore) -> None:
+        self.ledger = ledger
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True, durable: bool = True) -> CentralStore:
+        engine = make_engine(url, durable=durable)
+        if migrate:
+            upgrade(engine)
+        return cls(SqlLedgerStore(engine))
+
+    @property
+    def dialect(self) -> str:
+        return str(self.ledger.engine.dialect.name)
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    @contextmanager
+    def read(self) -> Iterator[CentralUnit]:
+        with self.ledger.read() as unit:
+            yield CentralUnit(unit)
+
+    @contextmanager
+    def write(self) -> Iterator[CentralUnit]:
+        """A write unit (joining one already open on this thread) that is the only writer until it ends."""
+        with self.ledger.write() as unit:
+            central = CentralUnit(unit)
+            central.lock()
+            yield central

@@ -1,0 +1,147 @@
+"""Storing other devices' transactions (what sync pulls and pushes): exactly once, in order, unaltered."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ledger import services
+from ledger.errors import LedgerError
+from ledger.model import Household, Item, Member, Shop, Transaction, TxnKind, Village
+from ledger.passbook import make_code
+from ledger.storage import SqlLedgerStore, open_ledger
+from tests.conftest import TEST_KEY, TEST_POLICY, ShopFixture
+
+
+def second_shop(path: Path, shop_id: str = "S2", device_id: str = "P2") -> SqlLedgerStore:
+    """Shop S2 (device P2) of the same township, with the same household H001 and goods."""
+    from ledger.model import Township
+
+    store = open_ledger(path)
+    services.set_up_shop(
+        store,
+        Township("T1", "测试镇", TEST_KEY),
+        Village("V1", "幸福村"),
+        Shop(shop_id, "二村爱心超市", "V1"),
+        device_id,
+        TEST_POLICY,
+    )
+    services.register_household(store, Household("H001", "V1", "张秀英", "S1", members=(Member("张秀英", "户主"),)))
+    services.add_item(store, Item("SALT", "食盐", "袋", 20))
+    return store
+
+
+def journal(store: SqlLedgerStore) -> list[Transaction]:
+    with store.read() as unit:
+        return list(unit.journal())
+
+
+def ingest(store: SqlLedgerStore, txns: list[Transaction], create_devices: bool = True) -> list[Transaction]:
+    with store.write() as unit:
+        return unit.ingest(txns, create_devices=create_devices)
+
+
+@pytest.fixture
+def two_shops(shop: ShopFixture, tmp_path: Path) -> tuple[ShopFixture, SqlLedgerStore]:
+    shop.household("H001", "张秀英", points=300)
+    shop.item("OIL", 60, stock=10, name="食用油")
+    other = second_shop(tmp_path / "s2.sqlite3")
+    yield shop, other
+    other.close()
+
+
+def test_another_shops_redemption_counts_in_the_balance_but_not_on_our_shelves(two_shops) -> None:
+    shop, other = two_shops
+    # S2 learns the award from S1's journal, then redeems there.
+    assert len(ingest(other, journal(shop.store))) == len(journal(shop.store))
+    services.stock_intake(other, [("SALT", 5)])
+    # A visitor (home shop S1): within the visitor limit of 50.
+    services.redeem(other, make_code(TEST_KEY, "H001", 1), [("SALT", 2)])
+    fresh = ingest(shop.store, [t for t in journal(other) if t.device_id == "P2"])
+    assert [t.kind for t in fresh] == [TxnKind.STOCK_IN, TxnKind.REDEEM]
+    with shop.store.read() as unit:
+        assert unit.balance("H001") == (260, 300)
+        assert unit.stock_levels() == {"OIL": 10}  # S2's shelves are not ours
+    assert services.audit(shop.store).ok, services.audit(shop.store).problems
+    assert services.audit(other).ok, services.audit(other).problems
+
+
+def test_a_resend_changes_nothing(two_shops) -> None:
+    shop, other = two_shops
+    txns = journal(shop.store)
+    ingest(other, txns)
+    before = journal(other)
+    assert ingest(other, txns) == []
+    assert ingest(other, txns[:1] + txns) == []
+    assert journal(other) == before
+
+
+@pytest.mark.parametrize(
+    "spoil, code",
+    [
+        (lambda t: t[1:], "sync_gap"),
+        (lambda t: [replace(t[0], memo="改过的")] + t[1:], "sync_hash_mismatch"),
+        (lambda t: [t[0], replace(t[1], prev_hash="0" * 64)] + t[2:], "sync_chain_break"),
+    ],
+)
+def test_gaps_tampering_and_broken_chains_are_refused_whole(two_shops, spoil, code) -> None:
+    shop, other = two_shops
+    before = journal(other)
+    with pytest.raises(LedgerError) as refused:
+        ingest(other, spoil(journal(shop.store)))
+    assert refused.value.code == code
+    assert journal(other) == before
+
+
+def test_a_reused_id_and_a_fork_are_refused(two_shops, tmp_path: Path) -> None:
+    shop, other = two_shops
+    txns = journal(shop.store)
+    ingest(other, txns)
+    with pytest.raises(LedgerError) as reused:
+        ingest(other, [replace(txns[-1], memo="别的内容")])
+    assert reused.value.code == "sync_id_reused"
+    # The same device number given to another transaction: a restored old copy of the ledger kept selling.
+    forked = replace(txns[-1], txn_id="00000000-0000-4000-8000-000000000000")
+    with pytest.raises(LedgerError) as fork:
+        ingest(other, [forked])
+    assert fork.value.code == "sync_fork"
+
+
+def test_unknown_devices_are_refused_unless_allowed(two_shops) -> None:
+    shop, other = two_shops
+    with pytest.raises(LedgerError) as refused:
+        ingest(other, journal(shop.store), create_devices=False)
+    assert refused.value.code == "sync_unknown_device"
+
+
+def test_points_earned_restart_inside_one_batch(two_shops) -> None:
+    shop, other = two_shops
+    services.close_cycle(shop.store, services.Context(operator=services.ADMIN))
+    services.award(shop.store, "H001", 7, "新一年的奖励")
+    ingest(other, journal(shop.store))
+    with other.read() as unit:
+        assert unit.balance("H001") == (7, 7)
+    assert services.audit(other).ok
+
+
+def test_one_batch_from_several_devices_interleaved(two_shops, tmp_path: Path) -> None:
+    """What a pull brings: the township's order, several devices' transactions side by side."""
+    shop, other = two_shops
+    ingest(other, journal(shop.store))
+    services.stock_intake(other, [("SALT", 5)])
+    services.redeem(other, make_code(TEST_KEY, "H001", 1), [("SALT", 1)])
+    services.award(shop.store, "H001", 5, "打扫卫生")
+    mine = journal(shop.store)
+    theirs = [t for t in journal(other) if t.device_id == "P2"]
+    interleaved = [t for pair in zip(mine, theirs, strict=False) for t in pair]
+    interleaved += mine[len(theirs) :] + theirs[len(mine) :]
+    third = second_shop(tmp_path / "s3.sqlite3", "S3", "P3")
+    try:
+        assert len(ingest(third, interleaved)) == len(mine) + len(theirs)
+        with third.read() as unit:
+            assert unit.balance("H001") == (300 + 5 - 20, 305)
+        assert services.audit(third).ok, services.audit(third).problems
+    finally:
+        third.close()
