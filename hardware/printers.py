@@ -1,0 +1,451 @@
+"""Receipt printers: real ones through python-escpos connections, and ``MemoryPrinter``, the fake.
+
+Every job is laid out as one ``bytes`` value by ``receipt_layout`` and sent in one write: the
+connection is opened for the job and closed after it, so a printer switched off between two sales,
+unplugged or grabbed by CUPS is found again at the next job without restarting the till. Every
+failure of a device library becomes a ``HardwareError`` with a stable code and a ``where`` (which
+printer), because the print queue records it and the shopkeeper reads it; a failed print never
+undoes the sale it follows.
+
+Device libraries (escpos, usb, serial) are imported only when a job is sent, so importing this
+module, or running the tests and the central server, never needs them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hardware.errors import HardwareError
+from hardware.escpos_reader import receipt_text_lines
+from hardware.profiles import PrinterProfile, profile_for
+from hardware.receipt_layout import build_passbook_card, build_receipt, build_test_page
+from ledger.receipts import ReceiptContent
+
+CONNECTIONS = ("usb", "serial", "network", "file", "dummy")
+DEFAULT_WIDTH = 58  # the cheap printer most villages have; a 32-column receipt also prints on 80 mm paper
+DEFAULT_USB_TIMEOUT_MS = 3000
+DEFAULT_SERIAL_TIMEOUT_S = 5.0
+DEFAULT_NETWORK_TIMEOUT_S = 5.0
+#: Bits on the wire per byte on a serial line (8 data bits, start and stop bits).
+SERIAL_BITS_PER_BYTE = 10
+
+
+class EscposPrinterBase(ABC):
+    """A receipt printer that speaks ESC/POS; implements ``ledger.ports.ReceiptPrinter``.
+
+    Subclasses only say how bytes reach the paper (``send``); laying out is the same for all.
+    Jobs are serialised by a lock because the POS prints from a background task while a reprint
+    may be asked for from the screen.
+    """
+
+    def __init__(self, profile: PrinterProfile) -> None:
+        self.profile = profile
+        self._lock = threading.Lock()
+
+    @property
+    @abstractmethod
+    def where(self) -> str:
+        """Which printer, for messages: "USB 0416:5011", "192.168.1.50:9100", a path."""
+
+    @abstractmethod
+    def send(self, data: bytes) -> None:
+        """Send one whole job. Raises ``HardwareError`` when the printer cannot take it."""
+
+    def _job(self, data: bytes) -> None:
+        with self._lock:
+            self.send(data)
+
+    def print_receipt(self, receipt: ReceiptContent) -> None:
+        self._job(build_receipt(receipt, self.profile))
+
+    def print_test_page(self, when: str) -> None:
+        self._job(build_test_page(self.profile, when))
+
+    def print_passbook_card(
+        self,
+        household_id: str,
+        household_name: str,
+        village_name: str,
+        card_no: int,
+        code_text: str,
+    ) -> None:
+        self._job(build_passbook_card(household_id, household_name, village_name, card_no, code_text, self.profile))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Settings
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A checked ``[printer]`` section: the connection type, its parameters and a description."""
+
+    kind: str
+    where: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _config_error(detail: str) -> HardwareError:
+    return HardwareError("printer_config", detail=detail)
+
+
+def _required_str(section: Mapping[str, Any], key: str, kind: str) -> str:
+    value = section.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise _config_error(f'{kind} printer needs {key} = "..."')
+    return value.strip()
+
+
+def _number(section: Mapping[str, Any], key: str, default: float, low: float, high: float, integer: bool) -> Any:
+    value = section.get(key, default)
+    if isinstance(value, str):
+        try:
+            value = int(value) if integer else float(value)
+        except ValueError:
+            raise _config_error(f"{key} = {value!r} is not a number") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
+        raise _config_error(f"{key} = {value!r} is not {'a whole number' if integer else 'a number'}")
+    if not low <= value <= high:
+        raise _config_error(f"{key} = {value!r} is outside {low:g}..{high:g}")
+    return value
+
+
+def _usb_id(section: Mapping[str, Any], key: str) -> int:
+    """A USB id written as "0x0416", "0416" or the TOML integer 0x0416."""
+    value = section.get(key)
+    if value is None:
+        raise _config_error(f'usb printer needs {key} = "0x...." (see lsusb)')
+    if isinstance(value, bool):
+        raise _config_error(f"{key} = {value!r} is not a hexadecimal USB id")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip().lower().removeprefix("0x")
+        if not text or len(text) > 4 or any(ch not in "0123456789abcdef" for ch in text):
+            raise _config_error(f"{key} = {value!r} is not a hexadecimal USB id like 0x0416")
+        number = int(text, 16)
+    else:
+        raise _config_error(f"{key} = {value!r} is not a hexadecimal USB id")
+    if not 0 < number <= 0xFFFF:
+        raise _config_error(f"{key} = {value!r} is outside 0x0001..0xffff")
+    return number
+
+
+def _flag(section: Mapping[str, Any], key: str, default: bool | None) -> bool | None:
+    value = section.get(key, default)
+    if value is not None and not isinstance(value, bool):
+        raise _config_error(f"{key} = {value!r} must be true or false")
+    return value
+
+
+def parse_connection(section: Mapping[str, Any]) -> Connection:
+    """Check a ``[printer]`` section; raises ``printer_config`` naming the first problem."""
+    kind = section.get("connection")
+    if not isinstance(kind, str) or kind.strip().lower() not in CONNECTIONS:
+        raise _config_error(f"connection = {kind!r} (one of {', '.join(CONNECTIONS)})")
+    kind = kind.strip().lower()
+    if kind == "usb":
+        vendor, product = _usb_id(section, "vendor_id"), _usb_id(section, "product_id")
+        params: dict[str, Any] = {
+            "idVendor": vendor,
+            "idProduct": product,
+            "timeout": _number(section, "timeout_ms", DEFAULT_USB_TIMEOUT_MS, 100, 600_000, integer=True),
+        }
+        for key in ("in_ep", "out_ep"):  # endpoints, for the few models that differ from 0x82/0x01
+            if key in section:
+                params[key] = _number(section, key, 0, 0, 0xFF, integer=True)
+        return Connection(kind, f"USB {vendor:04x}:{product:04x}", params)
+    if kind == "serial":
+        port = _required_str(section, "port", kind)
+        baudrate = _number(section, "baudrate", 9600, 300, 4_000_000, integer=True)
+        params = {
+            "devfile": port,
+            "baudrate": baudrate,
+            "timeout": float(_number(section, "timeout_s", DEFAULT_SERIAL_TIMEOUT_S, 0.1, 600, integer=False)),
+        }
+        for key in ("dsrdtr", "xonxoff"):
+            if key in section:
+                params[key] = _flag(section, key, None)
+        return Connection(kind, f"{port} {baudrate} baud", params)
+    if kind == "network":
+        host = _required_str(section, "host", kind)
+        port_no = _number(section, "port", 9100, 1, 65535, integer=True)
+        timeout = float(_number(section, "timeout_s", DEFAULT_NETWORK_TIMEOUT_S, 0.05, 600, integer=False))
+        return Connection(kind, f"{host}:{port_no}", {"host": host, "port": port_no, "timeout": timeout})
+    if kind == "file":
+        path = _required_str(section, "path", kind)
+        return Connection(kind, path, {"devfile": path})
+    return Connection(kind, "dummy", {})
+
+
+def _profile_from(section: Mapping[str, Any]) -> PrinterProfile:
+    width = section.get("width", DEFAULT_WIDTH)
+    if isinstance(width, str):
+        text = width.strip().lower().removesuffix("mm").strip()
+        width = int(text) if text.isdigit() else width
+    if isinstance(width, bool) or not isinstance(width, int):
+        raise _config_error(f"width = {width!r} (58 or 80)")
+    return profile_for(width, _flag(section, "cutter", None))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Translating device-library failures
+
+
+def _usb_core() -> Any:
+    """pyusb's ``usb.core`` when installed (it is only needed for USB printers), else None."""
+    try:
+        import usb.core  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    return usb.core
+
+
+def _errno_of(exc: BaseException) -> int | None:
+    code = getattr(exc, "errno", None)
+    return code if isinstance(code, int) else None
+
+
+def _fault(exc: BaseException, where: str, opening: bool) -> HardwareError:
+    """The ``HardwareError`` for any failure of a device library while opening or writing."""
+    usb_core = _usb_core()
+    code = _errno_of(exc)
+    if usb_core is not None and isinstance(exc, usb_core.NoBackendError):
+        return HardwareError("printer_library_missing", detail="libusb-1.0 (apt install libusb-1.0-0)")
+    if isinstance(exc, ValueError):
+        # pyserial refuses impossible settings (a baud rate the port cannot do) with ValueError.
+        return HardwareError("printer_config", detail=str(exc))
+    if isinstance(exc, IsADirectoryError):
+        return HardwareError("printer_config", detail=f"{where} is a directory, not a printer device")
+    if (usb_core is not None and isinstance(exc, usb_core.USBTimeoutError)) or (
+        isinstance(exc, TimeoutError) and not opening
+    ):
+        return HardwareError("printer_timeout", where=where)
+    if _is_serial_timeout(exc) or code == errno.ETIMEDOUT:
+        return HardwareError("printer_timeout", where=where)
+    if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
+        return HardwareError("printer_permission", where=where)
+    if code == errno.EBUSY:
+        return HardwareError("printer_busy", where=where)
+    if isinstance(exc, ConnectionRefusedError | ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+        return HardwareError("printer_offline", where=where)
+    if isinstance(exc, FileNotFoundError) or code in (errno.ENODEV, errno.ENXIO, errno.ENOENT, errno.EHOSTUNREACH):
+        return HardwareError("printer_not_found", where=where)
+    return HardwareError("printer_not_found" if opening else "printer_offline", where=where)
+
+
+def _drain(port: Any, seconds: float) -> bool:
+    """Wait until a serial port has sent what the kernel holds, at most ``seconds``.
+
+    python-escpos closes a serial port with ``flush()`` (tcdrain), which waits without limit when the
+    printer stops the line with flow control; waiting here first keeps the till's time bounded. On
+    time-out the pending bytes are discarded so that closing returns at once.
+    """
+    deadline = time.monotonic() + seconds
+    while port.out_waiting:
+        if time.monotonic() >= deadline:
+            with suppress(OSError):
+                port.reset_output_buffer()
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _is_serial_timeout(exc: BaseException) -> bool:
+    try:
+        import serial  # type: ignore[import-untyped]
+    except ImportError:
+        return False
+    return isinstance(exc, serial.SerialTimeoutException)
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The library error under python-escpos' ``DeviceNotFoundError``, which it raises inside its handler."""
+    inner = exc.__cause__ or exc.__context__
+    return inner if inner is not None and not isinstance(inner, AssertionError) else exc
+
+
+# ---------------------------------------------------------------------------------------------------
+# The real printer
+
+
+class EscposReceiptPrinter(EscposPrinterBase):
+    """A printer reached through a python-escpos connection described by a ``[printer]`` section.
+
+    The settings are checked here, when the till starts, so a typo is reported at once rather than
+    at the first sale. ``profile`` defaults to the one for ``width`` (58 or 80) and ``cutter``.
+    """
+
+    def __init__(self, connection: Mapping[str, Any], profile: PrinterProfile | None = None) -> None:
+        self.connection = parse_connection(connection)
+        super().__init__(profile if profile is not None else _profile_from(connection))
+        self._dummy: Any = None
+
+    @property
+    def where(self) -> str:
+        return self.connection.where
+
+    @property
+    def dummy_output(self) -> bytes | None:
+        """Everything sent so far through a "dummy" connection (python-escpos ``Dummy.output``), else None."""
+        if self.connection.kind != "dummy":
+            return None
+        return b"" if self._dummy is None else bytes(self._dummy.output)
+
+    def send(self, data: bytes) -> None:
+        conn = self.connection
+        if conn.kind == "dummy":
+            if self._dummy is None:
+                self._dummy = self._escpos_class("Dummy")()
+            self._dummy._raw(data)
+            return
+        device = self._open()
+        serial_port: Any = device.device if conn.kind == "serial" else None
+        budget = 0.0
+        try:
+            if serial_port is not None:
+                # python-escpos sets no write timeout: a printer holding DSR low would block the till for
+                # ever. A slow line needs time in proportion to the job: 9600 baud moves about 1 KB a second.
+                budget = conn.params["timeout"] + len(data) * SERIAL_BITS_PER_BYTE / conn.params["baudrate"]
+                serial_port.write_timeout = budget
+            device._raw(data)
+            if serial_port is not None and not _drain(serial_port, budget):
+                raise HardwareError("printer_timeout", where=conn.where)
+        except (OSError, ValueError) as exc:  # USBError and SerialException are OSErrors
+            if serial_port is not None:
+                with suppress(OSError):
+                    serial_port.reset_output_buffer()  # or closing waits for the stuck bytes
+            raise _fault(exc, conn.where, opening=False) from exc
+        finally:
+            with suppress(OSError):
+                device.close()
+
+    def _open(self) -> Any:
+        """A new, open python-escpos connection for one job."""
+        conn = self.connection
+        if conn.kind == "file":
+            self._check_file(Path(conn.params["devfile"]))
+        _keep_escpos_cache()
+        from escpos.exceptions import DeviceNotFoundError  # type: ignore[import-untyped]
+
+        name = {"usb": "Usb", "serial": "Serial", "network": "Network", "file": "File"}[conn.kind]
+        device = self._escpos_class(name)(**conn.params)
+        try:
+            device.open()
+        except DeviceNotFoundError as exc:
+            raise _fault(_cause(exc), conn.where, opening=True) from exc
+        except (OSError, ValueError) as exc:  # NoBackendError is a ValueError
+            raise _fault(exc, conn.where, opening=True) from exc
+        return device
+
+    def _check_file(self, path: Path) -> None:
+        """Refuse a device file that is not there instead of creating an ordinary file in its place.
+
+        python-escpos opens the path for writing, which would quietly create ``/dev/usb/lp0`` as a
+        plain file (when run as root) and "print" into it. A path outside ``/dev`` in an existing
+        directory is allowed to be created: it captures jobs (each job replaces the file).
+        """
+        if path.exists():
+            return
+        if path.is_relative_to("/dev") or not path.parent.is_dir():
+            raise HardwareError("printer_not_found", where=str(path))
+
+    @staticmethod
+    def _escpos_class(name: str) -> Callable[..., Any]:
+        _keep_escpos_cache()
+        try:
+            import escpos.printer  # type: ignore[import-untyped]
+
+            if name == "Usb":
+                import usb.core  # noqa: F401  # escpos only says "RuntimeError" when pyusb is missing
+            if name == "Serial":
+                import serial  # noqa: F401
+        except ImportError as exc:
+            detail = f"{exc.name or exc} (pip install 'python-escpos[usb,serial]')"
+            raise HardwareError("printer_library_missing", detail=detail) from exc
+        cls: Callable[..., Any] = getattr(escpos.printer, name)
+        return cls
+
+
+# ---------------------------------------------------------------------------------------------------
+# The fake
+
+
+class MemoryPrinter(EscposPrinterBase):
+    """The fake printer: keeps each job's bytes in ``jobs``; ``fail_with`` makes every job fail.
+
+    Used by tests, by ``lovemart demo`` and by the apps when no printer is configured, so the same
+    layout code runs as on a real printer and a failure (paper out, printer off) can be simulated.
+    """
+
+    def __init__(self, profile: PrinterProfile | None = None) -> None:
+        super().__init__(profile if profile is not None else profile_for(DEFAULT_WIDTH))
+        self.jobs: list[bytes] = []
+        self.attempts = 0
+        self._failure: HardwareError | None = None
+
+    @property
+    def where(self) -> str:
+        return "memory"
+
+    def fail_with(self, error: HardwareError | None) -> None:
+        """Fail every following job with ``error`` (for example ``printer_offline``); None heals."""
+        self._failure = error
+
+    def send(self, data: bytes) -> None:
+        self.attempts += 1
+        if self._failure is not None:
+            raise self._failure
+        self.jobs.append(data)
+
+    @property
+    def last_job(self) -> bytes | None:
+        return self.jobs[-1] if self.jobs else None
+
+    def last_text(self) -> list[str]:
+        """The text lines of the last job (empty when nothing was printed): for previews and tests."""
+        return receipt_text_lines(self.jobs[-1]) if self.jobs else []
+
+
+# ---------------------------------------------------------------------------------------------------
+# From settings
+
+
+def printer_from_settings(section: Mapping[str, Any] | None) -> EscposPrinterBase:
+    """The printer a ``[printer]`` settings section describes.
+
+    A missing or empty section, or ``connection = "none"``, raises ``printer_not_configured`` so the
+    POS can say so plainly; ``connection = "memory"`` gives a ``MemoryPrinter`` (demos, training).
+    """
+    if not section:
+        raise HardwareError("printer_not_configured")
+    kind = section.get("connection")
+    if kind is None or (isinstance(kind, str) and kind.strip().lower() in ("", "none")):
+        raise HardwareError("printer_not_configured")
+    if isinstance(kind, str) and kind.strip().lower() == "memory":
+        return MemoryPrinter(_profile_from(section))
+    return EscposReceiptPrinter(section)
+
+
+def _keep_escpos_cache() -> None:
+    """Give python-escpos one lasting folder for its printer-capabilities cache.
+
+    Without it, importing escpos makes a new temporary folder in every process (a till restarted
+    daily would leave hundreds) and re-parses its capabilities file, about 0.3 s at the first print.
+    """
+    if "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ:
+        return
+    folder = Path(tempfile.gettempdir()) / f"lovemart-escpos-{os.getuid()}"
+    with suppress(OSError):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(folder)
