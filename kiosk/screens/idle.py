@@ -1,0 +1,35 @@
+"""The idle screen: a big invitation to scan, a picture of how, the village ranking (红榜) and the goods.
+
+Shows public facts only (``IdleView``): whatever the last household saw is gone by the time this screen
+is filled. Layout in ``idle.kv``: three columns on a landscape panel, stacked on a portrait one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.presenter import IdleView
+
+
+class KioskIdleScreen(Screen):
+    fs = NumericProperty(1.0)  # text scale: below 1 on a narrow portrait panel (see idle.kv)
+    wide = BooleanProperty(True)
+    ranking_title = StringProperty("")
+    ranking_empty = StringProperty("")
+    goods_empty = StringProperty("")
+    shop = StringProperty("")
+    freshness = StringProperty("")
+    camera_note = StringProperty("")
+
+    def show(self, view: IdleView) -> None:
+        self.ranking_title = view.ranking_title
+        self.ranking_empty = view.ranking_empty
+        self.goods_empty = view.goods_empty
+        self.shop = view.shop
+        self.freshness = view.freshness
+        self.camera_note = view.camera_note
+        self.ids.ranking.set_rows([asdict(line) for line in view.ranking])
+        self.ids.goods.set_rows([asdict(line) for line in view.goods])

@@ -1,0 +1,167 @@
+"""Small widgets shared by the kiosk's screens: header, row lists and their rows, the passbook picture, the
+root that watches for the maintenance gesture. Looks are in ``widgets.kv``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kivy.factory import Factory
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.widget import Widget
+
+from kiosk.gesture import TapGesture, in_corner
+from ui.widgets import BigButton
+
+
+class KioskHeader(BoxLayout):
+    """Title, a second line, and the language button: the kit's HeaderBar has a clock that crowds a
+    portrait panel, and a kiosk needs no clock."""
+
+    title = StringProperty("")
+    subtitle = StringProperty("")
+    fs = NumericProperty(1.0)  # font scale of the screen it sits on
+
+
+class KioskRow(BoxLayout):
+    """One line of a list. ``fields`` are the text properties a presenter line fills."""
+
+    fields: tuple[str, ...] = ()
+    fs = NumericProperty(1.0)
+
+    def clear(self) -> None:
+        for name in self.fields:
+            setattr(self, name, "")
+
+
+class KioskRankRow(KioskRow):
+    fields = ("rank", "name", "points")
+    rank = StringProperty("")
+    name = StringProperty("")
+    points = StringProperty("")
+
+
+class KioskGoodsRow(KioskRow):
+    fields = ("name", "unit", "points", "stock")
+    name = StringProperty("")
+    unit = StringProperty("")
+    points = StringProperty("")
+    stock = StringProperty("")
+
+
+class KioskGoodsCard(KioskRow):
+    """The same facts as ``KioskGoodsRow`` on two lines, for a narrow column. Not a subclass of ``KioskGoodsRow``:
+    Kivy would apply both classes' kv rules and draw the row twice."""
+
+    fields = ("name", "unit", "points", "stock")
+    name = StringProperty("")
+    unit = StringProperty("")
+    points = StringProperty("")
+    stock = StringProperty("")
+
+
+class KioskMovementRow(KioskRow):
+    fields = ("when", "text", "points")
+    when = StringProperty("")
+    text = StringProperty("")
+    points = StringProperty("")
+    gain = BooleanProperty(False)
+
+    def clear(self) -> None:
+        super().clear()
+        self.gain = False
+
+
+class KioskRowList(BoxLayout):
+    """A vertical list of ``row_class`` rows filled from mappings; row widgets are kept and reused.
+
+    Why not a RecycleView: its cached row widgets keep the last texts they showed, out of sight but in
+    memory, and a household's history must be gone when the kiosk returns to idle. Here every row that
+    leaves the list is cleared. Lists are short (ten movements, a few dozen goods), so reusing a pool of
+    widgets is as quick as recycling and costs no widget construction after the first visit.
+    """
+
+    row_class = StringProperty("KioskRankRow")
+    row_height = NumericProperty(40)
+    fs = NumericProperty(1.0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._spare: list[Any] = []
+        super().__init__(**kwargs)
+
+    @property
+    def rows(self) -> list[Any]:
+        """The row widgets shown, top to bottom (each has ``fs`` and ``clear()``, like ``KioskRow``)."""
+        return list(reversed(self.children))
+
+    def set_rows(self, lines: Sequence[Mapping[str, Any]]) -> None:
+        shown = self.rows
+        for row in shown[len(lines) :]:
+            self.remove_widget(row)
+            row.clear()
+            self._spare.append(row)
+        while len(self.children) < len(lines):
+            row = self._spare.pop() if self._spare else Factory.get(self.row_class)()
+            row.fs = self.fs
+            self.add_widget(row)
+        for row, values in zip(self.rows, lines, strict=True):
+            for name, value in values.items():
+                setattr(row, name, value)
+
+    def clear_rows(self) -> None:
+        self.set_rows(())
+
+    def on_fs(self, _instance: object, fs: float) -> None:
+        for row in self.children:
+            row.fs = fs
+
+
+class KioskManagerButton(BigButton):
+    """A manager's name on the maintenance screen; ``selected`` shows which one the PIN is for."""
+
+    operator_id = StringProperty("")
+    selected = BooleanProperty(False)
+    fs = NumericProperty(1.0)
+
+    def clear(self) -> None:
+        self.text = ""
+        self.operator_id = ""
+        self.selected = False
+
+    def on_selected(self, _instance: object, selected: bool) -> None:
+        self.role = "info" if selected else "neutral"
+
+
+class KioskPassbookPicture(Widget):
+    """A drawing of a passbook held up under the scanner (canvas instructions in ``widgets.kv``), for
+    villagers who cannot read the invitation."""
+
+
+class KioskRoot(FloatLayout):
+    """The window's root: holds the screens and sees every touch first.
+
+    It counts taps in the top-left corner for the maintenance gesture (``on_maintenance``) and reports
+    every touch as activity (``on_activity``: the household screen stays while someone is using it).
+    Touches are never consumed here: the screens get them as usual.
+    """
+
+    __events__ = ("on_maintenance", "on_activity")
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.gesture = TapGesture()
+        super().__init__(**kwargs)
+
+    def on_touch_down(self, touch: Any) -> bool:
+        x, y = touch.pos
+        if in_corner(x - self.x, y - self.y, self.width, self.height) and self.gesture.tap():
+            self.dispatch("on_maintenance")
+        self.dispatch("on_activity")
+        return bool(super().on_touch_down(touch))
+
+    def on_maintenance(self) -> None:
+        """Default handler: the App binds it."""
+
+    def on_activity(self) -> None:
+        """Default handler: the App binds it."""

@@ -1,0 +1,151 @@
+"""The two touchscreen apps from the command line, their screenshots and their benchmark.
+
+Kivy is imported only inside these handlers (and, for screenshots and benchmarks, only in child
+processes: one Kivy window per process, and an offscreen one so it works on a PC with no screen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lovemart.wiring import ShopHome
+
+SIZES_POS = ((1280, 800), (1024, 600))
+SIZES_KIOSK = ((1280, 800), (1024, 600), (480, 800))
+
+
+def _say(lang: str, chinese: str, english: str) -> str:
+    return chinese if lang.startswith("zh") else english
+
+
+def cmd_pos(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart.pos_main import run_pos
+
+    return run_pos(home, windowed=args.windowed)
+
+
+def cmd_kiosk(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart.kiosk_main import run_kiosk
+
+    return run_kiosk(home, windowed=args.windowed)
+
+
+def _offscreen_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_WINDOW="sdl2")
+    env.setdefault("KIVY_HOME", str(Path(tempfile.gettempdir()) / "lovemart-kivy-home"))
+    return env
+
+
+def run_child(code: str, *argv: str) -> Any:
+    """Run ``code`` in a fresh offscreen Python; it prints one JSON value as its last line."""
+    result = subprocess.run(
+        [sys.executable, "-c", code, *argv], env=_offscreen_env(), capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"child process failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+SCREENSHOT_CHILD = """
+import json, sys
+from pathlib import Path
+from lovemart.wiring import ShopHome
+from lovemart.{module} import {function}
+home = ShopHome.at(Path(sys.argv[1]))
+paths = {function}(home, Path(sys.argv[2]), sizes=tuple(tuple(s) for s in json.loads(sys.argv[3])))
+print(json.dumps([str(p) for p in paths]))
+"""
+
+
+def _demo_home(home: ShopHome, households: int) -> Path:
+    """The shop in --home if it has a ledger, else a fresh demo shop in a temporary folder."""
+    if home.exists:
+        return home.home
+    from lovemart import demo
+
+    folder = Path(tempfile.mkdtemp(prefix="lovemart-demo-"))
+    demo.run(ShopHome.at(folder), households=households)
+    return folder
+
+
+def cmd_screenshots(args: argparse.Namespace, home: ShopHome) -> int:
+    out = Path(args.out_dir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    shop = _demo_home(home, 200)
+    home.close()
+    saved: list[str] = []
+    try:
+        for app, module, function, sizes in (
+            ("pos", "pos_main", "pos_screenshots", SIZES_POS),
+            ("kiosk", "kiosk_main", "kiosk_screenshots", SIZES_KIOSK),
+        ):
+            if args.app and app not in args.app:
+                continue
+            code = SCREENSHOT_CHILD.format(module=module, function=function)
+            saved += run_child(code, str(shop), str(out), json.dumps(sizes))
+    finally:
+        if shop != home.home:  # a demo shop made only for the pictures
+            import shutil
+
+            shutil.rmtree(shop, ignore_errors=True)
+    lang = args.out.lang
+    args.out.result(
+        {"screenshots": saved, "out": str(out)},
+        [*saved, _say(lang, f"共 {len(saved)} 张截图，在 {out}", f"{len(saved)} screenshots in {out}")],
+    )
+    return 0
+
+
+BENCH_CHILD = """
+import json, sys
+from pathlib import Path
+from lovemart.wiring import ShopHome
+from lovemart.{module} import {function}
+print(json.dumps({function}(ShopHome.at(Path(sys.argv[1])))))
+"""
+
+
+def cmd_bench_kiosk(args: argparse.Namespace, home: ShopHome) -> int:
+    """POS and kiosk: scan to screen, cold start and memory, each app in its own offscreen process."""
+    import shutil
+    import time
+
+    from lovemart import demo
+
+    folder = Path(tempfile.mkdtemp(prefix="lovemart-bench-apps-"))
+    try:
+        started = time.perf_counter()
+        demo.run(ShopHome.at(folder / "template"), households=args.households)
+        figures: dict[str, Any] = {"households": args.households, "seed_s": round(time.perf_counter() - started, 1)}
+        for module, function in (("kiosk_main", "bench_kiosk"), ("pos_main", "bench_pos")):
+            # Each app gets its own copy: the POS bench redeems, the kiosk must see an untouched ledger.
+            copy = folder / module
+            shutil.copytree(folder / "template", copy)
+            figures.update(run_child(BENCH_CHILD.format(module=module, function=function), str(copy)))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    args.out.result(figures, [f"{k}: {v}" for k, v in figures.items()])
+    return 0
+
+
+def register(commands: Any, add: Any) -> None:
+    p = add(commands, "pos", cmd_pos, "the shopkeeper's touchscreen POS (爱心超市收银)")
+    p.add_argument("--windowed", action="store_true", help="a window instead of full screen (for trying it out)")
+    p = add(commands, "kiosk", cmd_kiosk, "the villagers' touchscreen kiosk: scan your passbook, see your points")
+    p.add_argument("--windowed", action="store_true", help="a window instead of full screen, no lock-down")
+    p = add(commands, "screenshots", cmd_screenshots, "save a PNG of every POS and kiosk screen (demo data)")
+    p.add_argument("--out", dest="out_dir", required=True, metavar="DIR")
+    p.add_argument("--app", action="append", choices=["pos", "kiosk"], help="only this app (repeatable)")
+
+
+def register_bench(g: Any, add: Any) -> None:
+    p = add(g, "kiosk", cmd_bench_kiosk, "POS and kiosk: scan to screen, cold start, memory (5,000 households)")
+    p.add_argument("--households", type=int, default=5000)

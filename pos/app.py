@@ -1,0 +1,423 @@
+"""``PosApp``: composes the POS out of presenters, screens and the devices ``lovemart`` hands in.
+
+It owns no rule of the counter (those are in ``pos.presenters``) and no layout (``.kv``). What it does:
+build the presenters around one store, put the screens in a ``ScreenManager`` under a shared header and
+banner, route scans to the screen on show, lock the till after idle, run printing off the UI thread and
+say what came of it, and keep the header's status line (operator, printer, sync, scanner) current.
+
+Devices arrive as plain objects: ``printer`` (a ``ReceiptPrinter``) or ``printer_factory`` (called until
+it gives one), ``scanners`` (objects with ``start(on_scan, on_status)``/``stop()``, e.g. the camera or
+``FakeScanner``), ``wedge_factory`` (makes the keyboard-wedge burst detector around our scan callback),
+and ``sync`` (a ``SyncPort``, or None: "未连接乡镇服务器").
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.factory import Factory
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.modalview import ModalView
+from kivy.uix.screenmanager import NoTransition
+
+from ledger.errors import DeviceFault
+from ledger.model import Operator
+from ledger.ports import LedgerStore, ReceiptPrinter, SyncPort
+from ledger.printing import PrintOutcome
+from pos.messages import MESSAGES
+from pos.presenters.catalog import Catalog
+from pos.presenters.common import Clock as WallClock
+from pos.presenters.common import PrinterFactory, PrinterSlot, local_now
+from pos.presenters.day_close import DayClosePresenter
+from pos.presenters.donation import DonationPresenter
+from pos.presenters.receipts import ReceiptsPresenter
+from pos.presenters.redeem import RedeemPresenter
+from pos.presenters.session import DEFAULT_IDLE_LOCK_S, Session
+from pos.presenters.stock import DEFAULT_LOW_STOCK, CountPresenter, StockInPresenter, WriteOffPresenter
+from pos.presenters.sync import SyncPresenter, SyncView
+from ui.app import KitApp
+from ui.background import run_in_background
+from ui.lockdown import LockdownMixin
+from ui.messages import DEFAULT_LANG
+from ui.scanning import ScanBridge, WedgeBinding
+
+log = logging.getLogger(__name__)
+
+WedgeFactory = Callable[[Callable[[Any], None]], Any]
+SCREENS = {  # name -> the Kivy class (registered in Kivy's Factory when its module is imported in build)
+    "login": "PosLoginScreen",
+    "home": "PosHomeScreen",
+    "redeem": "PosRedeemScreen",
+    "today": "PosTodayScreen",
+    "stock_in": "PosStockInScreen",
+    "count": "PosCountScreen",
+    "write_off": "PosWriteOffScreen",
+    "stock_list": "PosStockListScreen",
+    "donation": "PosDonationScreen",
+    "day_close": "PosDayCloseScreen",
+    "sync": "PosSyncScreen",
+}
+IDLE_CHECK_S = 1.0
+STATUS_REFRESH_S = 60.0
+
+
+class PosApp(KitApp):
+    """The shopkeeper's app. See the module docstring for what is handed in."""
+
+    title = "爱心超市 POS"
+    messages = MESSAGES
+    title_id = StringProperty("app_title")
+    status_text = StringProperty("")
+    status_kind = StringProperty("ok")
+    show_menu = BooleanProperty(False)
+    reprint_receipt = StringProperty("")  # the last receipt that did not print ("" when none)
+
+    def __init__(
+        self,
+        store: LedgerStore,
+        *,
+        printer: ReceiptPrinter | None = None,
+        printer_factory: PrinterFactory | None = None,
+        scanners: Sequence[Any] = (),
+        wedge_factory: WedgeFactory | None = None,
+        sync: SyncPort | None = None,
+        idle_lock_s: float = DEFAULT_IDLE_LOCK_S,
+        low_stock: int = DEFAULT_LOW_STOCK,
+        lang: str = DEFAULT_LANG,
+        clock: WallClock = local_now,
+        monotonic: Callable[[], float] = time.monotonic,
+        freeze_gc: bool = True,
+        problems: Sequence[DeviceFault] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(lang=lang, **kwargs)
+        self.store = store
+        self.clock = clock
+        self.low_stock = low_stock
+        self.freeze_gc = freeze_gc
+        self.session = Session(store, idle_lock_s, monotonic, clock)
+        self.printer_slot = PrinterSlot(printer, printer_factory)
+        self.catalog = Catalog(store)
+        self.redeem = RedeemPresenter(store, self.catalog, clock)
+        self.receipts = ReceiptsPresenter(store, self.printer_slot, clock)
+        self.stock_in = StockInPresenter(store, self.catalog, self.printer_slot, clock)
+        self.count = CountPresenter(store, self.catalog)
+        self.write_off = WriteOffPresenter(store, self.catalog)
+        self.donation = DonationPresenter(store, self.catalog, self.printer_slot, clock)
+        self.day_close = DayClosePresenter(store, self.printer_slot, clock)
+        self.sync = SyncPresenter(sync)
+        self.scanners = list(scanners)
+        self.wedge_factory = wedge_factory
+        self.bridge: ScanBridge | None = None
+        self.wedge: Any = None
+        self._wedge_binding: WedgeBinding | None = None
+        self._scanner_problem: str = ""
+        self._sync_view: SyncView = self.sync.view()  # the client's status is local and quick; sync_now is not
+        self._events: list[Any] = []
+        self._resume_screen = "home"
+        self.problems = list(problems)  # device faults found while wiring (no decoder…), said at start
+
+    # ----- building
+
+    def load_kv(self, filename: str | None = None) -> bool:
+        """Our rules are loaded once per process by ``pos.screens.load_kv`` (not per app instance)."""
+        from pos.screens import load_kv
+
+        load_kv()
+        return True
+
+    def build(self) -> Any:
+        import pos.screens.day_close  # noqa: F401  - importing registers the screen classes with Kivy's Factory
+        import pos.screens.donation  # noqa: F401
+        import pos.screens.home  # noqa: F401
+        import pos.screens.login  # noqa: F401
+        import pos.screens.redeem  # noqa: F401
+        import pos.screens.stock  # noqa: F401
+        import pos.screens.sync  # noqa: F401
+        import pos.screens.today  # noqa: F401
+
+        root = Factory.PosRoot()
+        for name in ("title_id", "status_text", "status_kind", "show_menu"):
+            self.fbind(name, root.setter(name))
+        screens = root.ids.screens
+        screens.transition = NoTransition()
+        screens.add_widget(Factory.PosLoginScreen(name="login"))  # the others are built when first shown
+        screens.bind(current_screen=self._on_screen)
+        self.bind(lang=self._on_lang)
+        return root
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.bridge = ScanBridge(self.on_scan)
+        for scanner in self.scanners:
+            try:
+                scanner.start(on_scan=self.bridge, on_status=self._status_from_thread)
+            except (DeviceFault, OSError, RuntimeError) as error:
+                log.warning("scanner %r did not start: %s", scanner, error)
+        if self.wedge_factory is not None:
+            self.wedge = self.wedge_factory(self.bridge)
+            self._wedge_binding = WedgeBinding(self.wedge).attach()
+        Window.bind(on_touch_down=self._activity, on_key_down=self._activity)
+        self._events = [
+            Clock.schedule_interval(self._check_idle, IDLE_CHECK_S),
+            Clock.schedule_interval(self._refresh_sync_status, STATUS_REFRESH_S),
+        ]
+        self.go("login")
+        self.refresh_status()
+        # The household-number index reads every household: build it on a worker, before anyone types a number.
+        run_in_background(self.redeem.finder.warm, on_error=lambda error: log.warning("household index: %s", error))
+        if self.problems:
+            self.notify(self.error_text(self.problems[0]), "warning")
+        if self.freeze_gc:
+            # Everything built so far lives as long as the till: keep the collector from walking it again
+            # on every collection (shorter pauses between frames all day).
+            gc.collect()
+            gc.freeze()
+
+    def on_stop(self) -> None:
+        for event in self._events:
+            event.cancel()
+        self._events = []
+        Window.unbind(on_touch_down=self._activity, on_key_down=self._activity)
+        if self._wedge_binding is not None:
+            self._wedge_binding.detach()
+            self._wedge_binding = None
+        for scanner in self.scanners:
+            try:
+                scanner.stop()
+            except (DeviceFault, OSError, RuntimeError) as error:
+                log.warning("scanner %r did not stop cleanly: %s", scanner, error)
+        if self.bridge is not None:
+            self.bridge.close()
+        super().on_stop()
+
+    # ----- navigation
+
+    @property
+    def screens(self) -> Any:
+        return self.root.ids.screens
+
+    def screen(self, name: str) -> Any:
+        """The screen called ``name``, built on first use: a till starts faster when it builds only the
+        login, and most screens (day close, count) are seen once a day if at all."""
+        screens = self.screens
+        if not screens.has_screen(name):
+            screen = getattr(Factory, SCREENS[name])(name=name)
+            if name == "redeem":
+                self.fbind("reprint_receipt", screen.setter("reprint_receipt"))
+                screen.reprint_receipt = self.reprint_receipt
+            screens.add_widget(screen)
+        return screens.get_screen(name)
+
+    def go(self, name: str) -> None:
+        if name not in ("login",) and not self.session.logged_in:
+            name = "login"
+        self.screen(name)
+        self.screens.current = name
+        self._on_screen(self.screens, self.screens.current_screen)
+
+    def go_home(self) -> None:
+        self.go("home")
+
+    def _on_screen(self, _manager: Any, screen: Any) -> None:
+        self.title_id = screen.title_id
+        self.show_menu = screen.name not in ("home", "login")
+
+    def _on_lang(self, *_args: Any) -> None:
+        self.refresh_status()
+        current = self.screens.current_screen
+        if current is not None:
+            current.on_language()
+
+    # ----- who is at the till
+
+    def logged_in(self, same_operator: bool) -> None:
+        """After a good PIN: back to the sale in progress (same operator) or a clean start (another one)."""
+        if not same_operator:
+            if not self.redeem.uncertain:  # an unknown outcome stays until someone retries it
+                self.redeem.finish()
+            self._resume_screen = "home"
+        self.refresh_status()
+        self.go(self._resume_screen)
+
+    def lock(self) -> None:
+        current = self.screens.current
+        self._resume_screen = current if current not in ("login",) else "home"
+        self.session.lock()
+        self.refresh_status()
+        self.go("login")
+
+    def switch_operator(self) -> None:
+        if not self.redeem.uncertain:
+            self.redeem.finish()
+        self.session.switch_operator()
+        self._resume_screen = "home"
+        self.refresh_status()
+        self.go("login")
+
+    def _activity(self, *_args: Any) -> bool:
+        self.session.touch()
+        return False
+
+    def _check_idle(self, _dt: float) -> None:
+        if self.session.check_idle():
+            self._resume_screen = self.screens.current if self.screens.current != "login" else "home"
+            for child in list(Window.children):  # an open dialog must not stay over the login
+                if isinstance(child, ModalView):
+                    child.dismiss(animation=False)
+            self.refresh_status()
+            self.go("login")
+
+    def ask_manager(self, on_manager: Callable[[Operator], Any], title_id: str = "pos_manager_pin") -> None:
+        """A manager's PIN on the keypad, then ``on_manager(manager)``; a wrong PIN is said in the dialog."""
+        from pos.widgets import ask_digits
+
+        def check(pin: str) -> None:
+            manager = self.session.authorize_manager(pin)
+            Clock.schedule_once(lambda _dt: on_manager(manager), 0)
+
+        ask_digits(self.tr(title_id), check, prompt=self.tr("pin_prompt"), masked=True)
+
+    # ----- scans
+
+    def on_scan(self, text: str, source: str) -> None:
+        """Every scan, on the UI thread (``ScanBridge``): the screen on show decides what it means."""
+        self.session.touch()
+        if not self.session.logged_in:
+            self.notify(self.tr("pos_login_first"), "warning")
+            return
+        current = self.screens.current_screen
+        if current is not None and current.handle_scan(text, source):
+            return
+        if current is not None and current.name != "redeem" and self.screen("redeem").handle_scan(text, source):
+            self.go("redeem")
+            return
+        self.notify(self.tr("pos_scan_not_here"), "warning")
+
+    def _status_from_thread(self, status: Any) -> None:
+        if self.bridge is not None:
+            self.bridge.call_soon(self._scanner_status, status)
+
+    def _scanner_status(self, status: Any) -> None:
+        """A camera that is missing or unplugged: said once in full (with what to do instead), then kept as a
+        short word in the header until it comes back. Manual entry and the USB scanner keep working."""
+        state = getattr(status, "state", "")
+        message = status.message(self.lang) if hasattr(status, "message") else ""
+        problem = message if state in ("absent", "lost") else ""
+        if problem and problem != self._scanner_problem:
+            self.notify(problem, "warning")
+        self._scanner_problem = problem
+        self.refresh_status()
+
+    # ----- messages and status
+
+    def notify(self, text: str, kind: str = "info") -> None:
+        self.root.ids.banner.show(text, kind)
+
+    def refresh_status(self) -> None:
+        """The header's status line: who is logged in, then only what needs attention (short words: it
+        shares a line with the title and the clock)."""
+        parts = []
+        operator = self.session.operator
+        if operator is not None and self.session.logged_in:
+            parts.append(operator.name)
+        trouble = False
+        if self.printer_slot.problem is not None or self.reprint_receipt:
+            parts.append(self.tr("pos_status_printer"))
+            trouble = True
+        view = self._sync_view
+        sync_word = {  # a shop without a township server is not in trouble: nothing said for it
+            "pos_sync_failed": "pos_sync_failed",
+            "pos_sync_waiting": "pos_status_waiting",
+            "pos_sync_never": "pos_sync_never",
+            "pos_sync_running": "pos_sync_running",
+        }.get(view.headline)
+        if sync_word:
+            parts.append(self.tr(sync_word, waiting=view.waiting))
+        trouble = trouble or view.headline == "pos_sync_failed"
+        if self._scanner_problem:
+            parts.append(self.tr("pos_status_scanner"))
+            trouble = True
+        self.status_text = " · ".join(parts)
+        self.status_kind = "warning" if trouble else "ok"
+
+    def _refresh_sync_status(self, _dt: float = 0) -> None:
+        if self.sync.port is None:
+            return
+        run_in_background(self.sync.view, on_done=self.sync_status_changed, on_error=lambda _e: None)
+
+    def sync_status_changed(self, view: SyncView) -> None:
+        self._sync_view = view
+        self.refresh_status()
+
+    # ----- printing off the UI thread
+
+    def print_in_background(
+        self,
+        job: Callable[[], PrintOutcome],
+        on_result: Callable[[PrintOutcome], Any] | None = None,
+        done_text: str = "",
+    ) -> None:
+        """Run a print job on a worker; say whether it printed, and keep a failed one for the reprint button.
+
+        ``done_text`` (what was just done: "兑换成功…") leads every message, so the printer's news does not
+        wipe the news of the sale off the banner.
+        """
+        lead = done_text + " " if done_text else ""
+        self.notify(lead + self.tr("pos_printing"), "success" if done_text else "info")
+
+        def done(outcome: PrintOutcome) -> None:
+            if outcome.printed:
+                if self.reprint_receipt == outcome.receipt_no:
+                    self.reprint_receipt = ""
+                self.notify(lead + self.tr("pos_printed", receipt_no=outcome.receipt_no), "success")
+            else:
+                self.print_failed(outcome)
+            self.refresh_status()
+            if on_result is not None:
+                on_result(outcome)
+
+        def failed(error: Exception) -> None:
+            log.error("printing failed unexpectedly", exc_info=error)
+            self.notify(self.error_text(error), "error")
+
+        run_in_background(job, on_done=done, on_error=failed)
+
+    def print_failed(self, outcome: PrintOutcome) -> None:
+        """ "Printer not ready — reprint": say so in a dialog that must be answered (a banner can be missed
+        while the villager waits for the slip), with the reason; the sale stands either way."""
+        from ui.widgets import ask
+
+        self.reprint_receipt = outcome.receipt_no
+        self.root.ids.banner.show(self.tr("pos_print_failed_short"), "warning", timeout_s=0)
+        reason = outcome.error.message(self.lang) if outcome.error else ""
+        ask(
+            self.tr("pos_print_failed", reason=reason, receipt_no=outcome.receipt_no),
+            lambda now: self.reprint(outcome.receipt_no) if now else None,
+            title=self.tr("pos_print_failed_title"),
+            yes_text=self.tr("pos_reprint_now"),
+            no_text=self.tr("pos_reprint_later"),
+        )
+
+    def reprint(self, receipt_no: str, on_result: Callable[[PrintOutcome], Any] | None = None) -> None:
+        self.print_in_background(lambda: self.receipts.reprint(receipt_no), on_result)
+
+    # ----- leaving
+
+    def request_exit(self) -> None:
+        """Managers only (the home screen asks for the PIN): close the till, also when locked down."""
+        lockdown = getattr(self, "lockdown", None)
+        if lockdown is not None:
+            lockdown.allow_close()
+        self.stop()
+
+
+class LockedPosApp(LockdownMixin, PosApp):
+    """The POS locked down like the kiosk (``[pos] lockdown = true``): full screen, no Escape, no F1 settings,
+    no window close — only a manager's exit from the home screen closes it."""

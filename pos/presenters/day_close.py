@@ -1,0 +1,80 @@
+"""The day close: the day's totals (``reports.day_close``), recorded in the chain and printed, then sync.
+
+Recording the totals as a transaction (``services.record_day_close``) puts them into the hash chain, so a
+later rewrite of the day shows against the printed slip the shopkeeper filed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import printing, reports, services
+from ledger.model import Transaction, TxnKind
+from ledger.ports import LedgerStore
+from pos.presenters.common import Clock, PrinterSlot, day_range, local_now, print_committed
+
+
+@dataclass(frozen=True)
+class DayCloseView:
+    summary: reports.DayClose
+    closed_already: tuple[str, ...]  # receipt numbers of earlier day closes of the same day
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(message id, value) pairs for the totals table; the screen translates the ids."""
+        s = self.summary
+        return [
+            ("pos_dc_redemptions", str(s.redemptions)),
+            ("pos_dc_points", str(s.points_redeemed)),
+            ("pos_dc_items", str(s.items_redeemed)),
+            ("pos_dc_voids", str(s.voids)),
+            ("pos_dc_returned", str(s.points_returned)),
+            ("pos_dc_net", str(s.net_points)),
+            ("pos_dc_donations", str(s.donations)),
+            ("pos_dc_money", f"￥{s.donation_yuan}"),
+            ("pos_dc_donated_goods", str(s.donated_goods)),
+            ("pos_dc_stock_in", f"{s.stock_ins} / {s.stock_in_qty}"),
+            ("pos_dc_write_off", f"{s.write_offs} / {s.write_off_qty}"),
+        ]
+
+
+def totals_of(summary: reports.DayClose) -> dict[str, Any]:
+    """The figures recorded in the ledger and printed on the slip (the same keys the command line records)."""
+    data: dict[str, Any] = dataclasses.asdict(summary)
+    data["day"] = summary.day.isoformat()
+    data["net_points"] = summary.net_points
+    data["net_items"] = summary.net_items
+    data["donation_yuan"] = summary.donation_yuan
+    return data
+
+
+class DayClosePresenter:
+    def __init__(self, store: LedgerStore, printer: PrinterSlot, clock: Clock = local_now) -> None:
+        self.store = store
+        self.printer = printer
+        self.clock = clock
+
+    def today(self) -> dt.date:
+        return self.clock().date()
+
+    def view(self, day: dt.date | None = None) -> DayCloseView:
+        """The totals of ``day`` (today by default). Reads the whole day: call it off the UI thread."""
+        day = day or self.today()
+        summary = reports.day_close(self.store, day)
+        since, until = day_range(day)
+        closed = []
+        with self.store.read() as unit:
+            for txn in unit.transactions(frozenset({TxnKind.DAY_CLOSE}), since=since, until=until):
+                if f'"day": "{day.isoformat()}"' in txn.memo:
+                    closed.append(txn.receipt_no)
+        return DayCloseView(summary, tuple(closed))
+
+    def close(self, view: DayCloseView, ctx: services.Context) -> Transaction:
+        """Record the totals shown (not recomputed: what the shopkeeper confirmed is what is recorded)."""
+        summary = view.summary
+        return services.record_day_close(self.store, summary.day.isoformat(), totals_of(summary), ctx)
+
+    def print_receipt(self, txn_id: str) -> printing.PrintOutcome:
+        return print_committed(self.store, txn_id, self.printer, self.clock)

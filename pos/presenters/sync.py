@@ -1,0 +1,81 @@
+"""Sync status in plain words: when sync last worked, what waits to go up, and why it failed.
+
+The sync client (``SyncPort``) comes from ``lovemart``; until a shop is registered with the township's
+central record there is none, and the POS says "未连接乡镇服务器" rather than pretending to sync.
+``sync_now`` blocks on the network: screens run it off the UI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger.errors import DeviceFault, LedgerError
+from ledger.ports import SyncPort, SyncStatus
+
+
+@dataclass(frozen=True)
+class SyncView:
+    """What the sync screen and the header show. Texts are (message id, params) for the screen to translate,
+    except the failure itself, which the sync client already gives in both languages."""
+
+    configured: bool
+    headline: str  # message id
+    last_success: str | None  # "2026-11-22 18:03"
+    waiting: int
+    running: bool
+    error_zh: str | None
+    error_en: str | None
+
+    def error(self, lang: str) -> str | None:
+        if lang.startswith("en"):
+            return self.error_en or self.error_zh
+        return self.error_zh or self.error_en
+
+    @property
+    def can_sync(self) -> bool:
+        return self.configured and not self.running
+
+
+def _when(iso: str | None) -> str | None:
+    return iso[:16].replace("T", " ") if iso else None
+
+
+def view_of(status: SyncStatus | None) -> SyncView:
+    if status is None or not status.configured:
+        return SyncView(False, "pos_sync_not_connected", None, status.waiting if status else 0, False, None, None)
+    if status.running:
+        headline = "pos_sync_running"
+    elif status.error:
+        headline = "pos_sync_failed"
+    elif status.last_success is None:
+        headline = "pos_sync_never"
+    elif status.waiting:
+        headline = "pos_sync_waiting"
+    else:
+        headline = "pos_sync_ok"
+    return SyncView(
+        True, headline, _when(status.last_success), status.waiting, status.running, status.error, status.error_en
+    )
+
+
+class SyncPresenter:
+    def __init__(self, port: SyncPort | None) -> None:
+        self.port = port
+
+    def view(self) -> SyncView:
+        """The current status; a client that cannot even say is shown as a failure, not a crash."""
+        if self.port is None:
+            return view_of(None)
+        try:
+            return view_of(self.port.status())
+        except (LedgerError, DeviceFault) as error:
+            return SyncView(True, "pos_sync_failed", None, 0, False, error.message("zh"), error.message("en"))
+
+    def sync_now(self) -> SyncView:
+        """Run one sync (blocking: off the UI thread). A failure comes back as a view with the error in words."""
+        if self.port is None:
+            return view_of(None)
+        try:
+            return view_of(self.port.sync_now())
+        except (LedgerError, DeviceFault) as error:
+            return SyncView(True, "pos_sync_failed", None, 0, False, error.message("zh"), error.message("en"))

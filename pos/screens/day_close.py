@@ -1,0 +1,78 @@
+"""Day close: today's totals (read on a worker), confirm, record, print, then offer sync."""
+
+from __future__ import annotations
+
+import logging
+
+from kivy.properties import BooleanProperty, StringProperty
+
+from ledger.errors import LedgerError
+from pos.presenters.day_close import DayCloseView
+from pos.screens.base import PosScreen
+from ui.background import run_in_background
+from ui.widgets import ask
+
+log = logging.getLogger(__name__)
+
+
+class PosDayCloseScreen(PosScreen):
+    title_id = StringProperty("pos_day_close_title")
+    day_text = StringProperty("")
+    note = StringProperty("")
+    ready = BooleanProperty(False)
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.view: DayCloseView | None = None
+
+    def refresh(self) -> None:
+        self.ready = False
+        self.note = self.tr("please_wait")
+        run_in_background(self.app.day_close.view, on_done=self.show, on_error=self._failed)
+
+    def _failed(self, error: Exception) -> None:
+        self.note = ""
+        self.refuse(error)
+
+    def show(self, view: DayCloseView) -> None:
+        self.view = view
+        self.day_text = view.summary.day.isoformat()
+        grid = self.ids.totals
+        grid.clear_widgets()
+        from kivy.factory import Factory
+
+        for msgid, value in view.rows():
+            grid.add_widget(Factory.PosTotalLabel(text=self.tr(msgid)))
+            grid.add_widget(Factory.PosTotalValue(text=value))
+        items = "、".join(f"{t.name}×{t.qty}" for t in view.summary.items[:6])
+        self.note = (
+            self.tr("pos_dc_closed_already", receipts="、".join(view.closed_already)) if view.closed_already else ""
+        )
+        if items:
+            self.note = (self.note + "\n" if self.note else "") + self.tr("pos_dc_top_items", items=items)
+        self.ready = True
+
+    def confirm(self) -> None:
+        if self.view is None or not self.ready:
+            return
+        ask(self.tr("pos_dc_question", day=self.day_text), lambda yes: self._close() if yes else None)
+
+    def _close(self) -> None:
+        assert self.view is not None
+        try:
+            txn = self.app.day_close.close(self.view, self.app.session.context())
+        except LedgerError as refusal:
+            self.refuse(refusal)
+            return
+        presenter = self.app.day_close
+        done = self.tr("pos_dc_done", receipt_no=txn.receipt_no)
+        self.app.print_in_background(
+            lambda: presenter.print_receipt(txn.txn_id), lambda _o: self._offer_sync(), done_text=done
+        )
+
+    def _offer_sync(self) -> None:
+        ask(self.tr("pos_dc_sync_question"), lambda yes: self._sync() if yes else self.refresh())
+
+    def _sync(self) -> None:
+        self.app.go("sync")
+        self.app.screen("sync").sync_now()

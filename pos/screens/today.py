@@ -1,0 +1,131 @@
+"""Today's redemptions: pick one to void (manager PIN, reason from a list) or reprint; print what waits."""
+
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+
+from ledger.errors import LedgerError
+from ledger.model import Operator
+from ledger.printing import PrintOutcome
+from pos.presenters.receipts import VOID_REASONS, Reason, ReceiptRow
+from pos.screens.base import PosScreen
+from pos.widgets import choose
+from ui.widgets import ask
+
+
+class PosTodayScreen(PosScreen):
+    title_id = StringProperty("pos_today_title")
+    selected = StringProperty("")
+    selected_text = StringProperty("")
+    can_void = BooleanProperty(False)
+    pending_count = NumericProperty(0)
+    summary = StringProperty("")
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._rows: dict[str, ReceiptRow] = {}
+
+    def refresh(self) -> None:
+        receipts = self.app.receipts
+        rows = receipts.today()
+        self._rows = {row.receipt_no: row for row in rows}
+        if self.selected not in self._rows:
+            self.selected = ""
+        self.ids.list.rows = [self._row_data(row) for row in rows]
+        self.pending_count = len(receipts.pending())
+        redeemed = [r for r in rows if r.kind == "redeem" and r.voided_by is None]
+        self.summary = self.tr("pos_today_summary", count=len(redeemed), points=sum(r.points for r in redeemed))
+        self._show_selected()
+
+    def _row_data(self, row: ReceiptRow) -> dict[str, object]:
+        if row.kind == "void":
+            what = self.tr("pos_row_void", receipt_no=row.voids or "")
+        else:
+            what = f"{row.household_name} {row.goods}"
+        detail_parts = [row.receipt_no[-6:], self.tr("pos_points_short", points=row.points)]
+        if row.voided_by:
+            detail_parts.append(self.tr("pos_voided"))
+        elif not row.printed:
+            detail_parts.append(self.tr("pos_not_printed"))
+        return {
+            "key": row.receipt_no,
+            "text": f"{row.time} {what}",
+            "detail": " ".join(detail_parts),
+            "selected": row.receipt_no == self.selected,
+            "marked": row.kind == "void" or bool(row.voided_by),
+        }
+
+    def select(self, receipt_no: str) -> None:
+        self.selected = receipt_no
+        self.ids.list.rows = [self._row_data(row) for row in self._rows.values()]
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        row = self._rows.get(self.selected)
+        self.can_void = row is not None and row.voidable
+        if row is None:
+            self.selected_text = self.tr("pos_today_pick")
+            return
+        lines = [row.receipt_no, f"{row.time}  {row.household_name}（{row.household_id}）", row.goods]
+        lines.append(self.tr("pos_points_short", points=row.points))
+        if row.voided_by:
+            lines.append(self.tr("pos_voided_by", receipt_no=row.voided_by))
+        if row.kind == "void":
+            lines.append(self.tr("pos_void_reason", reason=row.memo))
+        self.selected_text = "\n".join(lines)
+
+    # ----- void: reason, then a manager's PIN, then the reversing transaction and its receipt
+
+    def void(self) -> None:
+        row = self._rows.get(self.selected)
+        if row is None or not row.voidable:
+            self.notify(self.tr("pos_today_pick"), "warning")
+            return
+        choose(
+            self.tr("pos_void_reason_title", receipt_no=row.receipt_no),
+            [(reason, reason.text(self.app.lang)) for reason in VOID_REASONS],
+            lambda reason: self.app.ask_manager(lambda manager: self._confirm_void(row, reason, manager)),
+        )
+
+    def _confirm_void(self, row: ReceiptRow, reason: Reason, manager: Operator) -> None:
+        message = self.tr(
+            "pos_void_question", receipt_no=row.receipt_no, name=row.household_name, points=row.points, goods=row.goods
+        )
+        ask(message, lambda yes: self._do_void(row, reason, manager) if yes else None, yes_role="danger")
+
+    def _do_void(self, row: ReceiptRow, reason: Reason, manager: Operator) -> None:
+        try:
+            receipt = self.app.receipts.void(row.receipt_no, reason, manager)
+        except LedgerError as refusal:
+            self.refuse(refusal)
+            self.refresh()
+            return
+        txn = receipt.transaction
+        self.app.catalog.refresh()
+        self.selected = txn.receipt_no
+        self.refresh()
+        receipts = self.app.receipts
+        done = self.tr("pos_void_done", receipt_no=row.receipt_no, points=row.points)
+        self.app.print_in_background(
+            lambda: receipts.print_receipt(txn.txn_id), lambda _o: self.refresh(), done_text=done
+        )
+
+    # ----- reprints
+
+    def reprint(self) -> None:
+        if not self.selected:
+            self.notify(self.tr("pos_today_pick"), "warning")
+            return
+        self.app.reprint(self.selected, lambda _outcome: self.refresh())
+
+    def print_pending(self) -> None:
+        if not self.pending_count:
+            self.notify(self.tr("pos_nothing_to_reprint"), "info")
+            return
+        receipts = self.app.receipts
+
+        def run() -> PrintOutcome:
+            outcomes = receipts.reprint_pending()  # stops at the first failure: its outcome is the last
+            return outcomes[-1] if outcomes else PrintOutcome("", True)
+
+        self.app.print_in_background(run, lambda _outcome: self.refresh())

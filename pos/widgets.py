@@ -1,0 +1,329 @@
+"""POS widgets: keypad and choice dialogs, the item grid with category tabs, and line lists with +/−.
+
+Behaviour here, layout in ``widgets.kv`` (loaded by ``pos.screens.load_kv``). Every class name starts with
+``Pos``: Kivy's Factory and ``.kv`` rules match classes by bare name, and the kiosk may run in the same
+process (a test worker), where a second ``ItemGrid`` would silently take the first one's rule.
+
+Dialogs are the only way the shopkeeper enters anything: digits on a keypad, or one big button out of a
+list — never typed text.
+
+Refusals raised by a dialog's callback (``LedgerError``, ``DeviceFault``) are shown *inside* the dialog and
+it stays open with the keypad cleared: the modal overlay hides the screen's banner, and a PIN typed wrong
+should be typed again where it was typed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kivy.properties import (
+    BooleanProperty,
+    ColorProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    OptionProperty,
+    StringProperty,
+)
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.modalview import ModalView
+from kivy.uix.recycleview import RecycleView
+
+from ledger.errors import DeviceFault, LedgerError
+from ui import theme as _theme
+from ui.i18n import translator
+from ui.widgets import DIGIT_DEBOUNCE_S, DebounceBehavior, install_kit
+
+log = logging.getLogger(__name__)
+
+OnDigits = Callable[[str], Any]
+
+
+class PosDialog(ModalView):
+    """A modal that opens and closes without animation (a fading dialog invites a second tap) and that only
+    its own buttons close (no tap outside, no Escape)."""
+
+    title = StringProperty("")
+    error = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        install_kit()
+        kwargs.setdefault("auto_dismiss", False)
+        super().__init__(**kwargs)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("animation", False)
+        super().open(*args, **kwargs)
+
+    def close(self) -> None:
+        self.dismiss(animation=False)
+
+    def show_error(self, error: BaseException | str) -> None:
+        self.error = error if isinstance(error, str) else translator().error(error)
+
+
+class PosKeypadDialog(PosDialog):
+    """Digits for one question (a PIN, a quantity, a household number, an amount in yuan).
+
+    ``on_digits(text)`` runs at OK; if it raises a refusal the dialog shows it and stays open, otherwise the
+    dialog closes. Each OK press is handled once (the keypad's own OK is debounced).
+    """
+
+    prompt = StringProperty("")
+    masked = BooleanProperty(False)
+    max_length = NumericProperty(8)
+
+    def __init__(self, on_digits: OnDigits, **kwargs: Any) -> None:
+        self.on_digits = on_digits
+        self._busy = False
+        super().__init__(**kwargs)
+
+    def submit(self, text: str) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            self.on_digits(text)
+        except (LedgerError, DeviceFault) as refusal:
+            self.show_error(refusal)
+            self.ids.keypad.clear()
+            return
+        finally:
+            self._busy = False
+        self.close()
+
+
+def ask_digits(
+    title: str,
+    on_digits: OnDigits,
+    *,
+    prompt: str = "",
+    masked: bool = False,
+    max_length: int = 8,
+    initial: str = "",
+) -> PosKeypadDialog:
+    dialog = PosKeypadDialog(on_digits, title=title, prompt=prompt, masked=masked, max_length=max_length)
+    dialog.ids.keypad.text = initial
+    dialog.open()
+    return dialog
+
+
+class PosButton(DebounceBehavior, Button):
+    """A debounced button like the kit's ``BigButton``, whose text size is chosen by ``text_scale``.
+
+    Why not ``BigButton`` with another ``font_size``: its rule binds ``font_size`` to the theme, and a second
+    rule binding it too (ours) makes the two race whenever the theme changes (a window resize), so the size
+    on screen would depend on the order of Kivy's callbacks. Here one rule decides, from ``text_scale``.
+    """
+
+    role = StringProperty("primary")
+    fill = ColorProperty(_theme.PRIMARY)
+    fill_down = ColorProperty(_theme.pressed(_theme.PRIMARY))
+    text_colour = ColorProperty(_theme.ON_FILL)
+    text_scale = OptionProperty("body", options=["small", "body", "button", "title"])
+
+    def __init__(self, **kwargs: Any) -> None:
+        install_kit()
+        super().__init__(**kwargs)
+        self.on_role(self, self.role)
+
+    def on_role(self, _instance: object, role: str) -> None:
+        fill, text = _theme.role_colours(role)
+        self.fill = fill
+        self.fill_down = _theme.pressed(fill)
+        self.text_colour = text
+
+
+class PosChoiceButton(PosButton):
+    """One answer of a ``PosChoiceDialog``; ``value`` is what the dialog hands back."""
+
+    value = ObjectProperty(None, allownone=True)
+
+
+class PosChoiceDialog(PosDialog):
+    """One big button per answer; ``on_choice(value)`` after the dialog has closed."""
+
+    cols = NumericProperty(2)
+
+    def __init__(self, choices: Sequence[tuple[Any, str]], on_choice: Callable[[Any], Any], **kwargs: Any) -> None:
+        self.on_choice = on_choice
+        self._chosen = False
+        super().__init__(**kwargs)
+        grid = self.ids.grid
+        for value, label in choices:
+            button = PosChoiceButton(text=label, value=value)
+            button.bind(on_release=self._pressed)
+            grid.add_widget(button)
+
+    def _pressed(self, button: PosChoiceButton) -> None:
+        if self._chosen:  # two fingers on two answers: the first wins
+            return
+        self._chosen = True
+        self.close()
+        self.on_choice(button.value)
+
+
+def choose(
+    title: str, choices: Sequence[tuple[Any, str]], on_choice: Callable[[Any], Any], cols: int = 2
+) -> PosChoiceDialog:
+    dialog = PosChoiceDialog(choices, on_choice, title=title, cols=cols)
+    dialog.open()
+    return dialog
+
+
+class PosRoot(BoxLayout):
+    """The window's layout: header, banner, screens. The app mirrors its state here (see ``pos.kv``)."""
+
+    title_id = StringProperty("app_title")
+    status_text = StringProperty("")
+    status_kind = StringProperty("ok")
+    show_menu = BooleanProperty(False)
+
+
+# ----- the item grid ------------------------------------------------------------------------------
+
+
+class PosItemTile(PosButton):
+    """A goods tile in the grid (recycled: its ``sku`` and text come from the grid's data)."""
+
+    sku = StringProperty("")
+    owner = ObjectProperty(None, allownone=True)
+    low = BooleanProperty(False)
+
+    def on_release(self) -> None:
+        if self.owner is not None and self.sku:
+            self.owner.dispatch("on_item", self.sku)
+
+
+class PosCategoryTab(PosButton):
+    category = StringProperty("")
+    selected = BooleanProperty(False)
+
+
+class PosItemGrid(BoxLayout):
+    """Category tabs over a scrolling grid of goods tiles; dispatches ``on_item(sku)`` when one is tapped.
+
+    ``tiles`` is a list of dicts ``{"sku", "text", "low"}`` set by the screen (which knows whether to show
+    points or stock); ``categories`` the tab names with ``""`` meaning all.
+    """
+
+    category = StringProperty("")
+    cols = NumericProperty(2)
+    categories = ListProperty([])
+    tiles = ListProperty([])
+    all_label = StringProperty("")
+
+    __events__ = ("on_item", "on_category")
+
+    def __init__(self, **kwargs: Any) -> None:
+        install_kit()
+        super().__init__(**kwargs)
+        self.bind(categories=self._build_tabs, category=self._mark_tabs, all_label=self._build_tabs)
+
+    def _build_tabs(self, *_args: Any) -> None:
+        tabs = self.ids.tabs
+        tabs.clear_widgets()
+        for category in self.categories:
+            tab = PosCategoryTab(category=category, text=category or self.all_label)
+            tab.bind(on_release=lambda t: self.select(t.category))
+            tabs.add_widget(tab)
+        self._mark_tabs()
+
+    def _mark_tabs(self, *_args: Any) -> None:
+        for tab in self.ids.tabs.children:
+            tab.selected = tab.category == self.category
+
+    def select(self, category: str) -> None:
+        self.category = category
+        self.dispatch("on_category", category)
+
+    def on_tiles(self, *_args: Any) -> None:
+        self.ids.rv.data = [dict(tile, owner=self) for tile in self.tiles]
+
+    def on_item(self, sku: str) -> None:
+        """Default handler; bind ``on_item``."""
+
+    def on_category(self, category: str) -> None:
+        """Default handler; the screen refills ``tiles`` for the category."""
+
+
+# ----- lines with +/- ----------------------------------------------------------------------------
+
+
+class PosLineRow(BoxLayout):
+    """One line of a cart or a delivery: name, quantity (tap to type it), −, +, and a detail (points)."""
+
+    sku = StringProperty("")
+    label = StringProperty("")
+    qty = StringProperty("")
+    detail = StringProperty("")
+    owner = ObjectProperty(None, allownone=True)
+    debounce_s = NumericProperty(DIGIT_DEBOUNCE_S)
+
+    def press(self, event: str) -> None:
+        if self.owner is not None and self.sku:
+            self.owner.dispatch(event, self.sku)
+
+
+class PosLineList(RecycleView):
+    """Lines ``{"sku", "label", "qty", "detail"}``; dispatches ``on_plus``, ``on_minus`` and ``on_qty`` with the sku."""
+
+    lines = ListProperty([])
+
+    __events__ = ("on_plus", "on_minus", "on_qty")
+
+    def __init__(self, **kwargs: Any) -> None:
+        install_kit()
+        super().__init__(**kwargs)
+
+    def on_lines(self, *_args: Any) -> None:
+        self.data = [dict(line, owner=self) for line in self.lines]
+
+    def on_plus(self, sku: str) -> None:
+        """Default handler."""
+
+    def on_minus(self, sku: str) -> None:
+        """Default handler."""
+
+    def on_qty(self, sku: str) -> None:
+        """Default handler."""
+
+
+class PosTextRow(ButtonBehavior, BoxLayout):
+    """A selectable row of a plain list (today's receipts, the stock list, the count); a tap dispatches
+    the list's ``on_row(key)``. ``ButtonBehavior`` grabs the touch, so the release still reaches the row
+    when the list (a ScrollView) holds the touch to see whether it becomes a scroll."""
+
+    key = StringProperty("")
+    text = StringProperty("")
+    detail = StringProperty("")
+    selected = BooleanProperty(False)
+    marked = BooleanProperty(False)  # drawn in the warning colour (voided, low stock, a count difference)
+    detail_share = NumericProperty(0.45)  # the detail column's share of the row's width
+    owner = ObjectProperty(None, allownone=True)
+
+    def on_release(self) -> None:
+        if self.owner is not None and self.key:
+            self.owner.dispatch("on_row", self.key)
+
+
+class PosRowList(RecycleView):
+    """Rows ``{"key", "text", "detail", "selected", "marked"}``; dispatches ``on_row(key)`` on a tap."""
+
+    rows = ListProperty([])
+
+    __events__ = ("on_row",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        install_kit()
+        super().__init__(**kwargs)
+
+    def on_rows(self, *_args: Any) -> None:
+        self.data = [dict(row, owner=self) for row in self.rows]
+
+    def on_row(self, key: str) -> None:
+        """Default handler."""

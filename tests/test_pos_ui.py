@@ -1,0 +1,453 @@
+"""The POS app itself, offscreen, driven by taps and keys (``tests/kivy_harness.py``) on a real ledger.
+
+Each test starts the real ``PosApp`` with a ``MemoryPrinter``, a ``FakeScanner`` and the keyboard wedge,
+and checks what a shopkeeper would see and what the ledger holds afterwards.
+
+Kivy is imported inside the tests (see ``tests/test_ui_kit.py`` for why); ``tests.kivy_harness`` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hardware.errors import HardwareError
+from hardware.printers import MemoryPrinter
+from hardware.scanner import FakeScanner
+from hardware.wedge import KeyboardWedge
+from ledger import services
+from ledger.model import Item, Role, TxnKind
+from tests import kivy_harness as kh
+from tests.conftest import ShopFixture
+
+
+class Ticker:
+    """A clock for the buttons' debounce that moves one second per tap: repeated digits ("0000") are
+    deliberate presses, not a bouncing panel."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 50.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+TICKER = Ticker()
+
+
+@pytest.fixture
+def counter(shop: ShopFixture) -> ShopFixture:
+    services.add_operator(shop.store, "01", "王秀兰", Role.MANAGER, "1234")
+    services.add_operator(shop.store, "02", "李建国", Role.CLERK, "0000")
+    shop.household("XF0001", "张三", points=130)  # 30 redeemable
+    shop.household("XF0002", "李四", points=500)  # 400 redeemable
+    services.add_item(shop.store, Item("RICE", "大米", "5kg袋", 30, "6901234500011", "粮油"))
+    services.add_item(shop.store, Item("SOAP", "肥皂", "块", 3, "6901234500127", "洗护"))
+    services.stock_intake(shop.store, [("RICE", 20), ("SOAP", 40)], supplier="县供销社")
+    with shop.store.write() as unit:  # the fixture's stock-in slip counts as printed
+        for job in unit.print_jobs(status="pending"):
+            unit.finish_print_job(job.job_id, job.created_at)
+    return shop
+
+
+class Pos:
+    """The running app and its fakes, with the few gestures every test needs."""
+
+    def __init__(self, app: Any, shop: ShopFixture, printer: MemoryPrinter, scanner: FakeScanner, idle: Any) -> None:
+        self.app = app
+        self.shop = shop
+        self.printer = printer
+        self.scanner = scanner
+        self.idle = idle
+
+    def screen(self, name: str | None = None) -> Any:
+        return self.app.screen(name) if name else self.app.screens.current_screen
+
+    @property
+    def banner(self) -> Any:
+        return self.app.root.ids.banner
+
+    def tap(self, widget: Any) -> None:
+        if hasattr(widget, "debounce_clock"):
+            widget.debounce_clock = TICKER
+        kh.tap(widget)
+
+    def tap_id(self, name: str, root: Any = None) -> None:
+        self.tap(kh.find(root if root is not None else self.screen(), name))
+
+    def tap_text(self, text: str) -> None:
+        self.tap(kh.find(None, lambda w: getattr(w, "text", None) == text and hasattr(w, "debounce_clock")))
+
+    def digits(self, digits: str, root: Any = None) -> None:
+        """Type on the keypad under ``root`` (the top dialog when None), then OK."""
+        keypad = kh.find(root if root is not None else self.dialog(), "keypad")
+        for digit in digits:
+            self.tap(kh.find(keypad, f"key_{digit}"))
+        self.tap(kh.find(keypad, "key_ok"))
+
+    def dialog(self) -> Any:
+        from kivy.uix.modalview import ModalView
+
+        kh.pump(1)
+        dialogs = [w for w in kh.window().children if isinstance(w, ModalView)]
+        assert dialogs, "no dialog is open"
+        return dialogs[0]
+
+    def answer(self, yes: bool = True) -> None:
+        self.tap(kh.find(self.dialog(), "yes" if yes else "no"))
+
+    def log_in(self, operator_id: str = "02", pin: str = "0000") -> None:
+        """Log in without the taps (the login test taps; the others need the till, not the gesture)."""
+        result = self.app.session.login(operator_id, pin)
+        self.app.logged_in(result.same_operator)
+        kh.pump(1)
+
+    def login(self, operator_id: str = "02", pin: str = "0000") -> None:
+        login = self.screen("login")
+        assert self.app.screens.current == "login"
+        self.tap(kh.find(login, lambda w: getattr(w, "operator_id", None) == operator_id))
+        self.digits(pin, login)
+
+    def menu(self, button: str) -> None:
+        if self.app.screens.current != "home":
+            self.tap(kh.find(self.app.root, "menu"))
+        self.tap_id(button, self.screen("home"))
+
+    def ledger(self, kind: TxnKind) -> list[Any]:
+        with self.shop.store.read() as unit:
+            return list(unit.transactions(frozenset({kind})))
+
+    def tile(self, sku: str) -> Any:
+        kh.pump(2)
+        return kh.find(
+            self.screen(), lambda w: type(w).__name__ == "PosItemTile" and w.sku == sku and w.get_root_window()
+        )
+
+    def cart_row(self, sku: str) -> Any:
+        kh.pump(2)
+        return kh.find(self.screen(), lambda w: type(w).__name__ == "PosLineRow" and w.sku == sku)
+
+    def redeem_by_taps(self, code: str, *skus: str) -> None:
+        self.scanner.scan(code)
+        kh.pump_until(lambda: self.app.screens.current == "redeem" and self.screen().has_household)
+        for sku in skus:
+            self.tap(self.tile(sku))
+        self.tap_id("confirm")
+        self.answer(True)
+        kh.wait_background()
+
+
+@pytest.fixture
+def pos(counter: ShopFixture) -> Iterator[Pos]:
+    from pos.app import PosApp
+
+    printer = MemoryPrinter()
+    scanner = FakeScanner(window_s=0)
+    idle = FakeMonotonic()
+    app = PosApp(
+        counter.store,
+        printer=printer,
+        scanners=[scanner],
+        wedge_factory=lambda on_scan: KeyboardWedge(on_scan=on_scan, max_gap_s=0.5),
+        idle_lock_s=300,
+        monotonic=idle,
+        freeze_gc=False,
+    )
+    with kh.running(app):
+        yield Pos(app, counter, printer, scanner, idle)
+
+
+# ----- login -------------------------------------------------------------------------------------------
+
+
+def test_login_roles_idle_lock_and_switch_by_taps(pos: Pos) -> None:
+    app = pos.app
+    assert app.screens.current == "login"
+    pos.scanner.scan(pos.shop.codes["XF0002"])  # nobody logged in: a scan sells nothing
+    kh.pump(2)
+    assert app.screens.current == "login" and pos.banner.text == "请先登录"
+
+    pos.login("02", "9999")
+    assert app.screens.current == "login" and pos.banner.text == "密码不对。"
+    pos.login("02", "0000")
+    assert app.screens.current == "home" and app.status_text.startswith("李建国")
+    assert kh.find(app.root.ids.header, "title").text == "爱心超市 · 主菜单"
+
+    pos.menu("go_redeem")
+    pos.idle.now += 301  # five minutes without a touch
+    app._check_idle(0)
+    assert app.screens.current == "login" and app.session.locked
+    assert pos.screen("login").chosen_id == "02"  # the locked operator, ready for the PIN
+    pos.digits("0000", pos.screen("login"))
+    assert app.screens.current == "redeem"  # back where they were
+
+    pos.menu("switch")
+    assert app.screens.current == "login" and pos.screen("login").chosen_id == ""
+    pos.login("01", "1234")
+    assert app.session.is_manager and app.screens.current == "home"
+
+
+def test_language_switch_rerenders_the_screen(pos: Pos) -> None:
+    pos.log_in()
+    pos.menu("go_redeem")
+    confirm = kh.find(pos.screen(), "confirm")
+    assert confirm.text == "确认兑换"
+    pos.tap(kh.find(pos.app.root.ids.header, "language"))
+    assert pos.app.lang == "en" and confirm.text == "Confirm"
+    assert kh.find(pos.app.root.ids.header, "title").text == "Redeem points"
+    pos.tap(kh.find(pos.app.root.ids.header, "language"))
+    assert confirm.text == "确认兑换"
+
+
+# ----- redemption ------------------------------------------------------------------------------------------
+
+
+def test_a_full_redemption_by_taps_commits_once_and_prints(pos: Pos) -> None:
+    pos.log_in()
+    pos.scanner.scan(pos.shop.codes["XF0002"])  # from the menu: the scan opens the redemption
+    kh.pump_until(lambda: pos.app.screens.current == "redeem")
+    screen = pos.screen()
+    assert screen.hh_name == "李四" and kh.find(screen, "hh_redeemable").text == "400"
+
+    pos.tap(pos.tile("RICE"))
+    pos.tap(kh.find(pos.cart_row("RICE"), "plus"))
+    pos.tap(pos.tile("SOAP"))
+    pos.tap(kh.find(pos.cart_row("SOAP"), "minus"))
+    assert (
+        screen.total == 60
+        and screen.remaining == 340
+        and kh.find(screen, "total").text == "合计 60 分\n还可兑换 340 分"
+    )
+
+    pos.tap_id("confirm")
+    assert "大米 5kg袋×2" in kh.find(pos.dialog(), "message").text
+    pos.answer(True)
+    kh.wait_background()
+
+    (txn,) = pos.ledger(TxnKind.REDEEM)
+    assert [(line.sku, line.qty) for line in txn.lines] == [("RICE", -2)] and txn.operator == "02"
+    assert kh.find(screen, "hh_redeemable").text == "340" and screen.total == 0
+    assert len(pos.printer.jobs) == 1 and any("李四" in line for line in pos.printer.last_text())
+    assert txn.receipt_no in pos.banner.text and "小票已打印" in pos.banner.text
+
+    pos.tap_id("confirm")  # the cart is empty: a second tap does nothing
+    kh.pump(2)
+    assert len(pos.ledger(TxnKind.REDEEM)) == 1 and len(pos.printer.jobs) == 1
+
+
+def test_an_over_budget_cart_is_refused(pos: Pos) -> None:
+    pos.log_in()
+    pos.scanner.scan(pos.shop.codes["XF0001"])  # 30 points redeemable
+    kh.pump_until(lambda: pos.app.screens.current == "redeem")
+    screen = pos.screen()
+    pos.tap(pos.tile("RICE"))  # 30: exactly what the household has
+    pos.tap(pos.tile("SOAP"))  # 3 more: refused
+    assert pos.banner.text == "积分不足：需要 33 分，可兑换积分只有 30 分。" and pos.banner.kind == "error"
+    assert screen.total == 30 and screen.remaining == 0
+    pos.tap(kh.find(pos.cart_row("RICE"), "plus"))
+    assert screen.total == 30 and "积分不足" in pos.banner.text
+    # Another passbook while goods are in the cart is refused too.
+    pos.scanner.scan(pos.shop.codes["XF0002"])
+    kh.pump(2)
+    assert screen.hh_name == "张三" and "购物车里还有 张三 的商品" in pos.banner.text
+    assert pos.ledger(TxnKind.REDEEM) == []
+
+
+def test_a_wedge_scanner_burst_brings_up_the_household_and_adds_goods(pos: Pos) -> None:
+    pos.log_in()
+    kh.type_burst(pos.shop.codes["XF0002"])
+    kh.pump_until(lambda: pos.app.screens.current == "redeem" and pos.screen().hh_name == "李四")
+    kh.type_burst("6901234500127")  # a product barcode: one bar of soap
+    kh.pump_until(lambda: pos.screen().total == 3)
+    assert pos.app.redeem.quantity("SOAP") == 1
+    kh.type_burst("6900000000000")
+    kh.pump_until(lambda: "没有这个商品" in pos.banner.text)
+
+
+def test_a_typed_household_number_needs_a_managers_pin(pos: Pos) -> None:
+    pos.log_in()
+    pos.menu("go_redeem")
+    pos.tap_id("manual")
+    pos.digits("2")
+    manager_dialog = pos.dialog()
+    pos.digits("0000", manager_dialog)  # the clerk's own PIN is not a manager's
+    assert kh.find(manager_dialog, "error").text == "密码不对。" and not pos.screen().has_household
+    pos.digits("1234", manager_dialog)
+    kh.pump(2)
+    assert pos.screen().hh_name == "李四"
+
+
+def test_printer_failure_keeps_the_sale_and_reprint_prints_it_once(pos: Pos) -> None:
+    pos.log_in()
+    pos.printer.fail_with(HardwareError("printer_offline", where="USB 0416:5011"))
+    pos.redeem_by_taps(pos.shop.codes["XF0002"], "SOAP")
+    (txn,) = pos.ledger(TxnKind.REDEEM)
+    message = kh.find(pos.dialog(), "message").text
+    assert f"小票 {txn.receipt_no} 没有打印出来，但业务已经保存" in message and "没有响应" in message
+    pos.answer(False)  # later
+    assert pos.app.reprint_receipt == txn.receipt_no and "打印机未就绪" in pos.app.status_text
+    assert pos.banner.kind == "warning" and "业务已保存" in pos.banner.text
+    reprint = kh.find(pos.screen(), "reprint")
+    assert not reprint.disabled and pos.printer.jobs == []
+
+    pos.tap(reprint)  # still broken: asked again, nothing doubled
+    kh.wait_background()
+    pos.answer(False)
+    pos.printer.fail_with(None)
+    pos.tap(reprint)
+    kh.wait_background()
+    assert len(pos.printer.jobs) == 1 and any("重印" in line for line in pos.printer.last_text())
+    assert pos.app.reprint_receipt == "" and reprint.disabled
+    assert len(pos.ledger(TxnKind.REDEEM)) == 1 and "打印机未就绪" not in pos.app.status_text
+
+
+# ----- void, stock count, donation, day close ----------------------------------------------------------------
+
+
+def test_a_void_by_taps_needs_a_reason_and_a_managers_pin(pos: Pos) -> None:
+    pos.log_in()
+    pos.redeem_by_taps(pos.shop.codes["XF0002"], "RICE")
+    (sale,) = pos.ledger(TxnKind.REDEEM)
+    pos.menu("go_today")
+    row = kh.find(pos.screen(), lambda w: type(w).__name__ == "PosTextRow" and w.key == sale.receipt_no)
+    pos.tap(row)
+    pos.tap_id("void")
+    pos.tap_text("顾客退货")
+    pos.digits("1234")  # the manager's PIN
+    pos.answer(True)
+    kh.wait_background()
+    (void,) = pos.ledger(TxnKind.VOID)
+    assert void.ref_txn_id == sale.txn_id and void.memo == "顾客退货" and void.operator == "01"
+    kh.pump(2)
+    voided = kh.find(pos.screen(), lambda w: type(w).__name__ == "PosTextRow" and w.key == sale.receipt_no)
+    assert "已作废" in voided.detail and voided.marked
+    assert any("作废" in line for line in pos.printer.last_text())
+
+
+def test_a_stock_count_shows_the_difference_and_adjusts(pos: Pos) -> None:
+    pos.log_in()
+    pos.menu("go_count")
+    row = kh.find(pos.screen(), lambda w: type(w).__name__ == "PosTextRow" and w.key == "SOAP")
+    pos.tap(row)
+    pos.digits("37")
+    kh.pump(2)
+    row = kh.find(pos.screen(), lambda w: type(w).__name__ == "PosTextRow" and w.key == "SOAP")
+    assert row.marked and "-3" in row.detail
+    pos.tap_id("confirm")
+    assert "肥皂：账面 40，实盘 37（-3）" in kh.find(pos.dialog(), "message").text
+    pos.answer(True)
+    (count,) = pos.ledger(TxnKind.STOCK_ADJUST)
+    assert [(line.sku, line.qty) for line in count.lines] == [("SOAP", -3)]
+    with pos.shop.store.read() as unit:
+        assert unit.stock("SOAP") == 37
+
+
+def test_a_money_donation_by_taps_prints_the_voucher(pos: Pos) -> None:
+    pos.log_in()
+    pos.menu("go_donation")
+    screen = pos.screen()
+    keypad = kh.find(screen, "keypad")
+    for digit in "500":
+        pos.tap(kh.find(keypad, f"key_{digit}"))
+    assert kh.find(screen, "amount").text == "￥500"
+    pos.tap_id("donor")
+    pos.tap_text("爱心人士（匿名）")
+    pos.tap_id("confirm")
+    pos.answer(True)
+    kh.wait_background()
+    (gift,) = pos.ledger(TxnKind.DONATION)
+    assert gift.party == "爱心人士（匿名）" and sorted(p.amount for p in gift.postings) == [-50_000, 50_000]
+    assert any("捐赠凭证" in line for line in pos.printer.last_text())
+
+
+def test_day_close_totals_recorded_printed_then_sync_offered(pos: Pos) -> None:
+    pos.log_in()
+    pos.redeem_by_taps(pos.shop.codes["XF0002"], "RICE")
+    pos.menu("go_day_close")
+    screen = pos.screen()
+    kh.pump_until(lambda: screen.ready)
+    values = [w.text for w in kh.find(screen, "totals").children]
+    assert "30" in values  # points redeemed today
+    pos.tap_id("confirm")
+    pos.answer(True)
+    kh.wait_background()
+    (close,) = pos.ledger(TxnKind.DAY_CLOSE)
+    assert '"points_redeemed": 30' in close.memo
+    assert any("日结" in line for line in pos.printer.last_text())
+    assert "同步" in kh.find(pos.dialog(), "message").text
+    pos.answer(True)
+    kh.pump(2)
+    assert pos.app.screens.current == "sync" and pos.screen().headline == "未连接乡镇服务器"
+    assert kh.find(pos.screen(), "sync_now").disabled
+
+
+# ----- lock-down ---------------------------------------------------------------------------------------------
+
+
+def test_locked_down_pos_refuses_escape_and_window_close(counter: ShopFixture) -> None:
+    from pos.app import LockedPosApp
+
+    class WindowedLockedPos(LockedPosApp):
+        lockdown_fullscreen = False
+
+    app = WindowedLockedPos(counter.store, printer=MemoryPrinter(), freeze_gc=False)
+    with kh.running(app):
+        kh.press_key(27)  # Escape
+        kh.window().dispatch("on_request_close")
+        kh.press_key(282)  # F1
+        kh.pump(2)
+        assert app.lockdown is not None and app.lockdown.vetoed >= 1 and kh.close_requests() == 0
+        assert app.screens.current == "login"
+
+
+# ----- sync ----------------------------------------------------------------------------------------------------
+
+
+class FakeSync:
+    """A sync client whose "sync now" fails the way a village network does, and notes where it ran."""
+
+    def __init__(self) -> None:
+        self.ran_on: list[str] = []
+
+    def status(self) -> Any:
+        from ledger.ports import SyncStatus
+
+        return SyncStatus(configured=True, last_success=None, waiting=4)
+
+    def sync_now(self) -> Any:
+        import threading
+
+        from ledger.ports import SyncStatus
+
+        self.ran_on.append(threading.current_thread().name)
+        return SyncStatus(True, None, 4, error="连不上乡镇服务器（网络不通）。", error_en="Cannot reach the server.")
+
+
+def test_sync_now_runs_off_the_ui_thread_and_says_why_it_failed(counter: ShopFixture) -> None:
+    from pos.app import PosApp
+
+    port = FakeSync()
+    app = PosApp(counter.store, printer=MemoryPrinter(), sync=port, freeze_gc=False)
+    with kh.running(app):
+        pos = Pos(app, counter, MemoryPrinter(), FakeScanner(), None)
+        pos.log_in()
+        assert "从未同步" in app.status_text
+        app.go("sync")
+        screen = pos.screen()
+        assert screen.headline == "从未同步" and kh.find(screen, "waiting").text == "等待上传：4 笔"
+        pos.tap_id("sync_now")
+        kh.wait_background()
+        assert port.ran_on and port.ran_on[0] != "MainThread"
+        assert screen.headline == "同步失败" and kh.find(screen, "error").text == "连不上乡镇服务器（网络不通）。"
+        assert "同步失败" in app.status_text and app.status_kind == "warning"
