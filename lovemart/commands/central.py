@@ -1,0 +1,693 @@
+"""Commands for the township: ``lovemart server`` and ``lovemart central ...`` (DESIGN.md §10, docs/sync.md).
+
+``central init``, ``central demo`` and ``central bundle`` work on the central database directly
+(``--database-url``), because they run on the township's own machine, often before any server does.
+Everything else drives the running server's admin API over HTTP (``--server``, ``--admin-token``,
+defaults from ``$LOVEMART_SERVER`` and ``$LOVEMART_ADMIN_TOKEN``), exactly as any other admin client would.
+
+FastAPI, uvicorn and httpx are imported inside the handlers, so other commands never load them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ledger.errors import LedgerError
+from lovemart.wiring import ShopHome
+
+if TYPE_CHECKING:
+    from sync.server.record import CentralRecord
+
+CENTRAL_DB_NAME = "central.sqlite3"
+VILLAGE_NAMES = (
+    "幸福村 光明村 红旗村 团结村 和平村 胜利村 新华村 东风村 前进村 永安村 "
+    "长青村 丰收村 兴隆村 太平村 建设村 民主村 友谊村 富强村 向阳村 解放村"
+).split()
+
+
+def _say(lang: str, chinese: str, english: str) -> str:
+    return chinese if lang.startswith("zh") else english
+
+
+class CentralRefusal(LedgerError):
+    """A refusal from the central record (or from reaching it), shown as the server worded it.
+
+    A ``LedgerError`` so that the ``lovemart`` command reports it like any refusal: exit 1, the message
+    on stderr, ``{"error": {"code", "message"}}`` with ``--json``.
+    """
+
+    def __init__(self, code: str, zh: str, en: str | None = None) -> None:
+        self.texts = (zh, en or zh)
+        super().__init__(code)
+
+    @classmethod
+    def of(cls, error: Any) -> CentralRefusal:
+        """From a ``SyncError`` (or anything with ``code`` and ``message(lang)``)."""
+        return cls(str(error.code), error.message("zh"), error.message("en"))
+
+    def message(self, lang: str = "zh") -> str:
+        return self.texts[0] if lang.startswith("zh") else self.texts[1]
+
+
+def database_url(args: argparse.Namespace, home: ShopHome) -> str:
+    """``--database-url``, else ``$LOVEMART_DATABASE_URL``, else ``central.sqlite3`` in the home folder."""
+    url = getattr(args, "database_url", None) or os.environ.get("LOVEMART_DATABASE_URL")
+    if url:
+        return str(url)
+    home.home.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{home.home / CENTRAL_DB_NAME}"
+
+
+def open_record(args: argparse.Namespace, home: ShopHome) -> CentralRecord:
+    from sqlalchemy.exc import DBAPIError
+
+    from sync.errors import SyncError
+    from sync.server.record import CentralRecord
+
+    url = database_url(args, home)
+    try:
+        return CentralRecord.open(url)
+    except DBAPIError as exc:
+        raise CentralRefusal.of(SyncError("unreachable", url=_safe_url(url), detail=str(exc.orig)[:200])) from exc
+
+
+def _safe_url(url: str) -> str:
+    """The URL without a password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # any unparsable URL: say nothing of it rather than leak it
+        return "(database)"
+
+
+def _sync_errors() -> tuple[type[Exception], ...]:
+    from sync.errors import SyncError
+
+    return (SyncError,)
+
+
+# ----- init, demo, server -------------------------------------------------------------------------------
+
+
+def cmd_central_init(args: argparse.Namespace, home: ShopHome) -> int:
+    record = open_record(args, home)
+    try:
+        try:
+            created = record.initialise(args.township_id.upper(), args.township_name)
+            token = record.new_admin_token()
+            with record.store.read() as unit:
+                township = unit.ledger.township()
+        except _sync_errors() as error:
+            raise CentralRefusal.of(error) from error
+    finally:
+        record.close()
+    lang = args.out.lang
+    data = {
+        "admin_token": token,
+        "township_id": township.township_id,
+        "name": township.name,
+        "created": created,
+        "database_url": _safe_url(database_url(args, home)),
+    }
+    args.out.result(
+        data,
+        [
+            _say(
+                lang,
+                f"乡镇中心账本{'已建好' if created else '已存在（已升级）'}：{township.name}（{township.township_id}）",
+                f"Central record {'created' if created else 'exists (upgraded)'}: {township.name} "
+                f"({township.township_id})",
+            ),
+            _say(
+                lang, f"管理员令牌（只显示这一次，请妥善保存）：{token}", f"Admin token (shown once, keep it): {token}"
+            ),
+        ],
+    )
+    return 0
+
+
+def cmd_central_demo(args: argparse.Namespace, home: ShopHome) -> int:
+    if not 1 <= args.households <= 200_000:
+        raise LedgerError("bad_quantity", value=args.households, max=200_000)
+    if not 1 <= args.shops <= 99:
+        raise LedgerError("bad_quantity", value=args.shops, max=99)
+    record = open_record(args, home)
+    try:
+        try:
+            admin_token = None
+            if not record.configured():
+                record.initialise("T01", "红星镇")
+                admin_token = record.new_admin_token()
+            summary = seed_demo(record, args.households, args.shops, args.seed)
+        except _sync_errors() as error:
+            raise CentralRefusal.of(error) from error
+    finally:
+        record.close()
+    if admin_token:
+        summary["admin_token"] = admin_token
+    lang = args.out.lang
+    text = [
+        _say(
+            lang,
+            f"演示乡镇：{summary['households']} 户，{len(summary['shops'])} 个超市，{summary['transactions']} 笔业务",
+            f"Demo township: {summary['households']} households, {len(summary['shops'])} shops, "
+            f"{summary['transactions']} transactions",
+        )
+    ]
+    text += [f"  {s['shop_id']} {s['name']}  enrol: {s['enrol_token']}" for s in summary["shops"]]
+    if admin_token:
+        text.append(_say(lang, f"管理员令牌：{admin_token}", f"Admin token: {admin_token}"))
+    args.out.result(summary, text)
+    return 0
+
+
+def seed_demo(record: CentralRecord, households: int, shops: int, seed: int = 2026) -> dict[str, Any]:
+    """A demo township: villages with a shop each, households with members and cards, goods, a year of points.
+
+    Run again on a seeded record, it seeds nothing and gives each demo shop a fresh enrol token.
+    """
+    from ledger import services
+    from ledger.model import (
+        TOWNSHIP_AWARDS,
+        Item,
+        Member,
+        Posting,
+        TxnDraft,
+        TxnKind,
+        household_account,
+    )
+    from lovemart.demo import AWARDS, DEDUCTIONS, GIVEN, GOODS, RELATIONS, SURNAMES
+    from sync.server import township
+    from sync.server.changes import log_txns
+    from sync.server.record import CENTRAL_DEVICE
+
+    with record.store.read() as unit:
+        seeded = unit.ledger.meta("demo_seeded")
+    if seeded:
+        with record.store.read() as unit:
+            shop_list = [s for s in unit.shops() if s.shop_id.startswith("S")]
+            count = unit.household_count()
+            transactions = unit.transaction_count()
+    else:
+        rng = random.Random(seed)
+        now = datetime.now().astimezone().replace(microsecond=0)
+        start = (now - timedelta(days=330)).replace(hour=9, minute=0, second=0)
+        clock_now = [start]
+        record.clock = lambda: clock_now[0]
+        with record.write() as unit:
+            for n in range(1, shops + 1):
+                village = township.put_village(record, f"V{n:02d}", _village_name(n))
+                township.put_shop(record, f"S{n:02d}", f"{village.name}爱心超市", village.village_id)
+            for sku, name, unit_name, points, category, barcode in GOODS:
+                township.put_item(record, Item(sku, name, unit_name, points, barcode, category))
+            ids: list[str] = []
+            for n in range(1, households + 1):
+                v = (n - 1) % shops + 1
+                head = rng.choice(SURNAMES) + rng.choice(GIVEN)
+                members = (Member(head, "户主"),) + tuple(
+                    Member(rng.choice(SURNAMES) + rng.choice(GIVEN), rng.choice(RELATIONS))
+                    for _ in range(rng.randint(1, 4))
+                )
+                hid = f"H{v:02d}{n:05d}"
+                township.store_household(
+                    unit, township.HouseholdInput(hid, f"V{v:02d}", head, f"S{v:02d}", members), record.now()
+                )
+                ids.append(hid)
+            township.grant_base(record)
+            drafts: list[TxnDraft] = []
+            span = int((now - start).total_seconds())
+            weights = [w for _, _, w in AWARDS]
+            events: list[tuple[datetime, str, int, str, TxnKind]] = []
+            for hid in ids:
+                for _ in range(rng.randint(4, 16)):
+                    reason, points, _w = rng.choices(AWARDS, weights)[0]
+                    when = start + timedelta(seconds=rng.randrange(span))
+                    events.append((when, hid, points, reason, TxnKind.AWARD))
+                if rng.random() < 0.15:
+                    reason, points = rng.choice(DEDUCTIONS)
+                    events.append((start + timedelta(seconds=rng.randrange(span)), hid, points, reason, TxnKind.DEDUCT))
+            identity = unit.ledger.identity()
+            for when, hid, points, reason, kind in sorted(events):
+                sign = 1 if kind == TxnKind.AWARD else -1
+                drafts.append(
+                    TxnDraft(
+                        txn_id=services.new_txn_id(),
+                        kind=kind,
+                        created_at=when.isoformat(timespec="seconds"),
+                        shop_id=identity.shop_id,
+                        operator="township",
+                        household_id=hid,
+                        postings=(
+                            Posting(household_account(hid), sign * points),
+                            Posting(TOWNSHIP_AWARDS, -sign * points),
+                        ),
+                        memo=reason,
+                    )
+                )
+            # Awards in one statement per table: the demo must be quick to make even for a big township.
+            log_txns(unit, unit.ledger.append_many(drafts), CENTRAL_DEVICE, record.now())
+            clock_now[0] = now - timedelta(days=20)
+            if len(ids) >= 10:
+                township.clear(record, ids[-1], "酒驾（零容忍）")
+                township.reissue_card(record, ids[-2])
+            unit.ledger.set_meta("demo_seeded", now.isoformat(timespec="seconds"))
+            shop_list = unit.shops()
+            count = len(ids)
+            transactions = unit.transaction_count()
+        record.clock = services.local_now
+    return {
+        "township_id": _township_id(record),
+        "households": count,
+        "transactions": transactions,
+        "shops": [
+            {
+                "shop_id": s.shop_id,
+                "name": s.name,
+                "village_id": s.village_id,
+                "enrol_token": record.new_enrol_token(s.shop_id),
+            }
+            for s in shop_list
+        ],
+    }
+
+
+def _village_name(n: int) -> str:
+    base = VILLAGE_NAMES[(n - 1) % len(VILLAGE_NAMES)]
+    return base if n <= len(VILLAGE_NAMES) else f"{base[:-1]}{(n - 1) // len(VILLAGE_NAMES) + 1}村"
+
+
+def _township_id(record: CentralRecord) -> str:
+    with record.store.read() as unit:
+        return unit.ledger.township().township_id
+
+
+def cmd_server(args: argparse.Namespace, home: ShopHome) -> int:
+    from sync.server.app import serve
+
+    url = database_url(args, home)
+    if not args.out.as_json:
+        print(
+            _say(
+                args.out.lang,
+                f"乡镇中心账本服务：http://{args.host}:{args.port}/docs（数据库 {_safe_url(url)}；Ctrl+C 停止）",
+                f"Central record at http://{args.host}:{args.port}/docs (database {_safe_url(url)}; Ctrl+C stops)",
+            ),
+            flush=True,
+        )
+    serve(url, args.host, args.port, workers=args.workers, log_level=args.log_level)
+    return 0
+
+
+# ----- the admin API over HTTP ------------------------------------------------------------------------------
+
+
+class AdminClient:
+    """The central record's admin API; refusals and network faults become ``CentralRefusal``."""
+
+    def __init__(self, server: str, token: str, lang: str, timeout: float = 60.0) -> None:
+        import httpx
+
+        self.server = server.rstrip("/")
+        self.lang = lang
+        self.client = httpx.Client(base_url=self.server, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+
+    def __enter__(self) -> AdminClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.client.close()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
+        from sync.errors import SyncError
+
+        params = dict(kwargs.pop("params", None) or {})
+        params["lang"] = self.lang
+        try:
+            response = self.client.request(method, path, params=params, **kwargs)
+        except httpx.HTTPError as exc:
+            detail = str(exc) or type(exc).__name__
+            raise CentralRefusal.of(SyncError("unreachable", url=self.server, detail=detail)) from exc
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.status_code >= 400:
+            error = data.get("error") if isinstance(data, dict) else None
+            if isinstance(error, dict):
+                raise CentralRefusal(str(error.get("code", "error")), str(error.get("message", "")))
+            raise CentralRefusal.of(SyncError("server_error", status=response.status_code))
+        return data
+
+
+def _client(args: argparse.Namespace) -> AdminClient:
+    server = args.server or os.environ.get("LOVEMART_SERVER")
+    token = args.admin_token or os.environ.get("LOVEMART_ADMIN_TOKEN")
+    if not server or not token:
+        raise CentralRefusal(
+            "usage",
+            "需要 --server 和 --admin-token（或环境变量 LOVEMART_SERVER、LOVEMART_ADMIN_TOKEN）。",
+            "Give --server and --admin-token (or $LOVEMART_SERVER and $LOVEMART_ADMIN_TOKEN).",
+        )
+    return AdminClient(server, token, args.out.lang)
+
+
+def _show(args: argparse.Namespace, data: Any, text: list[str] | str) -> int:
+    args.out.result(data if isinstance(data, dict) else {"result": data}, text)
+    return 0
+
+
+def cmd_central_report(args: argparse.Namespace, home: ShopHome) -> int:
+    lang = args.out.lang
+    with _client(args) as api:
+        params: dict[str, Any] = {}
+        if args.report == "ranking":
+            params = {k: v for k, v in (("village", args.village), ("limit", args.limit)) if v is not None}
+        data = api.call("GET", f"/v1/admin/reports/{args.report}", params=params)
+    if args.report == "totals":
+        text = [
+            _say(lang, f"户数：{data['households']}", f"Households: {data['households']}"),
+            _say(lang, f"积分余额合计：{data['balance_total']}", f"Points held: {data['balance_total']}"),
+            _say(lang, f"已兑换积分：{data['redeemed_total']}", f"Points redeemed: {data['redeemed_total']}"),
+            _say(lang, f"业务笔数：{data['transactions']}", f"Transactions: {data['transactions']}"),
+            _say(lang, f"待处理异常：{data['exceptions_open']}", f"Open exceptions: {data['exceptions_open']}"),
+        ]
+        text += [f"  {s['shop_id']}: acked {s['acked_through']}" for s in data["shops"]]
+    elif args.report == "ranking":
+        text = [f"{r['rank']:>4}  {r['household_id']:<10} {r['name']:<8} {r['earned_cycle']}" for r in data["ranking"]]
+    elif args.report == "shops":
+        text = [
+            f"{s['shop_id']:<6} {s['name']:<12} redeemed {s['points_redeemed']:>8}  txns {s['transactions']:>7}  "
+            f"acked {s['acked_through']}"
+            for s in data["shops"]
+        ]
+    else:
+        text = [f"{k}: {v}" for k, v in data.items()]
+    return _show(args, data, text)
+
+
+def cmd_central_shops_add(args: argparse.Namespace, home: ShopHome) -> int:
+    with _client(args) as api:
+        if args.village_name:
+            api.call("POST", "/v1/admin/villages", json={"village_id": args.village_id, "name": args.village_name})
+        shop = api.call(
+            "POST",
+            "/v1/admin/shops",
+            json={"shop_id": args.shop_id.upper(), "name": args.name, "village_id": args.village_id},
+        )
+        token = api.call("POST", f"/v1/admin/shops/{shop['shop_id']}/enrol-tokens")
+    data = shop | {"enrol_token": token["enrol_token"]}
+    return _show(args, data, [f"{shop['shop_id']} {shop['name']}", f"enrol: {token['enrol_token']}"])
+
+
+def cmd_central_shops_list(args: argparse.Namespace, home: ShopHome) -> int:
+    with _client(args) as api:
+        data = api.call("GET", "/v1/admin/shops")
+    text = [f"{s['shop_id']:<6} {s['name']:<14} {s['village_id']:<6} acked {s['acked_through']}" for s in data["shops"]]
+    return _show(args, data, text)
+
+
+def cmd_central_enrol_token(args: argparse.Namespace, home: ShopHome) -> int:
+    with _client(args) as api:
+        data = api.call("POST", f"/v1/admin/shops/{args.shop_id.upper()}/enrol-tokens")
+    lang = args.out.lang
+    return _show(
+        args, data, _say(lang, f"登记码（一次有效）：{data['enrol_token']}", f"Enrol token: {data['enrol_token']}")
+    )
+
+
+def cmd_central_devices_list(args: argparse.Namespace, home: ShopHome) -> int:
+    with _client(args) as api:
+        data = api.call("GET", "/v1/admin/devices")
+    text = [
+        f"{d['device_id']:<6} {d['shop_id']:<6} acked {d['acked_through']:<8} "
+        f"{'revoked ' + d['revoked_at'] if d['revoked_at'] else 'active'}"
+        for d in data["devices"]
+    ]
+    return _show(args, data, text)
+
+
+def cmd_central_devices_revoke(args: argparse.Namespace, home: ShopHome) -> int:
+    with _client(args) as api:
+        data = api.call("POST", f"/v1/admin/devices/{args.device_id.upper()}/revoke")
+    return _show(args, data, _say(args.out.lang, f"设备 {args.device_id} 已作废", f"Device {args.device_id} revoked"))
+
+
+def _upload(api: AdminClient, path_text: str, endpoint: str) -> Any:
+    path = Path(path_text)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise LedgerError("import_unreadable", path=str(path), detail=exc.strerror or str(exc)) from exc
+    return api.call("POST", endpoint, files={"file": (path.name, content)})
+
+
+def cmd_central_households_import(args: argparse.Namespace, home: ShopHome) -> int:
+    with _client(args) as api:
+        data = _upload(api, args.file, "/v1/admin/households/import")
+    lang = args.out.lang
+    return _show(
+        args,
+        data,
+        _say(
+            lang,
+            f"已导入 {data['imported']} 户（新增 {data['created']}，更新 {data['updated']}）",
+            f"Imported {data['imported']} households ({data['created']} new, {data['updated']} updated)",
+        ),
+    )
+
+
+def cmd_central_points(args: argparse.Namespace, home: ShopHome) -> int:
+    with _client(args) as api:
+        data = api.call(
+            "POST",
+            "/v1/admin/points",
+            json={"household_id": args.household_id, "points": args.points, "reason": args.reason, "kind": args.kind},
+        )
+    return _show(args, data, [f"{t['receipt_no']} {t['kind']} {t['points']:+d}" for t in data["transactions"]])
+
+
+def cmd_central_points_import(args: argparse.Namespace, home: ShopHome) -> int:
+    with _client(args) as api:
+        data = _upload(api, args.file, "/v1/admin/points/import")
+    lang = args.out.lang
+    return _show(
+        args,
+        data,
+        _say(
+            lang,
+            f"已导入 {data['awards']} 条奖励（{data['points_awarded']} 分）、{data['deductions']} 条扣分"
+            f"（{data['points_deducted']} 分）",
+            f"Imported {data['awards']} awards ({data['points_awarded']} points) and {data['deductions']} deductions "
+            f"({data['points_deducted']} points)",
+        ),
+    )
+
+
+def cmd_central_exceptions_list(args: argparse.Namespace, home: ShopHome) -> int:
+    with _client(args) as api:
+        data = api.call("GET", "/v1/admin/exceptions", params={"status": args.status})
+    text = [
+        f"#{e['id']:<5} {e['kind']:<22} {e['household_id'] or '-':<10} {e['status']:<8} {e['detail']}"
+        for e in data["exceptions"]
+    ]
+    return _show(args, data, text or [_say(args.out.lang, "没有异常。", "No exceptions.")])
+
+
+def cmd_central_exceptions_resolve(args: argparse.Namespace, home: ShopHome) -> int:
+    with _client(args) as api:
+        data = api.call("POST", f"/v1/admin/exceptions/{args.id}/resolve", json={"resolution": args.resolution})
+    return _show(args, data, _say(args.out.lang, f"异常 #{args.id} 已处理", f"Exception #{args.id} resolved"))
+
+
+def cmd_central_kiosk_token(args: argparse.Namespace, home: ShopHome) -> int:
+    with _client(args) as api:
+        data = api.call("POST", "/v1/admin/kiosk-tokens", json={"label": args.label})
+    return _show(
+        args, data, _say(args.out.lang, f"查询机令牌：{data['kiosk_token']}", f"Kiosk token: {data['kiosk_token']}")
+    )
+
+
+# ----- bundles (USB stick) --------------------------------------------------------------------------------
+
+
+def _read_file(path_text: str) -> bytes:
+    path = Path(path_text)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise LedgerError("import_unreadable", path=str(path), detail=exc.strerror or str(exc)) from exc
+
+
+def cmd_central_bundle_apply(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart.commands.devices import write_atomically
+    from sync.server import bundles
+
+    body = _read_file(args.file)
+    record = open_record(args, home)
+    try:
+        try:
+            result = bundles.apply_bundle(record, body)
+            if args.reply:
+                write_atomically(Path(args.reply), bundles.reply_bundle(record, body, int(result["exceptions"])))
+        except _sync_errors() as error:
+            raise CentralRefusal.of(error) from error
+    finally:
+        record.close()
+    lang = args.out.lang
+    text = [
+        _say(
+            lang,
+            f"已接收 {result['shop_id']}（{result['device_id']}）的同步文件，确认到第 {result['acked_through']} 笔",
+            f"Applied the bundle of {result['shop_id']} ({result['device_id']}): acknowledged through "
+            f"{result['acked_through']}",
+        )
+    ]
+    if args.reply:
+        text.append(_say(lang, f"回复文件：{args.reply}", f"Reply written to {args.reply}"))
+    return _show(args, result | {"reply": args.reply}, text)
+
+
+def cmd_central_bundle_reply(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart.commands.devices import write_atomically
+    from sync.server import bundles
+
+    body = _read_file(args.file)
+    record = open_record(args, home)
+    try:
+        try:
+            reply = bundles.reply_bundle(record, body)
+        except _sync_errors() as error:
+            raise CentralRefusal.of(error) from error
+    finally:
+        record.close()
+    write_atomically(Path(args.out_file), reply)
+    return _show(
+        args,
+        {"reply": args.out_file, "bytes": len(reply)},
+        _say(args.out.lang, f"回复文件：{args.out_file}", f"Reply written to {args.out_file}"),
+    )
+
+
+# ----- benchmark ------------------------------------------------------------------------------------------
+
+
+def cmd_bench_sync(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart.bench_sync import run_sync_bench
+
+    figures = run_sync_bench(args.database_url, scale=args.scale)
+    return _show(args, figures, [f"{k}: {v}" for k, v in figures.items()])
+
+
+# ----- registration -----------------------------------------------------------------------------------------
+
+
+def _server_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", default=None, help="the central record's URL (default $LOVEMART_SERVER)")
+    p.add_argument("--admin-token", default=None, help="the admin token (default $LOVEMART_ADMIN_TOKEN)")
+
+
+def _database_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL of the central database, e.g. postgresql+psycopg://user@host/db "
+        "(default $LOVEMART_DATABASE_URL, else central.sqlite3 in --home)",
+    )
+
+
+def register(commands: Any, add: Any, group: Any) -> None:
+    """Add ``lovemart server`` and ``lovemart central ...`` to the ``lovemart`` parser."""
+    p = add(commands, "server", cmd_server, "run the central record (the township's sync server)")
+    _database_option(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, help="server processes, e.g. one per core (default 1)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+    g = group("central", "the township's central record: set-up, administration, reports, bundles")
+    p = add(g, "init", cmd_central_init, "create or upgrade the central database and print a new admin token")
+    _database_option(p)
+    p.add_argument("--township-id", default="T01", help="the township's id (default T01)")
+    p.add_argument("--township-name", default="红星镇", help="the township's name")
+
+    p = add(g, "demo", cmd_central_demo, "seed a demo township (villages, shops, households, a year of points)")
+    _database_option(p)
+    p.add_argument("--households", type=int, default=200)
+    p.add_argument("--shops", type=int, default=3)
+    p.add_argument("--seed", type=int, default=2026)
+
+    p = add(g, "report", cmd_central_report, "reports: totals, ranking, shops, liability, overdrafts")
+    p.add_argument("report", choices=["totals", "ranking", "shops", "liability", "overdrafts"])
+    p.add_argument("--village", default=None, help="ranking: one village")
+    p.add_argument("--limit", type=int, default=None, help="ranking: the first N")
+    _server_options(p)
+
+    p = add(g, "shops", cmd_central_shops_list, "list shops and how far each is acknowledged")
+    _server_options(p)
+    p = add(g, "shop-add", cmd_central_shops_add, "add or change a shop and print an enrol token for its PC")
+    p.add_argument("shop_id")
+    p.add_argument("--name", required=True)
+    p.add_argument("--village-id", required=True)
+    p.add_argument("--village-name", default=None, help="also add or rename the village")
+    _server_options(p)
+    p = add(g, "enrol-token", cmd_central_enrol_token, "a one-use token to set up (or replace) a shop's PC")
+    p.add_argument("shop_id")
+    _server_options(p)
+
+    p = add(g, "devices", cmd_central_devices_list, "registered shop PCs")
+    _server_options(p)
+    p = add(g, "revoke-device", cmd_central_devices_revoke, "revoke a shop PC's token (lost or replaced PC)")
+    p.add_argument("device_id")
+    _server_options(p)
+
+    p = add(g, "households-import", cmd_central_households_import, "add or update households from .xlsx/.csv")
+    p.add_argument("file")
+    _server_options(p)
+    for kind in ("award", "deduct"):
+        p = add(g, kind, cmd_central_points, f"{kind} points for one household")
+        p.set_defaults(kind=kind)
+        p.add_argument("household_id")
+        p.add_argument("points", type=int)
+        p.add_argument("--reason", required=True)
+        _server_options(p)
+    p = add(g, "points-import", cmd_central_points_import, "awards and deductions from a score sheet (.xlsx/.csv)")
+    p.add_argument("file")
+    _server_options(p)
+
+    p = add(g, "exceptions", cmd_central_exceptions_list, "sync exceptions for the township to look at")
+    p.add_argument("--status", default="open", choices=["open", "resolved", "all"])
+    _server_options(p)
+    p = add(g, "resolve", cmd_central_exceptions_resolve, "mark an exception resolved, saying how")
+    p.add_argument("id", type=int)
+    p.add_argument("--resolution", required=True)
+    _server_options(p)
+
+    p = add(g, "kiosk-token", cmd_central_kiosk_token, "a read-only token for a kiosk away from the shop")
+    p.add_argument("--label", default="kiosk")
+    _server_options(p)
+
+    bundle = g.add_parser("bundle", help="USB-stick sync files from villages without network")
+    b = bundle.add_subparsers(dest="bundle_command", required=True, metavar="ACTION")
+    p = add(b, "apply", cmd_central_bundle_apply, "store a shop's sync file (and write the reply with --reply)")
+    p.add_argument("file")
+    p.add_argument("--reply", default=None, metavar="OUT", help="also write the reply file for the shop")
+    _database_option(p)
+    p = add(b, "reply", cmd_central_bundle_reply, "write the reply to a shop's sync file: what it has not pulled")
+    p.add_argument("file")
+    p.add_argument("--out", dest="out_file", required=True, metavar="OUT")
+    _database_option(p)
+
+
+def register_bench(g: Any, add: Any) -> None:
+    """Add ``lovemart bench sync`` to the ``bench`` group."""
+    p = add(g, "sync", cmd_bench_sync, "central record: ingest rate, city night, bootstrap, bytes per transaction")
+    _database_option(p)
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of the full city (quick runs: 0.05)")

@@ -1,0 +1,201 @@
+"""Commands for sync with the township's central record: ``lovemart sync`` and ``lovemart provision``.
+
+Progress goes to stderr for the person watching (or the systemd journal); stdout carries only the
+result, one JSON object with ``--json``. A refusal or an unreachable server is exit status 1 with the
+reason: nothing is lost locally, and the next sync starts from where this one stopped.
+
+The sync client (and httpx) are imported inside the handlers, so other commands never load them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lovemart.wiring import ShopHome
+
+if TYPE_CHECKING:
+    from sync.client import Progress
+
+Handler = Callable[[argparse.Namespace, ShopHome], int]
+
+
+def _say(lang: str, chinese: str, english: str) -> str:
+    return chinese if lang.startswith("zh") else english
+
+
+def refusing(handler: Handler) -> Handler:
+    """Turn sync refusals into exit status 1 with the message, as ``main`` does for ledger refusals."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace, home: ShopHome) -> int:
+        from lovemart.sync_wiring import SetupRefused
+        from sync.errors import SyncError
+
+        try:
+            return handler(args, home)
+        except (SyncError, SetupRefused) as error:
+            args.out.refusal(error)
+            return 1
+
+    return run
+
+
+def _progress(lang: str) -> Callable[[Progress], None]:
+    def show(progress: Progress) -> None:
+        print(progress.message(lang), file=sys.stderr, flush=True)
+
+    return show
+
+
+# ----- lovemart sync ----------------------------------------------------------------------------------
+
+
+@refusing
+def cmd_sync(args: argparse.Namespace, home: ShopHome) -> int:
+    if args.export:
+        return _export(args, home)
+    if args.import_file:
+        return _import(args, home)
+    from lovemart.sync_wiring import build_client, run_sync
+
+    lang = args.out.lang
+    client = build_client(home, progress=_progress(lang))
+    try:
+        summary = run_sync(client, home)
+    finally:
+        client.close()
+    text = [
+        _say(
+            lang,
+            f"同步完成：上传 {summary.pushed} 笔，下载 {summary.pulled} 条更新，"
+            f"乡镇已确认到本机第 {summary.acked_through} 笔。",
+            f"Sync done: pushed {summary.pushed}, pulled {summary.pulled} changes; "
+            f"the central record has this PC's transactions through {summary.acked_through}.",
+        )
+    ]
+    if summary.exceptions:
+        text.append(
+            _say(
+                lang,
+                f"有 {summary.exceptions} 件异常已报乡镇处理（如两店同时兑换同一户）。",
+                f"{summary.exceptions} exceptions were reported to the township "
+                "(e.g. two shops redeeming one household).",
+            )
+        )
+    args.out.result(summary.as_dict(), text)
+    return 0
+
+
+def _token(home: ShopHome) -> str:
+    from lovemart.sync_wiring import read_device_token
+    from sync.errors import SyncError
+
+    token = read_device_token(home)
+    if token is None:
+        raise SyncError("not_provisioned")
+    return token
+
+
+def _export(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart.commands.devices import write_atomically
+    from sync.bundle import export_bundle
+
+    export = export_bundle(home.store(), _token(home))
+    path = Path(args.export).expanduser()
+    write_atomically(path, export.body)
+    lang = args.out.lang
+    text = [
+        _say(
+            lang,
+            f"已写出同步文件 {path}：{export.txns} 笔业务。请交乡镇导入，再把回执文件用 lovemart sync --import 导入。",
+            f"Wrote {path} with {export.txns} transactions. The township applies it and gives you a reply "
+            "to load with lovemart sync --import.",
+        )
+    ]
+    if export.remaining:
+        text.append(
+            _say(
+                lang,
+                f"还有 {export.remaining} 笔没装下，导入回执后请再导出一次。",
+                f"{export.remaining} more did not fit: export again after importing the reply.",
+            )
+        )
+    args.out.result(
+        {
+            "file": str(path),
+            "txns": export.txns,
+            "first_seq": export.first_seq,
+            "last_seq": export.last_seq,
+            "remaining": export.remaining,
+            "cursor": export.cursor,
+        },
+        text,
+    )
+    return 0
+
+
+def _import(args: argparse.Namespace, home: ShopHome) -> int:
+    from sync.bundle import import_reply
+    from sync.errors import SyncError
+
+    path = Path(args.import_file).expanduser()
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise SyncError("bundle_invalid", detail=f"{path}: {exc.strerror or exc}") from exc
+    imported = import_reply(home.store(), _token(home), body)
+    lang = args.out.lang
+    text = [
+        _say(
+            lang,
+            f"已导入回执：乡镇已确认到本机第 {imported.acked_through} 笔，下载 {imported.pulled} 条更新。",
+            f"Reply loaded: acknowledged through {imported.acked_through}, {imported.pulled} changes applied.",
+        )
+    ]
+    if imported.more:
+        text.append(
+            _say(lang, "乡镇还有更多更新，请再交换一次文件。", "The township has more changes: exchange files again.")
+        )
+    args.out.result({"file": str(path), **imported.as_dict()}, text)
+    return 0
+
+
+# ----- lovemart provision -----------------------------------------------------------------------------
+
+
+@refusing
+def cmd_provision(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart.sync_wiring import provision
+
+    lang = args.out.lang
+    shop_id, device_id, summary = provision(home, args.server, args.token, progress=_progress(lang))
+    text = [
+        _say(
+            lang,
+            f"本机已登记为 {shop_id} 超市的 {device_id} 号设备，已从乡镇下载 {summary.pulled} 条记录。",
+            f"This PC is now device {device_id} of shop {shop_id}; {summary.pulled} records pulled.",
+        )
+    ]
+    args.out.result(
+        {"shop_id": shop_id, "device_id": device_id, "pulled": summary.pulled, "cursor": summary.cursor},
+        text,
+    )
+    return 0
+
+
+def register(commands: Any, add: Any) -> None:
+    """Add ``sync`` and ``provision`` to the top-level commands (``add`` is the cli's helper)."""
+    p = add(commands, "sync", cmd_sync, "push this shop's transactions to the township and pull its changes")
+    exchange = p.add_mutually_exclusive_group()
+    exchange.add_argument("--export", metavar="FILE", help="write a signed sync file for a USB stick instead")
+    exchange.add_argument(
+        "--import", dest="import_file", metavar="FILE", help="load the township's signed reply file instead"
+    )
+    p = add(commands, "provision", cmd_provision, "set up this PC as a shop device from the township's server")
+    p.add_argument("--server", required=True, metavar="URL", help="the central record, e.g. https://lovemart.example")
+    p.add_argument("--token", required=True, metavar="ENROL", help="the one-use enrolment code from the township")

@@ -1,0 +1,150 @@
+"""Applying pulled changes to a shop ledger: one page and its cursor in one local transaction.
+
+A page from ``GET /v1/pull`` (or from a reply bundle off a USB stick) is applied whole or not at all,
+together with the new ``pull_cursor``: a crash in the middle leaves the shop where it was, and the next
+pull asks for the same page again. Changes at or below the cursor the ledger already holds are skipped,
+so a page applied twice, a bundle imported twice, or two processes pulling at once change nothing twice.
+
+Master data goes in with the ``put_*`` methods; transactions of other devices (the township's awards,
+other shops' redemptions) with ``ingest(create_devices=True)``, which checks each device's sequence and
+hash chain and stores each transaction exactly once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger.model import (
+    GENESIS_HASH,
+    Household,
+    Item,
+    PassbookCard,
+    Policy,
+    Shop,
+    Township,
+    Transaction,
+    Village,
+)
+from ledger.ports import LedgerStore, LedgerUnit
+from sync.errors import SyncError
+from sync.protocol import Message, master_from_wire, txn_from_wire
+
+CURSOR_KEY = "pull_cursor"
+MASTER_TYPES = frozenset({"township", "policy", "village", "shop", "household", "card", "item"})
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one page did: changes newer than the ledger's cursor, the transactions among them, the new cursor."""
+
+    changes: int
+    txns: int
+    cursor: int
+
+
+def pull_cursor(unit: LedgerUnit) -> int:
+    return int(unit.meta(CURSOR_KEY) or 0)
+
+
+def apply_page(store: LedgerStore, changes: Sequence[Message], next_cursor: int) -> Applied:
+    """Apply ``changes`` (in ``seq`` order) and move the cursor to ``next_cursor``, in one write unit."""
+    with store.write() as unit:
+        return apply_in(unit, changes, next_cursor)
+
+
+def apply_in(unit: LedgerUnit, changes: Sequence[Message], next_cursor: int) -> Applied:
+    """The same inside a unit the caller holds (provisioning sets up the shop in the same unit)."""
+    current = pull_cursor(unit)
+    pending: list[Transaction] = []
+    # Hash of the newest transaction seen per device in this page: the next one's previous hash. The
+    # wire leaves ``prev_hash`` out (it is implied by the chain), so it is looked up once per device.
+    heads: dict[str, tuple[int, str]] = {}
+    applied = stored = 0
+
+    def flush() -> int:
+        if not pending:
+            return 0
+        # One device's consecutive run per call: ``ingest`` stores a batch with one statement per table,
+        # keyed by the first transaction's device.
+        fresh = unit.ingest(pending, create_devices=True)
+        pending.clear()
+        return len(fresh)
+
+    for change in changes:
+        seq = change["seq"]
+        if seq <= current:
+            continue  # already applied by an earlier pull, bundle or process
+        applied += 1
+        kind = change.get("type")
+        if kind == "txn":
+            txn = _transaction(unit, change.get("data"), heads)
+            if pending and pending[-1].device_id != txn.device_id:
+                stored += flush()
+            pending.append(txn)
+            continue
+        stored += flush()
+        if kind not in MASTER_TYPES:
+            raise SyncError("payload_malformed", detail=f"unknown change type {kind!r}")
+        _put_master(unit, master_from_wire(str(kind), change.get("data")))
+    stored += flush()
+    cursor = max(current, next_cursor)
+    if cursor != current:
+        unit.set_meta(CURSOR_KEY, str(cursor))
+    return Applied(applied, stored, cursor)
+
+
+def _transaction(unit: LedgerUnit, data: object, heads: dict[str, tuple[int, str]]) -> Transaction:
+    if not isinstance(data, dict) or not isinstance(data.get("d"), str) or not isinstance(data.get("q"), int):
+        raise SyncError("payload_malformed", detail="a pulled transaction needs its device and number")
+    device, seq = str(data["d"]), int(data["q"])
+    prev_hash = _previous_hash(unit, device, seq, str(data.get("s", "")), heads)
+    txn = txn_from_wire(data, device, prev_hash)
+    heads[device] = (txn.seq, txn.hash)
+    return txn
+
+
+def _previous_hash(unit: LedgerUnit, device: str, seq: int, shop_id: str, heads: dict[str, tuple[int, str]]) -> str:
+    """The hash of ``device``'s transaction ``seq - 1``; a guess the ledger then refuses if there is a gap.
+
+    When the previous transaction is missing, the genesis hash goes in and ``ingest`` refuses the
+    transaction as a gap (it checks the number before the chain), which is the honest error.
+    """
+    if seq <= 1:
+        return GENESIS_HASH
+    known = heads.get(device)
+    if known is not None and known[0] == seq - 1:
+        return known[1]
+    previous = unit.transaction_by_receipt(shop_id, device, seq - 1)
+    return previous.hash if previous is not None else GENESIS_HASH
+
+
+def _put_master(unit: LedgerUnit, record: Township | Policy | Village | Shop | Household | PassbookCard | Item) -> None:
+    if isinstance(record, Township):
+        unit.put_township(record)
+    elif isinstance(record, Policy):
+        unit.put_policy(record)
+    elif isinstance(record, Village):
+        unit.put_village(record)
+    elif isinstance(record, Shop):
+        unit.put_shop(record)
+    elif isinstance(record, Household):
+        # Status is not master data: it follows from clearing and unfreeze transactions, which this
+        # ledger has already applied (or will, in order). A re-sent household record must not unfreeze.
+        known = unit.household(record.household_id)
+        if known is not None:
+            record = dataclasses.replace(record, status=known.status)
+        unit.put_household(record)
+    elif isinstance(record, PassbookCard):
+        _put_card(unit, record)
+    else:
+        unit.put_item(record)
+
+
+def _put_card(unit: LedgerUnit, card: PassbookCard) -> None:
+    """A card as the township has it now; a revocation keeps the issue date the shop already holds."""
+    if not card.active and unit.card(card.household_id, card.card_no) is not None:
+        unit.revoke_card(card.household_id, card.card_no, card.revoked_at or card.issued_at)
+        return
+    unit.put_card(card)

@@ -1,0 +1,751 @@
+"""The shop side of sync: push the shop's journal to the central record, pull everything else back.
+
+The local journal *is* the outbox (DESIGN.md §4, docs/sync.md). ``meta acked_through`` is the last of
+this device's transactions the central record said it stored; it moves only on a reply from the
+server, never on a send, so a crash or a lost reply can make the shop send something twice (the server
+stores it once) but never skip something. ``meta pull_cursor`` is the last change-log entry applied; a
+page and its cursor are committed together (``sync.apply``).
+
+Faults are sorted by what they mean (``SyncError.retryable``): network errors and 5xx are retried
+with exponential backoff (the sleep is injected so tests never wait); any 4xx stops at once with the
+server's message, because sending the same thing again cannot help; a 409 is a conflict the township
+must look at, and nothing changes locally.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from ledger import services
+from ledger.errors import LedgerError
+from ledger.model import Policy, Shop, Township, Transaction, Village
+from ledger.ports import Identity, LedgerStore, LedgerUnit, SyncStatus
+from sync import protocol
+from sync.apply import apply_in, apply_page, pull_cursor
+from sync.errors import MESSAGES, SyncError
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
+
+ACKED_KEY = "acked_through"
+LAST_SYNCED_KEY = "last_synced"
+SERVER_URL_KEY = "server_url"
+ERROR_KEY = "sync_error"  # the last failure as JSON {"zh", "en", "at"}; "" once a sync succeeds
+
+MAX_REPLY_BYTES = protocol.MAX_JSON_BYTES  # a reply larger than this on the wire is not read
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a sync, for a progress line (the CLI) or a status label (the apps)."""
+
+    stage: str  # "push" | "pull" | "retry" | "recover"
+    done: int
+    total: int | None = None
+    detail: str = ""
+
+    def message(self, lang: str = "zh") -> str:
+        zh = lang.startswith("zh")
+        if self.stage == "push":
+            of = f"/{self.total}" if self.total is not None else ""
+            return f"上传业务 {self.done}{of} 笔" if zh else f"Pushed {self.done}{of} transactions"
+        if self.stage == "pull":
+            return f"已下载 {self.done} 条更新" if zh else f"Pulled {self.done} changes"
+        if self.stage == "retry":
+            return f"第 {self.done} 次重试，{self.detail}" if zh else f"Retry {self.done}: {self.detail}"
+        if self.stage == "recover":
+            return (
+                f"回复丢失，向服务器核对：已确认到第 {self.done} 笔"
+                if zh
+                else f"Reply lost; the central record has stored through {self.done}"
+            )
+        return self.detail
+
+
+ProgressFn = Callable[[Progress], None]
+Hook = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PushResult:
+    pushed: int
+    acked_through: int
+    exceptions: int
+
+
+@dataclass(frozen=True)
+class PullResult:
+    pulled: int
+    txns: int
+    cursor: int
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    pushed: int
+    pulled: int
+    acked_through: int
+    exceptions: int
+    pulled_txns: int = 0
+    cursor: int = 0
+    last_synced: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary of ``lovemart sync --json``; the first four keys are the contract."""
+        return {
+            "pushed": self.pushed,
+            "pulled": self.pulled,
+            "acked_through": self.acked_through,
+            "exceptions": self.exceptions,
+            "pulled_txns": self.pulled_txns,
+            "cursor": self.cursor,
+            "last_synced": self.last_synced,
+        }
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    shop_id: str
+    device_id: str
+    device_token: str
+    server_time: str = ""
+
+
+class RemoteRefusal(SyncError):
+    """A refusal the server sent (4xx or 5xx), keeping the HTTP status it really had.
+
+    ``status`` decides whether to retry, so it must be the status on the wire: an error code this client
+    does not know must not turn a 4xx into something retried forever.
+    """
+
+    def __init__(self, code: str, http_status: int, server_message: str, retry_after: float | None, **params: Any):
+        self.http_status = http_status
+        self.server_message = server_message
+        self.retry_after = retry_after
+        super().__init__(code, **params)
+
+    @property
+    def status(self) -> int:
+        return self.http_status
+
+    def message(self, lang: str = "zh") -> str:
+        zh = lang.startswith("zh")
+        if zh and self.server_message:
+            return self.server_message  # the server writes its messages in Chinese unless asked otherwise
+        known = MESSAGES.get(self.code)
+        if known is None:
+            return self.server_message or f"{self.code} (HTTP {self.http_status})"
+        return (known[1] if zh else known[2]).format_map(_Fill(self.params, str(self.params.get("detail", ""))))
+
+
+class _Fill(dict[str, Any]):
+    """Template parameters where any the server did not send read as its detail text."""
+
+    def __init__(self, params: dict[str, Any], fallback: str) -> None:
+        super().__init__(params)
+        self.fallback = fallback
+
+    def __missing__(self, key: str) -> str:
+        return self.fallback
+
+
+def _limited_json(raw: bytes, gzipped: bool) -> Any:
+    """A reply body as JSON; gzip is inflated with a bound, so a hostile reply cannot fill the memory."""
+    try:
+        if gzipped:
+            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            raw = inflater.decompress(raw, protocol.MAX_JSON_BYTES + 1)
+            if len(raw) > protocol.MAX_JSON_BYTES or inflater.unconsumed_tail:
+                raise SyncError("payload_too_large", limit=protocol.MAX_JSON_BYTES)
+        return json.loads(raw.decode("utf-8")) if raw.strip() else None
+    except SyncError:
+        raise
+    except (zlib.error, UnicodeDecodeError, ValueError) as exc:
+        raise SyncError("payload_malformed", detail=f"reply: {exc}"[:200]) from exc
+
+
+def _message(data: Any) -> protocol.Message:
+    if not isinstance(data, dict):
+        raise SyncError("payload_malformed", detail="the reply is not a JSON object")
+    if "v" in data and data["v"] != protocol.VERSION:
+        raise SyncError("version_unsupported", version=data["v"])
+    return data
+
+
+def _whole(message: protocol.Message, key: str, minimum: int = 0) -> int:
+    value = message.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise SyncError("payload_malformed", detail=f"the reply's {key!r} is not a whole number")
+    return value
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    text = str(exc).strip()
+    return text[:200] if text else type(exc).__name__
+
+
+class Http:
+    """Requests to the central record, with its faults turned into ``SyncError``s. Retries are the caller's."""
+
+    def __init__(self, server_url: str, token: str | None, client: httpx.Client | None, timeout: float) -> None:
+        self.server_url = server_url.rstrip("/")
+        self.token = token
+        self._own = client is None
+        self.client = client if client is not None else httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0))
+
+    def close(self) -> None:
+        if self._own:
+            self.client.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        gzipped: bool = True,
+        params: dict[str, Any] | None = None,
+    ) -> protocol.Message:
+        headers = {"Accept": "application/json", "Accept-Encoding": "gzip", "User-Agent": "lovemart-sync/1"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            if gzipped:
+                headers["Content-Encoding"] = "gzip"
+        url = self.server_url + path
+        try:
+            with self.client.stream(method, url, content=body, params=params, headers=headers) as response:
+                raw = self._read(response)
+        except httpx.UnsupportedProtocol as exc:
+            raise SyncError("invalid", detail=f"server address {self.server_url!r}: {exc}") from exc
+        except httpx.InvalidURL as exc:
+            raise SyncError("invalid", detail=f"server address {self.server_url!r}: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise SyncError("unreachable", url=self.server_url, detail=_describe(exc)) from exc
+        gzipped_reply = "gzip" in response.headers.get("content-encoding", "").lower()
+        if response.status_code >= 400:
+            raise self._refusal(response, raw, gzipped_reply)
+        return _message(_limited_json(raw, gzipped_reply))
+
+    def _read(self, response: httpx.Response) -> bytes:
+        chunks = []
+        size = 0
+        for chunk in response.iter_raw():
+            size += len(chunk)
+            if size > MAX_REPLY_BYTES:
+                raise SyncError("payload_too_large", limit=MAX_REPLY_BYTES)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _refusal(self, response: httpx.Response, raw: bytes, gzipped: bool) -> SyncError:
+        status = response.status_code
+        code, text, detail = _CODE_OF_STATUS.get(status, "server_error" if status >= 500 else "invalid"), "", ""
+        try:
+            data = _limited_json(raw, gzipped)
+        except SyncError:
+            data = None
+        error = data.get("error") if isinstance(data, dict) else None
+        if isinstance(error, dict):
+            code = str(error.get("code") or code)
+            text = str(error.get("message") or "")
+            detail = str(error.get("detail") or "")
+        params = {"detail": detail or text or f"HTTP {status}", "status": status, "url": self.server_url}
+        return RemoteRefusal(code, status, text, _retry_after(response), **params)
+
+
+# What a refusal without a readable error body (a proxy's HTML page, say) most likely means.
+_CODE_OF_STATUS = {401: "token_invalid", 403: "wrong_shop", 404: "not_found", 409: "conflict", 413: "payload_too_large"}
+
+
+def enrol(
+    server_url: str,
+    enrol_token: str,
+    *,
+    http: httpx.Client | None = None,
+    timeout: float = 30.0,
+    max_attempts: int = 3,
+    backoff: float = 1.0,
+    sleep: Sleep = time.sleep,
+) -> Enrolment:
+    """Turn a one-use enrolment token into this PC's device id and token (``POST /v1/enrol``).
+
+    Only a failure to connect is retried: the request never left, so the token is unused. After a lost
+    reply the token may be spent and a resend would be refused; the township issues a new one.
+    """
+    connection = Http(server_url, None, http, timeout)
+    body = json.dumps({"v": protocol.VERSION, "token": enrol_token}).encode("utf-8")
+    try:
+        for attempt in range(1, max_attempts + 1):
+            try:
+                reply = connection.request("POST", "/v1/enrol", body=body, gzipped=False)
+                break
+            except SyncError as error:
+                connect_failed = isinstance(error.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
+                if not connect_failed or attempt == max_attempts:
+                    raise
+                sleep(backoff * 2 ** (attempt - 1))
+    finally:
+        connection.close()
+    fields = {}
+    for key in ("shop_id", "device_id", "device_token"):
+        value = reply.get(key)
+        if not isinstance(value, str) or not value:
+            raise SyncError("payload_malformed", detail=f"the enrolment reply lacks {key!r}")
+        fields[key] = value
+    return Enrolment(fields["shop_id"], fields["device_id"], fields["device_token"], str(reply.get("server_time", "")))
+
+
+class SyncClient:
+    """Push, pull and sync one shop ledger with the central record. Thread-safe: one sync at a time.
+
+    Also the ``SyncPort`` the POS shows (``status``, ``sync_now``): a failure is kept (in memory and
+    in ``meta sync_error``) and shown, never raised into the UI thread.
+    """
+
+    def __init__(
+        self,
+        store: LedgerStore,
+        server_url: str,
+        device_token: str,
+        *,
+        http: httpx.Client | None = None,
+        clock: Clock = services.local_now,
+        sleep: Sleep = time.sleep,
+        max_attempts: int = 5,
+        backoff: float = 1.0,
+        max_backoff: float = 300.0,
+        timeout: float = 60.0,
+        progress: ProgressFn | None = None,
+        hook: Hook | None = None,
+    ) -> None:
+        self.store = store
+        self.server_url = server_url.rstrip("/")
+        self.device_token = device_token
+        self.clock = clock
+        self.sleep = sleep
+        self.max_attempts = max(1, max_attempts)
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.progress = progress
+        # Named points where tests interrupt a sync as a crash would: "push_replied" (reply in hand, ack not
+        # saved), "pull_received" (page in hand, not applied).
+        self.hook = hook
+        self.http = Http(self.server_url, device_token, http, timeout)
+        self._lock = threading.Lock()
+        self._running = False
+        self._unrecorded_error: SyncError | LedgerError | None = None
+
+    # ----- lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----- the port the apps use ----------------------------------------------------------------------
+    def status(self) -> SyncStatus:
+        """Local and quick: no network. ``waiting`` counts this device's transactions not yet acknowledged."""
+        configured = bool(self.server_url and self.device_token)
+        try:
+            with self.store.read() as unit:
+                identity = unit.identity()
+                acked = _meta_int(unit, ACKED_KEY)
+                waiting = device_head(unit, identity, acked) - acked
+                last = unit.meta(LAST_SYNCED_KEY) or None
+                stored_error = unit.meta(ERROR_KEY) or ""
+        except LedgerError as error:
+            return SyncStatus(False, error=error.message("zh"), error_en=error.message("en"))
+        # The ledger's record is the truth across processes (the nightly job may have synced since);
+        # the in-memory failure only stands in when it could not be written there.
+        zh_text = en_text = None
+        if stored_error:
+            try:
+                saved = json.loads(stored_error)
+                zh_text, en_text = str(saved.get("zh") or ""), str(saved.get("en") or "")
+            except (ValueError, AttributeError):
+                zh_text = en_text = stored_error
+        elif self._unrecorded_error is not None:
+            zh_text, en_text = self._unrecorded_error.message("zh"), self._unrecorded_error.message("en")
+        return SyncStatus(configured, last, max(0, waiting), self._running, zh_text or None, en_text or None)
+
+    def sync_now(self) -> SyncStatus:
+        """Run one sync unless one is running already; the outcome is in the returned status.
+
+        Blocks on the network: call it off the UI thread. A second caller while a sync runs (the nightly
+        timer and the shopkeeper's button) gets the status at once instead of a second sync.
+        """
+        if not self._lock.acquire(blocking=False):
+            return self.status()
+        try:
+            self._sync_locked()
+        except (SyncError, LedgerError):
+            pass  # kept by _sync_locked and shown through status()
+        except Exception as exc:  # the POS must show a failed sync, not die with it
+            log.exception("sync failed")
+            self._remember(SyncError("server_error", status=type(exc).__name__))
+        finally:
+            self._lock.release()
+        return self.status()
+
+    # ----- sync ----------------------------------------------------------------------------------------
+    def sync(self) -> SyncSummary:
+        """Push, then pull, then record ``last_synced``. Raises ``SyncError``/``LedgerError`` when refused."""
+        with self._lock:
+            return self._sync_locked()
+
+    def _sync_locked(self) -> SyncSummary:
+        self._running = True
+        try:
+            pushed = self.push()
+            pulled = self.pull()
+            when = services.timestamp(self.clock)
+            with self.store.write() as unit:
+                unit.set_meta(LAST_SYNCED_KEY, when)
+                if unit.meta(ERROR_KEY):
+                    unit.set_meta(ERROR_KEY, "")
+            self._unrecorded_error = None
+            return SyncSummary(
+                pushed.pushed,
+                pulled.pulled,
+                pushed.acked_through,
+                pushed.exceptions,
+                pulled.txns,
+                pulled.cursor,
+                when,
+            )
+        except (SyncError, LedgerError) as error:
+            self._remember(error)
+            raise
+        finally:
+            self._running = False
+
+    def _remember(self, error: SyncError | LedgerError) -> None:
+        """Keep the failure for the POS header, also across a restart (the nightly job runs in another process)."""
+        self._unrecorded_error = error
+        record = json.dumps(
+            {"zh": error.message("zh"), "en": error.message("en"), "at": services.timestamp(self.clock)},
+            ensure_ascii=False,
+        )
+        try:
+            with self.store.write() as unit:
+                unit.set_meta(ERROR_KEY, record)
+            self._unrecorded_error = None
+        except Exception:  # best effort: the ledger may be what failed; the failure is still in memory
+            log.warning("could not record the sync failure in the ledger", exc_info=True)
+
+    # ----- push ----------------------------------------------------------------------------------------
+    def push(self) -> PushResult:
+        """Send this device's transactions after ``acked_through`` in batches until none are left."""
+        with self.store.read() as unit:
+            identity = unit.identity()
+            start = acked = _meta_int(unit, ACKED_KEY)
+            total = device_head(unit, identity, acked) - acked
+        exceptions = 0
+        failures = 0
+        while True:
+            batch = self._outbox(identity, acked)
+            if not batch:
+                break
+            body = protocol.encode(protocol.push_message(identity.shop_id, identity.device_id, batch))
+            try:
+                reply = self.http.request("POST", "/v1/push", body=body)
+            except SyncError as error:
+                if not error.retryable:
+                    raise
+                failures += 1
+                if failures >= self.max_attempts:
+                    raise
+                self._pause(failures, error)
+                # The batch may have been stored with only the reply lost: ask what the server holds.
+                acked = self._recover(identity)
+                continue
+            failures = 0
+            self._at("push_replied")
+            ack = _whole(reply, ACKED_KEY)
+            exceptions += _whole(reply, "exceptions") if "exceptions" in reply else 0
+            if ack > batch[-1].seq:
+                self._require_local(identity, ack)
+            if ack <= acked:
+                raise SyncError("payload_malformed", detail=f"the central record acknowledged {ack} after {acked}")
+            acked = self._save_ack(ack)
+            self._report(Progress("push", max(0, acked - start), max(total, acked - start)))
+        return PushResult(max(0, acked - start), acked, exceptions)
+
+    def _outbox(self, identity: Identity, acked: int) -> list[Transaction]:
+        """This device's transactions after ``acked``, at most one push's worth, in sequence order."""
+        batch = []
+        with self.store.read() as unit:
+            for seq in range(acked + 1, acked + protocol.MAX_PUSH_TXNS + 1):
+                txn = unit.transaction_by_receipt(identity.shop_id, identity.device_id, seq)
+                if txn is None:
+                    break
+                batch.append(txn)
+        return batch
+
+    def _recover(self, identity: Identity) -> int:
+        """After a lost reply: take the server's ``acked_through`` (``GET /v1/status``) and go on from there."""
+        status = self._call("GET", "/v1/status")
+        ack = _whole(status, ACKED_KEY)
+        self._require_local(identity, ack)
+        with self.store.write() as unit:
+            unit.set_meta(ACKED_KEY, str(ack))
+        self._report(Progress("recover", ack))
+        return ack
+
+    def _require_local(self, identity: Identity, ack: int) -> None:
+        """The server cannot have stored more of this device than this PC ever wrote.
+
+        If it says so, this ledger is older than the device's real history (restored from a backup):
+        going on would fork the chain, so stop and let the township look.
+        """
+        if ack <= 0:
+            return
+        with self.store.read() as unit:
+            known = unit.transaction_by_receipt(identity.shop_id, identity.device_id, ack)
+        if known is None:
+            raise SyncError(
+                "conflict",
+                detail=f"the central record holds {ack} transactions of device {identity.device_id}, more than this PC",
+            )
+
+    def _save_ack(self, ack: int) -> int:
+        """Advance ``acked_through`` (never back: another process may have saved a newer reply)."""
+        with self.store.write() as unit:
+            saved = max(_meta_int(unit, ACKED_KEY), ack)
+            unit.set_meta(ACKED_KEY, str(saved))
+        return saved
+
+    # ----- pull ----------------------------------------------------------------------------------------
+    def pull(self) -> PullResult:
+        """Fetch and apply pages after ``pull_cursor`` until the server says there are no more."""
+        with self.store.read() as unit:
+            unit.identity()
+            cursor = pull_cursor(unit)
+        pulled = txns = 0
+        while True:
+            page = self._page(cursor)
+            self._at("pull_received")
+            applied = apply_page(self.store, page.changes, page.next)
+            pulled += applied.changes
+            txns += applied.txns
+            self._report(Progress("pull", pulled))
+            if not page.more:
+                return PullResult(pulled, txns, applied.cursor)
+            if applied.cursor <= cursor:
+                raise SyncError("payload_malformed", detail="the central record said there is more but sent nothing")
+            cursor = applied.cursor
+
+    def _page(self, after: int) -> Page:
+        reply = self._call("GET", "/v1/pull", params={"after": after, "limit": protocol.PULL_PAGE})
+        return read_page(reply, after)
+
+    # ----- provisioning ----------------------------------------------------------------------------------
+    def bootstrap(self, shop_id: str, device_id: str) -> SyncSummary:
+        """Make an empty ledger this shop's, from the central record, then sync it whole.
+
+        The township, policy, village and shop records come in the first pages; the identity is set up
+        from them in the same local transaction that applies those pages, so a ledger is either not set
+        up at all or set up with its first pages. A ledger already set up for this shop just syncs.
+        """
+        with self._lock:
+            with self.store.read() as unit:
+                try:
+                    identity: Identity | None = unit.identity()
+                except LedgerError:
+                    identity = None
+            if identity is not None:
+                if identity != Identity(shop_id, device_id):
+                    raise SyncError("wrong_shop", shop_id=identity.shop_id)
+                return self._sync_locked()
+            pages: list[Page] = []
+            found = _Founding(shop_id)
+            cursor = 0
+            while not found.complete:
+                page = self._page(cursor)
+                pages.append(page)
+                found.see(page.changes)
+                if not page.more or page.next <= cursor:
+                    break
+                cursor = page.next
+            township, village, shop = found.require()
+            with self.store.write() as unit:
+                services.set_up_shop(self.store, township, village, shop, device_id, found.policy or Policy())
+                unit.set_meta(SERVER_URL_KEY, self.server_url)
+                for page in pages:
+                    apply_in(unit, page.changes, page.next)
+            return self._sync_locked()
+
+    # ----- helpers --------------------------------------------------------------------------------------
+    def _call(self, method: str, path: str, params: dict[str, Any] | None = None) -> protocol.Message:
+        """An idempotent request (GET), retried with backoff on retryable faults."""
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return self.http.request(method, path, params=params)
+            except SyncError as error:
+                if not error.retryable or attempt == self.max_attempts:
+                    raise
+                self._pause(attempt, error)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _pause(self, attempt: int, error: SyncError) -> None:
+        delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        if isinstance(error, RemoteRefusal) and error.retry_after is not None:
+            delay = max(delay, min(self.max_backoff, error.retry_after))
+        self._report(Progress("retry", attempt, self.max_attempts - 1, error.message("zh")))
+        log.info("sync: attempt %d failed (%s); retrying in %.1f s", attempt, error, delay)
+        self.sleep(delay)
+
+    def _report(self, progress: Progress) -> None:
+        if self.progress is not None:
+            self.progress(progress)
+
+    def _at(self, point: str) -> None:
+        if self.hook is not None:
+            self.hook(point)
+
+
+@dataclass(frozen=True)
+class Page:
+    changes: list[protocol.Message]
+    next: int
+    more: bool
+
+
+def read_page(reply: protocol.Message, after: int) -> Page:
+    """Check a pull reply (or the pull part of a reply bundle): changes in order, after ``after``, a sane cursor."""
+    if "type" in reply and reply["type"] not in ("pull", "bundle_reply"):
+        raise SyncError("payload_malformed", detail=f"expected a pull reply, got {reply['type']!r}")
+    changes = list(protocol.changes_of(reply))
+    next_cursor = _whole(reply, "next")
+    more = reply.get("more", False)
+    if not isinstance(more, bool):
+        raise SyncError("payload_malformed", detail="the reply's 'more' is not true or false")
+    previous = after
+    for change in changes:
+        if change["seq"] <= previous:
+            raise SyncError("payload_malformed", detail="changes out of order")
+        previous = change["seq"]
+    if next_cursor < previous:
+        raise SyncError("payload_malformed", detail="the cursor is behind the changes sent")
+    return Page(changes, next_cursor, more)
+
+
+class _Founding:
+    """Looks through the first pulled pages for what a new shop ledger is set up from."""
+
+    def __init__(self, shop_id: str) -> None:
+        self.shop_id = shop_id
+        self.township: Township | None = None
+        self.policy: Policy | None = None
+        self.shop: Shop | None = None
+        self.villages: dict[str, Village] = {}
+
+    def see(self, changes: list[protocol.Message]) -> None:
+        for change in changes:
+            kind = change.get("type")
+            if kind not in ("township", "policy", "village", "shop"):
+                continue
+            record = protocol.master_from_wire(str(kind), change.get("data"))
+            if isinstance(record, Township):
+                self.township = record
+            elif isinstance(record, Policy):
+                if self.policy is None or record.version >= self.policy.version:
+                    self.policy = record
+            elif isinstance(record, Village):
+                self.villages[record.village_id] = record
+            elif isinstance(record, Shop) and record.shop_id == self.shop_id:
+                self.shop = record
+
+    @property
+    def complete(self) -> bool:
+        # The policy is not waited for: a later policy record replaces the default the shop starts with.
+        return self.township is not None and self.shop is not None and self.shop.village_id in self.villages
+
+    def require(self) -> tuple[Township, Village, Shop]:
+        if self.township is None or self.shop is None or self.shop.village_id not in self.villages:
+            raise SyncError("not_found", what=f"township, village and shop records for {self.shop_id}")
+        return self.township, self.villages[self.shop.village_id], self.shop
+
+
+def _meta_int(unit: LedgerUnit, key: str) -> int:
+    try:
+        return int(unit.meta(key) or 0)
+    except ValueError:
+        return 0
+
+
+def device_head(unit: LedgerUnit, identity: Identity, known: int = 0) -> int:
+    """This device's newest sequence number, found from ``known`` by doubling then halving.
+
+    The port has no "head of device" read; a few look-ups by receipt number find it in O(log n).
+    """
+
+    def exists(seq: int) -> bool:
+        return seq <= 0 or unit.transaction_by_receipt(identity.shop_id, identity.device_id, seq) is not None
+
+    low = known if exists(known) else 0
+    step = 1
+    high = low + step
+    while exists(high):
+        low = high
+        step *= 2
+        high = low + step
+    while high - low > 1:  # exists(low), not exists(high)
+        middle = (low + high) // 2
+        if exists(middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+@contextmanager
+def client_for(store: LedgerStore, server_url: str, device_token: str, **options: Any) -> Iterator[SyncClient]:
+    """A client that is closed at the end of the ``with`` block."""
+    client = SyncClient(store, server_url, device_token, **options)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+__all__ = [
+    "Enrolment",
+    "Page",
+    "Progress",
+    "PullResult",
+    "PushResult",
+    "RemoteRefusal",
+    "SyncClient",
+    "SyncSummary",
+    "client_for",
+    "device_head",
+    "enrol",
+    "read_page",
+]

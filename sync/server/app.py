@@ -1,0 +1,553 @@
+"""The HTTP API of the central record (docs/sync.md), as a FastAPI application; ``/docs`` has the OpenAPI.
+
+Handlers are plain functions that FastAPI runs in its thread pool, because the database work is
+blocking; the push handler alone is asynchronous, so that it can refuse an oversized body (413) by its
+``Content-Length`` or while streaming it, before holding it all in memory. Every refusal is
+``{"error": {"code", "message"}}`` with the status of ``sync.errors`` (``?lang=en`` for English).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import ImportProblem, LedgerError
+from ledger.model import Item
+from ledger.spreadsheets import MAX_IMPORT_BYTES
+from ledger.storage.central import CentralStore
+from sync import protocol
+from sync.errors import SyncError
+from sync.server import bundles, imports, township, views
+from sync.server.record import CentralRecord, Conflict
+
+log = logging.getLogger("lovemart.server")
+
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_SMALL_BODY = 64 * 1024  # enrol and admin JSON bodies
+
+
+# ----- errors -------------------------------------------------------------------------------------------
+
+
+def _lang(request: Request) -> str:
+    return "en" if request.query_params.get("lang", "zh").startswith("en") else "zh"
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+
+
+LEDGER_STATUS = {
+    "household_unknown": 404,
+    "village_unknown": 404,
+    "receipt_unknown": 404,
+    "unknown_sku": 404,
+    "passbook_unknown": 404,
+    "manager_required": 403,
+    "import_duplicate": 409,
+    "nothing_to_do": 409,
+    "not_configured": 503,
+    "disk_full": 503,
+    "ledger_corrupt": 503,
+}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def sync_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, SyncError)
+        extra = {"detail": exc.detail} if isinstance(exc, Conflict) else {}
+        return _error(exc.status, exc.code, exc.message(_lang(request)), **extra)
+
+    async def import_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ImportProblem)
+        lang = _lang(request)
+        return _error(422, exc.code, exc.message(lang), problems=exc.lines(lang))
+
+    async def ledger_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, LedgerError)
+        return _error(LEDGER_STATUS.get(exc.code, 422), exc.code, exc.message(_lang(request)))
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors())[
+            :500
+        ]
+        error = SyncError("invalid", detail=detail)
+        return _error(error.status, error.code, error.message(_lang(request)))
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            error = SyncError("not_found", what=request.url.path)
+            return _error(404, error.code, error.message(_lang(request)))
+        return _error(exc.status_code, "http_error", str(exc.detail))
+
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        # The database is down or busy: nothing was stored, and the client should try again later.
+        log.warning("database error on %s: %s", request.url.path, exc)
+        error = SyncError("server_error", status=503)
+        return _error(503, error.code, error.message(_lang(request)))
+
+    app.add_exception_handler(Conflict, sync_error)
+    app.add_exception_handler(SyncError, sync_error)
+    app.add_exception_handler(ImportProblem, import_problem)
+    app.add_exception_handler(LedgerError, ledger_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DBAPIError, database_error)
+
+
+# ----- request helpers ---------------------------------------------------------------------------------
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to be larger than ``limit``."""
+    length = request.headers.get("content-length")
+    if length is not None and length.strip().isdigit() and int(length) > limit:
+        raise SyncError("payload_too_large", limit=limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise SyncError("payload_too_large", limit=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_message(body: bytes, expect_type: str | None = None) -> protocol.Message:
+    """A small message, gzip'd like every protocol body or plain JSON (an operator with curl)."""
+    if body.startswith(GZIP_MAGIC):
+        return protocol.decode(body, expect_type, limit=MAX_SMALL_BODY)
+    try:
+        message = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SyncError("payload_malformed", detail=str(exc)[:200]) from exc
+    if not isinstance(message, dict):
+        raise SyncError("payload_malformed", detail="not a JSON object")
+    if message.get("v", protocol.VERSION) != protocol.VERSION:
+        raise SyncError("version_unsupported", version=message.get("v"))
+    return message
+
+
+def gzip_json(body: bytes) -> Response:
+    return Response(content=body, media_type="application/json", headers={"Content-Encoding": "gzip"})
+
+
+# ----- admin request bodies -------------------------------------------------------------------------------
+
+
+class NameIn(BaseModel):
+    name: str = Field(max_length=200)
+
+
+class VillageIn(BaseModel):
+    village_id: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+
+
+class ShopIn(BaseModel):
+    shop_id: str = Field(max_length=16)
+    name: str = Field(max_length=200)
+    village_id: str = Field(max_length=32)
+
+
+class HouseholdIn(BaseModel):
+    household_id: str = Field(max_length=16)
+    village_id: str = Field(max_length=32)
+    head_name: str = Field(max_length=100)
+    home_shop_id: str = Field(max_length=16)
+    members: list[Any] = Field(default_factory=list, max_length=50)
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(max_length=500)
+
+
+class PointsIn(BaseModel):
+    household_id: str = Field(max_length=16)
+    points: int
+    reason: str = Field(max_length=500)
+    kind: str = "award"
+    txn_id: str | None = Field(default=None, max_length=36)
+
+
+class ItemIn(BaseModel):
+    sku: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    unit: str = Field(max_length=16)
+    points: int
+    barcode: str | None = Field(default=None, max_length=64)
+    category: str = Field(default="", max_length=64)
+    active: bool = True
+
+
+class ResolutionIn(BaseModel):
+    resolution: str = Field(max_length=2000)
+
+
+class KioskTokenIn(BaseModel):
+    label: str = Field(default="kiosk", max_length=100)
+
+
+# ----- the application ------------------------------------------------------------------------------------
+
+
+def create_app(database_url: str, *, migrate: bool = True, record: CentralRecord | None = None) -> FastAPI:
+    """The central record's API over the database at ``database_url`` (created or upgraded first)."""
+    central = record or CentralRecord.open(database_url, migrate=migrate)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        central.close()
+
+    app = FastAPI(
+        title="爱心超市 central record",
+        description="Sync API for village Love Supermarkets (docs/sync.md) and the township's administration.",
+        version=str(protocol.VERSION),
+        lifespan=lifespan,
+    )
+    app.state.record = central
+    _install_error_handlers(app)
+    _protocol_routes(app, central)
+    _admin_routes(app, central)
+    _report_routes(app, central)
+    return app
+
+
+def _protocol_routes(app: FastAPI, central: CentralRecord) -> None:
+    @app.get("/v1/health", tags=["sync"])
+    def health() -> dict[str, Any]:
+        return {"ok": True, "configured": central.configured(), "server_time": central.now()}
+
+    @app.post("/v1/enrol", tags=["sync"])
+    async def enrol(request: Request) -> dict[str, Any]:
+        body = await read_body(request, MAX_SMALL_BODY)
+        message = json_message(body)
+        return await run_in_threadpool(central.enrol, message)
+
+    @app.post("/v1/push", tags=["sync"])
+    async def push(request: Request) -> dict[str, Any]:
+        device = await run_in_threadpool(central.device_for, bearer(request))
+        body = await read_body(request, protocol.MAX_BODY_BYTES)
+
+        def work() -> dict[str, Any]:
+            return central.push(device, protocol.decode(body, "push"))
+
+        return await run_in_threadpool(work)
+
+    @app.get("/v1/pull", tags=["sync"])
+    def pull(request: Request, after: int = 0, limit: int = protocol.PULL_PAGE) -> Response:
+        device = central.device_for(bearer(request))
+        return gzip_json(central.pull_body(device.device_id, after, limit))
+
+    @app.get("/v1/status", tags=["sync"])
+    def status(request: Request) -> dict[str, Any]:
+        return central.status(central.device_for(bearer(request)))
+
+    @app.get("/v1/kiosk/balance", tags=["kiosk"])
+    def kiosk_balance(request: Request, code: Annotated[str, Query(max_length=64)]) -> dict[str, Any]:
+        central.check_kiosk(bearer(request))
+        return views.kiosk_view(central, code, _lang(request))
+
+
+def _admin(central: CentralRecord, request: Request) -> None:
+    central.check_admin(bearer(request))
+
+
+def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
+    prefix = "/v1/admin"
+
+    @app.get(prefix + "/township", tags=["admin"])
+    def get_township(request: Request) -> dict[str, Any]:
+        _admin(central, request)
+        with central.store.read() as unit:
+            t = unit.ledger.township()
+            policy = unit.ledger.policy()
+        return {"township_id": t.township_id, "name": t.name, "policy": protocol.master_to_wire(policy)[1]}
+
+    @app.put(prefix + "/township", tags=["admin"])
+    def put_township(request: Request, body: NameIn) -> dict[str, Any]:
+        _admin(central, request)
+        t = township.rename_township(central, body.name)
+        return {"township_id": t.township_id, "name": t.name}
+
+    @app.get(prefix + "/policy", tags=["admin"])
+    def get_policy(request: Request) -> dict[str, Any]:
+        _admin(central, request)
+        with central.store.read() as unit:
+            return protocol.master_to_wire(unit.ledger.policy())[1]
+
+    @app.put(prefix + "/policy", tags=["admin"])
+    def put_policy(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        _admin(central, request)
+        return protocol.master_to_wire(township.set_policy(central, body))[1]
+
+    @app.get(prefix + "/villages", tags=["admin"])
+    def get_villages(request: Request) -> dict[str, Any]:
+        _admin(central, request)
+        return {"villages": township.villages(central)}
+
+    @app.post(prefix + "/villages", tags=["admin"])
+    def post_village(request: Request, body: VillageIn) -> dict[str, Any]:
+        _admin(central, request)
+        v = township.put_village(central, body.village_id, body.name)
+        return {"village_id": v.village_id, "name": v.name}
+
+    @app.get(prefix + "/shops", tags=["admin"])
+    def get_shops(request: Request) -> dict[str, Any]:
+        _admin(central, request)
+        return {"shops": township.shops(central)}
+
+    @app.post(prefix + "/shops", tags=["admin"])
+    def post_shop(request: Request, body: ShopIn) -> dict[str, Any]:
+        _admin(central, request)
+        s = township.put_shop(central, body.shop_id, body.name, body.village_id)
+        return {"shop_id": s.shop_id, "name": s.name, "village_id": s.village_id}
+
+    @app.post(prefix + "/shops/{shop_id}/enrol-tokens", tags=["admin"])
+    def post_enrol_token(request: Request, shop_id: str) -> dict[str, Any]:
+        _admin(central, request)
+        return {"shop_id": shop_id, "enrol_token": central.new_enrol_token(shop_id)}
+
+    @app.get(prefix + "/devices", tags=["admin"])
+    def get_devices(request: Request) -> dict[str, Any]:
+        _admin(central, request)
+        with central.store.read() as unit:
+            return {"devices": [township.device_json(d) for d in unit.devices()]}
+
+    @app.post(prefix + "/devices/{device_id}/revoke", tags=["admin"])
+    def revoke_device(request: Request, device_id: str) -> dict[str, Any]:
+        _admin(central, request)
+        township.revoke_device(central, device_id)
+        return {"device_id": device_id, "revoked": True}
+
+    @app.get(prefix + "/households", tags=["admin"])
+    def get_households(
+        request: Request, village: str | None = None, offset: int = 0, limit: int = 1000
+    ) -> dict[str, Any]:
+        _admin(central, request)
+        return township.households(central, village, offset, min(limit, 10_000))
+
+    @app.post(prefix + "/households", tags=["admin"])
+    def post_household(request: Request, body: HouseholdIn) -> dict[str, Any]:
+        _admin(central, request)
+        given = township.HouseholdInput(
+            body.household_id.strip().upper(),
+            body.village_id,
+            body.head_name,
+            body.home_shop_id,
+            township.members_from(body.members),
+        )
+        return township.put_household(central, given)
+
+    @app.post(prefix + "/households/import", tags=["admin"])
+    def import_households(request: Request, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        _admin(central, request)
+        return _with_upload(file, lambda path: imports.import_households(central, path))
+
+    @app.get(prefix + "/households/{household_id}", tags=["admin"])
+    def get_household(request: Request, household_id: str) -> dict[str, Any]:
+        _admin(central, request)
+        return township.household(central, household_id.upper())
+
+    @app.post(prefix + "/households/{household_id}/reissue", tags=["admin"])
+    def reissue(request: Request, household_id: str) -> dict[str, Any]:
+        _admin(central, request)
+        return township.reissue_card(central, household_id.upper())
+
+    @app.post(prefix + "/households/{household_id}/revoke-card", tags=["admin"])
+    def revoke_card(request: Request, household_id: str) -> dict[str, Any]:
+        _admin(central, request)
+        return township.revoke_card(central, household_id.upper())
+
+    @app.post(prefix + "/households/{household_id}/clear", tags=["admin"])
+    def clear(request: Request, household_id: str, body: ReasonIn) -> dict[str, Any]:
+        _admin(central, request)
+        return township.txn_json(township.clear(central, household_id.upper(), body.reason))
+
+    @app.post(prefix + "/households/{household_id}/unfreeze", tags=["admin"])
+    def unfreeze(request: Request, household_id: str, body: ReasonIn) -> dict[str, Any]:
+        _admin(central, request)
+        return township.txn_json(township.unfreeze(central, household_id.upper(), body.reason))
+
+    @app.post(prefix + "/points", tags=["admin"])
+    def post_points(request: Request, body: PointsIn) -> dict[str, Any]:
+        _admin(central, request)
+        txns = township.award(
+            central, body.household_id.strip().upper(), body.points, body.reason, body.kind, body.txn_id
+        )
+        return {"transactions": [township.txn_json(t) for t in txns]}
+
+    @app.post(prefix + "/points/import", tags=["admin"])
+    def import_points(request: Request, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        _admin(central, request)
+        return _with_upload(file, lambda path: township.import_score_sheet(central, path))
+
+    @app.post(prefix + "/points/base-grant", tags=["admin"])
+    def base_grant(request: Request) -> dict[str, Any]:
+        _admin(central, request)
+        return {"households": len(township.grant_base(central))}
+
+    @app.post(prefix + "/points/close-cycle", tags=["admin"])
+    def close_cycle(request: Request) -> dict[str, Any]:
+        _admin(central, request)
+        return {"households": len(township.close_cycle(central))}
+
+    @app.get(prefix + "/items", tags=["admin"])
+    def get_items(request: Request) -> dict[str, Any]:
+        _admin(central, request)
+        return {"items": township.items(central)}
+
+    @app.post(prefix + "/items", tags=["admin"])
+    def post_item(request: Request, body: ItemIn) -> dict[str, Any]:
+        _admin(central, request)
+        item = Item(
+            body.sku.strip().upper(),
+            body.name,
+            body.unit,
+            body.points,
+            body.barcode or None,
+            body.category,
+            body.active,
+        )
+        return dataclasses.asdict(township.put_item(central, item))
+
+    @app.get(prefix + "/exceptions", tags=["admin"])
+    def get_exceptions(request: Request, status: str | None = "open", kind: str | None = None) -> dict[str, Any]:
+        _admin(central, request)
+        return {"exceptions": township.exceptions(central, None if status == "all" else status, kind)}
+
+    @app.post(prefix + "/exceptions/{exception_id}/resolve", tags=["admin"])
+    def resolve(request: Request, exception_id: int, body: ResolutionIn) -> dict[str, Any]:
+        _admin(central, request)
+        return township.resolve_exception(central, exception_id, body.resolution)
+
+    @app.post(prefix + "/kiosk-tokens", tags=["admin"])
+    def post_kiosk_token(request: Request, body: KioskTokenIn) -> dict[str, Any]:
+        _admin(central, request)
+        return {"kiosk_token": central.new_kiosk_token(body.label)}
+
+    @app.post(prefix + "/bundles/apply", tags=["admin"])
+    async def apply_bundle(request: Request) -> Response:
+        await run_in_threadpool(_admin, central, request)
+        body = await read_body(request, protocol.MAX_BODY_BYTES)
+        reply = await run_in_threadpool(bundles.apply_and_reply, central, body)
+        return Response(content=reply, media_type="application/octet-stream")
+
+
+def _report_routes(app: FastAPI, central: CentralRecord) -> None:
+    prefix = "/v1/admin/reports"
+
+    @app.get(prefix + "/totals", tags=["reports"])
+    def totals(request: Request) -> dict[str, Any]:
+        _admin(central, request)
+        return views.totals(central)
+
+    @app.get(prefix + "/ranking", tags=["reports"])
+    def ranking(request: Request, village: str | None = None, limit: int | None = None) -> dict[str, Any]:
+        _admin(central, request)
+        return {"village_id": village, "ranking": views.ranking(central, village, limit)}
+
+    @app.get(prefix + "/shops", tags=["reports"])
+    def shop_totals(request: Request) -> dict[str, Any]:
+        _admin(central, request)
+        return {"shops": views.shop_totals(central)}
+
+    @app.get(prefix + "/liability", tags=["reports"])
+    def liability(request: Request) -> dict[str, Any]:
+        _admin(central, request)
+        return views.liability(central)
+
+    @app.get(prefix + "/overdrafts", tags=["reports"])
+    def overdrafts(request: Request) -> dict[str, Any]:
+        _admin(central, request)
+        return views.overdrafts(central)
+
+
+def _with_upload(upload: UploadFile, work: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """Save an uploaded sheet in a temporary folder (the readers want a path, the result names the file)."""
+    name = Path(upload.filename or "").name[:100] or "upload"
+    folder = Path(tempfile.mkdtemp(prefix="lovemart-upload-"))
+    try:
+        path = folder / name
+        with path.open("wb") as out:
+            size = 0
+            while chunk := upload.file.read(1024 * 1024):
+                size += len(chunk)
+                if size > MAX_IMPORT_BYTES:
+                    raise SyncError("payload_too_large", limit=MAX_IMPORT_BYTES)
+                out.write(chunk)
+        return work(path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+DATABASE_ENV = "LOVEMART_DATABASE_URL"
+
+
+def app_from_env() -> FastAPI:
+    """The application of a worker process (``serve(workers=N)``): the database comes from the environment.
+
+    The parent process has already migrated the schema; workers never migrate, so two of them cannot
+    race to create the same tables.
+    """
+    url = os.environ.get(DATABASE_ENV)
+    if not url:
+        raise RuntimeError(f"{DATABASE_ENV} is not set")
+    return create_app(url, migrate=False)
+
+
+def serve(
+    database_url: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    workers: int = 1,
+    log_level: str = "info",
+    access_log: bool = True,
+) -> None:
+    """Run the central record with uvicorn until interrupted (``lovemart server``).
+
+    ``workers`` > 1 runs that many processes on the same socket: a push's decoding and checks then use
+    another core while one process holds the database's write lock (one writer at a time either way).
+    """
+    import uvicorn
+
+    if workers <= 1:
+        uvicorn.run(create_app(database_url), host=host, port=port, log_level=log_level, access_log=access_log)
+        return
+    CentralStore.open(database_url).close()  # create or upgrade the schema once, before the workers start
+    os.environ[DATABASE_ENV] = database_url
+    uvicorn.run(
+        "sync.server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=access_log,
+    )

@@ -1,0 +1,193 @@
+"""Households from a spreadsheet (.xlsx or .csv): every row checked first, every problem by row, all or none.
+
+Townships keep their household register (户籍台账) in Excel. The file is read with the same reader as
+the committee's score sheets (``ledger.spreadsheets``: format told from the bytes, GB18030 CSVs, a
+title row above the header), then each row is checked against the central record. One bad row imports
+nothing: a half-imported register leaves nobody sure which households have passbooks.
+
+Columns (header names in Chinese or English; the header may sit below a title row):
+户号/household_id, 户主/head_name, 村/village (the village's id or name), 超市/home_shop (optional when
+the village has exactly one shop), 家庭成员/members (optional: ``李四(配偶)、王五(儿子)``).
+Importing a household that exists updates its record; its points, status and cards stay.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ledger.errors import ImportProblem, LedgerError
+from ledger.model import Member
+from ledger.spreadsheets import (
+    HEADER_SEARCH_ROWS,
+    MAX_LISTED_PROBLEMS,
+    Row,
+    _household_text,
+    _is_blank,
+    _normalise,
+    _read_bytes,
+    _read_sheets,
+)
+from ledger.storage.central import CentralUnit
+from sync.server.record import CentralRecord
+from sync.server.township import HouseholdInput, Invalid, check_household, store_household
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "household_id": ("户号", "户编号", "household_id", "household"),
+    "head_name": ("户主", "户主姓名", "姓名", "head_name", "head", "name"),
+    "village": ("村", "村名", "村编号", "行政村", "village_id", "village"),
+    "home_shop": ("超市", "所属超市", "爱心超市", "home_shop_id", "home_shop", "shop"),
+    "members": ("家庭成员", "成员", "members"),
+}
+REQUIRED = ("household_id", "head_name", "village")
+LABELS = {"household_id": "户号", "head_name": "户主", "village": "村", "home_shop": "超市", "members": "家庭成员"}
+_MEMBER_SPLIT = re.compile(r"[、,，;；/\n]+")
+_MEMBER = re.compile(r"^\s*([^()（）]+?)\s*(?:[(（]\s*([^()（）]*?)\s*[)）])?\s*$")
+
+
+def _aliases() -> dict[str, str]:
+    return {_normalise(alias): key for key, aliases in COLUMNS.items() for alias in aliases}
+
+
+def _columns(values: Sequence[object]) -> dict[str, int]:
+    names = _aliases()
+    found: dict[str, int] = {}
+    for index, value in enumerate(values):
+        key = names.get(_normalise(value))
+        if key is not None and key not in found:
+            found[key] = index
+    return found
+
+
+def _locate(sheets: list[list[Row]]) -> tuple[list[Row], int, dict[str, int]]:
+    for sheet in sheets:
+        rows = [(n, v) for n, v in sheet if not _is_blank(v)]
+        for row_no, values in rows[:HEADER_SEARCH_ROWS]:
+            columns = _columns(values)
+            if "household_id" in columns and "head_name" in columns:
+                if "village" not in columns:
+                    raise ImportProblem([(row_no, _header_problem(["village"]))])
+                return rows, row_no, columns
+    first_no, first = next(((n, v) for sheet in sheets for n, v in sheet if not _is_blank(v)), (1, ()))
+    missing = [c for c in REQUIRED if c not in _columns(first)]
+    raise ImportProblem([(first_no, _header_problem(missing))])
+
+
+def _header_problem(missing: list[str]) -> LedgerError:
+    labels = "、".join(LABELS[c] for c in missing)
+    return Invalid(
+        f"标题行缺少这些列：{labels}。第一行应写列名：户号、户主、村（超市、家庭成员可不填）。",
+        f"The header row lacks: {', '.join(missing)}. Columns: 户号/household_id, 户主/head_name, 村/village "
+        "(超市/home_shop and 家庭成员/members optional).",
+    )
+
+
+def parse_members(text: str) -> tuple[Member, ...]:
+    """``李四(配偶)、王五（儿子）`` into members; a name without brackets has no relation."""
+    members = []
+    for part in _MEMBER_SPLIT.split(text):
+        if not part.strip():
+            continue
+        match = _MEMBER.match(part)
+        if match is None:
+            raise Invalid(
+                f"家庭成员“{part.strip()}”写法不对，应为 姓名(关系)。", f"Member {part.strip()!r}: name(relation)."
+            )
+        members.append(Member(match.group(1).strip(), (match.group(2) or "").strip()))
+    return tuple(members)
+
+
+def _cell(values: Sequence[object], columns: dict[str, int], key: str) -> str:
+    index = columns.get(key)
+    value = values[index] if index is not None and index < len(values) else None
+    return "" if value is None else _household_text(value) if key == "household_id" else str(value).strip()
+
+
+def _check_rows(
+    unit: CentralUnit, rows: list[Row], header_row: int, columns: dict[str, int]
+) -> tuple[list[HouseholdInput], list[tuple[int | None, LedgerError]]]:
+    villages = {v.village_id: v for v in unit.villages()}
+    by_name: dict[str, list[str]] = {}
+    for village in villages.values():
+        by_name.setdefault(village.name, []).append(village.village_id)
+    shops_of: dict[str, list[str]] = {}
+    known_shops = {shop.shop_id for shop in unit.shops()}
+    for shop in unit.shops():
+        shops_of.setdefault(shop.village_id, []).append(shop.shop_id)
+    problems: list[tuple[int | None, LedgerError]] = []
+    seen: dict[str, int] = {}
+    entries: list[HouseholdInput] = []
+    for row_no, values in rows:
+        if row_no <= header_row:
+            continue
+        household_id = _cell(values, columns, "household_id").upper()
+        village_text = _cell(values, columns, "village")
+        village_id = village_text.upper() if village_text.upper() in villages else None
+        if village_id is None and len(by_name.get(village_text, [])) == 1:
+            village_id = by_name[village_text][0]
+        row_problems: list[LedgerError] = []
+        if village_id is None:
+            row_problems.append(LedgerError("village_unknown", village_id=village_text or "—"))
+        shop_text = _cell(values, columns, "home_shop").upper()
+        if shop_text and shop_text not in known_shops:
+            row_problems.append(Invalid(f"没有这个超市：{shop_text}。", f"No shop {shop_text}."))
+        elif not shop_text and village_id is not None:
+            candidates = shops_of.get(village_id, [])
+            if len(candidates) == 1:
+                shop_text = candidates[0]
+            else:
+                row_problems.append(
+                    Invalid(
+                        f"村 {village_id} 有 {len(candidates)} 个超市，请在“超市”列写明。",
+                        f"Village {village_id} has {len(candidates)} shops: fill in the home_shop column.",
+                    )
+                )
+        members: tuple[Member, ...] = ()
+        try:
+            members = parse_members(_cell(values, columns, "members"))
+        except Invalid as error:
+            row_problems.append(error)
+        given = HouseholdInput(household_id, village_id or "", _cell(values, columns, "head_name"), shop_text, members)
+        row_problems += check_household(unit, given, check_place=False)
+        if household_id in seen:
+            row_problems.append(
+                Invalid(
+                    f"户号 {household_id} 与第 {seen[household_id]} 行重复。",
+                    f"Household {household_id} repeats row {seen[household_id]}.",
+                )
+            )
+        seen.setdefault(household_id, row_no)
+        problems += [(row_no, p) for p in row_problems]
+        if not row_problems:
+            entries.append(given)
+    return entries, problems
+
+
+def import_households(record: CentralRecord, path: Path) -> dict[str, Any]:
+    """Add or update the households of a register sheet, all or none; new households get card 1."""
+    path = Path(path)
+    sheets = _read_sheets(path, _read_bytes(path))
+    rows, header_row, columns = _locate(sheets)
+    with record.write() as unit:
+        entries, problems = _check_rows(unit, rows, header_row, columns)
+        if not problems and not entries:
+            problems.append((header_row, LedgerError("import_no_rows")))
+        if problems:
+            listed = problems[:MAX_LISTED_PROBLEMS]
+            if len(problems) > MAX_LISTED_PROBLEMS:
+                listed.append((None, LedgerError("import_more_problems", count=len(problems) - MAX_LISTED_PROBLEMS)))
+            raise ImportProblem(listed)
+        when = record.now()
+        created = 0
+        for entry in entries:
+            _household, card = store_household(unit, entry, when)
+            created += card is not None
+    return {
+        "file": path.name,
+        "imported": len(entries),
+        "created": created,
+        "updated": len(entries) - created,
+        "households": [e.household_id for e in entries],
+    }

@@ -1,0 +1,313 @@
+"""The central record's protocol side: setting up the township, tokens, enrolment, push, pull and status.
+
+Every accepted change is written in one database transaction together with its change-log rows, so a
+shop pulling at any moment sees a change either whole or not at all, and exactly once. A push is
+stored with ``ledger.ingest`` (sequence, chain, hash and same-id-same-content checks): a resend is a
+no-op, anything else that does not fit is refused as a whole (409) and written down as an exception
+for the township, in its own transaction because the refused push left nothing behind.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ledger import services
+from ledger.audit import check_transaction
+from ledger.chain import chain_hash
+from ledger.errors import LedgerError
+from ledger.model import Operator, Policy, Role, Township, Transaction
+from ledger.storage.central import CentralDevice, CentralStore, CentralUnit, LogEntry
+from sync.errors import SyncError
+from sync.protocol import PULL_PAGE, VERSION, Message, push_txns
+from sync.server import rules
+from sync.server.changes import dumps, log_masters, log_txns, txn_entry
+from sync.server.tokens import bundle_key, new_token, token_hash
+
+CENTRAL_DEVICE = "C"
+WIRE_KEYS = frozenset("iqktxsohplmryc")  # the keys ``txn_to_wire`` writes (the device "d" is added here)
+# Township clerks act through the admin token; what they do is recorded as the township's.
+TOWNSHIP_OPERATOR = Operator("township", "乡镇", Role.ADMIN)
+_ID = re.compile(r"^[A-Z0-9]{1,16}$")
+
+
+def valid_id(value: object) -> bool:
+    """Township, shop and device ids: upper-case letters and digits (they appear in receipt numbers)."""
+    return isinstance(value, str) and bool(_ID.match(value))
+
+
+class Conflict(SyncError):
+    """A refused push (409): ``detail`` is the ledger's code, the message says what did not fit."""
+
+    def __init__(self, detail: str, zh: str, en: str) -> None:
+        self.detail = detail
+        self.texts = (zh, en)
+        super().__init__("conflict", detail=en)
+
+    @classmethod
+    def of(cls, error: LedgerError) -> Conflict:
+        return cls(error.code, error.message("zh"), error.message("en"))
+
+    def message(self, lang: str = "zh") -> str:
+        text = self.texts[0] if lang.startswith("zh") else self.texts[1]
+        return SyncError("conflict", detail=text).message(lang)
+
+
+class CentralRecord:
+    """The township's ledger with its central tables; one per server process (units are per thread)."""
+
+    def __init__(self, store: CentralStore, clock: services.Clock = services.local_now) -> None:
+        self.store = store
+        self.clock = clock
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True, clock: services.Clock = services.local_now) -> CentralRecord:
+        return cls(CentralStore.open(url, migrate=migrate), clock)
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def ledger(self) -> Any:
+        """The ledger store, for ``ledger.services`` (which join the unit already open on this thread)."""
+        return self.store.ledger
+
+    def now(self) -> str:
+        return services.timestamp(self.clock)
+
+    def context(self) -> services.Context:
+        return services.Context(TOWNSHIP_OPERATOR, self.clock)
+
+    @contextmanager
+    def write(self) -> Iterator[CentralUnit]:
+        """A write unit on a configured central record."""
+        with self.store.write() as unit:
+            if unit.ledger.meta("role") != "central":
+                raise LedgerError("not_configured")
+            yield unit
+
+    # ----- setting up ---------------------------------------------------------------------------------
+    def configured(self) -> bool:
+        with self.store.read() as unit:
+            return unit.ledger.meta("role") == "central"
+
+    def initialise(
+        self, township_id: str, name: str, policy: Policy | None = None, passbook_key: bytes | None = None
+    ) -> bool:
+        """Make an empty database the township's central record; False if it already is one."""
+        if not valid_id(township_id):
+            raise SyncError("invalid", detail=f"township id {township_id!r}: 1-16 upper-case letters or digits")
+        if not name.strip():
+            raise SyncError("invalid", detail="the township needs a name")
+        with self.store.write() as unit:
+            ledger = unit.ledger
+            if ledger.meta("role") == "central":
+                return False
+            if ledger.meta("shop_id"):
+                raise SyncError("invalid", detail="this database is a shop's ledger, not a central record")
+            township = Township(township_id, name.strip(), passbook_key or secrets.token_bytes(32))
+            policy = policy or Policy(base_points=100, redeemable_floor=100, visitor_limit=50)
+            ledger.put_township(township)
+            ledger.put_policy(policy)
+            ledger.put_device(CENTRAL_DEVICE, township_id)
+            ledger.set_meta("shop_id", township_id)
+            ledger.set_meta("device_id", CENTRAL_DEVICE)
+            ledger.set_meta("role", "central")
+            log_masters(unit, [township, policy], self.now())
+        return True
+
+    def new_admin_token(self) -> str:
+        token = new_token()
+        with self.write() as unit:
+            unit.add_admin_token(token_hash(token), self.now())
+        return token
+
+    def new_kiosk_token(self, label: str) -> str:
+        token = new_token()
+        with self.write() as unit:
+            unit.add_kiosk_token(token_hash(token), label.strip()[:100] or "kiosk", self.now())
+        return token
+
+    def new_enrol_token(self, shop_id: str) -> str:
+        token = new_token()
+        with self.write() as unit:
+            if unit.ledger.shop(shop_id) is None:
+                raise SyncError("not_found", what=f"shop {shop_id}")
+            unit.add_enrol_token(token_hash(token), shop_id, self.now())
+        return token
+
+    # ----- authentication --------------------------------------------------------------------------------
+    def device_for(self, token: str | None) -> CentralDevice:
+        if not token:
+            raise SyncError("token_missing")
+        with self.store.read() as unit:
+            device = unit.device_by_token(token_hash(token))
+        if device is None or not device.active:
+            raise SyncError("token_invalid")
+        return device
+
+    def check_admin(self, token: str | None) -> None:
+        if not token:
+            raise SyncError("admin_required")
+        with self.store.read() as unit:
+            if not unit.is_admin_token(token_hash(token)):
+                raise SyncError("admin_required")
+
+    def check_kiosk(self, token: str | None) -> None:
+        if not token:
+            raise SyncError("token_missing")
+        with self.store.read() as unit:
+            if not unit.is_kiosk_token(token_hash(token)):
+                raise SyncError("token_invalid")
+
+    # ----- the protocol ---------------------------------------------------------------------------------
+    def enrol(self, message: Message) -> dict[str, Any]:
+        """Spend an enrol token: the shop PC becomes a new device with its own token."""
+        enrol_token = message.get("token")
+        if not isinstance(enrol_token, str) or not enrol_token:
+            raise SyncError("payload_malformed", detail="enrol needs a token")
+        device_token = new_token()
+        when = self.now()
+        with self.write() as unit:
+            spent = unit.use_enrol_token(token_hash(enrol_token), lambda _shop: _next_device_id(unit), when)
+            if spent is None:
+                raise SyncError("enrol_invalid")
+            shop_id, device_id = spent
+            device = CentralDevice(device_id, shop_id, when, None, 0, bundle_key(device_token), None)
+            unit.add_device(device, token_hash(device_token))
+            unit.ledger.put_device(device_id, shop_id)
+        return {
+            "v": VERSION,
+            "shop_id": shop_id,
+            "device_id": device_id,
+            "device_token": device_token,
+            "server_time": when,
+        }
+
+    def push(self, device: CentralDevice, message: Message) -> dict[str, Any]:
+        """Store a device's transactions exactly once; answer how far the device is acknowledged."""
+        if message.get("device_id") != device.device_id or message.get("shop_id", device.shop_id) != device.shop_id:
+            raise SyncError("wrong_shop", shop_id=device.shop_id)
+        txns = push_txns(message)
+        for txn in txns:
+            if txn.device_id != device.device_id or txn.shop_id != device.shop_id:
+                raise SyncError("wrong_shop", shop_id=device.shop_id)
+        for txn in txns:
+            problems = check_transaction(txn)
+            if problems:
+                details = "; ".join(p.detail for p in problems)
+                conflict = Conflict(problems[0].kind, f"业务内容不成立：{details}", f"invalid transaction: {details}")
+                self.record_conflict(device, conflict, [txn.txn_id])
+                raise conflict
+        # The CPU work that does not depend on what is stored is done before taking the write lock, so
+        # another worker process can meanwhile store its push: each transaction's hash against its
+        # content, and its change-log text.
+        content_ok = [chain_hash(t.prev_hash, t, t.device_id, t.seq) == t.hash for t in txns]
+        entries = _entries(txns, message, device.device_id)
+        when = self.now()
+        try:
+            with self.write() as unit:
+                current = unit.device(device.device_id)
+                if current is None or not current.active:
+                    raise SyncError("token_invalid")
+                fresh = unit.ingest(txns, content_ok)
+                unit.log_bulk([entries[t.txn_id] for t in fresh], when)
+                found = rules.after_push(unit, fresh, when)
+                head = unit.device_head(device.device_id)
+                acked = head[0] if head else 0
+                unit.set_acked(device.device_id, acked, when)
+        except LedgerError as error:
+            if not error.code.startswith("sync_"):
+                raise
+            conflict = Conflict.of(error)
+            txn_id = error.params.get("txn_id")
+            self.record_conflict(device, conflict, [str(txn_id)] if txn_id else [], error.params)
+            raise conflict from error
+        return {"v": VERSION, "acked_through": acked, "exceptions": found}
+
+    def record_conflict(
+        self,
+        device: CentralDevice,
+        conflict: Conflict,
+        txn_ids: Sequence[str],
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        """Write the refusal down for the township, once while it stays open (a client retries the same push)."""
+        detail = {
+            "code": conflict.detail,
+            "message": conflict.texts[0],
+            "device_id": device.device_id,
+            "shop_id": device.shop_id,
+            "params": {k: v if isinstance(v, int | str) else str(v) for k, v in (params or {}).items()},
+        }
+        with self.write() as unit:
+            if unit.open_exception_like("conflict", detail, txn_ids) is None:
+                unit.add_exception("conflict", None, detail, txn_ids, self.now())
+
+    def pull_body(self, device_id: str | None, after: int, limit: int = PULL_PAGE) -> bytes:
+        """A gzip'd pull reply: changes after ``after`` in order, without ``device_id``'s own transactions."""
+        # Level 1: a page of a thousand changes compresses in a third of the time of level 6 for a few percent
+        # more bytes; a new shop PC pulls a hundred pages, and the server makes them for every shop.
+        return gzip.compress(self.pull_json(device_id, after, limit).encode("utf-8"), compresslevel=1, mtime=0)
+
+    def pull_json(self, device_id: str | None, after: int, limit: int = PULL_PAGE) -> str:
+        """The pull reply as JSON text, assembled from the stored change texts without parsing them.
+
+        The page is cut by rows scanned, own transactions included, and ``next`` is the last row
+        scanned: so a cursor never skips a row it did not look at, whatever commits meanwhile.
+        """
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise SyncError("payload_malformed", detail="after must be a whole number, 0 or more")
+        limit = max(1, min(int(limit), PULL_PAGE))
+        with self.store.read() as unit:
+            changes = unit.changes_after(after, limit, device_id)
+        parts = [f'{{"data":{c.payload},"seq":{c.seq},"type":"{c.type}"}}' for c in changes if c.payload is not None]
+        next_cursor = changes[-1].seq if changes else after
+        more = "true" if len(changes) == limit else "false"
+        return f'{{"changes":[{",".join(parts)}],"more":{more},"next":{next_cursor},"type":"pull","v":{VERSION}}}'
+
+    def status(self, device: CentralDevice) -> dict[str, Any]:
+        with self.store.read() as unit:
+            head = unit.device_head(device.device_id)
+            cursor = unit.last_seq()
+        return {
+            "v": VERSION,
+            "shop_id": device.shop_id,
+            "device_id": device.device_id,
+            "acked_through": head[0] if head else 0,
+            "server_time": self.now(),
+            "cursor": cursor,
+        }
+
+    def log_central(self, unit: CentralUnit, txns: Sequence[Transaction]) -> None:
+        log_txns(unit, txns, CENTRAL_DEVICE, self.now())
+
+
+def _entries(txns: Sequence[Transaction], message: Message, device_id: str) -> dict[str, LogEntry]:
+    """Change-log entries of a push's transactions by id, made from the wire forms the push carried.
+
+    The pushed form of a transaction whose hash checks is what ``txn_to_wire`` makes of it, so it is
+    reused with the device added instead of being rebuilt from the dataclass.
+    """
+    wires = {w.get("i"): w for w in message.get("txns", []) if isinstance(w, dict)}
+    entries = {}
+    for txn in txns:
+        wire = wires.get(txn.txn_id)
+        if wire is None or not wire.keys() <= WIRE_KEYS:  # anything unexpected: store only what was understood
+            entries[txn.txn_id] = txn_entry(txn, device_id)
+        else:
+            entries[txn.txn_id] = LogEntry("txn", txn.txn_id, dumps(wire | {"d": device_id}), device_id)
+    return entries
+
+
+def _next_device_id(unit: CentralUnit) -> str:
+    """The next free ``P<n>``: device ids are unique in the whole township (the ledger keys chains by them)."""
+    taken = unit.device_ids()
+    n = 1
+    while f"P{n}" in taken:
+        n += 1
+    return f"P{n}"
