@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ledger import services
-from ledger.errors import LedgerError
+from ledger.errors import DeviceFault, LedgerError
 from ledger.model import Role, Transaction
 from ledger.passbook import make_code
+from lovemart.commands import apps, central, devices, sync_cmd
+from lovemart.commands.devices import print_after_commit
 from lovemart.settings import default_home
 from lovemart.wiring import ShopHome
 
@@ -42,7 +44,7 @@ class Output:
         else:
             print(text if isinstance(text, str) else "\n".join(text))
 
-    def refusal(self, error: LedgerError) -> None:
+    def refusal(self, error: LedgerError | DeviceFault) -> None:
         message = error.message(self.lang)
         if self.as_json:
             print(json.dumps({"error": {"code": error.code, "message": message}}, ensure_ascii=False))
@@ -184,8 +186,10 @@ def cmd_redeem(args: argparse.Namespace, home: ShopHome) -> int:
             f"合计 {points} 分；剩余可兑换 {receipt.redeemable_after} 分",
             f"Total {points}; redeemable now {receipt.redeemable_after}",
         ),
-        zh(lang, f"校验码 {txn.hash[:8]}（小票待打印）", f"Check {txn.hash[:8]} (receipt waiting to print)"),
+        zh(lang, f"校验码 {txn.hash[:8]}", f"Check {txn.hash[:8]}"),
     ]
+    printed, note = print_after_commit(home, txn, lang)
+    text.append(note)
     args.out.result(
         {
             "receipt_no": txn.receipt_no,
@@ -193,7 +197,7 @@ def cmd_redeem(args: argparse.Namespace, home: ShopHome) -> int:
             "points": points,
             "balance_after": receipt.balance_after,
             "redeemable_after": receipt.redeemable_after,
-            "printed": receipt.printed,
+            "printed": printed,
             "txn_id": txn.txn_id,
             "hash8": txn.hash[:8],
         },
@@ -211,13 +215,23 @@ def cmd_void(args: argparse.Namespace, home: ShopHome) -> int:
         original = unit.transaction(txn.ref_txn_id or "")
     voided = original.receipt_no if original else ""
     lang = args.out.lang
+    printed, note = print_after_commit(home, txn, lang)
     args.out.result(
-        {"receipt_no": txn.receipt_no, "voids": voided, "points_returned": returned, "txn_id": txn.txn_id},
-        zh(
-            lang,
-            f"已作废 {voided}（作废单 {txn.receipt_no}），退回 {returned} 分",
-            f"Voided {voided} ({txn.receipt_no}); {returned} points returned",
-        ),
+        {
+            "receipt_no": txn.receipt_no,
+            "voids": voided,
+            "points_returned": returned,
+            "txn_id": txn.txn_id,
+            "printed": printed,
+        },
+        [
+            zh(
+                lang,
+                f"已作废 {voided}（作废单 {txn.receipt_no}），退回 {returned} 分",
+                f"Voided {voided} ({txn.receipt_no}); {returned} points returned",
+            ),
+            note,
+        ],
     )
     return 0
 
@@ -261,8 +275,10 @@ def _txn_json(txn: Transaction) -> dict[str, Any]:
 def cmd_stock_in(args: argparse.Namespace, home: ShopHome) -> int:
     cost = parse_yuan(args.cost) if args.cost else 0
     txn = services.stock_intake(home.store(), parse_goods(args.goods), supplier=args.supplier or "", cost_fen=cost)
+    printed, note = print_after_commit(home, txn, args.out.lang)
     args.out.result(
-        _txn_json(txn), zh(args.out.lang, f"已入库，单号 {txn.receipt_no}", f"Stocked in: {txn.receipt_no}")
+        _txn_json(txn) | {"printed": printed},
+        [zh(args.out.lang, f"已入库，单号 {txn.receipt_no}", f"Stocked in: {txn.receipt_no}"), note],
     )
     return 0
 
@@ -319,9 +335,11 @@ def cmd_donations_add(args: argparse.Namespace, home: ShopHome) -> int:
     txn = services.record_donation(
         home.store(), args.donor, amount_fen=amount, goods=parse_goods(args.goods), memo=args.memo or ""
     )
-    data = _txn_json(txn) | {"donor": txn.party, "amount_fen": amount}
+    printed, note = print_after_commit(home, txn, args.out.lang)
+    data = _txn_json(txn) | {"donor": txn.party, "amount_fen": amount, "printed": printed}
     args.out.result(
-        data, zh(args.out.lang, f"已登记捐赠，凭证号 {txn.receipt_no}", f"Donation recorded: {txn.receipt_no}")
+        data,
+        [zh(args.out.lang, f"已登记捐赠，凭证号 {txn.receipt_no}", f"Donation recorded: {txn.receipt_no}"), note],
     )
     return 0
 
@@ -509,15 +527,21 @@ def cmd_demo(args: argparse.Namespace, home: ShopHome) -> int:
 
     summary = demo.run(home, households=args.households, seed=args.seed, reset=args.reset)
     args.out.result(summary.as_dict(), summary.text(args.out.lang, program_name()))
-    if not args.no_ui and not args.out.as_json:
+    if args.no_ui or args.out.as_json:
+        return 0
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
         print(
             zh(
                 args.out.lang,
-                "（收银界面将在 POS 应用完成后自动打开；现在可用上面的命令操作。）",
-                "(The POS window opens here once the POS app lands; use the commands above meanwhile.)",
+                "（这台电脑没有显示器，收银界面没有打开；可用上面的命令操作，或在有屏幕的电脑上运行 lovemart pos。）",
+                "(No display here, so the POS did not open; use the commands above, or run lovemart pos on a screen.)",
             )
         )
-    return 0
+        return 0
+    from lovemart.pos_main import run_pos
+
+    home.close()
+    return run_pos(ShopHome.at(home.home), windowed=True)
 
 
 def program_name() -> str:
@@ -592,7 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(commands, "balance", cmd_balance, "redeemable points, balance and points earned for a passbook")
     p.add_argument("code", help="the passbook code, LM1:<household>:<card>:<check>")
 
-    p = add(commands, "redeem", cmd_redeem, "redeem points for goods (headless POS); the receipt is queued")
+    p = add(commands, "redeem", cmd_redeem, "redeem points for goods (headless POS) and print the receipt")
     p.add_argument("code", help="the passbook code")
     p.add_argument("goods", nargs="+", metavar="SKU=QTY", help="items and quantities")
 
@@ -624,7 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category")
 
     g = group("donations", "donations of money or goods (捐赠)")
-    p = add(g, "add", cmd_donations_add, "record a donation; the voucher (捐赠凭证) is queued")
+    p = add(g, "add", cmd_donations_add, "record a donation and print the voucher (捐赠凭证)")
     p.add_argument("goods", nargs="*", metavar="SKU=QTY", help="donated goods")
     p.add_argument("--donor", required=True, help="person, company or unit")
     p.add_argument("--amount", metavar="YUAN", help="money donated, in yuan")
@@ -652,6 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = group("passbook", "passbook cards")
     p = add(g, "reissue", cmd_passbook_reissue, "a lost passbook: revoke it and issue the next card")
     p.add_argument("household_id")
+    devices.register_passbook(g, add)
 
     g = group("operators", "shopkeepers and their PINs")
     p = add(g, "add", cmd_operators_add, "add an operator")
@@ -678,6 +703,14 @@ def build_parser() -> argparse.ArgumentParser:
     g = group("bench", "benchmarks that print their figures and a baseline")
     p = add(g, "ledger", cmd_bench_ledger, "redeem and balance latency, audit time on a big ledger")
     p.add_argument("--transactions", type=int, default=1_000_000)
+    devices.register_bench(g, add)
+    apps.register_bench(g, add)
+    central.register_bench(g, add)
+
+    devices.register(commands, add, group)
+    apps.register(commands, add)
+    sync_cmd.register(commands, add)
+    central.register(commands, add, group)
     return parser
 
 
@@ -689,7 +722,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out = Output(bool(args.json), lang)
     try:
         return int(args.handler(args, home))
-    except LedgerError as error:
+    except (LedgerError, DeviceFault) as error:
         args.out.refusal(error)
         return 1
     except KeyboardInterrupt:

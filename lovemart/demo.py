@@ -174,6 +174,10 @@ def run(home: ShopHome, households: int = 200, seed: int = 2026, reset: bool = F
     created = not home.exists
     if created:
         home.settings.shop_id, home.settings.device_id = SHOP_ID, DEVICE_ID
+        # No printer or camera is assumed: receipts go to a file in the home folder (replace the
+        # [printer] section with the shop's real printer, see README), the camera is the first one.
+        home.settings.extra.setdefault("printer", {"connection": "file", "path": "printer-out.bin", "width": 58})
+        home.settings.extra.setdefault("scanner", {"decoder": "zxing", "camera": 0})
         settings_mod.save(home.settings)
         seed_township(home, households, seed)
     return summarize(home, created)
@@ -301,6 +305,10 @@ def seed_township(home: ShopHome, households: int, seed: int) -> None:
             services.reissue_passbook(store, ids[-2], clock)
         clock.now = now - timedelta(days=3)
         services.stock_count(store, {"SOAP": max(0, _stock(store).get("SOAP", 0) - 1)}, "月底盘点", manager)
+        # The past year's receipts were printed at the time; only what happens from now on waits to print.
+        with store.write() as unit:
+            for job in unit.print_jobs(status="pending"):
+                unit.finish_print_job(job.job_id, job.created_at)
 
 
 def _unique_name(rng: random.Random, used: set[str]) -> str:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger import reports, services
+from lovemart.commands.devices import print_after_commit
 from lovemart.wiring import ShopHome
 
 
@@ -25,8 +26,11 @@ def day_close(args: argparse.Namespace, home: ShopHome) -> int:
     data["net_items"] = summary.net_items
     data["donation_yuan"] = summary.donation_yuan
     recorded = None
+    note = ""
     if args.close:
-        recorded = services.record_day_close(store, day.isoformat(), data).receipt_no
+        txn = services.record_day_close(store, day.isoformat(), data)
+        recorded = txn.receipt_no
+        data["printed"], note = print_after_commit(home, txn, args.out.lang)
     data["day_close_receipt_no"] = recorded
     zh = _zh(args.out.lang)
     if zh:
@@ -42,7 +46,7 @@ def day_close(args: argparse.Namespace, home: ShopHome) -> int:
         text += [f"  {t.name}（{t.sku}）×{t.qty}  {t.points} 分" for t in summary.items]
         text += [f"  操作员 {o.name}：{o.transactions} 笔，兑换 {o.points_redeemed} 分" for o in summary.operators]
         if recorded:
-            text.append(f"日结已记账，单号 {recorded}")
+            text += [f"日结已记账，单号 {recorded}", note]
     else:
         text = [
             f"Day close {day.isoformat()} ({summary.shop_id})",
@@ -54,7 +58,7 @@ def day_close(args: argparse.Namespace, home: ShopHome) -> int:
         ]
         text += [f"  {t.name} ({t.sku}) x{t.qty}  {t.points} points" for t in summary.items]
         if recorded:
-            text.append(f"Day closed: {recorded}")
+            text += [f"Day closed: {recorded}", note]
     args.out.result(data, text)
     return 0
 

@@ -17,6 +17,8 @@ from lovemart import settings as settings_mod
 from lovemart.lock import PosLock
 
 if TYPE_CHECKING:
+    from hardware.printers import EscposPrinterBase
+    from ledger.printing import PrintOutcome
     from ledger.storage import SqlLedgerStore
 
 
@@ -26,6 +28,8 @@ class ShopHome:
 
     settings: settings_mod.Settings
     _store: SqlLedgerStore | None = field(default=None, repr=False)
+    # Tests and the demo hand in a fake printer here; otherwise [printer] in lovemart.toml decides.
+    printer_override: EscposPrinterBase | None = field(default=None, repr=False)
 
     @classmethod
     def at(cls, home: Path) -> ShopHome:
@@ -46,6 +50,40 @@ class ShopHome:
                 raise LedgerError("not_configured")
             self._store = open_checked(self.settings.ledger_path)
         return self._store
+
+    def printer_section(self) -> dict[str, object]:
+        """``[printer]`` of lovemart.toml, with a relative file path taken from the home folder."""
+        section = dict(self.settings.extra.get("printer") or {})
+        path = section.get("path")
+        if isinstance(path, str) and path and not Path(path).expanduser().is_absolute():
+            section["path"] = str(self.home / path)
+        return section
+
+    def printer(self) -> EscposPrinterBase:
+        """The receipt printer; raises ``HardwareError`` when none is configured or the settings are wrong."""
+        if self.printer_override is not None:
+            return self.printer_override
+        from hardware.printers import printer_from_settings
+
+        return printer_from_settings(self.printer_section())
+
+    def paper_width(self) -> int:
+        width = self.settings.extra.get("printer", {}).get("width", 58)
+        return 80 if str(width) == "80" else 58
+
+    def print_now(self, txn_id: str) -> PrintOutcome:
+        """Print the receipt of a transaction just committed; a printer fault leaves the job pending."""
+        from ledger.errors import DeviceFault
+        from ledger.printing import PrintOutcome, print_job_of
+
+        store = self.store()
+        try:
+            printer = self.printer()
+        except DeviceFault as fault:
+            with store.read() as unit:
+                txn = unit.transaction(txn_id)
+            return PrintOutcome(txn.receipt_no if txn else txn_id, False, fault)
+        return print_job_of(store, txn_id, printer)
 
     def pos_lock(self) -> PosLock:
         return PosLock(self.settings.lock_path)
