@@ -128,6 +128,16 @@ def _wedge_factory() -> Callable[[Callable[[Any], None]], Any]:
     return lambda on_scan: KeyboardWedge(on_scan=on_scan)
 
 
+def _nightly_sync(home: ShopHome) -> Any:
+    """When the next in-app nightly sync is due ([sync] hour), or None when the shop has no township server."""
+    from lovemart.sync_wiring import is_provisioned, next_sync_at, sync_hour
+
+    if not is_provisioned(home):
+        return None
+    hour = sync_hour(home)
+    return lambda now: next_sync_at(now, hour)
+
+
 def _sync_port(home: ShopHome) -> Any:
     """The apps' sync port (``lovemart.sync_wiring``): "not connected" for a shop never provisioned, a real
     client once it is. Without the sync package (an older checkout) the POS gets None and says the same."""
@@ -194,6 +204,7 @@ def build_pos(
         "scanners": scanners,
         "wedge_factory": _wedge_factory(),
         "sync": _sync_port(home),
+        "nightly_sync": _nightly_sync(home),
         "idle_lock_s": settings.idle_lock_s,
         "low_stock": settings.low_stock,
         "lang": home.settings.language,

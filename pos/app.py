@@ -17,6 +17,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from kivy.clock import Clock
@@ -65,6 +66,7 @@ SCREENS = {  # name -> the Kivy class (registered in Kivy's Factory when its mod
 }
 IDLE_CHECK_S = 1.0
 STATUS_REFRESH_S = 60.0
+NIGHTLY_CHECK_S = 30.0
 
 
 class PosApp(KitApp):
@@ -94,6 +96,7 @@ class PosApp(KitApp):
         monotonic: Callable[[], float] = time.monotonic,
         freeze_gc: bool = True,
         problems: Sequence[DeviceFault] = (),
+        nightly_sync: Callable[[datetime], datetime] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(lang=lang, **kwargs)
@@ -122,6 +125,9 @@ class PosApp(KitApp):
         self._events: list[Any] = []
         self._resume_screen = "home"
         self.problems = list(problems)  # device faults found while wiring (no decoder…), said at start
+        # When the next nightly sync is due after a given time ([sync] hour); None: no nightly sync in the app.
+        self.nightly_sync = nightly_sync
+        self._nightly_due: datetime | None = None
 
     # ----- building
 
@@ -168,6 +174,11 @@ class PosApp(KitApp):
             Clock.schedule_interval(self._check_idle, IDLE_CHECK_S),
             Clock.schedule_interval(self._refresh_sync_status, STATUS_REFRESH_S),
         ]
+        if self.nightly_sync is not None and self.sync.port is not None:
+            self._nightly_due = self.nightly_sync(self.clock())
+            # Checked against the wall clock every half minute rather than one long timer: a PC that
+            # slept through the hour or had its clock set still syncs, once, when it wakes.
+            self._events.append(Clock.schedule_interval(self._check_nightly, NIGHTLY_CHECK_S))
         self.go("login")
         self.refresh_status()
         # The household-number index reads every household: build it on a worker, before anyone types a number.
@@ -351,6 +362,20 @@ class PosApp(KitApp):
         if self.sync.port is None:
             return
         run_in_background(self.sync.view, on_done=self.sync_status_changed, on_error=lambda _e: None)
+
+    def _check_nightly(self, _dt: float = 0) -> None:
+        if self._nightly_due is None or self.nightly_sync is None:
+            return
+        now = self.clock()
+        if now < self._nightly_due:
+            return
+        self._nightly_due = self.nightly_sync(now)
+        log.info("nightly sync; the next one at %s", self._nightly_due.isoformat())
+        run_in_background(
+            self.sync.sync_now,
+            on_done=self.sync_status_changed,
+            on_error=lambda error: log.warning("nightly sync: %s", error),
+        )
 
     def sync_status_changed(self, view: SyncView) -> None:
         self._sync_view = view

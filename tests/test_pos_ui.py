@@ -451,3 +451,38 @@ def test_sync_now_runs_off_the_ui_thread_and_says_why_it_failed(counter: ShopFix
         assert port.ran_on and port.ran_on[0] != "MainThread"
         assert screen.headline == "同步失败" and kh.find(screen, "error").text == "连不上乡镇服务器（网络不通）。"
         assert "同步失败" in app.status_text and app.status_kind == "warning"
+
+
+class CountingSync(FakeSync):
+    def sync_now(self) -> Any:
+        from ledger.ports import SyncStatus
+
+        super().sync_now()
+        return SyncStatus(True, "2026-11-23T02:00:05+08:00", 0)
+
+
+def test_the_nightly_sync_runs_once_when_its_hour_has_come_off_the_ui_thread(counter: ShopFixture) -> None:
+    from datetime import datetime, timedelta
+
+    from pos.app import PosApp
+
+    now = datetime(2026, 11, 23, 2, 0, 5)
+    asked: list[datetime] = []
+
+    def nightly(after: datetime) -> datetime:
+        asked.append(after)
+        # The first answer is already past (the PC slept through 02:00); later ones are tomorrow.
+        return after - timedelta(seconds=5) if len(asked) == 1 else after + timedelta(days=1)
+
+    port = CountingSync()
+    app = PosApp(
+        counter.store, printer=MemoryPrinter(), sync=port, freeze_gc=False, clock=lambda: now, nightly_sync=nightly
+    )
+    with kh.running(app):
+        assert port.ran_on == []
+        app._check_nightly()  # the half-minute check, as the clock would call it
+        kh.wait_background()
+        assert len(port.ran_on) == 1 and port.ran_on[0] != "MainThread"
+        app._check_nightly()  # the next is due tomorrow: nothing more tonight
+        kh.wait_background()
+        assert len(port.ran_on) == 1 and asked == [now, now]

@@ -762,3 +762,10 @@ def test_the_command_line_contract(tmp_path: Path, capsys: pytest.CaptureFixture
         assert services.audit(store.ledger).ok
     finally:
         store.close()
+
+
+def test_tokens_never_start_with_a_dash_that_the_command_line_would_take_for_an_option() -> None:
+    from sync.server.tokens import new_token
+
+    tokens = {new_token() for _ in range(2000)}  # a dash leads about one token in 64
+    assert len(tokens) == 2000 and not any(t.startswith("-") for t in tokens)

@@ -11,7 +11,12 @@ import secrets
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """32 random bytes, URL-safe, never starting with "-": a token is typed after ``--token`` on a command
+    line, where a leading dash would be read as another option."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def token_hash(token: str) -> str:
