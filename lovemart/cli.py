@@ -127,10 +127,13 @@ def cmd_households_list(args: argparse.Namespace, home: ShopHome) -> int:
     for r in rows:
         text.append(
             f"{r['household_id']:<8}\t{r['name']:<6}\t{r['balance']}\t{r['redeemable']}\t{r['earned_cycle']}\t"
-            f"{r['status']}\t{r['passbook']}"
+            f"{STATUS_WORDS.get(r['status'], r['status']) if out.lang.startswith('zh') else r['status']}\t{r['passbook']}"
         )
     out.result({"households": rows}, text)
     return 0
+
+
+STATUS_WORDS = {"active": "正常", "frozen": "冻结"}
 
 
 def balance_json(view: services.BalanceView) -> dict[str, Any]:

@@ -379,7 +379,14 @@ def cmd_central_report(args: argparse.Namespace, home: ShopHome) -> int:
             _say(lang, f"业务笔数：{data['transactions']}", f"Transactions: {data['transactions']}"),
             _say(lang, f"待处理异常：{data['exceptions_open']}", f"Open exceptions: {data['exceptions_open']}"),
         ]
-        text += [f"  {s['shop_id']}: acked {s['acked_through']}" for s in data["shops"]]
+        text += [
+            _say(
+                lang,
+                f"  {s['shop_id']}：已确认到第 {s['acked_through']} 笔",
+                f"  {s['shop_id']}: acked {s['acked_through']}",
+            )
+            for s in data["shops"]
+        ]
     elif args.report == "ranking":
         text = [f"{r['rank']:>4}  {r['household_id']:<10} {r['name']:<8} {r['earned_cycle']}" for r in data["ranking"]]
     elif args.report == "shops":
@@ -410,7 +417,10 @@ def cmd_central_shops_add(args: argparse.Namespace, home: ShopHome) -> int:
 def cmd_central_shops_list(args: argparse.Namespace, home: ShopHome) -> int:
     with _client(args) as api:
         data = api.call("GET", "/v1/admin/shops")
-    text = [f"{s['shop_id']:<6} {s['name']:<14} {s['village_id']:<6} acked {s['acked_through']}" for s in data["shops"]]
+    acked = _say(args.out.lang, "已确认到", "acked")
+    text = [
+        f"{s['shop_id']:<6} {s['name']:<14} {s['village_id']:<6} {acked} {s['acked_through']}" for s in data["shops"]
+    ]
     return _show(args, data, text)
 
 
