@@ -9,7 +9,8 @@ Figures (``run_sync_bench``), each measured against a real server process on loo
 - ``city_night_s``: 368 shops and 53,000 households, one night of about 500 transactions per shop,
   pushed by concurrent clients (``--scale`` shrinks shops, households and transactions for quick runs);
 - ``bootstrap_s``: provisioning a shop PC for a village of 2,000 households with 100,000 past
-  transactions: enrol, pull every page and store it in a fresh SQLite ledger;
+  transactions: ``lovemart provision`` itself (enrol, set up the ledger, pull every page into a fresh
+  SQLite ledger, with the durability the shop runs with);
 - ``wire_bytes_per_tx``: gzip'd push bytes per transaction.
 
 Shop transactions are made synthetically (redemptions with valid chains, from ``ledger.chain``), because a
@@ -64,7 +65,7 @@ from ledger.model import (
     household_account,
     shop_account,
 )
-from ledger.storage import SqlLedgerStore, open_ledger
+from ledger.storage import SqlLedgerStore
 from ledger.storage.central import CentralStore, CentralUnit, scratch_schema
 from sync import protocol
 
@@ -668,15 +669,17 @@ def _bootstrap(url: str, households: int, txns: int) -> float:
     folder = Path(tempfile.mkdtemp(prefix="lovemart-bench-shop-"))
     with _serving(url) as base_url:
         try:
-            store = open_ledger(folder / "ledger.sqlite3")
-            client = MiniClient(base_url)
+            # The real `lovemart provision`: enrol, save the token and settings, set up the ledger, pull.
+            from lovemart.sync_wiring import provision
+            from lovemart.wiring import ShopHome
+
+            home = ShopHome.at(folder)
             started = time.perf_counter()
-            client.provision(store, enrol_token)
+            provision(home, base_url, enrol_token)
             elapsed = time.perf_counter() - started
-            with store.read() as unit:
+            with home.store().read() as unit:
                 got = CentralUnit(unit).transaction_count()
-            client.close()
-            store.close()
+            home.close()
             if got != expected:
                 raise RuntimeError(f"bootstrap pulled {got} transactions of {expected}")
         finally:

@@ -12,7 +12,6 @@ hash chain and stores each transaction exactly once.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,12 +61,19 @@ def apply_in(unit: LedgerUnit, changes: Sequence[Message], next_cursor: int) -> 
     # wire leaves ``prev_hash`` out (it is implied by the chain), so it is looked up once per device.
     heads: dict[str, tuple[int, str]] = {}
     applied = stored = 0
+    # Runs of households and cards (a register of thousands comes as household, card, household, ...)
+    # are stored together, households first: a card's household is always earlier in the log.
+    households: list[Household] = []
+    cards: list[PassbookCard] = []
 
     def flush() -> int:
+        if households or cards:
+            unit.replicate_households(households)
+            unit.replicate_cards(cards)
+            households.clear()
+            cards.clear()
         if not pending:
             return 0
-        # One device's consecutive run per call: ``ingest`` stores a batch with one statement per table,
-        # keyed by the first transaction's device.
         fresh = unit.ingest(pending, create_devices=True)
         pending.clear()
         return len(fresh)
@@ -80,14 +86,22 @@ def apply_in(unit: LedgerUnit, changes: Sequence[Message], next_cursor: int) -> 
         kind = change.get("type")
         if kind == "txn":
             txn = _transaction(unit, change.get("data"), heads)
-            if pending and pending[-1].device_id != txn.device_id:
+            if households or cards:
                 stored += flush()
             pending.append(txn)
             continue
-        stored += flush()
         if kind not in MASTER_TYPES:
             raise SyncError("payload_malformed", detail=f"unknown change type {kind!r}")
-        _put_master(unit, master_from_wire(str(kind), change.get("data")))
+        record = master_from_wire(str(kind), change.get("data"))
+        if isinstance(record, Household | PassbookCard):
+            stored += flush() if pending else 0
+            if isinstance(record, Household):
+                households.append(record)
+            else:
+                cards.append(record)
+            continue
+        stored += flush()
+        _put_master(unit, record)
     stored += flush()
     cursor = max(current, next_cursor)
     if cursor != current:
@@ -120,7 +134,8 @@ def _previous_hash(unit: LedgerUnit, device: str, seq: int, shop_id: str, heads:
     return previous.hash if previous is not None else GENESIS_HASH
 
 
-def _put_master(unit: LedgerUnit, record: Township | Policy | Village | Shop | Household | PassbookCard | Item) -> None:
+def _put_master(unit: LedgerUnit, record: Township | Policy | Village | Shop | Item) -> None:
+    """One master record; households and cards go in runs (``replicate_households``, ``replicate_cards``)."""
     if isinstance(record, Township):
         unit.put_township(record)
     elif isinstance(record, Policy):
@@ -129,22 +144,5 @@ def _put_master(unit: LedgerUnit, record: Township | Policy | Village | Shop | H
         unit.put_village(record)
     elif isinstance(record, Shop):
         unit.put_shop(record)
-    elif isinstance(record, Household):
-        # Status is not master data: it follows from clearing and unfreeze transactions, which this
-        # ledger has already applied (or will, in order). A re-sent household record must not unfreeze.
-        known = unit.household(record.household_id)
-        if known is not None:
-            record = dataclasses.replace(record, status=known.status)
-        unit.put_household(record)
-    elif isinstance(record, PassbookCard):
-        _put_card(unit, record)
     else:
         unit.put_item(record)
-
-
-def _put_card(unit: LedgerUnit, card: PassbookCard) -> None:
-    """A card as the township has it now; a revocation keeps the issue date the shop already holds."""
-    if not card.active and unit.card(card.household_id, card.card_no) is not None:
-        unit.revoke_card(card.household_id, card.card_no, card.revoked_at or card.issued_at)
-        return
-    unit.put_card(card)

@@ -20,6 +20,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -548,18 +549,26 @@ class SyncClient:
             unit.identity()
             cursor = pull_cursor(unit)
         pulled = txns = 0
-        while True:
+        # The next page is fetched while this one is stored: the server builds page N+1 while this PC
+        # writes page N (a new PC pulls a hundred pages). A page applied is never fetched again, and a
+        # prefetched page that overlaps what the ledger has is skipped change by change (``apply_in``).
+        with ThreadPoolExecutor(1, thread_name_prefix="lovemart-pull") as fetcher:
             page = self._page(cursor)
-            self._at("pull_received")
-            applied = apply_page(self.store, page.changes, page.next)
-            pulled += applied.changes
-            txns += applied.txns
-            self._report(Progress("pull", pulled))
-            if not page.more:
-                return PullResult(pulled, txns, applied.cursor)
-            if applied.cursor <= cursor:
-                raise SyncError("payload_malformed", detail="the central record said there is more but sent nothing")
-            cursor = applied.cursor
+            while True:
+                ahead = fetcher.submit(self._page, page.next) if page.more else None
+                self._at("pull_received")
+                applied = apply_page(self.store, page.changes, page.next)
+                pulled += applied.changes
+                txns += applied.txns
+                self._report(Progress("pull", pulled))
+                if ahead is None:
+                    return PullResult(pulled, txns, applied.cursor)
+                if applied.cursor <= cursor:
+                    raise SyncError(
+                        "payload_malformed", detail="the central record said there is more but sent nothing"
+                    )
+                cursor = applied.cursor
+                page = ahead.result()
 
     def _page(self, after: int) -> Page:
         reply = self._call("GET", "/v1/pull", params={"after": after, "limit": protocol.PULL_PAGE})

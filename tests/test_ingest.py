@@ -145,3 +145,31 @@ def test_one_batch_from_several_devices_interleaved(two_shops, tmp_path: Path) -
         assert services.audit(third).ok, services.audit(third).problems
     finally:
         third.close()
+
+
+def test_replicated_households_and_cards_many_at_once(two_shops) -> None:
+    """What a pulled register does: new ones stored, known ones updated, a frozen household stays frozen."""
+    from ledger.model import HouseholdStatus, PassbookCard
+
+    shop, _ = two_shops
+    services.clear_household(shop.store, "H001", "酒驾")
+    with shop.store.read() as unit:
+        issued = unit.card("H001", 1).issued_at
+    renamed = Household("H001", "V1", "张秀英", "S1", members=(Member("张秀英", "户主"), Member("李明", "子")))
+    new = [Household(f"H9{k:02d}", "V1", f"新户{k}", "S1", members=(Member(f"新户{k}", "户主"),)) for k in range(3)]
+    with shop.store.write() as unit:
+        unit.replicate_households([*new, renamed, new[0]])
+        unit.replicate_cards(
+            [PassbookCard(h.household_id, 1, True, "2026-11-01T08:00:00+08:00") for h in new]
+            + [PassbookCard("H001", 1, False, "2026-01-01T00:00:00+08:00", "2026-11-20T09:00:00+08:00")]
+        )
+    with shop.store.read() as unit:
+        kept = unit.household("H001")
+        assert kept is not None and kept.status == HouseholdStatus.FROZEN and len(kept.members) == 2
+        revoked = unit.card("H001", 1)
+        assert revoked is not None and not revoked.active and revoked.issued_at == issued
+        assert [unit.household(h.household_id) is not None for h in new] == [True] * 3
+        listed = {row.household.household_id: row.balance for row in unit.households()}  # joins the balances
+        assert [listed.get(h.household_id) for h in new] == [0, 0, 0]
+        assert unit.card("H902", 1) == PassbookCard("H902", 1, True, "2026-11-01T08:00:00+08:00")
+    assert services.audit(shop.store).ok, services.audit(shop.store).problems

@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Row, Table, and_, bindparam, delete, func, insert, select, update
@@ -171,8 +172,6 @@ class _Prepared:
     txn_pks = select(T_TXN.c.seq, T_TXN.c.id).where(
         T_TXN.c.device_id == bindparam("device_id"), T_TXN.c.seq.between(bindparam("first"), bindparam("last"))
     )
-    insert_posting = insert(T_POSTING)
-    insert_line = insert(T_LINE)
     insert_print_job = insert(T_PRINT)
 
 
@@ -387,6 +386,83 @@ class SqlUnit:
             {"household_id": card.household_id, "card_no": card.card_no},
             {"active": card.active, "issued_at": card.issued_at, "revoked_at": card.revoked_at},
         )
+
+    def replicate_households(self, households: Sequence[Household]) -> None:
+        """Store households as the township has them now, many at once (a pulled page; a new PC pulls thousands).
+
+        A household already here keeps its status: status follows from clearing and unfreeze
+        transactions, which this ledger applies in their order, so a re-sent record must not unfreeze.
+        The last record of a household in ``households`` wins.
+        """
+        latest = {h.household_id: h for h in households}
+        known = self._existing(T_HOUSEHOLD.c.household_id, T_HOUSEHOLD.c.status, list(latest))
+        for household_id, status in known.items():
+            self.put_household(replace(latest[household_id], status=HouseholdStatus(status)))
+        new = [h for h in latest.values() if h.household_id not in known]
+        if not new:
+            return
+        self._insert_many(
+            T_HOUSEHOLD,
+            [
+                {
+                    "household_id": h.household_id,
+                    "village_id": h.village_id,
+                    "head_name": h.head_name,
+                    "home_shop_id": h.home_shop_id,
+                    "status": str(h.status),
+                    "members": json.dumps([[m.name, m.relation] for m in h.members], ensure_ascii=False),
+                }
+                for h in new
+            ],
+        )
+        with_balance = self._existing(T_BALANCE.c.household_id, T_BALANCE.c.household_id, [h.household_id for h in new])
+        self._insert_many(
+            T_BALANCE,
+            [
+                {"household_id": h.household_id, "balance": 0, "earned_cycle": 0}
+                for h in new
+                if h.household_id not in with_balance
+            ],
+        )
+
+    def replicate_cards(self, cards: Sequence[PassbookCard]) -> None:
+        """Store passbook cards as the township has them now, many at once; a revocation of a card
+        already here keeps the issue date this ledger holds. The last record of a card wins."""
+        latest = {(c.household_id, c.card_no): c for c in cards}
+        held = {
+            (r.household_id, r.card_no)
+            for start in range(0, len(latest), 400)
+            for r in self.c.execute(
+                select(T_CARD.c.household_id, T_CARD.c.card_no).where(
+                    T_CARD.c.household_id.in_({h for h, _ in list(latest)[start : start + 400]})
+                )
+            )
+        }
+        new = []
+        for key, card in latest.items():
+            if key not in held:
+                new.append(
+                    {
+                        "household_id": card.household_id,
+                        "card_no": card.card_no,
+                        "active": card.active,
+                        "issued_at": card.issued_at,
+                        "revoked_at": card.revoked_at,
+                    }
+                )
+            elif not card.active:
+                self.revoke_card(card.household_id, card.card_no, card.revoked_at or card.issued_at)
+            else:
+                self.put_card(card)
+        if new:
+            self._insert_many(T_CARD, new)
+
+    def _existing(self, key: Any, value: Any, ids: list[str]) -> dict[str, Any]:
+        """``{key: value}`` for the ``ids`` that have a row, asked in chunks (SQLite's variable limit)."""
+        found: dict[str, Any] = {}
+        for start in range(0, len(ids), 500):
+            found.update((k, v) for k, v in self.c.execute(select(key, value).where(key.in_(ids[start : start + 500]))))
+        return found
 
     def revoke_card(self, household_id: str, card_no: int, when: str) -> None:
         self.c.execute(
@@ -767,7 +843,7 @@ class SqlUnit:
             # One executemany, then the new keys by (device, seq). INSERT ... RETURNING with
             # sort_by_parameter_order has no sentinel column here, so SQLAlchemy would send one
             # INSERT per row.
-            self.c.execute(_Prepared.insert_txn, rows)
+            self._insert_many(T_TXN, rows)
             # A batch pulled from the township holds several devices' transactions, interleaved.
             ranges: dict[str, tuple[int, int]] = {}
             for t in txns:
@@ -784,14 +860,30 @@ class SqlUnit:
             for i, p in enumerate(t.postings)
         ]
         if postings:
-            self.c.execute(_Prepared.insert_posting, postings)
+            self._insert_many(T_POSTING, postings)
         lines = [
             {"txn_pk": pk, "idx": i, "sku": ln.sku, "qty": ln.qty, "points_each": ln.points_each}
             for pk, t in zip(pks, txns, strict=True)
             for i, ln in enumerate(t.lines)
         ]
         if lines:
-            self.c.execute(_Prepared.insert_line, lines)
+            self._insert_many(T_LINE, lines)
+
+    def _insert_many(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert ``rows`` (all with the same keys, plain strings and numbers) with one executemany.
+
+        A batch (a pulled page: a thousand transactions, three thousand postings) goes straight to the
+        driver: SQLAlchemy's per-row parameter processing cost more than SQLite's inserts. The columns
+        hold plain values only, so there is nothing for SQLAlchemy to convert. A single row, or a driver
+        with another parameter style, takes SQLAlchemy's path.
+        """
+        marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(self.c.dialect.paramstyle)
+        if len(rows) < 2 or marker is None:
+            self.c.execute(insert(table), rows)
+            return
+        columns = list(rows[0])
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+        self.c.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
 
     def _apply_effects(self, drafts: Sequence[TxnContent]) -> None:
         """Update the caches for ``drafts`` in order, one statement per cache table per stretch.
