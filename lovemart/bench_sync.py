@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,12 +55,9 @@ from ledger.model import (
     PassbookCard,
     Policy,
     Posting,
-    Shop,
-    Township,
     Transaction,
     TxnDraft,
     TxnKind,
-    Village,
     chained,
     household_account,
     shop_account,
@@ -68,6 +65,7 @@ from ledger.model import (
 from ledger.storage import SqlLedgerStore
 from ledger.storage.central import CentralStore, CentralUnit, scratch_schema
 from sync import protocol
+from sync.apply import apply_page
 
 JSON_GZIP = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
 
@@ -154,7 +152,7 @@ class MiniClient:
             store, found["township"], found[f"village:{shop.village_id}"], shop, self.device_id, found["policy"]
         )
         for page in pages:
-            apply_changes(store, page["changes"], page["next"])
+            apply_page(store, page["changes"], page["next"])
         self.pull(store)
 
     def pull(self, store: SqlLedgerStore) -> int:
@@ -170,7 +168,7 @@ class MiniClient:
             page = self.pull_page(cursor)
             while True:
                 ahead = fetcher.submit(self.pull_page, page["next"]) if page["more"] else None
-                applied += apply_changes(store, page["changes"], page["next"])
+                applied += apply_page(store, page["changes"], page["next"]).changes
                 if ahead is None:
                     return applied
                 page = ahead.result()
@@ -195,97 +193,6 @@ class PushRefused(Exception):
         self.code = str(error.get("code", ""))
         self.error = error
         super().__init__(f"{status} {self.code}: {error.get('message', '')}")
-
-
-def put_master(unit: Any, record: Any) -> None:
-    """Store one pulled master record; a household keeps the status its transactions gave it."""
-    if isinstance(record, Township):
-        unit.put_township(record)
-    elif isinstance(record, Policy):
-        unit.put_policy(record)
-    elif isinstance(record, Village):
-        unit.put_village(record)
-    elif isinstance(record, Shop):
-        unit.put_shop(record)
-    elif isinstance(record, Household):
-        existing = unit.household(record.household_id)
-        unit.put_household(dataclasses.replace(record, status=existing.status) if existing else record)
-    elif isinstance(record, PassbookCard):
-        unit.put_card(record)
-    elif isinstance(record, Item):
-        unit.put_item(record)
-
-
-def apply_changes(store: SqlLedgerStore, changes: Iterable[dict[str, Any]], next_cursor: int) -> int:
-    """One pull page and its cursor in one local transaction; transactions and new households in runs."""
-    count = 0
-    with store.write() as unit:
-        central = CentralUnit(unit)
-        heads = {device: digest for device, (_seq, digest) in central.device_heads().items()}
-        run: list[Transaction] = []
-        masters: list[Any] = []
-        for change in changes:
-            count += 1
-            if change["type"] == "txn":
-                _put_masters(unit, central, masters)
-                masters = []
-                data = change["data"]
-                txn = protocol.txn_from_wire(data, None, heads.get(data["d"], GENESIS_HASH))
-                heads[txn.device_id] = txn.hash
-                run.append(txn)
-                continue
-            _ingest_by_device(unit, run)
-            run = []
-            masters.append(protocol.master_from_wire(change["type"], change["data"]))
-        _put_masters(unit, central, masters)
-        _ingest_by_device(unit, run)
-        unit.set_meta("pull_cursor", str(next_cursor))
-    return count
-
-
-def _put_masters(unit: Any, central: CentralUnit, records: list[Any]) -> None:
-    """Store a run of master records; households and first cards this ledger has never seen go in bulk.
-
-    A new shop PC receives the whole register at once; ``put_household`` and ``put_card`` one by one
-    cost a couple of milliseconds each, which for a village of 2,000 households is most of a bootstrap.
-    """
-    new_households = [r for r in records if isinstance(r, Household)]
-    if len(new_households) > 50:
-        known = set(central.household_states([h.household_id for h in new_households]))
-        fresh = {h.household_id: h for h in new_households if h.household_id not in known}
-        cards = [r for r in records if isinstance(r, PassbookCard) and r.household_id in fresh and r.card_no == 1]
-        seen: set[tuple[str, int]] = set()
-        bulk_cards = []
-        for card in cards:
-            if (card.household_id, card.card_no) not in seen:
-                seen.add((card.household_id, card.card_no))
-                bulk_cards.append(card)
-        central.add_households(list(fresh.values()), bulk_cards)
-        done_cards = {(c.household_id, c.card_no): c for c in bulk_cards}
-        for record in records:
-            if isinstance(record, Household) and record.household_id in fresh and fresh[record.household_id] is record:
-                continue
-            if isinstance(record, PassbookCard) and done_cards.get((record.household_id, record.card_no)) is record:
-                continue
-            put_master(unit, record)
-        return
-    for record in records:
-        put_master(unit, record)
-
-
-def _ingest_by_device(unit: Any, txns: Sequence[Transaction]) -> None:
-    """Ingest a run one device at a time, each device's transactions in their order.
-
-    ``SqlUnit.ingest`` finds the keys of a batch it inserted by the first transaction's device, so one
-    call must hold one device's transactions. Regrouping a run by device is safe: balances add up in
-    any order, and the order that matters (awards, clearings, cycle closes, all on the central device)
-    is kept within each device.
-    """
-    by_device: dict[str, list[Transaction]] = {}
-    for txn in txns:
-        by_device.setdefault(txn.device_id, []).append(txn)
-    for group in by_device.values():
-        unit.ingest(group, create_devices=True)
 
 
 # ----- the benchmark ------------------------------------------------------------------------------------------

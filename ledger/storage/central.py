@@ -18,9 +18,9 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, select, update
 
 from ledger.chain import chain_hash
 from ledger.effects import Totals, effects_of
@@ -38,21 +38,16 @@ from ledger.storage.store import (
     T_VILLAGE,
     SqlLedgerStore,
     SqlUnit,
+    _table,
 )
 from ledger.storage.tables import (
     AdminTokenRow,
-    Base,
     CentralDeviceRow,
     ChangeLogRow,
     EnrolTokenRow,
     KioskTokenRow,
     SyncExceptionRow,
 )
-
-
-def _table(model: type[Base]) -> Table:
-    return cast(Table, model.__table__)
-
 
 T_CENTRAL_DEVICE = _table(CentralDeviceRow)
 T_ENROL = _table(EnrolTokenRow)
