@@ -125,9 +125,10 @@ def cmd_households_list(args: argparse.Namespace, home: ShopHome) -> int:
     out: Output = args.out
     text = [f"{'户号':<8}\t{'户主':<6}\t余额\t可兑换\t本年获得\t状态\t存折码"]
     for r in rows:
+        status = STATUS_WORDS.get(r["status"], r["status"]) if out.lang.startswith("zh") else r["status"]
         text.append(
             f"{r['household_id']:<8}\t{r['name']:<6}\t{r['balance']}\t{r['redeemable']}\t{r['earned_cycle']}\t"
-            f"{STATUS_WORDS.get(r['status'], r['status']) if out.lang.startswith('zh') else r['status']}\t{r['passbook']}"
+            f"{status}\t{r['passbook']}"
         )
     out.result({"households": rows}, text)
     return 0
