@@ -81,6 +81,8 @@ class KioskSettings:
     lockdown: bool = True
     fullscreen: bool = True
     hide_cursor: bool = True
+    # Look scans up on a worker (a source across the network can take seconds; a shop ledger takes ms).
+    lookup_in_background: bool = False
 
 
 class KioskApp(LockdownMixin, KitApp):
@@ -123,6 +125,7 @@ class KioskApp(LockdownMixin, KitApp):
         self._ranking_event: Any = None
         self._ranking_task: Any = None
         self._fill_events: list[Any] = []
+        self._scans = 0  # scans seen; a lookup that comes back after a newer scan or a reset is dropped
         self.exited = False
         super().__init__(lang=lang or presenter.lang, **kwargs)
         presenter.lang = self.lang
@@ -214,7 +217,24 @@ class KioskApp(LockdownMixin, KitApp):
         """A code from any scanner. Ignored on the maintenance screen (a manager is typing a PIN there)."""
         if self.screen == "maintenance":
             return
-        showing = self.presenter.scan(text)
+        if self.settings.lookup_in_background:
+            self._scans += 1
+            serial = self._scans
+
+            def fetched(lookup: Any) -> None:
+                # Only the newest scan shows, and only if nobody went back to idle or on meanwhile.
+                if serial == self._scans and self.screen != "maintenance":
+                    self._scanned(self.presenter.apply(lookup), source)
+
+            run_in_background(
+                lambda: self.presenter.fetch(text),
+                on_done=fetched,
+                on_error=lambda error: log.error("kiosk: lookup failed: %s", error),
+            )
+            return
+        self._scanned(self.presenter.scan(text), source)
+
+    def _scanned(self, showing: Any, source: str) -> None:
         log.info("kiosk: scan from %s -> %s", source, showing)
         if showing == "household":
             self._show_household()
@@ -244,6 +264,7 @@ class KioskApp(LockdownMixin, KitApp):
         self._show_idle()
 
     def _forget_household(self) -> None:
+        self._scans += 1  # a lookup still on its way must not bring the household back
         self._cancel_fills()
         self.presenter.reset()
         if self.speaker is not None:

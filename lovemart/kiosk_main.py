@@ -12,8 +12,11 @@ screenshots and the bench).
     error_timeout_s = 8
     speak_automatically = false # read name and points aloud after each scan (when there is sound)
     lockdown = true             # full screen, no exit but the maintenance gesture + manager PIN
-    village = "V01"             # the ranking's village (default: the shop's own)
+    village = "V01"             # the ranking's village (default: the shop's own; required with server)
     ranking_size = 10
+    server = "https://..."      # a kiosk away from the shop: figures from the central record, no shop ledger
+    kiosk_token = "..."         # its read-only kiosk token (lovemart central kiosk-token)
+    server_timeout_s = 3
 
 ``[scanner]``: ``decoder`` ("zxing", default, or "zbar"), ``camera`` (device number or path; default 0;
 ``-1`` or "none" for no camera: the USB keyboard-wedge scanner still works).
@@ -38,6 +41,8 @@ from lovemart.wiring import ShopHome
 if TYPE_CHECKING:
     from hardware.speech import Speaker
     from kiosk.app import KioskApp, KioskSettings, ScannerLike
+    from kiosk.sources import KioskSource
+    from lovemart.kiosk_remote import RemoteKioskSource
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +85,13 @@ class KioskConfig:
     ranking_size: int = 10
     decoder: str = DEFAULT_DECODER
     camera: int | str | None = 0
+    server: str | None = None  # the central record's URL: a remote kiosk (lovemart.kiosk_remote)
+    kiosk_token: str | None = None
+    server_timeout_s: float = 3.0
+
+    @property
+    def remote(self) -> bool:
+        return self.server is not None
 
     @classmethod
     def of(cls, home: ShopHome) -> KioskConfig:
@@ -99,7 +111,21 @@ class KioskConfig:
             ranking_size=ranking_size,
             decoder=str(scanner.get("decoder") or DEFAULT_DECODER),
             camera=camera_device(scanner.get("camera", 0)),
+            server=str(kiosk["server"]).strip() or None if kiosk.get("server") else None,
+            kiosk_token=str(kiosk["kiosk_token"]).strip() or None if kiosk.get("kiosk_token") else None,
+            server_timeout_s=_as_float(kiosk.get("server_timeout_s", 3), 3.0),
         )
+
+    def remote_source(self) -> RemoteKioskSource:
+        """The central record's kiosk endpoints as the kiosk's source; refuses settings that cannot work."""
+        from lovemart.kiosk_remote import KioskServerFault, RemoteKioskSource
+
+        missing = [key for key, value in (("kiosk_token", self.kiosk_token), ("village", self.village)) if not value]
+        if missing or not self.server:
+            raise KioskServerFault("kiosk_settings", missing=", ".join(missing) or "server")
+        if not self.server.startswith(("http://", "https://")):
+            raise KioskServerFault("kiosk_settings", missing='server = "https://..."')
+        return RemoteKioskSource(self.server, self.kiosk_token or "", self.village or "", timeout=self.server_timeout_s)
 
 
 def camera_device(value: object) -> int | str | None:
@@ -146,27 +172,30 @@ def build_kiosk(
     on_exit: Callable[[], None] | None = None,
     freeze_gc: bool = False,
 ) -> KioskApp:
-    """A ``KioskApp`` on the shop's ledger (read-only, no POS lock), not yet started. Imports Kivy."""
+    """A ``KioskApp`` on the shop's ledger (read-only, no POS lock), not yet started. Imports Kivy.
+
+    With ``[kiosk] server`` set, the figures come from the central record instead and no ledger is needed;
+    a ledger in ``home`` (if any) still supplies the managers who may close the kiosk.
+    """
     from hardware.speech import EspeakSpeaker
     from hardware.wedge import KeyboardWedge
     from kiosk.access import LedgerAccess
-    from kiosk.app import KioskApp, KioskSettings
+    from kiosk.app import KioskApp
     from kiosk.presenter import KioskPresenter
     from kiosk.sources import LocalSource
 
     config = config or KioskConfig.of(home)
-    store = home.store()
-    presenter = KioskPresenter(
-        LocalSource(store, village_id=config.village), lang=home.settings.language, ranking_size=config.ranking_size
-    )
-    settings = settings or KioskSettings(
-        timeout_s=config.timeout_s,
-        error_timeout_s=config.error_timeout_s,
-        speak_automatically=config.speak_automatically,
-        lockdown=config.lockdown,
-        fullscreen=config.lockdown,
-        hide_cursor=config.lockdown,
-    )
+    source: KioskSource
+    access: LedgerAccess | None
+    if config.remote:
+        source = config.remote_source()
+        access = LedgerAccess(home.store()) if home.exists else None
+    else:
+        store = home.store()
+        source = LocalSource(store, village_id=config.village)
+        access = LedgerAccess(store)
+    presenter = KioskPresenter(source, lang=home.settings.language, ranking_size=config.ranking_size)
+    settings = settings or _app_settings(config, config.lockdown)
     if scanners is None:
         scanners = _camera_scanners(config)
         if config.camera is not None and not scanners:
@@ -177,9 +206,25 @@ def build_kiosk(
         scanners=scanners,
         wedge_factory=lambda on_scan: KeyboardWedge(on_scan=on_scan),
         speaker=speaker if speaker is not None else EspeakSpeaker(),
-        access=LedgerAccess(store),
+        access=access,
         on_exit=on_exit,
         freeze_gc=freeze_gc,
+    )
+
+
+def _app_settings(config: KioskConfig, locked: bool) -> Any:
+    """The app's ``KioskSettings`` from ``[kiosk]``; a kiosk reading across the network looks scans up on a
+    worker so that a slow link never freezes the screen."""
+    from kiosk.app import KioskSettings
+
+    return KioskSettings(
+        timeout_s=config.timeout_s,
+        error_timeout_s=config.error_timeout_s,
+        speak_automatically=config.speak_automatically,
+        lockdown=locked,
+        fullscreen=locked,
+        hide_cursor=locked,
+        lookup_in_background=config.remote,
     )
 
 
@@ -192,26 +237,21 @@ def run_kiosk(
 ) -> int:
     """``lovemart kiosk``: run until a manager closes it. ``windowed`` (development) turns the lock-down off.
 
-    Refuses (``LedgerError``) when the home has no ledger. Returns the exit status.
+    Refuses (``LedgerError``) when the home has no ledger, unless ``[kiosk] server`` makes it a remote
+    kiosk (then ``KioskServerFault`` for incomplete settings). Returns the exit status.
     """
-    home.store()  # refuse before any window opens: "not_configured" reads better on a terminal
     config = KioskConfig.of(home)
+    if config.remote:
+        config.remote_source().close()  # refuse incomplete settings before any window opens
+    else:
+        home.store()  # refuse before any window opens: "not_configured" reads better on a terminal
     locked = config.lockdown and not windowed
     os.environ.setdefault("KIVY_NO_ARGS", "1")  # our command line is not Kivy's
     if locked:
         from ui.lockdown import configure_before_window
 
         configure_before_window()
-    from kiosk.app import KioskSettings
-
-    settings = KioskSettings(
-        timeout_s=config.timeout_s,
-        error_timeout_s=config.error_timeout_s,
-        speak_automatically=config.speak_automatically,
-        lockdown=locked,
-        fullscreen=locked,
-        hide_cursor=locked,
-    )
+    settings = _app_settings(config, locked)
     app = build_kiosk(home, settings=settings, scanners=scanners, speaker=speaker, config=config, freeze_gc=True)
     try:
         app.run()

@@ -58,7 +58,9 @@ def village(shop: ShopFixture) -> ShopFixture:
     return shop
 
 
-def make_kiosk(shop: ShopFixture, *, speaker: MemorySpeaker | None = None, **settings: Any) -> Kiosk:
+def make_kiosk(
+    shop: ShopFixture, *, speaker: MemorySpeaker | None = None, source: Any = None, **settings: Any
+) -> Kiosk:
     from kiosk.app import KioskApp, KioskSettings  # Kivy: only after the harness set its environment
 
     options: dict[str, Any] = {"timeout_s": 20.0, "error_timeout_s": 8.0, "lockdown": False, "fullscreen": False}
@@ -67,7 +69,7 @@ def make_kiosk(shop: ShopFixture, *, speaker: MemorySpeaker | None = None, **set
     speaker = speaker or MemorySpeaker()
     exits: list[bool] = []
     app = KioskApp(
-        KioskPresenter(LocalSource(shop.store)),
+        KioskPresenter(source or LocalSource(shop.store)),
         settings=KioskSettings(**options),
         scanners=[scanner],
         wedge_factory=lambda on_scan: KeyboardWedge(on_scan=on_scan, max_gap_s=0.5),
@@ -331,3 +333,42 @@ def test_layout_at_each_panel_size_keeps_the_digits_huge_and_clear(village: Shop
         invite = kh.find(k.app.idle_screen, "invite")
         ix, iy = invite.to_window(*invite.pos)
         assert 0 <= iy and iy + invite.height <= height and invite.texture_size[0] <= invite.width + 1
+
+
+class HeldSource(LocalSource):
+    """A source across a slow link: each lookup waits for ``gate`` and notes the thread it ran on."""
+
+    def __init__(self, store: Any) -> None:
+        import threading
+
+        super().__init__(store)
+        self.gate = threading.Event()
+        self.threads: list[str] = []
+
+    def household(self, code: str) -> Any:
+        import threading
+
+        self.threads.append(threading.current_thread().name)
+        assert self.gate.wait(10), "the test never released the lookup"
+        return super().household(code)
+
+
+def test_a_remote_lookup_runs_off_the_ui_thread_and_a_late_answer_is_dropped(village: ShopFixture) -> None:
+    source = HeldSource(village.store)
+    kiosk = make_kiosk(village, source=source, lookup_in_background=True)
+    app = kiosk.app
+    with kh.running(app):
+        kh.wait_background()
+        assert kiosk.scanner.scan(village.codes["H1"])
+        kh.pump_until(lambda: source.threads, what="lookup started")
+        kh.pump(3)
+        assert app.screen == "idle"  # the screen kept drawing while the link was slow
+        app.go_idle()  # 返回 (or the timeout) before the answer came
+        source.gate.set()
+        kh.wait_background()
+        kh.pump(2)
+        assert app.screen == "idle" and app.presenter.household_view() is None
+        assert not any("王秀兰" in t for t in texts_of(app.household_screen))
+        kiosk.scan(village.codes["H1"])
+        assert app.screen == "household" and kh.find(app.household_screen, "redeemable").text == "80"
+        assert source.threads and "MainThread" not in source.threads

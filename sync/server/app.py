@@ -81,7 +81,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def ledger_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, LedgerError)
-        return _error(LEDGER_STATUS.get(exc.code, 422), exc.code, exc.message(_lang(request)))
+        # Plain parameters travel too, so a client can raise the same LedgerError (the kiosk does).
+        params = {k: v for k, v in exc.params.items() if isinstance(v, str | int) and not isinstance(v, bool)}
+        extra = {"params": params} if params else {}
+        return _error(LEDGER_STATUS.get(exc.code, 422), exc.code, exc.message(_lang(request)), **extra)
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -269,9 +272,22 @@ def _protocol_routes(app: FastAPI, central: CentralRecord) -> None:
         return central.status(central.device_for(bearer(request)))
 
     @app.get("/v1/kiosk/balance", tags=["kiosk"])
-    def kiosk_balance(request: Request, code: Annotated[str, Query(max_length=64)]) -> dict[str, Any]:
+    def kiosk_balance(
+        request: Request,
+        code: Annotated[str, Query(max_length=64)],
+        village: Annotated[str | None, Query(max_length=32)] = None,
+    ) -> dict[str, Any]:
         central.check_kiosk(bearer(request))
-        return views.kiosk_view(central, code, _lang(request))
+        return views.kiosk_view(central, code, _lang(request), village.upper() if village else None)
+
+    @app.get("/v1/kiosk/board", tags=["kiosk"])
+    def kiosk_board(
+        request: Request,
+        village: Annotated[str, Query(min_length=1, max_length=32)],
+        size: Annotated[int, Query(ge=0, le=views.BOARD_MAX)] = views.RANKING_TOP,
+    ) -> dict[str, Any]:
+        central.check_kiosk(bearer(request))
+        return views.kiosk_board(central, village.upper(), size)
 
 
 def _admin(central: CentralRecord, request: Request) -> None:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
+
 from ledger import services
+from ledger.errors import LedgerError
 from ledger.history import describe
-from ledger.model import HouseholdStatus
+from ledger.model import HouseholdStatus, Shop
+from ledger.storage.central import CentralUnit
+from ledger.storage.store import T_LINE, T_TXN
 from sync.server import rules
 from sync.server.record import CentralRecord
 from sync.server.township import device_json
 
 HISTORY_LENGTH = 10
 RANKING_TOP = 10
+BOARD_MAX = 50  # the kiosk board's ranking is at most this long
 
 
 def totals(record: CentralRecord) -> dict[str, Any]:
@@ -120,8 +126,77 @@ def overdrafts(record: CentralRecord) -> dict[str, Any]:
     }
 
 
-def kiosk_view(record: CentralRecord, code: str, lang: str = "zh") -> dict[str, Any]:
-    """Balance, recent history and standing in the village for a scanned passbook (read-only)."""
+def _village_shop(unit: CentralUnit, village_id: str | None) -> Shop | None:
+    """The shop of ``village_id`` (the first by id when a village has several), or None."""
+    if not village_id:
+        return None
+    return next((s for s in sorted(unit.shops(), key=lambda s: s.shop_id) if s.village_id == village_id), None)
+
+
+def _shop_stock(unit: CentralUnit, shop_id: str) -> dict[str, int]:
+    """Stock on hand at ``shop_id`` as far as its pushed transactions tell: the sum of its goods lines.
+
+    The same fold as a shop's own ``stock_level`` cache (``effects_of(txn, shop)``), done as one aggregate
+    over the township's goods lines: no cache at the central record, so the cost grows with the lines of
+    every shop (redemptions × goods), not with households. Unpushed sales are not in it.
+    """
+    query = (
+        select(T_LINE.c.sku, func.sum(T_LINE.c.qty).label("qty"))
+        .select_from(T_LINE.join(T_TXN, T_TXN.c.id == T_LINE.c.txn_pk))
+        .where(T_TXN.c.shop_id == shop_id)
+        .group_by(T_LINE.c.sku)
+    )
+    return {r.sku: int(r.qty) for r in unit.c.execute(query)}
+
+
+def _shelf(unit: CentralUnit, village_id: str | None) -> dict[str, Any]:
+    """The goods on offer at the village's shop: active catalogue items it has in stock (as LocalSource)."""
+    shop = _village_shop(unit, village_id)
+    if shop is None:
+        return {"shop": None, "goods": [], "stock_as_of": None}
+    stock = _shop_stock(unit, shop.shop_id)
+    goods = [
+        {"sku": i.sku, "name": i.name, "unit": i.unit, "points": i.points, "on_hand": stock.get(i.sku, 0)}
+        for i in unit.ledger.items()
+        if i.active and stock.get(i.sku, 0) > 0
+    ]
+    pushes = [d.last_push_at for d in unit.devices(shop.shop_id) if d.last_push_at]
+    return {
+        "shop": {"shop_id": shop.shop_id, "name": shop.name},
+        "goods": goods,
+        "stock_as_of": max(pushes) if pushes else None,
+    }
+
+
+def kiosk_board(record: CentralRecord, village_id: str, size: int = RANKING_TOP) -> dict[str, Any]:
+    """What everybody sees at a kiosk of ``village_id``: its public ranking (never balances) and the goods.
+
+    ``size`` 0 skips the ranking (a kiosk refreshing only its shelf should not rank the whole village).
+    """
+    with record.store.read() as unit:
+        village = unit.ledger.village(village_id)
+        if village is None:
+            raise LedgerError("village_unknown", village_id=village_id)
+        shelf = _shelf(unit, village_id)
+    size = max(0, min(BOARD_MAX, size))
+    board = ranking(record, village_id, size) if size else []
+    return {
+        "village": {"village_id": village.village_id, "name": village.name},
+        "ranking": [
+            {"rank": r["rank"], "household_id": r["household_id"], "name": r["name"], "earned_cycle": r["earned_cycle"]}
+            for r in board
+        ],
+        **shelf,
+        "server_time": record.now(),
+    }
+
+
+def kiosk_view(record: CentralRecord, code: str, lang: str = "zh", village_id: str | None = None) -> dict[str, Any]:
+    """Balance, recent history and standing in the village for a scanned passbook (read-only).
+
+    ``goods`` is the shelf of ``village_id``'s shop (the kiosk's village; default the household's own), so
+    a kiosk can say "what can I get now" in the same answer.
+    """
     with record.store.read() as unit:
         ledger = unit.ledger
         holder = services.lookup_passbook(ledger, code)
@@ -132,6 +207,8 @@ def kiosk_view(record: CentralRecord, code: str, lang: str = "zh") -> dict[str, 
             for t in ledger.recent_transactions(household.household_id, HISTORY_LENGTH)
         ]
         debt = rules.debt_of(unit, household.household_id)
+        shelf = _shelf(unit, village_id or household.village_id)
+        when = record.now()
     active = household.status == HouseholdStatus.ACTIVE
     board = ranking(record, household.village_id)
     mine = next((r for r in board if r["household_id"] == household.household_id), None)
@@ -140,12 +217,21 @@ def kiosk_view(record: CentralRecord, code: str, lang: str = "zh") -> dict[str, 
         "name": household.head_name,
         "village_id": household.village_id,
         "status": str(household.status),
+        "frozen": household.status == HouseholdStatus.FROZEN,
         "balance": holder.balance,
         "redeemable": max(0, holder.balance - policy.redeemable_floor) if active else 0,
         "earned_cycle": holder.earned_cycle,
         "overdraft": debt,
         "history": [
-            {"when": m.when, "points": m.points, "text": m.words(lang), "receipt_no": m.receipt_no} for m in history
+            {
+                "when": m.when,
+                "points": m.points,
+                "text": m.words(lang),
+                "zh": m.zh,
+                "en": m.en,
+                "receipt_no": m.receipt_no,
+            }
+            for m in history
         ],
         "ranking": {
             "rank": mine["rank"] if mine else None,
@@ -154,4 +240,6 @@ def kiosk_view(record: CentralRecord, code: str, lang: str = "zh") -> dict[str, 
                 {"rank": r["rank"], "name": r["name"], "earned_cycle": r["earned_cycle"]} for r in board[:RANKING_TOP]
             ],
         },
+        **shelf,
+        "server_time": when,
     }
