@@ -88,6 +88,7 @@ class KioskConfig:
     server: str | None = None  # the central record's URL: a remote kiosk (lovemart.kiosk_remote)
     kiosk_token: str | None = None
     server_timeout_s: float = 3.0
+    manager_pin: str | None = None  # "<salt>:<hash>" (lovemart kiosk --set-manager-pin) for a kiosk with no ledger
 
     @property
     def remote(self) -> bool:
@@ -114,6 +115,7 @@ class KioskConfig:
             server=str(kiosk["server"]).strip() or None if kiosk.get("server") else None,
             kiosk_token=str(kiosk["kiosk_token"]).strip() or None if kiosk.get("kiosk_token") else None,
             server_timeout_s=_as_float(kiosk.get("server_timeout_s", 3), 3.0),
+            manager_pin=str(kiosk["manager_pin"]) if kiosk.get("manager_pin") else None,
         )
 
     def remote_source(self) -> RemoteKioskSource:
@@ -179,17 +181,23 @@ def build_kiosk(
     """
     from hardware.speech import EspeakSpeaker
     from hardware.wedge import KeyboardWedge
-    from kiosk.access import LedgerAccess
+    from kiosk.access import LedgerAccess, ManagerAccess, PinAccess
     from kiosk.app import KioskApp
     from kiosk.presenter import KioskPresenter
     from kiosk.sources import LocalSource
 
     config = config or KioskConfig.of(home)
     source: KioskSource
-    access: LedgerAccess | None
+    access: ManagerAccess | None
     if config.remote:
         source = config.remote_source()
-        access = LedgerAccess(home.store()) if home.exists else None
+        # Who may close it: the shop's managers when a ledger is here, else the PIN in [kiosk] manager_pin.
+        if home.exists:
+            access = LedgerAccess(home.store())
+        elif config.manager_pin:
+            access = PinAccess(config.manager_pin)
+        else:
+            access = None
     else:
         store = home.store()
         source = LocalSource(store, village_id=config.village)

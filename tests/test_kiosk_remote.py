@@ -265,3 +265,29 @@ def test_kiosk_settings_choose_the_remote_source(tmp_path: Path) -> None:
     source = KioskConfig.of(ShopHome.at(tmp_path / "hall")).remote_source()
     assert (source.server_url, source.village_id, source.timeout) == ("https://central.example", "V01", 3.0)
     source.close()
+
+
+def test_a_kiosk_without_a_ledger_is_closed_with_the_pin_from_its_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from kiosk.access import PinAccess
+    from lovemart.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("2468\n"))
+    assert main(["--home", str(tmp_path), "kiosk", "--set-manager-pin"]) == 0
+    written = (tmp_path / "lovemart.toml").read_text(encoding="utf-8")
+    assert "manager_pin" in written and "2468" not in written  # only the salted hash is kept
+    config = KioskConfig.of(ShopHome.at(tmp_path))
+    assert config.manager_pin
+    access = PinAccess(config.manager_pin)
+    assert [m.operator_id for m in access.managers()] == ["kiosk"]
+    assert access.check("kiosk", "2468") is None
+    assert access.check("kiosk", "2469") == "kiosk_maint_wrong"
+    assert PinAccess("damaged").check("kiosk", "2468") == "kiosk_maint_wrong"
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("12\n"))  # too short: refused, the old PIN stays
+    assert main(["--home", str(tmp_path), "kiosk", "--set-manager-pin"]) == 1
+    assert "4" in capsys.readouterr().err
+    assert (tmp_path / "lovemart.toml").read_text(encoding="utf-8") == written

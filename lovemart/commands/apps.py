@@ -32,9 +32,48 @@ def cmd_pos(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_kiosk(args: argparse.Namespace, home: ShopHome) -> int:
+    if args.set_manager_pin:
+        return _set_kiosk_pin(args, home)
     from lovemart.kiosk_main import run_kiosk
 
     return run_kiosk(home, windowed=args.windowed)
+
+
+def _set_kiosk_pin(args: argparse.Namespace, home: ShopHome) -> int:
+    """Store a hashed manager PIN in ``[kiosk] manager_pin``: who may close a kiosk with no shop ledger.
+
+    The PIN is asked for (twice, hidden) or read from standard input, never taken as an argument, which
+    would leave it in the shell's history.
+    """
+    import getpass
+
+    from kiosk.access import pin_record_of
+    from ledger.errors import LedgerError
+    from lovemart import settings as settings_mod
+
+    lang = args.out.lang
+    if sys.stdin.isatty():
+        pin = getpass.getpass(_say(lang, "查询机管理密码（4-8 位数字）：", "Kiosk manager PIN (4-8 digits): "))
+        again = getpass.getpass(_say(lang, "再输一遍：", "Again: "))
+        if pin != again:
+            raise LedgerError("bad_pin")
+    else:
+        pin = sys.stdin.readline().strip()
+    record = pin_record_of(pin)
+    settings = home.settings
+    section = dict(settings.extra.get("kiosk") or {})
+    section["manager_pin"] = record
+    settings.extra["kiosk"] = section
+    settings_mod.save(settings)
+    args.out.result(
+        {"manager_pin": "set"},
+        _say(
+            lang,
+            "已设置查询机管理密码（五连击左上角后输入）。",
+            "Kiosk manager PIN set (five taps top-left, then the PIN).",
+        ),
+    )
+    return 0
 
 
 def _offscreen_env() -> dict[str, str]:
@@ -141,6 +180,11 @@ def register(commands: Any, add: Any) -> None:
     p.add_argument("--windowed", action="store_true", help="a window instead of full screen (for trying it out)")
     p = add(commands, "kiosk", cmd_kiosk, "the villagers' touchscreen kiosk: scan your passbook, see your points")
     p.add_argument("--windowed", action="store_true", help="a window instead of full screen, no lock-down")
+    p.add_argument(
+        "--set-manager-pin",
+        action="store_true",
+        help="set the PIN that closes a kiosk with no shop ledger (asked for, or read from standard input)",
+    )
     p = add(commands, "screenshots", cmd_screenshots, "save a PNG of every POS and kiosk screen (demo data)")
     p.add_argument("--out", dest="out_dir", required=True, metavar="DIR")
     p.add_argument("--app", action="append", choices=["pos", "kiosk"], help="only this app (repeatable)")
