@@ -30,7 +30,10 @@ KIOSK_MESSAGES: dict[str, tuple[str, str]] = {
     # where the figures come from
     "kiosk_fresh_local_never": ("数据：本店账本（未同步）", "Figures: this shop's ledger (never synced)"),
     "kiosk_fresh_local": ("数据：本店账本，上次同步 {when}", "Figures: this shop's ledger, last synced {when}"),
-    "kiosk_fresh_remote": ("数据：乡镇积分中心，{when}", "Figures: township central record, as of {when}"),
+    "kiosk_fresh_remote": (
+        "数据：乡镇积分中心，本村超市同步到 {when}",
+        "Figures: township central record, village shop synced up to {when}",
+    ),
     "kiosk_fresh_remote_unknown": ("数据：乡镇积分中心", "Figures: township central record"),
     # household screen
     "kiosk_household_name": ("{name} 户", "Household {name}"),

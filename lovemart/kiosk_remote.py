@@ -7,7 +7,8 @@ endpoints (docs/sync.md, "Kiosk away from the shop"):
 - ``GET /v1/kiosk/balance?code=C&village=V``: one passbook's figures, its recent movements and the shelf.
 
 It lives in the composition root because it joins the kiosk's plain dataclasses to HTTP (the kiosk may not
-import httpx, sync may not import the kiosk). Every answer carries ``Freshness("remote", server_time)``.
+import httpx, sync may not import the kiosk). Every answer carries ``Freshness("remote", when)``: the village
+shop's last push (else the server's time).
 
 A bad passbook comes back as the server's ledger error and is raised here as the same ``LedgerError``
 (``passbook_malformed``/``forged``/``unknown``/``revoked``), so the presenter shows the same screens as on a
@@ -189,7 +190,10 @@ class RemoteKioskSource:
 
     @staticmethod
     def _freshness(data: dict[str, Any]) -> Freshness:
-        return Freshness("remote", _text(data, "server_time"))
+        # What the villager needs to know is how far the village shop's sales have reached the township
+        # (its last push); the server's clock only when the shop never pushed.
+        pushed = data.get("stock_as_of")
+        return Freshness("remote", pushed if isinstance(pushed, str) and pushed else _text(data, "server_time"))
 
     # ------------------------------------------------------------ KioskSource
 

@@ -109,7 +109,7 @@ def test_freshness_says_when_the_ledger_last_synced(stocked: ShopFixture) -> Non
     presenter.lang = "zh"
     assert presenter.freshness_text(Freshness("local", "2025-01-02T08:00:00+08:00")).endswith("2025年1月2日 08:00")
     assert presenter.freshness_text(Freshness("remote", "2026-11-22T09:30:00+08:00")) == (
-        "数据：乡镇积分中心，11月22日 09:30"
+        "数据：乡镇积分中心，本村超市同步到 11月22日 09:30"
     )
 
 
@@ -325,7 +325,7 @@ def test_a_remote_source_plugs_in_with_its_own_freshness() -> None:
     presenter = KioskPresenter(Remote(), clock)
     presenter.refresh_ranking()
     presenter.refresh_shelf()
-    assert presenter.idle_view().freshness == "数据：乡镇积分中心，11月22日 09:30"
+    assert presenter.idle_view().freshness == "数据：乡镇积分中心，本村超市同步到 11月22日 09:30"
     presenter.scan("anything")
     view = presenter.household_view()
     assert view is not None and view.freshness == "数据：乡镇积分中心" and view.movements_empty == "还没有积分记录"
