@@ -61,6 +61,11 @@ class EscposPrinterBase(ABC):
     def send(self, data: bytes) -> None:
         """Send one whole job. Raises ``HardwareError`` when the printer cannot take it."""
 
+    @abstractmethod
+    def check(self) -> None:
+        """Reach the printer without printing anything (``lovemart doctor``); ``HardwareError`` if it
+        cannot be reached."""
+
     def _job(self, data: bytes) -> None:
         with self._lock:
             self.send(data)
@@ -330,6 +335,22 @@ class EscposReceiptPrinter(EscposPrinterBase):
             with suppress(OSError):
                 device.close()
 
+    def check(self) -> None:
+        conn = self.connection
+        if conn.kind == "dummy":
+            return
+        if conn.kind == "file":
+            # Opening a device file for writing would truncate a capture file: look, do not touch.
+            path = Path(conn.params["devfile"])
+            self._check_file(path)
+            if not os.access(path if path.exists() else path.parent, os.W_OK):
+                raise HardwareError("printer_permission", where=conn.where)
+            return
+        with self._lock:
+            device = self._open()
+            with suppress(OSError):
+                device.close()
+
     def _open(self) -> Any:
         """A new, open python-escpos connection for one job."""
         conn = self.connection
@@ -407,6 +428,10 @@ class MemoryPrinter(EscposPrinterBase):
         if self._failure is not None:
             raise self._failure
         self.jobs.append(data)
+
+    def check(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
     @property
     def last_job(self) -> bytes | None:

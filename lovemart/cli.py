@@ -23,7 +23,7 @@ from ledger import services
 from ledger.errors import DeviceFault, LedgerError
 from ledger.model import Role, Transaction
 from ledger.passbook import make_code
-from lovemart.commands import apps, central, devices, sync_cmd
+from lovemart.commands import apps, central, devices, doctor, sync_cmd
 from lovemart.commands.devices import print_after_commit
 from lovemart.settings import default_home
 from lovemart.wiring import ShopHome
@@ -715,6 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
     apps.register(commands, add)
     sync_cmd.register(commands, add)
     central.register(commands, add, group)
+    doctor.register(commands, add)
     return parser
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.passbook import make_code
-from lovemart.wiring import ShopHome
+from lovemart.wiring import ShopHome, camera_device
 
 if TYPE_CHECKING:
     from hardware.speech import Speaker
@@ -128,20 +128,6 @@ class KioskConfig:
         if not self.server.startswith(("http://", "https://")):
             raise KioskServerFault("kiosk_settings", missing='server = "https://..."')
         return RemoteKioskSource(self.server, self.kiosk_token or "", self.village or "", timeout=self.server_timeout_s)
-
-
-def camera_device(value: object) -> int | str | None:
-    """``camera`` of ``[scanner]``: a device number, a device path, or None for no camera (-1, "none")."""
-    if value is None or isinstance(value, bool):
-        return None if value in (None, False) else 0
-    text = str(value).strip()
-    if text.lower() in ("", "none", "off", "no", "false", "-1"):
-        return None
-    try:
-        number = int(text)
-    except ValueError:
-        return text  # /dev/video2, or a URL OpenCV understands
-    return number if number >= 0 else None
 
 
 # ----- wiring -----------------------------------------------------------------------------------------

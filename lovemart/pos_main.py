@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import DeviceFault, LedgerError
-from lovemart.wiring import ShopHome
+from lovemart.wiring import ShopHome, camera_device
 
 if TYPE_CHECKING:
     from pos.app import PosApp
@@ -94,18 +94,6 @@ class PosSettings:
             decoder=str(scanner.get("decoder") or "zxing"),
             camera=camera_device(scanner.get("camera", 0)),
         )
-
-
-def camera_device(value: object) -> int | str | None:
-    """``[scanner] camera``: an index, a device path, or -1 / "none" / "" for no camera."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    text = str(value).strip()
-    if text.lower() in ("", "none", "off", "-1"):
-        return None
-    return int(text) if text.isdigit() else text
 
 
 def _scanners(settings: PosSettings) -> tuple[list[Any], list[DeviceFault]]:

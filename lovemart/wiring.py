@@ -109,3 +109,20 @@ def open_checked(path: Path) -> SqlLedgerStore:
         if translated is None:
             raise
         raise translated from exc
+
+
+def camera_device(value: object) -> int | str | None:
+    """``camera`` of ``[scanner]``: a device number, a device path, or None for no camera (-1, "none").
+
+    Shared by the POS, the kiosk and ``lovemart doctor``, so one setting means the same camera everywhere.
+    """
+    if value is None or isinstance(value, bool):
+        return None if value in (None, False) else 0
+    text = str(value).strip()
+    if text.lower() in ("", "none", "off", "no", "false", "-1"):
+        return None
+    try:
+        number = int(text)
+    except ValueError:
+        return text  # /dev/video2, or a URL OpenCV understands
+    return number if number >= 0 else None

@@ -239,3 +239,75 @@ def test_scan_reports_every_code_and_checks_the_passbook(capsys, home: Path, tmp
     not_image.write_text("not a picture")
     code, data, err = run(capsys, home, "scan", str(not_image))
     assert code == 1 and data["error"]["code"] == "image_unreadable"
+
+
+# ----- lovemart doctor --------------------------------------------------------------------------------------
+
+
+def set_section(home: Path, name: str, values: dict) -> None:
+    settings = settings_mod.load(home)
+    settings.extra[name] = values
+    settings_mod.save(settings)
+
+
+def test_doctor_on_the_demo_shop_checks_everything_and_prints_nothing(capsys, home: Path) -> None:
+    set_section(home, "scanner", {"decoder": "zxing", "camera": -1})
+    captured = home / "printer-out.bin"
+    before = captured.read_bytes() if captured.exists() else None
+    code, report, err = run(capsys, home, "doctor")
+    assert code == 0 and report["ok"], err
+    statuses = {c["name"]: c["status"] for c in report["checks"]}
+    assert statuses == {
+        "ledger": "ok",
+        "printer": "ok",
+        "scanner": "ok",
+        "camera": "ok",
+        "server": "warn",  # a standalone demo shop: said, not failed
+        "clock": "ok",
+    }
+    assert (captured.read_bytes() if captured.exists() else None) == before
+
+
+def test_doctor_names_a_dead_printer_then_the_receipts_it_left_waiting(capsys, home: Path) -> None:
+    set_section(home, "scanner", {"camera": -1})
+    set_printer(home, {"connection": "network", "host": "127.0.0.1", "port": closed_port(), "timeout_s": 2})
+    household = first_redeemable(capsys, home)
+    code, sold, _ = run(capsys, home, "redeem", household["passbook"], "SOAP=1")
+    assert code == 0 and sold["printed"] is False
+    code, report, _ = run(capsys, home, "doctor")
+    printer_check = next(c for c in report["checks"] if c["name"] == "printer")
+    assert code == 1 and not report["ok"] and printer_check["status"] == "fail"
+    assert "127.0.0.1" in printer_check["message"]
+
+    printer = LoopbackPrinter()
+    try:
+        set_printer(home, {"connection": "network", "host": "127.0.0.1", "port": printer.port, "timeout_s": 2})
+        code, report, _ = run(capsys, home, "doctor", "--lang", "en")
+        printer_check = next(c for c in report["checks"] if c["name"] == "printer")
+        assert (
+            code == 0 and printer_check["status"] == "warn" and "1 receipts did not print" in printer_check["message"]
+        )
+        assert all(job == b"" for job in printer.jobs)  # reached, nothing printed
+    finally:
+        printer.close()
+
+
+def test_doctor_without_a_ledger_says_what_to_do(capsys, tmp_path: Path) -> None:
+    code, report, _ = run(capsys, tmp_path / "empty", "doctor")
+    ledger_check = next(c for c in report["checks"] if c["name"] == "ledger")
+    assert code == 1 and ledger_check["status"] == "fail" and "lovemart provision" in ledger_check["message"]
+
+
+def test_doctor_clock_checks() -> None:
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from lovemart.commands.doctor import check_clock
+
+    now = datetime(2026, 11, 22, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    assert check_clock(now, now + timedelta(minutes=2), None).status == "ok"
+    assert check_clock(now, now + timedelta(minutes=30), None).status == "fail"  # off the township's clock
+    later = SimpleNamespace(created_at=(now + timedelta(hours=2)).isoformat())
+    assert check_clock(now, None, later).status == "fail"  # behind the ledger's last sale: set back
+    earlier = SimpleNamespace(created_at=(now - timedelta(hours=2)).isoformat())
+    assert check_clock(now, None, earlier).status == "ok"

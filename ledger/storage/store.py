@@ -583,6 +583,14 @@ class SqlUnit:
     def transaction(self, txn_id: str) -> Transaction | None:
         return self._load(self.c.execute(_Prepared.txn_by_id, {"txn_id": txn_id}).first())
 
+    def last_own_transaction(self) -> Transaction | None:
+        """This device's newest transaction (its chain's head), or None before the first."""
+        identity = self.identity()
+        head = self.c.execute(_Prepared.device_head, {"device_id": identity.device_id}).first()
+        if head is None or not head.last_seq:
+            return None
+        return self.transaction_by_receipt(identity.shop_id, identity.device_id, head.last_seq)
+
     def transaction_by_receipt(self, shop_id: str, device_id: str, seq: int) -> Transaction | None:
         row = self.c.execute(
             select(T_TXN).where(T_TXN.c.device_id == device_id, T_TXN.c.seq == seq, T_TXN.c.shop_id == shop_id)

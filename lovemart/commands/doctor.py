@@ -1,0 +1,254 @@
+"""``lovemart doctor``: is this shop PC ready to sell? The ledger, the printer, the scanner, the township's
+server and the clock, each checked without changing anything, in words a technician on the phone can read out.
+
+Each check says ``ok``, ``warn`` (works, but someone should look: receipts waiting, no township server set)
+or ``fail`` (selling, printing or syncing will not work until it is fixed). Exit status 1 when any check
+fails, so a script (or the systemd unit) can act on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ledger.errors import DeviceFault, LedgerError
+from lovemart.wiring import ShopHome
+
+CLOCK_SKEW = timedelta(minutes=5)  # more than this from the township's clock: receipts carry a wrong time
+SERVER_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # ledger | printer | scanner | camera | server | clock
+    status: str  # ok | warn | fail
+    zh: str
+    en: str
+
+    def words(self, lang: str) -> str:
+        return self.zh if lang.startswith("zh") else self.en
+
+
+def _refused(name: str, error: LedgerError | DeviceFault) -> Check:
+    return Check(name, "fail", error.message("zh"), error.message("en"))
+
+
+def check_ledger(home: ShopHome) -> tuple[Check, Any]:
+    """The ledger opens (settings, migrations, integrity as ``open_ledger`` checks them); who this PC is."""
+    if not home.exists:
+        return (
+            Check(
+                "ledger",
+                "fail",
+                f"{home.home} 里没有账本：新店运行 lovemart provision（或试用 lovemart demo）。",
+                f"No ledger in {home.home}: run lovemart provision (or lovemart demo to try it out).",
+            ),
+            None,
+        )
+    try:
+        store = home.store()
+        with store.read() as unit:
+            identity = unit.identity()
+            pending = len(unit.print_jobs(status="pending"))
+            last = unit.last_own_transaction()
+    except LedgerError as error:
+        return _refused("ledger", error), None
+    seq = last.seq if last else 0
+    check = Check(
+        "ledger",
+        "ok",
+        f"账本正常：{identity.shop_id} 超市 {identity.device_id} 号机，已记 {seq} 笔。",
+        f"Ledger fine: shop {identity.shop_id}, device {identity.device_id}, {seq} transactions.",
+    )
+    facts = {"pending_receipts": pending, "last": last}
+    return check, facts
+
+
+def check_printer(home: ShopHome, pending: int) -> Check:
+    if not home.settings.extra.get("printer"):
+        return Check(
+            "printer",
+            "warn",
+            "没有设置小票打印机：业务照常保存，小票在打印队列里等着（lovemart.toml 的 [printer]）。",
+            "No receipt printer set: sales are saved, receipts wait in the queue ([printer] in lovemart.toml).",
+        )
+    try:
+        printer = home.printer()
+        printer.check()
+    except DeviceFault as fault:
+        return _refused("printer", fault)
+    if pending:
+        return Check(
+            "printer",
+            "warn",
+            f"打印机能连上（{printer.where}），但有 {pending} 张小票没打：lovemart receipt pending。",
+            f"The printer answers ({printer.where}) but {pending} receipts did not print: lovemart receipt pending.",
+        )
+    return Check("printer", "ok", f"打印机能连上（{printer.where}）。", f"The printer answers ({printer.where}).")
+
+
+def check_scanner(home: ShopHome) -> list[Check]:
+    """The decoder can be loaded; the camera, when one is set, opens. A USB scanner needs no check: it types."""
+    from lovemart.wiring import camera_device
+
+    # OpenCV's own warnings ("can't open camera by index") would interleave with ours on the terminal.
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    scanner = dict(home.settings.extra.get("scanner") or {})
+    name = str(scanner.get("decoder") or "zxing")
+    checks = []
+    try:
+        from hardware.decode import make_decoder
+
+        make_decoder(name)
+        checks.append(Check("scanner", "ok", f"条码识别（{name}）可用。", f"Barcode decoding ({name}) works."))
+    except DeviceFault as fault:
+        checks.append(_refused("scanner", fault))
+    device = camera_device(scanner.get("camera", 0))
+    if device is None:
+        checks.append(Check("camera", "ok", "没有设置摄像头（用扫码枪）。", "No camera set (USB scanner only)."))
+        return checks
+    from hardware.camera import open_video_capture
+
+    capture = open_video_capture(device)
+    try:
+        opened = bool(capture.isOpened())
+    finally:
+        capture.release()
+    if opened:
+        checks.append(Check("camera", "ok", f"摄像头 {device} 能打开。", f"Camera {device} opens."))
+    else:
+        checks.append(
+            Check(
+                "camera",
+                "warn",
+                f"打不开摄像头 {device}：检查数据线，或在 [scanner] 里设 camera = -1 只用扫码枪。",
+                f"Camera {device} does not open: check the cable, or set camera = -1 in [scanner] for a USB "
+                "scanner only.",
+            )
+        )
+    return checks
+
+
+def check_server_and_clock(home: ShopHome, last: Any) -> list[Check]:
+    """The township's server answers this PC's token; this PC's clock agrees with it and runs forward."""
+    from ledger.services import local_now
+    from lovemart.sync_wiring import is_provisioned, read_device_token, server_url
+
+    now = local_now()
+    checks: list[Check] = []
+    server_time: datetime | None = None
+    if home.exists and is_provisioned(home):
+        import httpx
+
+        url = server_url(home) or ""
+        try:
+            reply = httpx.get(
+                url.rstrip("/") + "/v1/status",
+                headers={"Authorization": f"Bearer {read_device_token(home)}"},
+                timeout=SERVER_TIMEOUT_S,
+            )
+        except httpx.HTTPError as exc:
+            checks.append(
+                Check(
+                    "server",
+                    "fail",
+                    f"连不上乡镇服务器（{url}）：{exc}。业务都保存在本机，网络好了再同步。",
+                    f"Cannot reach the central record ({url}): {exc}. Everything is kept here; sync later.",
+                )
+            )
+        else:
+            if reply.status_code == 401:
+                checks.append(
+                    Check(
+                        "server",
+                        "fail",
+                        "乡镇服务器不认本机的令牌（已作废？）：请乡镇发新的登记码，再运行 lovemart provision。",
+                        "The central record refuses this PC's token (revoked?): ask the township for a new "
+                        "enrolment code and run lovemart provision.",
+                    )
+                )
+            elif reply.status_code != 200:
+                checks.append(
+                    Check(
+                        "server",
+                        "fail",
+                        f"乡镇服务器出错（{reply.status_code}），稍后再试。",
+                        f"The central record failed ({reply.status_code}); try later.",
+                    )
+                )
+            else:
+                data = reply.json()
+                acked = data.get("acked_through", 0)
+                checks.append(
+                    Check(
+                        "server",
+                        "ok",
+                        f"乡镇服务器正常（{url}），已确认到本机第 {acked} 笔。",
+                        f"The central record answers ({url}); it has this PC's transactions up to {acked}.",
+                    )
+                )
+                try:
+                    server_time = datetime.fromisoformat(str(data.get("server_time")))
+                except ValueError:
+                    server_time = None
+    else:
+        checks.append(
+            Check(
+                "server",
+                "warn",
+                "没有连接乡镇服务器（单机店）：需要时运行 lovemart provision，或用 U 盘同步。",
+                "Not connected to a central record (standalone shop): lovemart provision when there is one.",
+            )
+        )
+    checks.append(check_clock(now, server_time, last))
+    return checks
+
+
+def check_clock(now: datetime, server_time: datetime | None, last: Any) -> Check:
+    if server_time is not None and server_time.tzinfo is not None and abs(now - server_time) > CLOCK_SKEW:
+        minutes = round((now - server_time).total_seconds() / 60)
+        return Check(
+            "clock",
+            "fail",
+            f"本机时钟和乡镇服务器差 {minutes} 分钟：请把电脑时间调准（小票上的时间会不对）。",
+            f"This PC's clock is {minutes} minutes off the central record's: set the time (receipts show it).",
+        )
+    if last is not None:
+        try:
+            newest = datetime.fromisoformat(last.created_at)
+        except ValueError:
+            newest = None
+        if newest is not None and newest.tzinfo is not None and newest - now > CLOCK_SKEW:
+            return Check(
+                "clock",
+                "fail",
+                f"本机时钟比账本里最后一笔（{last.created_at[:16]}）还早：请把电脑时间调准。",
+                f"This PC's clock is behind the ledger's last transaction ({last.created_at[:16]}): set the time.",
+            )
+    return Check("clock", "ok", f"时钟：{now:%Y-%m-%d %H:%M}", f"Clock: {now:%Y-%m-%d %H:%M}")
+
+
+def cmd_doctor(args: argparse.Namespace, home: ShopHome) -> int:
+    ledger, facts = check_ledger(home)
+    checks = [ledger]
+    checks.append(check_printer(home, facts["pending_receipts"] if facts else 0))
+    checks += check_scanner(home)
+    checks += check_server_and_clock(home, facts["last"] if facts else None)
+    lang = args.out.lang
+    mark = {"ok": "✓", "warn": "!", "fail": "✗"}
+    ok = all(c.status != "fail" for c in checks)
+    args.out.result(
+        {
+            "ok": ok,
+            "checks": [{"name": c.name, "status": c.status, "message": c.words(lang)} for c in checks],
+        },
+        [f"{mark[c.status]} {c.words(lang)}" for c in checks],
+    )
+    return 0 if ok else 1
+
+
+def register(commands: Any, add: Any) -> None:
+    add(commands, "doctor", cmd_doctor, "check the ledger, printer, scanner, township server and clock")
