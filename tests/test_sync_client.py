@@ -6,7 +6,6 @@ ledger, with faults on demand); the last ones run against the real server when i
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -30,7 +29,6 @@ from ledger.model import Household, HouseholdStatus, Member, Transaction
 from ledger.storage import SqlLedgerStore, open_ledger
 from lovemart import cli as cli_module
 from lovemart import settings as settings_mod
-from lovemart.commands import sync_cmd
 from lovemart.sync_wiring import HomeSyncPort, next_sync_at, read_device_token
 from lovemart.wiring import ShopHome
 from sync import protocol
@@ -41,34 +39,9 @@ from tests.sync_fake import KEY, FakeCentral
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# ----- the command line, with sync wired in even before lovemart/cli.py registers it ---------------------
-
-_original_build_parser = cli_module.build_parser
-
-
-def _parser_with_sync() -> argparse.ArgumentParser:
-    parser = _original_build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "sync" in commands.choices:
-        return parser
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--home", type=Path, default=argparse.SUPPRESS)
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    common.add_argument("--lang", choices=["zh", "en"], default=argparse.SUPPRESS)
-
-    def add(group: Any, name: str, handler: Any, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = group.add_parser(name, parents=[common], help=help_text)
-        p.set_defaults(handler=handler)
-        return p
-
-    sync_cmd.register(commands, add)
-    return parser
-
 
 @pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    monkeypatch.setattr(cli_module, "build_parser", _parser_with_sync)
-
+def cli(capsys: pytest.CaptureFixture[str]) -> Any:
     def run(home: Path, *args: str, lang: str = "zh") -> tuple[int, dict[str, Any], str]:
         code = cli_module.main(["--home", str(home), "--lang", lang, *args, "--json"])
         captured = capsys.readouterr()
@@ -727,8 +700,13 @@ def test_end_to_end_with_the_real_server(real_town: Any, tmp_path: Path, cli: An
         assert unit.count_exceptions() >= 1
         txns = list(unit.ledger.journal())
     assert len({t.txn_id for t in txns}) == len(txns)
+    # lovemart doctor sees the server and this PC's acknowledged transactions
+    code, report, _ = cli(homes["S02"], "doctor")
+    assert {c["name"]: c["status"] for c in report["checks"]}["server"] == "ok"
     # the server goes down: exit 1, nothing lost; back up: the sale goes up once
     server.kill()
+    code, report, _ = cli(homes["S02"], "doctor")
+    assert code == 1 and {c["name"]: c["status"] for c in report["checks"]}["server"] == "fail"
     assert cli(homes["S02"], "stock", "in", "SOAP=1", "--supplier", "供销社")[0] == 0
     code, data, err = cli(homes["S02"], "sync")
     assert code == 1 and data["error"]["code"] == "unreachable"
