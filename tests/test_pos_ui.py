@@ -486,3 +486,23 @@ def test_the_nightly_sync_runs_once_when_its_hour_has_come_off_the_ui_thread(cou
         app._check_nightly()  # the next is due tomorrow: nothing more tonight
         kh.wait_background()
         assert len(port.ran_on) == 1 and asked == [now, now]
+
+
+def test_plus_and_minus_change_the_goods_lines_of_stock_in_and_donation(pos: Pos) -> None:
+    pos.log_in()
+    for button, screen_name in (("go_stock_in", "stock_in"), ("go_donation", "donation")):
+        pos.menu(button)
+        screen = pos.screen()
+        assert pos.app.screens.current == screen_name
+        if screen_name == "donation":
+            screen.set_kind("goods")
+        screen.plus("SOAP")
+        screen.plus("SOAP")
+        screen.minus("SOAP")
+        kh.pump(2)
+        assert [(line.sku, line.qty) for line in screen.presenter.goods.lines()] == [("SOAP", 1)]
+        screen.minus("SOAP")
+        kh.pump(2)
+        assert screen.presenter.goods.lines() == []
+        pos.app.go_home()
+        kh.pump(1)

@@ -14,12 +14,12 @@ from pos.presenters.donors import DonorChoice
 from pos.presenters.redeem import is_passbook_code
 from pos.screens.base import PosScreen
 from pos.screens.pickers import pick_donor
-from pos.screens.stock import GoodsGridMixin
+from pos.screens.stock import GoodsLinesMixin
 from pos.widgets import ask_digits
 from ui.widgets import ask
 
 
-class PosDonationScreen(GoodsGridMixin, PosScreen):
+class PosDonationScreen(GoodsLinesMixin, PosScreen):
     title_id = StringProperty("pos_donation_title")
     kind = StringProperty(MONEY)
     donor_text = StringProperty("")
@@ -66,17 +66,7 @@ class PosDonationScreen(GoodsGridMixin, PosScreen):
             self.tr("pos_qty_donated", name=tile.label), set_qty, prompt=self.tr("quantity_prompt"), max_length=6
         )
 
-    def plus(self, sku: str) -> None:
-        self._change(lambda: self.presenter.goods.add(sku))
-
-    def minus(self, sku: str) -> None:
-        self._change(lambda: self.presenter.goods.decrement(sku))
-
-    def _change(self, action: Any) -> None:
-        try:
-            action()
-        except LedgerError as refusal:
-            self.refuse(refusal)
+    def show_goods(self) -> None:
         self.show()
 
     def handle_scan(self, text: str, source: str) -> bool:

@@ -42,7 +42,30 @@ class GoodsGridMixin:
         self.show_tiles()
 
 
-class PosStockInScreen(GoodsGridMixin, PosScreen):
+class GoodsLinesMixin(GoodsGridMixin):
+    """... and a list of goods lines (``presenter.goods``) that +/− change; ``show_goods`` redraws it."""
+
+    presenter: Any
+    refuse: Any
+
+    def show_goods(self) -> None:
+        raise NotImplementedError
+
+    def plus(self, sku: str) -> None:
+        self._change(lambda: self.presenter.goods.add(sku))
+
+    def minus(self, sku: str) -> None:
+        self._change(lambda: self.presenter.goods.decrement(sku))
+
+    def _change(self, action: Any) -> None:
+        try:
+            action()
+        except LedgerError as refusal:
+            self.refuse(refusal)
+        self.show_goods()
+
+
+class PosStockInScreen(GoodsLinesMixin, PosScreen):
     title_id = StringProperty("pos_stock_in_title")
     source = StringProperty(BOUGHT)
     party_text = StringProperty("")
@@ -109,17 +132,7 @@ class PosStockInScreen(GoodsGridMixin, PosScreen):
         self._change(lambda: self.presenter.goods.add(self.app.catalog.by_barcode(text).sku))
         return True
 
-    def plus(self, sku: str) -> None:
-        self._change(lambda: self.presenter.goods.add(sku))
-
-    def minus(self, sku: str) -> None:
-        self._change(lambda: self.presenter.goods.decrement(sku))
-
-    def _change(self, action: Any) -> None:
-        try:
-            action()
-        except LedgerError as refusal:
-            self.refuse(refusal)
+    def show_goods(self) -> None:
         self.show_lines()
 
     def confirm(self) -> None:
