@@ -335,7 +335,10 @@ def _year_of_events(
 
     def when() -> datetime:
         moment = start + timedelta(seconds=rng.randrange(span))
-        return moment.replace(hour=rng.randint(8, 18), minute=rng.randint(0, 59))
+        moment = moment.replace(hour=rng.randint(8, 18), minute=rng.randint(0, 59))
+        # Shop hours put some of today's events after the demo is made: a receipt from this afternoon
+        # at nine in the morning would look like a clock fault. They move to yesterday.
+        return moment - timedelta(days=1) if moment > end else moment
 
     events: list[tuple[datetime, str, tuple[Any, ...]]] = []
     weights = [w for _, _, w in AWARDS]

@@ -117,6 +117,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # ----- today's list and voids
     "pos_today_summary": ("今日兑换 {count} 笔，共 {points} 分", "Today: {count} redemptions, {points} points"),
     "pos_today_pick": ("请在左边点选一张小票。", "Tap a receipt on the left."),
+    "pos_find_receipt": ("查找以前的小票", "Find an earlier receipt"),
+    "pos_find_receipt_title": ("输入小票号最后的数字", "The last digits of the receipt number"),
     "pos_row_void": ("作废 {receipt_no}", "Void of {receipt_no}"),
     "pos_voided": ("已作废", "voided"),
     "pos_not_printed": ("未打印", "not printed"),

@@ -622,3 +622,27 @@ def test_pos_settings_from_lovemart_toml(tmp_path: Path) -> None:
         "/dev/video1",
         1,
     ]
+
+
+def test_an_earlier_days_receipt_is_found_by_its_number_and_voided(counter: ShopFixture) -> None:
+    from datetime import datetime, timedelta
+
+    yesterday = datetime.now().astimezone() - timedelta(days=1)
+    clerk = services.login(counter.store, "02", "0000")
+    sale = services.redeem(
+        counter.store, counter.codes["XF0002"], [("RICE", 1)], services.Context(clerk, lambda: yesterday)
+    ).transaction
+    receipts = ReceiptsPresenter(counter.store, PrinterSlot(MemoryPrinter()))
+    assert sale.receipt_no not in [r.receipt_no for r in receipts.today()]
+    prefix = receipts.receipt_prefix()
+    assert sale.receipt_no.startswith(prefix)
+    digits = sale.receipt_no[len(prefix) :].lstrip("0")
+    row = receipts.find(digits)
+    assert (row.receipt_no, row.kind, row.voidable, row.goods) == (sale.receipt_no, "redeem", True, "大米5kg袋×1")
+    assert row.time == yesterday.strftime("%m-%d %H:%M")  # the day is shown: it is not today's
+    receipts.void(row.receipt_no, reason_by_code(VOID_REASONS, "returned"), manager(counter))
+    assert receipts.find(digits).voided_by is not None
+    for wrong in ("999", "0", "", "1"):  # no such receipt; 0 and empty; number 1 is not a sale
+        with pytest.raises(LedgerError) as refused:
+            receipts.find(wrong)
+        assert refused.value.code == "receipt_unknown"

@@ -506,3 +506,34 @@ def test_plus_and_minus_change_the_goods_lines_of_stock_in_and_donation(pos: Pos
         assert screen.presenter.goods.lines() == []
         pos.app.go_home()
         kh.pump(1)
+
+
+def test_goods_brought_back_the_next_day_are_voided_by_the_receipt_number(pos: Pos) -> None:
+    from datetime import datetime, timedelta
+
+    from ledger import services
+
+    yesterday = datetime.now().astimezone() - timedelta(days=1)
+    clerk = services.login(pos.shop.store, "02", "0000")
+    sale = services.redeem(
+        pos.shop.store, pos.shop.codes["XF0002"], [("RICE", 1)], services.Context(clerk, lambda: yesterday)
+    ).transaction
+    pos.log_in()
+    pos.menu("go_today")
+    assert not kh.find_all(pos.screen(), lambda w: type(w).__name__ == "PosTextRow" and w.key == sale.receipt_no)
+    pos.tap_id("find")
+    pos.digits("999")  # no such receipt: said in the keypad, which stays open
+    dialog = pos.dialog()
+    assert "没有找到小票" in kh.find(dialog, "error").text
+    pos.tap(kh.find(dialog, "key_clear"))
+    pos.digits(str(sale.seq), root=dialog)
+    kh.pump(2)
+    row = kh.find(pos.screen(), lambda w: type(w).__name__ == "PosTextRow" and w.key == sale.receipt_no)
+    assert row.selected
+    pos.tap_id("void")
+    pos.tap_text("顾客退货")
+    pos.digits("1234")
+    pos.answer(True)
+    kh.wait_background()
+    (void,) = pos.ledger(TxnKind.VOID)
+    assert void.ref_txn_id == sale.txn_id

@@ -9,12 +9,12 @@ the township reading the ledger later.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ledger import printing, services
 from ledger.errors import LedgerError
-from ledger.model import Operator, Receipt, TxnKind, household_account
-from ledger.ports import LedgerStore
+from ledger.model import Operator, Receipt, Transaction, TxnKind, household_account
+from ledger.ports import LedgerStore, LedgerUnit
 from pos.presenters.common import Clock, PrinterSlot, day_range, local_now, print_committed, reprint
 
 
@@ -89,51 +89,74 @@ class ReceiptsPresenter:
                 for t in unit.transactions(frozenset({TxnKind.REDEEM, TxnKind.VOID}), since=since, until=until)
                 if t.shop_id == shop_id
             ]
-            names: dict[str, str] = {}
-            items: dict[str, str] = {}
-            by_id = {t.txn_id: t for t in txns}
-            voided: dict[str, str] = {}  # redemption txn_id -> the void's receipt number
-            refs: dict[str, str] = {}  # void txn_id -> the voided redemption's receipt number
-            printed: set[str] = set()
-            for t in txns:
-                if t.kind == TxnKind.REDEEM:
-                    void = unit.voiding(t.txn_id)
-                    if void is not None:
-                        voided[t.txn_id] = void.receipt_no
-                elif t.ref_txn_id:
-                    original = by_id.get(t.ref_txn_id) or unit.transaction(t.ref_txn_id)
-                    if original is not None:
-                        refs[t.txn_id] = original.receipt_no
-                if any(job.status == "printed" for job in unit.print_jobs(txn_id=t.txn_id)):
-                    printed.add(t.txn_id)
-            rows = []
-            for t in txns:
-                hid = t.household_id or ""
-                if hid not in names:
-                    household = unit.household(hid)
-                    names[hid] = household.head_name if household else ""
-                parts = []
-                for line in t.lines:
-                    if line.sku not in items:
-                        item = unit.item(line.sku)
-                        items[line.sku] = f"{item.name}{item.unit}" if item else line.sku
-                    parts.append(f"{items[line.sku]}×{abs(line.qty)}")
-                rows.append(
-                    ReceiptRow(
-                        receipt_no=t.receipt_no,
-                        kind=str(t.kind),
-                        time=t.created_at[11:16],
-                        household_id=hid,
-                        household_name=names[hid],
-                        points=abs(t.points_of(household_account(hid))),
-                        goods="、".join(parts),
-                        voided_by=voided.get(t.txn_id),
-                        voids=refs.get(t.txn_id),
-                        printed=t.txn_id in printed,
-                        memo=t.memo,
-                    )
-                )
+            rows = self._rows(unit, txns)
         rows.reverse()
+        return rows
+
+    def receipt_prefix(self) -> str:
+        """What every receipt of this till starts with ("S01-P1-"): the keypad asks only for the digits after it."""
+        with self.store.read() as unit:
+            identity = unit.identity()
+        return f"{identity.shop_id}-{identity.device_id}-"
+
+    def find(self, digits: str) -> ReceiptRow:
+        """A redemption or void of this till by the number at the end of its receipt (123 for S01-P1-000123),
+        from any day: goods brought back the next morning are voided from here, not only today's."""
+        with self.store.read() as unit:
+            identity = unit.identity()
+            seq = int(digits) if digits.isdigit() else 0
+            txn = unit.transaction_by_receipt(identity.shop_id, identity.device_id, seq) if seq else None
+            if txn is None or txn.kind not in (TxnKind.REDEEM, TxnKind.VOID):
+                raise LedgerError("receipt_unknown", receipt_no=f"{identity.shop_id}-{identity.device_id}-{digits}")
+            row = self._rows(unit, [txn])[0]
+        return replace(row, time=txn.created_at[5:16].replace("T", " "))  # with its day: "11-21 09:30"
+
+    def _rows(self, unit: LedgerUnit, txns: list[Transaction]) -> list[ReceiptRow]:
+        """``txns`` (redemptions and voids) as list rows, in the same order."""
+        names: dict[str, str] = {}
+        items: dict[str, str] = {}
+        by_id = {t.txn_id: t for t in txns}
+        voided: dict[str, str] = {}  # redemption txn_id -> the void's receipt number
+        refs: dict[str, str] = {}  # void txn_id -> the voided redemption's receipt number
+        printed: set[str] = set()
+        for t in txns:
+            if t.kind == TxnKind.REDEEM:
+                void = unit.voiding(t.txn_id)
+                if void is not None:
+                    voided[t.txn_id] = void.receipt_no
+            elif t.ref_txn_id:
+                original = by_id.get(t.ref_txn_id) or unit.transaction(t.ref_txn_id)
+                if original is not None:
+                    refs[t.txn_id] = original.receipt_no
+            if any(job.status == "printed" for job in unit.print_jobs(txn_id=t.txn_id)):
+                printed.add(t.txn_id)
+        rows = []
+        for t in txns:
+            hid = t.household_id or ""
+            if hid not in names:
+                household = unit.household(hid)
+                names[hid] = household.head_name if household else ""
+            parts = []
+            for line in t.lines:
+                if line.sku not in items:
+                    item = unit.item(line.sku)
+                    items[line.sku] = f"{item.name}{item.unit}" if item else line.sku
+                parts.append(f"{items[line.sku]}×{abs(line.qty)}")
+            rows.append(
+                ReceiptRow(
+                    receipt_no=t.receipt_no,
+                    kind=str(t.kind),
+                    time=t.created_at[11:16],
+                    household_id=hid,
+                    household_name=names[hid],
+                    points=abs(t.points_of(household_account(hid))),
+                    goods="、".join(parts),
+                    voided_by=voided.get(t.txn_id),
+                    voids=refs.get(t.txn_id),
+                    printed=t.txn_id in printed,
+                    memo=t.memo,
+                )
+            )
         return rows
 
     def void(self, receipt_no: str, reason: Reason, manager: Operator) -> Receipt:

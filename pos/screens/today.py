@@ -9,7 +9,7 @@ from ledger.model import Operator
 from ledger.printing import PrintOutcome
 from pos.presenters.receipts import VOID_REASONS, Reason, ReceiptRow
 from pos.screens.base import PosScreen
-from pos.widgets import choose
+from pos.widgets import ask_digits, choose
 from ui.widgets import ask
 
 
@@ -24,10 +24,17 @@ class PosTodayScreen(PosScreen):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self._rows: dict[str, ReceiptRow] = {}
+        self._found: list[str] = []  # digits of earlier receipts looked up here, shown above today's
+
+    def on_leave(self, *_args: object) -> None:
+        self._found = []
 
     def refresh(self) -> None:
         receipts = self.app.receipts
         rows = receipts.today()
+        today = {row.receipt_no for row in rows}
+        earlier = [receipts.find(digits) for digits in self._found]
+        rows = [row for row in earlier if row.receipt_no not in today] + rows
         self._rows = {row.receipt_no: row for row in rows}
         if self.selected not in self._rows:
             self.selected = ""
@@ -109,6 +116,23 @@ class PosTodayScreen(PosScreen):
         self.app.print_in_background(
             lambda: receipts.print_receipt(txn.txn_id), lambda _o: self.refresh(), done_text=done
         )
+
+    # ----- an earlier day's receipt, by its number
+
+    def find(self) -> None:
+        ask_digits(
+            self.tr("pos_find_receipt_title"),
+            self._found_digits,
+            prompt=self.app.receipts.receipt_prefix(),
+            max_length=6,
+        )
+
+    def _found_digits(self, digits: str) -> None:
+        row = self.app.receipts.find(digits)  # an unknown number is refused in the keypad dialog
+        if digits not in self._found:
+            self._found.append(digits)
+        self.selected = row.receipt_no
+        self.refresh()
 
     # ----- reprints
 
