@@ -527,6 +527,13 @@ def _city_night(town: _Town, base_url: str) -> tuple[float, int]:
 
 def _bootstrap(url: str, households: int, txns: int) -> float:
     """Seed a village with ``txns`` past transactions, then time a new shop PC from enrolment to a full ledger."""
+    enrol_token, expected = seed_village(url, households, txns)
+    return timed_provision(url, enrol_token, expected)
+
+
+def seed_village(url: str, households: int, txns: int) -> tuple[str, int]:
+    """A village of ``households`` with ``txns`` past transactions (awards and its shop's redemptions):
+    (an enrolment token for shop S01, the number of transactions the central record holds)."""
     from sync.server import township
     from sync.server.changes import log_txns, master_entry
     from sync.server.record import CENTRAL_DEVICE, CentralRecord
@@ -581,6 +588,11 @@ def _bootstrap(url: str, households: int, txns: int) -> float:
             expected = unit.transaction_count()
     finally:
         record.close()
+    return enrol_token, expected
+
+
+def timed_provision(url: str, enrol_token: str, expected: int) -> float:
+    """Seconds for ``lovemart provision`` of a new shop PC against ``url``, served in its own process."""
     folder = Path(tempfile.mkdtemp(prefix="lovemart-bench-shop-"))
     with _serving(url) as base_url:
         try:
