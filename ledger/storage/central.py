@@ -140,39 +140,15 @@ _TXN_COLUMNS = (
     "prev_hash",
     "hash",
 )
-_TXN_TYPES = (
-    "text",
-    "text",
-    "bigint",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "bigint",
-    "text",
-    "text",
-)
-# Arrays go in binary (``%(name)b``): psycopg quotes text arrays element by element with regular
-# expressions, which cost more than the inserts. ORDER BY the position in the arrays: rows are inserted,
-# and their serial keys drawn, in the push's order (the journal is read in key order; the change log is
-# pulled in seq order).
-_PG_INSERT_TXN = (
-    f"INSERT INTO txn ({', '.join(_TXN_COLUMNS)}) SELECT {', '.join(_TXN_COLUMNS)} FROM unnest("
-    + ", ".join(f"%({c})b::{t}[]" for c, t in zip(_TXN_COLUMNS, _TXN_TYPES, strict=True))
-    + f") WITH ORDINALITY AS u({', '.join(_TXN_COLUMNS)}, ord) ORDER BY ord RETURNING txn_id, id"
-)
-_PG_INSERT_POSTING = (
-    "INSERT INTO posting (txn_pk, idx, account, unit, amount) SELECT * FROM unnest("
-    "%(txn_pk)b::integer[], %(idx)b::integer[], %(account)b::text[], %(unit)b::text[], %(amount)b::bigint[])"
-)
-_PG_INSERT_LINE = (
-    "INSERT INTO line (txn_pk, idx, sku, qty, points_each) SELECT * FROM unnest("
-    "%(txn_pk)b::integer[], %(idx)b::integer[], %(sku)b::text[], %(qty)b::bigint[], %(points_each)b::bigint[])"
-)
+# Binary arrays (``%(name)b``) where arrays are still sent: psycopg quotes text arrays element by element.
+# Journal rows and change-log entries go in by COPY (``CentralUnit._insert_journal_pg``): an
+# ``INSERT ... SELECT FROM unnest(arrays)`` spent more time in psycopg's array dumping, element by
+# element in Python, than PostgreSQL spent storing the rows. Serial keys of ``txn`` are drawn first, in
+# order, because the postings and lines need them and COPY returns nothing.
+_PG_NEXT_TXN_KEYS = "SELECT nextval(pg_get_serial_sequence('txn', 'id')) FROM generate_series(1, %(n)s) ORDER BY 1"
+_PG_COPY_TXN = f"COPY txn (id, {', '.join(_TXN_COLUMNS)}) FROM STDIN"
+_PG_COPY_POSTING = "COPY posting (txn_pk, idx, account, unit, amount) FROM STDIN"
+_PG_COPY_LINE = "COPY line (txn_pk, idx, sku, qty, points_each) FROM STDIN"
 _PG_ADD_BALANCES = (
     "UPDATE household_balance AS b SET balance = b.balance + u.d, earned_cycle = b.earned_cycle + u.e "
     "FROM unnest(%(h)b::text[], %(d)b::bigint[], %(e)b::bigint[]) AS u(h, d, e) "
@@ -183,12 +159,7 @@ _PG_HOUSEHOLD_STATES = (
     "SELECT h.household_id, h.status, b.balance FROM household AS h "
     "LEFT JOIN household_balance AS b ON b.household_id = h.household_id WHERE h.household_id = ANY(%(ids)b::text[])"
 )
-_PG_INSERT_CHANGES = (
-    "INSERT INTO change_log (type, key, payload, origin_device, created_at) "
-    "SELECT type, key, payload, origin, at FROM unnest("
-    "%(type)b::text[], %(key)b::text[], %(payload)b::text[], %(origin)b::text[], %(at)b::text[]) "
-    "WITH ORDINALITY AS u(type, key, payload, origin, at, ord) ORDER BY ord"
-)
+_PG_COPY_CHANGES = "COPY change_log (type, key, payload, origin_device, created_at) FROM STDIN"
 
 
 class _Prepared:
@@ -524,31 +495,35 @@ class CentralUnit:
         return fresh, heads
 
     def _insert_journal_pg(self, txns: Sequence[Transaction]) -> None:
-        columns: dict[str, list[Any]] = {name: [] for name in _TXN_COLUMNS}
-        for t in txns:
-            for name in _TXN_COLUMNS:
-                columns[name].append(str(t.kind) if name == "kind" else getattr(t, name))
-        pks: dict[str, int] = {str(r[0]): int(r[1]) for r in self.c.exec_driver_sql(_PG_INSERT_TXN, columns)}
-        postings: dict[str, list[Any]] = {"txn_pk": [], "idx": [], "account": [], "unit": [], "amount": []}
-        lines: dict[str, list[Any]] = {"txn_pk": [], "idx": [], "sku": [], "qty": [], "points_each": []}
-        for t in txns:
-            pk = pks[t.txn_id]
-            for i, p in enumerate(t.postings):
-                postings["txn_pk"].append(pk)
-                postings["idx"].append(i)
-                postings["account"].append(p.account)
-                postings["unit"].append(p.unit)
-                postings["amount"].append(p.amount)
-            for i, ln in enumerate(t.lines):
-                lines["txn_pk"].append(pk)
-                lines["idx"].append(i)
-                lines["sku"].append(ln.sku)
-                lines["qty"].append(ln.qty)
-                lines["points_each"].append(ln.points_each)
-        if postings["txn_pk"]:
-            self.c.exec_driver_sql(_PG_INSERT_POSTING, postings)
-        if lines["txn_pk"]:
-            self.c.exec_driver_sql(_PG_INSERT_LINE, lines)
+        """The rows of ``txns`` by ``COPY``, the fastest way into PostgreSQL; keys drawn first, in push order.
+
+        ``COPY`` cannot return the serial keys the postings and lines need, so they are drawn from the
+        table's sequence beforehand. Writers take turns (the module docstring), so the keys are consecutive
+        and in the push's order, as an insert would have drawn them.
+        """
+        keys = [int(k) for k in self.c.exec_driver_sql(_PG_NEXT_TXN_KEYS, {"n": len(txns)}).scalars()]
+        with self._copy(_PG_COPY_TXN) as copy:
+            for key, t in zip(keys, txns, strict=True):
+                copy.write_row(
+                    (
+                        key, t.txn_id, t.device_id, t.seq, str(t.kind), t.created_at, t.shop_id, t.operator,
+                        t.household_id, t.memo, t.ref_txn_id, t.party, t.pull_cursor, t.prev_hash, t.hash,
+                    )
+                )  # fmt: skip
+        with self._copy(_PG_COPY_POSTING) as copy:
+            for key, t in zip(keys, txns, strict=True):
+                for i, p in enumerate(t.postings):
+                    copy.write_row((key, i, p.account, p.unit, p.amount))
+        if any(t.lines for t in txns):
+            with self._copy(_PG_COPY_LINE) as copy:
+                for key, t in zip(keys, txns, strict=True):
+                    for i, ln in enumerate(t.lines):
+                        copy.write_row((key, i, ln.sku, ln.qty, ln.points_each))
+
+    def _copy(self, statement: str) -> Any:
+        """A ``COPY ... FROM STDIN`` in this unit's transaction (psycopg formats each row in C)."""
+        cursor = self.c.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        return cursor.copy(statement)
 
     def _apply_effects_pg(self, txns: Sequence[Transaction]) -> None:
         stock_shop = self.ledger.identity().shop_id
@@ -576,16 +551,9 @@ class CentralUnit:
         if self.c.dialect.name != "postgresql" or len(entries) < 2:
             self.log(entries, when)
             return
-        self.c.exec_driver_sql(
-            _PG_INSERT_CHANGES,
-            {
-                "type": [e.type for e in entries],
-                "key": [e.key for e in entries],
-                "payload": [e.payload for e in entries],
-                "origin": [e.origin_device for e in entries],
-                "at": [when] * len(entries),
-            },
-        )
+        with self._copy(_PG_COPY_CHANGES) as copy:
+            for e in entries:
+                copy.write_row((e.type, e.key, e.payload, e.origin_device, when))
 
     # ----- in bulk (a township's register, benchmarks) ------------------------------------------------------
     def add_households(self, households: Sequence[Household], cards: Sequence[PassbookCard]) -> None:
