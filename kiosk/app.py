@@ -107,9 +107,11 @@ class KioskApp(LockdownMixin, KitApp):
         on_exit: Callable[[], None] | None = None,
         freeze_gc: bool = False,
         lang: str | None = None,
+        preview: Callable[[], Any] | None = None,
         **kwargs: Any,
     ) -> None:
         self.presenter = presenter
+        self.preview = preview  # the camera's newest frame, for the idle screen's mirror (ui.preview)
         self.settings = settings or KioskSettings()
         self.scanners = list(scanners)
         self.wedge_factory = wedge_factory
@@ -147,6 +149,7 @@ class KioskApp(LockdownMixin, KitApp):
         # No transition: a sliding screen invites a second tap, and the figures must be there at once.
         manager = ScreenManager(transition=NoTransition())
         self.idle_screen = KioskIdleScreen(name="idle")
+        self.idle_screen.ids.preview.frames = self.preview
         self.household_screen = KioskHouseholdScreen(name="household")
         self.error_screen = KioskErrorScreen(name="error")
         self.maintenance_screen = KioskMaintenanceScreen(name="maintenance")

@@ -17,6 +17,7 @@ screenshots and the bench).
     server = "https://..."      # a kiosk away from the shop: figures from the central record, no shop ledger
     kiosk_token = "..."         # its read-only kiosk token (lovemart central kiosk-token)
     server_timeout_s = 3
+    camera_preview = true       # show what the camera sees on the idle screen, to aim the passbook by
 
 ``[scanner]``: ``decoder`` ("zxing", default, or "zbar"), ``camera`` (device number or path; default 0;
 ``-1`` or "none" for no camera: the USB keyboard-wedge scanner still works).
@@ -89,6 +90,7 @@ class KioskConfig:
     kiosk_token: str | None = None
     server_timeout_s: float = 3.0
     manager_pin: str | None = None  # "<salt>:<hash>" (lovemart kiosk --set-manager-pin) for a kiosk with no ledger
+    camera_preview: bool = True
 
     @property
     def remote(self) -> bool:
@@ -116,6 +118,7 @@ class KioskConfig:
             kiosk_token=str(kiosk["kiosk_token"]).strip() or None if kiosk.get("kiosk_token") else None,
             server_timeout_s=_as_float(kiosk.get("server_timeout_s", 3), 3.0),
             manager_pin=str(kiosk["manager_pin"]) if kiosk.get("manager_pin") else None,
+            camera_preview=_as_bool(kiosk.get("camera_preview"), True),
         )
 
     def remote_source(self) -> RemoteKioskSource:
@@ -203,7 +206,17 @@ def build_kiosk(
         access=access,
         on_exit=on_exit,
         freeze_gc=freeze_gc,
+        preview=camera_preview(scanners) if config.camera_preview else None,
     )
+
+
+def camera_preview(scanners: Sequence[Any]) -> Callable[[], Any] | None:
+    """The newest frame of the first scanner that has a camera picture (``CameraScanner.latest_frame``)."""
+    for scanner in scanners:
+        latest = getattr(scanner, "latest_frame", None)
+        if callable(latest):
+            return latest  # type: ignore[no-any-return]
+    return None
 
 
 def _app_settings(config: KioskConfig, locked: bool) -> Any:
@@ -352,9 +365,20 @@ def _samples(home: ShopHome) -> _Samples:
     )
 
 
+def _card_in_view() -> Any:
+    """A camera frame with a passbook card in it: the scan benchmark's first, clean one."""
+    import tempfile
+
+    from lovemart.bench_scan import build_frames
+
+    with tempfile.TemporaryDirectory(prefix="lovemart-card-") as folder:
+        return build_frames(1, 3, Path(folder))[0].image
+
+
 def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, int]] = SCREENSHOT_SIZES) -> list[Path]:
     """PNGs of every kiosk screen at every size, driven through the real app by a fake scanner:
-    ``kiosk-<screen>-<w>x<h>.png`` for idle, household, error-unknown, error-revoked, error-forged,
+    ``kiosk-<screen>-<w>x<h>.png`` for idle, idle-preview (the camera's mirror, with a frame of the scan
+    benchmark: a printed passbook card, photographed), household, error-unknown, error-revoked, error-forged,
     error-frozen, error-camera, idle-camera (the note that stays), maintenance. Run in a process of its own
     (it opens Kivy's one window offscreen)."""
     largest = (max(w for w, _h in sizes), max(h for _w, h in sizes))
@@ -366,6 +390,7 @@ def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, 
     from ui.screenshot import save_screenshot
 
     samples = _samples(home)
+    camera_frame = _card_in_view()
     fake = FakeScanner(window_s=0)
     config = KioskConfig.of(home)
     settings = KioskSettings(
@@ -382,6 +407,7 @@ def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, 
         from ui.background import default_runner
 
         _frames_until(lambda: default_runner().pending == 0)
+        preview = app.idle_screen.ids.preview
         for width, height in sizes:
 
             def shot(name: str, w: int = width, h: int = height) -> None:
@@ -392,6 +418,10 @@ def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, 
             fake.report(ScannerStatus("ready"))
             _frames(1)
             shot("idle")
+            preview.frames = lambda: camera_frame
+            _frames_until(lambda: bool(preview.live))
+            shot("idle-preview")
+            preview.frames = app.preview
             fake.scan(samples.household)
             _frames_until(lambda: app.screen == "household")
             shot("household")

@@ -372,6 +372,20 @@ def test_kiosk_settings_from_lovemart_toml(tmp_path: Path) -> None:
     assert replace(KioskConfig.of(home)) == KioskConfig()  # typos fall back to the defaults
 
 
+def test_the_camera_preview_is_the_first_camera_scanners_newest_frame_unless_switched_off(tmp_path: Path) -> None:
+    from hardware.camera import CameraScanner
+    from hardware.scanner import FakeScanner
+    from lovemart.kiosk_main import camera_preview
+
+    camera = CameraScanner(decoder=lambda frame: [], device=0)  # type: ignore[arg-type]  # never started
+    assert camera_preview([FakeScanner(), camera]) == camera.latest_frame
+    assert camera_preview([FakeScanner()]) is None  # a wedge or fake scanner has no picture to show
+    home = ShopHome.at(tmp_path)
+    assert KioskConfig.of(home).camera_preview
+    home.settings.extra = {"kiosk": {"camera_preview": "false"}}
+    assert not KioskConfig.of(home).camera_preview
+
+
 @pytest.mark.parametrize(
     ("value", "device"),
     [

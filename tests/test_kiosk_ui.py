@@ -59,7 +59,12 @@ def village(shop: ShopFixture) -> ShopFixture:
 
 
 def make_kiosk(
-    shop: ShopFixture, *, speaker: MemorySpeaker | None = None, source: Any = None, **settings: Any
+    shop: ShopFixture,
+    *,
+    speaker: MemorySpeaker | None = None,
+    source: Any = None,
+    preview: Any = None,
+    **settings: Any,
 ) -> Kiosk:
     from kiosk.app import KioskApp, KioskSettings  # Kivy: only after the harness set its environment
 
@@ -76,6 +81,7 @@ def make_kiosk(
         speaker=speaker,
         access=LedgerAccess(shop.store),
         on_exit=lambda: exits.append(True),
+        preview=preview,
     )
     return Kiosk(app, scanner, speaker, shop, exits)
 
@@ -205,6 +211,74 @@ def test_camera_not_found_shows_an_error_then_a_note_on_idle(kiosk: Kiosk) -> No
     assert kh.find(app.idle_screen, "camera_note").text == ""
     kiosk.scan(kiosk.shop.codes["H1"])  # scanning still works
     assert app.screen == "household"
+
+
+class Camera:
+    """A camera's newest frame as ``CameraScanner.latest_frame`` gives it: None while there is no camera."""
+
+    def __init__(self) -> None:
+        self.frame: Any = None
+        self.asked = 0
+
+    def latest_frame(self) -> Any:
+        self.asked += 1
+        return self.frame
+
+
+def colour_at(png: Any, widget: Any, fx: float, fy: float) -> tuple[int, int, int]:
+    """(R, G, B) of the screenshot at the fraction (fx, fy) of ``widget`` (from its bottom-left corner)."""
+    import cv2
+
+    image = cv2.imread(str(png))
+    x, y = widget.to_window(widget.x + widget.width * fx, widget.y + widget.height * fy)
+    b, g, r = image[image.shape[0] - 1 - int(y), int(x)]
+    return int(r), int(g), int(b)
+
+
+def test_idle_screen_mirrors_the_camera_and_shows_the_picture_when_there_is_none(
+    village: ShopFixture, tmp_path: Any
+) -> None:
+    import numpy as np
+
+    camera = Camera()
+    k = make_kiosk(village, preview=camera.latest_frame)
+    with kh.running(k.app):
+        kh.wait_background()
+        app = k.app
+        preview = kh.find(app.idle_screen, "preview")
+        picture = kh.find(app.idle_screen, "picture")
+        kh.pump_until(lambda: camera.asked > 0, what="the preview asks for frames")
+        assert not preview.live and picture.opacity == 1, "no camera picture: the drawing of how to scan"
+
+        # The camera sees blue on its left and red on its right (BGR); the mirror shows red on the left.
+        frame = np.zeros((120, 160, 3), dtype=np.uint8)
+        frame[:, :80] = (255, 0, 0)
+        frame[:, 80:] = (0, 0, 255)
+        camera.frame = frame
+        kh.pump_until(lambda: preview.live, what="the preview shows the frame")
+        kh.pump_until(lambda: picture.opacity == 0, what="the drawing gives way")
+        kh.pump(2)
+        png = kh.screenshot(tmp_path / "idle.png")
+        left, right = colour_at(png, preview, 0.3, 0.5), colour_at(png, preview, 0.7, 0.5)
+        assert left[0] > 200 and left[2] < 60, f"left of the mirror should be red, is {left}"
+        assert right[2] > 200 and right[0] < 60, f"right of the mirror should be blue, is {right}"
+
+        uploads = preview.uploads
+        kh.pump(6)
+        assert preview.uploads == uploads, "the same frame is not uploaded again"
+
+        # While a household is shown the camera picture stands still; back on idle it moves again.
+        k.scan(village.codes["H1"])
+        asked = camera.asked
+        kh.pump(10)
+        assert camera.asked == asked and not preview.active
+        app.go_idle()
+        camera.frame = frame.copy()
+        kh.pump_until(lambda: preview.uploads > uploads, what="a new frame after idle")
+
+        camera.frame = None  # the camera was pulled out: no frozen picture
+        kh.pump_until(lambda: not preview.live, what="the preview blanks")
+        kh.pump_until(lambda: picture.opacity == 1, what="the drawing is back")
 
 
 # ----- voice, language -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.presenter import IdleView
+from ui.preview import CameraPreview  # noqa: F401  (registers the widget for idle.kv)
 
 
 class KioskIdleScreen(Screen):
@@ -23,6 +24,12 @@ class KioskIdleScreen(Screen):
     shop = StringProperty("")
     freshness = StringProperty("")
     camera_note = StringProperty("")
+
+    def on_enter(self, *_args: object) -> None:
+        self.ids.preview.active = True  # the camera picture moves only while this screen shows
+
+    def on_leave(self, *_args: object) -> None:
+        self.ids.preview.active = False
 
     def show(self, view: IdleView) -> None:
         self.ranking_title = view.ranking_title
