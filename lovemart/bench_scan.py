@@ -88,6 +88,12 @@ def build_frames(frames: int, seed: int, workdir: Path) -> list[Frame]:
     return degraded_set(cards[: len(genuine)], frames, seed, decoys=cards[len(genuine) :])
 
 
+def card_in_view() -> Any:
+    """One camera frame with a passbook card in it (the benchmark's first, clean one), for screenshots."""
+    with tempfile.TemporaryDirectory(prefix="lovemart-card-") as folder:
+        return build_frames(1, 3, Path(folder))[0].image
+
+
 def _accepted(texts: Sequence[str]) -> set[str]:
     """The texts a shop would accept: those that check out with the township key."""
     accepted = set()

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.passbook import make_code
-from lovemart.wiring import ShopHome, camera_device
+from lovemart.wiring import ShopHome, camera_device, camera_preview
 
 if TYPE_CHECKING:
     from hardware.speech import Speaker
@@ -210,15 +210,6 @@ def build_kiosk(
     )
 
 
-def camera_preview(scanners: Sequence[Any]) -> Callable[[], Any] | None:
-    """The newest frame of the first scanner that has a camera picture (``CameraScanner.latest_frame``)."""
-    for scanner in scanners:
-        latest = getattr(scanner, "latest_frame", None)
-        if callable(latest):
-            return latest  # type: ignore[no-any-return]
-    return None
-
-
 def _app_settings(config: KioskConfig, locked: bool) -> Any:
     """The app's ``KioskSettings`` from ``[kiosk]``; a kiosk reading across the network looks scans up on a
     worker so that a slow link never freezes the screen."""
@@ -365,16 +356,6 @@ def _samples(home: ShopHome) -> _Samples:
     )
 
 
-def _card_in_view() -> Any:
-    """A camera frame with a passbook card in it: the scan benchmark's first, clean one."""
-    import tempfile
-
-    from lovemart.bench_scan import build_frames
-
-    with tempfile.TemporaryDirectory(prefix="lovemart-card-") as folder:
-        return build_frames(1, 3, Path(folder))[0].image
-
-
 def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, int]] = SCREENSHOT_SIZES) -> list[Path]:
     """PNGs of every kiosk screen at every size, driven through the real app by a fake scanner:
     ``kiosk-<screen>-<w>x<h>.png`` for idle, idle-preview (the camera's mirror, with a frame of the scan
@@ -390,7 +371,9 @@ def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, 
     from ui.screenshot import save_screenshot
 
     samples = _samples(home)
-    camera_frame = _card_in_view()
+    from lovemart.bench_scan import card_in_view
+
+    camera_frame = card_in_view()
     fake = FakeScanner(window_s=0)
     config = KioskConfig.of(home)
     settings = KioskSettings(

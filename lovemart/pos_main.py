@@ -2,12 +2,13 @@
 
 This is where the POS meets the real world, so it is the only POS module that imports ``hardware``: the
 receipt printer from ``[printer]``, the camera scanner and the keyboard wedge from ``[scanner]``, and the
-``[pos]`` settings (``idle_lock_s``, ``lockdown``, ``low_stock``)::
+``[pos]`` settings (``idle_lock_s``, ``lockdown``, ``low_stock``, ``camera_preview``)::
 
     [pos]
     idle_lock_s = 300     # lock the till after this many idle seconds (0: never)
     lockdown = false      # kiosk-style: full screen, no Escape, no F1 settings, no window close
     low_stock = 10        # the stock list puts items with this many or fewer first
+    camera_preview = true # the redeem screen shows what the camera sees while it waits for a passbook
 
     [scanner]
     decoder = "zxing"     # or "zbar"
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import DeviceFault, LedgerError
-from lovemart.wiring import ShopHome, camera_device
+from lovemart.wiring import ShopHome, camera_device, camera_preview
 
 if TYPE_CHECKING:
     from pos.app import PosApp
@@ -82,6 +83,7 @@ class PosSettings:
     low_stock: int = 10
     decoder: str = "zxing"
     camera: int | str | None = 0
+    camera_preview: bool = True
 
     @classmethod
     def of(cls, home: ShopHome) -> PosSettings:
@@ -93,6 +95,7 @@ class PosSettings:
             low_stock=int(_as_number(pos.get("low_stock"), 10, 0, 100_000)),
             decoder=str(scanner.get("decoder") or "zxing"),
             camera=camera_device(scanner.get("camera", 0)),
+            camera_preview=_as_bool(pos.get("camera_preview"), True),
         )
 
 
@@ -197,6 +200,7 @@ def build_pos(
         "low_stock": settings.low_stock,
         "lang": home.settings.language,
         "problems": problems,
+        "preview": camera_preview(scanners) if settings.camera_preview else None,
     }
     options.update(extra)
     app = cls(home.store(), **options)
@@ -401,6 +405,14 @@ def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, in
             shot("home")
             app.go("redeem")
             shot("redeem-empty")
+            from lovemart.bench_scan import card_in_view
+
+            camera_frame = card_in_view()
+            preview = app.screen("redeem").ids.preview
+            preview.frames = lambda: camera_frame
+            _frames_until(lambda: bool(preview.live))
+            shot("redeem-camera")
+            preview.frames = app.preview
             scanner.scan(samples.rich)
             _frames(3)
             redeem = app.screen("redeem")

@@ -8,9 +8,10 @@ later Kivy and device libraries) are imported when first needed, so ``lovemart s
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
 from lovemart import settings as settings_mod
@@ -109,6 +110,16 @@ def open_checked(path: Path) -> SqlLedgerStore:
         if translated is None:
             raise
         raise translated from exc
+
+
+def camera_preview(scanners: Sequence[Any]) -> Callable[[], Any] | None:
+    """The newest frame of the first scanner that has a camera picture (``CameraScanner.latest_frame``), for
+    the apps' mirror (``ui.preview``); None when no scanner has one (a wedge scanner, no camera)."""
+    for scanner in scanners:
+        latest = getattr(scanner, "latest_frame", None)
+        if callable(latest):
+            return latest  # type: ignore[no-any-return]
+    return None
 
 
 def camera_device(value: object) -> int | str | None:

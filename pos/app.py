@@ -97,9 +97,11 @@ class PosApp(KitApp):
         freeze_gc: bool = True,
         problems: Sequence[DeviceFault] = (),
         nightly_sync: Callable[[datetime], datetime] | None = None,
+        preview: Callable[[], Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(lang=lang, **kwargs)
+        self.preview = preview  # the camera's newest frame, for the redeem screen's mirror (ui.preview)
         self.store = store
         self.clock = clock
         self.low_stock = low_stock

@@ -375,7 +375,7 @@ def test_kiosk_settings_from_lovemart_toml(tmp_path: Path) -> None:
 def test_the_camera_preview_is_the_first_camera_scanners_newest_frame_unless_switched_off(tmp_path: Path) -> None:
     from hardware.camera import CameraScanner
     from hardware.scanner import FakeScanner
-    from lovemart.kiosk_main import camera_preview
+    from lovemart.wiring import camera_preview
 
     camera = CameraScanner(decoder=lambda frame: [], device=0)  # type: ignore[arg-type]  # never started
     assert camera_preview([FakeScanner(), camera]) == camera.latest_frame

@@ -537,3 +537,38 @@ def test_goods_brought_back_the_next_day_are_voided_by_the_receipt_number(pos: P
     kh.wait_background()
     (void,) = pos.ledger(TxnKind.VOID)
     assert void.ref_txn_id == sale.txn_id
+
+
+def test_the_redeem_screen_mirrors_the_camera_only_while_it_waits_for_a_passbook(counter: ShopFixture) -> None:
+    import numpy as np
+
+    from pos.app import PosApp
+
+    frames: list[Any] = [None]
+    scanner = FakeScanner(window_s=0)
+    app = PosApp(counter.store, printer=MemoryPrinter(), scanners=[scanner], preview=lambda: frames[0], freeze_gc=False)
+    with kh.running(app):
+        pos = Pos(app, counter, MemoryPrinter(), scanner, None)
+        pos.log_in()
+        app.go("redeem")
+        preview = kh.find(pos.screen("redeem"), "preview")
+        kh.pump(2)
+        assert preview.active and not preview.live and preview.height == 0, "no camera: no room taken"
+
+        frames[0] = np.full((120, 160, 3), 200, dtype=np.uint8)
+        kh.pump_until(lambda: preview.live, what="the camera picture")
+        kh.pump(2)
+        assert preview.height > 100 and preview.opacity == 1
+
+        scanner.scan(counter.codes["XF0002"])
+        kh.pump_until(lambda: pos.screen("redeem").has_household, what="the household")
+        kh.pump(2)
+        assert not preview.active and preview.opacity == 0 and preview.height == 0
+
+        pos.screen("redeem").next_customer()
+        kh.pump(2)
+        assert preview.active and preview.live and preview.opacity == 1
+
+        app.go("home")
+        kh.pump(2)
+        assert not preview.active  # another screen: the mirror stands still

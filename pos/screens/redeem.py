@@ -20,6 +20,7 @@ from pos.presenters.common import HouseholdChoice
 from pos.presenters.redeem import CommitResult
 from pos.screens.base import PosScreen
 from pos.widgets import ask_digits, choose
+from ui.preview import CameraPreview  # noqa: F401  (registers the widget for redeem.kv)
 from ui.widgets import ConfirmDialog, ask
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,24 @@ class PosRedeemScreen(PosScreen):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._dialog: ConfirmDialog | None = None
+        self._shown = False
+
+    # ----- the camera's mirror: it moves only while this screen waits for a passbook
+    def on_enter(self, *_args: Any) -> None:
+        self._shown = True
+        self._aim_preview()
+
+    def on_leave(self, *_args: Any) -> None:
+        self._shown = False
+        self._aim_preview()
+
+    def on_has_household(self, *_args: Any) -> None:
+        self._aim_preview()
+
+    def _aim_preview(self) -> None:
+        preview = self.ids.preview
+        preview.frames = getattr(self.app, "preview", None)
+        preview.active = self._shown and not self.has_household
 
     @property
     def presenter(self) -> Any:
