@@ -47,6 +47,7 @@ from ui.background import run_in_background
 from ui.lockdown import LockdownMixin
 from ui.messages import DEFAULT_LANG
 from ui.scanning import ScanBridge, WedgeBinding
+from ui.widgets import KeyboardToKeypad
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ class PosApp(KitApp):
         self.wedge_factory = wedge_factory
         self.bridge: ScanBridge | None = None
         self.wedge: Any = None
+        self.keyboard = KeyboardToKeypad()
         self._wedge_binding: WedgeBinding | None = None
         self._scanner_problem: str = ""
         self._sync_view: SyncView = self.sync.view()  # the client's status is local and quick; sync_now is not
@@ -170,7 +172,10 @@ class PosApp(KitApp):
                 log.warning("scanner %r did not start: %s", scanner, error)
         if self.wedge_factory is not None:
             self.wedge = self.wedge_factory(self.bridge)
-            self._wedge_binding = WedgeBinding(self.wedge).attach()
+            # A person typing on the same keyboard (a till with no touchscreen) types into the keypad on screen.
+            if hasattr(self.wedge, "on_typed"):
+                self.wedge.on_typed = self.keyboard.typed
+            self._wedge_binding = WedgeBinding(self.wedge, on_other_key=self.keyboard.key).attach()
         Window.bind(on_touch_down=self._activity, on_key_down=self._activity)
         self._events = [
             Clock.schedule_interval(self._check_idle, IDLE_CHECK_S),

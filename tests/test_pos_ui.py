@@ -572,3 +572,46 @@ def test_the_redeem_screen_mirrors_the_camera_only_while_it_waits_for_a_passbook
         app.go("home")
         kh.pump(2)
         assert not preview.active  # another screen: the mirror stands still
+
+
+def test_a_physical_keyboard_types_into_the_keypads_and_a_scanner_burst_still_scans(counter: ShopFixture) -> None:
+    from pos.app import PosApp
+
+    clock = FakeMonotonic()
+    app = PosApp(
+        counter.store,
+        printer=MemoryPrinter(),
+        wedge_factory=lambda on_scan: KeyboardWedge(on_scan=on_scan, clock=clock, max_gap_s=0.05),
+        freeze_gc=False,
+    )
+
+    def type_slowly(text: str, enter: bool = True) -> None:
+        """A person at the keyboard: a quarter of a second between keys (the wedge's clock, not a sleep)."""
+        for char in text:
+            clock.now += 0.25
+            kh.press_key(ord(char) if char != "\b" else 8)
+        if enter:
+            clock.now += 0.25
+            kh.press_key(13)
+        kh.pump(1)
+
+    with kh.running(app):
+        pos = Pos(app, counter, MemoryPrinter(), FakeScanner(), None)
+        login = pos.screen("login")
+        pos.tap(kh.find(login, lambda w: getattr(w, "operator_id", None) == "02"))
+        type_slowly("00x9\b00")  # a letter is ignored, Backspace takes the 9 back, Enter is OK
+        assert app.screens.current == "home" and app.session.operator is not None
+        assert app.keyboard.typed_digits == 5
+
+        pos.menu("go_redeem")
+        pos.tap_id("manual")
+        type_slowly("2")  # the household number XF0002, in the dialog on top of the screen
+        type_slowly("1234")  # then a manager's PIN in the next dialog
+        kh.pump(2)
+        assert pos.screen().hh_name == "李四"
+
+        pos.screen().next_customer()
+        clock.now += 1
+        kh.type_burst(counter.codes["XF0001"])  # the scanner on the same keyboard: a burst, not typing
+        kh.pump_until(lambda: pos.screen().hh_name == "张三", what="the scanned household")
+        assert app.keyboard.typed_digits == 10  # the scan's digits went to the scan, not into a keypad

@@ -142,13 +142,22 @@ class WedgeBinding:
 
     Printable keys go to ``wedge.feed(char)`` and are consumed (the detector hands a person's typing back
     through its own callback). Enter goes to ``wedge.enter()``; it is consumed when that returns True (it
-    ended a scan), otherwise it continues to the app. Other keys (Escape, F-keys, arrows, Ctrl shortcuts)
-    are left alone. ``wedge.poll()``, if present, is called every ``poll_interval_s``.
+    ended a scan). A person's Enter and the other keys (Backspace, Escape, F-keys, arrows, Ctrl shortcuts)
+    go to ``on_other_key(key)`` if given, after the wedge has handed back the person's characters, and
+    continue to the app unless it returns True. ``wedge.poll()``, if present, is called every
+    ``poll_interval_s``.
     """
 
-    def __init__(self, wedge: Wedge, window: Any = None, poll_interval_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        wedge: Wedge,
+        window: Any = None,
+        poll_interval_s: float = 0.05,
+        on_other_key: Callable[[int], bool] | None = None,
+    ) -> None:
         self.wedge = wedge
         self._window = window
+        self.on_other_key = on_other_key
         self.poll_interval_s = poll_interval_s
         self._poll_event: Any = None
         self._attached = False
@@ -192,12 +201,22 @@ class WedgeBinding:
     ) -> bool:
         mods = list(modifiers or ())
         if key in ENTER_KEYS:
-            return bool(self.wedge.enter())
+            if self.wedge.enter():
+                return True
+            return self._other(key)
         char = char_for_key(key, mods)
         if char is None:
-            return False
+            return self._other(key)
         self.wedge.feed(char)
         return True
+
+    def _other(self, key: int) -> bool:
+        if self.on_other_key is None:
+            return False
+        poll = getattr(self.wedge, "poll", None)
+        if callable(poll):
+            poll()  # a person's characters before their Backspace reach the app before it does
+        return bool(self.on_other_key(key))
 
 
 def bind_wedge(wedge: Wedge, window: Any = None, poll_interval_s: float = 0.05) -> WedgeBinding:

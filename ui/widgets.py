@@ -205,6 +205,59 @@ class NumericKeypad(BoxLayout):
         """Default handler; bind ``on_confirm`` to act on the digits."""
 
 
+class KeyboardToKeypad:
+    """A physical keyboard types into the keypad on screen: digits, Backspace (delete one), Enter (OK).
+
+    For a till on an ordinary PC with no touchscreen, where clicking digits one by one is slow. Typing
+    reaches us through the wedge scanner's detector, which hands a person's slow keys back (``typed``)
+    and tells a scanner's bursts apart; Enter and Backspace come through ``key`` (``WedgeBinding``'s
+    ``on_other_key``). The keypad is the topmost one in the window: an open dialog's before the screen's
+    (a screen manager holds only the screen that shows). Letters and other characters are ignored: no
+    field in these apps takes them.
+    """
+
+    BACKSPACE_KEYS = frozenset({8})
+    ENTER_KEYS = frozenset({13, 271})
+
+    def __init__(self, window: Any = None) -> None:
+        self._window = window
+        self.typed_digits = 0  # digits that reached a keypad (tests)
+
+    def keypad(self) -> NumericKeypad | None:
+        window = self._window
+        if window is None:
+            from kivy.core.window import Window
+
+            window = Window
+        for top in window.children:  # the last one added (an open dialog) comes first
+            for widget in top.walk(restrict=True):
+                if isinstance(widget, NumericKeypad) and not widget.disabled:
+                    return widget
+        return None
+
+    def typed(self, text: str) -> None:
+        keypad = self.keypad()
+        if keypad is None:
+            return
+        for char in text:
+            if char.isdigit() and char.isascii():
+                keypad.press_digit(char)
+                self.typed_digits += 1
+
+    def key(self, key: int) -> bool:
+        """Enter or Backspace for the keypad on screen; True when one took it."""
+        if key not in self.ENTER_KEYS and key not in self.BACKSPACE_KEYS:
+            return False
+        keypad = self.keypad()
+        if keypad is None:
+            return False
+        if key in self.ENTER_KEYS:
+            keypad.confirm()
+        else:
+            keypad.backspace()
+        return True
+
+
 class MessageBanner(Label):
     """A one-line message strip: ``show(text, kind)``; hides itself after ``timeout_s`` (Clock) or on a tap.
 
