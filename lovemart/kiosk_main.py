@@ -15,9 +15,13 @@ screenshots and the bench).
     village = "V01"             # the ranking's village (default: the shop's own; required with server)
     ranking_size = 10
     server = "https://..."      # a kiosk away from the shop: figures from the central record, no shop ledger
-    kiosk_token = "..."         # its read-only kiosk token (lovemart central kiosk-token)
     server_timeout_s = 3
     camera_preview = true       # show what the camera sees on the idle screen, to aim the passbook by
+
+The kiosk token of a kiosk away from the shop (``lovemart central kiosk-token``) is kept in the file
+``kiosk-token`` beside ``lovemart.toml``, readable by the kiosk's user only: ``lovemart kiosk
+--set-kiosk-token`` writes it. It lets anyone who has it read every household's points, so it is not kept
+in ``lovemart.toml``, which people copy and show around (a ``kiosk_token`` there still works).
 
 ``[scanner]``: ``decoder`` ("zxing", default, or "zbar"), ``camera`` (device number or path; default 0;
 ``-1`` or "none" for no camera: the USB keyboard-wedge scanner still works).
@@ -37,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.passbook import make_code
-from lovemart.wiring import ShopHome, camera_device, camera_preview
+from lovemart.wiring import ShopHome, camera_device, camera_preview, read_secret
 
 if TYPE_CHECKING:
     from hardware.speech import Speaker
@@ -72,6 +76,9 @@ def _as_float(value: object, default: float) -> float:
         log.warning("kiosk: %r is not a number of seconds; using %s", value, default)
         return default
     return number if number > 0 else default
+
+
+KIOSK_TOKEN_FILE = "kiosk-token"
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,8 @@ class KioskConfig:
             decoder=str(scanner.get("decoder") or DEFAULT_DECODER),
             camera=camera_device(scanner.get("camera", 0)),
             server=str(kiosk["server"]).strip() or None if kiosk.get("server") else None,
-            kiosk_token=str(kiosk["kiosk_token"]).strip() or None if kiosk.get("kiosk_token") else None,
+            kiosk_token=read_secret(home.home / KIOSK_TOKEN_FILE)
+            or (str(kiosk["kiosk_token"]).strip() or None if kiosk.get("kiosk_token") else None),
             server_timeout_s=_as_float(kiosk.get("server_timeout_s", 3), 3.0),
             manager_pin=str(kiosk["manager_pin"]) if kiosk.get("manager_pin") else None,
             camera_preview=_as_bool(kiosk.get("camera_preview"), True),
@@ -125,7 +133,8 @@ class KioskConfig:
         """The central record's kiosk endpoints as the kiosk's source; refuses settings that cannot work."""
         from lovemart.kiosk_remote import KioskServerFault, RemoteKioskSource
 
-        missing = [key for key, value in (("kiosk_token", self.kiosk_token), ("village", self.village)) if not value]
+        wanted = (("kiosk_token (lovemart kiosk --set-kiosk-token)", self.kiosk_token), ("village", self.village))
+        missing = [key for key, value in wanted if not value]
         if missing or not self.server:
             raise KioskServerFault("kiosk_settings", missing=", ".join(missing) or "server")
         if not self.server.startswith(("http://", "https://")):

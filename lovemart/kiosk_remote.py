@@ -48,6 +48,10 @@ class KioskServerFault(DeviceFault):
             "查询机设置不全：lovemart.toml 的 [kiosk] 有 server，还缺少 {missing}。",
             "The kiosk settings are incomplete: [kiosk] in lovemart.toml has server but lacks {missing}.",
         ),
+        "kiosk_token_malformed": (
+            "这不像乡镇给的查询机令牌（应为一串 20 个以上的字母和数字）。没有保存。",
+            "That does not look like a kiosk token from the township (20 or more letters and digits). Not saved.",
+        ),
         "kiosk_unreachable": (
             "连不上乡镇服务器（{url}），暂时查不到积分。请稍后再试。",
             "Cannot reach the township server ({url}); points cannot be looked up now. Try again later.",

@@ -10,8 +10,6 @@ copy in the ledger's ``meta server_url``; the device token lives in ``<home>/dev
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -21,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.errors import LedgerError
 from ledger.ports import SyncStatus
 from lovemart import settings as settings_mod
-from lovemart.wiring import ShopHome
+from lovemart.wiring import ShopHome, read_secret, write_secret
 
 if TYPE_CHECKING:
     import httpx
@@ -52,28 +50,11 @@ def token_path(home: ShopHome) -> Path:
 
 
 def read_device_token(home: ShopHome) -> str | None:
-    try:
-        token = token_path(home).read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return token or None
+    return read_secret(token_path(home))
 
 
 def write_device_token(home: ShopHome, token: str) -> None:
-    """Write the token readable by this user only, whole or not at all (it cannot be asked for again)."""
-    path = token_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{TOKEN_FILE}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(token + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_secret(token_path(home), token)
 
 
 def sync_section(home: ShopHome) -> dict[str, Any]:

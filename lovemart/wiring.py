@@ -112,6 +112,35 @@ def open_checked(path: Path) -> SqlLedgerStore:
         raise translated from exc
 
 
+def read_secret(path: Path) -> str | None:
+    """A token kept in a file of its own (``write_secret``), or None when there is none."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text or None
+
+
+def write_secret(path: Path, secret: str) -> None:
+    """Write a token readable by this user only, whole or not at all (a half-written token locks a shop
+    out, and a token cannot be asked for again). Never in ``lovemart.toml``, which people copy and show."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secret + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def camera_preview(scanners: Sequence[Any]) -> Callable[[], Any] | None:
     """The newest frame of the first scanner that has a camera picture (``CameraScanner.latest_frame``), for
     the apps' mirror (``ui.preview``); None when no scanner has one (a wedge scanner, no camera)."""

@@ -270,6 +270,40 @@ def test_kiosk_settings_choose_the_remote_source(tmp_path: Path) -> None:
     source.close()
 
 
+def test_the_kiosk_token_is_kept_in_a_file_only_its_user_can_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import stat
+
+    from lovemart.cli import main
+
+    hall = tmp_path / "hall"
+    settings = settings_mod.load(hall)
+    settings.extra["kiosk"] = {"server": "https://central.example", "village": "V01"}
+    settings_mod.save(settings)
+    with pytest.raises(KioskServerFault) as caught:
+        KioskConfig.of(ShopHome.at(hall)).remote_source()
+    assert "--set-kiosk-token" in caught.value.message("zh")
+
+    token = "Kx" * 20
+    monkeypatch.setattr("sys.stdin", io.StringIO(token + "\n"))
+    assert main(["--home", str(hall), "kiosk", "--set-kiosk-token"]) == 0
+    path = hall / "kiosk-token"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert token not in (hall / "lovemart.toml").read_text(encoding="utf-8")
+    config = KioskConfig.of(ShopHome.at(hall))
+    assert config.kiosk_token == token
+    source = config.remote_source()
+    assert source.kiosk_token == token
+    source.close()
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("not a token\n"))  # refused, the saved one stays
+    assert main(["--home", str(hall), "kiosk", "--set-kiosk-token"]) == 1
+    assert "没有保存" in capsys.readouterr().err
+    assert path.read_text(encoding="ascii").strip() == token
+
+
 def test_a_kiosk_without_a_ledger_is_closed_with_the_pin_from_its_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -34,6 +34,8 @@ def cmd_pos(args: argparse.Namespace, home: ShopHome) -> int:
 def cmd_kiosk(args: argparse.Namespace, home: ShopHome) -> int:
     if args.set_manager_pin:
         return _set_kiosk_pin(args, home)
+    if args.set_kiosk_token:
+        return _set_kiosk_token(args, home)
     from lovemart.kiosk_main import run_kiosk
 
     return run_kiosk(home, windowed=args.windowed)
@@ -72,6 +74,32 @@ def _set_kiosk_pin(args: argparse.Namespace, home: ShopHome) -> int:
             "已设置查询机管理密码（五连击左上角后输入）。",
             "Kiosk manager PIN set (five taps top-left, then the PIN).",
         ),
+    )
+    return 0
+
+
+def _set_kiosk_token(args: argparse.Namespace, home: ShopHome) -> int:
+    """Keep the township's read-only kiosk token in ``kiosk-token`` (this user only), for a kiosk away from
+    the shop. Asked for (hidden) or read from standard input, never an argument (the shell's history)."""
+    import getpass
+
+    from lovemart.kiosk_main import KIOSK_TOKEN_FILE
+    from lovemart.kiosk_remote import KioskServerFault
+    from lovemart.wiring import write_secret
+
+    lang = args.out.lang
+    if sys.stdin.isatty():
+        token = getpass.getpass(_say(lang, "乡镇给的查询机令牌：", "The kiosk token from the township: "))
+    else:
+        token = sys.stdin.readline()
+    token = token.strip()
+    if not 20 <= len(token) <= 200 or not token.isascii() or not token.isprintable() or " " in token:
+        raise KioskServerFault("kiosk_token_malformed")
+    path = home.home / KIOSK_TOKEN_FILE
+    write_secret(path, token)
+    args.out.result(
+        {"kiosk_token": "set", "file": str(path)},
+        _say(lang, f"已保存查询机令牌（{path}，只有本用户能读）。", f"Kiosk token saved in {path} (this user only)."),
     )
     return 0
 
@@ -184,6 +212,11 @@ def register(commands: Any, add: Any) -> None:
         "--set-manager-pin",
         action="store_true",
         help="set the PIN that closes a kiosk with no shop ledger (asked for, or read from standard input)",
+    )
+    p.add_argument(
+        "--set-kiosk-token",
+        action="store_true",
+        help="keep the township's kiosk token for a kiosk away from the shop (asked for, or read from standard input)",
     )
     p = add(commands, "screenshots", cmd_screenshots, "save a PNG of every POS and kiosk screen (demo data)")
     p.add_argument("--out", dest="out_dir", required=True, metavar="DIR")
