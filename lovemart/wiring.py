@@ -124,15 +124,23 @@ def read_secret(path: Path) -> str | None:
 def write_secret(path: Path, secret: str) -> None:
     """Write a token readable by this user only, whole or not at all (a half-written token locks a shop
     out, and a token cannot be asked for again). Never in ``lovemart.toml``, which people copy and show."""
+    replace_file(path, (secret + "\n").encode("ascii"), mode=0o600)
+
+
+def replace_file(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write ``path`` whole or not at all (a temporary file beside it, synced, then renamed over it), so a
+    full disk or a crash never leaves half a file. ``mode`` is set before a byte is written."""
     import os
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    directory = path.parent if str(path.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as f:
-            f.write(secret + "\n")
+        if mode is not None:
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -38,7 +38,13 @@ class LoopbackPrinter:
                 self.jobs.append(b"".join(chunks))
 
     def close(self) -> None:
+        """Stop accepting, and wait until a job still being read is kept (the command has hung up by now)."""
+        try:
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the accept() below; close() alone does not on Linux
+        except OSError:
+            pass
         self.server.close()
+        self.thread.join(timeout=10)
 
 
 def closed_port() -> int:

@@ -7,7 +7,6 @@ handlers, so ``lovemart --help`` and the ledger commands never pay for them.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from datetime import datetime
@@ -18,7 +17,7 @@ from ledger import printing, services
 from ledger.errors import LedgerError
 from ledger.model import Transaction
 from ledger.passbook import make_code, parse_code
-from lovemart.wiring import ShopHome
+from lovemart.wiring import ShopHome, replace_file
 
 DEFAULT_DECODER = "zxing"
 
@@ -43,19 +42,8 @@ def print_after_commit(home: ShopHome, txn: Transaction, lang: str) -> tuple[boo
 def write_atomically(path: Path, data: bytes) -> None:
     """Write a file whole or not at all, so a full disk never leaves half a receipt or card sheet."""
     path = path.expanduser()
-    directory = path.parent if str(path.parent) else Path(".")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        replace_file(path, data)
     except OSError as exc:
         raise LedgerError("export_unwritable", path=str(path), detail=exc.strerror or str(exc)) from exc
 
