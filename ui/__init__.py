@@ -9,9 +9,10 @@ must get to set that environment first. Import the submodules you need:
 - ``ui.theme``      palette and window-height-relative sizes
 - ``ui.i18n``       the runtime translator behind ``_('msgid')`` in ``.kv`` files
 - ``ui.app``        ``KitApp``: the App base class that installs all of the above
-- ``ui.widgets``    BigButton, NumericKeypad, MessageBanner, ConfirmDialog, toast, HeaderBar
+- ``ui.widgets``    BigButton, NumericKeypad (and KeyboardToKeypad), MessageBanner, ConfirmDialog, toast, HeaderBar
 - ``ui.background`` run slow work off the UI thread, results back through ``Clock``
 - ``ui.lockdown``   kiosk lock-down (no Escape, no close, no F1 settings, no cursor)
 - ``ui.scanning``   scanner threads and keyboard-wedge keystrokes to the UI thread
+- ``ui.preview``    CameraPreview: the camera's newest frame as a mirror, to aim a passbook by
 - ``ui.screenshot`` a PNG of the window at a given size
 """
