@@ -38,6 +38,7 @@ from kivy.uix.modalview import ModalView
 from ui import theme as _theme
 from ui.fonts import register_fonts
 from ui.i18n import install_kv_globals, translator
+from ui.scanning import ENTER_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +218,6 @@ class KeyboardToKeypad:
     """
 
     BACKSPACE_KEYS = frozenset({8})
-    ENTER_KEYS = frozenset({13, 271})
 
     def __init__(self, window: Any = None) -> None:
         self._window = window
@@ -246,12 +246,12 @@ class KeyboardToKeypad:
 
     def key(self, key: int) -> bool:
         """Enter or Backspace for the keypad on screen; True when one took it."""
-        if key not in self.ENTER_KEYS and key not in self.BACKSPACE_KEYS:
+        if key not in ENTER_KEYS and key not in self.BACKSPACE_KEYS:
             return False
         keypad = self.keypad()
         if keypad is None:
             return False
-        if key in self.ENTER_KEYS:
+        if key in ENTER_KEYS:
             keypad.confirm()
         else:
             keypad.backspace()

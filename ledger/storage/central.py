@@ -140,11 +140,11 @@ _TXN_COLUMNS = (
     "prev_hash",
     "hash",
 )
-# Binary arrays (``%(name)b``) where arrays are still sent: psycopg quotes text arrays element by element.
 # Journal rows and change-log entries go in by COPY (``CentralUnit._insert_journal_pg``): an
 # ``INSERT ... SELECT FROM unnest(arrays)`` spent more time in psycopg's array dumping, element by
 # element in Python, than PostgreSQL spent storing the rows. Serial keys of ``txn`` are drawn first, in
-# order, because the postings and lines need them and COPY returns nothing.
+# order, because the postings and lines need them and COPY returns nothing. The few arrays still sent
+# (below) go in binary (``%(name)b``): psycopg quotes text arrays element by element.
 _PG_NEXT_TXN_KEYS = "SELECT nextval(pg_get_serial_sequence('txn', 'id')) FROM generate_series(1, %(n)s) ORDER BY 1"
 _PG_COPY_TXN = f"COPY txn (id, {', '.join(_TXN_COLUMNS)}) FROM STDIN"
 _PG_COPY_POSTING = "COPY posting (txn_pk, idx, account, unit, amount) FROM STDIN"

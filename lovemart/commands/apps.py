@@ -41,26 +41,30 @@ def cmd_kiosk(args: argparse.Namespace, home: ShopHome) -> int:
     return run_kiosk(home, windowed=args.windowed)
 
 
+def _ask_secret(prompt: str) -> str:
+    """A PIN or token, typed hidden at a terminal or read from standard input (a script), never taken as
+    an argument, which would leave it in the shell's history."""
+    import getpass
+
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt).strip()
+    return sys.stdin.readline().strip()
+
+
 def _set_kiosk_pin(args: argparse.Namespace, home: ShopHome) -> int:
     """Store a hashed manager PIN in ``[kiosk] manager_pin``: who may close a kiosk with no shop ledger.
 
     The PIN is asked for (twice, hidden) or read from standard input, never taken as an argument, which
     would leave it in the shell's history.
     """
-    import getpass
-
     from kiosk.access import pin_record_of
     from ledger.errors import LedgerError
     from lovemart import settings as settings_mod
 
     lang = args.out.lang
-    if sys.stdin.isatty():
-        pin = getpass.getpass(_say(lang, "查询机管理密码（4-8 位数字）：", "Kiosk manager PIN (4-8 digits): "))
-        again = getpass.getpass(_say(lang, "再输一遍：", "Again: "))
-        if pin != again:
-            raise LedgerError("bad_pin")
-    else:
-        pin = sys.stdin.readline().strip()
+    pin = _ask_secret(_say(lang, "查询机管理密码（4-8 位数字）：", "Kiosk manager PIN (4-8 digits): "))
+    if sys.stdin.isatty() and _ask_secret(_say(lang, "再输一遍：", "Again: ")) != pin:
+        raise LedgerError("bad_pin")
     record = pin_record_of(pin)
     settings = home.settings
     section = dict(settings.extra.get("kiosk") or {})
@@ -81,18 +85,13 @@ def _set_kiosk_pin(args: argparse.Namespace, home: ShopHome) -> int:
 def _set_kiosk_token(args: argparse.Namespace, home: ShopHome) -> int:
     """Keep the township's read-only kiosk token in ``kiosk-token`` (this user only), for a kiosk away from
     the shop. Asked for (hidden) or read from standard input, never an argument (the shell's history)."""
-    import getpass
 
     from lovemart.kiosk_main import KIOSK_TOKEN_FILE
     from lovemart.kiosk_remote import KioskServerFault
     from lovemart.wiring import write_secret
 
     lang = args.out.lang
-    if sys.stdin.isatty():
-        token = getpass.getpass(_say(lang, "乡镇给的查询机令牌：", "The kiosk token from the township: "))
-    else:
-        token = sys.stdin.readline()
-    token = token.strip()
+    token = _ask_secret(_say(lang, "乡镇给的查询机令牌：", "The kiosk token from the township: "))
     if not 20 <= len(token) <= 200 or not token.isascii() or not token.isprintable() or " " in token:
         raise KioskServerFault("kiosk_token_malformed")
     path = home.home / KIOSK_TOKEN_FILE

@@ -47,6 +47,7 @@ class PosRedeemScreen(PosScreen):
         super().__init__(**kwargs)
         self._dialog: ConfirmDialog | None = None
         self._shown = False
+        self.ids.preview.frames = getattr(self.app, "preview", None)
 
     # ----- the camera's mirror: it moves only while this screen waits for a passbook
     def on_enter(self, *_args: Any) -> None:
@@ -61,9 +62,7 @@ class PosRedeemScreen(PosScreen):
         self._aim_preview()
 
     def _aim_preview(self) -> None:
-        preview = self.ids.preview
-        preview.frames = getattr(self.app, "preview", None)
-        preview.active = self._shown and not self.has_household
+        self.ids.preview.active = self._shown and not self.has_household
 
     @property
     def presenter(self) -> Any:
