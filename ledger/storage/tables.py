@@ -295,3 +295,44 @@ class SyncExceptionRow(Base):
     created_at: Mapped[str] = mapped_column(String(32))
     resolved_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
     resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# ----- held transactions (migration 0004, docs/sync.md "Authority") ---------------------------------------
+
+
+class ChainLinkRow(Base):
+    """A place in a device's chain whose transaction the township held: only its number and hash are known.
+
+    The device's next transaction chains onto this hash; the audit walks through the link as through
+    a transaction with no effect. The central record also keeps the held transaction's id, so a resend
+    of it is recognised.
+    """
+
+    __tablename__ = "chain_link"
+    device_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+    txn_id: Mapped[str | None] = mapped_column(String(36), nullable=True, unique=True)
+
+
+class HeldTxnRow(Base):
+    """A pushed transaction the shop had no right to make (central record only): what, why, and the decision."""
+
+    __tablename__ = "held_txn"
+    __table_args__ = (Index("ix_held_txn_status", "status"),)
+    txn_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    shop_id: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    household_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    rule: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)  # the transaction's wire form, as pushed
+    correction_txn_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # held | released
+    created_at: Mapped[str] = mapped_column(String(32))
+    decided_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    release_txn_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
