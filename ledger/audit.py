@@ -41,6 +41,10 @@ class CachedState:
     device_heads: dict[str, tuple[int, str]] = field(default_factory=dict)
     missing_guards: list[str] = field(default_factory=list)
     stock_shop: str | None = None  # whose shelves the stock caches count (see ``effects_of``)
+    # Places in other devices' chains whose transactions the township held: device -> seq -> hash.
+    links: dict[str, dict[int, str]] = field(default_factory=dict)
+    # This shop's own transactions that the township held and corrected: they count for nothing.
+    corrected: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -118,7 +122,9 @@ def verify(
     count = 0
     for txn in journal:
         count += 1
-        last_seq, last_hash = heads.get(txn.device_id, (0, GENESIS_HASH))
+        last_seq, last_hash = _through_links(
+            heads.get(txn.device_id, (0, GENESIS_HASH)), cached.links.get(txn.device_id)
+        )
         if txn.seq != last_seq + 1:
             kind = "sequence_gap" if txn.seq > last_seq + 1 else "sequence_order"
             previous = receipt_number(txn.shop_id, txn.device_id, last_seq) if last_seq else "the start"
@@ -129,6 +135,8 @@ def verify(
         if recomputed != txn.hash:
             problems.append(Problem("hash_mismatch", f"{txn.receipt_no}: content differs from its hash"))
         heads[txn.device_id] = (txn.seq, txn.hash)
+        if txn.txn_id in cached.corrected:
+            continue  # held by the township and corrected: in the chain, with no effect and no standing
         problems.extend(check_transaction(txn))
         if txn.kind == TxnKind.VOID and txn.ref_txn_id:
             voids.setdefault(txn.ref_txn_id, []).append(txn)
@@ -151,11 +159,22 @@ def verify(
         if cached.status.get(household_id, HouseholdStatus.ACTIVE) != status:
             problems.append(Problem("status_mismatch", f"household {household_id} should be {status}"))
     for device_id, (seq, digest) in sorted(cached.device_heads.items()):
-        if heads.get(device_id, (0, GENESIS_HASH)) != (seq, digest):
+        if _through_links(heads.get(device_id, (0, GENESIS_HASH)), cached.links.get(device_id)) != (seq, digest):
             problems.append(
                 Problem("device_head", f"device {device_id}: stored head seq {seq} does not match the journal")
             )
     return AuditReport(problems, count)
+
+
+def _through_links(head: tuple[int, str], links: dict[int, str] | None) -> tuple[int, str]:
+    """A device's head moved on over the held transactions (known here only by number and hash) after it."""
+    if links:
+        seq, digest = head
+        while seq + 1 in links:
+            seq += 1
+            digest = links[seq]
+        return seq, digest
+    return head
 
 
 def _compare(kind: str, what: str, recomputed: dict[str, int], cached: dict[str, int]) -> list[Problem]:

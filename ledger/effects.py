@@ -20,6 +20,10 @@ from ledger.model import (
     account_household,
 )
 
+# A township release re-issues a held transaction's points; it counts as earned when what it re-issues
+# would have (its ``party`` names the held transaction's kind).
+EARNING_KIND_NAMES = frozenset(str(k) for k in EARNING_KINDS)
+
 
 @dataclass
 class Effects:
@@ -46,7 +50,7 @@ def effects_of(draft: TxnContent, stock_shop: str | None = None) -> Effects:
         if household_id is None:
             continue
         fx.balance[household_id] = fx.balance.get(household_id, 0) + posting.amount
-        if draft.kind in EARNING_KINDS:
+        if draft.kind in EARNING_KINDS or (draft.kind == TxnKind.RELEASE and draft.party in EARNING_KIND_NAMES):
             fx.earned[household_id] = fx.earned.get(household_id, 0) + posting.amount
     if draft.kind in EARNED_RESET_KINDS and draft.household_id:
         fx.earned_reset.add(draft.household_id)

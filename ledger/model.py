@@ -33,6 +33,11 @@ class TxnKind(StrEnum):
     # Central record only (docs/sync.md): a shortfall from offline redemptions, and its repayment.
     OVERDRAFT = "overdraft"
     OVERDRAFT_REPAY = "overdraft_repay"
+    # Central record only (docs/sync.md "Authority"): a shop transaction held for breaking the authority
+    # rule is undone in the shop that made it by a correction; the township may later release its
+    # effect, re-issued under its own authority.
+    CORRECTION = "correction"
+    RELEASE = "release"
 
 
 # Kinds whose household postings count as points *earned* in the cycle (the ranking, 红榜).

@@ -84,6 +84,10 @@ def apply_in(unit: LedgerUnit, changes: Sequence[Message], next_cursor: int) -> 
             continue  # already applied by an earlier pull, bundle or process
         applied += 1
         kind = change.get("type")
+        if kind == "link":
+            stored += flush()
+            _link(unit, change.get("data"), heads)
+            continue
         if kind == "txn":
             txn = _transaction(unit, change.get("data"), heads)
             if households or cards:
@@ -119,6 +123,22 @@ def _transaction(unit: LedgerUnit, data: object, heads: dict[str, tuple[int, str
     return txn
 
 
+def _link(unit: LedgerUnit, data: object, heads: dict[str, tuple[int, str]]) -> None:
+    """A transaction of another device that the township held: only its place in that device's chain.
+
+    The device's next transactions chain onto it; it has no effect here (docs/sync.md "Authority").
+    """
+    if not isinstance(data, dict):
+        raise SyncError("payload_malformed", detail="a held transaction's link is not an object")
+    device, seq, digest, shop_id = data.get("d"), data.get("q"), data.get("x"), data.get("s", "")
+    if not isinstance(device, str) or not device or isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        raise SyncError("payload_malformed", detail="a held transaction's link needs its device and number")
+    if not isinstance(digest, str) or len(digest) != 64 or not isinstance(shop_id, str):
+        raise SyncError("payload_malformed", detail="a held transaction's link needs its hash")
+    unit.put_chain_link(device, shop_id, seq, digest)
+    heads[device] = (seq, digest)
+
+
 def _previous_hash(unit: LedgerUnit, device: str, seq: int, shop_id: str, heads: dict[str, tuple[int, str]]) -> str:
     """The hash of ``device``'s transaction ``seq - 1``; a guess the ledger then refuses if there is a gap.
 
@@ -130,8 +150,8 @@ def _previous_hash(unit: LedgerUnit, device: str, seq: int, shop_id: str, heads:
     known = heads.get(device)
     if known is not None and known[0] == seq - 1:
         return known[1]
-    previous = unit.transaction_by_receipt(shop_id, device, seq - 1)
-    return previous.hash if previous is not None else GENESIS_HASH
+    previous = unit.hash_at(device, seq - 1)  # a transaction, or the link of a held one
+    return previous if previous is not None else GENESIS_HASH
 
 
 def _put_master(unit: LedgerUnit, record: Township | Policy | Village | Shop | Item) -> None:

@@ -109,6 +109,11 @@ def set_up_township(record: CentralRecord) -> None:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def town(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
+    yield from town_of(request, tmp_path_factory)
+
+
+def town_of(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Town]:
+    """A township with its server for a module's tests (``request.param`` is the backend)."""
     tmp = tmp_path_factory.mktemp("town")
     if request.param == "postgresql":
         if not PG_URL:

@@ -44,7 +44,9 @@ from ledger.storage.tables import (
     AdminTokenRow,
     CentralDeviceRow,
     ChangeLogRow,
+    DeviceRefusalRow,
     EnrolTokenRow,
+    HeldTxnRow,
     KioskTokenRow,
     SyncExceptionRow,
 )
@@ -55,6 +57,8 @@ T_ADMIN = _table(AdminTokenRow)
 T_KIOSK = _table(KioskTokenRow)
 T_CHANGE = _table(ChangeLogRow)
 T_EXCEPTION = _table(SyncExceptionRow)
+T_HELD = _table(HeldTxnRow)
+T_REFUSAL = _table(DeviceRefusalRow)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,49 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
+class HeldRecord:
+    """A pushed transaction the central record held (docs/sync.md "Authority"), and what became of it."""
+
+    txn_id: str
+    device_id: str
+    seq: int
+    shop_id: str
+    kind: str
+    household_id: str | None
+    rule: str
+    detail: dict[str, Any]
+    content: dict[str, Any]
+    correction_txn_id: str | None
+    status: str
+    created_at: str
+    decided_at: str | None
+    decided_by: str | None
+    decision_reason: str | None
+    release_txn_id: str | None
+
+
+def _held(row: Any) -> HeldRecord:
+    return HeldRecord(
+        txn_id=row.txn_id,
+        device_id=row.device_id,
+        seq=int(row.seq),
+        shop_id=row.shop_id,
+        kind=row.kind,
+        household_id=row.household_id,
+        rule=row.rule,
+        detail=json.loads(row.detail),
+        content=json.loads(row.content),
+        correction_txn_id=row.correction_txn_id,
+        status=row.status,
+        created_at=row.created_at,
+        decided_at=row.decided_at,
+        decided_by=row.decided_by,
+        decision_reason=row.decision_reason,
+        release_txn_id=row.release_txn_id,
+    )
+
+
+@dataclass(frozen=True)
 class SyncExceptionRecord:
     id: int
     kind: str
@@ -102,6 +149,20 @@ class SyncExceptionRecord:
     created_at: str
     resolved_at: str | None
     resolution: str | None
+    shop_id: str | None = None
+    device_id: str | None = None
+    count: int = 1
+    last_seen_at: str | None = None
+
+
+@dataclass(frozen=True)
+class RefusalWindow:
+    """A device's refused pushes since ``window_start``, and until when it is slowed down."""
+
+    device_id: str
+    window_start: str
+    refusals: int
+    blocked_until: str | None
 
 
 def _device(row: Any) -> CentralDevice:
@@ -121,6 +182,10 @@ def _exception(row: Any) -> SyncExceptionRecord:
         created_at=row.created_at,
         resolved_at=row.resolved_at,
         resolution=row.resolution,
+        shop_id=row.shop_id,
+        device_id=row.device_id,
+        count=row.count,
+        last_seen_at=row.last_seen_at or row.created_at,
     )
 
 
@@ -155,6 +220,7 @@ _PG_ADD_BALANCES = (
     "WHERE b.household_id = u.h RETURNING b.household_id"
 )
 _PG_KNOWN = "SELECT txn_id, hash FROM txn WHERE txn_id = ANY(%(ids)b::text[])"
+_PG_KNOWN_LINKS = "SELECT txn_id, hash FROM chain_link WHERE txn_id = ANY(%(ids)b::text[])"
 _PG_HOUSEHOLD_STATES = (
     "SELECT h.household_id, h.status, b.balance FROM household AS h "
     "LEFT JOIN household_balance AS b ON b.household_id = h.household_id WHERE h.household_id = ANY(%(ids)b::text[])"
@@ -182,7 +248,10 @@ class _Prepared:
             T_CHANGE.c.key,
             # The caller's own transactions are skipped: leave their text in the database.
             case(
-                (and_(T_CHANGE.c.type == "txn", T_CHANGE.c.origin_device == bindparam("me")), None),
+                (
+                    and_(T_CHANGE.c.type.in_(("txn", "link")), T_CHANGE.c.origin_device == bindparam("me")),
+                    None,
+                ),
                 else_=T_CHANGE.c.payload,
             ).label("payload"),
             T_CHANGE.c.origin_device,
@@ -371,8 +440,19 @@ class CentralUnit:
 
     # ----- exceptions --------------------------------------------------------------------------------------
     def add_exception(
-        self, kind: str, household_id: str | None, detail: dict[str, Any], txn_ids: Sequence[str], when: str
+        self,
+        kind: str,
+        household_id: str | None,
+        detail: dict[str, Any],
+        txn_ids: Sequence[str],
+        when: str,
+        *,
+        shop_id: str | None = None,
+        device_id: str | None = None,
     ) -> int:
+        """A new open exception; its shop and device default to the ones its detail names, if any."""
+        shop = shop_id if shop_id is not None else detail.get("shop_id")
+        device = device_id if device_id is not None else detail.get("device_id")
         result = self.c.execute(
             insert(T_EXCEPTION).values(
                 kind=kind,
@@ -381,6 +461,10 @@ class CentralUnit:
                 txn_ids=json.dumps(list(txn_ids)),
                 status="open",
                 created_at=when,
+                shop_id=shop if isinstance(shop, str) else None,
+                device_id=device if isinstance(device, str) else None,
+                count=1,
+                last_seen_at=when,
             )
         )
         key = result.inserted_primary_key
@@ -396,6 +480,71 @@ class CentralUnit:
         )
         value = self.c.execute(query.limit(1)).scalar_one_or_none()
         return int(value) if value is not None else None
+
+    def open_refusal(self, kind: str, device_id: str, code: str) -> SyncExceptionRecord | None:
+        """The open exception of ``device_id``'s earlier refusals with the same ``code`` (the newest)."""
+        query = (
+            select(T_EXCEPTION)
+            .where(T_EXCEPTION.c.status == "open", T_EXCEPTION.c.kind == kind, T_EXCEPTION.c.device_id == device_id)
+            .order_by(T_EXCEPTION.c.id.desc())
+        )
+        for row in self.c.execute(query):
+            found = _exception(row)
+            if found.detail.get("code") == code:
+                return found
+        return None
+
+    def repeat_exception(self, exception_id: int, detail: dict[str, Any], txn_ids: Sequence[str], when: str) -> None:
+        """One more occurrence of an open exception: count it, keep the latest detail and transactions."""
+        self.c.execute(
+            update(T_EXCEPTION)
+            .where(T_EXCEPTION.c.id == exception_id)
+            .values(
+                count=T_EXCEPTION.c.count + 1,
+                last_seen_at=when,
+                detail=json.dumps(detail, ensure_ascii=False, sort_keys=True),
+                txn_ids=json.dumps(list(txn_ids)),
+            )
+        )
+
+    def exceptions_page(
+        self,
+        *,
+        status: str | None = None,
+        kind: str | None = None,
+        shop_id: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[list[SyncExceptionRecord], int]:
+        """One page of exceptions, newest first, and how many match in all."""
+        conditions = []
+        if status is not None:
+            conditions.append(T_EXCEPTION.c.status == status)
+        if kind is not None:
+            conditions.append(T_EXCEPTION.c.kind == kind)
+        if shop_id is not None:
+            conditions.append(T_EXCEPTION.c.shop_id == shop_id)
+        total = int(self.c.execute(select(func.count()).select_from(T_EXCEPTION).where(*conditions)).scalar_one())
+        query = select(T_EXCEPTION).where(*conditions).order_by(T_EXCEPTION.c.id.desc())
+        rows = self.c.execute(query.offset(max(0, offset)).limit(max(0, limit)))
+        return [_exception(r) for r in rows], total
+
+    # ----- refusals of a device (rate limit) -------------------------------------------------------------
+    def refusal_window(self, device_id: str) -> RefusalWindow | None:
+        row = self.c.execute(select(T_REFUSAL).where(T_REFUSAL.c.device_id == device_id)).first()
+        return RefusalWindow(row.device_id, row.window_start, row.refusals, row.blocked_until) if row else None
+
+    def put_refusal_window(self, window: RefusalWindow) -> None:
+        values = {
+            "window_start": window.window_start,
+            "refusals": window.refusals,
+            "blocked_until": window.blocked_until,
+        }
+        changed = self.c.execute(
+            update(T_REFUSAL).where(T_REFUSAL.c.device_id == window.device_id).values(**values)
+        ).rowcount
+        if not changed:
+            self.c.execute(insert(T_REFUSAL).values(device_id=window.device_id, **values))
 
     def exceptions(
         self, status: str | None = None, kind: str | None = None, limit: int = 1000
@@ -425,8 +574,81 @@ class CentralUnit:
             query = query.where(T_EXCEPTION.c.status == status)
         return int(self.c.execute(query).scalar_one())
 
+    # ----- held transactions ---------------------------------------------------------------------------------
+    def add_held(self, record: HeldRecord) -> None:
+        self.c.execute(
+            insert(T_HELD).values(
+                txn_id=record.txn_id,
+                device_id=record.device_id,
+                seq=record.seq,
+                shop_id=record.shop_id,
+                kind=record.kind,
+                household_id=record.household_id,
+                rule=record.rule,
+                detail=json.dumps(record.detail, ensure_ascii=False, sort_keys=True),
+                content=json.dumps(record.content, ensure_ascii=False, sort_keys=True),
+                correction_txn_id=record.correction_txn_id,
+                status=record.status,
+                created_at=record.created_at,
+            )
+        )
+
+    def held(self, txn_id: str) -> HeldRecord | None:
+        row = self.c.execute(select(T_HELD).where(T_HELD.c.txn_id == txn_id)).first()
+        return _held(row) if row else None
+
+    def held_list(
+        self, status: str | None = None, shop_id: str | None = None, offset: int = 0, limit: int = 100
+    ) -> tuple[list[HeldRecord], int]:
+        """Held transactions, newest first, and how many match in all."""
+        query = select(T_HELD)
+        count = select(func.count()).select_from(T_HELD)
+        if status is not None:
+            query = query.where(T_HELD.c.status == status)
+            count = count.where(T_HELD.c.status == status)
+        if shop_id is not None:
+            query = query.where(T_HELD.c.shop_id == shop_id)
+            count = count.where(T_HELD.c.shop_id == shop_id)
+        query = query.order_by(T_HELD.c.created_at.desc(), T_HELD.c.device_id, T_HELD.c.seq.desc())
+        rows = self.c.execute(query.offset(max(0, offset)).limit(max(0, limit)))
+        return [_held(r) for r in rows], int(self.c.execute(count).scalar_one())
+
+    def decide_held(
+        self, txn_id: str, status: str, by: str, reason: str, when: str, release_txn_id: str | None
+    ) -> bool:
+        """Record the township's decision on a held transaction; False if it was decided already."""
+        changed = self.c.execute(
+            update(T_HELD)
+            .where(T_HELD.c.txn_id == txn_id, T_HELD.c.status == "held")
+            .values(
+                status=status, decided_by=by, decision_reason=reason, decided_at=when, release_txn_id=release_txn_id
+            )
+        ).rowcount
+        return bool(changed)
+
+    def item_prices(self, skus: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+        """Each sku's published points prices as (change-log seq, points), oldest first: the catalogue's history."""
+        found: dict[str, list[tuple[int, int]]] = {}
+        wanted = sorted(set(skus))
+        for start in range(0, len(wanted), 500):
+            query = (
+                select(T_CHANGE.c.key, T_CHANGE.c.seq, T_CHANGE.c.payload)
+                .where(T_CHANGE.c.type == "item", T_CHANGE.c.key.in_(wanted[start : start + 500]))
+                .order_by(T_CHANGE.c.seq)
+            )
+            for r in self.c.execute(query):
+                points = json.loads(r.payload).get("points")
+                if isinstance(points, int):
+                    found.setdefault(r.key, []).append((int(r.seq), points))
+        return found
+
     # ----- a push, stored ---------------------------------------------------------------------------------
-    def ingest(self, txns: Sequence[Transaction], content_ok: Sequence[bool] | None = None) -> list[Transaction]:
+    def ingest(
+        self,
+        txns: Sequence[Transaction],
+        content_ok: Sequence[bool] | None = None,
+        held: frozenset[str] = frozenset(),
+    ) -> list[Transaction]:
         """Store a device's pushed transactions exactly once (``SqlUnit.ingest``'s contract and checks).
 
         On SQLite this is ``SqlUnit.ingest`` itself. On PostgreSQL, psycopg sends an executemany as one
@@ -437,10 +659,11 @@ class CentralUnit:
         them (and through it when a push holds anything but plain movements of points).
 
         ``content_ok[i]`` (the hash of ``txns[i]`` matches its content) lets a caller hash the push before
-        it takes the write lock; without it the hashes are computed here, as the ledger does.
+        it takes the write lock; without it the hashes are computed here, as the ledger does. ``held``
+        transactions keep only their place in the chain (``SqlUnit.ingest``).
         """
         if self.c.dialect.name != "postgresql":
-            return self.ledger.ingest(txns)
+            return self.ledger.ingest(txns, held=held)
         if content_ok is not None and len(content_ok) != len(txns):
             raise ValueError("content_ok must say something of every transaction")
         fresh, heads = self._checked(txns, content_ok)
@@ -451,8 +674,12 @@ class CentralUnit:
                 self.c.execute(
                     _Prepared.move_head, {"b_device_id": device_id, "b_last_seq": seq, "b_last_hash": digest}
                 )
-        self._insert_journal_pg(fresh)
-        self._apply_effects_pg(fresh)
+        effective = [t for t in fresh if t.txn_id not in held] if held else fresh
+        if len(effective) != len(fresh):
+            self.ledger.add_links([t for t in fresh if t.txn_id in held])
+        if effective:
+            self._insert_journal_pg(effective)
+            self._apply_effects_pg(effective)
         return fresh
 
     def _checked(
@@ -461,6 +688,8 @@ class CentralUnit:
         """The new transactions of a push, after the checks of ``SqlUnit.ingest`` (same order, same errors)."""
         ids = [t.txn_id for t in txns]
         known: dict[str, str] = {str(r[0]): str(r[1]) for r in self.c.exec_driver_sql(_PG_KNOWN, {"ids": ids})}
+        if self.ledger._has_links():
+            known.update((str(r[0]), str(r[1])) for r in self.c.exec_driver_sql(_PG_KNOWN_LINKS, {"ids": ids}))
         devices = sorted({t.device_id for t in txns})
         heads: dict[str, tuple[int, str]] = {}
         for r in self.c.execute(select(T_DEVICE).where(T_DEVICE.c.device_id.in_(devices))):

@@ -42,12 +42,15 @@ from ledger.model import (
     TxnKind,
     Village,
     chained,
+    household_account,
+    receipt_number,
 )
 from ledger.ports import Holder, HouseholdRow, Identity, PrintJob
 from ledger.storage.engine import writer
 from ledger.storage.tables import (
     JOURNAL_TABLES,
     Base,
+    ChainLinkRow,
     DeviceRow,
     HouseholdBalanceRow,
     HouseholdRowTable,
@@ -85,6 +88,7 @@ T_OPERATOR = _table(OperatorRow)
 T_BALANCE = _table(HouseholdBalanceRow)
 T_STOCK = _table(StockLevelRow)
 T_TXN = _table(TxnRow)
+T_LINK = _table(ChainLinkRow)
 T_POSTING = _table(PostingRow)
 T_LINE = _table(LineRow)
 T_PRINT = _table(PrintJobRow)
@@ -175,6 +179,38 @@ class _Prepared:
     insert_print_job = insert(T_PRINT)
 
 
+class _Checks:
+    """Statements of the tamper checks before a redemption (``ledger.integrity``), built once like ``_Prepared``."""
+
+    corrected = T_TXN.alias("corrected")
+    # A transaction the township held and corrected counts for nothing in this shop's caches.
+    not_corrected = ~(
+        select(corrected.c.id)
+        .where(
+            corrected.c.kind == "correction",
+            corrected.c.ref_txn_id == T_TXN.c.txn_id,
+            corrected.c.party == bindparam("shop_id"),
+        )
+        .exists()
+    )
+    points_posted = (
+        select(func.coalesce(func.sum(T_POSTING.c.amount), 0))
+        .select_from(T_POSTING.join(T_TXN, T_TXN.c.id == T_POSTING.c.txn_pk))
+        .where(T_POSTING.c.account == bindparam("account"), T_POSTING.c.unit == POINTS, not_corrected)
+    )
+    touching_after = (
+        select(T_TXN)
+        .where(
+            T_TXN.c.id.in_(
+                select(T_POSTING.c.txn_pk).where(
+                    T_POSTING.c.account == bindparam("account"), T_POSTING.c.txn_pk > bindparam("after")
+                )
+            )
+        )
+        .order_by(T_TXN.c.id)
+    )
+
+
 def translate_db_error(exc: BaseException) -> LedgerError | None:
     """Map the database failures a shopkeeper can meet to refusals they can act on."""
     original = exc.orig if isinstance(exc, DBAPIError) else exc
@@ -183,6 +219,8 @@ def translate_db_error(exc: BaseException) -> LedgerError | None:
         return LedgerError("disk_full")
     if "not a database" in text or "malformed" in text:
         return LedgerError("ledger_corrupt")
+    if "readonly database" in text or "unable to open database file" in text:
+        return LedgerError("ledger_readonly")
     return None
 
 
@@ -715,6 +753,8 @@ class SqlUnit:
         state.missing_guards = self.missing_guards()
         shop_id = self.meta("shop_id")
         state.stock_shop = shop_id or None
+        state.links = self.chain_links()
+        state.corrected = self.corrected_ids()
         return state
 
     def missing_guards(self) -> list[str]:
@@ -745,6 +785,82 @@ class SqlUnit:
             for r in self.c.execute(query)
         ]
 
+    # ----- tamper checks (ledger.integrity) ------------------------------------------------------
+    def journal_head_pk(self) -> int:
+        """The storage position of the newest journal row (0 when empty): a checkpoint's ``pk``."""
+        return int(self.c.execute(select(func.coalesce(func.max(T_TXN.c.id), 0))).scalar_one())
+
+    def device_heads(self) -> dict[str, tuple[int, str]]:
+        """Every device's cached chain head (devices with no transaction yet left out)."""
+        rows = self.c.execute(select(T_DEVICE.c.device_id, T_DEVICE.c.last_seq, T_DEVICE.c.last_hash))
+        return {r.device_id: (r.last_seq, r.last_hash) for r in rows if r.last_seq}
+
+    def chain_hash_at(self, device_id: str, seq: int) -> str | None:
+        """The hash at a place in a device's chain: its transaction's, or a held transaction's link."""
+        found = self.c.execute(
+            select(T_TXN.c.hash).where(T_TXN.c.device_id == device_id, T_TXN.c.seq == seq)
+        ).scalar_one_or_none()
+        if found is None:
+            found = self.held_links().get(device_id, {}).get(seq)
+        return str(found) if found is not None else None
+
+    def held_links(self) -> dict[str, dict[int, str]]:
+        """Places of held transactions known only by number and hash (table ``chain_link``): device -> seq -> hash."""
+        links: dict[str, dict[int, str]] = {}
+        for device_id, seq, digest in self.c.exec_driver_sql("SELECT device_id, seq, hash FROM chain_link"):
+            links.setdefault(device_id, {})[int(seq)] = digest
+        return links
+
+    def journal_after(self, pk: int) -> Iterator[Transaction]:
+        """The transactions stored after position ``pk``, in storage order, streamed (three ordered scans)."""
+        txns = self.c.execute(select(T_TXN).where(T_TXN.c.id > pk).order_by(T_TXN.c.id))
+        postings = self.c.execute(
+            select(T_POSTING).where(T_POSTING.c.txn_pk > pk).order_by(T_POSTING.c.txn_pk, T_POSTING.c.idx)
+        )
+        lines = self.c.execute(select(T_LINE).where(T_LINE.c.txn_pk > pk).order_by(T_LINE.c.txn_pk, T_LINE.c.idx))
+        yield from _merged(txns, postings, lines)
+
+    def touching_after(self, account: str, pk: int) -> list[Transaction]:
+        """The transactions after position ``pk`` with a posting to ``account``."""
+        rows = self.c.execute(_Checks.touching_after, {"account": account, "after": pk}).all()
+        if not rows:
+            return []
+        pks = [r.id for r in rows]
+        postings = self.c.execute(
+            select(T_POSTING).where(T_POSTING.c.txn_pk.in_(pks)).order_by(T_POSTING.c.txn_pk, T_POSTING.c.idx)
+        )
+        lines = self.c.execute(select(T_LINE).where(T_LINE.c.txn_pk.in_(pks)).order_by(T_LINE.c.txn_pk, T_LINE.c.idx))
+        return list(_merged(rows, postings, lines))
+
+    def points_posted(self, account: str) -> int:
+        """The sum of the point postings to ``account``, leaving out transactions the township corrected."""
+        shop_id = self.meta("shop_id") or ""
+        return int(self.c.execute(_Checks.points_posted, {"account": account, "shop_id": shop_id}).scalar_one())
+
+    def balance_drift(self) -> list[tuple[str, int, int]]:
+        """(household, cached balance, sum of its postings) for every household where the two differ."""
+        shop_id = self.meta("shop_id") or ""
+        posted = (
+            select(T_POSTING.c.account, func.sum(T_POSTING.c.amount).label("total"))
+            .select_from(T_POSTING.join(T_TXN, T_TXN.c.id == T_POSTING.c.txn_pk))
+            .where(T_POSTING.c.unit == POINTS, T_POSTING.c.account.startswith("household:"), _Checks.not_corrected)
+            .group_by(T_POSTING.c.account)
+            .subquery()
+        )
+        total = func.coalesce(posted.c.total, 0)
+        query = (
+            select(T_BALANCE.c.household_id, T_BALANCE.c.balance, total.label("posted"))
+            .outerjoin(posted, posted.c.account == "household:" + T_BALANCE.c.household_id)
+            .where(T_BALANCE.c.balance != total)
+            .order_by(T_BALANCE.c.household_id)
+        )
+        found = [(r.household_id, int(r.balance), int(r.posted)) for r in self.c.execute(query, {"shop_id": shop_id})]
+        known = select("household:" + T_BALANCE.c.household_id)
+        orphans = select(posted.c.account, posted.c.total).where(posted.c.total != 0, posted.c.account.not_in(known))
+        for r in self.c.execute(orphans, {"shop_id": shop_id}):
+            found.append((r.account.removeprefix("household:"), 0, int(r.total)))
+        return found
+
     # ----- writes -----------------------------------------------------------------------------
     def append(self, draft: TxnDraft) -> Transaction:
         """Give ``draft`` the device's next sequence number and chain hash, store it, update caches."""
@@ -770,21 +886,23 @@ class SqlUnit:
         self._apply_effects(drafts)
         return result
 
-    def ingest(self, txns: Sequence[Transaction], create_devices: bool = False) -> list[Transaction]:
+    def ingest(
+        self, txns: Sequence[Transaction], create_devices: bool = False, held: frozenset[str] = frozenset()
+    ) -> list[Transaction]:
         """Store transactions made on other devices, each exactly once; return the ones that were new.
 
         Each device's transactions must arrive in its own order with no gap and an unbroken chain,
         and their content must match their hash. A transaction already stored with the same hash is
         a resend and is skipped; the same id with other content, a number already taken by another
         transaction (a fork), a gap or a broken chain is refused as a whole, and nothing is written.
+
+        Transactions whose ids are in ``held`` (the central record's verdict, docs/sync.md "Authority")
+        pass the same checks but keep only their place in the chain (``chain_link``): they are returned
+        among the new ones, and are not in the journal, so they have no effect.
         """
         if not txns:
             return []
-        known: dict[str, str] = {}
-        ids = [t.txn_id for t in txns]
-        for start in range(0, len(ids), 500):
-            query = select(T_TXN.c.txn_id, T_TXN.c.hash).where(T_TXN.c.txn_id.in_(ids[start : start + 500]))
-            known.update((r.txn_id, r.hash) for r in self.c.execute(query))
+        known = self._known_hashes([t.txn_id for t in txns])
         devices = sorted({t.device_id for t in txns})
         heads: dict[str, tuple[int, str]] = {}
         for r in self.c.execute(select(T_DEVICE).where(T_DEVICE.c.device_id.in_(devices))):
@@ -819,9 +937,139 @@ class SqlUnit:
         for device_id in {t.device_id for t in fresh}:
             seq, digest = heads[device_id]
             self.c.execute(_Prepared.move_head, {"b_device_id": device_id, "b_last_seq": seq, "b_last_hash": digest})
-        self._insert_journal(fresh)
-        self._apply_effects(fresh)
+        effective = [t for t in fresh if t.txn_id not in held] if held else fresh
+        if len(effective) != len(fresh):
+            self.add_links([t for t in fresh if t.txn_id in held])
+        if effective:
+            self._insert_journal(effective)
+            self._apply_effects(effective)
+            self._undo_corrected(effective)
         return fresh
+
+    def _known_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        """Hashes of the transactions among ``ids`` already stored, or held with their place kept."""
+        known: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            query = select(T_TXN.c.txn_id, T_TXN.c.hash).where(T_TXN.c.txn_id.in_(part))
+            known.update((r.txn_id, r.hash) for r in self.c.execute(query))
+            if self._has_links():
+                query = select(T_LINK.c.txn_id, T_LINK.c.hash).where(T_LINK.c.txn_id.in_(part))
+                known.update((r.txn_id, r.hash) for r in self.c.execute(query))
+        return known
+
+    def _has_links(self) -> bool:
+        return self.c.execute(select(T_LINK.c.seq).limit(1)).first() is not None
+
+    def add_links(self, txns: Sequence[Transaction]) -> None:
+        """Keep the places of held transactions in their devices' chains (their ids too, for resends)."""
+        self.c.execute(
+            insert(T_LINK), [{"device_id": t.device_id, "seq": t.seq, "hash": t.hash, "txn_id": t.txn_id} for t in txns]
+        )
+
+    def put_chain_link(self, device_id: str, shop_id: str, seq: int, digest: str) -> bool:
+        """A held transaction of another device, known by number and hash only; False if already here.
+
+        Pulled from the central record so that the device's later transactions chain here too. The
+        link must come next in the device's chain, as a transaction would.
+        """
+        self.put_device(device_id, shop_id)
+        head = self.c.execute(_Prepared.device_head, {"device_id": device_id}).one()
+        if seq <= head.last_seq:
+            if self.hash_at(device_id, seq) == digest:
+                return False
+            raise LedgerError("sync_fork", receipt_no=receipt_number(shop_id, device_id, seq))
+        if seq != head.last_seq + 1:
+            raise LedgerError("sync_gap", device_id=device_id, expected=head.last_seq + 1, got=seq)
+        self.c.execute(insert(T_LINK).values(device_id=device_id, seq=seq, hash=digest, txn_id=None))
+        self.c.execute(_Prepared.move_head, {"b_device_id": device_id, "b_last_seq": seq, "b_last_hash": digest})
+        return True
+
+    def hash_at(self, device_id: str, seq: int) -> str | None:
+        """The hash at a place in a device's chain: of the transaction there, or of the held one's link."""
+        found = self.c.execute(
+            select(T_TXN.c.hash).where(T_TXN.c.device_id == device_id, T_TXN.c.seq == seq)
+        ).scalar_one_or_none()
+        if found is None:
+            found = self.c.execute(
+                select(T_LINK.c.hash).where(T_LINK.c.device_id == device_id, T_LINK.c.seq == seq)
+            ).scalar_one_or_none()
+        return str(found) if found is not None else None
+
+    def chain_links(self) -> dict[str, dict[int, str]]:
+        links: dict[str, dict[int, str]] = {}
+        for r in self.c.execute(select(T_LINK.c.device_id, T_LINK.c.seq, T_LINK.c.hash)):
+            links.setdefault(r.device_id, {})[int(r.seq)] = r.hash
+        return links
+
+    def corrected_ids(self) -> set[str]:
+        """This shop's transactions that the township held and corrected (docs/sync.md "Authority")."""
+        shop_id = self.meta("shop_id") or ""
+        query = select(T_TXN.c.ref_txn_id).where(
+            T_TXN.c.kind == str(TxnKind.CORRECTION), T_TXN.c.party == shop_id, T_TXN.c.ref_txn_id.is_not(None)
+        )
+        return {str(r) for r in self.c.execute(query).scalars()}
+
+    def _undo_corrected(self, fresh: Sequence[Transaction]) -> None:
+        """Take the effect of this shop's held transactions out of the caches when their corrections arrive.
+
+        A correction names a transaction of this shop that the central record held. The caches of what
+        that transaction touched are recomputed from the journal without it (and without any other
+        corrected one): a held clearing or cycle close cannot simply be subtracted.
+        """
+        shop_id = self.identity().shop_id
+        refs = [t.ref_txn_id for t in fresh if t.kind == TxnKind.CORRECTION and t.party == shop_id and t.ref_txn_id]
+        targets = [found for found in (self.transaction(ref) for ref in refs) if found is not None]
+        if not targets:
+            return
+        corrected = self.corrected_ids()
+        households: set[str] = set()
+        skus: set[str] = set()
+        for held in targets:
+            fx = effects_of(held, shop_id)
+            households.update(fx.balance, fx.earned, fx.earned_reset, fx.status)
+            skus.update(fx.stock)
+        for household_id in sorted(households):
+            totals = Totals()
+            for txn in self._touching(household_id):
+                if txn.txn_id not in corrected:
+                    totals.apply(effects_of(txn, shop_id))
+            self._set_balance(household_id, totals.balance.get(household_id, 0), totals.earned.get(household_id, 0))
+            status = totals.status.get(household_id, HouseholdStatus.ACTIVE)
+            self.c.execute(
+                update(T_HOUSEHOLD).where(T_HOUSEHOLD.c.household_id == household_id).values(status=str(status))
+            )
+        for sku in sorted(skus):
+            query = (
+                select(func.coalesce(func.sum(T_LINE.c.qty), 0))
+                .select_from(T_LINE.join(T_TXN, T_TXN.c.id == T_LINE.c.txn_pk))
+                .where(T_LINE.c.sku == sku, T_TXN.c.shop_id == shop_id)
+            )
+            if corrected:
+                query = query.where(T_TXN.c.txn_id.not_in(sorted(corrected)))
+            on_hand = int(self.c.execute(query).scalar_one())
+            if self.c.execute(update(T_STOCK).where(T_STOCK.c.sku == sku).values(on_hand=on_hand)).rowcount == 0:
+                self.c.execute(insert(T_STOCK).values(sku=sku, on_hand=on_hand))
+
+    def _touching(self, household_id: str) -> Iterator[Transaction]:
+        """Every transaction that names the household or posts to its account, in the order stored."""
+        posted = select(T_POSTING.c.txn_pk).where(T_POSTING.c.account == household_account(household_id))
+        query = (
+            select(T_TXN).where((T_TXN.c.household_id == household_id) | T_TXN.c.id.in_(posted)).order_by(T_TXN.c.id)
+        )
+        for row in self.c.execute(query).all():
+            loaded = self._load(row)
+            if loaded is not None:
+                yield loaded
+
+    def _set_balance(self, household_id: str, balance: int, earned: int) -> None:
+        changed = self.c.execute(
+            update(T_BALANCE)
+            .where(T_BALANCE.c.household_id == household_id)
+            .values(balance=balance, earned_cycle=earned)
+        ).rowcount
+        if changed == 0:
+            self.c.execute(insert(T_BALANCE).values(household_id=household_id, balance=balance, earned_cycle=earned))
 
     def _insert_journal(self, txns: Sequence[Transaction]) -> None:
         rows = [
@@ -974,3 +1222,21 @@ class SqlUnit:
         if printed_at is not None:
             values.update(status="printed", printed_at=printed_at)
         self.c.execute(update(T_PRINT).where(T_PRINT.c.id == job_id).values(**values))
+
+
+def _merged(txns: Any, postings: Any, lines: Any) -> Iterator[Transaction]:
+    """Transactions built from three scans ordered by transaction position (rows of vanished ones skipped)."""
+    posting_rows, line_rows = iter(postings), iter(lines)
+    next_posting, next_line = next(posting_rows, None), next(line_rows, None)
+    for row in txns:
+        found_postings: list[Row[Any]] = []
+        while next_posting is not None and next_posting.txn_pk <= row.id:
+            if next_posting.txn_pk == row.id:
+                found_postings.append(next_posting)
+            next_posting = next(posting_rows, None)
+        found_lines: list[Row[Any]] = []
+        while next_line is not None and next_line.txn_pk <= row.id:
+            if next_line.txn_pk == row.id:
+                found_lines.append(next_line)
+            next_line = next(line_rows, None)
+        yield build_transaction(row, found_postings, found_lines)

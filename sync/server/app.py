@@ -20,26 +20,102 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import ImportProblem, LedgerError
-from ledger.model import Item
+from ledger.model import Item, TxnKind
 from ledger.spreadsheets import MAX_IMPORT_BYTES
-from ledger.storage.central import CentralStore
+from ledger.storage.central import CentralDevice, CentralStore
 from sync import protocol
 from sync.errors import SyncError
 from sync.server import bundles, imports, township, views
+from sync.server.gate import MAX_SMALL_BODY, BodyTooLarge, Gate, database_refusal
 from sync.server.record import CentralRecord, Conflict
 
 log = logging.getLogger("lovemart.server")
 
 GZIP_MAGIC = b"\x1f\x8b"
-MAX_SMALL_BODY = 64 * 1024  # enrol and admin JSON bodies
+MAX_OFFSET = 10**9  # paging offsets; far beyond any table here, well inside every database's integers
+
+
+def _text_schema(limit: int) -> dict[str, Any]:
+    return {"type": "string", "maxLength": limit}
+
+
+_TXN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["i", "q", "k", "t", "x"],
+    "properties": {
+        "i": _text_schema(protocol.TXN_ID_LEN),
+        "q": {"type": "integer", "minimum": 1, "maximum": protocol.MAX_BIGINT},
+        "k": {"type": "string", "enum": sorted(str(k) for k in TxnKind)},
+        "t": {"type": "string", "format": "date-time", "maxLength": protocol.TIME_LEN},
+        "x": _text_schema(protocol.HASH_LEN),
+        "s": _text_schema(protocol.ID_LEN),
+        "o": _text_schema(protocol.OPERATOR_LEN),
+        "h": _text_schema(protocol.ID_LEN),
+        "p": {
+            "type": "array",
+            "items": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 3,
+                "prefixItems": [
+                    _text_schema(protocol.ACCOUNT_LEN),
+                    {"type": "integer", "minimum": -protocol.MAX_AMOUNT, "maximum": protocol.MAX_AMOUNT},
+                    _text_schema(protocol.UNIT_LEN),
+                ],
+            },
+        },
+        "l": {
+            "type": "array",
+            "items": {
+                "type": "array",
+                "minItems": 3,
+                "maxItems": 3,
+                "prefixItems": [
+                    _text_schema(protocol.SKU_LEN),
+                    {"type": "integer", "minimum": -protocol.MAX_QTY, "maximum": protocol.MAX_QTY},
+                    {"type": "integer", "minimum": -protocol.MAX_QTY, "maximum": protocol.MAX_QTY},
+                ],
+            },
+        },
+        "m": _text_schema(protocol.MAX_MEMO),
+        "r": _text_schema(protocol.TXN_ID_LEN),
+        "y": _text_schema(protocol.PARTY_LEN),
+        "c": {"type": "integer", "minimum": 0, "maximum": protocol.MAX_BIGINT},
+    },
+}
+# The push body is gzip'd JSON (``Content-Encoding: gzip``), which FastAPI cannot describe from a model;
+# the schema of the JSON inside is declared here so the OpenAPI (and schemathesis) know what a push is.
+PUSH_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "protocol.push_message(...), gzip-compressed (Content-Encoding: gzip)",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["v", "type", "device_id", "txns"],
+                    "properties": {
+                        "v": {"type": "integer", "enum": [protocol.VERSION]},
+                        "type": {"type": "string", "enum": ["push"]},
+                        "shop_id": _text_schema(protocol.ID_LEN),
+                        "device_id": _text_schema(protocol.ID_LEN),
+                        "prev_hash": _text_schema(protocol.HASH_LEN),
+                        "txns": {"type": "array", "maxItems": protocol.MAX_PUSH_TXNS, "items": _TXN_SCHEMA},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 # ----- errors -------------------------------------------------------------------------------------------
@@ -96,16 +172,23 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if isinstance(exc, BodyTooLarge):
+            error = SyncError("payload_too_large", limit=exc.limit)
+            return _error(error.status, error.code, error.message(_lang(request)))
+        if exc.status_code == 400:  # FastAPI could not parse a body (not JSON, nested too deep, ...)
+            error = SyncError("payload_malformed", detail=str(exc.detail)[:200])
+            return _error(error.status, error.code, error.message(_lang(request)))
         if exc.status_code == 404:
             error = SyncError("not_found", what=request.url.path)
             return _error(404, error.code, error.message(_lang(request)))
         return _error(exc.status_code, "http_error", str(exc.detail))
 
     async def database_error(request: Request, exc: Exception) -> JSONResponse:
-        # The database is down or busy: nothing was stored, and the client should try again later.
+        # Nothing was stored. The database down or busy is "try later" (503); a value it refused is not.
+        assert isinstance(exc, DBAPIError)
         log.warning("database error on %s: %s", request.url.path, exc)
-        error = SyncError("server_error", status=503)
-        return _error(503, error.code, error.message(_lang(request)))
+        error = database_refusal(exc)
+        return _error(error.status, error.code, error.message(_lang(request)))
 
     app.add_exception_handler(Conflict, sync_error)
     app.add_exception_handler(SyncError, sync_error)
@@ -159,60 +242,88 @@ def gzip_json(body: bytes) -> Response:
     return Response(content=body, media_type="application/json", headers={"Content-Encoding": "gzip"})
 
 
-# ----- admin request bodies -------------------------------------------------------------------------------
+# ----- admin request bodies and parameters -----------------------------------------------------------------
+# Every string has the length of its column and may hold neither NUL (PostgreSQL refuses it) nor a lone
+# surrogate (not Unicode: no driver can encode it); every number fits its column. A value out of bounds
+# is a 422 here, never a database error later.
+
+
+def _storable(value: str) -> str:
+    problem = protocol.bad_text(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+Points = Annotated[int, Field(ge=-(2**31) + 1, le=2**31 - 1)]  # an ``Integer`` column at most
+Id16 = Annotated[str, PathParam(min_length=1, max_length=16)]
+BigId = Annotated[int, PathParam(ge=1, le=protocol.MAX_BIGINT)]
 
 
 class NameIn(BaseModel):
-    name: str = Field(max_length=200)
+    name: Text = Field(max_length=200)
 
 
 class VillageIn(BaseModel):
-    village_id: str = Field(max_length=32)
-    name: str = Field(max_length=200)
+    village_id: Text = Field(max_length=32)
+    name: Text = Field(max_length=200)
 
 
 class ShopIn(BaseModel):
-    shop_id: str = Field(max_length=16)
-    name: str = Field(max_length=200)
-    village_id: str = Field(max_length=32)
+    shop_id: Text = Field(max_length=16)
+    name: Text = Field(max_length=200)
+    village_id: Text = Field(max_length=32)
+
+
+class MemberIn(BaseModel):
+    name: Text = Field(max_length=100)
+    relation: Text = Field(default="", max_length=100)
 
 
 class HouseholdIn(BaseModel):
-    household_id: str = Field(max_length=16)
-    village_id: str = Field(max_length=32)
-    head_name: str = Field(max_length=100)
-    home_shop_id: str = Field(max_length=16)
-    members: list[Any] = Field(default_factory=list, max_length=50)
+    household_id: Text = Field(max_length=16)
+    village_id: Text = Field(max_length=32)
+    head_name: Text = Field(max_length=100)
+    home_shop_id: Text = Field(max_length=16)
+    members: list[MemberIn | Annotated[list[Annotated[Text, Field(max_length=100)]], Field(max_length=2)]] = Field(
+        default_factory=list, max_length=50
+    )
 
 
 class ReasonIn(BaseModel):
-    reason: str = Field(max_length=500)
+    reason: Text = Field(max_length=500)
 
 
 class PointsIn(BaseModel):
-    household_id: str = Field(max_length=16)
-    points: int
-    reason: str = Field(max_length=500)
-    kind: str = "award"
-    txn_id: str | None = Field(default=None, max_length=36)
+    household_id: Text = Field(max_length=16)
+    points: Points
+    reason: Text = Field(max_length=500)
+    kind: Text = Field(default="award", max_length=16)
+    txn_id: Text | None = Field(default=None, max_length=36)
 
 
 class ItemIn(BaseModel):
-    sku: str = Field(max_length=32)
-    name: str = Field(max_length=200)
-    unit: str = Field(max_length=16)
-    points: int
-    barcode: str | None = Field(default=None, max_length=64)
-    category: str = Field(default="", max_length=64)
+    sku: Text = Field(max_length=32)
+    name: Text = Field(max_length=200)
+    unit: Text = Field(max_length=16)
+    points: Points
+    barcode: Text | None = Field(default=None, max_length=64)
+    category: Text = Field(default="", max_length=64)
     active: bool = True
 
 
+class DecisionIn(BaseModel):
+    by: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class ResolutionIn(BaseModel):
-    resolution: str = Field(max_length=2000)
+    resolution: Text = Field(max_length=2000)
 
 
 class KioskTokenIn(BaseModel):
-    label: str = Field(default="kiosk", max_length=100)
+    label: Text = Field(default="kiosk", max_length=100)
 
 
 # ----- the application ------------------------------------------------------------------------------------
@@ -234,6 +345,7 @@ def create_app(database_url: str, *, migrate: bool = True, record: CentralRecord
         lifespan=lifespan,
     )
     app.state.record = central
+    app.add_middleware(Gate, central=central)
     _install_error_handlers(app)
     _protocol_routes(app, central)
     _admin_routes(app, central)
@@ -252,9 +364,9 @@ def _protocol_routes(app: FastAPI, central: CentralRecord) -> None:
         message = json_message(body)
         return await run_in_threadpool(central.enrol, message)
 
-    @app.post("/v1/push", tags=["sync"])
+    @app.post("/v1/push", tags=["sync"], openapi_extra=PUSH_OPENAPI)
     async def push(request: Request) -> dict[str, Any]:
-        device = await run_in_threadpool(central.device_for, bearer(request))
+        device = await run_in_threadpool(_device, central, request)
         body = await read_body(request, protocol.MAX_BODY_BYTES)
 
         def work() -> dict[str, Any]:
@@ -263,13 +375,17 @@ def _protocol_routes(app: FastAPI, central: CentralRecord) -> None:
         return await run_in_threadpool(work)
 
     @app.get("/v1/pull", tags=["sync"])
-    def pull(request: Request, after: int = 0, limit: int = protocol.PULL_PAGE) -> Response:
-        device = central.device_for(bearer(request))
+    def pull(
+        request: Request,
+        after: Annotated[int, Query(ge=0, le=protocol.MAX_BIGINT)] = 0,
+        limit: Annotated[int, Query(ge=1, le=protocol.PULL_PAGE)] = protocol.PULL_PAGE,
+    ) -> Response:
+        device = _device(central, request)
         return gzip_json(central.pull_body(device.device_id, after, limit))
 
     @app.get("/v1/status", tags=["sync"])
     def status(request: Request) -> dict[str, Any]:
-        return central.status(central.device_for(bearer(request)))
+        return central.status(_device(central, request))
 
     @app.get("/v1/kiosk/balance", tags=["kiosk"])
     def kiosk_balance(
@@ -277,7 +393,7 @@ def _protocol_routes(app: FastAPI, central: CentralRecord) -> None:
         code: Annotated[str, Query(max_length=64)],
         village: Annotated[str | None, Query(max_length=32)] = None,
     ) -> dict[str, Any]:
-        central.check_kiosk(bearer(request))
+        _kiosk(central, request)
         return views.kiosk_view(central, code, _lang(request), village.upper() if village else None)
 
     @app.get("/v1/kiosk/board", tags=["kiosk"])
@@ -286,12 +402,28 @@ def _protocol_routes(app: FastAPI, central: CentralRecord) -> None:
         village: Annotated[str, Query(min_length=1, max_length=32)],
         size: Annotated[int, Query(ge=0, le=views.BOARD_MAX)] = views.RANKING_TOP,
     ) -> dict[str, Any]:
-        central.check_kiosk(bearer(request))
+        _kiosk(central, request)
         return views.kiosk_board(central, village.upper(), size)
 
 
+def _caller(request: Request) -> Any:
+    return getattr(request.state, "caller", None)
+
+
 def _admin(central: CentralRecord, request: Request) -> None:
-    central.check_admin(bearer(request))
+    """The gate has checked the admin token already; checked again only if a route is reached without it."""
+    if _caller(request) != "admin":
+        central.check_admin(bearer(request))
+
+
+def _kiosk(central: CentralRecord, request: Request) -> None:
+    if _caller(request) != "kiosk":
+        central.check_kiosk(bearer(request))
+
+
+def _device(central: CentralRecord, request: Request) -> CentralDevice:
+    caller = _caller(request)
+    return caller if isinstance(caller, CentralDevice) else central.device_for(bearer(request))
 
 
 def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
@@ -345,7 +477,7 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         return {"shop_id": s.shop_id, "name": s.name, "village_id": s.village_id}
 
     @app.post(prefix + "/shops/{shop_id}/enrol-tokens", tags=["admin"])
-    def post_enrol_token(request: Request, shop_id: str) -> dict[str, Any]:
+    def post_enrol_token(request: Request, shop_id: Id16) -> dict[str, Any]:
         _admin(central, request)
         return {"shop_id": shop_id, "enrol_token": central.new_enrol_token(shop_id)}
 
@@ -356,17 +488,20 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
             return {"devices": [township.device_json(d) for d in unit.devices()]}
 
     @app.post(prefix + "/devices/{device_id}/revoke", tags=["admin"])
-    def revoke_device(request: Request, device_id: str) -> dict[str, Any]:
+    def revoke_device(request: Request, device_id: Id16) -> dict[str, Any]:
         _admin(central, request)
         township.revoke_device(central, device_id)
         return {"device_id": device_id, "revoked": True}
 
     @app.get(prefix + "/households", tags=["admin"])
     def get_households(
-        request: Request, village: str | None = None, offset: int = 0, limit: int = 1000
+        request: Request,
+        village: Annotated[str | None, Query(max_length=32)] = None,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     ) -> dict[str, Any]:
         _admin(central, request)
-        return township.households(central, village, offset, min(limit, 10_000))
+        return township.households(central, village, offset, limit)
 
     @app.post(prefix + "/households", tags=["admin"])
     def post_household(request: Request, body: HouseholdIn) -> dict[str, Any]:
@@ -376,7 +511,7 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
             body.village_id,
             body.head_name,
             body.home_shop_id,
-            township.members_from(body.members),
+            township.members_from([m.model_dump() if isinstance(m, MemberIn) else m for m in body.members]),
         )
         return township.put_household(central, given)
 
@@ -386,27 +521,27 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         return _with_upload(file, lambda path: imports.import_households(central, path))
 
     @app.get(prefix + "/households/{household_id}", tags=["admin"])
-    def get_household(request: Request, household_id: str) -> dict[str, Any]:
+    def get_household(request: Request, household_id: Id16) -> dict[str, Any]:
         _admin(central, request)
         return township.household(central, household_id.upper())
 
     @app.post(prefix + "/households/{household_id}/reissue", tags=["admin"])
-    def reissue(request: Request, household_id: str) -> dict[str, Any]:
+    def reissue(request: Request, household_id: Id16) -> dict[str, Any]:
         _admin(central, request)
         return township.reissue_card(central, household_id.upper())
 
     @app.post(prefix + "/households/{household_id}/revoke-card", tags=["admin"])
-    def revoke_card(request: Request, household_id: str) -> dict[str, Any]:
+    def revoke_card(request: Request, household_id: Id16) -> dict[str, Any]:
         _admin(central, request)
         return township.revoke_card(central, household_id.upper())
 
     @app.post(prefix + "/households/{household_id}/clear", tags=["admin"])
-    def clear(request: Request, household_id: str, body: ReasonIn) -> dict[str, Any]:
+    def clear(request: Request, household_id: Id16, body: ReasonIn) -> dict[str, Any]:
         _admin(central, request)
         return township.txn_json(township.clear(central, household_id.upper(), body.reason))
 
     @app.post(prefix + "/households/{household_id}/unfreeze", tags=["admin"])
-    def unfreeze(request: Request, household_id: str, body: ReasonIn) -> dict[str, Any]:
+    def unfreeze(request: Request, household_id: Id16, body: ReasonIn) -> dict[str, Any]:
         _admin(central, request)
         return township.txn_json(township.unfreeze(central, household_id.upper(), body.reason))
 
@@ -453,14 +588,46 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         return dataclasses.asdict(township.put_item(central, item))
 
     @app.get(prefix + "/exceptions", tags=["admin"])
-    def get_exceptions(request: Request, status: str | None = "open", kind: str | None = None) -> dict[str, Any]:
+    def get_exceptions(
+        request: Request,
+        status: Annotated[str, Query(pattern="^(open|resolved|all)$")] = "open",
+        kind: Annotated[str | None, Query(max_length=32)] = None,
+        shop: Annotated[str | None, Query(max_length=16)] = None,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+        limit: Annotated[int, Query(ge=1, le=township.EXCEPTIONS_PAGE_MAX)] = township.EXCEPTIONS_PAGE,
+    ) -> dict[str, Any]:
+        """Exceptions newest first, one page at a time, with how many match in all (``total``)."""
         _admin(central, request)
-        return {"exceptions": township.exceptions(central, None if status == "all" else status, kind)}
+        chosen = None if status == "all" else status
+        return township.exceptions_page(central, chosen, kind, shop.upper() if shop else None, offset, limit)
 
     @app.post(prefix + "/exceptions/{exception_id}/resolve", tags=["admin"])
-    def resolve(request: Request, exception_id: int, body: ResolutionIn) -> dict[str, Any]:
+    def resolve(request: Request, exception_id: BigId, body: ResolutionIn) -> dict[str, Any]:
         _admin(central, request)
         return township.resolve_exception(central, exception_id, body.resolution)
+
+    @app.get(prefix + "/held", tags=["admin"])
+    def get_held(
+        request: Request,
+        status: Annotated[str, Query(pattern="^(held|kept|released|all)$")] = "held",
+        shop: Annotated[str | None, Query(max_length=16)] = None,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        _admin(central, request)
+        return township.held(central, None if status == "all" else status, shop, offset, limit)
+
+    @app.post(prefix + "/held/{txn_id}/keep", tags=["admin"])
+    def keep_held(request: Request, txn_id: Annotated[str, PathParam(max_length=36)], body: DecisionIn) -> dict[str, Any]:
+        _admin(central, request)
+        return township.decide_held(central, txn_id, False, body.by, body.reason)
+
+    @app.post(prefix + "/held/{txn_id}/release", tags=["admin"])
+    def release_held(
+        request: Request, txn_id: Annotated[str, PathParam(max_length=36)], body: DecisionIn
+    ) -> dict[str, Any]:
+        _admin(central, request)
+        return township.decide_held(central, txn_id, True, body.by, body.reason)
 
     @app.post(prefix + "/kiosk-tokens", tags=["admin"])
     def post_kiosk_token(request: Request, body: KioskTokenIn) -> dict[str, Any]:
@@ -484,7 +651,11 @@ def _report_routes(app: FastAPI, central: CentralRecord) -> None:
         return views.totals(central)
 
     @app.get(prefix + "/ranking", tags=["reports"])
-    def ranking(request: Request, village: str | None = None, limit: int | None = None) -> dict[str, Any]:
+    def ranking(
+        request: Request,
+        village: Annotated[str | None, Query(max_length=32)] = None,
+        limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    ) -> dict[str, Any]:
         _admin(central, request)
         return {"village_id": village, "ranking": views.ranking(central, village, limit)}
 

@@ -24,7 +24,7 @@ from ledger.model import Operator, Policy, Role, Township, Transaction
 from ledger.storage.central import CentralDevice, CentralStore, CentralUnit, LogEntry
 from sync.errors import SyncError
 from sync.protocol import PULL_PAGE, VERSION, Message, push_txns
-from sync.server import rules
+from sync.server import abuse, holds, rules
 from sync.server.changes import dumps, log_masters, log_txns, txn_entry
 from sync.server.tokens import bundle_key, new_token, token_hash
 
@@ -214,9 +214,13 @@ class CentralRecord:
                 current = unit.device(device.device_id)
                 if current is None or not current.active:
                     raise SyncError("token_invalid")
-                fresh = unit.ingest(txns, content_ok)
-                unit.log_bulk([entries[t.txn_id] for t in fresh], when)
-                found = rules.after_push(unit, fresh, when)
+                refused = holds.verdicts(unit, device, txns)
+                fresh = unit.ingest(txns, content_ok, held=frozenset(refused))
+                unit.log_bulk([holds.link_entry(t) if t.txn_id in refused else entries[t.txn_id] for t in fresh], when)
+                effective = [t for t in fresh if t.txn_id not in refused] if refused else fresh
+                held = [t for t in fresh if t.txn_id in refused] if refused else []
+                found = holds.hold(unit, held, refused, _wires(message), when)
+                found += rules.after_push(unit, effective, when)
                 head = unit.device_head(device.device_id)
                 acked = head[0] if head else 0
                 unit.set_acked(device.device_id, acked, when)
@@ -236,7 +240,13 @@ class CentralRecord:
         txn_ids: Sequence[str],
         params: dict[str, Any] | None = None,
     ) -> None:
-        """Write the refusal down for the township, once while it stays open (a client retries the same push)."""
+        """Write the refusal down for the township: one open exception per device and kind of refusal.
+
+        A client retries the same refused push, and a broken or hostile device can push a thousand
+        different sequence gaps in seconds: each of them counts on the one open exception (``count``,
+        ``last_seen_at``, the latest detail) instead of adding a row, so the next real alert stays visible.
+        Every refusal also counts towards slowing the device down (``abuse``).
+        """
         detail = {
             "code": conflict.detail,
             "message": conflict.texts[0],
@@ -244,9 +254,17 @@ class CentralRecord:
             "shop_id": device.shop_id,
             "params": {k: v if isinstance(v, int | str) else str(v) for k, v in (params or {}).items()},
         }
+        now = self.clock()
+        when = services.timestamp(lambda: now)
         with self.write() as unit:
-            if unit.open_exception_like("conflict", detail, txn_ids) is None:
-                unit.add_exception("conflict", None, detail, txn_ids, self.now())
+            found = unit.open_refusal("conflict", device.device_id, conflict.detail)
+            if found is None:
+                unit.add_exception(
+                    "conflict", None, detail, txn_ids, when, shop_id=device.shop_id, device_id=device.device_id
+                )
+            else:
+                unit.repeat_exception(found.id, detail, txn_ids, when)
+            abuse.count_refusal(unit, device.device_id, now)
 
     def pull_body(self, device_id: str | None, after: int, limit: int = PULL_PAGE) -> bytes:
         """A gzip'd pull reply: changes after ``after`` in order, without ``device_id``'s own transactions."""
@@ -302,6 +320,11 @@ def _entries(txns: Sequence[Transaction], message: Message, device_id: str) -> d
         else:
             entries[txn.txn_id] = LogEntry("txn", txn.txn_id, dumps(wire | {"d": device_id}), device_id)
     return entries
+
+
+def _wires(message: Message) -> dict[str, Any]:
+    """The pushed wire forms by transaction id (what a held transaction looked like, kept for the township)."""
+    return {w["i"]: w for w in message.get("txns", []) if isinstance(w, dict) and isinstance(w.get("i"), str)}
 
 
 def _next_device_id(unit: CentralUnit) -> str:

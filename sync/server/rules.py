@@ -34,19 +34,6 @@ from ledger.services import new_txn_id
 from ledger.storage.central import CentralUnit
 from sync.server.changes import log_txns
 
-# What a shop may put in its own journal; anything else (an award made at a counter) is stored, since
-# it is in the shop's chain, but shown to the township.
-SHOP_KINDS = frozenset(
-    {
-        TxnKind.REDEEM,
-        TxnKind.VOID,
-        TxnKind.STOCK_IN,
-        TxnKind.STOCK_ADJUST,
-        TxnKind.WRITE_OFF,
-        TxnKind.DONATION,
-        TxnKind.DAY_CLOSE,
-    }
-)
 SYSTEM_OPERATOR = "system"
 MAX_LISTED_TXNS = 50
 
@@ -62,16 +49,6 @@ class _Pending:
 def after_push(unit: CentralUnit, fresh: Sequence[Transaction], when: str) -> int:
     """Apply the rules to a push's new transactions (already ingested and logged); return exceptions made."""
     pending: list[_Pending] = []
-    for txn in fresh:
-        if txn.kind not in SHOP_KINDS:
-            pending.append(
-                _Pending(
-                    "unexpected_kind",
-                    txn.household_id,
-                    {"receipt_no": txn.receipt_no, "kind": str(txn.kind), "shop_id": txn.shop_id},
-                    [txn.txn_id],
-                )
-            )
     households = list(dict.fromkeys(t.household_id for t in fresh if t.kind == TxnKind.REDEEM and t.household_id))
     drafts: list[TxnDraft] = []
     if households:

@@ -33,7 +33,7 @@ from ledger.passbook import make_code, valid_household_id
 from ledger.spreadsheets import import_points
 from ledger.storage.central import CentralUnit, SyncExceptionRecord
 from sync.errors import SyncError
-from sync.server import rules
+from sync.server import holds, rules
 from sync.server.changes import log_masters, log_txns
 from sync.server.record import CENTRAL_DEVICE, CentralRecord, valid_id
 
@@ -425,6 +425,50 @@ def exception_json(e: SyncExceptionRecord) -> dict[str, Any]:
 def exceptions(record: CentralRecord, status: str | None = "open", kind: str | None = None) -> list[dict[str, Any]]:
     with record.store.read() as unit:
         return [exception_json(e) for e in unit.exceptions(status=status, kind=kind)]
+
+
+EXCEPTIONS_PAGE = 100
+EXCEPTIONS_PAGE_MAX = 500
+
+
+def exceptions_page(
+    record: CentralRecord,
+    status: str | None = "open",
+    kind: str | None = None,
+    shop_id: str | None = None,
+    offset: int = 0,
+    limit: int = EXCEPTIONS_PAGE,
+) -> dict[str, Any]:
+    """A page of exceptions, newest first, with the total that match: a flood of old ones cannot hide a new one.
+
+    ``next_offset`` is where the next page starts, or None after the last page.
+    """
+    limit = max(1, min(limit, EXCEPTIONS_PAGE_MAX))
+    with record.store.read() as unit:
+        found, total = unit.exceptions_page(status=status, kind=kind, shop_id=shop_id, offset=offset, limit=limit)
+    following = offset + len(found)
+    return {
+        "exceptions": [exception_json(e) for e in found],
+        "total": total,
+        "offset": offset,
+        "limit": limit,
+        "next_offset": following if following < total else None,
+    }
+
+
+def held(
+    record: CentralRecord, status: str | None, shop_id: str | None, offset: int = 0, limit: int = 100
+) -> dict[str, Any]:
+    """Held transactions, newest first, a page at a time (docs/sync.md "Authority")."""
+    with record.store.read() as unit:
+        found, total = unit.held_list(status, shop_id.upper() if shop_id else None, offset, limit)
+    return {"held": [holds.held_json(h) for h in found], "total": total, "offset": offset, "limit": limit}
+
+
+def decide_held(record: CentralRecord, txn_id: str, release: bool, by: str, reason: str) -> dict[str, Any]:
+    """Keep a held transaction held for good, or release it (its points re-issued by the township)."""
+    with record.write() as unit:
+        return holds.held_json(holds.decide(unit, txn_id, release, by, reason, record.now()))
 
 
 def resolve_exception(record: CentralRecord, exception_id: int, resolution: str) -> dict[str, Any]:
