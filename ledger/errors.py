@@ -93,6 +93,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "磁盘已满，这笔业务没有保存。请清理磁盘后重试。",
         "The disk is full; nothing was saved. Free some space and try again.",
     ),
+    # Local failures of the shop's folder (issue 11 §5): said in words, never as sqlite3 or TOML text.
+    "home_readonly": (
+        "账本所在的磁盘是只读的（{path}），不能记账。请检查磁盘或 U 盘的写保护开关，或把账本放回本机硬盘。",
+        "The disk holding the ledger is read-only ({path}); nothing can be recorded. Check the disk "
+        "(or the USB stick's lock switch), or keep the ledger on this PC's own disk.",
+    ),
+    "home_no_access": (
+        "没有权限读写店里的文件夹（{path}）。请用开店时的那个电脑用户运行。",
+        "No permission to read or write the shop's folder ({path}). Run as the user who set up the shop.",
+    ),
+    "ledger_readonly": (
+        "账本现在不能写入（磁盘只读、没有权限或文件不见了），这笔业务没有保存。请运行 lovemart doctor 检查。",
+        "The ledger cannot be written now (read-only disk, no permission or the file is gone); nothing was "
+        "saved. Run lovemart doctor.",
+    ),
+    "ledger_unopenable": (
+        "打不开账本文件（{path}）。请检查文件夹是否还在、磁盘是否插好。",
+        "The ledger file cannot be opened ({path}). Check that the folder is there and the disk attached.",
+    ),
+    "settings_malformed": (
+        "设置文件 {path} 第 {line} 行格式写错了，请改正（或从备份恢复）后再试。",
+        "The settings file {path} has a mistake on line {line}: {detail}. Correct it (or restore it) and retry.",
+    ),
+    "settings_section": (
+        "设置文件 {path} 里的 {key} 应该是一段设置（以 [{key}] 开头），请改正后再试。",
+        "In the settings file {path}, {key} must be a section ([{key}]); correct it and retry.",
+    ),
+    "settings_unreadable": (
+        "读不了设置文件 {path}（没有权限、是个文件夹或磁盘出错）。请检查这个文件。",
+        "Cannot read the settings file {path}: {detail}.",
+    ),
     "import_invalid": (
         "表格有错误，一行也没有导入：\n{problems}",
         "The sheet has errors; nothing was imported:\n{problems}",

@@ -23,10 +23,11 @@ from ledger import services
 from ledger.errors import DeviceFault, LedgerError
 from ledger.model import Role, Transaction
 from ledger.passbook import make_code
+from lovemart import redact
 from lovemart.commands import apps, central, devices, doctor, sync_cmd
 from lovemart.commands.devices import print_after_commit
 from lovemart.settings import default_home
-from lovemart.wiring import ShopHome
+from lovemart.wiring import ShopHome, local_fault
 
 Handler = Callable[[argparse.Namespace, ShopHome], int]
 
@@ -722,7 +723,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    home = ShopHome.at(Path(args.home).expanduser() if args.home else default_home())
+    redact.install()
+    folder = Path(args.home).expanduser() if args.home else default_home()
+    try:
+        home = ShopHome.at(folder)
+    except LedgerError as error:  # lovemart.toml unreadable or malformed: said before anything else runs
+        Output(bool(args.json), args.lang or os.environ.get("LOVEMART_LANG") or "zh").refusal(error)
+        return 1
     lang = args.lang or os.environ.get("LOVEMART_LANG") or home.settings.language
     args.out = Output(bool(args.json), lang)
     try:
@@ -736,11 +743,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # a message for people, the traceback for the technician
+        refusal = local_fault(exc, home.settings.ledger_path.parent)
+        if refusal is not None:  # a full disk, a read-only or forbidden folder: not a crash, a refusal
+            args.out.refusal(refusal)
+            return 1
         log = home.home / "lovemart-error.log"
         try:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with log.open("a", encoding="utf-8") as f:
-                f.write(f"--- {datetime.now().isoformat()} {' '.join(sys.argv)}\n{traceback.format_exc()}")
+            log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as f:
+                f.write(redact.redact(f"--- {datetime.now().isoformat()} ") + redact.redact_argv(sys.argv))
+                f.write("\n" + redact.redact(traceback.format_exc()))
         except OSError:
             pass
         print(

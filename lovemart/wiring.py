@@ -96,20 +96,110 @@ class ShopHome:
 
 
 def open_checked(path: Path) -> SqlLedgerStore:
-    """Open a ledger file, turning a damaged file into a refusal a shopkeeper can act on."""
+    """Open a ledger file, turning a damaged file, a full disk or a read-only folder into a refusal a
+    shopkeeper can act on. The folder and the file are made (or tightened to) this user's only first: the
+    ledger holds the township's passbook key, and whoever reads it can forge passbooks."""
     from sqlalchemy.exc import DBAPIError
 
     from ledger.storage import open_ledger
+
+    try:
+        make_private(path)
+        return open_ledger(path)
+    except (DBAPIError, OSError) as exc:
+        refusal = local_fault(exc, path.parent)
+        if refusal is None:
+            raise
+        raise refusal from exc
+
+
+# ----- the shop's folder: private, and its faults in words -------------------------------------------------
+
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+LEDGER_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def make_private(ledger: Path) -> None:
+    """Create the ledger's folder (0700) and an empty ledger file (0600) if missing, and tighten them when
+    they are wider. SQLite gives its ``-wal`` and ``-shm`` files the mode of the database file, so making
+    the file first is what keeps them private too; existing ones are tightened as well.
+
+    Tightening is best effort: a folder owned by someone else stays as it is, and ``lovemart doctor``
+    says so.
+    """
+    import os
+
+    folder = ledger.parent
+    folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    _tighten(folder, PRIVATE_DIR)
+    if not ledger.exists():
+        os.close(os.open(ledger, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+    for candidate in [ledger] + [Path(str(ledger) + suffix) for suffix in LEDGER_SIDE_FILES]:
+        if candidate.exists():
+            _tighten(candidate, PRIVATE_FILE)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    import os
+    import stat
+
+    try:
+        info = path.stat()
+        if stat.S_IMODE(info.st_mode) & 0o077 and info.st_uid == os.geteuid():
+            os.chmod(path, stat.S_IMODE(info.st_mode) & mode)
+    except OSError:
+        pass  # not ours to change, or a read-only disk: opening goes on, doctor reports it
+
+
+def local_fault(exc: BaseException, folder: Path) -> LedgerError | None:
+    """The refusal for a failure of this PC itself (full disk, read-only or forbidden folder, a ledger file
+    that will not open), or None when ``exc`` is something else.
+
+    SQLite says only "unable to open database file" or "attempt to write a readonly database" for
+    several causes, so the folder is looked at to say which one it is.
+    """
+    import errno
+
+    from sqlalchemy.exc import DBAPIError
+
     from ledger.storage.store import translate_db_error
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(exc, LedgerError):
+        return exc
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return LedgerError("disk_full")
+        if exc.errno == errno.EROFS:
+            return LedgerError("home_readonly", path=str(folder))
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return LedgerError("home_no_access", path=str(exc.filename or folder))
+        return None
+    if not isinstance(exc, DBAPIError):
+        return None
+    text = str(exc.orig).lower()
+    if "readonly database" in text:
+        return _folder_fault(folder) or LedgerError("ledger_readonly")
+    if "unable to open database file" in text:
+        return _folder_fault(folder) or LedgerError("ledger_unopenable", path=str(folder))
+    return translate_db_error(exc)
+
+
+def _folder_fault(folder: Path) -> LedgerError | None:
+    """Why nothing can be written in ``folder``: a read-only mount, no permission, or None if neither."""
+    import os
+
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
     try:
-        return open_ledger(path)
-    except DBAPIError as exc:
-        translated = translate_db_error(exc)
-        if translated is None:
-            raise
-        raise translated from exc
+        if os.statvfs(probe).f_flag & os.ST_RDONLY:
+            return LedgerError("home_readonly", path=str(folder))
+    except OSError:
+        return None
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return LedgerError("home_no_access", path=str(folder))
+    return None
 
 
 def read_secret(path: Path) -> str | None:

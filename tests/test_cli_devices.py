@@ -270,6 +270,7 @@ def test_doctor_on_the_demo_shop_checks_everything_and_prints_nothing(capsys, ho
         "camera": "ok",
         "server": "warn",  # a standalone demo shop: said, not failed
         "clock": "ok",
+        "permissions": "ok",  # the shop's folder and ledger: this user's only
     }
     assert (captured.read_bytes() if captured.exists() else None) == before
 

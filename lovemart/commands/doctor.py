@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from ledger.errors import DeviceFault, LedgerError
@@ -23,7 +25,7 @@ SERVER_TIMEOUT_S = 5.0
 
 @dataclass(frozen=True)
 class Check:
-    name: str  # ledger | printer | scanner | camera | server | clock
+    name: str  # ledger | printer | scanner | camera | server | clock | permissions
     status: str  # ok | warn | fail
     zh: str
     en: str
@@ -231,12 +233,65 @@ def check_clock(now: datetime, server_time: datetime | None, last: Any) -> Check
     return Check("clock", "ok", f"时钟：{now:%Y-%m-%d %H:%M}", f"Clock: {now:%Y-%m-%d %H:%M}")
 
 
+PRIVATE_FILES = ("lovemart.toml", "device-token", "kiosk-token", "lovemart-error.log", "central.sqlite3")
+
+
+def wide_permissions(home: ShopHome) -> list[tuple[Path, int]]:
+    """The shop's folder and secret-holding files that other users of this PC can read or write."""
+    ledger = home.settings.ledger_path
+    paths = [home.home, ledger] + [Path(str(ledger) + s) for s in ("-wal", "-shm")]
+    paths += [home.home / name for name in PRIVATE_FILES]
+    wide = []
+    for path in dict.fromkeys(paths):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            wide.append((path, mode))
+    return wide
+
+
+def check_permissions(home: ShopHome, before: list[tuple[Path, int]]) -> Check:
+    """Only this user can read the shop's folder and ledger (it holds the township's passbook key: whoever
+    reads it can forge passbooks). ``before`` is what was wide before the ledger was opened, since opening
+    tightens what it can; what was wide for a while may have been copied, so it is still said."""
+    after = wide_permissions(home)
+    if not before and not after:
+        return Check(
+            "permissions", "ok", "店里的文件夹和账本只有本用户能读。", "Only this user can read the shop's folder."
+        )
+    listed = "、".join(f"{path}（{mode:04o}）" for path, mode in (after or before))
+    listed_en = ", ".join(f"{path} ({mode:04o})" for path, mode in (after or before))
+    if after:
+        folders = " ".join(str(p) for p, _ in after if p.is_dir())
+        files = " ".join(str(p) for p, _ in after if not p.is_dir())
+        fix = "; ".join(
+            x for x in (f"chmod 700 {folders}" if folders else "", f"chmod 600 {files}" if files else "") if x
+        )
+        return Check(
+            "permissions",
+            "warn",
+            f"别的用户也能读这些文件：{listed}。账本里有乡镇的存折密钥，能用来伪造存折。请运行：{fix}",
+            f"Other users can read: {listed_en}. The ledger holds the township's passbook key (it forges "
+            f"passbooks). Run: {fix}",
+        )
+    return Check(
+        "permissions",
+        "warn",
+        f"这些文件原来别的用户也能读：{listed}，现已改为只有本用户能读。如果这台电脑别人也用，请告诉乡镇。",
+        f"Other users could read: {listed_en}; now this user's only. If others use this PC, tell the township.",
+    )
+
+
 def cmd_doctor(args: argparse.Namespace, home: ShopHome) -> int:
+    permissions_before = wide_permissions(home)  # opening the ledger below tightens them
     ledger, facts = check_ledger(home)
     checks = [ledger]
     checks.append(check_printer(home, facts["pending_receipts"] if facts else 0))
     checks += check_scanner(home)
     checks += check_server_and_clock(home, facts["last"] if facts else None)
+    checks.append(check_permissions(home, permissions_before))
     lang = args.out.lang
     mark = {"ok": "✓", "warn": "!", "fail": "✗"}
     ok = all(c.status != "fail" for c in checks)
