@@ -45,6 +45,28 @@ MESSAGES: dict[str, tuple[int, str, str]] = {
         "本机还没有登记到乡镇服务器，请先运行 lovemart provision。",
         "This PC is not set up for sync yet: run lovemart provision.",
     ),
+    "too_many_refusals": (
+        429,
+        "本机的同步最近被拒绝太多次，请 {seconds} 秒后再试，并联系乡镇查看异常。",
+        "This device was refused too often lately; try again in {seconds} s and ask the township.",
+    ),
+    "value_refused": (
+        422,
+        "内容超出允许的范围（太长、太大或含有不允许的字符），未保存。",
+        "A value is out of bounds (too long, too large or a forbidden character); nothing was stored.",
+    ),
+    "value_conflict": (
+        409,
+        "内容与乡镇已有的记录冲突，未保存。",
+        "This clashes with a record the township already has; nothing was stored.",
+    ),
+    "plain_http_refused": (
+        400,
+        "乡镇服务器地址 {url} 没有加密（http://），已拒绝：请用 https://，"
+        "或在 lovemart.toml 的 [sync] 里写 allow_plain_http = true。",
+        "The central record's address {url} is not encrypted (http://); use https://, "
+        "or set allow_plain_http = true under [sync] in lovemart.toml.",
+    ),
     "bundle_invalid": (
         400,
         "同步文件被改动过或不是本机的，已拒绝：{detail}",

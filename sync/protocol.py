@@ -16,8 +16,10 @@ import gzip
 import hashlib
 import hmac
 import json
+import re
 import zlib
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from ledger.model import (
@@ -45,6 +47,128 @@ PULL_PAGE = 1000  # changes per pull page, at most
 
 Message = dict[str, Any]
 
+# ----- declared bounds of everything on the wire --------------------------------------------------------
+# Checked before anything is stored: a value the database would refuse (PostgreSQL refuses NUL in text,
+# BIGINT stops at 2^63-1, VARCHAR(n) refuses longer text) would otherwise come back as a 5xx, which a
+# shop retries for ever. Lengths are the columns' in ``ledger/storage/tables.py``.
+MAX_BIGINT = 2**63 - 1
+MAX_AMOUNT = 10**12  # points or fen in one posting: far beyond any real one, and sums cannot overflow BIGINT
+MAX_QTY = 10**9  # goods in one line, and points each
+MAX_MEMO = 256 * 1024  # a stock count's memo lists every item counted; a Text column, bounded by size only
+MAX_DEPTH = 32  # nesting of a message; a real one is 5 deep
+ID_LEN = 16  # device, shop, household ids
+TXN_ID_LEN = 36
+TIME_LEN = 32
+HASH_LEN = 64
+OPERATOR_LEN = 32
+PARTY_LEN = 200
+ACCOUNT_LEN = 64
+UNIT_LEN = 8
+SKU_LEN = 32
+NAME_LEN = 200
+_RISKY_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def bad_text(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text (a NUL, a lone surrogate), or None when it can."""
+    if "\x00" in value:
+        return "NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "lone surrogate (not Unicode text)"
+    return None
+
+
+def checked_text(value: Any, what: str, limit: int, *, required: bool = False) -> str:
+    """``value`` if it is text the database can store, at most ``limit`` characters; else payload_malformed."""
+    if not isinstance(value, str):
+        raise SyncError("payload_malformed", detail=f"{what} is not text")
+    if len(value) > limit:
+        raise SyncError("payload_malformed", detail=f"{what} is longer than {limit} characters")
+    if required and not value:
+        raise SyncError("payload_malformed", detail=f"{what} is empty")
+    problem = bad_text(value)
+    if problem:
+        raise SyncError("payload_malformed", detail=f"{what}: {problem}")
+    return value
+
+
+def checked_int(value: Any, what: str, low: int = -MAX_BIGINT, high: int = MAX_BIGINT) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SyncError("payload_malformed", detail=f"{what} is not a whole number")
+    if not low <= value <= high:
+        raise SyncError("payload_malformed", detail=f"{what} is out of range ({low} to {high})")
+    return value
+
+
+def checked_time(value: Any, what: str) -> str:
+    text = checked_text(value, what, TIME_LEN, required=True)
+    try:
+        datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise SyncError("payload_malformed", detail=f"{what} is not an ISO time") from exc
+    return text
+
+
+def _depth_ok(raw: bytes, limit: int) -> bool:
+    """Whether JSON text nests at most ``limit`` deep, counted without parsing it (brackets in strings
+    count too, so this errs on the side of refusing; real messages nest 5 deep)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return True
+    depth = 0
+    for byte in raw.translate(None, _NOT_BRACKETS):
+        if byte in _OPENERS:
+            depth += 1
+            if depth > limit:
+                return False
+        else:
+            depth -= 1
+    return True
+
+
+_OPENERS = frozenset(b"[{")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _walk_texts(message: Any) -> str | None:
+    """The first problem of any string (key or value) in a parsed message, without recursion."""
+    stack = [message]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            problem = bad_text(item)
+            if problem:
+                return problem
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def loads_bounded(raw: bytes) -> Any:
+    """``json.loads`` with the depth bounded first and every string storable (no NUL, no lone surrogate).
+
+    Python's ``json`` recurses: a body nested 100,000 deep would end in ``RecursionError`` (a 500).
+    NUL and surrogates can only come in as ``\\u`` escapes, so the strings are walked only when the raw
+    text holds such an escape.
+    """
+    if not _depth_ok(raw, MAX_DEPTH):
+        raise SyncError("payload_malformed", detail=f"nested more than {MAX_DEPTH} deep")
+    try:
+        message = json.loads(raw.decode("utf-8"))
+    except RecursionError as exc:  # cannot happen after the depth check; kept so it is never a 500
+        raise SyncError("payload_malformed", detail="nested too deep") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SyncError("payload_malformed", detail=str(exc)[:200]) from exc
+    if _RISKY_ESCAPE.search(raw):
+        problem = _walk_texts(message)
+        if problem:
+            raise SyncError("payload_malformed", detail=problem)
+    return message
+
 
 # ----- envelope ---------------------------------------------------------------------------------
 
@@ -65,11 +189,9 @@ def decode(body: bytes, expect_type: str | None = None, limit: int = MAX_JSON_BY
         raw = inflater.decompress(body, limit + 1)
         if len(raw) > limit or inflater.unconsumed_tail:
             raise SyncError("payload_too_large", limit=limit)
-        message = json.loads(raw.decode("utf-8"))
-    except SyncError:
-        raise
-    except (zlib.error, UnicodeDecodeError, ValueError) as exc:
+    except zlib.error as exc:
         raise SyncError("payload_malformed", detail=str(exc)[:200]) from exc
+    message = loads_bounded(raw)
     if not isinstance(message, dict):
         raise SyncError("payload_malformed", detail="not a JSON object")
     if message.get("v") != VERSION:
@@ -117,43 +239,65 @@ def _field(wire: Message, key: str, kind: type, default: Any = None) -> Any:
     return value
 
 
+def _text(wire: Message, key: str, limit: int, default: Any = None) -> Any:
+    value = wire.get(key, default)
+    if value is default:
+        return default
+    return checked_text(value, f"field {key!r}", limit)
+
+
+def _posting(p: Any) -> Posting:
+    if not isinstance(p, list) or not 2 <= len(p) <= 3:
+        raise SyncError("payload_malformed", detail="a posting is [account, amount(, unit)]")
+    account = checked_text(p[0], "an account", ACCOUNT_LEN, required=True)
+    amount = checked_int(p[1], "an amount", -MAX_AMOUNT, MAX_AMOUNT)
+    unit = checked_text(p[2], "a unit", UNIT_LEN, required=True) if len(p) > 2 else "pt"
+    return Posting(account, amount, unit)
+
+
+def _line(ln: Any) -> Line:
+    if not isinstance(ln, list) or len(ln) != 3:
+        raise SyncError("payload_malformed", detail="a line is [sku, quantity, points each]")
+    sku = checked_text(ln[0], "a sku", SKU_LEN, required=True)
+    qty = checked_int(ln[1], "a quantity", -MAX_QTY, MAX_QTY)
+    return Line(sku, qty, checked_int(ln[2], "points", -MAX_QTY, MAX_QTY))
+
+
 def txn_from_wire(wire: Any, device_id: str | None, prev_hash: str) -> Transaction:
     """Rebuild a transaction; its hash is checked by the ledger when it is stored (``ingest``)."""
     if not isinstance(wire, dict):
         raise SyncError("payload_malformed", detail="a transaction is not an object")
-    device = _field(wire, "d", str, device_id)
+    device = _text(wire, "d", ID_LEN, device_id)
     if not device:
         raise SyncError("payload_malformed", detail="transaction without a device")
     try:
         kind = TxnKind(_field(wire, "k", str))
-        postings = tuple(
-            Posting(str(p[0]), _int(p[1]), str(p[2]) if len(p) > 2 else "pt") for p in _field(wire, "p", list, [])
-        )
-        lines = tuple(Line(str(ln[0]), _int(ln[1]), _int(ln[2])) for ln in _field(wire, "l", list, []))
-    except (ValueError, TypeError, IndexError, KeyError) as exc:
+    except ValueError as exc:
         raise SyncError("payload_malformed", detail=str(exc)[:200]) from exc
-    txn_id = _field(wire, "i", str)
+    postings = tuple(_posting(p) for p in _field(wire, "p", list, []))
+    lines = tuple(_line(ln) for ln in _field(wire, "l", list, []))
+    txn_id = _text(wire, "i", TXN_ID_LEN)
     seq = _field(wire, "q", int)
-    created_at = _field(wire, "t", str)
-    digest = _field(wire, "x", str)
+    created_at = wire.get("t")
+    digest = _text(wire, "x", HASH_LEN)
     if not txn_id or seq is None or seq < 1 or not created_at or not digest:
         raise SyncError("payload_malformed", detail="a transaction lacks its id, number, time or hash")
     return Transaction(
         txn_id=txn_id,
         device_id=device,
-        seq=seq,
+        seq=checked_int(seq, "field 'q'", 1),
         kind=kind,
-        created_at=created_at,
-        shop_id=_field(wire, "s", str, ""),
-        operator=_field(wire, "o", str, ""),
-        household_id=_field(wire, "h", str, None),
+        created_at=checked_time(created_at, "field 't'"),
+        shop_id=_text(wire, "s", ID_LEN, ""),
+        operator=_text(wire, "o", OPERATOR_LEN, ""),
+        household_id=_text(wire, "h", ID_LEN, None),
         postings=postings,
         lines=lines,
-        memo=_field(wire, "m", str, ""),
-        ref_txn_id=_field(wire, "r", str, None),
-        party=_field(wire, "y", str, None),
-        pull_cursor=_field(wire, "c", int, 0),
-        prev_hash=prev_hash,
+        memo=_text(wire, "m", MAX_MEMO, ""),
+        ref_txn_id=_text(wire, "r", TXN_ID_LEN, None),
+        party=_text(wire, "y", PARTY_LEN, None),
+        pull_cursor=checked_int(_field(wire, "c", int, 0), "field 'c'", 0),
+        prev_hash=checked_text(prev_hash, "prev_hash", HASH_LEN),
         hash=digest,
     )
 
@@ -272,46 +416,68 @@ def master_to_wire(record: Township | Policy | Village | Shop | Household | Pass
     }
 
 
+def _id(data: Message, key: str, limit: int) -> str:
+    return checked_text(data[key], key, limit, required=True)
+
+
+def _name(data: Message, key: str) -> str:
+    return checked_text(data[key], key, NAME_LEN)
+
+
 def master_from_wire(kind: str, data: Any) -> Township | Policy | Village | Shop | Household | PassbookCard | Item:
     """The record of a pulled change of ``kind`` (anything but ``txn``); malformed data is refused."""
     if not isinstance(data, dict):
         raise SyncError("payload_malformed", detail=f"{kind} data is not an object")
     try:
         if kind == "township":
-            return Township(str(data["township_id"]), str(data["name"]), base64.b64decode(data["passbook_key"]))
+            key = checked_text(data["passbook_key"], "passbook_key", 128)
+            return Township(_id(data, "township_id", 32), _name(data, "name"), base64.b64decode(key))
         if kind == "policy":
             names = {f.name for f in dataclasses.fields(Policy)}
-            return Policy(**{k: v for k, v in data.items() if k in names})
+            values = {k: v for k, v in data.items() if k in names}
+            for name, value in values.items():
+                if name == "cycle":
+                    checked_text(value, "cycle", 16)
+                else:
+                    checked_int(value, name, 0, MAX_QTY)
+            return Policy(**values)
         if kind == "village":
-            return Village(str(data["village_id"]), str(data["name"]))
+            return Village(_id(data, "village_id", 32), _name(data, "name"))
         if kind == "shop":
-            return Shop(str(data["shop_id"]), str(data["name"]), str(data["village_id"]))
+            return Shop(_id(data, "shop_id", ID_LEN), _name(data, "name"), _id(data, "village_id", 32))
         if kind == "household":
-            members = tuple(Member(str(m[0]), str(m[1])) for m in data.get("members", []))
+            raw_members = data.get("members", [])
+            if not isinstance(raw_members, list) or len(raw_members) > 100:
+                raise SyncError("payload_malformed", detail="members are a list of at most 100")
+            members = tuple(
+                Member(checked_text(m[0], "a member", 100), checked_text(m[1], "a relation", 100)) for m in raw_members
+            )
             return Household(
-                str(data["household_id"]),
-                str(data["village_id"]),
-                str(data["head_name"]),
-                str(data["home_shop_id"]),
+                _id(data, "household_id", ID_LEN),
+                _id(data, "village_id", 32),
+                checked_text(data["head_name"], "head_name", 100),
+                _id(data, "home_shop_id", ID_LEN),
                 HouseholdStatus.ACTIVE,
                 members,
             )
         if kind == "card":
+            revoked = data.get("revoked_at")
             return PassbookCard(
-                str(data["household_id"]),
-                _int(data["card_no"]),
+                _id(data, "household_id", ID_LEN),
+                checked_int(data["card_no"], "card_no", 0, 2**31 - 1),
                 bool(data["active"]),
-                str(data.get("issued_at", "")),
-                data.get("revoked_at"),
+                checked_text(data.get("issued_at", ""), "issued_at", TIME_LEN),
+                None if revoked is None else checked_text(revoked, "revoked_at", TIME_LEN),
             )
         if kind == "item":
+            barcode = data.get("barcode")
             return Item(
-                str(data["sku"]),
-                str(data["name"]),
-                str(data["unit"]),
-                _int(data["points"]),
-                data.get("barcode"),
-                str(data.get("category", "")),
+                _id(data, "sku", SKU_LEN),
+                _name(data, "name"),
+                checked_text(data["unit"], "unit", 16),
+                checked_int(data["points"], "points", -(2**31), 2**31 - 1),
+                None if barcode is None else checked_text(barcode, "barcode", 64),
+                checked_text(data.get("category", ""), "category", 64),
                 bool(data.get("active", True)),
             )
     except (KeyError, IndexError, TypeError, ValueError, binascii.Error) as exc:

@@ -285,7 +285,7 @@ class SyncExceptionRow(Base):
     """Something the township must look at: a refused push, an overdraft, a redemption after a clearing."""
 
     __tablename__ = "sync_exception"
-    __table_args__ = (Index("ix_sync_exception_status", "status"),)
+    __table_args__ = (Index("ix_sync_exception_status", "status"), Index("ix_sync_exception_shop", "shop_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))
     household_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -295,6 +295,11 @@ class SyncExceptionRow(Base):
     created_at: Mapped[str] = mapped_column(String(32))
     resolved_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
     resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Migration 0005: whose refusal it is, and how often it came again while open (one row, not thousands).
+    shop_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    device_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_seen_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 # ----- held transactions (migration 0004, docs/sync.md "Authority") ---------------------------------------
@@ -336,3 +341,19 @@ class HeldTxnRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     release_txn_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+# ----- abuse (migration 0005, docs/sync.md "Abuse of the server") -------------------------------------------
+
+
+class DeviceRefusalRow(Base):
+    """A device's refused pushes in the current window, and until when it is slowed down (429).
+
+    Kept in the database, not in a server process's memory, so several server processes agree.
+    """
+
+    __tablename__ = "device_refusal"
+    device_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    window_start: Mapped[str] = mapped_column(String(32))
+    refusals: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -9,7 +9,6 @@ blocking; the push handler alone is asynchronous, so that it can refuse an overs
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import shutil
@@ -227,10 +226,7 @@ def json_message(body: bytes, expect_type: str | None = None) -> protocol.Messag
     """A small message, gzip'd like every protocol body or plain JSON (an operator with curl)."""
     if body.startswith(GZIP_MAGIC):
         return protocol.decode(body, expect_type, limit=MAX_SMALL_BODY)
-    try:
-        message = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise SyncError("payload_malformed", detail=str(exc)[:200]) from exc
+    message = protocol.loads_bounded(body)
     if not isinstance(message, dict):
         raise SyncError("payload_malformed", detail="not a JSON object")
     if message.get("v", protocol.VERSION) != protocol.VERSION:

@@ -1,0 +1,186 @@
+"""The gate in front of every route: who is calling, then how much they may send, then the route.
+
+FastAPI reads and validates a request's body *before* a route's own checks run (``fastapi/routing.py``
+awaits the body before solving dependencies), so a route that checks the token itself has already let
+an anonymous caller make the server hold and parse whatever it sent. This ASGI middleware answers before
+the application sees the request:
+
+1. **Authentication**, from the path alone: ``/v1/admin/...`` needs an admin token, ``/v1/push``,
+   ``/v1/pull`` and ``/v1/status`` a device token, ``/v1/kiosk/...`` a kiosk token; ``/v1/health``,
+   ``/v1/enrol`` (its enrolment token is in the body) and the OpenAPI pages need none. A refused caller
+   gets 401 and not a byte of the body is read, so a bad body never earns validation detail either.
+2. **Bounds of the request line**: a NUL character or text that is not valid UTF-8 in the path or the
+   query is refused (400): PostgreSQL refuses NUL in text, and such a value is never a real name.
+3. **Throttling** of a device the central record keeps refusing (429 with ``Retry-After``), from the
+   counters in the database (``sync.server.abuse``), so every server process agrees.
+4. **A body limit per route**, from ``Content-Length`` at once and while the body streams in: the
+   receive channel raises ``BodyTooLarge`` (413) as soon as the limit is passed, wherever the body is
+   being read (FastAPI's JSON parsing, Starlette's multipart parser, ``read_body``).
+
+The caller found here travels to the route in ``request.state.caller`` (a ``CentralDevice`` for device
+routes), so the routes do not look the token up twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError as SqlDataError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger.spreadsheets import MAX_IMPORT_BYTES
+from sync import protocol
+from sync.errors import SyncError
+from sync.server import abuse
+from sync.server.record import CentralRecord
+
+log = logging.getLogger("lovemart.server")
+
+MAX_SMALL_BODY = 64 * 1024  # enrol and admin JSON bodies
+MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and headers around an uploaded sheet
+UPLOADS = ("/v1/admin/households/import", "/v1/admin/points/import")
+BIG_BODIES = ("/v1/push", "/v1/admin/bundles/apply")
+OPEN_PATHS = ("/v1/health", "/v1/enrol", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+DEVICE_PATHS = ("/v1/push", "/v1/pull", "/v1/status")
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised by the gate's receive channel once a body passes its route's limit (answered with 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"body larger than {limit} bytes")
+        self.limit = limit
+
+
+def guard_of(path: str) -> str:
+    """Which token a path needs: ``admin``, ``device``, ``kiosk`` or ``none``."""
+    if path.startswith("/v1/admin/") or path == "/v1/admin":
+        return "admin"
+    if path in DEVICE_PATHS:
+        return "device"
+    if path.startswith("/v1/kiosk/"):
+        return "kiosk"
+    return "none"
+
+
+def body_limit(path: str) -> int:
+    if path in BIG_BODIES:
+        return protocol.MAX_BODY_BYTES
+    if path in UPLOADS:
+        return MAX_IMPORT_BYTES + MULTIPART_OVERHEAD
+    return MAX_SMALL_BODY
+
+
+def bearer_of(headers: Headers) -> str | None:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def lang_of(scope: Scope) -> str:
+    query = scope.get("query_string", b"")
+    return "en" if b"lang=en" in query else "zh"
+
+
+def error_response(error: SyncError, lang: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"code": error.code, "message": error.message(lang)}}
+    return JSONResponse(body, status_code=error.status, headers=headers)
+
+
+def database_refusal(exc: DBAPIError) -> SyncError:
+    """A database error as the client should see it: bad input is refused for good, the rest is "try later".
+
+    Values the edge let through by mistake (a NUL, an overflowing number, a too-long text) reach the
+    database as ``DataError``; a clash with a stored key as ``IntegrityError``. Retrying either can never
+    succeed, so they are 4xx; only the database being down or busy (``OperationalError``, lock timeouts)
+    is 503, which a shop retries.
+    """
+    if isinstance(exc, SqlDataError):
+        return SyncError("value_refused")
+    if isinstance(exc, IntegrityError):
+        return SyncError("value_conflict")
+    return SyncError("server_error", status=503)
+
+
+def clean_request_line(scope: Scope) -> None:
+    """Refuse a NUL or broken UTF-8 anywhere in the path or query (400), before any route uses them."""
+    raw_path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogatepass")
+    for part in (raw_path, scope.get("query_string", b"")):
+        decoded = unquote_to_bytes(part.replace(b"+", b" "))
+        if b"\x00" in decoded:
+            raise SyncError("payload_malformed", detail="NUL character in the address")
+        try:
+            decoded.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SyncError("payload_malformed", detail="the address is not UTF-8") from exc
+
+
+class Gate:
+    """ASGI middleware: authentication, request-line bounds, throttling and body limits, in that order."""
+
+    def __init__(self, app: ASGIApp, central: CentralRecord) -> None:
+        self.app = app
+        self.central = central
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        lang = lang_of(scope)
+        try:
+            caller = await self._authenticate(path, Headers(scope=scope))
+            clean_request_line(scope)
+            if path == "/v1/push" and caller is not None:
+                await run_in_threadpool(abuse.check_throttle, self.central, caller)
+            limit = body_limit(path)
+            length = Headers(scope=scope).get("content-length")
+            if length is not None and length.strip().isdigit() and int(length) > limit:
+                raise SyncError("payload_too_large", limit=limit)
+        except abuse.Throttled as exc:
+            await error_response(exc, lang, {"Retry-After": str(exc.retry_after)})(scope, receive, send)
+            return
+        except SyncError as exc:
+            await error_response(exc, lang)(scope, receive, send)
+            return
+        except DBAPIError as exc:
+            log.warning("database error while checking a caller on %s: %s", path, exc)
+            await error_response(database_refusal(exc), lang)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["caller"] = caller
+        await self.app(scope, _limited(receive, limit), send)
+
+    async def _authenticate(self, path: str, headers: Headers) -> Any:
+        guard = guard_of(path)
+        if guard == "none":
+            return None
+        token = bearer_of(headers)
+        if guard == "admin":
+            await run_in_threadpool(self.central.check_admin, token)
+            return "admin"
+        if guard == "kiosk":
+            await run_in_threadpool(self.central.check_kiosk, token)
+            return "kiosk"
+        return await run_in_threadpool(self.central.device_for, token)
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that counts body bytes and raises ``BodyTooLarge`` once they pass ``limit``."""
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return wrapped
