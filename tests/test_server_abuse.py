@@ -29,7 +29,7 @@ from sync.server.bundles import signed
 from sync.server.tokens import bundle_key
 from tests import test_server
 from tests.server_harness import HTTP
-from tests.test_server import Town, error_of, own_journal, post_push
+from tests.test_server import Town, error_of, own_journal, post_push, run_cli
 
 town = test_server.town  # the same fixture: a real server per backend, for this module
 MB = 1024 * 1024
@@ -402,3 +402,20 @@ def test_a_push_with_gzip_and_a_device_token_still_works_through_the_gate(town: 
         town.url + "/v1/push", content=body, headers=JSON_GZIP | {"Authorization": f"Bearer {client.token}"}
     )
     assert reply.status_code == 200 and reply.json()["acked_through"] == len(own_journal(store))
+
+
+def test_the_exceptions_command_follows_the_pages(
+    town: Town, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with town.record.write() as unit:
+        made = [unit.add_exception("cli_page", None, {"n": n}, [], town.record.now()) for n in range(5)]
+    monkeypatch.setenv("LOVEMART_TOKEN", town.admin_token)
+    argv = ["--json", "central", "exceptions", "--server", town.url, "--kind", "cli_page", "--limit", "2"]
+    status, first = run_cli(argv, capsys)
+    assert status == 0 and [e["id"] for e in first["exceptions"]] == made[::-1][:2]
+    assert first["total"] == 5 and first["next_offset"] == 2
+    status, last = run_cli([*argv, "--offset", "4"], capsys)
+    assert [e["id"] for e in last["exceptions"]] == [made[0]] and last["next_offset"] is None
+    status, text = run_cli(argv[1:], capsys)
+    assert "1–2 of 5" in text or "第 1–2 条，共 5 条" in text
+    assert "--offset 2" in text

@@ -502,13 +502,34 @@ def cmd_central_points_import(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_central_exceptions_list(args: argparse.Namespace, home: ShopHome) -> int:
+    """One page of exceptions, newest first (the server pages them so a flood cannot hide a new one)."""
+    params: dict[str, Any] = {"status": args.status, "offset": args.offset, "limit": args.limit}
+    if args.kind:
+        params["kind"] = args.kind
+    if args.shop:
+        params["shop"] = args.shop
     with _client(args) as api:
-        data = api.call("GET", "/v1/admin/exceptions", params={"status": args.status})
+        data = api.call("GET", "/v1/admin/exceptions", params=params)
+    lang = args.out.lang
     text = [
-        f"#{e['id']:<5} {e['kind']:<22} {e['household_id'] or '-':<10} {e['status']:<8} {e['detail']}"
+        f"#{e['id']:<5} {e['kind']:<22} {e['household_id'] or '-':<10} {e['status']:<8} "
+        f"x{e.get('count', 1):<4} {e.get('last_seen_at') or e['created_at']}  {e['detail']}"
         for e in data["exceptions"]
     ]
-    return _show(args, data, text or [_say(args.out.lang, "没有异常。", "No exceptions.")])
+    shown = len(data["exceptions"])
+    total = data.get("total", shown)
+    text.append(
+        _say(
+            lang,
+            f"第 {args.offset + 1 if shown else 0}–{args.offset + shown} 条，共 {total} 条。",
+            f"{args.offset + 1 if shown else 0}–{args.offset + shown} of {total}.",
+        )
+    )
+    if data.get("next_offset") is not None:
+        text.append(
+            _say(lang, f"下一页：--offset {data['next_offset']}", f"Next page: --offset {data['next_offset']}")
+        )
+    return _show(args, data, text if shown else [_say(lang, "没有异常。", "No exceptions.")])
 
 
 def cmd_central_exceptions_resolve(args: argparse.Namespace, home: ShopHome) -> int:
@@ -674,6 +695,10 @@ def register(commands: Any, add: Any, group: Any) -> None:
 
     p = add(g, "exceptions", cmd_central_exceptions_list, "sync exceptions for the township to look at")
     p.add_argument("--status", default="open", choices=["open", "resolved", "all"])
+    p.add_argument("--kind", help="only this kind (conflict, held, overdraft, ...)")
+    p.add_argument("--shop", help="only this shop's")
+    p.add_argument("--offset", type=int, default=0, help="skip this many (newest first)")
+    p.add_argument("--limit", type=int, default=50, help="at most this many (up to 500)")
     _server_options(p)
     p = add(g, "resolve", cmd_central_exceptions_resolve, "mark an exception resolved, saying how")
     p.add_argument("id", type=int)
