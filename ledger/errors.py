@@ -93,6 +93,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "磁盘已满，这笔业务没有保存。请清理磁盘后重试。",
         "The disk is full; nothing was saved. Free some space and try again.",
     ),
+    # Tampering found before it is spent (ledger.integrity): say what was found, stop, and who to call.
+    "ledger_tampered": (
+        "账本被人改动过（{detail}），为保护村民的积分，本机已停止兑换。请打电话给乡镇，由乡镇核对并恢复账本；"
+        "不要再改动账本文件。",
+        "The ledger was altered ({detail}); redemptions are stopped here to protect the villagers' points. Call "
+        "the township to check and restore the ledger; do not touch the ledger file.",
+    ),
+    "household_tampered": (
+        "{name} 户的积分记录和账本对不上（{detail}），不能为这户兑换。请打电话给乡镇核对。",
+        "The points record of household {name} does not match the ledger ({detail}); nothing can be redeemed "
+        "for it. Call the township to check it.",
+    ),
     # Local failures of the shop's folder (issue 11 §5): said in words, never as sqlite3 or TOML text.
     "home_readonly": (
         "账本所在的磁盘是只读的（{path}），不能记账。请检查磁盘或 U 盘的写保护开关，或把账本放回本机硬盘。",

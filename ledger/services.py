@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from ledger import integrity
 from ledger.audit import AuditReport, verify
 from ledger.errors import LedgerError
 from ledger.model import (
@@ -333,6 +334,8 @@ def redeem(
         household = holder.household
         if household.status == HouseholdStatus.FROZEN:
             raise LedgerError("household_frozen", name=household.head_name)
+        # The balance about to be spent is recomputed from the postings first (issue 11 §4).
+        integrity.refuse_if_tampered(unit, household, holder.balance)
         policy = unit.policy()
         merged = _merge_cart(cart, policy)
         lines: list[Line] = []

@@ -795,14 +795,11 @@ class SqlUnit:
         rows = self.c.execute(select(T_DEVICE.c.device_id, T_DEVICE.c.last_seq, T_DEVICE.c.last_hash))
         return {r.device_id: (r.last_seq, r.last_hash) for r in rows if r.last_seq}
 
-    def chain_hash_at(self, device_id: str, seq: int) -> str | None:
-        """The hash at a place in a device's chain: its transaction's, or a held transaction's link."""
-        found = self.c.execute(
-            select(T_TXN.c.hash).where(T_TXN.c.device_id == device_id, T_TXN.c.seq == seq)
-        ).scalar_one_or_none()
-        if found is None:
-            found = self.held_links().get(device_id, {}).get(seq)
-        return str(found) if found is not None else None
+    def transaction_at(self, device_id: str, seq: int) -> Transaction | None:
+        """The transaction at a place in a device's chain, whatever shop it names."""
+        return self._load(
+            self.c.execute(select(T_TXN).where(T_TXN.c.device_id == device_id, T_TXN.c.seq == seq)).first()
+        )
 
     def held_links(self) -> dict[str, dict[int, str]]:
         """Places of held transactions known only by number and hash (table ``chain_link``): device -> seq -> hash."""
