@@ -132,6 +132,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "设置文件 {path} 里的 {key} 应该是一段设置（以 [{key}] 开头），请改正后再试。",
         "In the settings file {path}, {key} must be a section ([{key}]); correct it and retry.",
     ),
+    "secret_on_command_line": (
+        "密码和令牌不能写在命令行上（别人用 ps 就能看到）：去掉 {option}，运行时会问。",
+        "A PIN or token on the command line is visible to anyone (ps): leave out {option} and it is asked for.",
+    ),
     "settings_unreadable": (
         "读不了设置文件 {path}（没有权限、是个文件夹或磁盘出错）。请检查这个文件。",
         "Cannot read the settings file {path}: {detail}.",

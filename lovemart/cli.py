@@ -460,7 +460,17 @@ def cmd_passbook_reissue(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_operators_add(args: argparse.Namespace, home: ShopHome) -> int:
-    op = services.add_operator(home.store(), args.operator_id, args.name, Role(args.role), args.pin)
+    """The PIN is asked for (twice, hidden) or read from standard input: on the command line it would be
+    visible to every user of the PC (``ps``) and stay in the shell's history."""
+    from lovemart.commands.apps import ask_secret
+
+    lang = args.out.lang
+    if args.pin is not None:
+        raise LedgerError("secret_on_command_line", option="--pin")
+    pin = ask_secret(zh(lang, "操作员密码（4-8 位数字）：", "Operator PIN (4-8 digits): "))
+    if sys.stdin.isatty() and ask_secret(zh(lang, "再输一遍：", "Again: ")) != pin:
+        raise LedgerError("bad_pin")
+    op = services.add_operator(home.store(), args.operator_id, args.name, Role(args.role), pin)
     args.out.result(
         {"operator_id": op.operator_id, "role": str(op.role)},
         zh(args.out.lang, f"已添加操作员 {op.name}", f"Operator {op.name} added"),
@@ -684,11 +694,11 @@ def build_parser() -> argparse.ArgumentParser:
     devices.register_passbook(g, add)
 
     g = group("operators", "shopkeepers and their PINs")
-    p = add(g, "add", cmd_operators_add, "add an operator")
+    p = add(g, "add", cmd_operators_add, "add an operator (the PIN, 4 to 8 digits, is asked for)")
     p.add_argument("operator_id")
     p.add_argument("--name", required=True)
     p.add_argument("--role", choices=["clerk", "manager"], default="clerk")
-    p.add_argument("--pin", required=True, help="4 to 8 digits")
+    p.add_argument("--pin", default=None, help=argparse.SUPPRESS)  # refused: the PIN is asked for
     add(g, "list", cmd_operators_list, "list operators")
 
     g = group("report", "reports and ledgers")
@@ -748,6 +758,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out.refusal(refusal)
             return 1
         log = home.home / "lovemart-error.log"
+        shown = redact.redact(str(exc))
         try:
             log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -757,7 +768,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         print(
-            zh(lang, f"出错了：{exc}（详情见 {log}）", f"Something went wrong: {exc} (details in {log})"),
+            zh(lang, f"出错了：{shown}（详情见 {log}）", f"Something went wrong: {shown} (details in {log})"),
             file=sys.stderr,
         )
         return 3

@@ -697,7 +697,9 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, A
     return status, json.loads(out) if args.json and out.strip() else out
 
 
-def test_the_command_line_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_line_contract(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = f"sqlite:///{tmp_path / 'central.sqlite3'}"
     status, init = run_cli(["central", "init", "--database-url", url, "--json"], capsys)
     assert status == 0 and len(init["admin_token"]) >= 40
@@ -707,10 +709,9 @@ def test_the_command_line_contract(tmp_path: Path, capsys: pytest.CaptureFixture
     assert status == 0 and [s["shop_id"] for s in demo["shops"]] == ["S01", "S02"]
     assert all(len(s["enrol_token"]) >= 40 for s in demo["shops"])
     with running(url) as server:
-        status, totals = run_cli(
-            ["central", "report", "totals", "--server", server.url, "--admin-token", init["admin_token"], "--json"],
-            capsys,
-        )
+        # The token comes from $LOVEMART_TOKEN (or is asked for), never from the command line (ps, history).
+        monkeypatch.setenv("LOVEMART_TOKEN", init["admin_token"])
+        status, totals = run_cli(["central", "report", "totals", "--server", server.url, "--json"], capsys)
         assert status == 0
         assert set(totals) >= {
             "households",
@@ -726,12 +727,15 @@ def test_the_command_line_contract(tmp_path: Path, capsys: pytest.CaptureFixture
             "acked_through": 0,
         }
         status, refused = run_cli(
-            ["central", "report", "totals", "--server", server.url, "--admin-token", "wrong", "--json"], capsys
+            ["central", "report", "totals", "--server", server.url, "--admin-token", init["admin_token"], "--json"],
+            capsys,
         )
+        assert status == 1 and refused["error"]["code"] == "secret_on_command_line"
+        monkeypatch.setenv("LOVEMART_TOKEN", "wrong")
+        status, refused = run_cli(["central", "report", "totals", "--server", server.url, "--json"], capsys)
         assert status == 1 and refused["error"]["code"] == "admin_required"
-    status, down = run_cli(
-        ["central", "report", "totals", "--server", server.url, "--admin-token", init["admin_token"], "--json"], capsys
-    )
+    monkeypatch.setenv("LOVEMART_TOKEN", init["admin_token"])
+    status, down = run_cli(["central", "report", "totals", "--server", server.url, "--json"], capsys)
     assert status == 1 and down["error"]["code"] == "unreachable"
     # A USB-stick bundle from a shop PC, applied at the township with the reply written for the shop.
     record = CentralRecord.open(url)

@@ -41,7 +41,7 @@ def cmd_kiosk(args: argparse.Namespace, home: ShopHome) -> int:
     return run_kiosk(home, windowed=args.windowed)
 
 
-def _ask_secret(prompt: str) -> str:
+def ask_secret(prompt: str) -> str:
     """A PIN or token, typed hidden at a terminal or read from standard input (a script), never taken as
     an argument, which would leave it in the shell's history."""
     import getpass
@@ -62,8 +62,8 @@ def _set_kiosk_pin(args: argparse.Namespace, home: ShopHome) -> int:
     from lovemart import settings as settings_mod
 
     lang = args.out.lang
-    pin = _ask_secret(_say(lang, "查询机管理密码（4-8 位数字）：", "Kiosk manager PIN (4-8 digits): "))
-    if sys.stdin.isatty() and _ask_secret(_say(lang, "再输一遍：", "Again: ")) != pin:
+    pin = ask_secret(_say(lang, "查询机管理密码（4-8 位数字）：", "Kiosk manager PIN (4-8 digits): "))
+    if sys.stdin.isatty() and ask_secret(_say(lang, "再输一遍：", "Again: ")) != pin:
         raise LedgerError("bad_pin")
     record = pin_record_of(pin)
     settings = home.settings
@@ -91,7 +91,7 @@ def _set_kiosk_token(args: argparse.Namespace, home: ShopHome) -> int:
     from lovemart.wiring import write_secret
 
     lang = args.out.lang
-    token = _ask_secret(_say(lang, "乡镇给的查询机令牌：", "The kiosk token from the township: "))
+    token = ask_secret(_say(lang, "乡镇给的查询机令牌：", "The kiosk token from the township: "))
     if not 20 <= len(token) <= 200 or not token.isascii() or not token.isprintable() or " " in token:
         raise KioskServerFault("kiosk_token_malformed")
     path = home.home / KIOSK_TOKEN_FILE

@@ -2,8 +2,10 @@
 
 ``central init``, ``central demo`` and ``central bundle`` work on the central database directly
 (``--database-url``), because they run on the township's own machine, often before any server does.
-Everything else drives the running server's admin API over HTTP (``--server``, ``--admin-token``,
-defaults from ``$LOVEMART_SERVER`` and ``$LOVEMART_ADMIN_TOKEN``), exactly as any other admin client would.
+Everything else drives the running server's admin API over HTTP (``--server``, default ``$LOVEMART_SERVER``),
+exactly as any other admin client would. The API token is read from ``$LOVEMART_TOKEN`` or asked for, never
+taken as an argument: a command line is visible to every user of the machine in ``ps`` and stays in the
+shell's history.
 
 FastAPI, uvicorn and httpx are imported inside the handlers, so other commands never load them.
 """
@@ -347,16 +349,36 @@ class AdminClient:
         return data
 
 
+TOKEN_ENV = "LOVEMART_TOKEN"
+
+
 def _client(args: argparse.Namespace) -> AdminClient:
+    if getattr(args, "admin_token", None):  # said, not ignored: the caller should stop doing it
+        raise LedgerError("secret_on_command_line", option="--admin-token")
     server = args.server or os.environ.get("LOVEMART_SERVER")
-    token = args.admin_token or os.environ.get("LOVEMART_ADMIN_TOKEN")
-    if not server or not token:
+    if not server:
+        raise CentralRefusal(
+            "usage", "需要 --server（或环境变量 LOVEMART_SERVER）。", "Give --server (or $LOVEMART_SERVER)."
+        )
+    token = admin_token(args.out.lang)
+    if not token:
         raise CentralRefusal(
             "usage",
-            "需要 --server 和 --admin-token（或环境变量 LOVEMART_SERVER、LOVEMART_ADMIN_TOKEN）。",
-            "Give --server and --admin-token (or $LOVEMART_SERVER and $LOVEMART_ADMIN_TOKEN).",
+            f"需要管理员令牌：设环境变量 {TOKEN_ENV}，或在提示时输入。",
+            f"An API token is needed: set ${TOKEN_ENV}, or type it when asked.",
         )
     return AdminClient(server, token, args.out.lang)
+
+
+def admin_token(lang: str) -> str:
+    """The API token from ``$LOVEMART_TOKEN`` (``$LOVEMART_ADMIN_TOKEN`` is still read), else asked for,
+    hidden at a terminal or read from standard input."""
+    from lovemart.commands.apps import ask_secret
+
+    token = os.environ.get(TOKEN_ENV) or os.environ.get("LOVEMART_ADMIN_TOKEN")
+    if token:
+        return token.strip()
+    return ask_secret(_say(lang, "管理员令牌：", "API token: "))
 
 
 def _show(args: argparse.Namespace, data: Any, text: list[str] | str) -> int:
@@ -622,7 +644,8 @@ def cmd_bench_sync(args: argparse.Namespace, home: ShopHome) -> int:
 
 def _server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", default=None, help="the central record's URL (default $LOVEMART_SERVER)")
-    p.add_argument("--admin-token", default=None, help="the admin token (default $LOVEMART_ADMIN_TOKEN)")
+    # Refused with a message: the token comes from $LOVEMART_TOKEN or is asked for (see _client).
+    p.add_argument("--admin-token", default=None, help=argparse.SUPPRESS)
 
 
 def _database_option(p: argparse.ArgumentParser) -> None:
