@@ -73,6 +73,24 @@ def server_url(home: ShopHome) -> str | None:
         return unit.meta("server_url") or None
 
 
+def allow_plain_http(home: ShopHome) -> bool:
+    """``[sync] allow_plain_http = true``: the shop accepts an unencrypted server address (and is warned)."""
+    return sync_section(home).get("allow_plain_http") is True
+
+
+def plain_http_warning(home: ShopHome, url: str | None) -> tuple[str, str] | None:
+    """(zh, en) words for the operator when ``url`` is plain HTTP to another machine that the settings allow."""
+    from sync.client import check_transport
+
+    if not url or not check_transport(url, allow_plain_http(home)):
+        return None
+    return (
+        f"注意：乡镇服务器 {url} 没有加密（http://），设备令牌可能被截获。请尽快改用 https://。",
+        f"Warning: the central record {url} is not encrypted (http://); the device token can be read on the way. "
+        "Switch to https:// soon.",
+    )
+
+
 def sync_hour(home: ShopHome) -> int:
     try:
         hour = int(sync_section(home).get("hour", DEFAULT_HOUR))
@@ -122,6 +140,7 @@ def build_client(
         options["timeout"] = float(section["timeout"])
     if sleep is not None:
         options["sleep"] = sleep
+    options["allow_plain_http"] = allow_plain_http(home)
     return SyncClient(home.store(create=True), url, token, http=http, progress=progress, hook=hook, **options)
 
 
@@ -167,7 +186,9 @@ def provision(
             "a replacement PC starts from an empty folder.",
         )
     url = server.strip().rstrip("/")
-    enrolment = enrol(url, enrol_token.strip(), http=http, sleep=sleep or time.sleep)
+    enrolment = enrol(
+        url, enrol_token.strip(), http=http, sleep=sleep or time.sleep, allow_plain_http=allow_plain_http(home)
+    )
     write_device_token(home, enrolment.device_token)
     settings = home.settings
     settings.shop_id, settings.device_id = enrolment.shop_id, enrolment.device_id

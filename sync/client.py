@@ -14,6 +14,7 @@ must look at, and nothing changes locally.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import threading
@@ -25,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -207,10 +209,43 @@ def _describe(exc: httpx.HTTPError) -> str:
     return text[:200] if text else type(exc).__name__
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(server_url: str, allow_plain_http: bool = False) -> bool:
+    """Refuse plain ``http://`` to another machine unless the shop's settings allow it; True means "allowed
+    but unencrypted" (the caller warns).
+
+    The device token travels in every request, and whoever reads it can push as this shop: over plain
+    HTTP anyone on the village's network (or the mobile operator's) can. The loopback never leaves the PC.
+    """
+    parts = urlsplit(server_url)
+    if parts.scheme.lower() != "http" or is_loopback(parts.hostname or ""):
+        return False
+    if not allow_plain_http:
+        raise SyncError("plain_http_refused", url=server_url)
+    log.warning("syncing over plain HTTP with %s: the device token can be read on the way", server_url)
+    return True
+
+
 class Http:
     """Requests to the central record, with its faults turned into ``SyncError``s. Retries are the caller's."""
 
-    def __init__(self, server_url: str, token: str | None, client: httpx.Client | None, timeout: float) -> None:
+    def __init__(
+        self,
+        server_url: str,
+        token: str | None,
+        client: httpx.Client | None,
+        timeout: float,
+        allow_plain_http: bool = False,
+    ) -> None:
+        check_transport(server_url, allow_plain_http)
         self.server_url = server_url.rstrip("/")
         self.token = token
         self._own = client is None
@@ -290,13 +325,14 @@ def enrol(
     max_attempts: int = 3,
     backoff: float = 1.0,
     sleep: Sleep = time.sleep,
+    allow_plain_http: bool = False,
 ) -> Enrolment:
     """Turn a one-use enrolment token into this PC's device id and token (``POST /v1/enrol``).
 
     Only a failure to connect is retried: the request never left, so the token is unused. After a lost
     reply the token may be spent and a resend would be refused; the township issues a new one.
     """
-    connection = Http(server_url, None, http, timeout)
+    connection = Http(server_url, None, http, timeout, allow_plain_http)
     body = json.dumps({"v": protocol.VERSION, "token": enrol_token}).encode("utf-8")
     try:
         for attempt in range(1, max_attempts + 1):
@@ -341,6 +377,7 @@ class SyncClient:
         timeout: float = 60.0,
         progress: ProgressFn | None = None,
         hook: Hook | None = None,
+        allow_plain_http: bool = False,
     ) -> None:
         self.store = store
         self.server_url = server_url.rstrip("/")
@@ -354,7 +391,7 @@ class SyncClient:
         # Named points where tests interrupt a sync as a crash would: "push_replied" (reply in hand, ack not
         # saved), "pull_received" (page in hand, not applied).
         self.hook = hook
-        self.http = Http(self.server_url, device_token, http, timeout)
+        self.http = Http(self.server_url, device_token, http, timeout, allow_plain_http)
         self._lock = threading.Lock()
         self._running = False
         self._unrecorded_error: SyncError | LedgerError | None = None

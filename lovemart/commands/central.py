@@ -293,16 +293,31 @@ def cmd_server(args: argparse.Namespace, home: ShopHome) -> int:
     from sync.server.app import serve
 
     url = database_url(args, home)
+    if (args.certfile is None) != (args.keyfile is None):
+        raise CentralRefusal(
+            "tls_incomplete",
+            "HTTPS 需要同时给出证书（--certfile）和私钥（--keyfile）。",
+            "HTTPS needs both the certificate (--certfile) and its key (--keyfile).",
+        )
+    scheme = "https" if args.certfile else "http"
     if not args.out.as_json:
         print(
             _say(
                 args.out.lang,
-                f"乡镇中心账本服务：http://{args.host}:{args.port}/docs（数据库 {_safe_url(url)}；Ctrl+C 停止）",
-                f"Central record at http://{args.host}:{args.port}/docs (database {_safe_url(url)}; Ctrl+C stops)",
+                f"乡镇中心账本服务：{scheme}://{args.host}:{args.port}/docs（数据库 {_safe_url(url)}；Ctrl+C 停止）",
+                f"Central record at {scheme}://{args.host}:{args.port}/docs (database {_safe_url(url)}; Ctrl+C stops)",
             ),
             flush=True,
         )
-    serve(url, args.host, args.port, workers=args.workers, log_level=args.log_level)
+    serve(
+        url,
+        args.host,
+        args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+    )
     return 0
 
 
@@ -665,6 +680,8 @@ def register(commands: Any, add: Any, group: Any) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=1, help="server processes, e.g. one per core (default 1)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--certfile", default=None, help="PEM certificate: serve HTTPS (with --keyfile)")
+    p.add_argument("--keyfile", default=None, help="PEM private key of --certfile")
 
     g = group("central", "the township's central record: set-up, administration, reports, bundles")
     p = add(g, "init", cmd_central_init, "create or upgrade the central database and print a new admin token")

@@ -61,9 +61,10 @@ def cmd_sync(args: argparse.Namespace, home: ShopHome) -> int:
         return _export(args, home)
     if args.import_file:
         return _import(args, home)
-    from lovemart.sync_wiring import build_client, run_sync
+    from lovemart.sync_wiring import build_client, run_sync, server_url
 
     lang = args.out.lang
+    _warn_plain_http(args, home, server_url(home))
     client = build_client(home, progress=_progress(lang))
     try:
         summary = run_sync(client, home)
@@ -165,6 +166,16 @@ def _import(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
+def _warn_plain_http(args: argparse.Namespace, home: ShopHome, url: str | None) -> None:
+    """Say on stderr that the server is reached unencrypted, when the shop's settings allow that at all
+    (otherwise the client refuses it with ``plain_http_refused``)."""
+    from lovemart.sync_wiring import plain_http_warning
+
+    words = plain_http_warning(home, url)
+    if words:
+        print(_say(args.out.lang, *words), file=sys.stderr, flush=True)
+
+
 # ----- lovemart provision -----------------------------------------------------------------------------
 
 
@@ -173,6 +184,7 @@ def cmd_provision(args: argparse.Namespace, home: ShopHome) -> int:
     from lovemart.sync_wiring import provision
 
     lang = args.out.lang
+    _warn_plain_http(args, home, args.server.strip())
     shop_id, device_id, summary = provision(home, args.server, args.token, progress=_progress(lang))
     text = [
         _say(

@@ -712,16 +712,23 @@ def serve(
     workers: int = 1,
     log_level: str = "info",
     access_log: bool = True,
+    certfile: str | None = None,
+    keyfile: str | None = None,
 ) -> None:
     """Run the central record with uvicorn until interrupted (``lovemart server``).
 
     ``workers`` > 1 runs that many processes on the same socket: a push's decoding and checks then use
     another core while one process holds the database's write lock (one writer at a time either way).
+    ``certfile``/``keyfile`` (PEM) serve HTTPS directly, for a township without a reverse proxy
+    (``deploy/`` has one): device and admin tokens must not cross a network in clear text.
     """
     import uvicorn
 
+    if (certfile is None) != (keyfile is None):
+        raise ValueError("HTTPS needs both a certificate and its key")
+    tls: dict[str, Any] = {"ssl_certfile": certfile, "ssl_keyfile": keyfile} if certfile else {}
     if workers <= 1:
-        uvicorn.run(create_app(database_url), host=host, port=port, log_level=log_level, access_log=access_log)
+        uvicorn.run(create_app(database_url), host=host, port=port, log_level=log_level, access_log=access_log, **tls)
         return
     CentralStore.open(database_url).close()  # create or upgrade the schema once, before the workers start
     os.environ[DATABASE_ENV] = database_url
@@ -733,4 +740,5 @@ def serve(
         workers=workers,
         log_level=log_level,
         access_log=access_log,
+        **tls,
     )
