@@ -173,9 +173,19 @@ def cmd_balance(args: argparse.Namespace, home: ShopHome) -> int:
 # ----- redemption and void -------------------------------------------------------------------------
 
 
+def refuse_if_chain_broken(home: ShopHome) -> None:
+    """The start-up check of a till (``ledger.integrity``): this command starts like one before it sells."""
+    from ledger import integrity
+
+    result = integrity.check_at_start(home.store())
+    if not result.ok:
+        raise LedgerError("ledger_tampered", detail=result.problems[0].detail)
+
+
 def cmd_redeem(args: argparse.Namespace, home: ShopHome) -> int:
     goods = parse_goods(args.goods)
     with home.pos_lock():
+        refuse_if_chain_broken(home)
         receipt = services.redeem(home.store(), args.code, goods)
     txn = receipt.transaction
     points = -txn.points_of(f"household:{txn.household_id}")
@@ -516,7 +526,10 @@ def cmd_report_liability(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace, home: ShopHome) -> int:
-    report = services.audit(home.store())
+    from ledger import integrity
+
+    # Recorded: a pass becomes the checkpoint the start-up check reads from, a failure shows in doctor.
+    report = integrity.full_audit(home.store())
     problems = [{"kind": p.kind, "detail": p.detail} for p in report.problems]
     lang = args.out.lang
     if report.ok:
@@ -704,7 +717,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = group("report", "reports and ledgers")
     p = add(g, "day-close", cmd_report_day_close, "totals of a day (redemptions, points, items, donations)")
     p.add_argument("--date", type=parse_day, default=None, help="YYYY-MM-DD (default today)")
-    p.add_argument("--close", action="store_true", help="also record the day close in the ledger")
+    p.add_argument(
+        "--close",
+        action="store_true",
+        help="also record the day close in the ledger, then audit the whole ledger (recorded; doctor shows it)",
+    )
     p = add(g, "ledgers", cmd_report_ledgers, "export 兑换台账, 入库台账, 捐赠台账 and 积分台账 to .xlsx")
     p.add_argument("--xlsx", required=True, metavar="FILE")
     p = add(g, "ranking", cmd_report_ranking, "the village ranking (红榜) by points earned this cycle")
@@ -713,7 +730,13 @@ def build_parser() -> argparse.ArgumentParser:
     add(g, "liability", cmd_report_liability, "points redeemable against stock on hand")
 
     g = group("audit", "checks of the whole ledger")
-    add(g, "verify", cmd_audit_verify, "recompute every chain, balance and stock level; exit 1 on problems")
+    add(
+        g,
+        "verify",
+        cmd_audit_verify,
+        "recompute every chain, balance and stock level; exit 1 on problems (a pass is recorded as the "
+        "checkpoint from which the till checks the chain at start-up)",
+    )
 
     g = group("bench", "benchmarks that print their figures and a baseline")
     p = add(g, "ledger", cmd_bench_ledger, "redeem and balance latency, audit time on a big ledger")

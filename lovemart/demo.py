@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger import services
+from ledger import integrity, services
 from ledger.errors import LedgerError
 from ledger.model import Household, HouseholdStatus, Item, Member, Operator, Policy, Role, Shop, Township, Village
 from ledger.passbook import make_code
@@ -180,6 +180,9 @@ def run(home: ShopHome, households: int = 200, seed: int = 2026, reset: bool = F
         home.settings.extra.setdefault("scanner", {"decoder": "zxing", "camera": 0})
         settings_mod.save(home.settings)
         seed_township(home, households, seed)
+        # As after a real shop's day close: the whole ledger audited and recorded, so the till's start-up
+        # check reads from a checkpoint and doctor has an audit to report (ledger.integrity).
+        integrity.full_audit(home.store())
     return summarize(home, created)
 
 

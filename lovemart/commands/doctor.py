@@ -25,7 +25,7 @@ SERVER_TIMEOUT_S = 5.0
 
 @dataclass(frozen=True)
 class Check:
-    name: str  # ledger | printer | scanner | camera | server | clock | permissions
+    name: str  # ledger | printer | scanner | camera | server | clock | permissions | chain | audit | balances
     status: str  # ok | warn | fail
     zh: str
     en: str
@@ -284,6 +284,122 @@ def check_permissions(home: ShopHome, before: list[tuple[Path, int]]) -> Check:
     )
 
 
+AUDIT_STALE = timedelta(days=3)  # the day close audits the ledger; older than this, someone skipped closing
+
+
+def _age(when: str, now: datetime) -> tuple[str, str, timedelta | None]:
+    """How long ago ``when`` was, in words (zh, en), and as a span (None when unreadable)."""
+    try:
+        then = datetime.fromisoformat(when)
+        span = now - then if then.tzinfo is not None else None
+    except ValueError:
+        span = None
+    if span is None:
+        return when, when, None
+    hours = max(0, int(span.total_seconds() // 3600))
+    if hours < 1:
+        return "不到 1 小时前", "less than an hour ago", span
+    if hours < 48:
+        return f"{hours} 小时前", f"{hours} hours ago", span
+    return f"{hours // 24} 天前", f"{hours // 24} days ago", span
+
+
+def check_tampering(home: ShopHome) -> list[Check]:
+    """Issue 11 §4, as the till sees it: the start-up chain check (run here, read-only), the last full audit
+    (age and result) and whether any household's cached balance differs from its postings."""
+    from ledger import integrity
+    from ledger.services import local_now
+
+    store = home.store()
+    try:
+        chain = integrity.check_chain(store)
+        with store.read() as unit:
+            stop = integrity.stopped(unit)
+            last = integrity.last_audit(unit)
+        drift = integrity.balance_drift(store)
+    except LedgerError as error:
+        return [_refused("chain", error)]
+    checks = []
+    if not chain.ok or stop is not None:
+        detail = chain.problems[0].detail if chain.problems else stop.first if stop else ""
+        more = len(chain.problems) - 1
+        if more > 0:
+            detail += f" (+{more})"
+        checks.append(_refused("chain", LedgerError("ledger_tampered", detail=detail)))
+    else:
+        since_zh, since_en = "从头", "from the start"
+        if chain.checkpoint is not None:
+            since_zh, since_en = (
+                f"检查点（{chain.checkpoint.at[:16]}）之后",
+                f"since the checkpoint of {chain.checkpoint.at[:16]}",
+            )
+        checks.append(
+            Check(
+                "chain",
+                "ok",
+                f"校验链完好：{since_zh}的 {chain.checked} 笔都对得上（{chain.elapsed_ms:.0f} 毫秒）。",
+                f"Hash chain whole: the {chain.checked} transactions {since_en} check out ({chain.elapsed_ms:.0f} ms).",
+            )
+        )
+    now = local_now()
+    if last is None:
+        checks.append(
+            Check(
+                "audit",
+                "warn",
+                "还没有做过全账核对：日结时会自动核对，也可以运行 lovemart audit verify。",
+                "The whole ledger was never audited: the day close does it, or run lovemart audit verify.",
+            )
+        )
+    else:
+        ago_zh, ago_en, span = _age(last.at, now)
+        if not last.ok:
+            checks.append(
+                Check(
+                    "audit",
+                    "fail",
+                    f"上次全账核对（{ago_zh}）发现 {last.problems} 个问题：请停止兑换，打电话给乡镇"
+                    "（lovemart audit verify 列出问题）。",
+                    f"The last audit ({ago_en}) found {last.problems} problems: stop selling and call the township "
+                    "(lovemart audit verify lists them).",
+                )
+            )
+        else:
+            stale = span is not None and span > AUDIT_STALE
+            checks.append(
+                Check(
+                    "audit",
+                    "warn" if stale else "ok",
+                    f"上次全账核对：{ago_zh}，{last.transactions} 笔，0 个问题。"
+                    + ("好几天没有日结了：日结时会再核对。" if stale else ""),
+                    f"Last audit: {ago_en}, {last.transactions} transactions, 0 problems."
+                    + (" No day close for days: closing the day audits again." if stale else ""),
+                )
+            )
+    if drift:
+        names = "、".join(p.detail.split(":")[0].removeprefix("balance of household ") for p in drift[:5])
+        names_en = ", ".join(p.detail for p in drift[:5])
+        checks.append(
+            Check(
+                "balances",
+                "fail",
+                f"有 {len(drift)} 户的积分余额和账本记录对不上（户号 {names}）：这些户不能兑换，请打电话给乡镇。",
+                f"{len(drift)} households' balances differ from their postings ({names_en}): they cannot redeem; "
+                "call the township.",
+            )
+        )
+    else:
+        checks.append(
+            Check(
+                "balances",
+                "ok",
+                "每户的积分余额都和账本记录相符。",
+                "Every household's balance equals the sum of its postings.",
+            )
+        )
+    return checks
+
+
 def cmd_doctor(args: argparse.Namespace, home: ShopHome) -> int:
     permissions_before = wide_permissions(home)  # opening the ledger below tightens them
     ledger, facts = check_ledger(home)
@@ -292,6 +408,7 @@ def cmd_doctor(args: argparse.Namespace, home: ShopHome) -> int:
     checks += check_scanner(home)
     checks += check_server_and_clock(home, facts["last"] if facts else None)
     checks.append(check_permissions(home, permissions_before))
+    checks += check_tampering(home) if facts else []
     lang = args.out.lang
     mark = {"ok": "✓", "warn": "!", "fail": "✗"}
     ok = all(c.status != "fail" for c in checks)
@@ -306,4 +423,10 @@ def cmd_doctor(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def register(commands: Any, add: Any) -> None:
-    add(commands, "doctor", cmd_doctor, "check the ledger, printer, scanner, township server and clock")
+    add(
+        commands,
+        "doctor",
+        cmd_doctor,
+        "check the ledger, printer, scanner, township server and clock, and whether the ledger was altered "
+        "(hash chain since the last audit, the last audit, balances against postings)",
+    )
