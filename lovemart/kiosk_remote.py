@@ -4,7 +4,8 @@
 endpoints (docs/sync.md, "Kiosk away from the shop"):
 
 - ``GET /v1/kiosk/board?village=V&size=N``: the village's public ranking and the goods on offer at its shop;
-- ``GET /v1/kiosk/balance?code=C&village=V``: one passbook's figures, its recent movements and the shelf.
+- ``POST /v1/kiosk/balance`` ``{"code": C, "village": V}``: one passbook's figures, its recent movements and
+  the shelf. The code goes in the body, never the URL, which access logs and proxies keep.
 
 It lives in the composition root because it joins the kiosk's plain dataclasses to HTTP (the kiosk may not
 import httpx, sync may not import the kiosk). Every answer carries ``Freshness("remote", when)``: the village
@@ -147,11 +148,16 @@ class RemoteKioskSource:
 
     # ------------------------------------------------------------ HTTP
 
-    def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _get(self, path: str, params: dict[str, Any], body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GET ``path`` with ``params``, or POST ``body`` as JSON when one is given (a passbook code)."""
         url = self.server_url + path
         headers = {"Authorization": f"Bearer {self.kiosk_token}", "Accept": "application/json"}
+        query = params | {"lang": self.lang}
         try:
-            reply = self.http.get(url, params=params | {"lang": self.lang}, headers=headers, timeout=self.timeout)
+            if body is None:
+                reply = self.http.get(url, params=query, headers=headers, timeout=self.timeout)
+            else:
+                reply = self.http.post(url, params=query, json=body, headers=headers, timeout=self.timeout)
         except httpx.HTTPError as failure:
             self._down_until = self.clock() + self.retry_after
             raise KioskServerFault("kiosk_unreachable", url=self.server_url) from failure
@@ -225,7 +231,7 @@ class RemoteKioskSource:
         return self._remember_shelf(self._board(0))
 
     def household(self, code: str) -> HouseholdFacts:
-        data = self._get("/v1/kiosk/balance", {"code": code, "village": self.village_id})
+        data = self._get("/v1/kiosk/balance", {}, body={"code": code, "village": self.village_id})
         history = data.get("history")
         if not isinstance(history, list):
             raise KioskServerFault("kiosk_reply_malformed", detail="history")

@@ -194,6 +194,33 @@ def test_bad_codes_raise_the_ledger_errors_a_shop_ledger_would(hall: Hall, make:
     assert hall.source().household(hall.code("H3", 2)).household_id == "H3"  # the new card works
 
 
+def test_the_passbook_code_never_travels_in_a_url(hall: Hall) -> None:
+    """Access logs and proxies keep URLs: whoever reads them could look the household up (issue 11 §3)."""
+    import httpx
+
+    urls: list[str] = []
+    code = hall.code("H1")
+    with httpx.Client(event_hooks={"request": [lambda request: urls.append(str(request.url))]}) as http:
+        source = RemoteKioskSource(hall.server.url, hall.kiosk_token, "V01", http=http)
+        assert source.household(code).household_id == "H1"
+        with pytest.raises(LedgerError):
+            source.household(hall.code("NOBODY"))
+    assert urls and not [url for url in urls if "LM1" in url or "code=" in url]
+    # The old look-up with the code in the query string is gone.
+    old = HTTP.get(
+        hall.server.url + "/v1/kiosk/balance",
+        params={"code": code},
+        headers={"Authorization": f"Bearer {hall.kiosk_token}"},
+    )
+    assert old.status_code == 405
+    nul = HTTP.post(
+        hall.server.url + "/v1/kiosk/balance",
+        json={"code": "LM1\u0000"},
+        headers={"Authorization": f"Bearer {hall.kiosk_token}"},
+    )
+    assert 400 <= nul.status_code < 500
+
+
 def test_a_wrong_kiosk_token_is_refused_with_a_clear_message(hall: Hall) -> None:
     source = hall.source(token="not-a-kiosk-token")
     for call in (lambda: source.household(hall.code("H1")), lambda: source.ranking(5), source.shelf):

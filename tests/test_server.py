@@ -518,20 +518,20 @@ def test_award_pull_redeem_push_and_the_totals_agree(town: Town) -> None:
     row = next(s for s in totals["shops"] if s["shop_id"] == "S01")
     assert row["acked_through"] >= len(own_journal(store_a))
     kiosk_token = town.admin("POST", "/v1/admin/kiosk-tokens", json={"label": "村委会"}).json()["kiosk_token"]
-    view = HTTP.get(
-        town.url + "/v1/kiosk/balance", params={"code": code}, headers={"Authorization": f"Bearer {kiosk_token}"}
+    view = HTTP.post(
+        town.url + "/v1/kiosk/balance", json={"code": code}, headers={"Authorization": f"Bearer {kiosk_token}"}
     )
     assert view.status_code == 200
     data = view.json()
     assert data["balance"] == 135 and data["redeemable"] == 35 and data["earned_cycle"] == 150
     assert data["history"][0]["points"] == -15 and data["ranking"]["rank"] >= 1
-    admin_as_kiosk = HTTP.get(
-        town.url + "/v1/kiosk/balance", params={"code": code}, headers={"Authorization": f"Bearer {town.admin_token}"}
+    admin_as_kiosk = HTTP.post(
+        town.url + "/v1/kiosk/balance", json={"code": code}, headers={"Authorization": f"Bearer {town.admin_token}"}
     )
     assert admin_as_kiosk.status_code == 401
-    forged = HTTP.get(
+    forged = HTTP.post(
         town.url + "/v1/kiosk/balance",
-        params={"code": code[:-1] + ("Z" if code[-1] != "Z" else "Y")},
+        json={"code": code[:-1] + ("Z" if code[-1] != "Z" else "Y")},
         headers={"Authorization": f"Bearer {kiosk_token}"},
     )
     assert forged.status_code == 422 and error_of(forged)["code"] in ("passbook_forged", "passbook_malformed")

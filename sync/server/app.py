@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi import Body, FastAPI, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -383,11 +383,13 @@ def _protocol_routes(app: FastAPI, central: CentralRecord) -> None:
     def status(request: Request) -> dict[str, Any]:
         return central.status(_device(central, request))
 
-    @app.get("/v1/kiosk/balance", tags=["kiosk"])
+    # POST, the code in the body: a passbook code in a URL ends up in every access log and proxy log,
+    # and whoever reads it can look the household up (issue 11 §3). There is no GET any more (405).
+    @app.post("/v1/kiosk/balance", tags=["kiosk"])
     def kiosk_balance(
         request: Request,
-        code: Annotated[str, Query(max_length=64)],
-        village: Annotated[str | None, Query(max_length=32)] = None,
+        code: Annotated[Text, Body(min_length=1, max_length=64, embed=True)],
+        village: Annotated[Text | None, Body(max_length=32, embed=True)] = None,
     ) -> dict[str, Any]:
         _kiosk(central, request)
         return views.kiosk_view(central, code, _lang(request), village.upper() if village else None)
