@@ -112,22 +112,26 @@ def checked_time(value: Any, what: str) -> str:
 
 
 def _depth_ok(raw: bytes, limit: int) -> bool:
-    """Whether JSON text nests at most ``limit`` deep, counted without parsing it (brackets in strings
-    count too, so this errs on the side of refusing; real messages nest 5 deep)."""
+    """Whether JSON text nests at most about ``limit`` deep, found without parsing it (``json.loads`` recurses).
+
+    Strings are cut out first (a memo may hold brackets), then the innermost ``[]`` and ``{}`` pairs are
+    removed, pass after pass, each pass at C speed: text that still has brackets after ``limit`` passes
+    nests deeper than that (or does not balance, which ``json.loads`` would refuse anyway, after recursing).
+    """
     if raw.count(b"[") + raw.count(b"{") <= limit:
         return True
-    depth = 0
-    for byte in raw.translate(None, _NOT_BRACKETS):
-        if byte in _OPENERS:
-            depth += 1
-            if depth > limit:
-                return False
-        else:
-            depth -= 1
-    return True
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return True
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if len(shorter) == len(brackets):
+            return False
+        brackets = shorter
+    return not brackets
 
 
-_OPENERS = frozenset(b"[{")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 

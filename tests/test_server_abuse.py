@@ -337,6 +337,9 @@ def test_the_wire_format_refuses_what_no_column_can_hold() -> None:
     with pytest.raises(protocol.SyncError) as caught:
         protocol.decode(deep)
     assert caught.value.code == "payload_malformed"
+    # Brackets inside text are text: a memo of a thousand "[" is not nesting.
+    memo = protocol.encode({"v": 1, "type": "push", "m": "[" * 1000 + "{" * 1000, "txns": [[[]]]})
+    assert protocol.decode(memo, "push")["m"].startswith("[[[")
     # A surrogate pair (an emoji written as escapes) is text; only a lone half is refused.
     assert protocol.decode(gzip.compress(b'{"v":1,"m":"\\ud83d\\ude00"}'))["m"] == "\U0001f600"
 
