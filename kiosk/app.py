@@ -421,8 +421,9 @@ class KioskApp(LockdownMixin, KitApp):
             return self.presenter.tr("kiosk_maint_choose")
         refusal = self.access.check(operator_id, pin)
         if refusal is not None:
-            log.warning("kiosk: maintenance PIN refused for operator %s", operator_id)
-            return self.presenter.tr(refusal)
+            log.warning("kiosk: maintenance PIN refused for operator %s (%s)", operator_id, refusal)
+            locked_for = getattr(self.access, "locked_for", None)  # LockoutAccess: how long to wait
+            return self.presenter.tr(refusal, seconds=locked_for() if callable(locked_for) else 0)
         log.info("kiosk: closed by manager %s", operator_id)
         self.exit_kiosk()
         return None

@@ -86,6 +86,10 @@ KIOSK_MESSAGES: dict[str, tuple[str, str]] = {
     "kiosk_maint_choose": ("请选择店长", "Choose the manager"),
     "kiosk_maint_no_managers": ("账本里没有店长，无法退出。", "No manager in the ledger: cannot leave."),
     "kiosk_maint_wrong": ("密码不对。", "Wrong PIN."),
+    "kiosk_maint_locked": (
+        "密码输错次数太多，请 {seconds} 秒后再试。",
+        "Too many wrong PINs; try again in {seconds} seconds.",
+    ),
     "kiosk_maint_not_manager": ("需要店长密码。", "A manager's PIN is needed."),
     "kiosk_maint_exit": ("退出查询机", "Close the kiosk"),
 }

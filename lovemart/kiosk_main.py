@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.passbook import make_code
-from lovemart.wiring import ShopHome, camera_device, camera_preview, read_secret
+from lovemart.wiring import ShopHome, camera_device, camera_preview, make_owner_only, read_secret
 
 if TYPE_CHECKING:
     from hardware.speech import Speaker
@@ -79,6 +79,7 @@ def _as_float(value: object, default: float) -> float:
 
 
 KIOSK_TOKEN_FILE = "kiosk-token"
+PIN_STATE_FILE = "kiosk-pin-tries.json"  # wrong manager PINs in a row and the end of the lock-out
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def build_kiosk(
     """
     from hardware.speech import EspeakSpeaker
     from hardware.wedge import KeyboardWedge
-    from kiosk.access import LedgerAccess, ManagerAccess, PinAccess
+    from kiosk.access import LedgerAccess, LockoutAccess, ManagerAccess, PinAccess
     from kiosk.app import KioskApp
     from kiosk.presenter import KioskPresenter
     from kiosk.sources import LocalSource
@@ -200,6 +201,10 @@ def build_kiosk(
         store = home.store()
         source = LocalSource(store, village_id=config.village)
         access = LedgerAccess(store)
+    if access is not None:  # wrong PINs are limited, and the count survives switching the kiosk off and on
+        access = LockoutAccess(access, home.home / PIN_STATE_FILE)
+    if config.manager_pin:  # its hash can be guessed offline: the settings file is this user's only
+        make_owner_only(home.settings.config_path)
     presenter = KioskPresenter(source, lang=home.settings.language, ranking_size=config.ranking_size)
     settings = settings or _app_settings(config, config.lockdown)
     if scanners is None:

@@ -140,6 +140,11 @@ def make_private(ledger: Path) -> None:
             _tighten(candidate, PRIVATE_FILE)
 
 
+def make_owner_only(path: Path) -> None:
+    """Tighten a file that holds a secret (or a hash of one) to this user's only, if it is wider."""
+    _tighten(path, PRIVATE_FILE)
+
+
 def _tighten(path: Path, mode: int) -> None:
     import os
     import stat
