@@ -9,14 +9,15 @@ until the next audit the till would spend those points. So the till checks, chea
    chain heads and journal position recorded when a full audit last passed) to the head, with every hash
    recomputed from the content (postings and lines included); that the checkpointed heads still carry the
    hashes verified then; that the cached device heads agree; and that the append-only triggers are there.
-   A failure is recorded in ``meta`` (``integrity:startup``) and from then on **every** redemption is
+   A failure is recorded in ``meta`` (``integrity:stop``) and from then on **every** redemption is
    refused until a full audit passes again: a journal that was rewritten cannot say which points are real.
 2. **Before each redemption** (``refuse_if_tampered``): the household's balance recomputed from its
    postings must equal the cached balance, and every transaction touching the household since the
    checkpoint must still match its hash. A mismatch refuses that household only (the chain passed at
    start-up, so the rest of the ledger stands) with a message to call the township.
 3. **After the day close** (``full_audit``): the whole audit; its result goes into ``meta``
-   (``integrity:audit``) and, when it passes, a new checkpoint (``integrity:checkpoint``).
+   (``integrity:audit``) and, when it passes, a new checkpoint (``integrity:checkpoint``). When it fails,
+   selling stops as after a failed start-up check (README: "audit verify reports problems: stop selling").
 
 Everything here is only as safe as the ``meta`` table, which the same person could edit as well: these
 checks catch a careless or hasty edit at the counter; the printed receipts (hash prefixes), the audit and
@@ -38,7 +39,7 @@ from ledger.model import GENESIS_HASH, Household, Transaction, household_account
 from ledger.ports import LedgerStore, LedgerUnit
 
 CHECKPOINT_KEY = "integrity:checkpoint"  # the last position a full audit vouched for
-STARTUP_KEY = "integrity:startup"  # set when the start-up check failed: selling stops until an audit passes
+STOP_KEY = "integrity:stop"  # set when a start-up check or an audit failed: selling stops until an audit passes
 AUDIT_KEY = "integrity:audit"  # the last full audit's time, result and problem count
 
 Clock = Callable[[], datetime]
@@ -213,8 +214,8 @@ def last_audit(unit: LedgerUnit) -> AuditRecord | None:
 
 
 def stopped(unit: LedgerUnit) -> AuditRecord | None:
-    """The failed start-up check that stopped selling, or None when selling is allowed."""
-    record = AuditRecord.from_json(unit.meta(STARTUP_KEY))
+    """The failed start-up check or audit that stopped selling, or None when selling is allowed."""
+    record = AuditRecord.from_json(unit.meta(STOP_KEY))
     return record if record is not None and not record.ok else None
 
 
@@ -252,7 +253,7 @@ def check_at_start(store: LedgerStore, clock: Clock = _now) -> ChainCheck:
     """Run by the POS and by ``lovemart redeem`` before selling. With no checkpoint yet (a ledger older
     than this check), the first start runs the full audit once, which records one.
 
-    A failure is recorded (``integrity:startup``) so that every later redemption, in any process, is
+    A failure is recorded (``integrity:stop``) so that every later redemption, in any process, is
     refused until a full audit passes.
     """
     with store.read() as unit:
@@ -270,7 +271,7 @@ def check_at_start(store: LedgerStore, clock: Clock = _now) -> ChainCheck:
                     result.checked,
                     result.problems[0].detail,
                 )
-                unit.set_meta(STARTUP_KEY, record.to_json())
+                unit.set_meta(STOP_KEY, record.to_json())
     return result
 
 
@@ -279,7 +280,7 @@ def full_audit(store: LedgerStore, clock: Clock = _now) -> AuditReport:
 
     The checkpoint is taken *before* the audit reads the journal: the audit then covers at least every
     row up to it, so a pass vouches for it (rows appended meanwhile are after it, and the start-up check
-    covers them). A pass also lifts a stop set by a failed start-up check: the auditor's word is final.
+    covers them). A failure stops selling; a pass lifts any stop: the whole audit has the last word.
     """
     from ledger import services  # services call this module before each redemption
 
@@ -293,10 +294,12 @@ def full_audit(store: LedgerStore, clock: Clock = _now) -> AuditReport:
     )
     with store.write() as unit:
         unit.set_meta(AUDIT_KEY, record.to_json())
+        if not report.ok and stopped(unit) is None:
+            unit.set_meta(STOP_KEY, record.to_json())
         if report.ok:
             unit.set_meta(CHECKPOINT_KEY, Checkpoint(when, pk, heads, report.transactions).to_json())
-            if unit.meta(STARTUP_KEY) is not None:
-                unit.set_meta(STARTUP_KEY, AuditRecord(when, True, 0, report.transactions).to_json())
+            if unit.meta(STOP_KEY) is not None:
+                unit.set_meta(STOP_KEY, AuditRecord(when, True, 0, report.transactions).to_json())
     return report
 
 
@@ -308,11 +311,13 @@ def refuse_if_tampered(unit: LedgerUnit, household: Household, cached_balance: i
         raise LedgerError("ledger_tampered", detail=stop.first)
     checkpoint = checkpoint_of(unit)
     account = household_account(household.household_id)
+    posted = unit.points_posted(account)
+    if posted != cached_balance:
+        # Transactions the township held and corrected are in the journal but count for nothing: leave them
+        # out and look again (rare, and dearer: the plain sum is one index range).
+        posted = unit.points_posted(account, leave_out_corrected=True)
     problems = check_household(
-        household.household_id,
-        cached_balance,
-        unit.points_posted(account),
-        unit.touching_after(account, checkpoint.pk if checkpoint else 0),
+        household.household_id, cached_balance, posted, unit.touching_after(account, checkpoint.pk if checkpoint else 0)
     )
     if problems:
         raise LedgerError("household_tampered", name=household.head_name, detail=problems[0].detail)

@@ -18,6 +18,14 @@ One run builds a fresh ledger in a temporary directory (deleted afterwards):
    real chain, so the ledger stays valid and the audit covers it too.
 4. Time ``services.audit`` over the whole ledger.
 
+The tamper checks (``ledger.integrity``, issue 11 §4) are measured on the same ledger: after the seed, the
+recorded full audit a shop runs after its day close (``checkpoint_audit_s``; it records the checkpoint); so
+the redemptions above include the household check (balance recomputed from the postings, transactions since
+the checkpoint re-hashed), which is also timed alone (``household_check_*_ms``); after them the till's
+start-up check over every transaction since the checkpoint (``startup_check_ms``, the bench's 2 x
+``samples`` redemptions) and doctor's balances aggregate (``balance_drift_s``). ``audit_ok`` is true only
+when all of them found nothing.
+
 Figures are milliseconds (``*_ms``), seconds (``*_s``) and megabytes (``peak_rss_mb``, the high-water
 mark of this process). ``ratio_redeem_p99`` compares the service with the baseline, so runs on noisy
 machines can still be compared.
@@ -42,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ledger import services
+from ledger import integrity, services
 from ledger.chain import chain_hash
 from ledger.model import (
     FEN,
@@ -483,6 +491,16 @@ def run_ledger_bench(
         gc.collect()
         gc.freeze()  # as a long-running till should after start-up: long-lived objects leave the GC's scans
 
+        # The recorded audit a shop runs after its day close: its checkpoint is where the start-up chain check
+        # and the household check before each redemption read from (ledger.integrity).
+        store = open_ledger(path, durable=False)
+        try:
+            t0 = time.perf_counter()
+            checkpoint_ok = integrity.full_audit(store).ok
+            checkpoint_audit_s = time.perf_counter() - t0
+        finally:
+            store.close()
+
         store = open_ledger(path, durable=True)
         raw = _raw_connection(path, store)
         try:
@@ -510,6 +528,23 @@ def run_ledger_bench(
                 services.balance_for_code(store, code)
                 balance_times.append(time.perf_counter() - t0)
 
+            # What the household check adds to a redemption, alone (inside the redemption's read of the holder).
+            check_times: list[float] = []
+            for _ in range(samples):
+                household_id = year.households[rng.randrange(households)]
+                with store.read() as unit:
+                    household = unit.household(household_id)
+                    assert household is not None
+                    cached = unit.balance(household_id)[0]
+                    t0 = time.perf_counter()
+                    integrity.refuse_if_tampered(unit, household, cached)
+                    check_times.append(time.perf_counter() - t0)
+
+            chain = integrity.check_chain(store)  # the till's start-up check over this run's redemptions
+            t0 = time.perf_counter()
+            drift = integrity.balance_drift(store)  # doctor's balances check
+            drift_s = time.perf_counter() - t0
+
             t0 = time.perf_counter()
             report = services.audit(store)
             audit_s = time.perf_counter() - t0
@@ -522,6 +557,7 @@ def run_ledger_bench(
     redeem_p50, redeem_p99 = _ms(redeem_times)
     baseline_p50, baseline_p99 = _ms(baseline_times)
     balance_p50, balance_p99 = _ms(balance_times)
+    check_p50, check_p99 = _ms(check_times)
     return {
         "transactions": report.transactions,
         "households": households,
@@ -535,8 +571,14 @@ def run_ledger_bench(
         "ratio_redeem_p99": round(redeem_p99 / baseline_p99, 3) if baseline_p99 else 0.0,
         "balance_p50_ms": balance_p50,
         "balance_p99_ms": balance_p99,
+        "household_check_p50_ms": check_p50,
+        "household_check_p99_ms": check_p99,
+        "startup_check_ms": round(chain.elapsed_ms, 3),
+        "startup_checked_transactions": chain.checked,
+        "balance_drift_s": round(drift_s, 3),
+        "checkpoint_audit_s": round(checkpoint_audit_s, 3),
         "audit_s": round(audit_s, 3),
-        "audit_ok": report.ok,
-        "audit_problems": len(report.problems),
+        "audit_ok": report.ok and checkpoint_ok and chain.ok and not drift,
+        "audit_problems": len(report.problems) + len(chain.problems) + len(drift),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }

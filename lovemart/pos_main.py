@@ -207,12 +207,32 @@ def build_pos(
     return app
 
 
+def _check_chain_at_start(home: ShopHome) -> LedgerError | None:
+    """The till's start-up check (``ledger.integrity``): the hash chain from the last audit's checkpoint.
+
+    A failure does not keep the till closed (the shopkeeper must still see it, and sync, and show the
+    township what is wrong); it is recorded, so every redemption is refused until an audit passes."""
+    from ledger import integrity
+
+    result = integrity.check_at_start(home.store())
+    log.info(
+        "start-up chain check: %d transactions in %.1f ms, %d problems",
+        result.checked,
+        result.elapsed_ms,
+        len(result.problems),
+    )
+    if result.ok:
+        return None
+    return LedgerError("ledger_tampered", detail=result.problems[0].detail)
+
+
 def run_pos(home: ShopHome, *, windowed: bool = False) -> int:
     """``lovemart pos``: the till, until a manager closes it. One POS per ledger: refuses with
     ``ledger_locked`` when another one runs. A missing printer or camera does not stop the till."""
     settings = PosSettings.of(home)
     with home.pos_lock():
         home.store()  # refuses a missing or damaged ledger before any window opens
+        tampered = _check_chain_at_start(home)
         _kivy_environment(offscreen=False)
         if settings.lockdown:
             from ui.lockdown import configure_before_window
@@ -223,6 +243,8 @@ def run_pos(home: ShopHome, *, windowed: bool = False) -> int:
 
             Config.set("graphics", "fullscreen", "auto")
         app = build_pos(home, settings=settings, fullscreen=not windowed)
+        if tampered is not None:
+            app.problems.insert(0, tampered)  # said first, at start; every sale is refused until an audit passes
         try:
             app.run()
         finally:

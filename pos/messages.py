@@ -212,6 +212,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pos_dc_question": ("记录 {day} 的日结并打印日结单？", "Record the day close of {day} and print it?"),
     "pos_dc_done": ("日结已记录，单号 {receipt_no}。", "Day closed, slip {receipt_no}."),
     "pos_dc_sync_question": ("现在把今天的数据同步到乡镇吗？", "Sync today's records with the township now?"),
+    "pos_dc_audited": ("全账核对无误（{count} 笔）。", "Ledger audited: {count} transactions, all agree."),
     # ----- sync
     "pos_sync_not_connected": ("未连接乡镇服务器", "Not connected to the township server"),
     "pos_sync_running": ("正在同步……", "Syncing…"),

@@ -222,7 +222,7 @@ def test_an_inflated_posting_before_the_checkpoint_without_the_cache_is_refused(
 def test_a_passed_audit_moves_the_checkpoint_and_lifts_a_stop(trading: Shop) -> None:
     store = trading.store
     with store.write() as unit:  # a stop left by an earlier failed start, since restored
-        unit.set_meta(integrity.STARTUP_KEY, integrity.AuditRecord("2026-01-01T00:00:00", False, 1, 0, "x").to_json())
+        unit.set_meta(integrity.STOP_KEY, integrity.AuditRecord("2026-01-01T00:00:00", False, 1, 0, "x").to_json())
     with pytest.raises(LedgerError, match="altered"):
         services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)])
     report = integrity.full_audit(store)

@@ -392,6 +392,48 @@ def test_day_close_totals_recorded_printed_then_sync_offered(pos: Pos) -> None:
     assert kh.find(pos.screen(), "sync_now").disabled
 
 
+def test_day_close_audits_the_whole_ledger_in_the_background_and_records_it(pos: Pos) -> None:
+    """Issue 11 §4: after the day is closed the whole audit runs on a worker; its result is recorded (for
+    doctor, and as the checkpoint of the next start-up check) and a tampered ledger stops selling."""
+    from ledger import integrity
+
+    pos.log_in()
+    pos.menu("go_day_close")
+    screen = pos.screen()
+    kh.pump_until(lambda: screen.ready)
+    pos.tap_id("confirm")
+    pos.answer(True)
+    kh.wait_background()
+    with pos.shop.store.read() as unit:
+        record = integrity.last_audit(unit)
+        checkpoint = integrity.checkpoint_of(unit)
+    assert record is not None and record.ok and record.problems == 0
+    (close,) = pos.ledger(TxnKind.DAY_CLOSE)
+    assert checkpoint is not None and checkpoint.heads["P1"] == (close.seq, close.hash)  # audited after the close
+    assert integrity.check_chain(pos.shop.store).ok
+
+
+def test_day_close_audit_that_fails_stops_selling(pos: Pos) -> None:
+    from ledger import integrity
+
+    with pos.shop.store.write() as unit:  # the cache of one household edited behind the ledger's back
+        unit.c.exec_driver_sql("UPDATE household_balance SET balance = balance + 5000 WHERE household_id = 'XF0001'")
+    pos.log_in()
+    pos.menu("go_day_close")
+    screen = pos.screen()
+    kh.pump_until(lambda: screen.ready)
+    pos.tap_id("confirm")
+    pos.answer(True)
+    kh.wait_background()
+    with pos.shop.store.read() as unit:
+        record = integrity.last_audit(unit)
+        assert integrity.stopped(unit) is not None
+    assert record is not None and not record.ok and record.problems == 1
+    with pytest.raises(services.LedgerError) as refused:
+        services.redeem(pos.shop.store, pos.shop.codes["XF0002"], [("RICE", 1)])
+    assert refused.value.code == "ledger_tampered"
+
+
 # ----- lock-down ---------------------------------------------------------------------------------------------
 
 

@@ -193,7 +193,10 @@ class _Checks:
         )
         .exists()
     )
-    points_posted = (
+    points_posted = select(func.coalesce(func.sum(T_POSTING.c.amount), 0)).where(
+        T_POSTING.c.account == bindparam("account"), T_POSTING.c.unit == POINTS
+    )
+    points_posted_uncorrected = (
         select(func.coalesce(func.sum(T_POSTING.c.amount), 0))
         .select_from(T_POSTING.join(T_TXN, T_TXN.c.id == T_POSTING.c.txn_pk))
         .where(T_POSTING.c.account == bindparam("account"), T_POSTING.c.unit == POINTS, not_corrected)
@@ -829,10 +832,14 @@ class SqlUnit:
         lines = self.c.execute(select(T_LINE).where(T_LINE.c.txn_pk.in_(pks)).order_by(T_LINE.c.txn_pk, T_LINE.c.idx))
         return list(_merged(rows, postings, lines))
 
-    def points_posted(self, account: str) -> int:
-        """The sum of the point postings to ``account``, leaving out transactions the township corrected."""
+    def points_posted(self, account: str, leave_out_corrected: bool = False) -> int:
+        """The sum of the point postings to ``account``; with ``leave_out_corrected``, without the transactions
+        the township corrected (they count for nothing here), which costs a look-up per posting."""
+        if not leave_out_corrected:
+            return int(self.c.execute(_Checks.points_posted, {"account": account}).scalar_one())
         shop_id = self.meta("shop_id") or ""
-        return int(self.c.execute(_Checks.points_posted, {"account": account, "shop_id": shop_id}).scalar_one())
+        query = _Checks.points_posted_uncorrected
+        return int(self.c.execute(query, {"account": account, "shop_id": shop_id}).scalar_one())
 
     def balance_drift(self) -> list[tuple[str, int, int]]:
         """(household, cached balance, sum of its postings) for every household where the two differ."""

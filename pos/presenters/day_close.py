@@ -11,7 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import printing, reports, services
+from ledger import integrity, printing, reports, services
+from ledger.audit import AuditReport
 from ledger.model import Transaction, TxnKind
 from ledger.ports import LedgerStore
 from pos.presenters.common import Clock, PrinterSlot, day_range, local_now, print_committed
@@ -75,6 +76,12 @@ class DayClosePresenter:
         """Record the totals shown (not recomputed: what the shopkeeper confirmed is what is recorded)."""
         summary = view.summary
         return services.record_day_close(self.store, summary.day.isoformat(), totals_of(summary), ctx)
+
+    def audit(self) -> AuditReport:
+        """The whole audit after the day is closed (seconds on a busy year: call it off the UI thread). Its
+        result is recorded for doctor; a pass is the checkpoint of tomorrow's start-up check, a failure stops
+        selling until the township has looked (``ledger.integrity``)."""
+        return integrity.full_audit(self.store, self.clock)
 
     def print_receipt(self, txn_id: str) -> printing.PrintOutcome:
         return print_committed(self.store, txn_id, self.printer, self.clock)

@@ -6,6 +6,7 @@ import logging
 
 from kivy.properties import BooleanProperty, StringProperty
 
+from ledger.audit import AuditReport
 from ledger.errors import LedgerError
 from pos.presenters.day_close import DayCloseView
 from pos.screens.base import PosScreen
@@ -65,10 +66,18 @@ class PosDayCloseScreen(PosScreen):
             self.refuse(refusal)
             return
         presenter = self.app.day_close
+        # The day's records are in: audit the whole ledger now, on a worker, while the slip prints.
+        run_in_background(presenter.audit, on_done=self._audited, on_error=self._failed)
         done = self.tr("pos_dc_done", receipt_no=txn.receipt_no)
         self.app.print_in_background(
             lambda: presenter.print_receipt(txn.txn_id), lambda _o: self._offer_sync(), done_text=done
         )
+
+    def _audited(self, report: AuditReport) -> None:
+        if report.ok:
+            self.notify(self.tr("pos_dc_audited", count=report.transactions))
+        else:
+            self.refuse(LedgerError("ledger_tampered", detail=report.problems[0].detail))
 
     def _offer_sync(self) -> None:
         ask(self.tr("pos_dc_sync_question"), lambda yes: self._sync() if yes else self.refresh())
