@@ -8,7 +8,8 @@ until the next audit the till would spend those points. So the till checks, chea
 1. **At start-up** (``check_at_start``): the hash chain of every device from the last *checkpoint* (the
    chain heads and journal position recorded when a full audit last passed) to the head, with every hash
    recomputed from the content (postings and lines included); that the checkpointed heads still carry the
-   hashes verified then; that the cached device heads agree; and that the append-only triggers are there.
+   hashes verified then; that the cached device heads agree; that the households' cached balances add up
+   to the checkpoint's total plus what was posted to them since; and that the append-only triggers are there.
    A failure is recorded in ``meta`` (``integrity:stop``) and from then on **every** redemption is
    refused until a full audit passes again: a journal that was rewritten cannot say which points are real.
 2. **Before each redemption** (``refuse_if_tampered``): the household's balance recomputed from its
@@ -57,6 +58,7 @@ class Checkpoint:
     pk: int
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
     transactions: int = 0
+    balances: int | None = None  # the points all households held then (their cached balances, summed)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -65,6 +67,7 @@ class Checkpoint:
                 "pk": self.pk,
                 "heads": {d: list(h) for d, h in self.heads.items()},
                 "n": self.transactions,
+                "balances": self.balances,
             },
             sort_keys=True,
         )
@@ -77,7 +80,14 @@ class Checkpoint:
         try:
             data = json.loads(text)
             heads = {str(d): (int(h[0]), str(h[1])) for d, h in dict(data["heads"]).items()}
-            return cls(str(data["at"]), int(data["pk"]), heads, int(data.get("n", 0)))
+            balances = data.get("balances")
+            return cls(
+                str(data["at"]),
+                int(data["pk"]),
+                heads,
+                int(data.get("n", 0)),
+                None if balances is None else int(balances),
+            )
         except (ValueError, KeyError, TypeError, IndexError):
             return None
 
@@ -202,6 +212,43 @@ def check_household(
     return problems
 
 
+def check_total(checkpoint: Checkpoint, cached: int, posted_since: int, corrections_since: int) -> list[Problem]:
+    """All households' cached balances together against the checkpoint's total plus what was posted since.
+
+    This is what catches a posting raised *before* the checkpoint together with its cached balance (the
+    household's own sum then agrees, and its transaction is not re-hashed at start-up): the points it
+    made up are in the caches but in no transaction since the checkpoint. It reads the balance cache and
+    the postings since the checkpoint only, so it stays cheap. A township correction since the checkpoint
+    recomputes caches from the whole journal, so the comparison waits for the next audit then.
+    """
+    if checkpoint.balances is None or corrections_since:
+        return []
+    expected = checkpoint.balances + posted_since
+    if cached == expected:
+        return []
+    return [
+        Problem(
+            "balance_total",
+            f"households hold {cached} points by their balances; the audit of {checkpoint.at[:16]} and the "
+            f"transactions since make {expected}",
+        )
+    ]
+
+
+def _explained_by_caches(
+    drift: list[tuple[str, int, int]], checkpoint: Checkpoint, cached: int, posted_since: int, _corrections: int
+) -> bool:
+    """True when households whose cache differs from their own postings account for the whole difference.
+
+    Then the journal itself adds up and only caches were edited: those households are refused one by one
+    (``refuse_if_tampered``) and the others may trade. Run only once the total is off (one aggregate over
+    every posting: too slow for every start, cheap enough for a failed one).
+    """
+    if checkpoint.balances is None:
+        return False
+    return sum(stored - posted for _, stored, posted in drift) == cached - (checkpoint.balances + posted_since)
+
+
 # ----- use cases ------------------------------------------------------------------------------------------
 
 
@@ -242,6 +289,11 @@ def check_chain(store: LedgerStore) -> ChainCheck:
                         f"no longer the transaction the audit of {when} verified",
                     )
                 )
+        if checkpoint is not None and checkpoint.balances is not None:
+            total = check_total(checkpoint, *unit.balance_totals(checkpoint.pk))
+            if total and _explained_by_caches(unit.balance_drift(), checkpoint, *unit.balance_totals(checkpoint.pk)):
+                total = []  # only cached balances were edited: the household check refuses those households
+            problems.extend(total)
         found, count = verify_segment(
             start, unit.journal_after(checkpoint.pk if checkpoint else 0), unit.device_heads(), links
         )
@@ -287,6 +339,7 @@ def full_audit(store: LedgerStore, clock: Clock = _now) -> AuditReport:
     with store.read() as unit:
         pk = unit.journal_head_pk()
         heads = unit.device_heads()
+        balances = unit.balance_totals(pk)[0]
     report = services.audit(store)
     when = clock().isoformat(timespec="seconds")
     record = AuditRecord(
@@ -297,7 +350,7 @@ def full_audit(store: LedgerStore, clock: Clock = _now) -> AuditReport:
         if not report.ok and stopped(unit) is None:
             unit.set_meta(STOP_KEY, record.to_json())
         if report.ok:
-            unit.set_meta(CHECKPOINT_KEY, Checkpoint(when, pk, heads, report.transactions).to_json())
+            unit.set_meta(CHECKPOINT_KEY, Checkpoint(when, pk, heads, report.transactions, balances).to_json())
             if unit.meta(STOP_KEY) is not None:
                 unit.set_meta(STOP_KEY, AuditRecord(when, True, 0, report.transactions).to_json())
     return report

@@ -209,6 +209,22 @@ def test_an_inflated_cache_alone_refuses_that_household_only(trading: Shop) -> N
     assert receipt.balance_after == 250 - 30
 
 
+def test_inflated_posting_and_cache_before_the_checkpoint_are_caught_at_start_up(trading: Shop) -> None:
+    """Seq 1 is before the checkpoint, so it is not re-hashed at start-up and H1's own sum agrees with its
+    cache; but the households together now hold 5,000 points that no transaction since the audit made."""
+    trading.store.close()
+    inflate(trading.path, 1, "H1")
+    store = trading.reopen()
+    result = integrity.check_at_start(store)
+    assert [p.kind for p in result.problems] == ["balance_total"]
+    assert result.problems[0].detail.startswith("households hold 5420 points by their balances")
+    assert result.problems[0].detail.endswith("and the transactions since make 420")
+    with pytest.raises(LedgerError) as refused:
+        services.redeem(store, trading.fixture.codes["H2"], [("RICE", 1)])
+    assert refused.value.code == "ledger_tampered"
+    assert "hash_mismatch" in {p.kind for p in services.audit(store).problems}  # the audit names the receipt
+
+
 def test_an_inflated_posting_before_the_checkpoint_without_the_cache_is_refused(trading: Shop) -> None:
     trading.store.close()
     inflate(trading.path, 1, "H1", cache=False)

@@ -841,6 +841,20 @@ class SqlUnit:
         query = _Checks.points_posted_uncorrected
         return int(self.c.execute(query, {"account": account, "shop_id": shop_id}).scalar_one())
 
+    def balance_totals(self, pk: int) -> tuple[int, int, int]:
+        """(points all households hold by their cached balances, points posted to households after position
+        ``pk``, corrections stored after ``pk``): what the start-up check compares with a checkpoint."""
+        cached = self.c.execute(select(func.coalesce(func.sum(T_BALANCE.c.balance), 0))).scalar_one()
+        since = self.c.execute(
+            select(func.coalesce(func.sum(T_POSTING.c.amount), 0)).where(
+                T_POSTING.c.txn_pk > pk, T_POSTING.c.unit == POINTS, T_POSTING.c.account.startswith("household:")
+            )
+        ).scalar_one()
+        corrections = self.c.execute(
+            select(func.count()).select_from(T_TXN).where(T_TXN.c.id > pk, T_TXN.c.kind == "correction")
+        ).scalar_one()
+        return int(cached), int(since), int(corrections)
+
     def balance_drift(self) -> list[tuple[str, int, int]]:
         """(household, cached balance, sum of its postings) for every household where the two differ."""
         shop_id = self.meta("shop_id") or ""
