@@ -739,7 +739,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     g = group("bench", "benchmarks that print their figures and a baseline")
-    p = add(g, "ledger", cmd_bench_ledger, "redeem and balance latency, audit time on a big ledger")
+    p = add(
+        g,
+        "ledger",
+        cmd_bench_ledger,
+        "redeem and balance latency, audit time and the tamper checks' cost (start-up, per redemption) on a big ledger",
+    )
     p.add_argument("--transactions", type=int, default=1_000_000)
     devices.register_bench(g, add)
     apps.register_bench(g, add)

@@ -350,3 +350,24 @@ def test_cli_day_close_runs_the_audit_and_records_it(capsys, home: Path) -> None
     assert record is not None and record.ok and checkpoint is not None
     _, checks = doctor_checks(capsys, home)
     assert checks["audit"]["status"] == "ok" and "0 problems" in checks["audit"]["message"]
+
+
+def test_the_pos_start_up_check_says_why_selling_stopped(capsys, home: Path) -> None:
+    from lovemart.pos_main import _check_chain_at_start
+    from lovemart.wiring import ShopHome
+
+    shop = ShopHome.at(home)
+    try:
+        assert _check_chain_at_start(shop) is None
+    finally:
+        shop.close()
+    first, _ = two_redeemable(capsys, home)
+    code, sold, _ = run(capsys, home, "redeem", first["passbook"], "SOAP=1")
+    assert code == 0
+    inflate(home / "ledger.sqlite3", int(sold["receipt_no"].rsplit("-", 1)[1]), first["household_id"])
+    shop = ShopHome.at(home)
+    try:
+        refusal = _check_chain_at_start(shop)
+    finally:
+        shop.close()
+    assert refusal is not None and refusal.code == "ledger_tampered" and sold["receipt_no"] in refusal.message("zh")
