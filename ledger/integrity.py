@@ -17,8 +17,9 @@ until the next audit the till would spend those points. So the till checks, chea
    checkpoint must still match its hash. A mismatch refuses that household only (the chain passed at
    start-up, so the rest of the ledger stands) with a message to call the township.
 3. **After the day close** (``full_audit``): the whole audit; its result goes into ``meta``
-   (``integrity:audit``) and, when it passes, a new checkpoint (``integrity:checkpoint``). When it fails,
-   selling stops as after a failed start-up check (README: "audit verify reports problems: stop selling").
+   (``integrity:audit``) and, when it passes, a new checkpoint (``integrity:checkpoint``). When it finds the
+   journal wrong, selling stops as after a failed start-up check (README: "audit verify reports problems:
+   stop selling"); cached balances alone that differ from their postings stop only those households.
 
 Everything here is only as safe as the ``meta`` table, which the same person could edit as well: these
 checks catch a careless or hasty edit at the counter; the printed receipts (hash prefixes), the audit and
@@ -236,7 +237,7 @@ def check_total(checkpoint: Checkpoint, cached: int, posted_since: int, correcti
 
 
 def _explained_by_caches(
-    drift: list[tuple[str, int, int]], checkpoint: Checkpoint, cached: int, posted_since: int, _corrections: int
+    drift: list[tuple[str, int, int]], checkpoint: Checkpoint, cached: int, posted_since: int
 ) -> bool:
     """True when households whose cache differs from their own postings account for the whole difference.
 
@@ -290,8 +291,9 @@ def check_chain(store: LedgerStore) -> ChainCheck:
                     )
                 )
         if checkpoint is not None and checkpoint.balances is not None:
-            total = check_total(checkpoint, *unit.balance_totals(checkpoint.pk))
-            if total and _explained_by_caches(unit.balance_drift(), checkpoint, *unit.balance_totals(checkpoint.pk)):
+            cached, posted_since, corrections_since = unit.balance_totals(checkpoint.pk)
+            total = check_total(checkpoint, cached, posted_since, corrections_since)
+            if total and _explained_by_caches(unit.balance_drift(), checkpoint, cached, posted_since):
                 total = []  # only cached balances were edited: the household check refuses those households
             problems.extend(total)
         found, count = verify_segment(
@@ -332,7 +334,8 @@ def full_audit(store: LedgerStore, clock: Clock = _now) -> AuditReport:
 
     The checkpoint is taken *before* the audit reads the journal: the audit then covers at least every
     row up to it, so a pass vouches for it (rows appended meanwhile are after it, and the start-up check
-    covers them). A failure stops selling; a pass lifts any stop: the whole audit has the last word.
+    covers them). A failure stops selling (unless only households' cached balances are off: those households
+    are refused one by one); a pass lifts any stop: the whole audit has the last word.
     """
     from ledger import services  # services call this module before each redemption
 
@@ -347,13 +350,22 @@ def full_audit(store: LedgerStore, clock: Clock = _now) -> AuditReport:
     )
     with store.write() as unit:
         unit.set_meta(AUDIT_KEY, record.to_json())
-        if not report.ok and stopped(unit) is None:
+        if _stops_selling(report) and stopped(unit) is None:
             unit.set_meta(STOP_KEY, record.to_json())
         if report.ok:
             unit.set_meta(CHECKPOINT_KEY, Checkpoint(when, pk, heads, report.transactions, balances).to_json())
             if unit.meta(STOP_KEY) is not None:
                 unit.set_meta(STOP_KEY, AuditRecord(when, True, 0, report.transactions).to_json())
     return report
+
+
+CACHE_ONLY = frozenset({"balance_mismatch"})  # the journal stands; the household check refuses those households
+
+
+def _stops_selling(report: AuditReport) -> bool:
+    """Any problem with the journal itself stops selling; households' cached balances that differ from their
+    postings, alone, are refused household by household (``refuse_if_tampered``)."""
+    return any(problem.kind not in CACHE_ONLY for problem in report.problems)
 
 
 def refuse_if_tampered(unit: LedgerUnit, household: Household, cached_balance: int) -> None:

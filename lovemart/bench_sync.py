@@ -86,6 +86,7 @@ class MiniClient:
         self._own_http = http is None
         self.shop_id = ""
         self.device_id = ""
+        self.bundle_key = ""  # from the enrolment: signs this device's USB-stick bundles
         self.bytes_pushed = 0
         self.bytes_pulled = 0
 
@@ -103,6 +104,7 @@ class MiniClient:
         reply.raise_for_status()
         data: dict[str, Any] = reply.json()
         self.token, self.shop_id, self.device_id = data["device_token"], data["shop_id"], data["device_id"]
+        self.bundle_key = str(data.get("bundle_key") or "")
         return data
 
     def status(self) -> dict[str, Any]:

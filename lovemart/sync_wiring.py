@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from sync.client import Hook, ProgressFn, SyncClient, SyncSummary
 
 TOKEN_FILE = "device-token"
+BUNDLE_KEY_FILE = "bundle-key"  # signs USB-stick bundles; sent once at enrolment (issue 11)
 DEFAULT_HOUR = 2
 
 
@@ -55,6 +56,12 @@ def read_device_token(home: ShopHome) -> str | None:
 
 def write_device_token(home: ShopHome, token: str) -> None:
     write_secret(token_path(home), token)
+
+
+def read_bundle_key(home: ShopHome) -> str | None:
+    """The key the township sent at enrolment to sign USB-stick bundles; None for a PC enrolled before
+    keys were sent (it derives its key from the device token)."""
+    return read_secret(home.home / BUNDLE_KEY_FILE)
 
 
 def sync_section(home: ShopHome) -> dict[str, Any]:
@@ -190,6 +197,10 @@ def provision(
         url, enrol_token.strip(), http=http, sleep=sleep or time.sleep, allow_plain_http=allow_plain_http(home)
     )
     write_device_token(home, enrolment.device_token)
+    if enrolment.bundle_key:
+        write_secret(home.home / BUNDLE_KEY_FILE, enrolment.bundle_key)
+    else:  # a replacement PC in a folder that held an older one's key must not sign with it
+        (home.home / BUNDLE_KEY_FILE).unlink(missing_ok=True)
     settings = home.settings
     settings.shop_id, settings.device_id = enrolment.shop_id, enrolment.device_id
     section = sync_section(home)

@@ -3,9 +3,10 @@
 A village with no network exports a bundle (this device's transactions after ``acked_through`` and its
 ``pull_cursor``); the township applies it (``lovemart central bundle apply``) and writes a reply bundle
 (the acknowledgement and the changes after that cursor) that the shop imports. Each file is signed
-with HMAC-SHA256 under a key both sides derive from the device token (``bundle_key``; the central
-record keeps that key, never the token), so a file altered on the way, or meant for another PC, is
-refused. Importing a reply twice changes nothing: the acknowledgement only moves forward and the
+with HMAC-SHA256 under the device's bundle key: the one the central record sent at enrolment (kept in
+``bundle-key`` beside the device token; the central record derives it from a secret outside its database),
+or, for a PC enrolled before that, ``bundle_key(device_token)``. A file altered on the way, or meant for
+another PC, is refused. Importing a reply twice changes nothing: the acknowledgement only moves forward and the
 changes are applied by cursor (``sync.apply``).
 
 Signed bytes: the message without ``"sig"`` as compact, key-sorted UTF-8 JSON (what ``protocol.encode``
@@ -36,14 +37,19 @@ def signed_bytes(message: protocol.Message) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
-def seal(message: protocol.Message, device_token: str) -> bytes:
+def signing_key(device_token: str, key: str | None) -> str:
+    """``key`` (from the enrolment), else the key derived from the token (a PC enrolled before keys were sent)."""
+    return key or bundle_key(device_token)
+
+
+def seal(message: protocol.Message, device_token: str, *, key: str | None = None) -> bytes:
     """The file's bytes: the message with its signature, gzip'd like every other sync message."""
     sealed = dict(message)
-    sealed["sig"] = protocol.sign(bundle_key(device_token), signed_bytes(message))
+    sealed["sig"] = protocol.sign(signing_key(device_token, key), signed_bytes(message))
     return protocol.encode(sealed)
 
 
-def open_sealed(body: bytes, device_token: str, expect_type: str) -> protocol.Message:
+def open_sealed(body: bytes, device_token: str, expect_type: str, *, key: str | None = None) -> protocol.Message:
     """A bundle file's message, if it is whole, signed for this device and of the expected type."""
     try:
         message = protocol.decode(body)
@@ -51,7 +57,7 @@ def open_sealed(body: bytes, device_token: str, expect_type: str) -> protocol.Me
         raise SyncError("bundle_invalid", detail=error.message("en")) from error
     signature = message.get("sig")
     if not isinstance(signature, str) or not protocol.verify_signature(
-        bundle_key(device_token), signed_bytes(message), signature
+        signing_key(device_token, key), signed_bytes(message), signature
     ):
         raise SyncError("bundle_invalid", detail="the signature does not match")
     if message.get("type") != expect_type:
@@ -69,7 +75,9 @@ class Export:
     cursor: int
 
 
-def export_bundle(store: LedgerStore, device_token: str, clock: Clock = services.local_now) -> Export:
+def export_bundle(
+    store: LedgerStore, device_token: str, clock: Clock = services.local_now, *, key: str | None = None
+) -> Export:
     """This device's unacknowledged transactions (one push's worth) and the pull cursor, signed.
 
     Nothing changes locally: ``acked_through`` moves when the reply comes back, as with a push.
@@ -99,7 +107,7 @@ def export_bundle(store: LedgerStore, device_token: str, clock: Clock = services
     if remaining > 0:
         message["remaining"] = remaining
     first = txns[0].seq if txns else acked
-    return Export(seal(message, device_token), len(txns), first, acked + len(txns), remaining, cursor)
+    return Export(seal(message, device_token, key=key), len(txns), first, acked + len(txns), remaining, cursor)
 
 
 @dataclass(frozen=True)
@@ -122,9 +130,11 @@ class Imported:
         }
 
 
-def import_reply(store: LedgerStore, device_token: str, body: bytes, clock: Clock = services.local_now) -> Imported:
+def import_reply(
+    store: LedgerStore, device_token: str, body: bytes, clock: Clock = services.local_now, *, key: str | None = None
+) -> Imported:
     """Apply a reply bundle: the acknowledgement, then the changes with their cursor, in one local transaction."""
-    message = open_sealed(body, device_token, REPLY_TYPE)
+    message = open_sealed(body, device_token, REPLY_TYPE, key=key)
     pull_part = message.get("pull", message)
     if not isinstance(pull_part, dict):
         raise SyncError("bundle_invalid", detail="the reply has no changes")

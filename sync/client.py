@@ -125,6 +125,7 @@ class Enrolment:
     device_id: str
     device_token: str
     server_time: str = ""
+    bundle_key: str = ""  # signs USB-stick bundles; "" from a server older than issue 11 (derived from the token)
 
 
 class RemoteRefusal(SyncError):
@@ -352,7 +353,14 @@ def enrol(
         if not isinstance(value, str) or not value:
             raise SyncError("payload_malformed", detail=f"the enrolment reply lacks {key!r}")
         fields[key] = value
-    return Enrolment(fields["shop_id"], fields["device_id"], fields["device_token"], str(reply.get("server_time", "")))
+    sent_key = reply.get("bundle_key")
+    return Enrolment(
+        fields["shop_id"],
+        fields["device_id"],
+        fields["device_token"],
+        str(reply.get("server_time", "")),
+        sent_key if isinstance(sent_key, str) and len(sent_key) == 64 else "",
+    )
 
 
 class SyncClient:

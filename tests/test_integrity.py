@@ -207,6 +207,11 @@ def test_an_inflated_cache_alone_refuses_that_household_only(trading: Shop) -> N
     assert refused.value.code == "household_tampered"
     receipt = services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)])
     assert receipt.balance_after == 250 - 30
+    # The audit agrees, and stops nobody else: the journal stands, only H2's cache is wrong.
+    assert [p.kind for p in integrity.full_audit(store).problems] == ["balance_mismatch"]
+    services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)])
+    with pytest.raises(LedgerError, match="does not match"):
+        services.redeem(store, trading.fixture.codes["H2"], [("RICE", 1)])
 
 
 def test_inflated_posting_and_cache_before_the_checkpoint_are_caught_at_start_up(trading: Shop) -> None:

@@ -29,7 +29,7 @@ from ledger.storage import SqlLedgerStore, open_ledger
 from ledger.storage.central import CentralStore
 from lovemart.bench_sync import JSON_GZIP, MiniClient
 from sync import protocol
-from sync.server import bundles, township
+from sync.server import bundlekeys, bundles, township
 from sync.server.record import CentralRecord
 from sync.server.tokens import bundle_key
 from tests.server_harness import HTTP, PG_URL, ServerProcess, pg_schema, running
@@ -173,10 +173,13 @@ def test_an_enrol_token_makes_one_device_once(town: Town) -> None:
     assert HTTP.post(town.url + "/v1/enrol", content=b"\x00garbage").status_code == 400
     status = HTTP.get(town.url + "/v1/status", headers={"Authorization": f"Bearer {data['device_token']}"}).json()
     assert status["acked_through"] == 0 and status["device_id"] == data["device_id"]
-    # The token is kept only as a hash.
+    # The token is kept only as a hash, and the bundle key not at all: the row says it is derived from the
+    # server's secret outside the database, and the device got it in the reply (issue 11 §3).
     with town.record.store.read() as unit:
         device = unit.device(data["device_id"])
-    assert device is not None and device.bundle_key == bundle_key(data["device_token"])
+    assert device is not None and device.bundle_key == bundlekeys.DERIVED
+    assert len(data["bundle_key"]) == 64 and data["bundle_key"] != bundle_key(data["device_token"])
+    assert bundlekeys.key_of(town.record, device) == data["bundle_key"]
 
 
 def test_wrong_missing_and_revoked_tokens_are_refused_and_store_nothing(town: Town) -> None:
@@ -591,7 +594,7 @@ def test_a_usb_bundle_is_applied_once_and_a_changed_one_is_refused(town: Town) -
     household_id, code = town.household(points=200)
     client, store = town.shop("S01")
     services.redeem(store, code, [("SOAP", 2)])
-    key = bundle_key(client.token or "")
+    key = client.bundle_key
     with store.read() as unit:
         cursor = int(unit.meta("pull_cursor") or 0)
     message = {
@@ -752,7 +755,7 @@ def test_the_command_line_contract(
         "push": protocol.push_message("S01", enrolled["device_id"], []),
     }
     bundle = tmp_path / "S01.bundle"
-    bundle.write_bytes(protocol.encode(bundles.signed(message, bundle_key(enrolled["device_token"]))))
+    bundle.write_bytes(protocol.encode(bundles.signed(message, enrolled["bundle_key"])))
     reply = tmp_path / "S01.reply"
     status, applied = run_cli(
         ["central", "bundle", "apply", str(bundle), "--reply", str(reply), "--database-url", url, "--json"], capsys

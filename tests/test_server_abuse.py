@@ -207,7 +207,7 @@ def test_bad_values_in_a_bundle_are_4xx_and_store_nothing(town: Town) -> None:
     client.push_txns(own_journal(store))
     services.redeem(store, code, [("SOAP", 1)])
     redemption = own_journal(store)[-1]
-    key = bundle_key(client.token or "")
+    key = client.bundle_key or bundle_key(client.token or "")  # sent at enrolment (issue 11 §3)
     for case, push_body in _bad_pushes(client, redemption).items():
         try:
             push: Any = protocol.decode(push_body, "push")

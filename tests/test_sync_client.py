@@ -722,6 +722,8 @@ def test_bundles_with_the_real_server(real_town: Any, tmp_path: Path, cli: Any) 
     home = tmp_path / "S01"
     code, _, err = cli(home, "provision", "--server", server.url, f"--token={record.new_enrol_token('S01')}")
     assert code == 0, err
+    # The key that signs this PC's bundles came with the enrolment; it is this user's only (issue 11 §3).
+    assert stat.S_IMODE((home / "bundle-key").stat().st_mode) == 0o600
     assert cli(home, "stock", "in", "SOAP=5", "--supplier", "供销社")[0] == 0
     township.award(record, "H2", 30, "义务劳动")
     code, exported, err = cli(home, "sync", "--export", str(tmp_path / "out.lmsync"))

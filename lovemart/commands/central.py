@@ -72,10 +72,22 @@ def open_record(args: argparse.Namespace, home: ShopHome) -> CentralRecord:
     from sync.server.record import CentralRecord
 
     url = database_url(args, home)
+    use_secret_file(args)
     try:
         return CentralRecord.open(url)
     except DBAPIError as exc:
         raise CentralRefusal.of(SyncError("unreachable", url=_safe_url(url), detail=str(exc.orig)[:200])) from exc
+
+
+def use_secret_file(args: argparse.Namespace) -> None:
+    """``--secret-file``: where the server secret that derives the devices' bundle keys lives, for this
+    process and the server's workers (``sync.server.bundlekeys``; default beside a SQLite database, else
+    ``~/.config/lovemart/server-secret``)."""
+    from sync.server.bundlekeys import SECRET_ENV
+
+    path = getattr(args, "secret_file", None)
+    if path:
+        os.environ[SECRET_ENV] = str(Path(path).expanduser().resolve())
 
 
 def _safe_url(url: str) -> str:
@@ -86,6 +98,16 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # any unparsable URL: say nothing of it rather than leak it
         return "(database)"
+
+
+def ensure_secret(url: str, record: CentralRecord) -> Path:
+    """The server secret's file, made if missing (refused if devices already depend on a lost one)."""
+    from sync.server.bundlekeys import ensure_secret as ensure
+
+    try:
+        return ensure(url, record)
+    except _sync_errors() as error:
+        raise CentralRefusal.of(error) from error
 
 
 def _sync_errors() -> tuple[type[Exception], ...]:
@@ -103,6 +125,7 @@ def cmd_central_init(args: argparse.Namespace, home: ShopHome) -> int:
         try:
             created = record.initialise(args.township_id.upper(), args.township_name)
             token = record.new_admin_token()
+            secret_file = ensure_secret(database_url(args, home), record)
             with record.store.read() as unit:
                 township = unit.ledger.township()
         except _sync_errors() as error:
@@ -112,6 +135,7 @@ def cmd_central_init(args: argparse.Namespace, home: ShopHome) -> int:
     lang = args.out.lang
     data = {
         "admin_token": token,
+        "secret_file": str(secret_file),
         "township_id": township.township_id,
         "name": township.name,
         "created": created,
@@ -128,6 +152,12 @@ def cmd_central_init(args: argparse.Namespace, home: ShopHome) -> int:
             ),
             _say(
                 lang, f"管理员令牌（只显示这一次，请妥善保存）：{token}", f"Admin token (shown once, keep it): {token}"
+            ),
+            _say(
+                lang,
+                f"U 盘同步的签名密钥：{secret_file}（只有本用户能读；和服务器的设置一起备份，不要和数据库放在一起）",
+                f"The secret that signs USB-stick bundles: {secret_file} (this user's only; back it up with the "
+                "server's settings, not with the database)",
             ),
         ],
     )
@@ -293,6 +323,12 @@ def cmd_server(args: argparse.Namespace, home: ShopHome) -> int:
     from sync.server.app import serve
 
     url = database_url(args, home)
+    use_secret_file(args)
+    record = open_record(args, home)
+    try:
+        ensure_secret(url, record)  # made on first start if central init did not; the workers read it
+    finally:
+        record.close()
     if (args.certfile is None) != (args.keyfile is None):
         raise CentralRefusal(
             "tls_incomplete",
@@ -669,6 +705,14 @@ def _database_option(p: argparse.ArgumentParser) -> None:
         default=None,
         help="SQLAlchemy URL of the central database, e.g. postgresql+psycopg://user@host/db "
         "(default $LOVEMART_DATABASE_URL, else central.sqlite3 in --home)",
+    )
+    p.add_argument(
+        "--secret-file",
+        default=None,
+        metavar="FILE",
+        help="the server secret that derives the devices' USB-bundle keys, kept out of the database "
+        "(default $LOVEMART_SERVER_SECRET_FILE, else DATABASE.secret beside a SQLite database, else "
+        "~/.config/lovemart/server-secret); made 0600 on first use",
     )
 
 

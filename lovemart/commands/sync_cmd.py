@@ -104,9 +104,10 @@ def _token(home: ShopHome) -> str:
 
 def _export(args: argparse.Namespace, home: ShopHome) -> int:
     from lovemart.commands.devices import write_atomically
+    from lovemart.sync_wiring import read_bundle_key
     from sync.bundle import export_bundle
 
-    export = export_bundle(home.store(), _token(home))
+    export = export_bundle(home.store(), _token(home), key=read_bundle_key(home))
     path = Path(args.export).expanduser()
     write_atomically(path, export.body)
     lang = args.out.lang
@@ -141,6 +142,7 @@ def _export(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def _import(args: argparse.Namespace, home: ShopHome) -> int:
+    from lovemart.sync_wiring import read_bundle_key
     from sync.bundle import import_reply
     from sync.errors import SyncError
 
@@ -149,7 +151,7 @@ def _import(args: argparse.Namespace, home: ShopHome) -> int:
         body = path.read_bytes()
     except OSError as exc:
         raise SyncError("bundle_invalid", detail=f"{path}: {exc.strerror or exc}") from exc
-    imported = import_reply(home.store(), _token(home), body)
+    imported = import_reply(home.store(), _token(home), body, key=read_bundle_key(home))
     lang = args.out.lang
     text = [
         _say(

@@ -9,10 +9,10 @@ A village with no network carries the same messages on a stick (docs/sync.md, "B
   "pull": {"after", "changes", "next", "more"}, "sig"}`` (``sync.bundle`` reads it on the shop PC).
 
 ``sig`` is ``protocol.sign(key, canonical(message without "sig"))`` with ``canonical`` = compact JSON,
-sorted keys, UTF-8. The key is ``sync.server.tokens.bundle_key(device_token)`` =
-``sha256("bundle:" + device_token)`` in hex: the central record keeps only a hash of the device token,
-so the key is derived from the token on the shop PC and stored here at enrolment. A file changed on
-the way, or signed by another device, is refused; applying one twice changes nothing (the push is
+sorted keys, UTF-8. The key is ``sync.server.bundlekeys.key_of(record, device)``: derived from a server
+secret kept outside the database and handed to the device once, at enrolment (a device enrolled before
+that derives ``sha256("bundle:" + device_token)`` and the central record keeps that key in its row). A
+file changed on the way, or signed by another device, is refused; applying one twice changes nothing (the push is
 idempotent and the reply is cut from the cursor in the file).
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 from ledger.storage.central import CentralDevice
 from sync import protocol
 from sync.errors import SyncError
+from sync.server import bundlekeys
 from sync.server.record import CentralRecord
 
 MAX_REPLY_CHANGES = 200_000  # a stick holds far more; a shop this far behind brings the stick twice
@@ -48,7 +49,7 @@ def _device_of(record: CentralRecord, message: protocol.Message) -> CentralDevic
         raise SyncError("bundle_invalid", detail=f"device {device_id} is not registered here")
     signature = message.get("sig")
     if not isinstance(signature, str) or not protocol.verify_signature(
-        device.bundle_key, canonical(message), signature
+        bundlekeys.key_of(record, device), canonical(message), signature
     ):
         raise SyncError("bundle_invalid", detail="the signature does not match")
     return device
@@ -94,7 +95,7 @@ def reply_bundle(record: CentralRecord, body: bytes, exceptions: int = 0) -> byt
         "created_at": record.now(),
         "pull": {"after": after, "changes": changes, "next": cursor, "more": more},
     }
-    return protocol.encode(signed(reply, device.bundle_key))
+    return protocol.encode(signed(reply, bundlekeys.key_of(record, device)))
 
 
 def apply_and_reply(record: CentralRecord, body: bytes) -> bytes:

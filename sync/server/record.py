@@ -24,9 +24,9 @@ from ledger.model import Operator, Policy, Role, Township, Transaction
 from ledger.storage.central import CentralDevice, CentralStore, CentralUnit, LogEntry
 from sync.errors import SyncError
 from sync.protocol import PULL_PAGE, VERSION, Message, push_txns
-from sync.server import abuse, holds, rules
+from sync.server import abuse, bundlekeys, holds, rules
 from sync.server.changes import dumps, log_masters, log_txns, txn_entry
-from sync.server.tokens import bundle_key, new_token, token_hash
+from sync.server.tokens import new_token, token_hash
 
 CENTRAL_DEVICE = "C"
 WIRE_KEYS = frozenset("iqktxsohplmryc")  # the keys ``txn_to_wire`` writes (the device "d" is added here)
@@ -177,7 +177,11 @@ class CentralRecord:
             if spent is None:
                 raise SyncError("enrol_invalid")
             shop_id, device_id = spent
-            device = CentralDevice(device_id, shop_id, when, None, 0, bundle_key(device_token), None)
+            # The bundle key is derived from a secret outside the database and sent once, here (issue 11):
+            # the row keeps only a marker, so a stolen copy of the database cannot sign a device's bundles.
+            first = not any(d.bundle_key == bundlekeys.DERIVED for d in unit.devices())
+            key = bundlekeys.new_device_key(self, device_id, when, first=first)
+            device = CentralDevice(device_id, shop_id, when, None, 0, bundlekeys.DERIVED, None)
             unit.add_device(device, token_hash(device_token))
             unit.ledger.put_device(device_id, shop_id)
         return {
@@ -185,6 +189,7 @@ class CentralRecord:
             "shop_id": shop_id,
             "device_id": device_id,
             "device_token": device_token,
+            "bundle_key": key,
             "server_time": when,
         }
 
