@@ -73,6 +73,11 @@ def open_record(args: argparse.Namespace, home: ShopHome) -> CentralRecord:
 
     url = database_url(args, home)
     use_secret_file(args)
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        # The central record holds the township's passbook key too: this user's only, like a shop's ledger.
+        from lovemart.wiring import make_private
+
+        make_private(Path(url.removeprefix("sqlite:///")))
     try:
         return CentralRecord.open(url)
     except DBAPIError as exc:
