@@ -43,6 +43,7 @@ from ledger.ports import LedgerStore, LedgerUnit
 CHECKPOINT_KEY = "integrity:checkpoint"  # the last position a full audit vouched for
 STOP_KEY = "integrity:stop"  # set when a start-up check or an audit failed: selling stops until an audit passes
 AUDIT_KEY = "integrity:audit"  # the last full audit's time, result and problem count
+CHECKPOINT_PK_KEY = "integrity:checkpoint_pk"  # the checkpoint's journal position alone, read before each sale
 
 Clock = Callable[[], datetime]
 
@@ -354,6 +355,7 @@ def full_audit(store: LedgerStore, clock: Clock = _now) -> AuditReport:
             unit.set_meta(STOP_KEY, record.to_json())
         if report.ok:
             unit.set_meta(CHECKPOINT_KEY, Checkpoint(when, pk, heads, report.transactions, balances).to_json())
+            unit.set_meta(CHECKPOINT_PK_KEY, str(pk))  # a shop's checkpoint lists every device of the township
             if unit.meta(STOP_KEY) is not None:
                 unit.set_meta(STOP_KEY, AuditRecord(when, True, 0, report.transactions).to_json())
     return report
@@ -368,22 +370,27 @@ def _stops_selling(report: AuditReport) -> bool:
     return any(problem.kind not in CACHE_ONLY for problem in report.problems)
 
 
-def refuse_if_tampered(unit: LedgerUnit, household: Household, cached_balance: int) -> None:
-    """Before a redemption, inside its unit: refuse when selling is stopped, or when this household's
-    postings do not match its cached balance or its recent transactions their hashes (see module doc)."""
+def refuse_if_stopped(unit: LedgerUnit) -> None:
+    """Refuse to move points while a failed check has stopped selling (a redemption, and a void too: on a
+    journal that does not check out, the redemption a void reverses may itself be made up)."""
     stop = stopped(unit)
     if stop is not None:
         raise LedgerError("ledger_tampered", detail=stop.first)
-    checkpoint = checkpoint_of(unit)
+
+
+def refuse_if_tampered(unit: LedgerUnit, household: Household, cached_balance: int) -> None:
+    """Before a redemption, inside its unit: refuse when selling is stopped, or when this household's
+    postings do not match its cached balance or its recent transactions their hashes (see module doc)."""
+    refuse_if_stopped(unit)
+    text = unit.meta(CHECKPOINT_PK_KEY)
+    after = int(text) if text and text.isdigit() else 0
     account = household_account(household.household_id)
     posted = unit.points_posted(account)
     if posted != cached_balance:
         # Transactions the township held and corrected are in the journal but count for nothing: leave them
         # out and look again (rare, and dearer: the plain sum is one index range).
         posted = unit.points_posted(account, leave_out_corrected=True)
-    problems = check_household(
-        household.household_id, cached_balance, posted, unit.touching_after(account, checkpoint.pk if checkpoint else 0)
-    )
+    problems = check_household(household.household_id, cached_balance, posted, unit.touching_after(account, after))
     if problems:
         raise LedgerError("household_tampered", name=household.head_name, detail=problems[0].detail)
 

@@ -400,6 +400,7 @@ def void(store: LedgerStore, receipt_no: str, reason: str, ctx: Context = Contex
     if not reason.strip():
         raise LedgerError("reason_required")
     with store.write() as unit:
+        integrity.refuse_if_stopped(unit)
         original = find_receipt(unit, receipt_no)
         if original.kind != TxnKind.REDEEM:
             raise LedgerError("not_voidable", receipt_no=original.receipt_no)

@@ -120,6 +120,9 @@ def test_a_tampered_transaction_after_the_checkpoint_is_caught_at_start_up(tradi
         assert refused.value.code == "ledger_tampered"
         assert "乡镇" in refused.value.message("zh") and "township" in refused.value.message("en")
         assert "S1-P1-000005" in refused.value.message("zh")
+    with pytest.raises(LedgerError) as refused:  # nor are points given back against a possibly made-up sale
+        services.void(store, "S1-P1-000004", "输错")
+    assert refused.value.code == "ledger_tampered"
     assert not integrity.full_audit(store).ok  # the audit agrees, and does not lift the stop
     with pytest.raises(LedgerError, match="altered"):
         services.redeem(trading.reopen(), trading.fixture.codes["H2"], [("RICE", 1)])
