@@ -232,8 +232,20 @@ def replace_file(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write ``path`` whole or not at all (a temporary file beside it, synced, then renamed over it), so a
     full disk or a crash never leaves half a file. ``mode`` is set before a byte is written."""
     import os
+    import stat
     import tempfile
 
+    try:
+        existing = path.stat().st_mode
+    except OSError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing):
+        # A device or a pipe (/dev/usb/lp0, /dev/full): written to, never renamed over. Run as root, a
+        # rename would silently put a plain file where the device was.
+        with path.open("wb") as f:
+            f.write(data)
+            f.flush()
+        return
     directory = path.parent if str(path.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")

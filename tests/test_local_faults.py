@@ -243,3 +243,11 @@ def test_doctor_warns_when_others_can_read_the_ledger(capsys, home: Path) -> Non
     code, data, _ = run(capsys, home, "doctor")
     check = next(c for c in data["checks"] if c["name"] == "permissions")
     assert check["status"] == "ok", check
+
+
+@pytest.mark.skipif(not Path("/dev/full").is_char_device(), reason="no /dev/full on this system")
+def test_a_file_written_to_a_full_device_is_refused_and_the_device_stays(capsys, home: Path) -> None:
+    # /dev/full answers every write with "no space left": a full disk for root as for anyone.
+    code, data, _ = run(capsys, home, "passbook", "cards", "--out", "/dev/full")
+    assert code == 1 and data["error"]["code"] == "export_unwritable"
+    assert Path("/dev/full").is_char_device()  # written to, never replaced by a plain file
