@@ -197,6 +197,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "policy_invalid": ("积分规则设置不对：{detail}", "Invalid points policy: {detail}"),
     "nothing_to_do": ("没有需要处理的内容。", "Nothing to do."),
+    "township_only": (
+        "本店已接入乡镇，积分由村委会评定、乡镇发放，店里不能发放、扣除或清零积分。请联系乡镇积分员。",
+        "This shop is connected to the township: points are awarded, deducted and cleared by the village "
+        "committee through the township, not at the shop. Ask the township's points clerk.",
+    ),
 }
 
 

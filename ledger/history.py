@@ -57,6 +57,14 @@ def describe(unit: LedgerUnit, txn: Transaction, household_id: str) -> Movement:
         zh, en = "解除冻结", "Unfrozen"
     elif kind == TxnKind.CYCLE_CLOSE:
         zh, en = "年度结束，未用积分清零", "Year end: unspent points expired"
+    elif kind == TxnKind.CORRECTION:
+        # A correction carries no postings: what it undid is the transaction it names, in this shop.
+        corrected = unit.transaction(txn.ref_txn_id) if txn.ref_txn_id else None
+        reverses = corrected.receipt_no if corrected else (txn.ref_txn_id or "")
+        points = -corrected.points_of(household_account(household_id)) if corrected else 0
+        zh, en = f"乡镇更正：撤销 {reverses}", f"Corrected by the township: {reverses} undone"
+    elif kind == TxnKind.RELEASE:
+        zh, en = f"乡镇放行：{memo}", f"Released by the township: {memo}"
     else:
         zh, en = str(kind), str(kind)
     return Movement(txn.created_at[:16].replace("T", " "), points, zh, en, txn.receipt_no)
@@ -65,4 +73,16 @@ def describe(unit: LedgerUnit, txn: Transaction, household_id: str) -> Movement:
 def recent_movements(store: LedgerStore, household_id: str, limit: int = 10) -> list[Movement]:
     """The household's last ``limit`` movements, newest first."""
     with store.read() as unit:
-        return [describe(unit, txn, household_id) for txn in unit.recent_transactions(household_id, limit)]
+        shop_id = unit.identity().shop_id
+        return [
+            describe(unit, txn, household_id)
+            for txn in unit.recent_transactions(household_id, limit)
+            if _shown_here(unit, txn, shop_id)
+        ]
+
+
+def _shown_here(unit: LedgerUnit, txn: Transaction, shop_id: str) -> bool:
+    """A correction means something only in the shop whose transaction it undid (docs/sync.md "Authority")."""
+    if txn.kind != TxnKind.CORRECTION:
+        return True
+    return txn.party == shop_id and txn.ref_txn_id is not None and unit.transaction(txn.ref_txn_id) is not None

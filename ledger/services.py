@@ -433,6 +433,17 @@ def void(store: LedgerStore, receipt_no: str, reason: str, ctx: Context = Contex
 # ----- points from the village committee ---------------------------------------------------------
 
 
+def require_points_authority(unit: LedgerUnit) -> None:
+    """Refuse to make points in a shop connected to a central record: they come from the township.
+
+    Points are awarded, deducted, granted, cleared and restarted by the village committee through the
+    township (DESIGN §4); a connected shop only spends them, and the central record would hold anything
+    else it pushed. A standalone shop (never provisioned) is its own township and keeps these commands.
+    """
+    if unit.meta("server_url") and unit.meta("role") != "central":
+        raise LedgerError("township_only")
+
+
 def _household_or_refuse(unit: LedgerUnit, household_id: str) -> Household:
     household = unit.household(household_id)
     if household is None:
@@ -476,6 +487,7 @@ def _points_event(
     if not reason.strip():
         raise LedgerError("reason_required")
     with store.write() as unit:
+        require_points_authority(unit)
         check_points(points, unit.policy())
         _household_or_refuse(unit, household_id)
         sign = 1 if kind == TxnKind.AWARD else -1
@@ -502,6 +514,7 @@ def _cycle_no(unit: LedgerUnit) -> int:
 def grant_base(store: LedgerStore, ctx: Context = Context()) -> list[Transaction]:
     """Give every active household the policy's base points, once per cycle."""
     with store.write() as unit:
+        require_points_authority(unit)
         policy = unit.policy()
         cycle = _cycle_no(unit)
         if policy.base_points <= 0 or unit.meta("base_granted_cycle") == str(cycle):
@@ -534,6 +547,7 @@ def close_cycle(store: LedgerStore, ctx: Context = Context()) -> list[Transactio
     """End the points year: unspent points expire and points earned restart from zero."""
     _require_manager(ctx.operator)
     with store.write() as unit:
+        require_points_authority(unit)
         if unit.policy().cycle != "annual":
             raise LedgerError("policy_invalid", detail="points keep forever under this policy (cycle = none)")
         cycle = _cycle_no(unit)
@@ -570,6 +584,7 @@ def clear_household(store: LedgerStore, household_id: str, reason: str, ctx: Con
     if not reason.strip():
         raise LedgerError("reason_required")
     with store.write() as unit:
+        require_points_authority(unit)
         _household_or_refuse(unit, household_id)
         balance, _ = unit.balance(household_id)
         postings: tuple[Posting, ...] = ()
@@ -588,6 +603,7 @@ def unfreeze(store: LedgerStore, household_id: str, reason: str, ctx: Context = 
     if not reason.strip():
         raise LedgerError("reason_required")
     with store.write() as unit:
+        require_points_authority(unit)
         if _household_or_refuse(unit, household_id).status != HouseholdStatus.FROZEN:
             raise LedgerError("nothing_to_do")
         return unit.append(_draft(unit, ctx, TxnKind.UNFREEZE, household_id=household_id, memo=reason.strip()))

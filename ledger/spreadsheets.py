@@ -222,6 +222,7 @@ def import_points(store: LedgerStore, path: Path, ctx: services.Context = servic
     digest = hashlib.sha256(data).hexdigest()
     sheets = _read_sheets(path, data)
     with store.write() as unit:
+        services.require_points_authority(unit)
         already = unit.imported(digest)
         if already is not None:
             raise LedgerError("import_duplicate", when=already)

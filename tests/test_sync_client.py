@@ -741,3 +741,44 @@ def test_bundles_with_the_real_server(real_town: Any, tmp_path: Path, cli: Any) 
     with record.store.read() as unit:
         txns = list(unit.ledger.journal())
     assert len({t.txn_id for t in txns}) == len(txns) and sum(1 for t in txns if t.device_id != "C") == 1
+
+
+def test_a_connected_shop_refuses_to_make_points_and_a_standalone_one_keeps_them(
+    shop: Path, tmp_path: Path, cli: Any
+) -> None:
+    """Points come from the village committee through the township (issue 11); the till only spends them."""
+    sheet = tmp_path / "scores.csv"
+    sheet.write_text("户号,分值,事由\nH001,5,卫生\n", encoding="utf-8")
+    store = open_shop(shop)
+    try:
+        before = balances(store)
+    finally:
+        store.close()
+    attempts = [
+        ("points", "award", "H001", "10", "--reason", "志愿服务"),
+        ("points", "deduct", "H001", "10", "--reason", "乱倒垃圾"),
+        ("points", "grant-base"),
+        ("points", "close-cycle"),
+        ("points", "clear", "H001", "--reason", "零容忍"),
+        ("points", "unfreeze", "H001", "--reason", "整改"),
+        ("points", "import", str(sheet)),
+    ]
+    for args in attempts:
+        code, data, err = cli(shop, *args)
+        assert code == 1, (args, data, err)
+        assert data["error"]["code"] == "township_only", (args, data)
+        assert "乡镇" in data["error"]["message"]
+    store = open_shop(shop)
+    try:
+        assert balances(store) == before
+        with store.read() as unit:
+            assert not [t for t in unit.journal() if t.device_id == "P1"]  # nothing was written
+    finally:
+        store.close()
+    # A standalone shop is its own township and keeps the commands.
+    standalone = tmp_path / "standalone"
+    assert cli(standalone, "demo", "--households", "3", "--no-ui")[0] == 0
+    code, data, _ = cli(standalone, "households", "list")
+    household = data["households"][0]["household_id"]
+    code, data, err = cli(standalone, "points", "award", household, "10", "--reason", "志愿服务")
+    assert code == 0, err

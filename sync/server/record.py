@@ -202,7 +202,9 @@ class CentralRecord:
             if txn.device_id != device.device_id or txn.shop_id != device.shop_id:
                 raise SyncError("wrong_shop", shop_id=device.shop_id)
         for txn in txns:
-            problems = check_transaction(txn)
+            # Postings that do not balance are not a transaction at all: refused (409). Whether a balanced
+            # transaction was the shop's to make is the authority rule's question: held, not refused.
+            problems = [p for p in check_transaction(txn) if p.kind == "unbalanced"]
             if problems:
                 details = "; ".join(p.detail for p in problems)
                 conflict = Conflict(problems[0].kind, f"业务内容不成立：{details}", f"invalid transaction: {details}")
