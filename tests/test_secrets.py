@@ -156,3 +156,27 @@ class _Lines:
     def readline(self) -> str:
         line, self.text = self.text, ""
         return line
+
+
+def test_the_enrolment_code_can_be_asked_for(tmp_path: Path) -> None:
+    """``provision`` without ``--token`` asks for the code, so it is never in ``ps`` while still unspent."""
+    from sync.server import township
+    from sync.server.record import CentralRecord
+    from tests.server_harness import running
+
+    url = f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    record = CentralRecord.open(url)
+    try:
+        record.initialise("T01", "红星镇")
+        township.put_village(record, "V01", "幸福村")
+        township.put_shop(record, "S01", "幸福村爱心超市", "V01")
+        code = record.new_enrol_token("S01")
+    finally:
+        record.close()
+    home = tmp_path / "shop"
+    with running(url) as server:
+        result = lovemart("--home", str(home), "provision", "--server", server.url, "--json", stdin=code + "\n")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["shop_id"] == "S01"
+    assert stat.S_IMODE((home / "device-token").stat().st_mode) == 0o600
+    assert stat.S_IMODE((home / "bundle-key").stat().st_mode) == 0o600

@@ -187,7 +187,12 @@ def cmd_provision(args: argparse.Namespace, home: ShopHome) -> int:
 
     lang = args.out.lang
     _warn_plain_http(args, home, args.server.strip())
-    shop_id, device_id, summary = provision(home, args.server, args.token, progress=_progress(lang))
+    token = args.token
+    if not token:  # asked for, so that it is not in ps or the shell's history while it is still unspent
+        from lovemart.commands.apps import ask_secret
+
+        token = ask_secret(_say(lang, "乡镇给的登记码：", "The enrolment code from the township: "))
+    shop_id, device_id, summary = provision(home, args.server, token, progress=_progress(lang))
     text = [
         _say(
             lang,
@@ -212,4 +217,9 @@ def register(commands: Any, add: Any) -> None:
     )
     p = add(commands, "provision", cmd_provision, "set up this PC as a shop device from the township's server")
     p.add_argument("--server", required=True, metavar="URL", help="the central record, e.g. https://lovemart.example")
-    p.add_argument("--token", required=True, metavar="ENROL", help="the one-use enrolment code from the township")
+    p.add_argument(
+        "--token",
+        default=None,
+        metavar="ENROL",
+        help="the one-use enrolment code from the township (asked for when left out)",
+    )
