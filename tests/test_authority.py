@@ -10,6 +10,7 @@ process, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -384,3 +385,34 @@ def test_the_rule_itself_lets_every_genuine_shop_transaction_through() -> None:
     assert check_shop_transaction(void, "S02", Facts()) == Violation("wrong_shop", {"shop_id": "S01"})
     theirs = dataclasses.replace(void, shop_id="S02")
     assert check_shop_transaction(theirs, "S02", Facts()) == Violation("void_orphan", {"ref": sale.txn_id})
+
+
+def test_the_township_sees_and_decides_held_transactions_from_the_command_line(
+    town: Town, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lovemart.cli import main
+
+    household, _ = town.household(points=100, shop_id="S01")
+    client, store = town.shop("S01")
+    bad = forge(
+        store,
+        TxnKind.DEDUCT,
+        household_id=household,
+        postings=(Posting(f"household:{household}", -40), Posting("township:awards", 40)),
+        memo="店里扣的",
+    )
+    sync(client, store)
+    monkeypatch.setenv("LOVEMART_TOKEN", town.admin_token)
+
+    def lovemart(*args: str) -> dict[str, Any]:
+        assert main(["--json", "central", *args, "--server", town.url]) == 0
+        data: dict[str, Any] = json.loads(capsys.readouterr().out)
+        return data
+
+    listed = lovemart("held", "--shop", "S01", "--limit", "1000")
+    mine = [h for h in listed["held"] if h["txn_id"] == bad.txn_id]
+    assert len(mine) == 1 and mine[0]["rule"] == "township_only" and mine[0]["receipt_no"] == bad.receipt_no
+    kept = lovemart("keep", bad.txn_id, "--by", "王会计", "--reason", "扣分要经村委会评议")
+    assert kept["status"] == "kept" and kept["decided_by"] == "王会计"
+    assert bad.txn_id not in {h["txn_id"] for h in lovemart("held", "--limit", "1000")["held"]}
+    assert town.central_balance(household) == (100, 100)

@@ -616,6 +616,41 @@ def cmd_central_exceptions_resolve(args: argparse.Namespace, home: ShopHome) -> 
     return _show(args, data, _say(args.out.lang, f"异常 #{args.id} 已处理", f"Exception #{args.id} resolved"))
 
 
+def cmd_central_held_list(args: argparse.Namespace, home: ShopHome) -> int:
+    """Transactions a shop device had no right to make, held with no effect (docs/sync.md "Authority")."""
+    params: dict[str, Any] = {"status": args.status, "offset": args.offset, "limit": args.limit}
+    if args.shop:
+        params["shop"] = args.shop
+    with _client(args) as api:
+        data = api.call("GET", "/v1/admin/held", params=params)
+    lang = args.out.lang
+    text = [
+        f"{h['receipt_no']:<18} {h['kind']:<12} {h['household_id'] or '-':<10} {h['status']:<8} {h['txn_id']}\n"
+        f"    {h['message'] if lang.startswith('zh') else h['message_en']}"
+        + (f"\n    {h['decided_by']}: {h['decision_reason']}" if h.get("decided_by") else "")
+        for h in data["held"]
+    ]
+    shown = len(data["held"])
+    text.append(
+        _say(
+            lang,
+            f"第 {args.offset + 1 if shown else 0}–{args.offset + shown} 笔，共 {data['total']} 笔。",
+            f"{args.offset + 1 if shown else 0}–{args.offset + shown} of {data['total']}.",
+        )
+    )
+    return _show(args, data, text if shown else [_say(lang, "没有被扣留的业务。", "Nothing is held.")])
+
+
+def cmd_central_held_decide(args: argparse.Namespace, home: ShopHome) -> int:
+    """Keep a held transaction held for good, or release it: the township re-issues its points."""
+    action = "release" if args.release else "keep"
+    body = {"by": args.by, "reason": args.reason}
+    with _client(args) as api:
+        data = api.call("POST", f"/v1/admin/held/{args.txn_id}/{action}", json=body)
+    zh, en = ("已放行", "released") if args.release else ("维持扣留", "kept held")
+    return _show(args, data, _say(args.out.lang, f"{data['receipt_no']} {zh}", f"{data['receipt_no']} {en}"))
+
+
 def cmd_central_kiosk_token(args: argparse.Namespace, home: ShopHome) -> int:
     with _client(args) as api:
         data = api.call("POST", "/v1/admin/kiosk-tokens", json={"label": args.label})
@@ -793,6 +828,23 @@ def register(commands: Any, add: Any, group: Any) -> None:
     p.add_argument("id", type=int)
     p.add_argument("--resolution", required=True)
     _server_options(p)
+
+    p = add(g, "held", cmd_central_held_list, "transactions a shop had no right to make, held with no effect")
+    p.add_argument("--status", default="held", choices=["held", "kept", "released", "all"])
+    p.add_argument("--shop", help="only this shop's")
+    p.add_argument("--offset", type=int, default=0, help="skip this many (newest first)")
+    p.add_argument("--limit", type=int, default=50, help="at most this many (up to 1000)")
+    _server_options(p)
+    for name, release, text in (
+        ("keep", False, "keep a held transaction held for good (recorded with who and why)"),
+        ("release", True, "release a held transaction: the township re-issues its points (who and why)"),
+    ):
+        p = add(g, name, cmd_central_held_decide, text)
+        p.set_defaults(release=release)
+        p.add_argument("txn_id", help="the held transaction's id (lovemart central held)")
+        p.add_argument("--by", required=True, help="who decides (name)")
+        p.add_argument("--reason", required=True, help="why")
+        _server_options(p)
 
     p = add(g, "kiosk-token", cmd_central_kiosk_token, "a read-only token for a kiosk away from the shop")
     p.add_argument("--label", default="kiosk")
