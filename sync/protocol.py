@@ -73,6 +73,8 @@ def bad_text(value: str) -> str | None:
     """Why ``value`` cannot be stored as text (a NUL, a lone surrogate), or None when it can."""
     if "\x00" in value:
         return "NUL character"
+    if value.isascii():  # ids, hashes and times: no surrogate possible, and no encoding to try
+        return None
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -82,12 +84,14 @@ def bad_text(value: str) -> str | None:
 
 def checked_text(value: Any, what: str, limit: int, *, required: bool = False) -> str:
     """``value`` if it is text the database can store, at most ``limit`` characters; else payload_malformed."""
-    if not isinstance(value, str):
+    if type(value) is not str:
         raise SyncError("payload_malformed", detail=f"{what} is not text")
     if len(value) > limit:
         raise SyncError("payload_malformed", detail=f"{what} is longer than {limit} characters")
-    if required and not value:
-        raise SyncError("payload_malformed", detail=f"{what} is empty")
+    if not value:
+        if required:
+            raise SyncError("payload_malformed", detail=f"{what} is empty")
+        return value
     problem = bad_text(value)
     if problem:
         raise SyncError("payload_malformed", detail=f"{what}: {problem}")
@@ -114,13 +118,20 @@ def checked_time(value: Any, what: str) -> str:
 def _depth_ok(raw: bytes, limit: int) -> bool:
     """Whether JSON text nests at most about ``limit`` deep, found without parsing it (``json.loads`` recurses).
 
-    Strings are cut out first (a memo may hold brackets), then the innermost ``[]`` and ``{}`` pairs are
-    removed, pass after pass, each pass at C speed: text that still has brackets after ``limit`` passes
-    nests deeper than that (or does not balance, which ``json.loads`` would refuse anyway, after recursing).
+    The innermost ``[]`` and ``{}`` pairs are removed, pass after pass, each pass at C speed: text that
+    still has brackets after ``limit`` passes nests deeper than that (or does not balance, which
+    ``json.loads`` would refuse anyway, after recursing). Brackets inside strings (a memo may hold some)
+    are counted at first; only when that says "too deep" are the strings cut out and the count made again,
+    as cutting them costs more than the whole count.
     """
     if raw.count(b"[") + raw.count(b"{") <= limit:
         return True
-    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    return _peels(raw.translate(None, _NOT_BRACKETS), limit) or _peels(
+        _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS), limit
+    )
+
+
+def _peels(brackets: bytes, limit: int) -> bool:
     for _ in range(limit):
         if not brackets:
             return True

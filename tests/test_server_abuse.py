@@ -337,6 +337,11 @@ def test_the_wire_format_refuses_what_no_column_can_hold() -> None:
     with pytest.raises(protocol.SyncError) as caught:
         protocol.decode(deep)
     assert caught.value.code == "payload_malformed"
+    # Brackets in strings arranged to pair with the real ones still do not reach json's recursion limit.
+    crafted = gzip.compress(b'{"v":1,"z":' + b'["]",' * 50_000 + b"1" + b',"["]' * 50_000 + b"}")
+    with pytest.raises(protocol.SyncError) as caught:
+        protocol.decode(crafted)
+    assert caught.value.code == "payload_malformed"
     # Brackets inside text are text: a memo of a thousand "[" is not nesting.
     memo = protocol.encode({"v": 1, "type": "push", "m": "[" * 1000 + "{" * 1000, "txns": [[[]]]})
     assert protocol.decode(memo, "push")["m"].startswith("[[[")
