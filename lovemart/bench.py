@@ -11,11 +11,12 @@ One run builds a fresh ledger in a temporary directory (deleted afterwards):
    real ``services.redeem`` calls (a random passbook, a cart of 1-3 goods) and ``samples``
    ``services.balance_for_code`` calls.
 3. A **baseline** measured in the same run, interleaved with the redemptions so both meet the same
-   disk and the same WAL checkpoints: the writes of one redemption done with the standard library's
-   ``sqlite3`` on the same file with the same settings (read the device head, make the draft and its
-   sha256 chain hash, insert the transaction, its postings, its lines and its print job, update the
-   household balance, the stock levels and the device head, commit). It is a genuine redemption on the
-   real chain, so the ledger stays valid and the audit covers it too.
+   disk and the same WAL checkpoints: the work of one redemption done with the standard library's
+   ``sqlite3`` on the same file with the same settings (the tamper check's reads: the household's cached
+   balance against the sum of its postings, its transactions since the checkpoint; read the device head,
+   make the draft and its sha256 chain hash, insert the transaction, its postings, its lines and its print
+   job, update the household balance, the stock levels and the device head, commit). It is a genuine
+   redemption on the real chain, so the ledger stays valid and the audit covers it too.
 4. Time ``services.audit`` over the whole ledger.
 
 The tamper checks (``ledger.integrity``, issue 11 §4) are measured on the same ledger: after the seed, the
@@ -405,10 +406,26 @@ def _raw_connection(path: Path, store: SqlLedgerStore) -> sqlite3.Connection:
 def _baseline_redeem(
     raw: sqlite3.Connection, household_id: str, cart: list[tuple[str, int]], prices: dict[str, int]
 ) -> None:
-    """The writes of one redemption, in plain ``sqlite3``: a real redemption on the real chain."""
+    """The work of one redemption, in plain ``sqlite3``: a real redemption on the real chain, after the same
+    reads of the tamper check (the household's postings summed against its cached balance, its transactions
+    since the checkpoint looked up), so the ratio still compares like with like."""
     cost = sum(qty * prices[sku] for sku, qty in cart)
+    account = household_account(household_id)
     raw.execute("BEGIN IMMEDIATE")
     try:
+        (cached,) = raw.execute(
+            "SELECT balance FROM household_balance WHERE household_id = ?", (household_id,)
+        ).fetchone()
+        (posted,) = raw.execute(
+            "SELECT coalesce(sum(amount), 0) FROM posting WHERE account = ? AND unit = 'pt'", (account,)
+        ).fetchone()
+        if posted != cached:
+            raise RuntimeError(f"baseline: household {household_id} holds {cached}, its postings say {posted}")
+        after = raw.execute("SELECT value FROM meta WHERE key = 'integrity:checkpoint_pk'").fetchone()
+        raw.execute(
+            "SELECT * FROM txn WHERE id IN (SELECT txn_pk FROM posting WHERE account = ? AND txn_pk > ?)",
+            (account, int(after[0]) if after else 0),
+        ).fetchall()
         seq, prev = raw.execute("SELECT last_seq, last_hash FROM device WHERE device_id = ?", (DEVICE_ID,)).fetchone()
         seq += 1
         draft = TxnDraft(
