@@ -428,3 +428,15 @@ def test_the_exceptions_command_follows_the_pages(
     status, text = run_cli(argv[1:], capsys)
     assert "1–2 of 5" in text or "第 1–2 条，共 5 条" in text
     assert "--offset 2" in text
+
+
+def test_an_upload_named_badly_is_never_a_5xx(town: Town) -> None:
+    """The file name of an upload is the client's text like any other: NUL, "..", a lone surrogate."""
+    sheet = "户号,户主,村\nXUPNAME1,王秀兰,V01\n".encode()
+    for name in ("a\x00.csv", "..", ".", "\udc80名单.csv", "a/../../b.csv"):
+        head = f'--B\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n\r\n'
+        body = head.encode("utf-8", "surrogateescape") + sheet + b"\r\n--B--\r\n"
+        headers = {"Content-Type": "multipart/form-data; boundary=B", "Authorization": f"Bearer {town.admin_token}"}
+        reply = HTTP.post(town.url + "/v1/admin/households/import", content=body, headers=headers)
+        assert reply.status_code < 500, (name, reply.status_code, reply.text)
+    assert town.admin("GET", "/v1/admin/households/XUPNAME1").status_code == 200

@@ -616,7 +616,9 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         return township.held(central, None if status == "all" else status, shop, offset, limit)
 
     @app.post(prefix + "/held/{txn_id}/keep", tags=["admin"])
-    def keep_held(request: Request, txn_id: Annotated[str, PathParam(max_length=36)], body: DecisionIn) -> dict[str, Any]:
+    def keep_held(
+        request: Request, txn_id: Annotated[str, PathParam(max_length=36)], body: DecisionIn
+    ) -> dict[str, Any]:
         _admin(central, request)
         return township.decide_held(central, txn_id, False, body.by, body.reason)
 
@@ -673,9 +675,17 @@ def _report_routes(app: FastAPI, central: CentralRecord) -> None:
         return views.overdrafts(central)
 
 
+def upload_name(filename: str | None) -> str:
+    """The file name a client gave its upload, made safe to create and to store: its last part, printable
+    characters of valid Unicode (no NUL, no lone surrogate, no slash), never "." or ".."; else "upload"."""
+    name = Path(filename or "").name.encode("utf-8", "ignore").decode("utf-8")
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in "/\\")[:100]
+    return name if name.strip(". ") else "upload"
+
+
 def _with_upload(upload: UploadFile, work: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
     """Save an uploaded sheet in a temporary folder (the readers want a path, the result names the file)."""
-    name = Path(upload.filename or "").name[:100] or "upload"
+    name = upload_name(upload.filename)
     folder = Path(tempfile.mkdtemp(prefix="lovemart-upload-"))
     try:
         path = folder / name
