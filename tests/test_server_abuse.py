@@ -440,3 +440,17 @@ def test_an_upload_named_badly_is_never_a_5xx(town: Town) -> None:
         reply = HTTP.post(town.url + "/v1/admin/households/import", content=body, headers=headers)
         assert reply.status_code < 500, (name, reply.status_code, reply.text)
     assert town.admin("GET", "/v1/admin/households/XUPNAME1").status_code == 200
+
+
+def test_a_bundle_with_a_cursor_beyond_bigint_is_4xx_and_stores_nothing(town: Town) -> None:
+    client, store = town.shop("S01", stock=0)
+    services.stock_intake(store, [("SOAP", 1)], supplier="供销社")
+    push = protocol.push_message(client.shop_id, client.device_id, own_journal(store))
+    for cursor in (2**63, 10**30, -1, "0"):
+        message = {"v": 1, "type": "bundle", "device_id": client.device_id, "cursor": cursor, "push": push}
+        before = town.counts()
+        reply = town.admin(
+            "POST", "/v1/admin/bundles/apply", content=protocol.encode(signed(message, client.bundle_key))
+        )
+        assert 400 <= reply.status_code < 500, (cursor, reply.status_code, reply.text)
+        assert town.counts()[:2] == before[:2]

@@ -56,7 +56,10 @@ def _device_of(record: CentralRecord, message: protocol.Message) -> CentralDevic
 
 
 def read_bundle(record: CentralRecord, body: bytes) -> tuple[CentralDevice, protocol.Message]:
+    """The bundle's device and message; its cursor is checked here, before its push is applied, so a bundle
+    whose reply could not be made is refused whole (a cursor beyond BIGINT cannot even be looked up)."""
     message = protocol.decode(body, "bundle")
+    protocol.checked_int(message.get("cursor", 0), "a bundle's cursor", 0)
     return _device_of(record, message), message
 
 
