@@ -37,12 +37,16 @@ class PushFacts:
     accepts (a redemption a later void in the same push refers to) is remembered as the walk goes.
     """
 
-    def __init__(self, unit: CentralUnit, txns: Sequence[Transaction]) -> None:
+    def __init__(self, unit: CentralUnit, txns: Sequence[Transaction], known: set[str] | None = None) -> None:
         self.unit = unit
         skus = {line.sku for t in txns for line in t.lines}
         self.prices = unit.item_prices(sorted(skus)) if skus else {}
-        households = sorted({t.household_id for t in txns if t.household_id})
-        self.households = set(unit.household_states(households)) if households else set()
+        # Households are never deleted: once seen, a household id stays known (``known`` lives as long as
+        # the server process), so a shop's pushes after its first look up only households new to it.
+        self.households = known if known is not None else set()
+        wanted = sorted({t.household_id for t in txns if t.household_id} - self.households)
+        if wanted:
+            self.households.update(unit.household_states(wanted))
         self.accepted: dict[str, Transaction] = {}
         self.voided_ids: set[str] = set()
 
@@ -70,14 +74,19 @@ class PushFacts:
             self.voided_ids.add(txn.ref_txn_id)
 
 
-def verdicts(unit: CentralUnit, device: CentralDevice, txns: Sequence[Transaction]) -> dict[str, Violation]:
-    """The push's new transactions that break the authority rule, by id, judged in chain order."""
+def verdicts(
+    unit: CentralUnit, device: CentralDevice, txns: Sequence[Transaction], known: set[str] | None = None
+) -> dict[str, Violation]:
+    """The push's new transactions that break the authority rule, by id, judged in chain order.
+
+    ``known`` is a set of household ids known to exist, read and extended (see ``PushFacts``).
+    """
     head = unit.device_head(device.device_id)
     last_seq = head[0] if head else 0
     candidates = [t for t in txns if t.seq > last_seq]
     if not candidates:
         return {}
-    facts = PushFacts(unit, candidates)
+    facts = PushFacts(unit, candidates, known)
     found: dict[str, Violation] = {}
     for txn in candidates:
         violation = check_shop_transaction(txn, device.shop_id, facts)

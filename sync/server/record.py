@@ -63,6 +63,8 @@ class CentralRecord:
     def __init__(self, store: CentralStore, clock: services.Clock = services.local_now) -> None:
         self.store = store
         self.clock = clock
+        # Household ids seen to exist (never deleted), so the authority rule rarely has to look them up.
+        self.known_households: set[str] = set()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, clock: services.Clock = services.local_now) -> CentralRecord:
@@ -221,7 +223,7 @@ class CentralRecord:
                 current = unit.device(device.device_id)
                 if current is None or not current.active:
                     raise SyncError("token_invalid")
-                refused = holds.verdicts(unit, device, txns)
+                refused = holds.verdicts(unit, device, txns, self.known_households)
                 fresh = unit.ingest(txns, content_ok, held=frozenset(refused))
                 unit.log_bulk([holds.link_entry(t) if t.txn_id in refused else entries[t.txn_id] for t in fresh], when)
                 effective = [t for t in fresh if t.txn_id not in refused] if refused else fresh
