@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ledger.authority import check_shop_transaction
 from ledger.chain import chain_hash
 from ledger.effects import Totals, effects_of
 from ledger.model import (
@@ -45,6 +46,10 @@ class CachedState:
     links: dict[str, dict[int, str]] = field(default_factory=dict)
     # This shop's own transactions that the township held and corrected: they count for nothing.
     corrected: set[str] = field(default_factory=set)
+    # In a ledger tied to a township (the central record, or a provisioned shop), every transaction a
+    # shop made must obey the authority rule; ``township_id`` tells the township's own ones apart.
+    township_id: str | None = None
+    catalogue: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -120,6 +125,7 @@ def verify(
     totals = Totals()
     voids: dict[str, list[Transaction]] = {}
     count = 0
+    facts = _AuditFacts(cached, fetch) if cached.township_id else None
     for txn in journal:
         count += 1
         last_seq, last_hash = _through_links(
@@ -138,6 +144,11 @@ def verify(
         if txn.txn_id in cached.corrected:
             continue  # held by the township and corrected: in the chain, with no effect and no standing
         problems.extend(check_transaction(txn))
+        if facts is not None and txn.shop_id != cached.township_id:
+            facts.line_prices = {line.sku: line.points_each for line in txn.lines}
+            violation = check_shop_transaction(txn, txn.shop_id, facts)
+            if violation is not None:
+                problems.append(Problem("authority", f"{txn.receipt_no}: {violation.message('en')}"))
         if txn.kind == TxnKind.VOID and txn.ref_txn_id:
             voids.setdefault(txn.ref_txn_id, []).append(txn)
         totals.apply(effects_of(txn, cached.stock_shop))
@@ -164,6 +175,31 @@ def verify(
                 Problem("device_head", f"device {device_id}: stored head seq {seq} does not match the journal")
             )
     return AuditReport(problems, count)
+
+
+class _AuditFacts:
+    """What the audit can tell the authority rule from the ledger alone.
+
+    Prices are not checked here: only the central record's change log holds the catalogue's history,
+    and the server checks them at push. Double voids have their own check (``double_void``).
+    """
+
+    def __init__(self, cached: CachedState, fetch: Callable[[str], Transaction | None]) -> None:
+        self.cached = cached
+        self.fetch = fetch
+        self.line_prices: dict[str, int] = {}
+
+    def price_at(self, sku: str, cursor: int) -> int | None:
+        return self.line_prices.get(sku) if sku in self.cached.catalogue else None
+
+    def household_known(self, household_id: str) -> bool:
+        return household_id in self.cached.status
+
+    def redemption(self, txn_id: str) -> Transaction | None:
+        return self.fetch(txn_id)
+
+    def voided(self, txn_id: str) -> bool:
+        return False
 
 
 def _through_links(head: tuple[int, str], links: dict[int, str] | None) -> tuple[int, str]:

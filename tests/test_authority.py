@@ -13,6 +13,7 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -416,3 +417,36 @@ def test_the_township_sees_and_decides_held_transactions_from_the_command_line(
     assert kept["status"] == "kept" and kept["decided_by"] == "王会计"
     assert bad.txn_id not in {h["txn_id"] for h in lovemart("held", "--limit", "1000")["held"]}
     assert town.central_balance(household) == (100, 100)
+
+
+def test_the_audit_applies_the_rule_to_what_was_accepted_before_it_existed(tmp_path: Path) -> None:
+    """A central record that stored a shop's award before the rule (as the attack found) fails its audit."""
+    from ledger.chain import chain_hash
+    from ledger.model import GENESIS_HASH, Household, chained
+    from sync.server.record import CentralRecord
+
+    record = CentralRecord.open(f"sqlite:///{tmp_path / 'central.sqlite3'}")
+    try:
+        record.initialise("T01", "红星镇")
+        township.put_village(record, "V01", "幸福村")
+        township.put_shop(record, "S01", "幸福村爱心超市", "V01")
+        device = record.enrol({"token": record.new_enrol_token("S01")})["device_id"]
+        with record.write() as unit:
+            unit.ledger.put_household(Household("H1", "V01", "王秀兰", "S01"))
+        draft = TxnDraft(
+            txn_id=str(uuid.uuid4()),
+            kind=TxnKind.AWARD,
+            created_at="2026-12-01T10:00:00+08:00",
+            shop_id="S01",
+            operator="evil",
+            household_id="H1",
+            postings=(Posting("household:H1", 5000), Posting("township:awards", -5000)),
+        )
+        award = chained(draft, device, 1, GENESIS_HASH, chain_hash(GENESIS_HASH, draft, device, 1))
+        assert audit_ok(record.store.ledger) == []
+        with record.write() as unit:
+            unit.ingest([award])  # straight into storage, as the server did before the rule
+        problems = services.audit(record.store.ledger).problems
+        assert [p.kind for p in problems] == ["authority"] and award.receipt_no in problems[0].detail
+    finally:
+        record.close()

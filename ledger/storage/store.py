@@ -758,6 +758,10 @@ class SqlUnit:
         state.stock_shop = shop_id or None
         state.links = self.chain_links()
         state.corrected = self.corrected_ids()
+        if self.meta("role") == "central" or self.meta("server_url"):
+            township = self.c.execute(select(T_TOWNSHIP.c.township_id).limit(1)).scalar_one_or_none()
+            state.township_id = str(township) if township else None
+            state.catalogue = set(self.c.execute(select(T_ITEM.c.sku)).scalars())
         return state
 
     def missing_guards(self) -> list[str]:
