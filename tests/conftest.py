@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +19,11 @@ from ledger.storage import SqlLedgerStore, open_ledger, open_url
 TEST_KEY = bytes.fromhex("6c6f76656d6172742d746573742d6b65792d30303030303030303030303030")
 TEST_POLICY = Policy(base_points=100, redeemable_floor=100, visitor_limit=50)
 PG_URL = os.environ.get("LOVEMART_TEST_DATABASE_URL")
+# The central record's server secret (sync.server.bundlekeys): tests never read or make the real one in
+# ~/.config/lovemart; one per test process, inherited by the servers it starts.
+os.environ.setdefault(
+    "LOVEMART_SERVER_SECRET_FILE", os.path.join(tempfile.mkdtemp(prefix="lovemart-secret-"), "server-secret")
+)
 
 
 @dataclass
