@@ -57,9 +57,9 @@ def load(home: Path) -> Settings:
     on the phone.
     """
     settings = Settings(home=home)
-    if not settings.config_path.exists():
-        return settings
     data = _read_toml(settings.config_path)
+    if data is None:
+        return settings
     for key in ("shop", "ledger"):
         if not isinstance(data.get(key, {}), dict):
             from ledger.errors import LedgerError
@@ -74,11 +74,14 @@ def load(home: Path) -> Settings:
     return settings
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path) -> dict[str, Any] | None:
+    """The file's tables, or None when there is no file (a folder we may not enter is not "no file")."""
     from ledger.errors import LedgerError
 
     try:
         raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
     except IsADirectoryError:
         raise LedgerError("settings_unreadable", path=str(path), detail="it is a folder") from None
     except OSError as exc:

@@ -90,11 +90,64 @@ def test_unreadable_settings_are_refused(capsys, home: Path) -> None:
     assert "读不了设置文件" in err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file of mode 000; the folder case above is the same path")
-def test_settings_without_read_permission_are_refused(capsys, home: Path) -> None:
-    (home / "lovemart.toml").chmod(0)
-    code, data, _ = run(capsys, home, "households", "list")
-    assert code == 1 and data["error"]["code"] == "settings_unreadable"
+def _as_another_user(*argv: str) -> subprocess.CompletedProcess[str]:
+    """``lovemart argv`` run by a user who does not own the shop's files: ``nobody`` when the tests run as
+    root (root reads every file whatever its mode, so a mode would prove nothing), else ourselves."""
+    command = [sys.executable, "-m", "lovemart.cli", *argv]
+    if os.geteuid() == 0:
+        command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],
+        env=dict(os.environ, LOVEMART_LANG="zh"),
+        timeout=60,
+    )
+
+
+can_be_another_user = pytest.mark.skipif(
+    os.geteuid() == 0 and not shutil.which("setpriv"), reason="root without setpriv cannot test a file's mode"
+)
+
+
+@pytest.fixture
+def open_folder(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo shop in a folder another user can reach (pytest's own tmp folders are 0700)."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="lovemart-perm-"))
+    base.chmod(0o755)
+    target = base / "shop"
+    shutil.copytree(home, target)
+    yield target
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@can_be_another_user
+def test_settings_without_read_permission_are_refused(open_folder: Path) -> None:
+    open_folder.chmod(0o755)
+    (open_folder / "lovemart.toml").chmod(0)
+    result = _as_another_user("--home", str(open_folder), "households", "list", "--json")
+    assert result.returncode == 1, result.stderr
+    assert json.loads(result.stdout)["error"]["code"] == "settings_unreadable"
+    assert "读不了设置文件" in result.stderr and "Traceback" not in result.stderr
+
+
+@can_be_another_user
+def test_a_shop_folder_without_permission_is_refused(open_folder: Path) -> None:
+    open_folder.chmod(0o700)  # another user may not even look inside
+    result = _as_another_user("--home", str(open_folder), "households", "list", "--json")
+    assert result.returncode == 1 and json.loads(result.stdout)["error"]["code"] == "settings_unreadable"
+    open_folder.chmod(0o755)  # may look, may not write: SQLite cannot make its -wal and -shm files
+    (open_folder / "lovemart.toml").chmod(0o644)
+    for side in open_folder.glob("ledger.sqlite3-*"):
+        side.unlink()
+    result = _as_another_user("--home", str(open_folder), "households", "list", "--json")
+    assert result.returncode == 1, result.stderr
+    assert json.loads(result.stdout)["error"]["code"] == "home_no_access"
+    assert "没有权限" in result.stderr and "Traceback" not in result.stderr and "sqlite3." not in result.stderr
 
 
 # ----- a full disk and a read-only folder, by fault injection (works everywhere) --------------------------
