@@ -304,3 +304,13 @@ def test_a_file_written_to_a_full_device_is_refused_and_the_device_stays(capsys,
     code, data, _ = run(capsys, home, "passbook", "cards", "--out", "/dev/full")
     assert code == 1 and data["error"]["code"] == "export_unwritable"
     assert Path("/dev/full").is_char_device()  # written to, never replaced by a plain file
+
+
+def test_doctor_names_a_token_file_others_can_read_and_how_to_fix_it(capsys, home: Path) -> None:
+    token = home / "device-token"
+    token.write_text("x" * 43 + "\n", encoding="ascii")
+    token.chmod(0o644)
+    code, data, _ = run(capsys, home, "doctor")
+    check = next(c for c in data["checks"] if c["name"] == "permissions")
+    assert check["status"] == "warn" and f"chmod 600 {token}" in check["message"]
+    assert "lovemart.toml" not in check["message"]  # it holds no secret here (no kiosk PIN)

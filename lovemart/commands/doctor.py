@@ -233,14 +233,17 @@ def check_clock(now: datetime, server_time: datetime | None, last: Any) -> Check
     return Check("clock", "ok", f"时钟：{now:%Y-%m-%d %H:%M}", f"Clock: {now:%Y-%m-%d %H:%M}")
 
 
-PRIVATE_FILES = ("lovemart.toml", "device-token", "kiosk-token", "lovemart-error.log", "central.sqlite3")
+PRIVATE_FILES = ("device-token", "bundle-key", "kiosk-token", "lovemart-error.log", "central.sqlite3")
 
 
 def wide_permissions(home: ShopHome) -> list[tuple[Path, int]]:
-    """The shop's folder and secret-holding files that other users of this PC can read or write."""
+    """The shop's folder and secret-holding files that other users of this PC can read or write
+    (``lovemart.toml`` only when it holds the kiosk's PIN hash: otherwise it holds nothing secret)."""
     ledger = home.settings.ledger_path
     paths = [home.home, ledger] + [Path(str(ledger) + s) for s in ("-wal", "-shm")]
     paths += [home.home / name for name in PRIVATE_FILES]
+    if (home.settings.extra.get("kiosk") or {}).get("manager_pin"):
+        paths.append(home.settings.config_path)
     wide = []
     for path in dict.fromkeys(paths):
         try:
@@ -257,31 +260,41 @@ def check_permissions(home: ShopHome, before: list[tuple[Path, int]]) -> Check:
     reads it can forge passbooks). ``before`` is what was wide before the ledger was opened, since opening
     tightens what it can; what was wide for a while may have been copied, so it is still said."""
     after = wide_permissions(home)
-    if not before and not after:
+    still = {path for path, _ in after}
+    tightened = [(path, mode) for path, mode in before if path not in still]
+    if not after and not tightened:
         return Check(
             "permissions", "ok", "店里的文件夹和账本只有本用户能读。", "Only this user can read the shop's folder."
         )
-    listed = "、".join(f"{path}（{mode:04o}）" for path, mode in (after or before))
-    listed_en = ", ".join(f"{path} ({mode:04o})" for path, mode in (after or before))
+
+    def listed(items: list[tuple[Path, int]], sep: str, fmt: str) -> str:
+        return sep.join(fmt.format(path=path, mode=f"{mode:04o}") for path, mode in items)
+
+    zh, en = [], []
     if after:
         folders = " ".join(str(p) for p, _ in after if p.is_dir())
         files = " ".join(str(p) for p, _ in after if not p.is_dir())
         fix = "; ".join(
             x for x in (f"chmod 700 {folders}" if folders else "", f"chmod 600 {files}" if files else "") if x
         )
-        return Check(
-            "permissions",
-            "warn",
-            f"别的用户也能读这些文件：{listed}。账本里有乡镇的存折密钥，能用来伪造存折。请运行：{fix}",
-            f"Other users can read: {listed_en}. The ledger holds the township's passbook key (it forges "
-            f"passbooks). Run: {fix}",
+        zh.append(
+            f"别的用户能读这些文件：{listed(after, '、', '{path}（{mode}）')}。"
+            f"账本里有乡镇的存折密钥（能用来伪造存折），其他文件里有令牌或密码。请运行：{fix} 。"
         )
-    return Check(
-        "permissions",
-        "warn",
-        f"这些文件原来别的用户也能读：{listed}，现已改为只有本用户能读。如果这台电脑别人也用，请告诉乡镇。",
-        f"Other users could read: {listed_en}; now this user's only. If others use this PC, tell the township.",
-    )
+        en.append(
+            f"Other users can read: {listed(after, ', ', '{path} ({mode})')}. The ledger holds the township's "
+            f"passbook key (it forges passbooks), the other files tokens or PINs. Run: {fix} ."
+        )
+    if tightened:
+        zh.append(
+            f"另外，{listed(tightened, '、', '{path}（{mode}）')} 原来别的用户也能读，现已改为只有本用户能读；"
+            "如果这台电脑别人也用，请告诉乡镇。"
+        )
+        en.append(
+            f"Other users could read {listed(tightened, ', ', '{path} ({mode})')}; now this user's only. If "
+            "others use this PC, tell the township."
+        )
+    return Check("permissions", "warn", "".join(zh), " ".join(en))
 
 
 AUDIT_STALE = timedelta(days=3)  # the day close audits the ledger; older than this, someone skipped closing
