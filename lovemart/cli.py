@@ -786,7 +786,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out.refusal(refusal)
             return 1
         log = home.home / "lovemart-error.log"
-        shown = redact.redact(str(exc))
+        # The database's own words (SQL, "(Background on this error at: ...)") are for the log only.
+        raw_database_error = any(c.__name__ == "DBAPIError" for c in type(exc).__mro__)
+        shown = zh(lang, "账本数据库出错", "the ledger's database failed") if raw_database_error else str(exc)
+        shown = redact.redact(shown)
         try:
             log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -795,10 +798,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f.write("\n" + redact.redact(traceback.format_exc()))
         except OSError:
             pass
-        print(
-            zh(lang, f"出错了：{shown}（详情见 {log}）", f"Something went wrong: {shown} (details in {log})"),
-            file=sys.stderr,
-        )
+        message = zh(lang, f"出错了：{shown}（详情见 {log}）", f"Something went wrong: {shown} (details in {log})")
+        if args.out.as_json:  # scripts read stdout: one JSON object there too
+            print(json.dumps({"error": {"code": "internal", "message": message}}, ensure_ascii=False))
+        print(message, file=sys.stderr)
         return 3
     finally:
         home.close()

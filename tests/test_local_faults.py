@@ -314,3 +314,24 @@ def test_doctor_names_a_token_file_others_can_read_and_how_to_fix_it(capsys, hom
     check = next(c for c in data["checks"] if c["name"] == "permissions")
     assert check["status"] == "warn" and f"chmod 600 {token}" in check["message"]
     assert "lovemart.toml" not in check["message"]  # it holds no secret here (no kiosk PIN)
+
+
+def test_an_unforeseen_database_error_is_said_in_words_and_logged(capsys, home: Path, monkeypatch) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from lovemart import cli
+
+    def fails(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("SELECT x FROM nowhere", {}, sqlite3.OperationalError("no such table: nowhere"))
+
+    monkeypatch.setattr(cli.services, "balance_for_code", fails)
+    code = main(["--home", str(home), "balance", "LM1:XF0001:1:AAAAAA", "--json"])
+    captured = capsys.readouterr()
+    assert code == 3
+    assert json.loads(captured.out)["error"]["code"] == "internal"
+    assert "账本数据库出错" in captured.err and "lovemart-error.log" in captured.err
+    for word in RAW_WORDS + ("no such table",):
+        assert word not in captured.out + captured.err
+    assert "no such table: nowhere" in (home / "lovemart-error.log").read_text(encoding="utf-8")
