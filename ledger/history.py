@@ -77,11 +77,11 @@ def recent_movements(store: LedgerStore, household_id: str, limit: int = 10) -> 
         return [
             describe(unit, txn, household_id)
             for txn in unit.recent_transactions(household_id, limit)
-            if _shown_here(unit, txn, shop_id)
+            if shown_here(unit, txn, shop_id)
         ]
 
 
-def _shown_here(unit: LedgerUnit, txn: Transaction, shop_id: str) -> bool:
+def shown_here(unit: LedgerUnit, txn: Transaction, shop_id: str) -> bool:
     """A correction means something only in the shop whose transaction it undid (docs/sync.md "Authority")."""
     if txn.kind != TxnKind.CORRECTION:
         return True

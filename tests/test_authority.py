@@ -20,6 +20,7 @@ import pytest
 
 from ledger import services
 from ledger.authority import Violation, check_shop_transaction
+from ledger.history import recent_movements
 from ledger.model import FEN, Item, Line, Posting, Transaction, TxnDraft, TxnKind
 from ledger.storage import SqlLedgerStore
 from lovemart.bench_sync import MiniClient
@@ -229,6 +230,10 @@ def test_an_award_made_at_a_shop_is_held_and_does_not_count_in_the_ranking(town:
     assert_held_without_effect(town, a, "township_only")
     with a["evil"].read() as unit:
         assert unit.balance(a["victim"]) == (100, 100)  # points earned back to what the township says
+    # The shop's history says what happened, with the receipt number; the other shop's says nothing.
+    corrected = [m for m in recent_movements(a["evil"], a["victim"]) if m.zh.startswith("乡镇更正")]
+    assert [(m.points, a["forged"].receipt_no in m.zh) for m in corrected] == [(-5000, True)]
+    assert not [m for m in recent_movements(a["honest"], a["victim"]) if m.zh.startswith("乡镇更正")]
 
 
 def test_the_genuine_trade_of_a_shop_goes_through_around_a_held_transaction(town: Town) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from ledger import services
 from ledger.errors import LedgerError
-from ledger.history import describe
+from ledger.history import describe, shown_here
 from ledger.model import HouseholdStatus, Shop
 from ledger.storage.central import CentralUnit
 from ledger.storage.store import T_LINE, T_TXN
@@ -205,6 +205,7 @@ def kiosk_view(record: CentralRecord, code: str, lang: str = "zh", village_id: s
         history = [
             describe(ledger, t, household.household_id)
             for t in ledger.recent_transactions(household.household_id, HISTORY_LENGTH)
+            if shown_here(ledger, t, ledger.identity().shop_id)
         ]
         debt = rules.debt_of(unit, household.household_id)
         shelf = _shelf(unit, village_id or household.village_id)
