@@ -24,6 +24,7 @@ from ledger.history import recent_movements
 from ledger.model import FEN, Item, Line, Posting, Transaction, TxnDraft, TxnKind
 from ledger.storage import SqlLedgerStore
 from lovemart.bench_sync import MiniClient
+from sync.apply import apply_page
 from sync.server import township
 from tests.test_server import BACKENDS, Town, town_of
 
@@ -455,3 +456,38 @@ def test_the_audit_applies_the_rule_to_what_was_accepted_before_it_existed(tmp_p
         assert [p.kind for p in problems] == ["authority"] and award.receipt_no in problems[0].detail
     finally:
         record.close()
+
+
+def test_a_usb_bundle_is_judged_by_the_same_rule_and_its_reply_corrects_the_shop(town: Town) -> None:
+    from sync import protocol
+    from sync.server import bundles
+
+    household, _ = town.household(points=100, shop_id="S01")
+    client, store = town.shop("S01")
+    forged = forge(
+        store,
+        TxnKind.AWARD,
+        household_id=household,
+        postings=(Posting(f"household:{household}", 900), Posting("township:awards", -900)),
+    )
+    with store.read() as unit:
+        cursor = int(unit.meta("pull_cursor") or 0)
+        own = [t for t in unit.journal() if t.device_id == client.device_id]
+    message = {
+        "v": 1,
+        "type": "bundle",
+        "shop_id": client.shop_id,
+        "device_id": client.device_id,
+        "cursor": cursor,
+        "created_at": "2026-12-06T10:00:00+08:00",
+        "push": protocol.push_message(client.shop_id, client.device_id, own),
+    }
+    reply = protocol.decode(
+        bundles.apply_and_reply(town.record, protocol.encode(bundles.signed(message, client.bundle_key))),
+        "bundle_reply",
+    )
+    assert [h["rule"] for h in held(town, "S01") if h["txn_id"] == forged.txn_id] == ["township_only"]
+    assert town.central_balance(household) == (100, 100)
+    assert balance(store, household) == (1000, 1000)
+    apply_page(store, reply["pull"]["changes"], reply["pull"]["next"])  # the reply, carried back on the stick
+    assert balance(store, household) == (100, 100) and audit_ok(store) == []
