@@ -31,6 +31,11 @@ from lovemart.wiring import ShopHome, local_fault
 
 Handler = Callable[[argparse.Namespace, ShopHome], int]
 
+# Every log record of this process is redacted (tokens, PINs, keys), and so are those of the server's worker
+# processes: uvicorn starts them with multiprocessing's "spawn", which imports the `lovemart` script, and
+# with it this module, again.
+redact.install()
+
 
 class Output:
     """Writes results as text for people or one JSON object for scripts."""

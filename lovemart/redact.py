@@ -58,10 +58,25 @@ def redact_argv(argv: Sequence[str]) -> str:
 _installed = False
 
 
+def _redacted(value: object) -> object:
+    """A log argument without secrets: text redacted; numbers kept; any other object replaced by its
+    redacted text only when that text held a secret (so formatters still get the types they expect)."""
+    if value is None or isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    try:
+        text = str(value)
+    except Exception:  # an object whose __str__ fails: logging would say so itself
+        return value
+    masked = redact(text)
+    return masked if masked != text else value
+
+
 def install() -> None:
     """Redact every log record from now on, in this process (idempotent).
 
-    The record's message is formatted and redacted when it is made, and so is its traceback (a
+    The record's template and arguments are redacted when it is made, and so is its traceback (a
     formatter uses ``exc_text`` when it is already set), so no handler ever sees the raw text.
     """
     global _installed
@@ -71,12 +86,14 @@ def install() -> None:
 
     def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):  # a broken format string: leave it to the handler to complain
-            return record
-        record.msg = redact(message)
-        record.args = None
+        # The template and each argument are redacted in place, keeping their shape: some formatters read
+        # ``record.args`` themselves (uvicorn's access log takes the client, method, path... from it).
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _redacted(v) for k, v in record.args.items()}
         if record.exc_info and record.exc_info[0] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return record

@@ -120,7 +120,7 @@ def test_every_log_record_is_masked(caplog: pytest.LogCaptureFixture) -> None:
         except RuntimeError:
             logger.exception("failed")
     assert TOKEN not in caplog.text
-    assert "Authorization': ***" in caplog.text
+    assert "Bearer ***" in caplog.text
 
 
 def test_the_error_log_masks_the_command_line_and_the_traceback(
