@@ -530,7 +530,13 @@ class CentralUnit:
         return [_exception(r) for r in rows], total
 
     # ----- refusals of a device (rate limit) -------------------------------------------------------------
-    def refusal_window(self, device_id: str) -> RefusalWindow | None:
+    def refusal_window(self, device_id: str, *, for_update: bool = False) -> RefusalWindow | None:
+        """The device's refusal counters; ``for_update`` first locks the device's row (PostgreSQL), so two
+        server processes refusing the same device at once count both refusals instead of one overwriting
+        the other (SQLite has one writer anyway)."""
+        if for_update:
+            lock = select(T_CENTRAL_DEVICE.c.device_id).where(T_CENTRAL_DEVICE.c.device_id == device_id)
+            self.c.execute(lock.with_for_update())
         row = self.c.execute(select(T_REFUSAL).where(T_REFUSAL.c.device_id == device_id)).first()
         return RefusalWindow(row.device_id, row.window_start, row.refusals, row.blocked_until) if row else None
 

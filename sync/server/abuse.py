@@ -51,7 +51,7 @@ def check_throttle(record: CentralRecord, device: CentralDevice) -> None:
 def count_refusal(unit: CentralUnit, device_id: str, now: datetime) -> None:
     """One more refusal of ``device_id`` (in the caller's write unit); past the limit, block it a while."""
     stamp = now.isoformat(timespec="seconds")
-    window = unit.refusal_window(device_id)
+    window = unit.refusal_window(device_id, for_update=True)
     if window is None or (now - _parse(window.window_start)).total_seconds() > WINDOW_S:
         window = RefusalWindow(device_id, stamp, 0, window.blocked_until if window else None)
     refusals = window.refusals + 1
