@@ -28,7 +28,7 @@ from sync.server import abuse
 from sync.server.bundles import signed
 from sync.server.tokens import bundle_key
 from tests import test_server
-from tests.server_harness import HTTP
+from tests.server_harness import HTTP, running
 from tests.test_server import Town, error_of, own_journal, post_push, run_cli
 
 town = test_server.town  # the same fixture: a real server per backend, for this module
@@ -454,3 +454,20 @@ def test_a_bundle_with_a_cursor_beyond_bigint_is_4xx_and_stores_nothing(town: To
         )
         assert 400 <= reply.status_code < 500, (cursor, reply.status_code, reply.text)
         assert town.counts()[:2] == before[:2]
+
+
+def test_another_server_process_slows_the_same_device_down(town: Town) -> None:
+    """Several server processes serve one township (DESIGN §11): the refusals counted by one hold at the other."""
+    _, code = town.household(points=500)
+    client, store = town.shop("S01", stock=0)
+    services.stock_intake(store, [("SOAP", 50)], supplier="供销社")
+    for _ in range(2):
+        services.redeem(store, code, [("SOAP", 1)])
+    t = own_journal(store)
+    gap = protocol.encode(protocol.push_message(client.shop_id, client.device_id, t[2:]))
+    for _ in range(abuse.REFUSALS_PER_WINDOW):
+        assert post_push(town, client, gap).status_code == 409
+    with running(town.server.database_url) as other:
+        headers = JSON_GZIP | {"Authorization": f"Bearer {client.token}"}
+        reply = HTTP.post(other.url + "/v1/push", content=gap, headers=headers)
+    assert reply.status_code == 429 and error_of(reply)["code"] == "too_many_refusals"
