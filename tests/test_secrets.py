@@ -180,3 +180,21 @@ def test_the_enrolment_code_can_be_asked_for(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["shop_id"] == "S01"
     assert stat.S_IMODE((home / "device-token").stat().st_mode) == 0o600
     assert stat.S_IMODE((home / "bundle-key").stat().st_mode) == 0o600
+
+
+def test_the_servers_access_log_still_formats_and_is_masked() -> None:
+    """uvicorn's access formatter reads the record's arguments itself: redaction must keep their shape."""
+    from uvicorn.logging import AccessFormatter
+
+    redact.install()
+    record = logging.getLogger("uvicorn.access").makeRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/v1/health?token={TOKEN}", "1.1", 200),
+        None,
+    )
+    line = AccessFormatter(fmt='%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)
+    assert TOKEN not in line and "token=***" in line and "200" in line
