@@ -734,7 +734,12 @@ def cmd_bench_sync(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def _server_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", default=None, help="the central record's URL (default $LOVEMART_SERVER)")
+    p.add_argument(
+        "--server",
+        default=None,
+        help="the central record's URL (default $LOVEMART_SERVER); the API token comes from $LOVEMART_TOKEN "
+        "or is asked for",
+    )
     # Refused with a message: the token comes from $LOVEMART_TOKEN or is asked for (see _client).
     p.add_argument("--admin-token", default=None, help=argparse.SUPPRESS)
 
@@ -767,7 +772,11 @@ def register(commands: Any, add: Any, group: Any) -> None:
     p.add_argument("--certfile", default=None, help="PEM certificate: serve HTTPS (with --keyfile)")
     p.add_argument("--keyfile", default=None, help="PEM private key of --certfile")
 
-    g = group("central", "the township's central record: set-up, administration, reports, bundles")
+    g = group(
+        "central",
+        "the township's central record: set-up, administration, reports, bundles (commands that call the server "
+        "take the API token from $LOVEMART_TOKEN, or ask for it; never on the command line)",
+    )
     p = add(g, "init", cmd_central_init, "create or upgrade the central database and print a new admin token")
     _database_option(p)
     p.add_argument("--township-id", default="T01", help="the township's id (default T01)")
