@@ -471,3 +471,17 @@ def test_another_server_process_slows_the_same_device_down(town: Town) -> None:
         headers = JSON_GZIP | {"Authorization": f"Bearer {client.token}"}
         reply = HTTP.post(other.url + "/v1/push", content=gap, headers=headers)
     assert reply.status_code == 429 and error_of(reply)["code"] == "too_many_refusals"
+
+
+def test_database_errors_are_4xx_for_bad_values_and_503_only_when_the_database_is_unwell() -> None:
+    from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+
+    from sync.server.gate import database_refusal
+
+    cause = Exception("from the driver")
+    refused = database_refusal(DataError("INSERT", {}, cause))
+    assert (refused.status, refused.code) == (422, "value_refused") and not refused.retryable
+    clash = database_refusal(IntegrityError("INSERT", {}, cause))
+    assert (clash.status, clash.code) == (409, "value_conflict") and not clash.retryable
+    busy = database_refusal(OperationalError("INSERT", {}, cause))
+    assert (busy.status, busy.code) == (503, "server_error") and busy.retryable
