@@ -109,3 +109,16 @@ def test_the_settings_file_with_the_pin_hash_is_the_users_only(
     assert main(["--home", str(tmp_path), "kiosk", "--set-manager-pin"]) == 0
     assert stat.S_IMODE((tmp_path / "lovemart.toml").stat().st_mode) == 0o600
     assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700
+
+
+def test_setting_a_new_pin_lifts_the_lock_out(
+    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lovemart.kiosk_main import PIN_STATE_FILE
+
+    state = tmp_path / PIN_STATE_FILE
+    wrong(lockout(state, clock), 5)
+    assert lockout(state, clock).locked_for() == 30
+    monkeypatch.setattr("sys.stdin", io.StringIO("1357\n"))  # at the PC itself, by whoever runs the kiosk
+    assert main(["--home", str(tmp_path), "kiosk", "--set-manager-pin"]) == 0
+    assert lockout(state, clock).locked_for() == 0

@@ -71,6 +71,10 @@ def _set_kiosk_pin(args: argparse.Namespace, home: ShopHome) -> int:
     section["manager_pin"] = record
     settings.extra["kiosk"] = section
     settings_mod.save(settings)
+    # Whoever may set the PIN at this PC may also lift a lock-out of wrong tries of the old one.
+    from lovemart.kiosk_main import PIN_STATE_FILE
+
+    (home.home / PIN_STATE_FILE).unlink(missing_ok=True)
     args.out.result(
         {"manager_pin": "set"},
         _say(
