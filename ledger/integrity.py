@@ -275,7 +275,7 @@ def check_chain(store: LedgerStore) -> ChainCheck:
         checkpoint = checkpoint_of(unit)
         start = dict(checkpoint.heads) if checkpoint else {}
         problems = [Problem("append_only_guard", f"missing: {name}") for name in unit.missing_guards()]
-        links = unit.held_links()
+        links = unit.chain_links()
         for device_id, (seq, digest) in sorted(start.items()):
             anchor = unit.transaction_at(device_id, seq)
             if anchor is None:

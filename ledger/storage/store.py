@@ -808,13 +808,6 @@ class SqlUnit:
             self.c.execute(select(T_TXN).where(T_TXN.c.device_id == device_id, T_TXN.c.seq == seq)).first()
         )
 
-    def held_links(self) -> dict[str, dict[int, str]]:
-        """Places of held transactions known only by number and hash (table ``chain_link``): device -> seq -> hash."""
-        links: dict[str, dict[int, str]] = {}
-        for device_id, seq, digest in self.c.exec_driver_sql("SELECT device_id, seq, hash FROM chain_link"):
-            links.setdefault(device_id, {})[int(seq)] = digest
-        return links
-
     def journal_after(self, pk: int) -> Iterator[Transaction]:
         """The transactions stored after position ``pk``, in storage order, streamed (three ordered scans)."""
         txns = self.c.execute(select(T_TXN).where(T_TXN.c.id > pk).order_by(T_TXN.c.id))
@@ -1019,6 +1012,7 @@ class SqlUnit:
         return str(found) if found is not None else None
 
     def chain_links(self) -> dict[str, dict[int, str]]:
+        """Places of held transactions known only by number and hash (table ``chain_link``): device -> seq -> hash."""
         links: dict[str, dict[int, str]] = {}
         for r in self.c.execute(select(T_LINK.c.device_id, T_LINK.c.seq, T_LINK.c.hash)):
             links.setdefault(r.device_id, {})[int(r.seq)] = r.hash
