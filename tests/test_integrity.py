@@ -379,3 +379,25 @@ def test_the_pos_start_up_check_says_why_selling_stopped(capsys, home: Path) -> 
     finally:
         shop.close()
     assert refusal is not None and refusal.code == "ledger_tampered" and sold["receipt_no"] in refusal.message("zh")
+
+
+def test_the_checks_on_sqlite_and_postgresql(any_shop: ShopFixture) -> None:
+    """The store's queries of the checks are portable: a cache edited behind the ledger's back, both databases."""
+    shop = any_shop
+    shop.household("H1", points=300)
+    shop.household("H2", points=200)
+    shop.item("RICE", 30, stock=20)
+    assert integrity.full_audit(shop.store).ok
+    services.redeem(shop.store, shop.codes["H1"], [("RICE", 1)])
+    check = integrity.check_at_start(shop.store)
+    assert check.ok and check.checked == 1
+    with shop.store.write() as unit:
+        unit.c.exec_driver_sql("UPDATE household_balance SET balance = balance + 5000 WHERE household_id = 'H2'")
+    assert integrity.check_chain(shop.store).ok  # the caches alone explain the total
+    assert [p.detail for p in integrity.balance_drift(shop.store)] == [
+        "balance of household H2: stored 5200, journal says 200"
+    ]
+    with pytest.raises(LedgerError) as refused:
+        services.redeem(shop.store, shop.codes["H2"], [("RICE", 1)])
+    assert refused.value.code == "household_tampered"
+    services.redeem(shop.store, shop.codes["H1"], [("RICE", 1)])
