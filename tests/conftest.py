@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -21,9 +23,10 @@ TEST_POLICY = Policy(base_points=100, redeemable_floor=100, visitor_limit=50)
 PG_URL = os.environ.get("LOVEMART_TEST_DATABASE_URL")
 # The central record's server secret (sync.server.bundlekeys): tests never read or make the real one in
 # ~/.config/lovemart; one per test process, inherited by the servers it starts.
-os.environ.setdefault(
-    "LOVEMART_SERVER_SECRET_FILE", os.path.join(tempfile.mkdtemp(prefix="lovemart-secret-"), "server-secret")
-)
+if "LOVEMART_SERVER_SECRET_FILE" not in os.environ:
+    _secret_dir = tempfile.mkdtemp(prefix="lovemart-secret-")
+    atexit.register(shutil.rmtree, _secret_dir, ignore_errors=True)
+    os.environ["LOVEMART_SERVER_SECRET_FILE"] = os.path.join(_secret_dir, "server-secret")
 
 
 @dataclass
