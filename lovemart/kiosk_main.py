@@ -99,6 +99,7 @@ class KioskConfig:
     server_timeout_s: float = 3.0
     manager_pin: str | None = None  # "<salt>:<hash>" (lovemart kiosk --set-manager-pin) for a kiosk with no ledger
     camera_preview: bool = True
+    allow_plain_http: bool = False  # [kiosk] allow_plain_http = true: an unencrypted server on the network
 
     @property
     def remote(self) -> bool:
@@ -128,7 +129,23 @@ class KioskConfig:
             server_timeout_s=_as_float(kiosk.get("server_timeout_s", 3), 3.0),
             manager_pin=str(kiosk["manager_pin"]) if kiosk.get("manager_pin") else None,
             camera_preview=_as_bool(kiosk.get("camera_preview"), True),
+            allow_plain_http=kiosk.get("allow_plain_http") is True,
         )
+
+    def _check_transport(self) -> None:
+        """The kiosk token reads every household's points: never send it unencrypted across a network.
+
+        Plain ``http://`` is for the loopback only, unless ``[kiosk] allow_plain_http = true`` says the
+        village accepts it (then logged as a warning), as ``[sync]`` does for the shop's device token.
+        """
+        from lovemart.kiosk_remote import KioskServerFault
+        from sync.client import check_transport
+        from sync.errors import SyncError
+
+        try:
+            check_transport(self.server or "", self.allow_plain_http)
+        except SyncError as refused:
+            raise KioskServerFault("kiosk_plain_http", url=self.server or "") from refused
 
     def remote_source(self) -> RemoteKioskSource:
         """The central record's kiosk endpoints as the kiosk's source; refuses settings that cannot work."""
@@ -140,6 +157,7 @@ class KioskConfig:
             raise KioskServerFault("kiosk_settings", missing=", ".join(missing) or "server")
         if not self.server.startswith(("http://", "https://")):
             raise KioskServerFault("kiosk_settings", missing='server = "https://..."')
+        self._check_transport()
         return RemoteKioskSource(self.server, self.kiosk_token or "", self.village or "", timeout=self.server_timeout_s)
 
 

@@ -49,6 +49,12 @@ class KioskServerFault(DeviceFault):
             "查询机设置不全：lovemart.toml 的 [kiosk] 有 server，还缺少 {missing}。",
             "The kiosk settings are incomplete: [kiosk] in lovemart.toml has server but lacks {missing}.",
         ),
+        "kiosk_plain_http": (
+            "乡镇服务器地址 {url} 没有加密（http://），查询机令牌会在网上被看到。请改用 https:// 地址，"
+            "或在 lovemart.toml 的 [kiosk] 里写 allow_plain_http = true。",
+            "The township server {url} is not encrypted (http://): the kiosk token could be read on the way. "
+            "Use an https:// address, or set allow_plain_http = true under [kiosk] in lovemart.toml.",
+        ),
         "kiosk_token_malformed": (
             "这不像乡镇给的查询机令牌（应为一串 20 个以上的字母和数字）。没有保存。",
             "That does not look like a kiosk token from the township (20 or more letters and digits). Not saved.",

@@ -355,3 +355,18 @@ def test_a_kiosk_without_a_ledger_is_closed_with_the_pin_from_its_settings(
     assert main(["--home", str(tmp_path), "kiosk", "--set-manager-pin"]) == 1
     assert "4" in capsys.readouterr().err
     assert (tmp_path / "lovemart.toml").read_text(encoding="utf-8") == written
+
+
+def test_a_remote_kiosk_refuses_plain_http_across_a_network_unless_its_settings_say_so(tmp_path: Path) -> None:
+    """The kiosk token reads every household's points (issue 11): only the loopback may be plain HTTP."""
+    settings = settings_mod.load(tmp_path / "hall")
+    kiosk = {"server": "http://10.20.30.40:8000", "kiosk_token": "k" * 40, "village": "V01"}
+    settings.extra["kiosk"] = kiosk
+    settings_mod.save(settings)
+    with pytest.raises(KioskServerFault) as caught:
+        KioskConfig.of(ShopHome.at(tmp_path / "hall")).remote_source()
+    assert caught.value.code == "kiosk_plain_http" and "https://" in caught.value.message("zh")
+    for allowed in ({**kiosk, "allow_plain_http": True}, {**kiosk, "server": "http://127.0.0.1:8000"}):
+        settings.extra["kiosk"] = allowed
+        settings_mod.save(settings)
+        KioskConfig.of(ShopHome.at(tmp_path / "hall")).remote_source().close()
