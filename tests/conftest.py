@@ -117,3 +117,22 @@ def any_shop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ShopFix
     set_up(s)
     yield ShopFixture(s, path)
     s.close()
+
+
+@pytest.fixture(scope="module")
+def demo_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo shop made once per test module, with the module's ``DEMO_HOUSEHOLDS`` households (12 if unset)."""
+    from lovemart.cli import main
+
+    home = tmp_path_factory.mktemp("demo") / "shop"
+    households = getattr(request.module, "DEMO_HOUSEHOLDS", 12)
+    assert main(["--home", str(home), "demo", "--no-ui", "--households", str(households), "--json"]) == 0
+    return home
+
+
+@pytest.fixture
+def home(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the module's demo shop, so a test may change it."""
+    target = tmp_path / "shop"
+    shutil.copytree(demo_template, target)
+    return target

@@ -20,21 +20,7 @@ def run(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> tuple[int
     return code, data, captured.err
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("demo")
-    assert main(["--home", str(home), "demo", "--no-ui", "--households", "30", "--json"]) == 0
-    return home
-
-
-@pytest.fixture
-def home(demo_template: Path, tmp_path: Path) -> Path:
-    """A private copy of the demo shop, so tests may change it."""
-    import shutil
-
-    target = tmp_path / "shop"
-    shutil.copytree(demo_template, target)
-    return target
+DEMO_HOUSEHOLDS = 30  # the demo shop of this module (tests/conftest.py: demo_template, home)
 
 
 def first_redeemable(capsys, home: Path, at_least: int = 20) -> dict:

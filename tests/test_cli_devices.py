@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 from pathlib import Path
@@ -61,20 +60,7 @@ def set_printer(home: Path, section: dict | None) -> None:
     settings_mod.save(settings)
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from lovemart.cli import main
-
-    home = tmp_path_factory.mktemp("demo-devices")
-    assert main(["--home", str(home), "demo", "--no-ui", "--households", "12", "--json"]) == 0
-    return home
-
-
-@pytest.fixture
-def home(demo_template: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "shop"
-    shutil.copytree(demo_template, target)
-    return target
+DEMO_HOUSEHOLDS = 12  # the demo shop of this module (tests/conftest.py: demo_template, home)
 
 
 def text_lines(data: bytes) -> list[str]:

@@ -8,7 +8,6 @@ Ledgers are real SQLite files edited behind the triggers' back with plain ``sqli
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -280,18 +279,7 @@ def run(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> tuple[int
     return code, data, captured.err
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("demo")
-    assert main(["--home", str(home), "demo", "--no-ui", "--households", "12", "--json"]) == 0
-    return home
-
-
-@pytest.fixture
-def home(demo_template: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "shop"
-    shutil.copytree(demo_template, target)
-    return target
+DEMO_HOUSEHOLDS = 12  # the demo shop of this module (tests/conftest.py: demo_template, home)
 
 
 def two_redeemable(capsys: pytest.CaptureFixture[str], home: Path) -> list[dict]:

@@ -35,18 +35,7 @@ def run(capsys: pytest.CaptureFixture[str], home: Path, *args: str, lang: str | 
     return code, data, captured.err
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("faults") / "shop"
-    assert main(["--home", str(home), "demo", "--no-ui", "--households", "5", "--json"]) == 0
-    return home
-
-
-@pytest.fixture
-def home(demo_template: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "shop"
-    shutil.copytree(demo_template, target)
-    return target
+DEMO_HOUSEHOLDS = 5  # the demo shop of this module (tests/conftest.py: demo_template, home)
 
 
 def a_passbook(capsys: pytest.CaptureFixture[str], home: Path) -> str:
