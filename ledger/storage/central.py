@@ -669,7 +669,7 @@ class CentralUnit:
         transactions keep only their place in the chain (``SqlUnit.ingest``).
         """
         if self.c.dialect.name != "postgresql":
-            return self.ledger.ingest(txns, held=held)
+            return self.ledger.ingest(txns, held=held, content_ok=content_ok)
         if content_ok is not None and len(content_ok) != len(txns):
             raise ValueError("content_ok must say something of every transaction")
         fresh, heads = self._checked(txns, content_ok)

@@ -902,7 +902,11 @@ class SqlUnit:
         return result
 
     def ingest(
-        self, txns: Sequence[Transaction], create_devices: bool = False, held: frozenset[str] = frozenset()
+        self,
+        txns: Sequence[Transaction],
+        create_devices: bool = False,
+        held: frozenset[str] = frozenset(),
+        content_ok: Sequence[bool] | None = None,
     ) -> list[Transaction]:
         """Store transactions made on other devices, each exactly once; return the ones that were new.
 
@@ -914,19 +918,30 @@ class SqlUnit:
         Transactions whose ids are in ``held`` (the central record's verdict, docs/sync.md "Authority")
         pass the same checks but keep only their place in the chain (``chain_link``): they are returned
         among the new ones, and are not in the journal, so they have no effect.
+
+        ``content_ok[i]`` (the hash of ``txns[i]`` matches its content) lets a caller hash them before it
+        takes the write lock (the central record does); without it the hashes are computed here.
         """
         if not txns:
             return []
+        if content_ok is not None and len(content_ok) != len(txns):
+            raise ValueError("content_ok must say something of every transaction")
+
+        def content_matches(position: int, txn: Transaction) -> bool:
+            if content_ok is not None:
+                return content_ok[position]
+            return chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq) == txn.hash
+
         known = self._known_hashes([t.txn_id for t in txns])
         devices = sorted({t.device_id for t in txns})
         heads: dict[str, tuple[int, str]] = {}
         for r in self.c.execute(select(T_DEVICE).where(T_DEVICE.c.device_id.in_(devices))):
             heads[r.device_id] = (r.last_seq, r.last_hash)
         fresh: list[Transaction] = []
-        for txn in txns:
+        for position, txn in enumerate(txns):
             if txn.txn_id in known:
                 # The content is compared, not just the id: a resend must be the very same transaction.
-                same = known[txn.txn_id] == txn.hash == chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq)
+                same = known[txn.txn_id] == txn.hash and content_matches(position, txn)
                 if not same:
                     raise LedgerError("sync_id_reused", txn_id=txn.txn_id, receipt_no=txn.receipt_no)
                 continue
@@ -942,7 +957,7 @@ class SqlUnit:
                 raise LedgerError("sync_gap", device_id=txn.device_id, expected=last_seq + 1, got=txn.seq)
             if txn.prev_hash != last_hash:
                 raise LedgerError("sync_chain_break", receipt_no=txn.receipt_no)
-            if chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq) != txn.hash:
+            if not content_matches(position, txn):
                 raise LedgerError("sync_hash_mismatch", receipt_no=txn.receipt_no)
             heads[txn.device_id] = (txn.seq, txn.hash)
             known[txn.txn_id] = txn.hash
