@@ -853,6 +853,10 @@ class CentralUnit:
         rows = self.c.execute(select(T_SHOP).order_by(T_SHOP.c.shop_id))
         return [Shop(r.shop_id, r.name, r.village_id) for r in rows]
 
+    def household_ids(self) -> set[str]:
+        """Every household's id (a township's register: tens of thousands, read once per server process)."""
+        return set(self.c.execute(select(T_HOUSEHOLD.c.household_id)).scalars())
+
     def household_states(self, household_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
         """(balance, status) of each of ``household_ids`` that exists, in one query per 500."""
         found: dict[str, tuple[int, str]] = {}

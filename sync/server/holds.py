@@ -44,6 +44,8 @@ class PushFacts:
         # Households are never deleted: once seen, a household id stays known (``known`` lives as long as
         # the server process), so a shop's pushes after its first look up only households new to it.
         self.households = known if known is not None else set()
+        if not self.households:  # the first push a server process judges: every household in one read
+            self.households.update(unit.household_ids())
         wanted = sorted({t.household_id for t in txns if t.household_id} - self.households)
         if wanted:
             self.households.update(unit.household_states(wanted))
