@@ -24,6 +24,7 @@ from ledger.model import (
     Shop,
     Township,
     Transaction,
+    TxnKind,
     Village,
 )
 from ledger.ports import LedgerStore, LedgerUnit
@@ -41,6 +42,7 @@ class Applied:
     changes: int
     txns: int
     cursor: int
+    corrected: int = 0  # this shop's transactions the township held, now corrected here (docs/sync.md "Authority")
 
 
 def pull_cursor(unit: LedgerUnit) -> int:
@@ -65,8 +67,11 @@ def apply_in(unit: LedgerUnit, changes: Sequence[Message], next_cursor: int) -> 
     # are stored together, households first: a card's household is always earlier in the log.
     households: list[Household] = []
     cards: list[PassbookCard] = []
+    shop_id = unit.identity().shop_id if unit.meta("shop_id") else ""
+    corrected = 0
 
     def flush() -> int:
+        nonlocal corrected
         if households or cards:
             unit.replicate_households(households)
             unit.replicate_cards(cards)
@@ -76,6 +81,7 @@ def apply_in(unit: LedgerUnit, changes: Sequence[Message], next_cursor: int) -> 
             return 0
         fresh = unit.ingest(pending, create_devices=True)
         pending.clear()
+        corrected += sum(1 for t in fresh if t.kind == TxnKind.CORRECTION and t.party == shop_id)
         return len(fresh)
 
     for change in changes:
@@ -110,7 +116,7 @@ def apply_in(unit: LedgerUnit, changes: Sequence[Message], next_cursor: int) -> 
     cursor = max(current, next_cursor)
     if cursor != current:
         unit.set_meta(CURSOR_KEY, str(cursor))
-    return Applied(applied, stored, cursor)
+    return Applied(applied, stored, cursor, corrected)
 
 
 def _transaction(unit: LedgerUnit, data: object, heads: dict[str, tuple[int, str]]) -> Transaction:

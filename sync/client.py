@@ -94,6 +94,7 @@ class PullResult:
     pulled: int
     txns: int
     cursor: int
+    corrected: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class SyncSummary:
     pulled_txns: int = 0
     cursor: int = 0
     last_synced: str = ""
+    corrected: int = 0  # this shop's transactions the township held and corrected (docs/sync.md "Authority")
 
     def as_dict(self) -> dict[str, Any]:
         """The summary of ``lovemart sync --json``; the first four keys are the contract."""
@@ -116,6 +118,7 @@ class SyncSummary:
             "pulled_txns": self.pulled_txns,
             "cursor": self.cursor,
             "last_synced": self.last_synced,
+            "corrected": self.corrected,
         }
 
 
@@ -484,6 +487,7 @@ class SyncClient:
                 pulled.txns,
                 pulled.cursor,
                 when,
+                pulled.corrected,
             )
         except (SyncError, LedgerError) as error:
             self._remember(error)
@@ -593,7 +597,7 @@ class SyncClient:
         with self.store.read() as unit:
             unit.identity()
             cursor = pull_cursor(unit)
-        pulled = txns = 0
+        pulled = txns = corrected = 0
         # The next page is fetched while this one is stored: the server builds page N+1 while this PC
         # writes page N (a new PC pulls a hundred pages). A page applied is never fetched again, and a
         # prefetched page that overlaps what the ledger has is skipped change by change (``apply_in``).
@@ -605,9 +609,10 @@ class SyncClient:
                 applied = apply_page(self.store, page.changes, page.next)
                 pulled += applied.changes
                 txns += applied.txns
+                corrected += applied.corrected
                 self._report(Progress("pull", pulled))
                 if ahead is None:
-                    return PullResult(pulled, txns, applied.cursor)
+                    return PullResult(pulled, txns, applied.cursor, corrected)
                 if applied.cursor <= cursor:
                     raise SyncError(
                         "payload_malformed", detail="the central record said there is more but sent nothing"

@@ -782,3 +782,52 @@ def test_a_connected_shop_refuses_to_make_points_and_a_standalone_one_keeps_them
     household = data["households"][0]["household_id"]
     code, data, err = cli(standalone, "points", "award", household, "10", "--reason", "志愿服务")
     assert code == 0, err
+
+
+def test_a_shop_that_awarded_points_itself_is_corrected_at_its_next_sync(
+    real_town: Any, tmp_path: Path, cli: Any
+) -> None:
+    """Issue 11: an award made at a shop (by an older version, or by hand) is held by the township; the same
+    ``lovemart sync`` brings the correction back, says so in plain words, and the shop's audit stays clean."""
+    import uuid
+
+    from ledger.model import Posting, TxnDraft, TxnKind
+
+    record, server = real_town
+    home = tmp_path / "S01"
+    code, _, err = cli(home, "provision", "--server", server.url, f"--token={record.new_enrol_token('S01')}")
+    assert code == 0, err
+    quick(home)
+    store = open_shop(home)
+    try:
+        with store.write() as unit:  # what `points award` did before a connected shop refused it
+            unit.append(
+                TxnDraft(
+                    txn_id=str(uuid.uuid4()),
+                    kind=TxnKind.AWARD,
+                    created_at=services.timestamp(services.local_now),
+                    shop_id="S01",
+                    operator="admin",
+                    household_id="H1",
+                    postings=(Posting("household:H1", 500), Posting("township:awards", -500)),
+                    memo="店里发的",
+                )
+            )
+        assert store_balance(store, "H1") == 700
+    finally:
+        store.close()
+    code, data, err = cli(home, "sync", lang="zh")
+    assert code == 0, err
+    assert data["pushed"] == 1 and data["corrected"] == 1 and data["exceptions"] == 1
+    store = open_shop(home)
+    try:
+        assert store_balance(store, "H1") == 200 == central_balances(record)["H1"][0]
+    finally:
+        store.close()
+    code, audit, _ = cli(home, "audit", "verify")
+    assert code == 0 and audit["ok"], audit
+
+
+def store_balance(store: SqlLedgerStore, household_id: str) -> int:
+    with store.read() as unit:
+        return unit.balance(household_id)[0]

@@ -88,6 +88,17 @@ def cmd_sync(args: argparse.Namespace, home: ShopHome) -> int:
                 "(e.g. two shops redeeming one household).",
             )
         )
+    if summary.corrected:
+        text.append(
+            _say(
+                lang,
+                f"乡镇更正了本店 {summary.corrected} 笔不该在店里做的业务（如店里发积分），已在本店撤销，"
+                "历史记录里写着“乡镇更正”。请联系乡镇积分员。",
+                f"The township corrected {summary.corrected} transactions this shop may not make (such as points "
+                "given at the counter); they are undone here and show as 'corrected by the township' in the "
+                "history. Ask the township's points clerk.",
+            )
+        )
     args.out.result(summary.as_dict(), text)
     return 0
 
