@@ -128,19 +128,7 @@ def verify(
     facts = _AuditFacts(cached, fetch) if cached.township_id else None
     for txn in journal:
         count += 1
-        last_seq, last_hash = _through_links(
-            heads.get(txn.device_id, (0, GENESIS_HASH)), cached.links.get(txn.device_id)
-        )
-        if txn.seq != last_seq + 1:
-            kind = "sequence_gap" if txn.seq > last_seq + 1 else "sequence_order"
-            previous = receipt_number(txn.shop_id, txn.device_id, last_seq) if last_seq else "the start"
-            problems.append(Problem(kind, f"{txn.receipt_no} follows {previous} on device {txn.device_id}"))
-        if txn.prev_hash != last_hash:
-            problems.append(Problem("chain_break", f"{txn.receipt_no}: previous hash does not match"))
-        recomputed = chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq)
-        if recomputed != txn.hash:
-            problems.append(Problem("hash_mismatch", f"{txn.receipt_no}: content differs from its hash"))
-        heads[txn.device_id] = (txn.seq, txn.hash)
+        problems.extend(check_link(txn, heads, cached.links.get(txn.device_id)))
         if txn.txn_id in cached.corrected:
             continue  # held by the township and corrected: in the chain, with no effect and no standing
         problems.extend(check_transaction(txn))
@@ -170,7 +158,7 @@ def verify(
         if cached.status.get(household_id, HouseholdStatus.ACTIVE) != status:
             problems.append(Problem("status_mismatch", f"household {household_id} should be {status}"))
     for device_id, (seq, digest) in sorted(cached.device_heads.items()):
-        if _through_links(heads.get(device_id, (0, GENESIS_HASH)), cached.links.get(device_id)) != (seq, digest):
+        if through_links(heads.get(device_id, (0, GENESIS_HASH)), cached.links.get(device_id)) != (seq, digest):
             problems.append(
                 Problem("device_head", f"device {device_id}: stored head seq {seq} does not match the journal")
             )
@@ -202,15 +190,33 @@ class _AuditFacts:
         return False
 
 
-def _through_links(head: tuple[int, str], links: dict[int, str] | None) -> tuple[int, str]:
+def through_links(head: tuple[int, str], links: dict[int, str] | None) -> tuple[int, str]:
     """A device's head moved on over the held transactions (known here only by number and hash) after it."""
-    if links:
-        seq, digest = head
-        while seq + 1 in links:
-            seq += 1
-            digest = links[seq]
-        return seq, digest
-    return head
+    seq, digest = head
+    while links and seq + 1 in links:
+        seq += 1
+        digest = links[seq]
+    return seq, digest
+
+
+def check_link(txn: Transaction, heads: dict[str, tuple[int, str]], links: dict[int, str] | None) -> list[Problem]:
+    """Whether ``txn`` comes next in its device's chain and matches its hash; moves the device's head on.
+
+    ``heads`` holds each device's last (seq, hash) seen so far; ``links`` the places of the device's held
+    transactions, walked through as transactions without content.
+    """
+    last_seq, last_hash = through_links(heads.get(txn.device_id, (0, GENESIS_HASH)), links)
+    problems = []
+    if txn.seq != last_seq + 1:
+        kind = "sequence_gap" if txn.seq > last_seq + 1 else "sequence_order"
+        previous = receipt_number(txn.shop_id, txn.device_id, last_seq) if last_seq else "the start"
+        problems.append(Problem(kind, f"{txn.receipt_no} follows {previous} on device {txn.device_id}"))
+    if txn.prev_hash != last_hash:
+        problems.append(Problem("chain_break", f"{txn.receipt_no}: previous hash does not match"))
+    if chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq) != txn.hash:
+        problems.append(Problem("hash_mismatch", f"{txn.receipt_no}: content differs from its hash"))
+    heads[txn.device_id] = (txn.seq, txn.hash)
+    return problems
 
 
 def _compare(kind: str, what: str, recomputed: dict[str, int], cached: dict[str, int]) -> list[Problem]:

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ledger.audit import AuditReport, Problem, check_transaction
+from ledger.audit import AuditReport, Problem, check_link, check_transaction, through_links
 from ledger.chain import chain_hash
 from ledger.errors import LedgerError
 from ledger.model import GENESIS_HASH, Household, Transaction, household_account, receipt_number
@@ -145,15 +145,6 @@ class AuditRecord:
 # ----- pure checks ---------------------------------------------------------------------------------------
 
 
-def _through_links(head: tuple[int, str], links: dict[int, str] | None) -> tuple[int, str]:
-    """A device's head moved on over held transactions known only by number and hash (``chain_link``)."""
-    seq, digest = head
-    while links and seq + 1 in links:
-        seq += 1
-        digest = links[seq]
-    return seq, digest
-
-
 def verify_segment(
     start: dict[str, tuple[int, str]],
     journal: Iterable[Transaction],
@@ -173,19 +164,10 @@ def verify_segment(
     count = 0
     for txn in journal:
         count += 1
-        last_seq, last_hash = _through_links(heads.get(txn.device_id, (0, GENESIS_HASH)), links.get(txn.device_id))
-        if txn.seq != last_seq + 1:
-            kind = "sequence_gap" if txn.seq > last_seq + 1 else "sequence_order"
-            previous = receipt_number(txn.shop_id, txn.device_id, last_seq) if last_seq else "the start"
-            problems.append(Problem(kind, f"{txn.receipt_no} follows {previous} on device {txn.device_id}"))
-        if txn.prev_hash != last_hash:
-            problems.append(Problem("chain_break", f"{txn.receipt_no}: previous hash does not match"))
-        if chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq) != txn.hash:
-            problems.append(Problem("hash_mismatch", f"{txn.receipt_no}: content differs from its hash"))
-        heads[txn.device_id] = (txn.seq, txn.hash)
+        problems.extend(check_link(txn, heads, links.get(txn.device_id)))
         problems.extend(p for p in check_transaction(txn) if p.kind == "unbalanced")
     for device_id, head in sorted(cached_heads.items()):
-        if _through_links(heads.get(device_id, (0, GENESIS_HASH)), links.get(device_id)) != head:
+        if through_links(heads.get(device_id, (0, GENESIS_HASH)), links.get(device_id)) != head:
             problems.append(
                 Problem("device_head", f"device {device_id}: stored head seq {head[0]} does not match the journal")
             )
