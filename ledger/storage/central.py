@@ -22,9 +22,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, insert, select, update
 
-from ledger.chain import chain_hash
 from ledger.effects import Totals, effects_of
-from ledger.errors import LedgerError
 from ledger.model import POINTS, Household, PassbookCard, Shop, Transaction, TxnKind, Village
 from ledger.storage.engine import make_engine, upgrade
 from ledger.storage.store import (
@@ -700,33 +698,7 @@ class CentralUnit:
         heads: dict[str, tuple[int, str]] = {}
         for r in self.c.execute(select(T_DEVICE).where(T_DEVICE.c.device_id.in_(devices))):
             heads[r.device_id] = (r.last_seq, r.last_hash)
-        fresh: list[Transaction] = []
-
-        def content_matches(position: int, txn: Transaction) -> bool:
-            if content_ok is not None:
-                return content_ok[position]
-            return chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq) == txn.hash
-
-        for position, txn in enumerate(txns):
-            if txn.txn_id in known:
-                same = known[txn.txn_id] == txn.hash and content_matches(position, txn)
-                if not same:
-                    raise LedgerError("sync_id_reused", txn_id=txn.txn_id, receipt_no=txn.receipt_no)
-                continue
-            if txn.device_id not in heads:
-                raise LedgerError("sync_unknown_device", device_id=txn.device_id)
-            last_seq, last_hash = heads[txn.device_id]
-            if txn.seq <= last_seq:
-                raise LedgerError("sync_fork", receipt_no=txn.receipt_no)
-            if txn.seq != last_seq + 1:
-                raise LedgerError("sync_gap", device_id=txn.device_id, expected=last_seq + 1, got=txn.seq)
-            if txn.prev_hash != last_hash:
-                raise LedgerError("sync_chain_break", receipt_no=txn.receipt_no)
-            if not content_matches(position, txn):
-                raise LedgerError("sync_hash_mismatch", receipt_no=txn.receipt_no)
-            heads[txn.device_id] = (txn.seq, txn.hash)
-            known[txn.txn_id] = txn.hash
-            fresh.append(txn)
+        fresh = self.ledger.new_in_chain(txns, known, heads, content_ok)
         return fresh, heads
 
     def _insert_journal_pg(self, txns: Sequence[Transaction]) -> None:

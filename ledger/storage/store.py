@@ -924,6 +924,40 @@ class SqlUnit:
         """
         if not txns:
             return []
+        known = self._known_hashes([t.txn_id for t in txns])
+        heads: dict[str, tuple[int, str]] = {}
+        devices = sorted({t.device_id for t in txns})
+        for r in self.c.execute(select(T_DEVICE).where(T_DEVICE.c.device_id.in_(devices))):
+            heads[r.device_id] = (r.last_seq, r.last_hash)
+        fresh = self.new_in_chain(txns, known, heads, content_ok, create_devices)
+        if not fresh:
+            return []
+        for device_id in {t.device_id for t in fresh}:
+            seq, digest = heads[device_id]
+            self.c.execute(_Prepared.move_head, {"b_device_id": device_id, "b_last_seq": seq, "b_last_hash": digest})
+        effective = [t for t in fresh if t.txn_id not in held] if held else fresh
+        if len(effective) != len(fresh):
+            self.add_links([t for t in fresh if t.txn_id in held])
+        if effective:
+            self._insert_journal(effective)
+            self._apply_effects(effective)
+            self._undo_corrected(effective)
+        return fresh
+
+    def new_in_chain(
+        self,
+        txns: Sequence[Transaction],
+        known: dict[str, str],
+        heads: dict[str, tuple[int, str]],
+        content_ok: Sequence[bool] | None = None,
+        create_devices: bool = False,
+    ) -> list[Transaction]:
+        """The transactions of ``txns`` not stored yet, after the checks ``ingest`` promises (in order).
+
+        ``known`` maps the ids already stored (or held) to their hashes and ``heads`` each device's last
+        (seq, hash); both move on as the walk accepts transactions. Nothing is written but a new device's
+        row when ``create_devices`` allows it.
+        """
         if content_ok is not None and len(content_ok) != len(txns):
             raise ValueError("content_ok must say something of every transaction")
 
@@ -932,11 +966,6 @@ class SqlUnit:
                 return content_ok[position]
             return chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq) == txn.hash
 
-        known = self._known_hashes([t.txn_id for t in txns])
-        devices = sorted({t.device_id for t in txns})
-        heads: dict[str, tuple[int, str]] = {}
-        for r in self.c.execute(select(T_DEVICE).where(T_DEVICE.c.device_id.in_(devices))):
-            heads[r.device_id] = (r.last_seq, r.last_hash)
         fresh: list[Transaction] = []
         for position, txn in enumerate(txns):
             if txn.txn_id in known:
@@ -962,18 +991,6 @@ class SqlUnit:
             heads[txn.device_id] = (txn.seq, txn.hash)
             known[txn.txn_id] = txn.hash
             fresh.append(txn)
-        if not fresh:
-            return []
-        for device_id in {t.device_id for t in fresh}:
-            seq, digest = heads[device_id]
-            self.c.execute(_Prepared.move_head, {"b_device_id": device_id, "b_last_seq": seq, "b_last_hash": digest})
-        effective = [t for t in fresh if t.txn_id not in held] if held else fresh
-        if len(effective) != len(fresh):
-            self.add_links([t for t in fresh if t.txn_id in held])
-        if effective:
-            self._insert_journal(effective)
-            self._apply_effects(effective)
-            self._undo_corrected(effective)
         return fresh
 
     def _known_hashes(self, ids: Sequence[str]) -> dict[str, str]:
