@@ -173,3 +173,34 @@ def test_replicated_households_and_cards_many_at_once(two_shops) -> None:
         assert [listed.get(h.household_id) for h in new] == [0, 0, 0]
         assert unit.card("H902", 1) == PassbookCard("H902", 1, True, "2026-11-01T08:00:00+08:00")
     assert services.audit(shop.store).ok, services.audit(shop.store).problems
+
+
+def test_the_acceptance_rule_is_one_pure_function_both_storages_call(shop: ShopFixture) -> None:
+    """``ledger.chain.new_in_chain`` alone: resends skipped, every other misfit refused, nothing half-taken."""
+    from ledger.chain import new_in_chain
+    from ledger.model import GENESIS_HASH
+
+    shop.household("H001", "张秀英", points=100)
+    shop.item("OIL", 60, stock=10, name="食用油")
+    services.stock_intake(shop.store, [("OIL", 5)], supplier="供销社")
+    txns = journal(shop.store)
+    assert len(txns) >= 3
+    fresh, devices = new_in_chain(txns, {}, {}, create_devices=True)
+    assert fresh == txns and [t.device_id for t in devices] == [txns[0].device_id]
+    heads = {txns[0].device_id: (txns[0].seq, txns[0].hash)}
+    fresh, devices = new_in_chain(txns, {txns[0].txn_id: txns[0].hash}, dict(heads))
+    assert fresh == txns[1:] and devices == []  # the first is a resend
+    refusals = {
+        "sync_gap": ([txns[0], txns[2]], {}, {}),
+        "sync_fork": ([replace(txns[0], txn_id="other")], {}, dict(heads)),
+        "sync_id_reused": ([replace(txns[0], memo="改过")], {txns[0].txn_id: txns[0].hash}, dict(heads)),
+        "sync_chain_break": ([replace(txns[0], prev_hash="f" * 64)], {}, {}),
+        "sync_hash_mismatch": ([replace(txns[0], memo="改过")], {}, {}),
+        "sync_unknown_device": ([txns[0]], {}, {}),
+    }
+    for code, (given, known, start) in refusals.items():
+        with pytest.raises(LedgerError) as refused:
+            new_in_chain(given, known, start, create_devices=code != "sync_unknown_device")
+        assert refused.value.code == code
+    assert new_in_chain([], {}, {}) == ([], [])
+    assert new_in_chain(txns[:1], {}, {}, create_devices=True)[0][0].prev_hash == GENESIS_HASH

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, insert, select, update
 
+from ledger.chain import new_in_chain
 from ledger.effects import Totals, effects_of
 from ledger.model import POINTS, Household, PassbookCard, Shop, Transaction, TxnKind, Village
 from ledger.storage.engine import make_engine, upgrade
@@ -689,7 +690,7 @@ class CentralUnit:
     def _checked(
         self, txns: Sequence[Transaction], content_ok: Sequence[bool] | None
     ) -> tuple[list[Transaction], dict[str, tuple[int, str]]]:
-        """The new transactions of a push, after the checks of ``SqlUnit.ingest`` (same order, same errors)."""
+        """The new transactions of a push, by the ledger's one acceptance rule (``ledger.chain.new_in_chain``)."""
         ids = [t.txn_id for t in txns]
         known: dict[str, str] = {str(r[0]): str(r[1]) for r in self.c.exec_driver_sql(_PG_KNOWN, {"ids": ids})}
         if self.ledger._has_links():
@@ -698,7 +699,7 @@ class CentralUnit:
         heads: dict[str, tuple[int, str]] = {}
         for r in self.c.execute(select(T_DEVICE).where(T_DEVICE.c.device_id.in_(devices))):
             heads[r.device_id] = (r.last_seq, r.last_hash)
-        fresh = self.ledger.new_in_chain(txns, known, heads, content_ok)
+        fresh, _ = new_in_chain(txns, known, heads, content_ok)
         return fresh, heads
 
     def _insert_journal_pg(self, txns: Sequence[Transaction]) -> None:

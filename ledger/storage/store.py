@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, Row, Table, and_, bindparam, delete, 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger.audit import CachedState
-from ledger.chain import chain_hash
+from ledger.chain import chain_hash, new_in_chain
 from ledger.effects import Totals, effects_of
 from ledger.errors import LedgerError
 from ledger.model import (
@@ -929,7 +929,9 @@ class SqlUnit:
         devices = sorted({t.device_id for t in txns})
         for r in self.c.execute(select(T_DEVICE).where(T_DEVICE.c.device_id.in_(devices))):
             heads[r.device_id] = (r.last_seq, r.last_hash)
-        fresh = self.new_in_chain(txns, known, heads, content_ok, create_devices)
+        fresh, new_devices = new_in_chain(txns, known, heads, content_ok, create_devices)
+        for first in new_devices:
+            self.put_device(first.device_id, first.shop_id)
         if not fresh:
             return []
         for device_id in {t.device_id for t in fresh}:
@@ -942,55 +944,6 @@ class SqlUnit:
             self._insert_journal(effective)
             self._apply_effects(effective)
             self._undo_corrected(effective)
-        return fresh
-
-    def new_in_chain(
-        self,
-        txns: Sequence[Transaction],
-        known: dict[str, str],
-        heads: dict[str, tuple[int, str]],
-        content_ok: Sequence[bool] | None = None,
-        create_devices: bool = False,
-    ) -> list[Transaction]:
-        """The transactions of ``txns`` not stored yet, after the checks ``ingest`` promises (in order).
-
-        ``known`` maps the ids already stored (or held) to their hashes and ``heads`` each device's last
-        (seq, hash); both move on as the walk accepts transactions. Nothing is written but a new device's
-        row when ``create_devices`` allows it.
-        """
-        if content_ok is not None and len(content_ok) != len(txns):
-            raise ValueError("content_ok must say something of every transaction")
-
-        def content_matches(position: int, txn: Transaction) -> bool:
-            if content_ok is not None:
-                return content_ok[position]
-            return chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq) == txn.hash
-
-        fresh: list[Transaction] = []
-        for position, txn in enumerate(txns):
-            if txn.txn_id in known:
-                # The content is compared, not just the id: a resend must be the very same transaction.
-                same = known[txn.txn_id] == txn.hash and content_matches(position, txn)
-                if not same:
-                    raise LedgerError("sync_id_reused", txn_id=txn.txn_id, receipt_no=txn.receipt_no)
-                continue
-            if txn.device_id not in heads:
-                if not create_devices:
-                    raise LedgerError("sync_unknown_device", device_id=txn.device_id)
-                self.put_device(txn.device_id, txn.shop_id)
-                heads[txn.device_id] = (0, GENESIS_HASH)
-            last_seq, last_hash = heads[txn.device_id]
-            if txn.seq <= last_seq:
-                raise LedgerError("sync_fork", receipt_no=txn.receipt_no)
-            if txn.seq != last_seq + 1:
-                raise LedgerError("sync_gap", device_id=txn.device_id, expected=last_seq + 1, got=txn.seq)
-            if txn.prev_hash != last_hash:
-                raise LedgerError("sync_chain_break", receipt_no=txn.receipt_no)
-            if not content_matches(position, txn):
-                raise LedgerError("sync_hash_mismatch", receipt_no=txn.receipt_no)
-            heads[txn.device_id] = (txn.seq, txn.hash)
-            known[txn.txn_id] = txn.hash
-            fresh.append(txn)
         return fresh
 
     def _known_hashes(self, ids: Sequence[str]) -> dict[str, str]:
