@@ -549,14 +549,15 @@ class SyncClient:
 
     def _outbox(self, identity: Identity, acked: int) -> list[Transaction]:
         """This device's transactions after ``acked``, at most one push's worth, in sequence order."""
-        batch = []
         with self.store.read() as unit:
-            for seq in range(acked + 1, acked + protocol.MAX_PUSH_TXNS + 1):
-                txn = unit.transaction_by_receipt(identity.shop_id, identity.device_id, seq)
-                if txn is None:
-                    break
-                batch.append(txn)
-        return batch
+            batch = unit.device_transactions(identity.device_id, acked, protocol.MAX_PUSH_TXNS)
+        # Consecutive from acked + 1 (the server refuses a gap anyway, and says so to the township).
+        consecutive = []
+        for expected, txn in enumerate(batch, start=acked + 1):
+            if txn.seq != expected:
+                break
+            consecutive.append(txn)
+        return consecutive
 
     def _recover(self, identity: Identity) -> int:
         """After a lost reply: take the server's ``acked_through`` (``GET /v1/status``) and go on from there."""

@@ -204,3 +204,33 @@ def test_the_acceptance_rule_is_one_pure_function_both_storages_call(shop: ShopF
         assert refused.value.code == code
     assert new_in_chain([], {}, {}) == ([], [])
     assert new_in_chain(txns[:1], {}, {}, create_devices=True)[0][0].prev_hash == GENESIS_HASH
+
+
+def test_the_sync_outbox_reads_a_devices_transactions_in_a_few_statements(two_shops) -> None:
+    """What ``lovemart sync`` pushes: this device's transactions after the acknowledged one, whole and in order,
+    read in a handful of statements however many there are (it took three a transaction)."""
+    from sqlalchemy import event
+
+    shop, other = two_shops
+    ingest(other, journal(shop.store))  # another device's transactions in between
+    for _ in range(30):
+        services.stock_intake(other, [("SALT", 1)], supplier="供销社")
+    own = [t for t in journal(other) if t.device_id == "P2"]
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    engine = other.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with other.read() as unit:
+            batch = unit.device_transactions("P2", 5, 1000)
+            statements_for_batch = len([s for s in statements if "FROM" in s])
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert batch == own[5:]
+    assert statements_for_batch <= 4
+    with other.read() as unit:
+        assert unit.device_transactions("P2", 0, 3) == own[:3]
+        assert unit.device_transactions("P2", len(own), 10) == []
