@@ -21,7 +21,7 @@ from typing import Any
 
 from ledger import services
 from ledger.errors import DeviceFault, LedgerError
-from ledger.model import Role, Transaction
+from ledger.model import BalanceView, Role, Transaction
 from ledger.passbook import make_code
 from lovemart import redact
 from lovemart.commands import apps, central, devices, doctor, sync_cmd
@@ -143,7 +143,7 @@ def cmd_households_list(args: argparse.Namespace, home: ShopHome) -> int:
 STATUS_WORDS = {"active": "正常", "frozen": "冻结"}
 
 
-def balance_json(view: services.BalanceView) -> dict[str, Any]:
+def balance_json(view: BalanceView) -> dict[str, Any]:
     h = view.household
     return {
         "household_id": h.household_id,
