@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, File, Query, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -425,85 +425,76 @@ def _device(central: CentralRecord, request: Request) -> CentralDevice:
 
 
 def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
-    prefix = "/v1/admin"
-
-    @app.get(prefix + "/township", tags=["admin"])
-    def get_township(request: Request) -> dict[str, Any]:
+    def admin_only(request: Request) -> None:
+        """Every route below is the township administrator's (the gate has checked the token already)."""
         _admin(central, request)
+
+    router = APIRouter(prefix="/v1/admin", dependencies=[Depends(admin_only)])
+
+    @router.get("/township", tags=["admin"])
+    def get_township(request: Request) -> dict[str, Any]:
         with central.store.read() as unit:
             t = unit.ledger.township()
             policy = unit.ledger.policy()
         return {"township_id": t.township_id, "name": t.name, "policy": protocol.master_to_wire(policy)[1]}
 
-    @app.put(prefix + "/township", tags=["admin"])
+    @router.put("/township", tags=["admin"])
     def put_township(request: Request, body: NameIn) -> dict[str, Any]:
-        _admin(central, request)
         t = township.rename_township(central, body.name)
         return {"township_id": t.township_id, "name": t.name}
 
-    @app.get(prefix + "/policy", tags=["admin"])
+    @router.get("/policy", tags=["admin"])
     def get_policy(request: Request) -> dict[str, Any]:
-        _admin(central, request)
         with central.store.read() as unit:
             return protocol.master_to_wire(unit.ledger.policy())[1]
 
-    @app.put(prefix + "/policy", tags=["admin"])
+    @router.put("/policy", tags=["admin"])
     def put_policy(request: Request, body: dict[str, Any]) -> dict[str, Any]:
-        _admin(central, request)
         return protocol.master_to_wire(township.set_policy(central, body))[1]
 
-    @app.get(prefix + "/villages", tags=["admin"])
+    @router.get("/villages", tags=["admin"])
     def get_villages(request: Request) -> dict[str, Any]:
-        _admin(central, request)
         return {"villages": township.villages(central)}
 
-    @app.post(prefix + "/villages", tags=["admin"])
+    @router.post("/villages", tags=["admin"])
     def post_village(request: Request, body: VillageIn) -> dict[str, Any]:
-        _admin(central, request)
         v = township.put_village(central, body.village_id, body.name)
         return {"village_id": v.village_id, "name": v.name}
 
-    @app.get(prefix + "/shops", tags=["admin"])
+    @router.get("/shops", tags=["admin"])
     def get_shops(request: Request) -> dict[str, Any]:
-        _admin(central, request)
         return {"shops": township.shops(central)}
 
-    @app.post(prefix + "/shops", tags=["admin"])
+    @router.post("/shops", tags=["admin"])
     def post_shop(request: Request, body: ShopIn) -> dict[str, Any]:
-        _admin(central, request)
         s = township.put_shop(central, body.shop_id, body.name, body.village_id)
         return {"shop_id": s.shop_id, "name": s.name, "village_id": s.village_id}
 
-    @app.post(prefix + "/shops/{shop_id}/enrol-tokens", tags=["admin"])
+    @router.post("/shops/{shop_id}/enrol-tokens", tags=["admin"])
     def post_enrol_token(request: Request, shop_id: Id16) -> dict[str, Any]:
-        _admin(central, request)
         return {"shop_id": shop_id, "enrol_token": central.new_enrol_token(shop_id)}
 
-    @app.get(prefix + "/devices", tags=["admin"])
+    @router.get("/devices", tags=["admin"])
     def get_devices(request: Request) -> dict[str, Any]:
-        _admin(central, request)
         with central.store.read() as unit:
             return {"devices": [township.device_json(d) for d in unit.devices()]}
 
-    @app.post(prefix + "/devices/{device_id}/revoke", tags=["admin"])
+    @router.post("/devices/{device_id}/revoke", tags=["admin"])
     def revoke_device(request: Request, device_id: Id16) -> dict[str, Any]:
-        _admin(central, request)
         township.revoke_device(central, device_id)
         return {"device_id": device_id, "revoked": True}
 
-    @app.get(prefix + "/households", tags=["admin"])
+    @router.get("/households", tags=["admin"])
     def get_households(
         request: Request,
         village: Annotated[str | None, Query(max_length=32)] = None,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     ) -> dict[str, Any]:
-        _admin(central, request)
         return township.households(central, village, offset, limit)
 
-    @app.post(prefix + "/households", tags=["admin"])
+    @router.post("/households", tags=["admin"])
     def post_household(request: Request, body: HouseholdIn) -> dict[str, Any]:
-        _admin(central, request)
         given = township.HouseholdInput(
             body.household_id.strip().upper(),
             body.village_id,
@@ -513,67 +504,55 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         )
         return township.put_household(central, given)
 
-    @app.post(prefix + "/households/import", tags=["admin"])
+    @router.post("/households/import", tags=["admin"])
     def import_households(request: Request, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
-        _admin(central, request)
         return _with_upload(file, lambda path: imports.import_households(central, path))
 
-    @app.get(prefix + "/households/{household_id}", tags=["admin"])
+    @router.get("/households/{household_id}", tags=["admin"])
     def get_household(request: Request, household_id: Id16) -> dict[str, Any]:
-        _admin(central, request)
         return township.household(central, household_id.upper())
 
-    @app.post(prefix + "/households/{household_id}/reissue", tags=["admin"])
+    @router.post("/households/{household_id}/reissue", tags=["admin"])
     def reissue(request: Request, household_id: Id16) -> dict[str, Any]:
-        _admin(central, request)
         return township.reissue_card(central, household_id.upper())
 
-    @app.post(prefix + "/households/{household_id}/revoke-card", tags=["admin"])
+    @router.post("/households/{household_id}/revoke-card", tags=["admin"])
     def revoke_card(request: Request, household_id: Id16) -> dict[str, Any]:
-        _admin(central, request)
         return township.revoke_card(central, household_id.upper())
 
-    @app.post(prefix + "/households/{household_id}/clear", tags=["admin"])
+    @router.post("/households/{household_id}/clear", tags=["admin"])
     def clear(request: Request, household_id: Id16, body: ReasonIn) -> dict[str, Any]:
-        _admin(central, request)
         return township.txn_json(township.clear(central, household_id.upper(), body.reason))
 
-    @app.post(prefix + "/households/{household_id}/unfreeze", tags=["admin"])
+    @router.post("/households/{household_id}/unfreeze", tags=["admin"])
     def unfreeze(request: Request, household_id: Id16, body: ReasonIn) -> dict[str, Any]:
-        _admin(central, request)
         return township.txn_json(township.unfreeze(central, household_id.upper(), body.reason))
 
-    @app.post(prefix + "/points", tags=["admin"])
+    @router.post("/points", tags=["admin"])
     def post_points(request: Request, body: PointsIn) -> dict[str, Any]:
-        _admin(central, request)
         txns = township.award(
             central, body.household_id.strip().upper(), body.points, body.reason, body.kind, body.txn_id
         )
         return {"transactions": [township.txn_json(t) for t in txns]}
 
-    @app.post(prefix + "/points/import", tags=["admin"])
+    @router.post("/points/import", tags=["admin"])
     def import_points(request: Request, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
-        _admin(central, request)
         return _with_upload(file, lambda path: township.import_score_sheet(central, path))
 
-    @app.post(prefix + "/points/base-grant", tags=["admin"])
+    @router.post("/points/base-grant", tags=["admin"])
     def base_grant(request: Request) -> dict[str, Any]:
-        _admin(central, request)
         return {"households": len(township.grant_base(central))}
 
-    @app.post(prefix + "/points/close-cycle", tags=["admin"])
+    @router.post("/points/close-cycle", tags=["admin"])
     def close_cycle(request: Request) -> dict[str, Any]:
-        _admin(central, request)
         return {"households": len(township.close_cycle(central))}
 
-    @app.get(prefix + "/items", tags=["admin"])
+    @router.get("/items", tags=["admin"])
     def get_items(request: Request) -> dict[str, Any]:
-        _admin(central, request)
         return {"items": township.items(central)}
 
-    @app.post(prefix + "/items", tags=["admin"])
+    @router.post("/items", tags=["admin"])
     def post_item(request: Request, body: ItemIn) -> dict[str, Any]:
-        _admin(central, request)
         item = Item(
             body.sku.strip().upper(),
             body.name,
@@ -585,7 +564,7 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         )
         return dataclasses.asdict(township.put_item(central, item))
 
-    @app.get(prefix + "/exceptions", tags=["admin"])
+    @router.get("/exceptions", tags=["admin"])
     def get_exceptions(
         request: Request,
         status: Annotated[str, Query(pattern="^(open|resolved|all)$")] = "open",
@@ -595,16 +574,14 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         limit: Annotated[int, Query(ge=1, le=township.EXCEPTIONS_PAGE_MAX)] = township.EXCEPTIONS_PAGE,
     ) -> dict[str, Any]:
         """Exceptions newest first, one page at a time, with how many match in all (``total``)."""
-        _admin(central, request)
         chosen = None if status == "all" else status
         return township.exceptions_page(central, chosen, kind, shop.upper() if shop else None, offset, limit)
 
-    @app.post(prefix + "/exceptions/{exception_id}/resolve", tags=["admin"])
+    @router.post("/exceptions/{exception_id}/resolve", tags=["admin"])
     def resolve(request: Request, exception_id: BigId, body: ResolutionIn) -> dict[str, Any]:
-        _admin(central, request)
         return township.resolve_exception(central, exception_id, body.resolution)
 
-    @app.get(prefix + "/held", tags=["admin"])
+    @router.get("/held", tags=["admin"])
     def get_held(
         request: Request,
         status: Annotated[str, Query(pattern="^(held|kept|released|all)$")] = "held",
@@ -612,67 +589,65 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
-        _admin(central, request)
         return township.held(central, None if status == "all" else status, shop, offset, limit)
 
-    @app.post(prefix + "/held/{txn_id}/keep", tags=["admin"])
+    @router.post("/held/{txn_id}/keep", tags=["admin"])
     def keep_held(
         request: Request, txn_id: Annotated[str, PathParam(max_length=36)], body: DecisionIn
     ) -> dict[str, Any]:
-        _admin(central, request)
         return township.decide_held(central, txn_id, False, body.by, body.reason)
 
-    @app.post(prefix + "/held/{txn_id}/release", tags=["admin"])
+    @router.post("/held/{txn_id}/release", tags=["admin"])
     def release_held(
         request: Request, txn_id: Annotated[str, PathParam(max_length=36)], body: DecisionIn
     ) -> dict[str, Any]:
-        _admin(central, request)
         return township.decide_held(central, txn_id, True, body.by, body.reason)
 
-    @app.post(prefix + "/kiosk-tokens", tags=["admin"])
+    @router.post("/kiosk-tokens", tags=["admin"])
     def post_kiosk_token(request: Request, body: KioskTokenIn) -> dict[str, Any]:
-        _admin(central, request)
         return {"kiosk_token": central.new_kiosk_token(body.label)}
 
-    @app.post(prefix + "/bundles/apply", tags=["admin"])
+    @router.post("/bundles/apply", tags=["admin"])
     async def apply_bundle(request: Request) -> Response:
-        await run_in_threadpool(_admin, central, request)
         body = await read_body(request, protocol.MAX_BODY_BYTES)
         reply = await run_in_threadpool(bundles.apply_and_reply, central, body)
         return Response(content=reply, media_type="application/octet-stream")
 
+    app.include_router(router)
+
 
 def _report_routes(app: FastAPI, central: CentralRecord) -> None:
-    prefix = "/v1/admin/reports"
-
-    @app.get(prefix + "/totals", tags=["reports"])
-    def totals(request: Request) -> dict[str, Any]:
+    def admin_only(request: Request) -> None:
+        """Every route below is the township administrator's (the gate has checked the token already)."""
         _admin(central, request)
+
+    router = APIRouter(prefix="/v1/admin/reports", dependencies=[Depends(admin_only)])
+
+    @router.get("/totals", tags=["reports"])
+    def totals(request: Request) -> dict[str, Any]:
         return views.totals(central)
 
-    @app.get(prefix + "/ranking", tags=["reports"])
+    @router.get("/ranking", tags=["reports"])
     def ranking(
         request: Request,
         village: Annotated[str | None, Query(max_length=32)] = None,
         limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
     ) -> dict[str, Any]:
-        _admin(central, request)
         return {"village_id": village, "ranking": views.ranking(central, village, limit)}
 
-    @app.get(prefix + "/shops", tags=["reports"])
+    @router.get("/shops", tags=["reports"])
     def shop_totals(request: Request) -> dict[str, Any]:
-        _admin(central, request)
         return {"shops": views.shop_totals(central)}
 
-    @app.get(prefix + "/liability", tags=["reports"])
+    @router.get("/liability", tags=["reports"])
     def liability(request: Request) -> dict[str, Any]:
-        _admin(central, request)
         return views.liability(central)
 
-    @app.get(prefix + "/overdrafts", tags=["reports"])
+    @router.get("/overdrafts", tags=["reports"])
     def overdrafts(request: Request) -> dict[str, Any]:
-        _admin(central, request)
         return views.overdrafts(central)
+
+    app.include_router(router)
 
 
 def upload_name(filename: str | None) -> str:
