@@ -58,6 +58,19 @@ class ShopFixture:
         return item
 
 
+class FakeClock:
+    """A monotonic clock that moves only when the test says so (scanners' repeat filter, idle timeouts)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def set_up(store: SqlLedgerStore, policy: Policy = TEST_POLICY) -> None:
     services.set_up_shop(
         store,

@@ -22,23 +22,11 @@ from hardware.camera import CameraScanner
 from hardware.errors import HardwareError
 from hardware.scanner import FakeScanner, RepeatFilter, ScanEvent, ScannerStatus
 from hardware.wedge import KeyboardWedge, char_for_key
+from tests.conftest import FakeClock
 
 PASSBOOK = "LM1:XF0001:1:ABCDEF"
 EAN13 = "6901234567892"
 WAIT_S = 5.0  # upper bound for anything a thread should do in microseconds; only reached on failure
-
-
-class FakeClock:
-    """A clock that moves only when the test says so."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Recorder:

@@ -18,6 +18,7 @@ import pytest
 from hardware.wedge import KeyboardWedge
 from ledger.errors import LedgerError
 from tests import kivy_harness as kh
+from tests.conftest import FakeClock
 from ui import theme as ui_theme
 from ui.app import KitApp
 from ui.background import BackgroundRunner, run_in_background
@@ -86,14 +87,6 @@ def app():
     demo = DemoApp()
     with kh.running(demo):
         yield demo
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 # ---------------------------------------------------------------- import hygiene, pure parts
