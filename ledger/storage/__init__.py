@@ -5,9 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger.storage.engine import make_engine, schema_revision, sqlite_url, upgrade
-from ledger.storage.store import SqlLedgerStore, SqlUnit
+from ledger.storage.store import DatabaseFailure, SqlLedgerStore, SqlUnit, database_failure
 
-__all__ = ["SqlLedgerStore", "SqlUnit", "open_ledger", "open_url", "schema_revision", "sqlite_url"]
+__all__ = [
+    "DatabaseFailure",
+    "SqlLedgerStore",
+    "SqlUnit",
+    "database_failure",
+    "open_ledger",
+    "open_url",
+    "schema_revision",
+    "sqlite_url",
+]
 
 
 def open_url(url: str, *, durable: bool = True, migrate: bool = True) -> SqlLedgerStore:

@@ -31,6 +31,7 @@ from ledger.storage.store import (
     T_CARD,
     T_DEVICE,
     T_HOUSEHOLD,
+    T_LINE,
     T_POSTING,
     T_SHOP,
     T_TXN,
@@ -857,6 +858,21 @@ class CentralUnit:
         if village_id is not None:
             query = query.where(T_HOUSEHOLD.c.village_id == village_id)
         return [(r.household_id, r.head_name, int(r.earned_cycle), int(r.balance)) for r in self.c.execute(query)]
+
+    def shop_stock(self, shop_id: str) -> dict[str, int]:
+        """Stock on hand at ``shop_id`` as far as its pushed transactions tell: the sum of its goods lines.
+
+        The same fold as a shop's own ``stock_level`` cache (``effects_of(txn, shop)``), done as one aggregate
+        over the township's goods lines: no cache at the central record, so the cost grows with the lines of
+        every shop (redemptions × goods), not with households. Unpushed sales are not in it; held ones never.
+        """
+        query = (
+            select(T_LINE.c.sku, func.sum(T_LINE.c.qty).label("qty"))
+            .select_from(T_LINE.join(T_TXN, T_TXN.c.id == T_LINE.c.txn_pk))
+            .where(T_TXN.c.shop_id == shop_id)
+            .group_by(T_LINE.c.sku)
+        )
+        return {r.sku: int(r.qty) for r in self.c.execute(query)}
 
     # ----- figures for reports ---------------------------------------------------------------------------
     def account_total(self, account: str) -> int:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Row, Table, and_, bindparam, delete, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from ledger.audit import CachedState
 from ledger.chain import chain_hash, new_in_chain
@@ -212,6 +212,27 @@ class _Checks:
         )
         .order_by(T_TXN.c.id)
     )
+
+
+# Every failure the database reports comes as this one class; callers outside storage catch it by this
+# name and ask ``database_failure`` what it means, so they never import the driver's or SQLAlchemy's types.
+DatabaseFailure = DBAPIError
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """What a database failure means for whoever sent the values, or None when ``exc`` is not one.
+
+    ``value_refused``: a value the database cannot hold (a NUL, an overflowing number, a too-long text);
+    ``value_conflict``: a clash with a stored key. Retrying either can never succeed. ``unavailable``: the
+    database is down or busy (lock timeouts), worth trying again later.
+    """
+    if not isinstance(exc, DBAPIError):
+        return None
+    if isinstance(exc, DataError):
+        return "value_refused"
+    if isinstance(exc, IntegrityError):
+        return "value_conflict"
+    return "unavailable"
 
 
 def translate_db_error(exc: BaseException) -> LedgerError | None:

@@ -24,12 +24,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, Field
-from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import ImportProblem, LedgerError
 from ledger.model import Item, TxnKind
 from ledger.spreadsheets import MAX_IMPORT_BYTES
+from ledger.storage import DatabaseFailure
 from ledger.storage.central import CentralDevice, CentralStore
 from sync import protocol
 from sync.errors import SyncError
@@ -184,7 +184,6 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def database_error(request: Request, exc: Exception) -> JSONResponse:
         # Nothing was stored. The database down or busy is "try later" (503); a value it refused is not.
-        assert isinstance(exc, DBAPIError)
         log.warning("database error on %s: %s", request.url.path, exc)
         error = database_refusal(exc)
         return _error(error.status, error.code, error.message(_lang(request)))
@@ -195,7 +194,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LedgerError, ledger_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(DatabaseFailure, database_error)
 
 
 # ----- request helpers ---------------------------------------------------------------------------------

@@ -29,13 +29,12 @@ from urllib.parse import unquote_to_bytes
 
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError as SqlDataError
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.spreadsheets import MAX_IMPORT_BYTES
+from ledger.storage import DatabaseFailure, database_failure
 from sync import protocol
 from sync.errors import SyncError
 from sync.server import abuse
@@ -93,18 +92,16 @@ def error_response(error: SyncError, lang: str, headers: dict[str, str] | None =
     return JSONResponse(body, status_code=error.status, headers=headers)
 
 
-def database_refusal(exc: DBAPIError) -> SyncError:
-    """A database error as the client should see it: bad input is refused for good, the rest is "try later".
+def database_refusal(exc: BaseException) -> SyncError:
+    """A database failure as the client should see it: bad input is refused for good, the rest is "try later".
 
-    Values the edge let through by mistake (a NUL, an overflowing number, a too-long text) reach the
-    database as ``DataError``; a clash with a stored key as ``IntegrityError``. Retrying either can never
-    succeed, so they are 4xx; only the database being down or busy (``OperationalError``, lock timeouts)
-    is 503, which a shop retries.
+    Values the edge let through by mistake (a NUL, an overflowing number, a too-long text) and clashes
+    with a stored key can never succeed on a retry, so they are 4xx; only the database being down or busy
+    is 503, which a shop retries (``ledger.storage.database_failure`` tells them apart).
     """
-    if isinstance(exc, SqlDataError):
-        return SyncError("value_refused")
-    if isinstance(exc, IntegrityError):
-        return SyncError("value_conflict")
+    kind = database_failure(exc)
+    if kind in ("value_refused", "value_conflict"):
+        return SyncError(kind)
     return SyncError("server_error", status=503)
 
 
@@ -149,7 +146,7 @@ class Gate:
         except SyncError as exc:
             await error_response(exc, lang)(scope, receive, send)
             return
-        except DBAPIError as exc:
+        except DatabaseFailure as exc:
             log.warning("database error while checking a caller on %s: %s", path, exc)
             await error_response(database_refusal(exc), lang)(scope, receive, send)
             return

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-
 from ledger import services
 from ledger.errors import LedgerError
 from ledger.history import describe, shown_here
 from ledger.model import HouseholdStatus, Shop
 from ledger.storage.central import CentralUnit
-from ledger.storage.store import T_LINE, T_TXN
 from sync.server import rules
 from sync.server.record import CentralRecord
 from sync.server.township import device_json
@@ -133,28 +130,12 @@ def _village_shop(unit: CentralUnit, village_id: str | None) -> Shop | None:
     return next((s for s in sorted(unit.shops(), key=lambda s: s.shop_id) if s.village_id == village_id), None)
 
 
-def _shop_stock(unit: CentralUnit, shop_id: str) -> dict[str, int]:
-    """Stock on hand at ``shop_id`` as far as its pushed transactions tell: the sum of its goods lines.
-
-    The same fold as a shop's own ``stock_level`` cache (``effects_of(txn, shop)``), done as one aggregate
-    over the township's goods lines: no cache at the central record, so the cost grows with the lines of
-    every shop (redemptions × goods), not with households. Unpushed sales are not in it.
-    """
-    query = (
-        select(T_LINE.c.sku, func.sum(T_LINE.c.qty).label("qty"))
-        .select_from(T_LINE.join(T_TXN, T_TXN.c.id == T_LINE.c.txn_pk))
-        .where(T_TXN.c.shop_id == shop_id)
-        .group_by(T_LINE.c.sku)
-    )
-    return {r.sku: int(r.qty) for r in unit.c.execute(query)}
-
-
 def _shelf(unit: CentralUnit, village_id: str | None) -> dict[str, Any]:
     """The goods on offer at the village's shop: active catalogue items it has in stock (as LocalSource)."""
     shop = _village_shop(unit, village_id)
     if shop is None:
         return {"shop": None, "goods": [], "stock_as_of": None}
-    stock = _shop_stock(unit, shop.shop_id)
+    stock = unit.shop_stock(shop.shop_id)
     goods = [
         {"sku": i.sku, "name": i.name, "unit": i.unit, "points": i.points, "on_hand": stock.get(i.sku, 0)}
         for i in unit.ledger.items()
