@@ -133,8 +133,7 @@ def verify(
             continue  # held by the township and corrected: in the chain, with no effect and no standing
         problems.extend(check_transaction(txn))
         if facts is not None and txn.shop_id != cached.township_id:
-            facts.line_prices = {line.sku: line.points_each for line in txn.lines}
-            violation = check_shop_transaction(txn, txn.shop_id, facts)
+            violation = check_shop_transaction(txn, txn.shop_id, facts, check_prices=False)
             if violation is not None:
                 problems.append(Problem("authority", f"{txn.receipt_no}: {violation.message('en')}"))
         if txn.kind == TxnKind.VOID and txn.ref_txn_id:
@@ -168,17 +167,17 @@ def verify(
 class _AuditFacts:
     """What the audit can tell the authority rule from the ledger alone.
 
-    Prices are not checked here: only the central record's change log holds the catalogue's history,
-    and the server checks them at push. Double voids have their own check (``double_void``).
+    Prices are not checked here (only the central record's change log holds the catalogue's history, and
+    the server checks them at push). Double voids have their own check (``double_void``).
     """
 
     def __init__(self, cached: CachedState, fetch: Callable[[str], Transaction | None]) -> None:
         self.cached = cached
         self.fetch = fetch
-        self.line_prices: dict[str, int] = {}
 
     def price_at(self, sku: str, cursor: int) -> int | None:
-        return self.line_prices.get(sku) if sku in self.cached.catalogue else None
+        """Known or not; the price itself is not checked here (``check_prices=False``)."""
+        return 0 if sku in self.cached.catalogue else None
 
     def household_known(self, household_id: str) -> bool:
         return household_id in self.cached.status

@@ -100,15 +100,21 @@ class AuthorityFacts(Protocol):
         """Whether an accepted void of ``txn_id`` exists, stored or earlier in the same push."""
 
 
-def check_shop_transaction(txn: Transaction, shop_id: str, facts: AuthorityFacts) -> Violation | None:
-    """The first way ``txn``, pushed by a device of ``shop_id``, breaks the authority rule; None if it does not."""
+def check_shop_transaction(
+    txn: Transaction, shop_id: str, facts: AuthorityFacts, *, check_prices: bool = True
+) -> Violation | None:
+    """The first way ``txn``, pushed by a device of ``shop_id``, breaks the authority rule; None if it does not.
+
+    ``check_prices`` is off where the catalogue's price history is not known (a ledger's audit: only the
+    central record's change log holds it); SKUs must still be known.
+    """
     kind = txn.kind
     if kind not in SHOP_KINDS:
         return Violation("township_only", {"kind": str(kind)})
     if txn.shop_id != shop_id:
         return Violation("wrong_shop", {"shop_id": txn.shop_id})
     if kind == TxnKind.REDEEM:
-        return _check_redeem(txn, shop_id, facts)
+        return _check_redeem(txn, shop_id, facts, check_prices)
     if kind == TxnKind.VOID:
         return _check_void(txn, shop_id, facts)
     if kind == TxnKind.DAY_CLOSE:
@@ -118,7 +124,7 @@ def check_shop_transaction(txn: Transaction, shop_id: str, facts: AuthorityFacts
     return _check_goods(txn, shop_id, facts)
 
 
-def _check_redeem(txn: Transaction, shop_id: str, facts: AuthorityFacts) -> Violation | None:
+def _check_redeem(txn: Transaction, shop_id: str, facts: AuthorityFacts, check_prices: bool) -> Violation | None:
     household_id = txn.household_id
     if not household_id or not facts.household_known(household_id):
         return Violation("household_unknown", {"household_id": household_id or "-"})
@@ -131,7 +137,7 @@ def _check_redeem(txn: Transaction, shop_id: str, facts: AuthorityFacts) -> Viol
         price = facts.price_at(line.sku, txn.pull_cursor)
         if price is None:
             return Violation("unknown_sku", {"sku": line.sku})
-        if line.points_each != price:
+        if check_prices and line.points_each != price:
             return Violation("wrong_price", {"sku": line.sku, "points_each": line.points_each, "price": price})
         total += -line.qty * line.points_each
     wanted = sorted(

@@ -123,7 +123,7 @@ def _transaction(unit: LedgerUnit, data: object, heads: dict[str, tuple[int, str
     if not isinstance(data, dict) or not isinstance(data.get("d"), str) or not isinstance(data.get("q"), int):
         raise SyncError("payload_malformed", detail="a pulled transaction needs its device and number")
     device, seq = str(data["d"]), int(data["q"])
-    prev_hash = _previous_hash(unit, device, seq, str(data.get("s", "")), heads)
+    prev_hash = _previous_hash(unit, device, seq, heads)
     txn = txn_from_wire(data, device, prev_hash)
     heads[device] = (txn.seq, txn.hash)
     return txn
@@ -145,7 +145,7 @@ def _link(unit: LedgerUnit, data: object, heads: dict[str, tuple[int, str]]) -> 
     heads[device] = (seq, digest)
 
 
-def _previous_hash(unit: LedgerUnit, device: str, seq: int, shop_id: str, heads: dict[str, tuple[int, str]]) -> str:
+def _previous_hash(unit: LedgerUnit, device: str, seq: int, heads: dict[str, tuple[int, str]]) -> str:
     """The hash of ``device``'s transaction ``seq - 1``; a guess the ledger then refuses if there is a gap.
 
     When the previous transaction is missing, the genesis hash goes in and ``ingest`` refuses the

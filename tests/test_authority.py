@@ -388,6 +388,15 @@ def test_the_rule_itself_lets_every_genuine_shop_transaction_through() -> None:
         txn(TxnKind.DAY_CLOSE, memo="{}"),
     )
     assert [check_shop_transaction(t, "S01", Facts()) for t in genuine] == [None] * len(genuine)
+    dear = dataclasses.replace(
+        sale,
+        postings=(Posting("household:H1", -8), Posting("shop:S01:redeemed", 8)),
+        lines=(Line("SOAP", -2, 4),),
+    )
+    assert check_shop_transaction(dear, "S01", Facts()) == Violation(
+        "wrong_price", {"sku": "SOAP", "points_each": 4, "price": 3}
+    )
+    assert check_shop_transaction(dear, "S01", Facts(), check_prices=False) is None  # the audit's view
     # The same void pushed by another shop's device; a void of another shop's redemption.
     assert check_shop_transaction(void, "S02", Facts()) == Violation("wrong_shop", {"shop_id": "S01"})
     theirs = dataclasses.replace(void, shop_id="S02")

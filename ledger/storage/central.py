@@ -562,6 +562,17 @@ class CentralUnit:
             query = query.where(T_EXCEPTION.c.kind == kind)
         return [_exception(r) for r in self.c.execute(query.limit(max(0, limit)))]
 
+    def open_exceptions_first_naming(self, kind: str, txn_id: str) -> list[SyncExceptionRecord]:
+        """Open exceptions of ``kind`` whose first transaction is ``txn_id`` (a held transaction's own)."""
+        first = json.dumps([txn_id])[:-1]  # '["<id>"': the start of the stored JSON list
+        pattern = first.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = select(T_EXCEPTION).where(
+            T_EXCEPTION.c.status == "open",
+            T_EXCEPTION.c.kind == kind,
+            T_EXCEPTION.c.txn_ids.like(pattern, escape="\\"),
+        )
+        return [_exception(r) for r in self.c.execute(query.order_by(T_EXCEPTION.c.id))]
+
     def exception(self, exception_id: int) -> SyncExceptionRecord | None:
         row = self.c.execute(select(T_EXCEPTION).where(T_EXCEPTION.c.id == exception_id)).first()
         return _exception(row) if row else None

@@ -23,8 +23,8 @@ from ledger.storage.central import CentralDevice, CentralUnit, HeldRecord, LogEn
 from sync.errors import SyncError
 from sync.protocol import txn_from_wire, txn_to_wire
 from sync.server.changes import dumps, log_txns
+from sync.server.rules import SYSTEM_OPERATOR
 
-SYSTEM_OPERATOR = "system"
 # Kinds whose effect is more than moving points (a freeze, a reset of points earned): a release cannot
 # re-issue them; the township uses its own clearing, unfreeze or cycle close instead.
 NOT_RELEASABLE = frozenset({TxnKind.CLEARING, TxnKind.UNFREEZE, *EARNED_RESET_KINDS})
@@ -206,10 +206,9 @@ def decide(unit: CentralUnit, txn_id: str, release: bool, by: str, reason: str, 
     if release:
         release_id = _release(unit, record, by, reason, when).txn_id
     unit.decide_held(txn_id, "released" if release else "kept", by, reason, when, release_id)
-    for exception in unit.exceptions(status="open", kind="held", limit=100_000):
-        if exception.txn_ids[:1] == [txn_id]:
-            verdict = "放行" if release else "维持扣留"
-            unit.resolve_exception(exception.id, f"{verdict}（{by}）：{reason}", when)
+    verdict = "放行" if release else "维持扣留"
+    for exception in unit.open_exceptions_first_naming("held", txn_id):
+        unit.resolve_exception(exception.id, f"{verdict}（{by}）：{reason}", when)
     decided = unit.held(txn_id)
     assert decided is not None
     return decided
