@@ -579,6 +579,21 @@ def cmd_central_points_import(args: argparse.Namespace, home: ShopHome) -> int:
     )
 
 
+def _page_lines(lang: str, offset: int, shown: int, total: int, next_offset: int | None, counter: str) -> list[str]:
+    """Where a listed page stands among all (the server pages long lists, newest first), and the next one."""
+    first = offset + 1 if shown else 0
+    lines = [
+        _say(
+            lang,
+            f"第 {first}–{offset + shown} {counter}，共 {total} {counter}。",
+            f"{first}–{offset + shown} of {total}.",
+        )
+    ]
+    if next_offset is not None:
+        lines.append(_say(lang, f"下一页：--offset {next_offset}", f"Next page: --offset {next_offset}"))
+    return lines
+
+
 def cmd_central_exceptions_list(args: argparse.Namespace, home: ShopHome) -> int:
     """One page of exceptions, newest first (the server pages them so a flood cannot hide a new one)."""
     params: dict[str, Any] = {"status": args.status, "offset": args.offset, "limit": args.limit}
@@ -595,18 +610,7 @@ def cmd_central_exceptions_list(args: argparse.Namespace, home: ShopHome) -> int
         for e in data["exceptions"]
     ]
     shown = len(data["exceptions"])
-    total = data.get("total", shown)
-    text.append(
-        _say(
-            lang,
-            f"第 {args.offset + 1 if shown else 0}–{args.offset + shown} 条，共 {total} 条。",
-            f"{args.offset + 1 if shown else 0}–{args.offset + shown} of {total}.",
-        )
-    )
-    if data.get("next_offset") is not None:
-        text.append(
-            _say(lang, f"下一页：--offset {data['next_offset']}", f"Next page: --offset {data['next_offset']}")
-        )
+    text += _page_lines(lang, args.offset, shown, data.get("total", shown), data.get("next_offset"), "条")
     return _show(args, data, text if shown else [_say(lang, "没有异常。", "No exceptions.")])
 
 
@@ -631,13 +635,7 @@ def cmd_central_held_list(args: argparse.Namespace, home: ShopHome) -> int:
         for h in data["held"]
     ]
     shown = len(data["held"])
-    text.append(
-        _say(
-            lang,
-            f"第 {args.offset + 1 if shown else 0}–{args.offset + shown} 笔，共 {data['total']} 笔。",
-            f"{args.offset + 1 if shown else 0}–{args.offset + shown} of {data['total']}.",
-        )
-    )
+    text += _page_lines(lang, args.offset, shown, data["total"], None, "笔")
     return _show(args, data, text if shown else [_say(lang, "没有被扣留的业务。", "Nothing is held.")])
 
 
