@@ -1003,11 +1003,12 @@ class SqlUnit:
     def _known_hashes(self, ids: Sequence[str]) -> dict[str, str]:
         """Hashes of the transactions among ``ids`` already stored, or held with their place kept."""
         known: dict[str, str] = {}
+        links = self._has_links()
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
             query = select(T_TXN.c.txn_id, T_TXN.c.hash).where(T_TXN.c.txn_id.in_(part))
             known.update((r.txn_id, r.hash) for r in self.c.execute(query))
-            if self._has_links():
+            if links:
                 query = select(T_LINK.c.txn_id, T_LINK.c.hash).where(T_LINK.c.txn_id.in_(part))
                 known.update((r.txn_id, r.hash) for r in self.c.execute(query))
         return known
