@@ -7,7 +7,7 @@ DEMO_HOME ?= $(CURDIR)/.demo-home
 DEMO_HOUSEHOLDS ?= 200
 PYTEST_WORKERS ?= 2
 
-.PHONY: install system-packages demo test lint unit clean
+.PHONY: install system-packages demo test lint unit clean messages
 
 install: system-packages $(STAMP)
 
@@ -32,6 +32,18 @@ unit: install
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 test: lint unit
+
+# The gettext catalogues (docs/messages.md): gather every message key from the sources, add new keys to both
+# catalogues (an empty text, which tests/test_messages.py refuses until it is written), compile the .mo files.
+MESSAGE_DIRS := lovemart ledger hardware ui pos kiosk sync $(wildcard console)
+POT := $(or $(TMPDIR),/tmp)/lovemart-messages.pot
+
+messages: $(STAMP)
+	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output --omit-header -o $(POT) $(MESSAGE_DIRS)
+	$(BIN)/pybabel --quiet update -i $(POT) -d locale -D lovemart --no-fuzzy-matching --ignore-obsolete --width 120
+	@sed -i '/^"POT-Creation-Date: /d' locale/*/LC_MESSAGES/lovemart.po  # a date that changed on every run
+	$(BIN)/pybabel --quiet compile -d locale -D lovemart --statistics
+	@rm -f $(POT)
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache .hypothesis

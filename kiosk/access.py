@@ -21,6 +21,7 @@ from typing import Protocol
 
 from ledger import services
 from ledger.errors import LedgerError
+from ledger.messages import N_
 from ledger.ports import LedgerStore
 
 log = logging.getLogger(__name__)
@@ -54,9 +55,9 @@ class LedgerAccess:
         try:
             operator = services.login(self.store, operator_id, pin)
         except LedgerError:
-            return "kiosk_maint_wrong"  # unknown operator or wrong PIN: the same words, no hint which
+            return N_("kiosk.maint_wrong")  # unknown operator or wrong PIN: the same words, no hint which
         if not operator.is_manager:
-            return "kiosk_maint_not_manager"
+            return N_("kiosk.maint_not_manager")
         return None
 
 
@@ -76,12 +77,12 @@ class PinAccess:
 
     def check(self, operator_id: str, pin: str) -> str | None:
         if not self.salt or not self.digest or operator_id != self.OPERATOR_ID:
-            return "kiosk_maint_wrong"
+            return N_("kiosk.maint_wrong")
         try:
             right = hmac.compare_digest(services.hash_pin(pin, self.salt), self.digest)
         except ValueError:  # a damaged setting: nobody gets in by it
-            return "kiosk_maint_wrong"
-        return None if right else "kiosk_maint_wrong"
+            return N_("kiosk.maint_wrong")
+        return None if right else N_("kiosk.maint_wrong")
 
 
 def pin_record_of(pin: str) -> str:
@@ -133,18 +134,18 @@ class LockoutAccess:
 
     def check(self, operator_id: str, pin: str) -> str | None:
         if self.locked_for() > 0:
-            return "kiosk_maint_locked"
+            return N_("kiosk.maint_locked")
         refusal = self.inner.check(operator_id, pin)
         if refusal is None:
             self._failures, self._locked_until = 0, 0.0
-        elif refusal == "kiosk_maint_wrong":
+        elif refusal == "kiosk.maint_wrong":
             self._failures += 1
             if self._failures >= self.free_tries:
                 wait = min(self.first_lock_s * 2 ** (self._failures - self.free_tries), self.max_lock_s)
                 self._locked_until = self.clock() + wait
         self._save()
-        if refusal == "kiosk_maint_wrong" and self.locked_for() > 0:
-            return "kiosk_maint_locked"
+        if refusal == "kiosk.maint_wrong" and self.locked_for() > 0:
+            return N_("kiosk.maint_locked")
         return refusal
 
     def _load(self) -> tuple[int, float]:

@@ -36,7 +36,6 @@ from kivy.clock import Clock
 from kivy.properties import NumericProperty, StringProperty
 
 from kiosk.access import ManagerAccess
-from kiosk.messages import KIOSK_MESSAGES
 from kiosk.presenter import ErrorKind, KioskPresenter
 from kiosk.sources import Ranking
 from ui.app import KitApp
@@ -90,7 +89,6 @@ class KioskApp(LockdownMixin, KitApp):
     shown (benchmarks wait on it)."""
 
     title = "爱心超市"
-    messages = KIOSK_MESSAGES
     screen = StringProperty("idle")
     households_shown = NumericProperty(0)  # household screens shown with their figures (benchmarks wait on it)
     households_completed = NumericProperty(0)  # … and with both lists filled
@@ -328,7 +326,7 @@ class KioskApp(LockdownMixin, KitApp):
             return
         self.household_screen.clear()
         seconds = max(1, round(self.settings.error_timeout_s))
-        self.error_screen.show(view, self.presenter.tr("kiosk_error_back", seconds=seconds))
+        self.error_screen.show(view, self.presenter.tr("kiosk.error_back", seconds=seconds))
         self._switch("error")
         self._restart_timer(self.settings.error_timeout_s)
 
@@ -346,7 +344,7 @@ class KioskApp(LockdownMixin, KitApp):
             error = self.presenter.error_view()
             if error is not None:
                 seconds = max(1, round(self.settings.error_timeout_s))
-                self.error_screen.show(error, self.presenter.tr("kiosk_error_back", seconds=seconds))
+                self.error_screen.show(error, self.presenter.tr("kiosk.error_back", seconds=seconds))
         elif self.screen == "idle":
             self.idle_screen.show(self.presenter.idle_view())
 
@@ -410,7 +408,7 @@ class KioskApp(LockdownMixin, KitApp):
         self._cancel_timer()
         self._forget_household()
         managers = self.access.managers() if self.access is not None else []
-        message = "" if managers else self.presenter.tr("kiosk_maint_no_managers")
+        message = "" if managers else self.presenter.tr("kiosk.maint_no_managers")
         self.maintenance_screen.show(managers, message)
         self._switch("maintenance")
         self._restart_timer(self.settings.maintenance_timeout_s)
@@ -418,7 +416,7 @@ class KioskApp(LockdownMixin, KitApp):
     def maintenance_pin(self, operator_id: str, pin: str) -> str | None:
         """Check a manager's PIN; close the kiosk when right, else return the words to show."""
         if self.access is None or not operator_id:
-            return self.presenter.tr("kiosk_maint_choose")
+            return self.presenter.tr("kiosk.maint_choose")
         refusal = self.access.check(operator_id, pin)
         if refusal is not None:
             log.warning("kiosk: maintenance PIN refused for operator %s (%s)", operator_id, refusal)

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from kiosk.messages import KIOSK_MESSAGES
 from kiosk.sources import Freshness, GoodsOffer, HouseholdFacts, KioskSource, Ranking, Shelf
 from ledger.errors import LedgerError
-from ui.messages import DEFAULT_LANG, Catalog, normalise_lang
+from ledger.messages import DEFAULT_LANG, N_, pick_language, text
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,16 @@ _LEDGER_ERRORS: dict[str, ErrorKind] = {
     "passbook_malformed": "forged",
     "passbook_forged": "forged",
     "household_frozen": "frozen",
+}
+
+# What each error says: a title and a sentence saying what to do.
+ERROR_TEXTS: dict[ErrorKind, tuple[str, str]] = {
+    "unknown": (N_("kiosk.error_unknown_title"), N_("kiosk.error_unknown")),
+    "revoked": (N_("kiosk.error_revoked_title"), N_("kiosk.error_revoked")),
+    "forged": (N_("kiosk.error_forged_title"), N_("kiosk.error_forged")),
+    "frozen": (N_("kiosk.error_frozen_title"), N_("kiosk.error_frozen")),
+    "camera": (N_("kiosk.error_camera_title"), N_("kiosk.error_camera")),
+    "unexpected": (N_("kiosk.error_unexpected_title"), N_("kiosk.error_unexpected")),
 }
 
 DEFAULT_RANKING_SIZE = 10
@@ -138,9 +147,7 @@ class KioskPresenter:
         self.clock = clock
         self.ranking_size = ranking_size
         self.affordable_shown = affordable_shown
-        self.catalog = Catalog()
-        self.catalog.add(KIOSK_MESSAGES)
-        self._lang = normalise_lang(lang)
+        self._lang = pick_language(lang)
         self._ranking: Ranking | None = None
         self._shelf: Shelf | None = None
         self._facts: HouseholdFacts | None = None
@@ -155,10 +162,10 @@ class KioskPresenter:
 
     @lang.setter
     def lang(self, value: str) -> None:
-        self._lang = normalise_lang(value)
+        self._lang = pick_language(value)
 
     def tr(self, msgid: str, **params: Any) -> str:
-        return self.catalog.text(msgid, self._lang, **params)
+        return text(msgid, self._lang, **params)
 
     # ------------------------------------------------------------ what is showing
 
@@ -204,16 +211,16 @@ class KioskPresenter:
         entries = ranking.entries if ranking else ()
         shelf = self._shelf
         goods = shelf.goods if shelf else ()
-        title = self.tr("kiosk_ranking_title", village=ranking.village_name if ranking else "").strip()
+        title = self.tr("kiosk.ranking_title", village=ranking.village_name if ranking else "").strip()
         freshness = shelf.freshness if shelf else (ranking.freshness if ranking else None)
         return IdleView(
             ranking_title=title,
             ranking=tuple(
-                RankLine(str(e.rank), e.name, self.tr("kiosk_ranking_points", points=e.earned)) for e in entries
+                RankLine(str(e.rank), e.name, self.tr("kiosk.ranking_points", points=e.earned)) for e in entries
             ),
-            ranking_empty="" if entries else self.tr("kiosk_ranking_empty"),
+            ranking_empty="" if entries else self.tr("kiosk.ranking_empty"),
             goods=tuple(self._goods_line(g) for g in goods),
-            goods_empty="" if goods else self.tr("kiosk_goods_empty"),
+            goods_empty="" if goods else self.tr("kiosk.goods_empty"),
             shop=shelf.shop_name if shelf else "",
             freshness=self.freshness_text(freshness) if freshness else "",
             camera_note=self.camera_note(),
@@ -229,9 +236,9 @@ class KioskPresenter:
 
     def camera_note(self) -> str:
         if self._camera == "absent":
-            return self.tr("kiosk_camera_absent")
+            return self.tr("kiosk.camera_absent")
         if self._camera == "lost":
-            return self.tr("kiosk_camera_lost")
+            return self.tr("kiosk.camera_lost")
         return ""
 
     # ------------------------------------------------------------ a scan
@@ -279,21 +286,21 @@ class KioskPresenter:
         affordable.sort(key=lambda g: (-g.points, g.name, g.sku))  # the big things first: rice, oil
         shown = affordable[: max(0, self.affordable_shown)]
         if not affordable:
-            note = self.tr("kiosk_affordable_none")
+            note = self.tr("kiosk.affordable_none")
         elif len(affordable) > len(shown):
-            note = self.tr("kiosk_affordable_more", count=len(affordable) - len(shown))
+            note = self.tr("kiosk.affordable_more", count=len(affordable) - len(shown))
         else:
             note = ""
         return HouseholdView(
-            name=self.tr("kiosk_household_name", name=facts.name),
+            name=self.tr("kiosk.household_name", name=facts.name),
             redeemable=str(facts.redeemable),
-            balance=self.tr("kiosk_balance", balance=facts.balance),
-            earned=self.tr("kiosk_earned", earned=facts.earned_cycle),
+            balance=self.tr("kiosk.balance", balance=facts.balance),
+            earned=self.tr("kiosk.earned", earned=facts.earned_cycle),
             movements=tuple(
                 MovementLine(self._date(m.when), m.words(self._lang), _signed(m.points), m.points > 0)
                 for m in facts.movements
             ),
-            movements_empty="" if facts.movements else self.tr("kiosk_movements_empty"),
+            movements_empty="" if facts.movements else self.tr("kiosk.movements_empty"),
             affordable=tuple(self._goods_line(g) for g in shown),
             affordable_note=note,
             freshness=self.freshness_text(facts.freshness),
@@ -304,7 +311,8 @@ class KioskPresenter:
         if self._error is None:
             return None
         kind, params = self._error
-        return ErrorView(kind, self.tr(f"kiosk_error_{kind}_title"), self.tr(f"kiosk_error_{kind}", **params))
+        title, sentence = ERROR_TEXTS[kind]
+        return ErrorView(kind, self.tr(title), self.tr(sentence, **params))
 
     def speech(self) -> str | None:
         """What the voice reads: name and redeemable points, in Mandarin whatever the screen language
@@ -312,15 +320,15 @@ class KioskPresenter:
         facts = self._facts
         if facts is None:
             return None
-        return self.catalog.text("kiosk_speech", "zh", name=facts.name, points=facts.redeemable)
+        return text("kiosk.speech", "zh", name=facts.name, points=facts.redeemable)
 
     # ------------------------------------------------------------ formatting
 
     def freshness_text(self, freshness: Freshness) -> str:
         when = self._when(freshness.as_of) if freshness.as_of else ""
         if freshness.origin == "remote":
-            return self.tr("kiosk_fresh_remote", when=when) if when else self.tr("kiosk_fresh_remote_unknown")
-        return self.tr("kiosk_fresh_local", when=when) if when else self.tr("kiosk_fresh_local_never")
+            return self.tr("kiosk.fresh_remote", when=when) if when else self.tr("kiosk.fresh_remote_unknown")
+        return self.tr("kiosk.fresh_local", when=when) if when else self.tr("kiosk.fresh_local_never")
 
     def _when(self, iso: str) -> str:
         """An ISO time as a villager reads it: 11月20日 18:05 (with the year when it is not this year)."""
@@ -328,10 +336,9 @@ class KioskPresenter:
             moment = datetime.fromisoformat(iso)
         except ValueError:
             return iso
-        if self._lang == "en":
-            return moment.strftime("%Y-%m-%d %H:%M")
-        year = "" if moment.year == self.clock().year else f"{moment.year}年"
-        return f"{year}{moment.month}月{moment.day}日 {moment:%H:%M}"
+        if moment.year == self.clock().year:
+            return self.tr("kiosk.datetime", when=moment)
+        return self.tr("kiosk.datetime_year", when=moment)
 
     def _date(self, when: str) -> str:
         """A movement's local "YYYY-MM-DD HH:MM" as a short date."""
@@ -339,17 +346,16 @@ class KioskPresenter:
             moment = datetime.strptime(when, "%Y-%m-%d %H:%M")
         except ValueError:
             return when[:10]
-        if self._lang == "en":
-            return moment.strftime("%Y-%m-%d")
-        year = "" if moment.year == self.clock().year else f"{moment.year}年"
-        return f"{year}{moment.month}月{moment.day}日"
+        if moment.year == self.clock().year:
+            return self.tr("kiosk.date", when=moment)
+        return self.tr("kiosk.date_year", when=moment)
 
     def _goods_line(self, offer: GoodsOffer) -> GoodsLine:
         return GoodsLine(
             name=offer.name,
             unit=offer.unit,
-            points=self.tr("kiosk_goods_points", points=offer.points),
-            stock=self.tr("kiosk_goods_stock", on_hand=offer.on_hand),
+            points=self.tr("kiosk.goods_points", points=offer.points),
+            stock=self.tr("kiosk.goods_stock", on_hand=offer.on_hand),
         )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ledger.audit import CachedState
+from ledger.messages import Spoken
 from ledger.model import (
     Household,
     Item,
@@ -182,8 +183,7 @@ class SyncStatus:
     last_success: str | None = None  # ISO time of the last successful sync
     waiting: int = 0  # shop transactions not yet acknowledged by the central record
     running: bool = False
-    error: str | None = None  # the last failure, in plain words (zh)
-    error_en: str | None = None
+    error: Spoken | None = None  # the last failure: a refusal (or recorded words) said in the reader's language
 
 
 class SyncPort(Protocol):

@@ -27,6 +27,7 @@ from typing import Any
 
 from ledger import reports, services
 from ledger.errors import ImportProblem, LedgerError
+from ledger.messages import Listing, Message
 from ledger.model import Policy, Transaction, TxnKind, household_account
 from ledger.ports import LedgerStore, LedgerUnit
 
@@ -141,7 +142,13 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "kind": ("类型", "kind", "type"),
 }
 REQUIRED_COLUMNS = ("household_id", "points", "reason")
-COLUMN_LABELS = {"household_id": "户号", "points": "分值", "reason": "事由", "kind": "类型"}
+# A column as a refusal names it: "户号" to the shopkeeper, "household_id" to a technician (``--lang en``).
+COLUMN_LABELS = {
+    "household_id": Message("import.column.household_id"),
+    "points": Message("import.column.points"),
+    "reason": Message("import.column.reason"),
+    "kind": Message("import.column.kind"),
+}
 KINDS: dict[str, str] = {
     "奖励": AWARD,
     "加分": AWARD,
@@ -237,7 +244,7 @@ def import_points(store: LedgerStore, path: Path, ctx: services.Context = servic
     return ImportResult(path.name, digest, when, tuple(done))
 
 
-def _unreadable(path: Path, detail: str) -> LedgerError:
+def _unreadable(path: Path, detail: str | Message) -> LedgerError:
     return LedgerError("import_unreadable", path=str(path), detail=detail)
 
 
@@ -245,7 +252,7 @@ def _read_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_IMPORT_BYTES:
-            raise _unreadable(path, f"文件太大（{size // (1024 * 1024)} MB）/ file too large")
+            raise _unreadable(path, Message("import.too_large", mb=size // (1024 * 1024)))
         return path.read_bytes()
     except OSError as exc:
         raise _unreadable(path, exc.strerror or str(exc)) from exc
@@ -260,9 +267,7 @@ def _read_sheets(path: Path, data: bytes) -> list[list[Row]]:
     if data.startswith(b"PK\x03\x04"):
         return _read_xlsx(path, data)
     if data.startswith(bytes.fromhex("d0cf11e0a1b11ae1")):
-        raise _unreadable(
-            path, "这是旧版 .xls 表格，请在 Excel 里另存为 .xlsx 或 .csv / old .xls format: save as .xlsx or .csv"
-        )
+        raise _unreadable(path, Message("import.old_xls"))
     return [_read_csv(path, data)]
 
 
@@ -301,7 +306,7 @@ def _read_csv(path: Path, data: bytes) -> list[Row]:
     try:
         text, delimiter = _decode(data)
         if "\0" in text:
-            raise _unreadable(path, "不是表格或文本文件 / not a spreadsheet or text file")
+            raise _unreadable(path, Message("import.not_text"))
         first = text.split("\n", 1)[0]
         if delimiter == "," and "\t" in first and "," not in first:
             delimiter = "\t"
@@ -339,7 +344,7 @@ def _columns(values: Sequence[object]) -> dict[str, int]:
     return found
 
 
-def _repeated_columns(values: Sequence[object]) -> list[str]:
+def _repeated_columns(values: Sequence[object]) -> list[Message]:
     names = {alias.replace("_", ""): key for key, aliases in COLUMNS.items() for alias in aliases}
     seen: set[str] = set()
     repeated = []
@@ -396,7 +401,7 @@ def _locate_header(sheets: list[list[Row]]) -> tuple[list[Row], int, dict[str, i
         return rows, header_row, columns
     first_no, first_values = next(((n, v) for sheet in sheets for n, v in sheet if not _is_blank(v)), (1, ()))
     columns = _columns(first_values)
-    missing = "、".join(COLUMN_LABELS[c] for c in REQUIRED_COLUMNS if c not in columns)
+    missing = Listing.of(COLUMN_LABELS[c] for c in REQUIRED_COLUMNS if c not in columns)
     raise ImportProblem([_problem(first_no, "import_header", missing=missing)])
 
 

@@ -32,6 +32,7 @@ import httpx
 from kiosk.sources import Freshness, GoodsOffer, HouseholdFacts, RankEntry, Ranking, Shelf
 from ledger.errors import DeviceFault, LedgerError
 from ledger.history import Movement
+from ledger.messages import Said
 
 # Server error codes that are the ledger's own refusals of a scanned code: raised again as LedgerError.
 PASSBOOK_CODES = frozenset(
@@ -43,42 +44,6 @@ MAX_REPLY_BYTES = 4 * 1024 * 1024
 
 class KioskServerFault(DeviceFault):
     """The central record could not answer the kiosk: no network, a wrong token, a failing server."""
-
-    messages = {
-        "kiosk_settings": (
-            "查询机设置不全：lovemart.toml 的 [kiosk] 有 server，还缺少 {missing}。",
-            "The kiosk settings are incomplete: [kiosk] in lovemart.toml has server but lacks {missing}.",
-        ),
-        "kiosk_plain_http": (
-            "乡镇服务器地址 {url} 没有加密（http://），查询机令牌会在网上被看到。请改用 https:// 地址，"
-            "或在 lovemart.toml 的 [kiosk] 里写 allow_plain_http = true。",
-            "The township server {url} is not encrypted (http://): the kiosk token could be read on the way. "
-            "Use an https:// address, or set allow_plain_http = true under [kiosk] in lovemart.toml.",
-        ),
-        "kiosk_token_malformed": (
-            "这不像乡镇给的查询机令牌（应为一串 20 个以上的字母和数字）。没有保存。",
-            "That does not look like a kiosk token from the township (20 or more letters and digits). Not saved.",
-        ),
-        "kiosk_unreachable": (
-            "连不上乡镇服务器（{url}），暂时查不到积分。请稍后再试。",
-            "Cannot reach the township server ({url}); points cannot be looked up now. Try again later.",
-        ),
-        "kiosk_token_invalid": (
-            "查询机令牌不对或已作废，乡镇服务器拒绝查询。"
-            "请联系乡镇重新发放查询机令牌（lovemart central kiosk-token）。",
-            "The township server refused this kiosk's token (wrong or revoked). "
-            "Ask the township for a new kiosk token (lovemart central kiosk-token).",
-        ),
-        "kiosk_server_error": (
-            "乡镇服务器出错（{status}），稍后再试。",
-            "The township server failed ({status}); try again later.",
-        ),
-        "kiosk_refused": ("乡镇服务器拒绝了查询：{detail}", "The township server refused the look-up: {detail}"),
-        "kiosk_reply_malformed": (
-            "乡镇服务器的回答看不懂（{detail}），请检查服务器地址。",
-            "The township server's answer makes no sense ({detail}); check the server address.",
-        ),
-    }
 
 
 def _text(data: dict[str, Any], key: str) -> str:
@@ -111,7 +76,7 @@ def _movement(m: dict[str, Any]) -> Movement:
     zh = m.get("zh") if isinstance(m.get("zh"), str) else text
     en = m.get("en") if isinstance(m.get("en"), str) else text
     receipt_no = m.get("receipt_no") if isinstance(m.get("receipt_no"), str) else ""
-    return Movement(_text(m, "when"), _int(m, "points"), str(zh), str(en), str(receipt_no))
+    return Movement(_text(m, "when"), _int(m, "points"), Said(str(zh), str(en)), str(receipt_no))
 
 
 class RemoteKioskSource:

@@ -251,7 +251,7 @@ class HomeSyncPort:
             try:
                 run_sync(client, self.home)
             except (LedgerError, SyncError) as error:
-                return SyncStatus(True, error=error.message("zh"), error_en=error.message("en"))
+                return SyncStatus(True, error=error)
             return client.status()
         return client.sync_now()
 

@@ -28,10 +28,10 @@ from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition
 
 from ledger.errors import DeviceFault
+from ledger.messages import DEFAULT_LANG, N_
 from ledger.model import Operator
 from ledger.ports import LedgerStore, ReceiptPrinter, SyncPort
 from ledger.printing import PrintOutcome
-from pos.messages import MESSAGES
 from pos.presenters.catalog import Catalog
 from pos.presenters.common import Clock as WallClock
 from pos.presenters.common import PrinterFactory, PrinterSlot, local_now
@@ -45,7 +45,6 @@ from pos.presenters.sync import SyncPresenter, SyncView
 from ui.app import KitApp
 from ui.background import run_in_background
 from ui.lockdown import LockdownMixin
-from ui.messages import DEFAULT_LANG
 from ui.scanning import ScanBridge, WedgeBinding
 from ui.widgets import KeyboardToKeypad
 
@@ -74,8 +73,7 @@ class PosApp(KitApp):
     """The shopkeeper's app. See the module docstring for what is handed in."""
 
     title = "爱心超市 POS"
-    messages = MESSAGES
-    title_id = StringProperty("app_title")
+    title_id = StringProperty(N_("ui.app_title"))
     status_text = StringProperty("")
     status_kind = StringProperty("ok")
     show_menu = BooleanProperty(False)
@@ -292,7 +290,7 @@ class PosApp(KitApp):
             self.refresh_status()
             self.go("login")
 
-    def ask_manager(self, on_manager: Callable[[Operator], Any], title_id: str = "pos_manager_pin") -> None:
+    def ask_manager(self, on_manager: Callable[[Operator], Any], title_id: str = N_("pos.manager_pin")) -> None:
         """A manager's PIN on the keypad, then ``on_manager(manager)``; a wrong PIN is said in the dialog."""
         from pos.widgets import ask_digits
 
@@ -300,7 +298,7 @@ class PosApp(KitApp):
             manager = self.session.authorize_manager(pin)
             Clock.schedule_once(lambda _dt: on_manager(manager), 0)
 
-        ask_digits(self.tr(title_id), check, prompt=self.tr("pin_prompt"), masked=True)
+        ask_digits(self.tr(title_id), check, prompt=self.tr("ui.pin_prompt"), masked=True)
 
     # ----- scans
 
@@ -308,7 +306,7 @@ class PosApp(KitApp):
         """Every scan, on the UI thread (``ScanBridge``): the screen on show decides what it means."""
         self.session.touch()
         if not self.session.logged_in:
-            self.notify(self.tr("pos_login_first"), "warning")
+            self.notify(self.tr("pos.login_first"), "warning")
             return
         current = self.screens.current_screen
         if current is not None and current.handle_scan(text, source):
@@ -316,7 +314,7 @@ class PosApp(KitApp):
         if current is not None and current.name != "redeem" and self.screen("redeem").handle_scan(text, source):
             self.go("redeem")
             return
-        self.notify(self.tr("pos_scan_not_here"), "warning")
+        self.notify(self.tr("pos.scan_not_here"), "warning")
 
     def _status_from_thread(self, status: Any) -> None:
         if self.bridge is not None:
@@ -347,20 +345,20 @@ class PosApp(KitApp):
             parts.append(operator.name)
         trouble = False
         if self.printer_slot.problem is not None or self.reprint_receipt:
-            parts.append(self.tr("pos_status_printer"))
+            parts.append(self.tr("pos.status_printer"))
             trouble = True
         view = self._sync_view
         sync_word = {  # a shop without a township server is not in trouble: nothing said for it
-            "pos_sync_failed": "pos_sync_failed",
-            "pos_sync_waiting": "pos_status_waiting",
-            "pos_sync_never": "pos_sync_never",
-            "pos_sync_running": "pos_sync_running",
+            "pos.sync_failed": "pos.sync_failed",
+            "pos.sync_waiting": N_("pos.status_waiting"),
+            "pos.sync_never": "pos.sync_never",
+            "pos.sync_running": "pos.sync_running",
         }.get(view.headline)
         if sync_word:
             parts.append(self.tr(sync_word, waiting=view.waiting))
-        trouble = trouble or view.headline == "pos_sync_failed"
+        trouble = trouble or view.headline == "pos.sync_failed"
         if self._scanner_problem:
-            parts.append(self.tr("pos_status_scanner"))
+            parts.append(self.tr("pos.status_scanner"))
             trouble = True
         self.status_text = " · ".join(parts)
         self.status_kind = "warning" if trouble else "ok"
@@ -402,13 +400,13 @@ class PosApp(KitApp):
         wipe the news of the sale off the banner.
         """
         lead = done_text + " " if done_text else ""
-        self.notify(lead + self.tr("pos_printing"), "success" if done_text else "info")
+        self.notify(lead + self.tr("pos.printing"), "success" if done_text else "info")
 
         def done(outcome: PrintOutcome) -> None:
             if outcome.printed:
                 if self.reprint_receipt == outcome.receipt_no:
                     self.reprint_receipt = ""
-                self.notify(lead + self.tr("pos_printed", receipt_no=outcome.receipt_no), "success")
+                self.notify(lead + self.tr("pos.printed", receipt_no=outcome.receipt_no), "success")
             else:
                 self.print_failed(outcome)
             self.refresh_status()
@@ -427,14 +425,14 @@ class PosApp(KitApp):
         from ui.widgets import ask
 
         self.reprint_receipt = outcome.receipt_no
-        self.root.ids.banner.show(self.tr("pos_print_failed_short"), "warning", timeout_s=0)
+        self.root.ids.banner.show(self.tr("pos.print_failed_short"), "warning", timeout_s=0)
         reason = outcome.error.message(self.lang) if outcome.error else ""
         ask(
-            self.tr("pos_print_failed", reason=reason, receipt_no=outcome.receipt_no),
+            self.tr("pos.print_failed", reason=reason, receipt_no=outcome.receipt_no),
             lambda now: self.reprint(outcome.receipt_no) if now else None,
-            title=self.tr("pos_print_failed_title"),
-            yes_text=self.tr("pos_reprint_now"),
-            no_text=self.tr("pos_reprint_later"),
+            title=self.tr("pos.print_failed_title"),
+            yes_text=self.tr("pos.reprint_now"),
+            no_text=self.tr("pos.reprint_later"),
         )
 
     def reprint(self, receipt_no: str, on_result: Callable[[PrintOutcome], Any] | None = None) -> None:

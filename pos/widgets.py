@@ -34,6 +34,7 @@ from kivy.uix.modalview import ModalView
 from kivy.uix.recycleview import RecycleView
 
 from ledger.errors import DeviceFault, LedgerError
+from ledger.messages import N_
 from ui import theme as _theme
 from ui.i18n import translator
 from ui.widgets import DIGIT_DEBOUNCE_S, DebounceBehavior, install_kit
@@ -178,7 +179,7 @@ def choose(
 class PosRoot(BoxLayout):
     """The window's layout: header, banner, screens. The app mirrors its state here (see ``pos.kv``)."""
 
-    title_id = StringProperty("app_title")
+    title_id = StringProperty(N_("ui.app_title"))
     status_text = StringProperty("")
     status_kind = StringProperty("ok")
     show_menu = BooleanProperty(False)

@@ -32,11 +32,12 @@ import httpx
 
 from ledger import services
 from ledger.errors import LedgerError
+from ledger.messages import Said, Spoken, template
 from ledger.model import Policy, Shop, Township, Transaction, Village
 from ledger.ports import Identity, LedgerStore, LedgerUnit, SyncStatus
 from sync import protocol
 from sync.apply import apply_in, apply_page, pull_cursor
-from sync.errors import MESSAGES, SyncError
+from sync.errors import STATUS, SyncError
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +153,9 @@ class RemoteRefusal(SyncError):
         zh = lang.startswith("zh")
         if zh and self.server_message:
             return self.server_message  # the server writes its messages in Chinese unless asked otherwise
-        known = MESSAGES.get(self.code)
-        if known is None:
+        if self.code not in STATUS:
             return self.server_message or f"{self.code} (HTTP {self.http_status})"
-        return (known[1] if zh else known[2]).format_map(_Fill(self.params, str(self.params.get("detail", ""))))
+        return template(self.code, lang).format_map(_Fill(self.params, str(self.params.get("detail", ""))))
 
 
 class _Fill(dict[str, Any]):
@@ -429,19 +429,17 @@ class SyncClient:
                 last = unit.meta(LAST_SYNCED_KEY) or None
                 stored_error = unit.meta(ERROR_KEY) or ""
         except LedgerError as error:
-            return SyncStatus(False, error=error.message("zh"), error_en=error.message("en"))
+            return SyncStatus(False, error=error)
         # The ledger's record is the truth across processes (the nightly job may have synced since);
         # the in-memory failure only stands in when it could not be written there.
-        zh_text = en_text = None
+        failure: Spoken | None = self._unrecorded_error
         if stored_error:
             try:
                 saved = json.loads(stored_error)
-                zh_text, en_text = str(saved.get("zh") or ""), str(saved.get("en") or "")
+                failure = Said(str(saved.get("zh") or ""), str(saved.get("en") or ""))
             except (ValueError, AttributeError):
-                zh_text = en_text = stored_error
-        elif self._unrecorded_error is not None:
-            zh_text, en_text = self._unrecorded_error.message("zh"), self._unrecorded_error.message("en")
-        return SyncStatus(configured, last, max(0, waiting), self._running, zh_text or None, en_text or None)
+                failure = Said(stored_error)
+        return SyncStatus(configured, last, max(0, waiting), self._running, failure)
 
     def sync_now(self) -> SyncStatus:
         """Run one sync unless one is running already; the outcome is in the returned status.

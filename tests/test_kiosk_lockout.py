@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.access import LockoutAccess, PinAccess, pin_record_of
-from kiosk.messages import KIOSK_MESSAGES
+from ledger.messages import text
 from lovemart.cli import main
 
 PIN = "2468"
@@ -45,21 +45,21 @@ def wrong(access: LockoutAccess, times: int) -> list[str | None]:
 
 def test_five_wrong_pins_lock_for_30_seconds_then_each_wrong_pin_doubles(tmp_path: Path, clock: Clock) -> None:
     access = lockout(tmp_path / "tries.json", clock)
-    assert wrong(access, 4) == ["kiosk_maint_wrong"] * 4
+    assert wrong(access, 4) == ["kiosk.maint_wrong"] * 4
     assert access.locked_for() == 0
-    assert wrong(access, 1) == ["kiosk_maint_locked"]
+    assert wrong(access, 1) == ["kiosk.maint_locked"]
     assert access.locked_for() == 30
     # Locked: even the right PIN is not looked at, and the tries do not count.
-    assert access.check("kiosk", PIN) == "kiosk_maint_locked"
+    assert access.check("kiosk", PIN) == "kiosk.maint_locked"
     clock.now += 29
-    assert access.check("kiosk", PIN) == "kiosk_maint_locked"
+    assert access.check("kiosk", PIN) == "kiosk.maint_locked"
     clock.now += 1
-    assert wrong(access, 1) == ["kiosk_maint_locked"] and access.locked_for() == 60
+    assert wrong(access, 1) == ["kiosk.maint_locked"] and access.locked_for() == 60
     clock.now += 60
-    assert wrong(access, 1) == ["kiosk_maint_locked"] and access.locked_for() == 120
+    assert wrong(access, 1) == ["kiosk.maint_locked"] and access.locked_for() == 120
     clock.now += 120
     assert access.check("kiosk", PIN) is None  # the right PIN, once the wait is over, opens it
-    assert wrong(access, 4) == ["kiosk_maint_wrong"] * 4  # and the count starts again
+    assert wrong(access, 4) == ["kiosk.maint_wrong"] * 4  # and the count starts again
 
 
 def test_the_lock_out_survives_a_restart(tmp_path: Path, clock: Clock) -> None:
@@ -68,24 +68,24 @@ def test_the_lock_out_survives_a_restart(tmp_path: Path, clock: Clock) -> None:
     clock.now += 10
     again = lockout(state, clock)  # the kiosk switched off and on
     assert again.locked_for() == 20
-    assert again.check("kiosk", PIN) == "kiosk_maint_locked"
+    assert again.check("kiosk", PIN) == "kiosk.maint_locked"
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
     assert json.loads(state.read_text())["failures"] == 5
     clock.now += 20
-    assert wrong(again, 1) == ["kiosk_maint_locked"] and lockout(state, clock).locked_for() == 60
+    assert wrong(again, 1) == ["kiosk.maint_locked"] and lockout(state, clock).locked_for() == 60
 
 
 def test_four_wrong_pins_before_a_restart_still_count(tmp_path: Path, clock: Clock) -> None:
     state = tmp_path / "tries.json"
     wrong(lockout(state, clock), 4)
-    assert wrong(lockout(state, clock), 1) == ["kiosk_maint_locked"]
+    assert wrong(lockout(state, clock), 1) == ["kiosk.maint_locked"]
 
 
 def test_a_damaged_record_of_tries_starts_locked(tmp_path: Path, clock: Clock) -> None:
     state = tmp_path / "tries.json"
     state.write_text("{not json", encoding="utf-8")
     access = lockout(state, clock)
-    assert access.check("kiosk", PIN) == "kiosk_maint_locked"
+    assert access.check("kiosk", PIN) == "kiosk.maint_locked"
     clock.now += 30
     assert access.check("kiosk", PIN) is None
 
@@ -97,9 +97,8 @@ def test_a_clock_set_back_cannot_lock_for_ever(tmp_path: Path, clock: Clock) -> 
 
 
 def test_the_locked_message_says_how_long(tmp_path: Path) -> None:
-    zh, en = KIOSK_MESSAGES["kiosk_maint_locked"]
-    assert zh.format(seconds=30) == "密码输错次数太多，请 30 秒后再试。"
-    assert "30 seconds" in en.format(seconds=30)
+    assert text("kiosk.maint_locked", "zh", seconds=30) == "密码输错次数太多，请 30 秒后再试。"
+    assert "30 seconds" in text("kiosk.maint_locked", "en", seconds=30)
 
 
 def test_the_settings_file_with_the_pin_hash_is_the_users_only(

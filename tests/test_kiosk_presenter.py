@@ -49,7 +49,7 @@ def presenter_for(shop: ShopFixture, **kwargs: object) -> KioskPresenter:
 
 def test_presenter_module_imports_no_kivy() -> None:
     code = (
-        "import sys, kiosk.presenter, kiosk.sources, kiosk.access, kiosk.gesture, kiosk.messages, "
+        "import sys, kiosk.presenter, kiosk.sources, kiosk.access, kiosk.gesture, "
         "lovemart.kiosk_main; sys.exit(1 if 'kivy' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
@@ -350,9 +350,9 @@ def test_ledger_access_lets_only_a_manager_with_the_right_pin_out(shop: ShopFixt
     access = LedgerAccess(shop.store)
     assert [(m.operator_id, m.name) for m in access.managers()] == [("01", "王店长")]
     assert access.check("01", "1234") is None
-    assert access.check("01", "9999") == "kiosk_maint_wrong"
-    assert access.check("99", "1234") == "kiosk_maint_wrong"
-    assert access.check("02", "0000") == "kiosk_maint_not_manager"
+    assert access.check("01", "9999") == "kiosk.maint_wrong"
+    assert access.check("99", "1234") == "kiosk.maint_wrong"
+    assert access.check("02", "0000") == "kiosk.maint_not_manager"
 
 
 # ----- settings of the composition root --------------------------------------------------------------------

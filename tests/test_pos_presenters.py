@@ -20,9 +20,9 @@ from hardware.errors import HardwareError
 from hardware.printers import MemoryPrinter
 from ledger import services
 from ledger.errors import LedgerError
+from ledger.messages import has, text
 from ledger.model import Item, Role, TxnKind
 from ledger.ports import SyncStatus
-from pos.messages import MESSAGES
 from pos.presenters.catalog import Catalog
 from pos.presenters.common import HouseholdFinder, PrinterSlot, print_committed
 from pos.presenters.day_close import DayClosePresenter
@@ -41,8 +41,8 @@ from pos.presenters.stock import (
     suppliers,
 )
 from pos.presenters.sync import SyncPresenter, view_of
+from sync.errors import SyncError
 from tests.conftest import ShopFixture
-from ui.messages import Catalog as MessageCatalog
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,21 +87,17 @@ def redemptions(shop: ShopFixture) -> list[Any]:
 
 def test_presenters_and_messages_load_no_kivy() -> None:
     code = (
-        "import sys, pos, pos.messages, pos.presenters.redeem, pos.presenters.session, pos.presenters.receipts, "
+        "import sys, pos, pos.presenters.redeem, pos.presenters.session, pos.presenters.receipts, "
         "pos.presenters.stock, pos.presenters.donation, pos.presenters.day_close, pos.presenters.sync; "
         "sys.exit(1 if 'kivy' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 
-def test_pos_messages_merge_with_the_kit_and_have_both_languages() -> None:
-    catalog = MessageCatalog()
-    catalog.add(MESSAGES)  # a conflicting id would raise
-    for msgid, (zh, en) in MESSAGES.items():
-        assert msgid.startswith("pos_") and zh and en, msgid
-    for headline in ("pos_sync_not_connected", "pos_sync_failed", "pos_sync_waiting", "pos_sync_ok"):
-        assert headline in catalog
-    assert catalog.text("pos_cart_total", "zh", total=30, remaining=70) == "合计 30 分\n还可兑换 70 分"
+def test_pos_messages_are_in_the_catalogues() -> None:
+    for headline in ("pos.sync_not_connected", "pos.sync_failed", "pos.sync_waiting", "pos.sync_ok"):
+        assert has(headline, "zh") and has(headline, "en")
+    assert text("pos.cart_total", "zh", total=30, remaining=70) == "合计 30 分\n还可兑换 70 分"
 
 
 # ----- login, roles, idle lock --------------------------------------------------------------------
@@ -371,7 +367,7 @@ def test_void_needs_a_manager_and_a_listed_reason(counter: ShopFixture) -> None:
     presenter.add("RICE", 2)
     sale = presenter.commit(clerk_ctx(counter))
     reason = reason_by_code(VOID_REASONS, "returned")
-    assert [r.zh for r in VOID_REASONS] == ["输错", "顾客退货", "商品质量问题", "其他"]
+    assert [r.recorded for r in VOID_REASONS] == ["输错", "顾客退货", "商品质量问题", "其他"]
 
     clerk = services.login(counter.store, "02", "0000")
     with pytest.raises(LedgerError) as refused:
@@ -517,8 +513,8 @@ def test_day_close_totals_recorded_and_printed(counter: ShopFixture) -> None:
     assert (s.redemptions, s.points_redeemed, s.items_redeemed) == (1, 70, 7)
     assert (s.donations, s.donation_yuan, s.stock_ins) == (1, "123.45", 1)
     rows = dict(view.rows())
-    assert rows["pos_dc_points"] == "70" and rows["pos_dc_money"] == "￥123.45"
-    assert all(msgid in MESSAGES for msgid in rows)
+    assert rows["pos.dc_points"] == "70" and rows["pos.dc_money"] == "￥123.45"
+    assert all(has(msgid) for msgid in rows)
     assert view.closed_already == ()
 
     txn = day_close.close(view, clerk_ctx(counter))
@@ -552,11 +548,8 @@ class FakeSync:
 
 
 def test_sync_status_in_plain_words() -> None:
-    catalog = MessageCatalog()
-    catalog.add(MESSAGES)
-
     def words(view: Any, lang: str = "zh") -> str:
-        return catalog.text(view.headline, lang, waiting=view.waiting)
+        return text(view.headline, lang, waiting=view.waiting)
 
     none = SyncPresenter(None)
     assert words(none.view()) == "未连接乡镇服务器" and not none.view().can_sync
@@ -568,11 +561,10 @@ def test_sync_status_in_plain_words() -> None:
     assert words(view_of(SyncStatus(True, "2026-11-22T18:03:09+08:00", 0))) == "已同步"
     running = view_of(SyncStatus(True, None, 3, running=True))
     assert words(running) == "正在同步……" and not running.can_sync
-    failed = view_of(
-        SyncStatus(True, None, 3, error="连不上乡镇服务器（网络不通）", error_en="Cannot reach the server")
-    )
-    assert words(failed) == "同步失败" and failed.error("zh") == "连不上乡镇服务器（网络不通）"
-    assert failed.error("en") == "Cannot reach the server"
+    unreachable = SyncError("unreachable", url="https://town.example", detail="timed out")
+    failed = view_of(SyncStatus(True, None, 3, error=unreachable))
+    assert words(failed) == "同步失败" and failed.error("zh").startswith("连不上乡镇服务器（https://town.example）")
+    assert failed.error("en").startswith("Cannot reach the central record (https://town.example): timed out")
 
     port = FakeSync(SyncStatus(True, None, 5), after=SyncStatus(True, "2026-11-22T19:00:00+08:00", 0))
     presenter = SyncPresenter(port)
@@ -581,7 +573,7 @@ def test_sync_status_in_plain_words() -> None:
     assert port.calls == 1 and words(done) == "已同步" and done.last_success == "2026-11-22 19:00"
 
     refused = SyncPresenter(FakeSync(SyncStatus(True), error=LedgerError("disk_full"))).sync_now()
-    assert refused.headline == "pos_sync_failed" and refused.error("zh") == LedgerError("disk_full").message("zh")
+    assert refused.headline == "pos.sync_failed" and refused.error("zh") == LedgerError("disk_full").message("zh")
 
 
 # ----- the assembly (lovemart.pos_main), before any window ------------------------------------------------

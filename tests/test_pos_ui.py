@@ -477,10 +477,11 @@ class FakeSync:
     def sync_now(self) -> Any:
         import threading
 
+        from ledger.messages import Said
         from ledger.ports import SyncStatus
 
         self.ran_on.append(threading.current_thread().name)
-        return SyncStatus(True, None, 4, error="连不上乡镇服务器（网络不通）。", error_en="Cannot reach the server.")
+        return SyncStatus(True, None, 4, error=Said("连不上乡镇服务器（网络不通）。", "Cannot reach the server."))
 
 
 def test_sync_now_runs_off_the_ui_thread_and_says_why_it_failed(counter: ShopFixture) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hardware.wedge import KeyboardWedge
+from ledger import messages
 from ledger.errors import LedgerError
 from tests import kivy_harness as kh
 from tests.conftest import FakeClock
@@ -25,7 +26,7 @@ from ui.background import BackgroundRunner, run_in_background
 from ui.fonts import find_cjk_font, register_fonts, registered_font
 from ui.i18n import translator
 from ui.lockdown import LockdownMixin
-from ui.messages import MESSAGES, Catalog, error_text
+from ui.messages import error_text
 from ui.scanning import ScanBridge, bind_wedge, char_for_key, key_for_char
 from ui.widgets import ConfirmDialog, MessageBanner, NumericKeypad, ask, toast
 
@@ -36,8 +37,8 @@ BoxLayout:
     orientation: 'vertical'
     HeaderBar:
         id: header
-        title: _('app_title')
-        status: _('status_ready')
+        title: _('ui.app_title')
+        status: _('ui.please_wait')
     MessageBanner:
         id: banner
     BoxLayout:
@@ -53,10 +54,10 @@ BoxLayout:
                 color: theme.TEXT
             BigButton:
                 id: redeem
-                text: _('ok')
+                text: _('ui.ok')
         NumericKeypad:
             id: keypad
-            prompt: _('pin_prompt')
+            prompt: _('ui.pin_prompt')
             size_hint_x: 0.45
 """
 
@@ -97,23 +98,16 @@ def test_importing_ui_loads_no_kivy() -> None:
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 
-def test_catalogue_has_both_languages_and_refuses_conflicts() -> None:
-    for msgid, (zh, en) in MESSAGES.items():
-        assert zh and en, msgid
-    catalog = Catalog()
-    assert catalog.text("ok", "zh") == "确定" and catalog.text("ok", "en_GB") == "OK"
-    assert catalog.text("no_such_id", "zh") == "no_such_id"
-    catalog.add({"ok": ("确定", "OK"), "hello": ("你好，{name}", "Hello, {name}")})
-    assert catalog.text("hello", "en", name="Li") == "Hello, Li"
-    with pytest.raises(ValueError):
-        catalog.add({"ok": ("好", "Fine")})
+def test_the_kit_words_come_from_the_catalogues() -> None:
+    assert messages.text("ui.ok", "zh") == "确定" and messages.text("ui.ok", "en_GB") == "OK"
+    assert messages.text("no_such_id", "zh") == "no_such_id"
 
 
 def test_error_text_uses_the_ledger_message_and_hides_other_errors() -> None:
     refusal = LedgerError("insufficient_points", needed=30, redeemable=12)
     assert error_text(refusal, "zh") == "积分不足：需要 30 分，可兑换积分只有 12 分。"
     assert error_text(refusal, "en").startswith("Not enough points")
-    assert error_text(OSError("/secret/path"), "en") == MESSAGES["unexpected_error"][1]
+    assert error_text(OSError("/secret/path"), "en") == messages.text("ui.unexpected_error", "en")
 
 
 def test_palette_contrast_is_high_enough_for_elderly_readers() -> None:
@@ -207,7 +201,7 @@ def test_keypad_masks_pins_and_edits(app) -> None:
     assert keypad.text == "98" and keypad.display_text == "●●"
     assert kh.find(keypad, "display").text == "●●"
     kh.tap(kh.find(keypad, "key_clear"))
-    assert keypad.text == "" and kh.find(keypad, "display").text == translator()("pin_prompt")
+    assert keypad.text == "" and kh.find(keypad, "display").text == translator()("ui.pin_prompt")
 
 
 def test_language_switch_rerenders_kv_labels(app) -> None:
@@ -216,7 +210,7 @@ def test_language_switch_rerenders_kv_labels(app) -> None:
     assert ok.text == "确定" and header.title == "爱心超市"
     kh.tap(kh.find(header, "language"))
     assert app.lang == "en" and ok.text == "OK" and header.title == "Love Supermarket"
-    assert app.tr("cancel") == "Cancel"
+    assert app.tr("ui.cancel") == "Cancel"
     app.lang = "zh"
     kh.pump(1)
     assert ok.text == "确定"

@@ -4,7 +4,7 @@ Importing ``ui`` itself loads nothing: Kivy reads its environment (``SDL_VIDEODR
 opens a window as a side effect of its own imports, so whoever starts an app (``lovemart``, a test harness)
 must get to set that environment first. Import the submodules you need:
 
-- ``ui.messages``   the kit's message catalogue, plain Python (presenters may use it; no Kivy)
+- ``ui.messages``   what the kit says for an exception, plain Python (the words: ``ledger.messages``)
 - ``ui.fonts``      find and register the Simplified Chinese font as Kivy's default
 - ``ui.theme``      palette and window-height-relative sizes
 - ``ui.i18n``       the runtime translator behind ``_('msgid')`` in ``.kv`` files

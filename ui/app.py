@@ -15,15 +15,14 @@ The POS and the kiosk name their classes ``PosApp`` / ``KioskApp`` so Kivy auto-
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from kivy.app import App
 from kivy.properties import ObjectProperty, OptionProperty
 
+from ledger.messages import DEFAULT_LANG, LANGS, pick_language
 from ui import theme as _theme
 from ui.i18n import Translator, translator
-from ui.messages import DEFAULT_LANG, LANGS, normalise_lang
 from ui.widgets import install_kit
 
 
@@ -33,16 +32,13 @@ class KitApp(App):
     lang = OptionProperty(DEFAULT_LANG, options=list(LANGS))
     translator = ObjectProperty(None, rebind=True)
     theme = ObjectProperty(None, rebind=True)
-    messages: Mapping[str, tuple[str, str]] = {}  # the app's own catalogue, merged into the translator
 
     def __init__(self, lang: str = DEFAULT_LANG, **kwargs: Any) -> None:
         install_kit()
         super().__init__(**kwargs)
         self.translator = translator()
-        if self.messages:
-            self.translator.add(self.messages)
         self.theme = _theme.theme()
-        self.lang = normalise_lang(lang)
+        self.lang = pick_language(lang)
         self.translator.lang = self.lang  # on_lang does not fire when the value equals the default
 
     def on_lang(self, _instance: object, lang: str) -> None:

@@ -35,6 +35,7 @@ from kivy.uix.button import Button
 from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
 
+from ledger.messages import LANGS
 from ui import theme as _theme
 from ui.fonts import register_fonts
 from ui.i18n import install_kv_globals, translator
@@ -147,7 +148,7 @@ class LanguageButton(BigButton):
         from kivy.app import App
 
         t = translator()
-        new = "en" if t.lang == "zh" else "zh"
+        new = next(lang for lang in LANGS if lang != t.lang)  # the other one
         app = App.get_running_app()
         if app is not None and hasattr(app, "lang"):
             app.lang = new  # KitApp forwards it to the translator
@@ -335,13 +336,13 @@ class ConfirmDialog(ModalView):
         kwargs.setdefault("auto_dismiss", False)
         self._answered = False
         super().__init__(**kwargs)
-        t = translator()
+        tr = translator()
         if not self.title:
-            self.title = t("confirm_title")
+            self.title = tr("ui.confirm_title")
         if not self.yes_text:
-            self.yes_text = t("yes")
+            self.yes_text = tr("ui.yes")
         if not self.no_text:
-            self.no_text = t("no")
+            self.no_text = tr("ui.no")
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("animation", False)

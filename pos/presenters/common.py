@@ -30,31 +30,14 @@ def day_range(day: dt.date) -> tuple[str, str]:
 
 
 class PosRefusal(LedgerError):
-    """A rule of the counter (not of the ledger) said no; its message lives in ``pos.messages``.
+    """A rule of the counter (not of the ledger) said no (codes ``pos_*``, in the same catalogues).
 
     It is a ``LedgerError`` so screens and the kit's ``error_text`` treat it like any ledger refusal.
     """
 
-    def message(self, lang: str = "zh") -> str:
-        from pos.messages import MESSAGES
-
-        zh, en = MESSAGES.get(self.code, ("{code}", "{code}"))
-        template = zh if lang.startswith("zh") else en
-        try:
-            return template.format(code=self.code, **self.params)
-        except (KeyError, IndexError):
-            return template
-
 
 class PrinterMissing(DeviceFault):
     """No printer object at all (none configured, or its settings are wrong and gave no detail)."""
-
-    messages = {
-        "pos_printer_missing": (
-            "小票打印机未设置或未连接。业务已保存，接好打印机后可以重印。",
-            "The receipt printer is not set up or not connected. The sale is saved; reprint once it works.",
-        )
-    }
 
 
 class PrinterSlot:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ledger import integrity, printing, reports, services
 from ledger.audit import AuditReport
+from ledger.messages import N_
 from ledger.model import Transaction, TxnKind
 from ledger.ports import LedgerStore
 from pos.presenters.common import Clock, PrinterSlot, day_range, local_now, print_committed
@@ -27,17 +28,17 @@ class DayCloseView:
         """(message id, value) pairs for the totals table; the screen translates the ids."""
         s = self.summary
         return [
-            ("pos_dc_redemptions", str(s.redemptions)),
-            ("pos_dc_points", str(s.points_redeemed)),
-            ("pos_dc_items", str(s.items_redeemed)),
-            ("pos_dc_voids", str(s.voids)),
-            ("pos_dc_returned", str(s.points_returned)),
-            ("pos_dc_net", str(s.net_points)),
-            ("pos_dc_donations", str(s.donations)),
-            ("pos_dc_money", f"￥{s.donation_yuan}"),
-            ("pos_dc_donated_goods", str(s.donated_goods)),
-            ("pos_dc_stock_in", f"{s.stock_ins} / {s.stock_in_qty}"),
-            ("pos_dc_write_off", f"{s.write_offs} / {s.write_off_qty}"),
+            (N_("pos.dc_redemptions"), str(s.redemptions)),
+            (N_("pos.dc_points"), str(s.points_redeemed)),
+            (N_("pos.dc_items"), str(s.items_redeemed)),
+            (N_("pos.dc_voids"), str(s.voids)),
+            (N_("pos.dc_returned"), str(s.points_returned)),
+            (N_("pos.dc_net"), str(s.net_points)),
+            (N_("pos.dc_donations"), str(s.donations)),
+            (N_("pos.dc_money"), f"￥{s.donation_yuan}"),
+            (N_("pos.dc_donated_goods"), str(s.donated_goods)),
+            (N_("pos.dc_stock_in"), f"{s.stock_ins} / {s.stock_in_qty}"),
+            (N_("pos.dc_write_off"), f"{s.write_offs} / {s.write_off_qty}"),
         ]
 
 

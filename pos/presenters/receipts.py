@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from ledger import printing, services
 from ledger.errors import LedgerError
+from ledger.messages import N_, text
 from ledger.model import Operator, Receipt, Transaction, TxnKind, household_account
 from ledger.ports import LedgerStore, LedgerUnit
 from pos.presenters.common import Clock, PrinterSlot, day_range, local_now, print_committed, reprint
@@ -20,21 +21,28 @@ from pos.presenters.common import Clock, PrinterSlot, day_range, local_now, prin
 
 @dataclass(frozen=True)
 class Reason:
-    """A reason from a fixed list: ``code`` for tests, ``zh`` is what the ledger records, ``en`` for display."""
+    """A reason from a fixed list: ``code`` for tests, ``key`` its words in the catalogues.
+
+    The ledger records the reason in Chinese (``recorded``) whatever language the till shows: the township
+    reads the ledger, and one ledger must not mix languages.
+    """
 
     code: str
-    zh: str
-    en: str
+    key: str
 
     def text(self, lang: str) -> str:
-        return self.en if lang.startswith("en") else self.zh
+        return text(self.key, lang)
+
+    @property
+    def recorded(self) -> str:
+        return text(self.key, "zh")
 
 
 VOID_REASONS = (
-    Reason("mistake", "输错", "Entered wrongly"),
-    Reason("returned", "顾客退货", "Customer returned the goods"),
-    Reason("quality", "商品质量问题", "Quality problem"),
-    Reason("other", "其他", "Other"),
+    Reason("mistake", N_("pos.void_reason.mistake")),
+    Reason("returned", N_("pos.void_reason.returned")),
+    Reason("quality", N_("pos.void_reason.quality")),
+    Reason("other", N_("pos.reason.other")),
 )
 
 
@@ -163,7 +171,7 @@ class ReceiptsPresenter:
         """Void a redemption under a manager's authority (the manager is recorded as the operator)."""
         if not manager.is_manager:
             raise LedgerError("manager_required")
-        return services.void(self.store, receipt_no, reason.zh, services.Context(manager, self.clock))
+        return services.void(self.store, receipt_no, reason.recorded, services.Context(manager, self.clock))
 
     def print_receipt(self, txn_id: str) -> printing.PrintOutcome:
         """Print a transaction just committed (blocking: call it off the UI thread)."""

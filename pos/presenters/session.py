@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ledger import services
 from ledger.errors import LedgerError
+from ledger.messages import N_
 from ledger.model import Operator
 from ledger.ports import LedgerStore
 from pos.presenters.common import Clock, local_now
@@ -34,7 +35,7 @@ class OperatorChoice:
 
     @property
     def role_msgid(self) -> str:
-        return "pos_role_manager" if self.is_manager else "pos_role_clerk"
+        return N_("pos.role_manager") if self.is_manager else N_("pos.role_clerk")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ledger import printing, services
 from ledger.errors import LedgerError
+from ledger.messages import N_
 from ledger.model import Transaction, TxnKind
 from ledger.ports import LedgerStore
 from pos.presenters.catalog import Catalog, ItemTile
@@ -23,10 +24,10 @@ DEFAULT_LOW_STOCK = 10
 MAX_COUNT = 1_000_000
 
 WRITE_OFF_REASONS = (
-    Reason("expired", "过期变质", "Expired or spoiled"),
-    Reason("broken", "破损", "Broken"),
-    Reason("lost", "丢失", "Lost"),
-    Reason("other", "其他", "Other"),
+    Reason("expired", N_("pos.write_off_reason.expired")),
+    Reason("broken", N_("pos.write_off_reason.broken")),
+    Reason("lost", N_("pos.write_off_reason.lost")),
+    Reason("other", N_("pos.reason.other")),
 )
 
 BOUGHT = "bought"
@@ -153,7 +154,7 @@ class WriteOffPresenter:
 
     def commit(self, sku: str, qty: int, reason: Reason, ctx: services.Context) -> Transaction:
         self.check(sku, qty)
-        txn = services.write_off(self.store, sku, qty, reason.zh, ctx)
+        txn = services.write_off(self.store, sku, qty, reason.recorded, ctx)
         self.catalog.refresh()
         return txn
 

@@ -10,26 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ledger.errors import DeviceFault, LedgerError
+from ledger.messages import N_, Spoken
 from ledger.ports import SyncPort, SyncStatus
 
 
 @dataclass(frozen=True)
 class SyncView:
-    """What the sync screen and the header show. Texts are (message id, params) for the screen to translate,
-    except the failure itself, which the sync client already gives in both languages."""
+    """What the sync screen and the header show: message keys and figures for the screen to say, and the
+    failure itself (a refusal, said in the reader's language)."""
 
     configured: bool
-    headline: str  # message id
+    headline: str  # message key
     last_success: str | None  # "2026-11-22 18:03"
     waiting: int
     running: bool
-    error_zh: str | None
-    error_en: str | None
+    failure: Spoken | None
 
     def error(self, lang: str) -> str | None:
-        if lang.startswith("en"):
-            return self.error_en or self.error_zh
-        return self.error_zh or self.error_en
+        return self.failure.message(lang) if self.failure is not None else None
 
     @property
     def can_sync(self) -> bool:
@@ -42,20 +40,18 @@ def _when(iso: str | None) -> str | None:
 
 def view_of(status: SyncStatus | None) -> SyncView:
     if status is None or not status.configured:
-        return SyncView(False, "pos_sync_not_connected", None, status.waiting if status else 0, False, None, None)
+        return SyncView(False, N_("pos.sync_not_connected"), None, status.waiting if status else 0, False, None)
     if status.running:
-        headline = "pos_sync_running"
+        headline = N_("pos.sync_running")
     elif status.error:
-        headline = "pos_sync_failed"
+        headline = N_("pos.sync_failed")
     elif status.last_success is None:
-        headline = "pos_sync_never"
+        headline = N_("pos.sync_never")
     elif status.waiting:
-        headline = "pos_sync_waiting"
+        headline = N_("pos.sync_waiting")
     else:
-        headline = "pos_sync_ok"
-    return SyncView(
-        True, headline, _when(status.last_success), status.waiting, status.running, status.error, status.error_en
-    )
+        headline = N_("pos.sync_ok")
+    return SyncView(True, headline, _when(status.last_success), status.waiting, status.running, status.error)
 
 
 class SyncPresenter:
@@ -69,7 +65,7 @@ class SyncPresenter:
         try:
             return view_of(self.port.status())
         except (LedgerError, DeviceFault) as error:
-            return SyncView(True, "pos_sync_failed", None, 0, False, error.message("zh"), error.message("en"))
+            return SyncView(True, N_("pos.sync_failed"), None, 0, False, error)
 
     def sync_now(self) -> SyncView:
         """Run one sync (blocking: off the UI thread). A failure comes back as a view with the error in words."""
@@ -78,4 +74,4 @@ class SyncPresenter:
         try:
             return view_of(self.port.sync_now())
         except (LedgerError, DeviceFault) as error:
-            return SyncView(True, "pos_sync_failed", None, 0, False, error.message("zh"), error.message("en"))
+            return SyncView(True, N_("pos.sync_failed"), None, 0, False, error)

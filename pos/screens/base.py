@@ -13,6 +13,7 @@ from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
 from ledger.errors import DeviceFault, LedgerError
+from ledger.messages import N_
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 class PosScreen(Screen):
     """Base of the POS screens. ``title_id`` is the header's title (a message id)."""
 
-    title_id = StringProperty("app_title")
+    title_id = StringProperty(N_("ui.app_title"))
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

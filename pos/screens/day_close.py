@@ -8,6 +8,7 @@ from kivy.properties import BooleanProperty, StringProperty
 
 from ledger.audit import AuditReport
 from ledger.errors import LedgerError
+from ledger.messages import N_
 from pos.presenters.day_close import DayCloseView
 from pos.screens.base import PosScreen
 from ui.background import run_in_background
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 class PosDayCloseScreen(PosScreen):
-    title_id = StringProperty("pos_day_close_title")
+    title_id = StringProperty(N_("pos.day_close_title"))
     day_text = StringProperty("")
     note = StringProperty("")
     ready = BooleanProperty(False)
@@ -28,7 +29,7 @@ class PosDayCloseScreen(PosScreen):
 
     def refresh(self) -> None:
         self.ready = False
-        self.note = self.tr("please_wait")
+        self.note = self.tr("ui.please_wait")
         run_in_background(self.app.day_close.view, on_done=self.show, on_error=self._failed)
 
     def _failed(self, error: Exception) -> None:
@@ -47,16 +48,16 @@ class PosDayCloseScreen(PosScreen):
             grid.add_widget(Factory.PosTotalValue(text=value))
         items = "、".join(f"{t.name}×{t.qty}" for t in view.summary.items[:6])
         self.note = (
-            self.tr("pos_dc_closed_already", receipts="、".join(view.closed_already)) if view.closed_already else ""
+            self.tr("pos.dc_closed_already", receipts="、".join(view.closed_already)) if view.closed_already else ""
         )
         if items:
-            self.note = (self.note + "\n" if self.note else "") + self.tr("pos_dc_top_items", items=items)
+            self.note = (self.note + "\n" if self.note else "") + self.tr("pos.dc_top_items", items=items)
         self.ready = True
 
     def confirm(self) -> None:
         if self.view is None or not self.ready:
             return
-        ask(self.tr("pos_dc_question", day=self.day_text), lambda yes: self._close() if yes else None)
+        ask(self.tr("pos.dc_question", day=self.day_text), lambda yes: self._close() if yes else None)
 
     def _close(self) -> None:
         assert self.view is not None
@@ -68,19 +69,19 @@ class PosDayCloseScreen(PosScreen):
         presenter = self.app.day_close
         # The day's records are in: audit the whole ledger now, on a worker, while the slip prints.
         run_in_background(presenter.audit, on_done=self._audited, on_error=self._failed)
-        done = self.tr("pos_dc_done", receipt_no=txn.receipt_no)
+        done = self.tr("pos.dc_done", receipt_no=txn.receipt_no)
         self.app.print_in_background(
             lambda: presenter.print_receipt(txn.txn_id), lambda _o: self._offer_sync(), done_text=done
         )
 
     def _audited(self, report: AuditReport) -> None:
         if report.ok:
-            self.notify(self.tr("pos_dc_audited", count=report.transactions))
+            self.notify(self.tr("pos.dc_audited", count=report.transactions))
         else:
             self.refuse(LedgerError("ledger_tampered", detail=report.problems[0].detail))
 
     def _offer_sync(self) -> None:
-        ask(self.tr("pos_dc_sync_question"), lambda yes: self._sync() if yes else self.refresh())
+        ask(self.tr("pos.dc_sync_question"), lambda yes: self._sync() if yes else self.refresh())
 
     def _sync(self) -> None:
         self.app.go("sync")

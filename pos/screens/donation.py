@@ -8,6 +8,7 @@ from typing import Any
 from kivy.properties import NumericProperty, StringProperty
 
 from ledger.errors import LedgerError
+from ledger.messages import N_
 from pos.presenters.catalog import ALL
 from pos.presenters.donation import GOODS, MONEY
 from pos.presenters.donors import DonorChoice
@@ -20,7 +21,7 @@ from ui.widgets import ask
 
 
 class PosDonationScreen(GoodsLinesMixin, PosScreen):
-    title_id = StringProperty("pos_donation_title")
+    title_id = StringProperty(N_("pos.donation_title"))
     kind = StringProperty(MONEY)
     donor_text = StringProperty("")
     amount_digits = StringProperty("")
@@ -38,7 +39,7 @@ class PosDonationScreen(GoodsLinesMixin, PosScreen):
     def show(self) -> None:
         p = self.presenter
         self.kind = p.kind
-        self.donor_text = self.tr("pos_donor", name=p.donor.name) if p.donor else self.tr("pos_pick_donor")
+        self.donor_text = self.tr("pos.donor", name=p.donor.name) if p.donor else self.tr("pos.pick_donor")
         self.ids.lines.lines = [
             {"sku": line.sku, "label": line.label, "qty": str(line.qty), "detail": ""} for line in p.goods.lines()
         ]
@@ -63,7 +64,7 @@ class PosDonationScreen(GoodsLinesMixin, PosScreen):
             self.show()
 
         ask_digits(
-            self.tr("pos_qty_donated", name=tile.label), set_qty, prompt=self.tr("quantity_prompt"), max_length=6
+            self.tr("pos.qty_donated", name=tile.label), set_qty, prompt=self.tr("ui.quantity_prompt"), max_length=6
         )
 
     def show_goods(self) -> None:
@@ -86,10 +87,10 @@ class PosDonationScreen(GoodsLinesMixin, PosScreen):
             return
         assert p.donor is not None
         if p.kind == MONEY:
-            message = self.tr("pos_donation_money_question", donor=p.donor.name, yuan=p.amount_fen // 100)
+            message = self.tr("pos.donation_money_question", donor=p.donor.name, yuan=p.amount_fen // 100)
         else:
             goods = "、".join(f"{line.label}×{line.qty}" for line in p.goods.lines())
-            message = self.tr("pos_donation_goods_question", donor=p.donor.name, goods=goods)
+            message = self.tr("pos.donation_goods_question", donor=p.donor.name, goods=goods)
         ask(message, lambda yes: self._commit() if yes else None)
 
     def _commit(self) -> None:
@@ -101,5 +102,5 @@ class PosDonationScreen(GoodsLinesMixin, PosScreen):
         self.ids.keypad.clear()
         self.refresh()
         presenter = self.presenter
-        done = self.tr("pos_donation_done", receipt_no=txn.receipt_no)
+        done = self.tr("pos.donation_done", receipt_no=txn.receipt_no)
         self.app.print_in_background(lambda: presenter.print_receipt(txn.txn_id), done_text=done)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from kivy.properties import StringProperty
 
+from ledger.messages import N_
 from pos.screens.base import PosScreen
 from ui.widgets import ask
 
 
 class PosHomeScreen(PosScreen):
-    title_id = StringProperty("pos_home_title")
+    title_id = StringProperty(N_("pos.home_title"))
 
     def open(self, name: str) -> None:
         self.app.go(name)
@@ -28,7 +29,7 @@ class PosHomeScreen(PosScreen):
                 self.app.request_exit()
 
         self.app.ask_manager(
-            lambda _manager: ask(self.tr("pos_exit_question"), confirmed, yes_role="danger"), "pos_exit_pin"
+            lambda _manager: ask(self.tr("pos.exit_question"), confirmed, yes_role="danger"), N_("pos.exit_pin")
         )
 
     def handle_scan(self, text: str, source: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kivy.properties import BooleanProperty, StringProperty
 
 from ledger.errors import LedgerError
+from ledger.messages import N_
 from pos.screens.base import PosScreen
 from ui.widgets import BigButton
 
@@ -17,7 +18,7 @@ class PosOperatorButton(BigButton):
 
 
 class PosLoginScreen(PosScreen):
-    title_id = StringProperty("pos_login_title")
+    title_id = StringProperty(N_("pos.login_title"))
     chosen_id = StringProperty("")
     chosen_name = StringProperty("")
 
@@ -53,7 +54,7 @@ class PosLoginScreen(PosScreen):
     def submit(self, pin: str) -> None:
         keypad = self.ids.keypad
         if not self.chosen_id:
-            self.notify(self.tr("pos_login_pick_first"), "warning")
+            self.notify(self.tr("pos.login_pick_first"), "warning")
             keypad.clear()
             return
         try:
@@ -67,5 +68,5 @@ class PosLoginScreen(PosScreen):
         self.app.logged_in(result.same_operator)
 
     def handle_scan(self, text: str, source: str) -> bool:
-        self.notify(self.tr("pos_login_first"), "warning")
+        self.notify(self.tr("pos.login_first"), "warning")
         return True

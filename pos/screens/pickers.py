@@ -15,7 +15,7 @@ BY_HOUSEHOLD = "__household__"
 def pick_donor(app: Any, on_donor: Callable[[DonorChoice], Any]) -> None:
     """Anonymous first, then "a villager, by household number", then past donors of this ledger."""
     choices = donor_choices(app.store)
-    options: list[tuple[Any, str]] = [(choices[0], choices[0].name), (BY_HOUSEHOLD, app.tr("pos_donor_household"))]
+    options: list[tuple[Any, str]] = [(choices[0], choices[0].name), (BY_HOUSEHOLD, app.tr("pos.donor_household"))]
     options += [(choice, choice.name) for choice in choices[1:]]
 
     def chosen(value: Any) -> None:
@@ -24,7 +24,7 @@ def pick_donor(app: Any, on_donor: Callable[[DonorChoice], Any]) -> None:
         else:
             on_donor(value)
 
-    choose(app.tr("pos_donor_title"), options, chosen)
+    choose(app.tr("pos.donor_title"), options, chosen)
 
 
 def pick_household(app: Any, on_household: Callable[[HouseholdChoice], Any]) -> None:
@@ -35,6 +35,6 @@ def pick_household(app: Any, on_household: Callable[[HouseholdChoice], Any]) -> 
         if len(matches) == 1:
             on_household(matches[0])
         else:
-            choose(app.tr("pos_pick_household"), [(m, m.label) for m in matches], on_household)
+            choose(app.tr("pos.pick_household"), [(m, m.label) for m in matches], on_household)
 
-    ask_digits(app.tr("pos_household_number"), found, prompt=app.tr("household_prompt"), max_length=8)
+    ask_digits(app.tr("pos.household_number"), found, prompt=app.tr("ui.household_prompt"), max_length=8)

@@ -14,6 +14,7 @@ from typing import Any
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from ledger.errors import LedgerError
+from ledger.messages import N_
 from ledger.model import Operator
 from pos.presenters.catalog import ALL
 from pos.presenters.common import HouseholdChoice
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class PosRedeemScreen(PosScreen):
-    title_id = StringProperty("pos_redeem_title")
+    title_id = StringProperty(N_("pos.redeem_title"))
     has_household = BooleanProperty(False)
     hh_name = StringProperty("")
     hh_id = StringProperty("")
@@ -72,7 +73,7 @@ class PosRedeemScreen(PosScreen):
 
     def refresh(self) -> None:
         grid = self.ids.grid
-        grid.all_label = self.tr("pos_all")
+        grid.all_label = self.tr("pos.all")
         grid.categories = self.app.catalog.categories()
         self.show_tiles()
         self.show_household()
@@ -83,7 +84,7 @@ class PosRedeemScreen(PosScreen):
         self.ids.grid.tiles = [
             {
                 "sku": t.sku,
-                "text": f"{t.label}\n{self.tr('pos_tile_points', points=t.points, on_hand=t.on_hand)}",
+                "text": f"{t.label}\n{self.tr('pos.tile_points', points=t.points, on_hand=t.on_hand)}",
                 "low": t.on_hand <= 0,
             }
             for t in tiles
@@ -102,12 +103,12 @@ class PosRedeemScreen(PosScreen):
             self.hh_frozen = False
             return
         self.hh_id = card.household_id
-        self.hh_members = self.tr("pos_members", household_id=card.household_id, count=card.member_count)
+        self.hh_members = self.tr("pos.members", household_id=card.household_id, count=card.member_count)
         self.hh_names = "、".join(card.members)
         if card.last_synced:
-            self.hh_synced = self.tr("pos_last_synced", when=card.last_synced[:16].replace("T", " "))
+            self.hh_synced = self.tr("pos.last_synced", when=card.last_synced[:16].replace("T", " "))
         else:
-            self.hh_synced = self.tr("pos_standalone")
+            self.hh_synced = self.tr("pos.standalone")
         self.hh_redeemable = card.redeemable
         self.hh_frozen = card.frozen
         self.hh_name = card.name  # last: the benchmark watches this label for the household to be on screen
@@ -119,7 +120,7 @@ class PosRedeemScreen(PosScreen):
                 "sku": line.sku,
                 "label": line.label,
                 "qty": str(line.qty),
-                "detail": self.tr("pos_points_short", points=line.points),
+                "detail": self.tr("pos.points_short", points=line.points),
             }
             for line in view.lines
         ]
@@ -159,9 +160,9 @@ class PosRedeemScreen(PosScreen):
             self.show_cart()
 
         ask_digits(
-            self.tr("pos_qty_of", name=tile.label),
+            self.tr("pos.qty_of", name=tile.label),
             set_qty,
-            prompt=self.tr("quantity_prompt"),
+            prompt=self.tr("ui.quantity_prompt"),
             max_length=3,
             initial=str(self.presenter.quantity(sku)),
         )
@@ -194,12 +195,12 @@ class PosRedeemScreen(PosScreen):
                 self._confirm_manual(choices[0])
             else:
                 choose(
-                    self.tr("pos_pick_household"),
+                    self.tr("pos.pick_household"),
                     [(c, c.label) for c in choices],
                     self._confirm_manual,
                 )
 
-        ask_digits(self.tr("pos_manual_title"), found, prompt=self.tr("household_prompt"), max_length=8)
+        ask_digits(self.tr("pos.manual_title"), found, prompt=self.tr("ui.household_prompt"), max_length=8)
 
     def _confirm_manual(self, choice: HouseholdChoice) -> None:
         def open_with(manager: Operator) -> None:
@@ -211,7 +212,7 @@ class PosRedeemScreen(PosScreen):
             self.show_household()
             self.show_cart()
 
-        self.app.ask_manager(open_with, "pos_manual_manager")
+        self.app.ask_manager(open_with, N_("pos.manual_manager"))
 
     # ----- confirm, commit, print
 
@@ -229,7 +230,7 @@ class PosRedeemScreen(PosScreen):
         card = self.presenter.household
         goods = "、".join(f"{line.label}×{line.qty}" for line in view.lines)
         message = self.tr(
-            "pos_confirm_redeem_question",
+            "pos.confirm_redeem_question",
             name=card.name if card else "",
             goods=goods,
             total=view.total,
@@ -238,9 +239,9 @@ class PosRedeemScreen(PosScreen):
         self._dialog = ask(
             message,
             self._answered,
-            title=self.tr("pos_confirm_redeem_title"),
-            yes_text=self.tr("pos_confirm_yes"),
-            no_text=self.tr("pos_confirm_no"),
+            title=self.tr("pos.confirm_redeem_title"),
+            yes_text=self.tr("pos.confirm_yes"),
+            no_text=self.tr("pos.confirm_no"),
         )
         # Closed without an answer (the till locked itself meanwhile): the next tap may ask again.
         self._dialog.bind(on_dismiss=self._dialog_gone)
@@ -263,7 +264,7 @@ class PosRedeemScreen(PosScreen):
             return
         except Exception as error:  # the ledger did not answer: the sale may or may not be in; retry is safe
             log.error("redemption commit failed without a refusal", exc_info=error)
-            self.notify(self.tr("pos_commit_uncertain_retry"), "error")
+            self.notify(self.tr("pos.commit_uncertain_retry"), "error")
             self.show_cart()
             return
         self.show_household()
@@ -271,13 +272,13 @@ class PosRedeemScreen(PosScreen):
         self.show_tiles()
         if not result.first:
             return
-        done = self.tr("pos_redeemed", receipt_no=result.receipt_no, points=result.points, remaining=self.hh_redeemable)
+        done = self.tr("pos.redeemed", receipt_no=result.receipt_no, points=result.points, remaining=self.hh_redeemable)
         receipts = self.app.receipts
         self.app.print_in_background(lambda: receipts.print_receipt(result.txn_id), done_text=done)
 
     def reprint_last(self) -> None:
         receipt_no = self.app.reprint_receipt or (self.presenter.last.receipt_no if self.presenter.last else "")
         if not receipt_no:
-            self.notify(self.tr("pos_nothing_to_reprint"), "warning")
+            self.notify(self.tr("pos.nothing_to_reprint"), "warning")
             return
         self.app.reprint(receipt_no)

@@ -7,6 +7,7 @@ from typing import Any
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from ledger.errors import LedgerError
+from ledger.messages import N_
 from ledger.model import Transaction
 from pos.presenters.catalog import ALL
 from pos.presenters.donors import DonorChoice
@@ -30,10 +31,10 @@ class GoodsGridMixin:
     def show_tiles(self) -> None:
         catalog = self.app.catalog
         grid = self.ids.grid
-        grid.all_label = self.tr("pos_all")
+        grid.all_label = self.tr("pos.all")
         grid.categories = catalog.categories()
         grid.tiles = [
-            {"sku": t.sku, "text": f"{t.label}\n{self.tr('pos_tile_stock', on_hand=t.on_hand)}", "low": False}
+            {"sku": t.sku, "text": f"{t.label}\n{self.tr('pos.tile_stock', on_hand=t.on_hand)}", "low": False}
             for t in catalog.tiles(self.category)
         ]
 
@@ -66,7 +67,7 @@ class GoodsLinesMixin(GoodsGridMixin):
 
 
 class PosStockInScreen(GoodsLinesMixin, PosScreen):
-    title_id = StringProperty("pos_stock_in_title")
+    title_id = StringProperty(N_("pos.stock_in_title"))
     source = StringProperty(BOUGHT)
     party_text = StringProperty("")
     count = NumericProperty(0)
@@ -87,15 +88,15 @@ class PosStockInScreen(GoodsLinesMixin, PosScreen):
                 "sku": line.sku,
                 "label": line.label,
                 "qty": str(line.qty),
-                "detail": self.tr("pos_on_hand", n=line.on_hand),
+                "detail": self.tr("pos.on_hand", n=line.on_hand),
             }
             for line in p.goods.lines()
         ]
         self.count = p.goods.count
         if p.source == BOUGHT:
-            self.party_text = self.tr("pos_supplier", name=p.supplier) if p.supplier else self.tr("pos_pick_supplier")
+            self.party_text = self.tr("pos.supplier", name=p.supplier) if p.supplier else self.tr("pos.pick_supplier")
         else:
-            self.party_text = self.tr("pos_donor", name=p.donor) if p.donor else self.tr("pos_pick_donor")
+            self.party_text = self.tr("pos.donor", name=p.donor) if p.donor else self.tr("pos.pick_donor")
 
     def set_source(self, source: str) -> None:
         self.presenter.set_source(source)
@@ -104,7 +105,7 @@ class PosStockInScreen(GoodsLinesMixin, PosScreen):
     def pick_party(self) -> None:
         if self.presenter.source == BOUGHT:
             names = suppliers(self.app.store)
-            choose(self.tr("pos_pick_supplier"), [(n, n) for n in names], self._supplier)
+            choose(self.tr("pos.pick_supplier"), [(n, n) for n in names], self._supplier)
         else:
             pick_donor(self.app, self._donor)
 
@@ -123,7 +124,7 @@ class PosStockInScreen(GoodsLinesMixin, PosScreen):
             self.presenter.goods.set(sku, int(digits))
             self.show_lines()
 
-        ask_digits(self.tr("pos_qty_in", name=tile.label), set_qty, prompt=self.tr("quantity_prompt"), max_length=6)
+        ask_digits(self.tr("pos.qty_in", name=tile.label), set_qty, prompt=self.tr("ui.quantity_prompt"), max_length=6)
 
     def handle_scan(self, text: str, source: str) -> bool:
         """A product barcode adds one of it; a passbook is left to the redemption screen."""
@@ -143,7 +144,7 @@ class PosStockInScreen(GoodsLinesMixin, PosScreen):
             self.refuse(refusal)
             return
         goods = "、".join(f"{line.label}×{line.qty}" for line in p.goods.lines())
-        msgid = "pos_stock_in_question" if p.source == BOUGHT else "pos_stock_in_donated_question"
+        msgid = N_("pos.stock_in_question") if p.source == BOUGHT else N_("pos.stock_in_donated_question")
         ask(self.tr(msgid, party=p.party, goods=goods), lambda yes: self._commit() if yes else None)
 
     def _commit(self) -> None:
@@ -154,12 +155,12 @@ class PosStockInScreen(GoodsLinesMixin, PosScreen):
             return
         self.refresh()
         presenter = self.presenter
-        done = self.tr("pos_stock_in_done", receipt_no=txn.receipt_no)
+        done = self.tr("pos.stock_in_done", receipt_no=txn.receipt_no)
         self.app.print_in_background(lambda: presenter.print_receipt(txn.txn_id), done_text=done)
 
 
 class PosCountScreen(PosScreen):
-    title_id = StringProperty("pos_count_title")
+    title_id = StringProperty(N_("pos.count_title"))
     summary = StringProperty("")
     started = BooleanProperty(False)
 
@@ -176,14 +177,14 @@ class PosCountScreen(PosScreen):
         differing = 0
         for row in rows:
             if row.counted is None:
-                detail = self.tr("pos_count_expected", expected=row.expected)
+                detail = self.tr("pos.count_expected", expected=row.expected)
             else:
-                detail = self.tr("pos_count_detail", expected=row.expected, counted=row.counted, diff=row.difference)
+                detail = self.tr("pos.count_detail", expected=row.expected, counted=row.counted, diff=row.difference)
                 differing += 1 if row.difference else 0
             marked = bool(row.difference)
             data.append({"key": row.sku, "text": row.label, "detail": detail, "marked": marked, "detail_share": 1.0})
         self.ids.list.rows = data
-        self.summary = self.tr("pos_count_summary", counted=len(self.presenter.counted), differing=differing)
+        self.summary = self.tr("pos.count_summary", counted=len(self.presenter.counted), differing=differing)
 
     def enter_count(self, sku: str) -> None:
         tile = self.app.catalog.tile(sku)
@@ -193,7 +194,7 @@ class PosCountScreen(PosScreen):
             self.refresh()
 
         ask_digits(
-            self.tr("pos_count_enter", name=tile.label), set_counted, prompt=self.tr("quantity_prompt"), max_length=6
+            self.tr("pos.count_enter", name=tile.label), set_counted, prompt=self.tr("ui.quantity_prompt"), max_length=6
         )
 
     def handle_scan(self, text: str, source: str) -> bool:
@@ -218,14 +219,14 @@ class PosCountScreen(PosScreen):
             return
         if differences:
             shown = [
-                self.tr("pos_count_line", name=d.name, expected=d.expected, counted=d.counted, diff=d.difference)
+                self.tr("pos.count_line", name=d.name, expected=d.expected, counted=d.counted, diff=d.difference)
                 for d in differences[:8]
             ]
             if len(differences) > 8:
-                shown.append(self.tr("pos_count_more", n=len(differences) - 8))
-            message = self.tr("pos_count_question", lines="\n".join(shown))
+                shown.append(self.tr("pos.count_more", n=len(differences) - 8))
+            message = self.tr("pos.count_question", lines="\n".join(shown))
         else:
-            message = self.tr("pos_count_no_difference")
+            message = self.tr("pos.count_no_difference")
         ask(message, lambda yes: self._commit() if yes else None)
 
     def _commit(self) -> None:
@@ -234,13 +235,13 @@ class PosCountScreen(PosScreen):
         except LedgerError as refusal:
             self.refuse(refusal)
             return
-        self.notify(self.tr("pos_count_done", receipt_no=txn.receipt_no, n=len(differences)), "success")
+        self.notify(self.tr("pos.count_done", receipt_no=txn.receipt_no, n=len(differences)), "success")
         self.presenter.start()
         self.refresh()
 
 
 class PosWriteOffScreen(GoodsGridMixin, PosScreen):
-    title_id = StringProperty("pos_write_off_title")
+    title_id = StringProperty(N_("pos.write_off_title"))
     last = StringProperty("")
 
     @property
@@ -257,18 +258,18 @@ class PosWriteOffScreen(GoodsGridMixin, PosScreen):
             qty = int(digits)
             self.presenter.check(sku, qty)  # refused in the keypad dialog (more than on the shelf…)
             choose(
-                self.tr("pos_write_off_reason", name=tile.label, qty=qty),
+                self.tr("pos.write_off_reason", name=tile.label, qty=qty),
                 [(reason, reason.text(self.app.lang)) for reason in WRITE_OFF_REASONS],
                 lambda reason: self._confirm(sku, qty, reason),
             )
 
         ask_digits(
-            self.tr("pos_write_off_qty", name=tile.label), qty_given, prompt=self.tr("quantity_prompt"), max_length=6
+            self.tr("pos.write_off_qty", name=tile.label), qty_given, prompt=self.tr("ui.quantity_prompt"), max_length=6
         )
 
     def _confirm(self, sku: str, qty: int, reason: Reason) -> None:
         tile = self.app.catalog.tile(sku)
-        message = self.tr("pos_write_off_question", name=tile.label, qty=qty, reason=reason.text(self.app.lang))
+        message = self.tr("pos.write_off_question", name=tile.label, qty=qty, reason=reason.text(self.app.lang))
         ask(message, lambda yes: self._commit(sku, qty, reason) if yes else None, yes_role="danger")
 
     def _commit(self, sku: str, qty: int, reason: Reason) -> None:
@@ -278,24 +279,24 @@ class PosWriteOffScreen(GoodsGridMixin, PosScreen):
             self.refuse(refusal)
             return
         tile = self.app.catalog.tile(sku)
-        self.last = self.tr("pos_write_off_done", name=tile.label, qty=qty, receipt_no=txn.receipt_no)
+        self.last = self.tr("pos.write_off_done", name=tile.label, qty=qty, receipt_no=txn.receipt_no)
         self.notify(self.last, "success")
         self.show_tiles()
 
 
 class PosStockListScreen(PosScreen):
-    title_id = StringProperty("pos_stock_list_title")
+    title_id = StringProperty(N_("pos.stock_list_title"))
     summary = StringProperty("")
 
     def refresh(self) -> None:
         threshold = self.app.low_stock
         low = low_stock(self.app.catalog, threshold)
-        self.summary = self.tr("pos_low_summary", n=threshold, count=len(low))
+        self.summary = self.tr("pos.low_summary", n=threshold, count=len(low))
         self.ids.list.rows = [
             {
                 "key": t.sku,
                 "text": t.label,
-                "detail": self.tr("pos_on_hand", n=t.on_hand),
+                "detail": self.tr("pos.on_hand", n=t.on_hand),
                 "marked": t.on_hand <= threshold,
             }
             for t in self.app.catalog.by_stock()

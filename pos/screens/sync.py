@@ -6,6 +6,7 @@ import logging
 
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
+from ledger.messages import N_
 from pos.presenters.sync import SyncView
 from pos.screens.base import PosScreen
 from ui.background import run_in_background
@@ -14,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 class PosSyncScreen(PosScreen):
-    title_id = StringProperty("pos_sync_title")
+    title_id = StringProperty(N_("pos.sync_title"))
     headline = StringProperty("")
     last_text = StringProperty("")
     waiting = NumericProperty(0)
@@ -29,7 +30,7 @@ class PosSyncScreen(PosScreen):
     def show(self, view: SyncView) -> None:
         self.headline = self.tr(view.headline, waiting=view.waiting, when=view.last_success or "")
         self.last_text = (
-            self.tr("pos_sync_last", when=view.last_success) if view.last_success else self.tr("pos_sync_last_never")
+            self.tr("pos.sync_last", when=view.last_success) if view.last_success else self.tr("pos.sync_last_never")
         )
         self.waiting = view.waiting
         self.error_text_ = view.error(self.app.lang) or ""
@@ -40,22 +41,22 @@ class PosSyncScreen(PosScreen):
         presenter = self.app.sync
         if presenter.port is None:
             self.show(presenter.view())
-            self.notify(self.tr("pos_sync_not_connected"), "warning")
+            self.notify(self.tr("pos.sync_not_connected"), "warning")
             return
         if self.running:
             return
         self.running = True
         self.can_sync = False
-        self.headline = self.tr("pos_sync_running")
+        self.headline = self.tr("pos.sync_running")
         run_in_background(presenter.sync_now, on_done=self._done, on_error=self._failed)
 
     def _done(self, view: SyncView) -> None:
         self.running = False
         self.show(view)
-        if view.error_zh or view.error_en:
+        if view.failure is not None:
             self.notify(view.error(self.app.lang) or "", "error")
         else:
-            self.notify(self.tr("pos_sync_done"), "success")
+            self.notify(self.tr("pos.sync_done"), "success")
 
     def _failed(self, error: Exception) -> None:
         self.running = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from ledger.errors import LedgerError
+from ledger.messages import N_
 from ledger.model import Operator
 from ledger.printing import PrintOutcome
 from pos.presenters.receipts import VOID_REASONS, Reason, ReceiptRow
@@ -14,7 +15,7 @@ from ui.widgets import ask
 
 
 class PosTodayScreen(PosScreen):
-    title_id = StringProperty("pos_today_title")
+    title_id = StringProperty(N_("pos.today_title"))
     selected = StringProperty("")
     selected_text = StringProperty("")
     can_void = BooleanProperty(False)
@@ -41,19 +42,19 @@ class PosTodayScreen(PosScreen):
         self.ids.list.rows = [self._row_data(row) for row in rows]
         self.pending_count = len(receipts.pending())
         redeemed = [r for r in rows if r.kind == "redeem" and r.voided_by is None]
-        self.summary = self.tr("pos_today_summary", count=len(redeemed), points=sum(r.points for r in redeemed))
+        self.summary = self.tr("pos.today_summary", count=len(redeemed), points=sum(r.points for r in redeemed))
         self._show_selected()
 
     def _row_data(self, row: ReceiptRow) -> dict[str, object]:
         if row.kind == "void":
-            what = self.tr("pos_row_void", receipt_no=row.voids or "")
+            what = self.tr("pos.row_void", receipt_no=row.voids or "")
         else:
             what = f"{row.household_name} {row.goods}"
-        detail_parts = [row.receipt_no[-6:], self.tr("pos_points_short", points=row.points)]
+        detail_parts = [row.receipt_no[-6:], self.tr("pos.points_short", points=row.points)]
         if row.voided_by:
-            detail_parts.append(self.tr("pos_voided"))
+            detail_parts.append(self.tr("pos.voided"))
         elif not row.printed:
-            detail_parts.append(self.tr("pos_not_printed"))
+            detail_parts.append(self.tr("pos.not_printed"))
         return {
             "key": row.receipt_no,
             "text": f"{row.time} {what}",
@@ -71,14 +72,14 @@ class PosTodayScreen(PosScreen):
         row = self._rows.get(self.selected)
         self.can_void = row is not None and row.voidable
         if row is None:
-            self.selected_text = self.tr("pos_today_pick")
+            self.selected_text = self.tr("pos.today_pick")
             return
         lines = [row.receipt_no, f"{row.time}  {row.household_name}（{row.household_id}）", row.goods]
-        lines.append(self.tr("pos_points_short", points=row.points))
+        lines.append(self.tr("pos.points_short", points=row.points))
         if row.voided_by:
-            lines.append(self.tr("pos_voided_by", receipt_no=row.voided_by))
+            lines.append(self.tr("pos.voided_by", receipt_no=row.voided_by))
         if row.kind == "void":
-            lines.append(self.tr("pos_void_reason", reason=row.memo))
+            lines.append(self.tr("pos.void_reason", reason=row.memo))
         self.selected_text = "\n".join(lines)
 
     # ----- void: reason, then a manager's PIN, then the reversing transaction and its receipt
@@ -86,17 +87,17 @@ class PosTodayScreen(PosScreen):
     def void(self) -> None:
         row = self._rows.get(self.selected)
         if row is None or not row.voidable:
-            self.notify(self.tr("pos_today_pick"), "warning")
+            self.notify(self.tr("pos.today_pick"), "warning")
             return
         choose(
-            self.tr("pos_void_reason_title", receipt_no=row.receipt_no),
+            self.tr("pos.void_reason_title", receipt_no=row.receipt_no),
             [(reason, reason.text(self.app.lang)) for reason in VOID_REASONS],
             lambda reason: self.app.ask_manager(lambda manager: self._confirm_void(row, reason, manager)),
         )
 
     def _confirm_void(self, row: ReceiptRow, reason: Reason, manager: Operator) -> None:
         message = self.tr(
-            "pos_void_question", receipt_no=row.receipt_no, name=row.household_name, points=row.points, goods=row.goods
+            "pos.void_question", receipt_no=row.receipt_no, name=row.household_name, points=row.points, goods=row.goods
         )
         ask(message, lambda yes: self._do_void(row, reason, manager) if yes else None, yes_role="danger")
 
@@ -112,7 +113,7 @@ class PosTodayScreen(PosScreen):
         self.selected = txn.receipt_no
         self.refresh()
         receipts = self.app.receipts
-        done = self.tr("pos_void_done", receipt_no=row.receipt_no, points=row.points)
+        done = self.tr("pos.void_done", receipt_no=row.receipt_no, points=row.points)
         self.app.print_in_background(
             lambda: receipts.print_receipt(txn.txn_id), lambda _o: self.refresh(), done_text=done
         )
@@ -121,7 +122,7 @@ class PosTodayScreen(PosScreen):
 
     def find(self) -> None:
         ask_digits(
-            self.tr("pos_find_receipt_title"),
+            self.tr("pos.find_receipt_title"),
             self._found_digits,
             prompt=self.app.receipts.receipt_prefix(),
             max_length=6,
@@ -138,13 +139,13 @@ class PosTodayScreen(PosScreen):
 
     def reprint(self) -> None:
         if not self.selected:
-            self.notify(self.tr("pos_today_pick"), "warning")
+            self.notify(self.tr("pos.today_pick"), "warning")
             return
         self.app.reprint(self.selected, lambda _outcome: self.refresh())
 
     def print_pending(self) -> None:
         if not self.pending_count:
-            self.notify(self.tr("pos_nothing_to_reprint"), "info")
+            self.notify(self.tr("pos.nothing_to_reprint"), "info")
             return
         receipts = self.app.receipts
 

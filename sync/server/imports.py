@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import ImportProblem, LedgerError
+from ledger.messages import Listing, Message
 from ledger.model import Member
 from ledger.spreadsheets import (
     HEADER_SEARCH_ROWS,
@@ -42,7 +43,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "members": ("家庭成员", "成员", "members"),
 }
 REQUIRED = ("household_id", "head_name", "village")
-LABELS = {"household_id": "户号", "head_name": "户主", "village": "村", "home_shop": "超市", "members": "家庭成员"}
+# A column as a refusal names it: "户号" to the township's clerk, "household_id" under ``--lang en``.
+LABELS = {
+    "household_id": Message("import.column.household_id"),
+    "head_name": Message("import.column.head_name"),
+    "village": Message("import.column.village"),
+    "home_shop": Message("import.column.home_shop"),
+    "members": Message("import.column.members"),
+}
 _MEMBER_SPLIT = re.compile(r"[、,，;；/\n]+")
 _MEMBER = re.compile(r"^\s*([^()（）]+?)\s*(?:[(（]\s*([^()（）]*?)\s*[)）])?\s*$")
 
@@ -76,12 +84,7 @@ def _locate(sheets: list[list[Row]]) -> tuple[list[Row], int, dict[str, int]]:
 
 
 def _header_problem(missing: list[str]) -> LedgerError:
-    labels = "、".join(LABELS[c] for c in missing)
-    return Invalid(
-        f"标题行缺少这些列：{labels}。第一行应写列名：户号、户主、村（超市、家庭成员可不填）。",
-        f"The header row lacks: {', '.join(missing)}. Columns: 户号/household_id, 户主/head_name, 村/village "
-        "(超市/home_shop and 家庭成员/members optional).",
-    )
+    return Invalid("household_import_header", missing=Listing.of(LABELS[c] for c in missing))
 
 
 def parse_members(text: str) -> tuple[Member, ...]:
@@ -92,9 +95,7 @@ def parse_members(text: str) -> tuple[Member, ...]:
             continue
         match = _MEMBER.match(part)
         if match is None:
-            raise Invalid(
-                f"家庭成员“{part.strip()}”写法不对，应为 姓名(关系)。", f"Member {part.strip()!r}: name(relation)."
-            )
+            raise Invalid("member_format", text=part.strip())
         members.append(Member(match.group(1).strip(), (match.group(2) or "").strip()))
     return tuple(members)
 
@@ -132,18 +133,13 @@ def _check_rows(
             row_problems.append(LedgerError("village_unknown", village_id=village_text or "—"))
         shop_text = _cell(values, columns, "home_shop").upper()
         if shop_text and shop_text not in known_shops:
-            row_problems.append(Invalid(f"没有这个超市：{shop_text}。", f"No shop {shop_text}."))
+            row_problems.append(Invalid("shop_unknown", shop_id=shop_text))
         elif not shop_text and village_id is not None:
             candidates = shops_of.get(village_id, [])
             if len(candidates) == 1:
                 shop_text = candidates[0]
             else:
-                row_problems.append(
-                    Invalid(
-                        f"村 {village_id} 有 {len(candidates)} 个超市，请在“超市”列写明。",
-                        f"Village {village_id} has {len(candidates)} shops: fill in the home_shop column.",
-                    )
-                )
+                row_problems.append(Invalid("village_shops_ambiguous", village_id=village_id, count=len(candidates)))
         members: tuple[Member, ...] = ()
         try:
             members = parse_members(_cell(values, columns, "members"))
@@ -152,12 +148,7 @@ def _check_rows(
         given = HouseholdInput(household_id, village_id or "", _cell(values, columns, "head_name"), shop_text, members)
         row_problems += check_household(unit, given, check_place=False)
         if household_id in seen:
-            row_problems.append(
-                Invalid(
-                    f"户号 {household_id} 与第 {seen[household_id]} 行重复。",
-                    f"Household {household_id} repeats row {seen[household_id]}.",
-                )
-            )
+            row_problems.append(Invalid("household_repeated", household_id=household_id, row=seen[household_id]))
         seen.setdefault(household_id, row_no)
         problems += [(row_no, p) for p in row_problems]
         if not row_problems:

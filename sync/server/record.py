@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ledger import services
+from ledger import messages, services
 from ledger.audit import check_transaction
 from ledger.chain import chain_hash
 from ledger.errors import LedgerError
@@ -41,20 +41,16 @@ def valid_id(value: object) -> bool:
 
 
 class Conflict(SyncError):
-    """A refused push (409): ``detail`` is the ledger's code, the message says what did not fit."""
+    """A refused push (409): ``detail`` is the ledger's code, ``reason`` says what did not fit."""
 
-    def __init__(self, detail: str, zh: str, en: str) -> None:
+    def __init__(self, detail: str, reason: messages.Spoken) -> None:
         self.detail = detail
-        self.texts = (zh, en)
-        super().__init__("conflict", detail=en)
+        self.reason = reason
+        super().__init__("conflict", detail=reason)
 
     @classmethod
     def of(cls, error: LedgerError) -> Conflict:
-        return cls(error.code, error.message("zh"), error.message("en"))
-
-    def message(self, lang: str = "zh") -> str:
-        text = self.texts[0] if lang.startswith("zh") else self.texts[1]
-        return SyncError("conflict", detail=text).message(lang)
+        return cls(error.code, error)
 
 
 class CentralRecord:
@@ -209,7 +205,7 @@ class CentralRecord:
             problems = [p for p in check_transaction(txn) if p.kind == "unbalanced"]
             if problems:
                 details = "; ".join(p.detail for p in problems)
-                conflict = Conflict(problems[0].kind, f"业务内容不成立：{details}", f"invalid transaction: {details}")
+                conflict = Conflict(problems[0].kind, LedgerError("transaction_unbalanced", details=details))
                 self.record_conflict(device, conflict, [txn.txn_id])
                 raise conflict
         # The CPU work that does not depend on what is stored is done before taking the write lock, so
@@ -258,7 +254,7 @@ class CentralRecord:
         """
         detail = {
             "code": conflict.detail,
-            "message": conflict.texts[0],
+            "message": conflict.reason.message("zh"),
             "device_id": device.device_id,
             "shop_id": device.shop_id,
             "params": {k: v if isinstance(v, int | str) else str(v) for k, v in (params or {}).items()},

@@ -168,14 +168,7 @@ class HouseholdInput:
 
 
 class Invalid(LedgerError):
-    """A bad field of a record, in words (an import lists these by row)."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        self.texts = (zh, en)
-        super().__init__("invalid")
-
-    def message(self, lang: str = "zh") -> str:
-        return self.texts[0] if lang.startswith("zh") else self.texts[1]
+    """A bad field of a record (an import lists these by row); its code names the field's problem."""
 
 
 def check_household(unit: CentralUnit, given: HouseholdInput, check_place: bool = True) -> list[LedgerError]:
@@ -185,21 +178,16 @@ def check_household(unit: CentralUnit, given: HouseholdInput, check_place: bool 
     """
     problems: list[LedgerError] = []
     if not valid_household_id(given.household_id):
-        problems.append(
-            Invalid(
-                f"户号“{given.household_id}”不对：应为 1 到 16 位大写字母或数字。",
-                f"Household id {given.household_id!r}: 1-16 upper-case letters or digits.",
-            )
-        )
+        problems.append(Invalid("household_id_invalid", household_id=given.household_id))
     if not given.head_name.strip() or len(given.head_name) > 100:
-        problems.append(Invalid("户主姓名不能为空（最多 100 字）。", "The head of household's name is required."))
+        problems.append(Invalid("head_name_required"))
     if check_place and unit.ledger.village(given.village_id) is None:
         problems.append(LedgerError("village_unknown", village_id=given.village_id))
     if check_place and unit.ledger.shop(given.home_shop_id) is None:
-        problems.append(Invalid(f"没有这个超市：{given.home_shop_id}。", f"No shop {given.home_shop_id}."))
+        problems.append(Invalid("shop_unknown", shop_id=given.home_shop_id))
     for member in given.members:
         if not member.name.strip() or len(member.name) > 100 or len(member.relation) > 20:
-            problems.append(Invalid(f"家庭成员“{member.name}”不对。", f"Member {member.name!r} is not valid."))
+            problems.append(Invalid("member_invalid", name=member.name))
     return problems
 
 
