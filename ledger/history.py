@@ -24,6 +24,16 @@ class Movement:
     def words(self, lang: str = "zh") -> str:
         return self.said.message(lang)
 
+    def __eq__(self, other: object) -> bool:
+        """The same movement, however it was made: here, or said by the central record and read off the wire."""
+        if not isinstance(other, Movement):
+            return NotImplemented
+        mine = (self.when, self.points, self.receipt_no, self.zh, self.en)
+        return mine == (other.when, other.points, other.receipt_no, other.zh, other.en)
+
+    def __hash__(self) -> int:
+        return hash((self.when, self.points, self.receipt_no))
+
     @property
     def zh(self) -> str:
         return self.words("zh")

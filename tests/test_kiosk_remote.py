@@ -348,8 +348,8 @@ def test_a_kiosk_without_a_ledger_is_closed_with_the_pin_from_its_settings(
     access = PinAccess(config.manager_pin)
     assert [m.operator_id for m in access.managers()] == ["kiosk"]
     assert access.check("kiosk", "2468") is None
-    assert access.check("kiosk", "2469") == "kiosk_maint_wrong"
-    assert PinAccess("damaged").check("kiosk", "2468") == "kiosk_maint_wrong"
+    assert access.check("kiosk", "2469") == "kiosk.maint_wrong"
+    assert PinAccess("damaged").check("kiosk", "2468") == "kiosk.maint_wrong"
 
     monkeypatch.setattr("sys.stdin", io.StringIO("12\n"))  # too short: refused, the old PIN stays
     assert main(["--home", str(tmp_path), "kiosk", "--set-manager-pin"]) == 1

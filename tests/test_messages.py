@@ -188,6 +188,7 @@ NOT_YET_CONVERTED = {
     "lovemart/commands/sync_cmd.py",
     "lovemart/commands/doctor.py",
     "lovemart/commands/apps.py",
+    "lovemart/demo.py",
     "lovemart_tools/demo.py",
     "sync/client.py",
     "sync/server/app.py",

@@ -325,7 +325,7 @@ def test_a_refusal_is_not_retried_and_changes_nothing(busy_shop: Any, central: F
     assert sleep.sleeps == []
     assert journal(store) == before and meta(store, "acked_through") in (None, "0")
     status = client.status()
-    assert status.error and "令牌" in status.error and status.waiting == 4
+    assert status.error and "令牌" in status.error.message("zh") and status.waiting == 4
 
 
 def test_unreachable_server_exit_1_and_nothing_lost(shop: Path, cli: Any) -> None:
