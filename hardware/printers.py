@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from hardware.errors import HardwareError
-from hardware.escpos_reader import receipt_text_lines
 from hardware.profiles import PrinterProfile, profile_for
 from hardware.receipt_layout import build_passbook_card, build_receipt, build_test_page
 from ledger.receipts import ReceiptContent
@@ -436,10 +435,6 @@ class MemoryPrinter(EscposPrinterBase):
     @property
     def last_job(self) -> bytes | None:
         return self.jobs[-1] if self.jobs else None
-
-    def last_text(self) -> list[str]:
-        """The text lines of the last job (empty when nothing was printed): for previews and tests."""
-        return receipt_text_lines(self.jobs[-1]) if self.jobs else []
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -556,7 +556,7 @@ def cmd_audit_verify(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, home: ShopHome) -> int:
-    from lovemart import demo
+    from lovemart_tools import demo
 
     summary = demo.run(home, households=args.households, seed=args.seed, reset=args.reset)
     args.out.result(summary.as_dict(), summary.text(args.out.lang, program_name()))
@@ -584,7 +584,7 @@ def program_name() -> str:
 
 
 def cmd_bench_ledger(args: argparse.Namespace, home: ShopHome) -> int:
-    from lovemart.bench import run_ledger_bench
+    from lovemart_tools.bench_ledger import run_ledger_bench
 
     figures = run_ledger_bench(transactions=args.transactions)
     args.out.result(dict(figures), [f"{k}: {v}" for k, v in figures.items()])

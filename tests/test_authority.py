@@ -23,7 +23,7 @@ from ledger.authority import Violation, check_shop_transaction
 from ledger.history import recent_movements
 from ledger.model import FEN, Item, Line, Posting, Transaction, TxnDraft, TxnKind
 from ledger.storage import SqlLedgerStore
-from lovemart.bench_sync import MiniClient
+from lovemart_tools.bench_sync import MiniClient
 from sync.apply import apply_page
 from sync.server import township
 from tests.test_server import BACKENDS, Town, town_of

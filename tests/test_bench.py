@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lovemart.bench import run_ledger_bench
+from lovemart_tools.bench_ledger import run_ledger_bench
 
 KEYS = {
     "transactions",

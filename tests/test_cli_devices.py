@@ -64,7 +64,7 @@ DEMO_HOUSEHOLDS = 12  # the demo shop of this module (tests/conftest.py: demo_te
 
 
 def text_lines(data: bytes) -> list[str]:
-    from hardware.escpos_reader import receipt_text_lines
+    from lovemart_tools.escpos_reader import receipt_text_lines
 
     return receipt_text_lines(data)
 

@@ -21,10 +21,10 @@ from hardware.decode import (
     read_image,
     to_grey,
 )
-from hardware.degrade import HEIGHT, KINDS, WIDTH, FrameMaker, Look, Pose, SourceCard, source_cards
 from hardware.errors import HardwareError
 from ledger.errors import LedgerError
 from ledger.passbook import compute_mac, make_code, verify_code
+from lovemart_tools.degrade import HEIGHT, KINDS, WIDTH, FrameMaker, Look, Pose, SourceCard, source_cards
 from tests.conftest import TEST_KEY
 
 OTHER_TOWNSHIP_KEY = b"the next township's passbook key"
@@ -218,7 +218,7 @@ def test_decoder_names_and_unknown_decoder() -> None:
 def test_importing_the_decoders_loads_no_device_library() -> None:
     # A till without libzbar must start; a module that loads everything on import could not.
     probe = (
-        "import sys, hardware.decode, hardware.cards, hardware.degrade, lovemart.bench_scan; "
+        "import sys, hardware.decode, hardware.cards, lovemart_tools.degrade, lovemart_tools.bench_scan; "
         "print(sorted({'cv2', 'zxingcpp', 'pyzbar', 'reportlab', 'PIL', 'pypdfium2', 'kivy'} & set(sys.modules)))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

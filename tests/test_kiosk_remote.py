@@ -24,10 +24,10 @@ from ledger.model import Item
 from ledger.passbook import make_code
 from ledger.storage import open_ledger
 from lovemart import settings as settings_mod
-from lovemart.bench_sync import MiniClient
 from lovemart.kiosk_main import KioskConfig
 from lovemart.kiosk_remote import KioskServerFault, RemoteKioskSource
 from lovemart.wiring import ShopHome
+from lovemart_tools.bench_sync import MiniClient
 from sync.server import township, views
 from sync.server.record import CentralRecord
 from tests.server_harness import HTTP, PG_URL, ServerProcess, free_port, pg_schema

@@ -23,6 +23,7 @@ from ledger.errors import LedgerError
 from ledger.messages import has, text
 from ledger.model import Item, Role, TxnKind
 from ledger.ports import SyncStatus
+from lovemart_tools.escpos_reader import last_text
 from pos.presenters.catalog import Catalog
 from pos.presenters.common import HouseholdFinder, PrinterSlot, print_committed
 from pos.presenters.day_close import DayClosePresenter
@@ -330,7 +331,7 @@ def test_print_failure_keeps_the_sale_pending_then_reprint(counter: ShopFixture)
     printer.fail_with(None)
     again = receipts.reprint(result.receipt_no)
     assert again.printed and result.receipt_no not in {p.receipt_no for p in receipts.pending()}
-    assert any("重印" in line for line in printer.last_text())
+    assert any("重印" in line for line in last_text(printer))
     assert len(redemptions(counter)) == 1 and receipts.today()[0].printed
 
 
@@ -351,7 +352,7 @@ def test_a_printer_that_is_not_set_up_is_asked_again_at_the_next_print(counter: 
     ready = True
     receipts = ReceiptsPresenter(counter.store, slot)
     assert receipts.reprint_pending()[-1].printed and slot.problem is None
-    assert any("捐赠凭证" in line for line in printer.last_text())
+    assert any("捐赠凭证" in line for line in last_text(printer))
     assert PrinterSlot().problem is None  # nothing handed in: said at the first print
     nothing = print_committed(counter.store, txn.txn_id, PrinterSlot())
     assert not nothing.printed and nothing.error is not None and "打印机" in nothing.error.message("zh")
@@ -486,7 +487,7 @@ def test_money_and_goods_donations_and_their_voucher(counter: ShopFixture) -> No
     assert money.party == ANONYMOUS and [p.amount for p in money.postings if p.amount > 0] == [50_000]
     assert donation.donor is None and donation.amount_fen == 0  # ready for the next one
     assert donation.print_receipt(money.txn_id).printed
-    assert any("捐赠凭证" in line for line in printer.last_text())
+    assert any("捐赠凭证" in line for line in last_text(printer))
 
     donation.set_kind(GOODS)
     donation.choose_donor(household_donor(HouseholdFinder(counter.store).find("2")[0]))
@@ -520,7 +521,7 @@ def test_day_close_totals_recorded_and_printed(counter: ShopFixture) -> None:
     txn = day_close.close(view, clerk_ctx(counter))
     assert txn.kind == TxnKind.DAY_CLOSE and '"points_redeemed": 70' in txn.memo
     assert day_close.print_receipt(txn.txn_id).printed
-    text = "\n".join(printer.last_text())
+    text = "\n".join(last_text(printer))
     assert "日结" in text and "70 分" in text
     assert day_close.view().closed_already == (txn.receipt_no,)
     assert day_close.view(dt.date(2000, 1, 1)).summary.redemptions == 0

@@ -19,6 +19,7 @@ from hardware.scanner import FakeScanner
 from hardware.wedge import KeyboardWedge
 from ledger import services
 from ledger.model import Item, Role, TxnKind
+from lovemart_tools.escpos_reader import last_text
 from tests import kivy_harness as kh
 from tests.conftest import ShopFixture
 
@@ -238,7 +239,7 @@ def test_a_full_redemption_by_taps_commits_once_and_prints(pos: Pos) -> None:
     (txn,) = pos.ledger(TxnKind.REDEEM)
     assert [(line.sku, line.qty) for line in txn.lines] == [("RICE", -2)] and txn.operator == "02"
     assert kh.find(screen, "hh_redeemable").text == "340" and screen.total == 0
-    assert len(pos.printer.jobs) == 1 and any("李四" in line for line in pos.printer.last_text())
+    assert len(pos.printer.jobs) == 1 and any("李四" in line for line in last_text(pos.printer))
     assert txn.receipt_no in pos.banner.text and "小票已打印" in pos.banner.text
 
     pos.tap_id("confirm")  # the cart is empty: a second tap does nothing
@@ -307,7 +308,7 @@ def test_printer_failure_keeps_the_sale_and_reprint_prints_it_once(pos: Pos) -> 
     pos.printer.fail_with(None)
     pos.tap(reprint)
     kh.wait_background()
-    assert len(pos.printer.jobs) == 1 and any("重印" in line for line in pos.printer.last_text())
+    assert len(pos.printer.jobs) == 1 and any("重印" in line for line in last_text(pos.printer))
     assert pos.app.reprint_receipt == "" and reprint.disabled
     assert len(pos.ledger(TxnKind.REDEEM)) == 1 and "打印机未就绪" not in pos.app.status_text
 
@@ -332,7 +333,7 @@ def test_a_void_by_taps_needs_a_reason_and_a_managers_pin(pos: Pos) -> None:
     kh.pump(2)
     voided = kh.find(pos.screen(), lambda w: type(w).__name__ == "PosTextRow" and w.key == sale.receipt_no)
     assert "已作废" in voided.detail and voided.marked
-    assert any("作废" in line for line in pos.printer.last_text())
+    assert any("作废" in line for line in last_text(pos.printer))
 
 
 def test_a_stock_count_shows_the_difference_and_adjusts(pos: Pos) -> None:
@@ -368,7 +369,7 @@ def test_a_money_donation_by_taps_prints_the_voucher(pos: Pos) -> None:
     kh.wait_background()
     (gift,) = pos.ledger(TxnKind.DONATION)
     assert gift.party == "爱心人士（匿名）" and sorted(p.amount for p in gift.postings) == [-50_000, 50_000]
-    assert any("捐赠凭证" in line for line in pos.printer.last_text())
+    assert any("捐赠凭证" in line for line in last_text(pos.printer))
 
 
 def test_day_close_totals_recorded_printed_then_sync_offered(pos: Pos) -> None:
@@ -384,7 +385,7 @@ def test_day_close_totals_recorded_printed_then_sync_offered(pos: Pos) -> None:
     kh.wait_background()
     (close,) = pos.ledger(TxnKind.DAY_CLOSE)
     assert '"points_redeemed": 30' in close.memo
-    assert any("日结" in line for line in pos.printer.last_text())
+    assert any("日结" in line for line in last_text(pos.printer))
     assert "同步" in kh.find(pos.dialog(), "message").text
     pos.answer(True)
     kh.pump(2)

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from hardware.errors import HardwareError
-from hardware.escpos_reader import receipt_text_lines
 from hardware.printers import EscposReceiptPrinter, MemoryPrinter, printer_from_settings
 from hardware.profiles import profile_for
 from hardware.receipt_layout import build_receipt, build_test_page
 from ledger.errors import DeviceFault
+from lovemart_tools.escpos_reader import last_text, receipt_text_lines
 from tests.test_receipt_layout import receipt
 
 # ---------------------------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def test_memory_printer_keeps_jobs_and_fails_on_demand() -> None:
     assert isinstance(printer, MemoryPrinter)
     printer.print_receipt(receipt())
     assert printer.jobs == [build_receipt(receipt(), profile_for(80))]
-    assert printer.last_text()[:2] == ["幸福村爱心超市", "兑换小票"]
+    assert last_text(printer)[:2] == ["幸福村爱心超市", "兑换小票"]
 
     paper_out = HardwareError("printer_offline", where="memory")
     printer.fail_with(paper_out)

@@ -2,7 +2,7 @@
 
 Regenerate the golden files after an intended layout change with
 ``LOVEMART_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_receipt_layout.py`` and review the diff of
-the decoded lines (``hardware.escpos_reader.receipt_text_lines``) before committing them.
+the decoded lines (``lovemart_tools.escpos_reader.receipt_text_lines``) before committing them.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from hardware.errors import HardwareError
-from hardware.escpos_reader import PrintedLine, Printout, read_escpos, receipt_text_lines
 from hardware.profiles import PrinterProfile, profile_for
 from hardware.receipt_layout import build_passbook_card, build_receipt, build_test_page, column_ruler, money, wrap
 from ledger.receipts import ReceiptContent, ReceiptKind, ReceiptLine
+from lovemart_tools.escpos_reader import PrintedLine, Printout, read_escpos, receipt_text_lines
 
 GOLDEN = Path(__file__).parent / "golden" / "receipts"
 UPDATE = os.environ.get("LOVEMART_UPDATE_GOLDEN") == "1"

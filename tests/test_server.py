@@ -27,7 +27,7 @@ from ledger.model import HouseholdStatus, Item, Transaction, TxnKind
 from ledger.passbook import make_code
 from ledger.storage import SqlLedgerStore, open_ledger
 from ledger.storage.central import CentralStore
-from lovemart.bench_sync import JSON_GZIP, MiniClient
+from lovemart_tools.bench_sync import JSON_GZIP, MiniClient
 from sync import protocol
 from sync.server import bundlekeys, bundles, township
 from sync.server.record import CentralRecord

@@ -22,7 +22,7 @@ import pytest
 from ledger import services
 from ledger.chain import chain_hash
 from ledger.model import Line, Posting, Transaction
-from lovemart.bench_sync import JSON_GZIP, MiniClient
+from lovemart_tools.bench_sync import JSON_GZIP, MiniClient
 from sync import protocol
 from sync.server import abuse
 from sync.server.bundles import signed

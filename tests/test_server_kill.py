@@ -26,7 +26,7 @@ from ledger.errors import LedgerError
 from ledger.model import Item, Member, Transaction
 from ledger.passbook import make_code
 from ledger.storage import SqlLedgerStore, open_ledger
-from lovemart.bench_sync import MiniClient
+from lovemart_tools.bench_sync import MiniClient
 from sync.server import township
 from sync.server.record import CentralRecord
 from tests.server_harness import HTTP, PG_URL, ServerProcess, pg_schema

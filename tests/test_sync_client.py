@@ -574,7 +574,7 @@ def test_status_and_sync_now_for_the_pos(shop: Path, url: str, central: FakeCent
 
 
 def test_a_standalone_shop_is_not_connected(tmp_path: Path) -> None:
-    from lovemart import demo
+    from lovemart_tools import demo
 
     home = ShopHome.at(tmp_path / "demo")
     demo.run(home, households=3, seed=1, reset=False)

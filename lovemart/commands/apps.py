@@ -128,7 +128,7 @@ SCREENSHOT_CHILD = """
 import json, sys
 from pathlib import Path
 from lovemart.wiring import ShopHome
-from lovemart.{module} import {function}
+from lovemart_tools.{module} import {function}
 home = ShopHome.at(Path(sys.argv[1]))
 paths = {function}(home, Path(sys.argv[2]), sizes=tuple(tuple(s) for s in json.loads(sys.argv[3])))
 print(json.dumps([str(p) for p in paths]))
@@ -139,7 +139,7 @@ def _demo_home(home: ShopHome, households: int) -> Path:
     """The shop in --home if it has a ledger, else a fresh demo shop in a temporary folder."""
     if home.exists:
         return home.home
-    from lovemart import demo
+    from lovemart_tools import demo
 
     folder = Path(tempfile.mkdtemp(prefix="lovemart-demo-"))
     demo.run(ShopHome.at(folder), households=households)
@@ -154,8 +154,8 @@ def cmd_screenshots(args: argparse.Namespace, home: ShopHome) -> int:
     saved: list[str] = []
     try:
         for app, module, function, sizes in (
-            ("pos", "pos_main", "pos_screenshots", SIZES_POS),
-            ("kiosk", "kiosk_main", "kiosk_screenshots", SIZES_KIOSK),
+            ("pos", "pos_driver", "pos_screenshots", SIZES_POS),
+            ("kiosk", "kiosk_driver", "kiosk_screenshots", SIZES_KIOSK),
         ):
             if args.app and app not in args.app:
                 continue
@@ -178,7 +178,7 @@ BENCH_CHILD = """
 import json, sys
 from pathlib import Path
 from lovemart.wiring import ShopHome
-from lovemart.{module} import {function}
+from lovemart_tools.{module} import {function}
 print(json.dumps({function}(ShopHome.at(Path(sys.argv[1])))))
 """
 
@@ -188,14 +188,14 @@ def cmd_bench_kiosk(args: argparse.Namespace, home: ShopHome) -> int:
     import shutil
     import time
 
-    from lovemart import demo
+    from lovemart_tools import demo
 
     folder = Path(tempfile.mkdtemp(prefix="lovemart-bench-apps-"))
     try:
         started = time.perf_counter()
         demo.run(ShopHome.at(folder / "template"), households=args.households)
         figures: dict[str, Any] = {"households": args.households, "seed_s": round(time.perf_counter() - started, 1)}
-        for module, function in (("kiosk_main", "bench_kiosk"), ("pos_main", "bench_pos")):
+        for module, function in (("kiosk_driver", "bench_kiosk"), ("pos_driver", "bench_pos")):
             # Each app gets its own copy: the POS bench redeems, the kiosk must see an untouched ledger.
             copy = folder / module
             shutil.copytree(folder / "template", copy)

@@ -219,7 +219,7 @@ def seed_demo(record: CentralRecord, households: int, shops: int, seed: int = 20
         TxnKind,
         household_account,
     )
-    from lovemart.demo import AWARDS, DEDUCTIONS, GIVEN, GOODS, RELATIONS, SURNAMES
+    from lovemart_tools.demo import AWARDS, DEDUCTIONS, GIVEN, GOODS, RELATIONS, SURNAMES
     from sync.server import township
     from sync.server.changes import log_txns
     from sync.server.record import CENTRAL_DEVICE
@@ -722,7 +722,7 @@ def cmd_central_bundle_reply(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_bench_sync(args: argparse.Namespace, home: ShopHome) -> int:
-    from lovemart.bench_sync import run_sync_bench
+    from lovemart_tools.bench_sync import run_sync_bench
 
     figures = run_sync_bench(args.database_url, scale=args.scale)
     return _show(args, figures, [f"{k}: {v}" for k, v in figures.items()])

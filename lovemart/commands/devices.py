@@ -141,9 +141,9 @@ def cmd_receipt(args: argparse.Namespace, home: ShopHome) -> int:
         return 0
     if len(words) != 1 or not args.out_file:
         raise SystemExit(_usage_error("lovemart receipt RECEIPT_NO --out FILE [--width 58|80]"))
-    from hardware.escpos_reader import receipt_text_lines
     from hardware.profiles import profile_for
     from hardware.receipt_layout import build_receipt
+    from lovemart_tools.escpos_reader import receipt_text_lines
 
     content = printing.receipt_for(home.store(), words[0], reprint=args.reprint)
     width = _width(home, args.width)
@@ -274,8 +274,8 @@ def cmd_passbook_cards(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_bench_scan(args: argparse.Namespace, home: ShopHome) -> int:
-    from lovemart.bench_receipt import run_receipt_bench
-    from lovemart.bench_scan import run_scan_bench
+    from lovemart_tools.bench_receipt import run_receipt_bench
+    from lovemart_tools.bench_scan import run_scan_bench
 
     figures = run_scan_bench(frames=args.frames, seed=args.seed)
     figures.update(run_receipt_bench())

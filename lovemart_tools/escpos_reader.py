@@ -1,8 +1,8 @@
 """Reading our ESC/POS byte streams back: what would be printed, line by line.
 
 Tests use it to check receipts by meaning (which Chinese lines, how wide, which lines are images,
-does the job end with a cut) rather than only byte for byte, and the apps can use it to show a
-preview of a receipt on screen. It understands every command ``escpos_commands`` emits, including
+does the job end with a cut) rather than only byte for byte, and ``lovemart receipt`` shows the lines of
+the receipt it wrote. It understands every command ``escpos_commands`` emits, including
 the payloads of ``GS ( k`` (QR) and ``GS v 0`` (raster images), and refuses anything else: a byte it
 does not know would be a command the printer misreads, so it is a bug to surface, not to skip.
 
@@ -19,6 +19,8 @@ from hardware.escpos_commands import Align
 
 if TYPE_CHECKING:
     from PIL import Image
+
+    from hardware.printers import MemoryPrinter
 
 LineKind = Literal["text", "image", "qr", "barcode"]
 
@@ -236,3 +238,8 @@ def read_escpos(data: bytes) -> Printout:
 def receipt_text_lines(data: bytes) -> list[str]:
     """The text lines a job prints, in order (images, QR codes and barcodes left out)."""
     return read_escpos(data).text_lines
+
+
+def last_text(printer: MemoryPrinter) -> list[str]:
+    """The text lines of a ``MemoryPrinter``'s last job (empty when nothing was printed)."""
+    return receipt_text_lines(printer.jobs[-1]) if printer.jobs else []

@@ -7,7 +7,7 @@ One run:
    a mac made up). All of them go on a real A4 PDF sheet (``hardware.cards.write_cards_pdf``), which is
    rasterized at 300 dpi and cut into card pictures, so the bench reads what the office prints.
 2. Photographs them: ``frames`` degraded 640 x 480 camera frames of genuine cards, one tenth as many
-   empty frames and one twentieth as many decoy frames (``hardware.degrade``).
+   empty frames and one twentieth as many decoy frames (``lovemart_tools.degrade``).
 3. Decodes every frame with every backend, timing each ``decode`` call, and checks each text read with
    ``ledger.passbook.verify_code`` as a shop would.
 
@@ -31,10 +31,10 @@ from typing import Any
 
 from hardware.cards import CardFace, card_images_from_pdf, write_cards_pdf
 from hardware.decode import Decoder, decoder_names, make_decoder
-from hardware.degrade import Frame, SourceCard, degraded_set, source_cards
 from hardware.errors import HardwareError
 from ledger.errors import LedgerError
 from ledger.passbook import compute_mac, make_code, verify_code
+from lovemart_tools.degrade import Frame, SourceCard, degraded_set, source_cards
 
 BENCH_KEY = b"lovemart scan bench township key"
 FOREIGN_KEY = b"a neighbouring township's key"

@@ -319,7 +319,7 @@ def _serving(url: str) -> Iterator[str]:
 
 def _seed_city(url: str, shops: int, households: int) -> _Town:
     """A township of ``shops`` villages with a shop each, its households, goods, and base points for all."""
-    from lovemart.demo import GOODS
+    from lovemart_tools.demo import GOODS
     from sync.server import township
     from sync.server.changes import log_txns, master_entry
     from sync.server.record import CENTRAL_DEVICE, CentralRecord

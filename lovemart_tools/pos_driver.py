@@ -1,0 +1,558 @@
+"""The POS driven offscreen: ``pos_screenshots`` (``lovemart screenshots``) and ``bench_pos`` (the POS part
+of ``lovemart bench kiosk``).
+
+They start the real app as ``lovemart pos`` wires it (``lovemart.pos_main.build_pos``), in an offscreen
+window (``SDL_VIDEODRIVER=offscreen``), frame by frame, without blocking in ``App.run``, with a
+``MemoryPrinter`` and a ``FakeScanner``, on a private copy of the shop's ledger (or a fresh demo shop).
+Kivy reads its environment and command line when first imported, so everything Kivy is imported inside
+the functions, after the environment is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ledger.errors import LedgerError
+from lovemart.pos_main import build_pos
+from lovemart.wiring import ShopHome
+
+if TYPE_CHECKING:
+    from pos.app import PosApp
+
+DEFAULT_SIZES: tuple[tuple[int, int], ...] = ((1280, 800), (1024, 600))
+BENCH_SCANS = 200
+BENCH_REDEMPTIONS = 1000
+BENCH_SEED = 2026
+
+
+def _kivy_environment(*, offscreen: bool) -> None:
+    """Environment Kivy reads on its first import (harmless if it is already imported)."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    if offscreen:
+        os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+        os.environ.setdefault("KIVY_NO_CONFIG", "1")
+        os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
+        os.environ.setdefault("KIVY_METRICS_DENSITY", "1")
+        if "KIVY_HOME" not in os.environ:
+            os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="lovemart-kivy-")
+
+
+def _configure_window(size: tuple[int, int], *, fullscreen: bool, offscreen: bool) -> None:
+    if "kivy.core.window" in sys.modules:
+        return
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(size[0]))
+    Config.set("graphics", "height", str(size[1]))
+    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
+    if offscreen:
+        Config.set("graphics", "maxfps", "0")
+        for option in Config.options("input"):  # no host mouse or touchscreen in a scripted run
+            Config.remove_option("input", option)
+
+
+
+# ----- driving the real app offscreen (screenshots, benchmark) -------------------------------------------
+
+
+def _frames(count: int = 1) -> None:
+    from kivy.base import EventLoop
+
+    for _ in range(count):
+        EventLoop.idle()
+        if EventLoop.window is not None:
+            EventLoop.window.mainloop()  # pending SDL events (resizes); returns when the queue is empty
+
+
+def _frames_until(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "") -> int:
+    deadline = time.monotonic() + timeout_s
+    frames = 0
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what or 'condition'} not reached after {frames} frames")
+        _frames(1)
+        frames += 1
+    return frames
+
+
+def _background_idle() -> bool:
+    from ui.background import default_runner
+
+    return default_runner().pending == 0
+
+
+@contextlib.contextmanager
+def _offscreen(app: PosApp) -> Iterator[PosApp]:
+    """Start ``app`` in the (offscreen) window as ``run()`` would, without blocking; stop it after."""
+    from kivy.app import App
+    from kivy.base import EventLoop, runTouchApp
+    from kivy.core.window import Window
+
+    Window.bind(on_request_close=lambda *_a, **_k: True)  # a scripted run ends by itself, never by a close
+    if EventLoop.status != "started":
+        runTouchApp(embedded=True)
+    App._running_app = app
+    app._run_prepare()
+    _frames(3)
+    try:
+        yield app
+    finally:
+        _frames_until(_background_idle, 30, "background work")
+        app.dispatch("on_stop")
+        App._running_app = None
+
+
+def _copy_ledger(home: ShopHome, target: Path) -> ShopHome:
+    """A private copy of a shop: its settings (ledger path made local) and a consistent snapshot of its
+    ledger, taken with SQLite's backup API so a POS writing meanwhile cannot tear it."""
+    from lovemart import settings as settings_mod
+
+    target.mkdir(parents=True, exist_ok=True)
+    settings = settings_mod.load(home.home)
+    settings.home = target
+    settings.ledger = "ledger.sqlite3"
+    settings_mod.save(settings)
+    source = sqlite3.connect(str(home.settings.ledger_path))
+    try:
+        with contextlib.closing(sqlite3.connect(str(target / "ledger.sqlite3"))) as dest:
+            source.backup(dest)
+    finally:
+        source.close()
+    return ShopHome.at(target)
+
+
+def _demo_copy(home: ShopHome, target: Path, households: int = 200) -> ShopHome:
+    """A copy of ``home``'s shop, or a fresh demo shop when ``home`` has none, in ``target``."""
+    if home.exists:
+        return _copy_ledger(home, target)
+    from lovemart_tools import demo
+
+    fresh = ShopHome.at(target)
+    demo.run(fresh, households=households)
+    return fresh
+
+
+@dataclass
+class _Samples:
+    """Demo data for the pictures: a household with points, one with few, a donor, goods with stock."""
+
+    rich: str
+    poor: str
+    skus: list[str]
+
+
+def _samples(store: Any) -> _Samples:
+    from ledger.model import HouseholdStatus
+    from ledger.passbook import make_code
+
+    with store.read() as unit:
+        key = unit.township().passbook_key
+        policy = unit.policy()
+        rows = [r for r in unit.households() if r.card_no and r.household.status == HouseholdStatus.ACTIVE]
+        levels = unit.stock_levels()
+        skus = [i.sku for i in unit.items() if i.active and levels.get(i.sku, 0) >= 5]
+    by_points = sorted(rows, key=lambda r: r.balance)
+    rich = next(r for r in reversed(by_points) if len(r.household.members) >= 3) if by_points else None
+    poor = next((r for r in by_points if 5 < r.balance - policy.redeemable_floor < 30), by_points[0])
+    if rich is None:
+        raise LedgerError("household_unknown", household_id="-")
+    return _Samples(
+        make_code(key, rich.household.household_id, rich.card_no or 1),
+        make_code(key, poor.household.household_id, poor.card_no or 1),
+        skus,
+    )
+
+
+def _login(app: PosApp, manager: bool = True) -> None:
+    """Log in as the demo's manager (or clerk) the way the login screen does, without tapping."""
+    choices = app.session.operators()
+    chosen = next((c for c in choices if c.is_manager == manager), choices[0])
+    pins = {"01": "1234", "02": "0000"}
+    result = app.session.login(chosen.operator_id, pins.get(chosen.operator_id, "1234"))
+    app.logged_in(result.same_operator)
+    _frames(2)
+
+
+def _close_dialogs() -> None:
+    from kivy.core.window import Window
+    from kivy.uix.modalview import ModalView
+
+    for child in list(Window.children):
+        if isinstance(child, ModalView):
+            child.dismiss(animation=False)
+    _frames(2)
+
+
+def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES) -> list[Path]:
+    """A PNG of every POS screen at every size, as ``pos-<screen>-<w>x<h>.png`` in ``out_dir``.
+
+    Works on a private copy of ``home``'s ledger (or a fresh demo shop), with a ``MemoryPrinter`` and a
+    ``FakeScanner``, so taking pictures never changes a real shop. Kivy must not have opened a window
+    with another driver in this process; the caller runs this in a fresh process.
+    """
+    from hardware.errors import HardwareError
+    from hardware.printers import MemoryPrinter
+    from hardware.scanner import FakeScanner
+
+    sizes = list(sizes)
+    if not sizes:
+        return []
+    _kivy_environment(offscreen=True)
+    # The offscreen window cannot grow past the size it was opened at (the area beyond is never drawn):
+    # open it at the largest size and shrink it for the others.
+    _configure_window(max(sizes, key=lambda s: s[0] * s[1]), fullscreen=False, offscreen=True)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="lovemart-pos-shots-") as tmp:
+        shop = _demo_copy(home, Path(tmp))
+        printer = MemoryPrinter()
+        scanner = FakeScanner(window_s=0)
+        app = build_pos(shop, printer=printer, scanners=[scanner], lockdown=False, freeze_gc=False, idle_lock_s=0)
+        from ui.screenshot import save_screenshot
+
+        def shot(name: str) -> None:
+            _frames(2)
+            for size in sizes:
+                written.append(save_screenshot(out_dir / f"pos-{name}-{size[0]}x{size[1]}.png", size))
+
+        with _offscreen(app):
+            samples = _samples(shop.store())
+            shot("login")
+            _login(app)
+            app.root.ids.banner.hide()
+            shot("home")
+            app.go("redeem")
+            shot("redeem-empty")
+            from lovemart_tools.bench_scan import card_in_view
+
+            camera_frame = card_in_view()
+            preview = app.screen("redeem").ids.preview
+            preview.frames = lambda: camera_frame
+            _frames_until(lambda: bool(preview.live))
+            shot("redeem-camera")
+            preview.frames = app.preview
+            scanner.scan(samples.rich)
+            _frames(3)
+            redeem = app.screen("redeem")
+            for sku in samples.skus[:3]:
+                redeem.add_item(sku)
+            redeem.plus(samples.skus[0])
+            app.root.ids.banner.hide()
+            shot("redeem")
+            redeem.confirm()
+            shot("redeem-confirm")
+            redeem._dialog.answer(True) if redeem._dialog is not None else None
+            _frames_until(_background_idle, 10, "print")
+            _frames(2)
+            shot("redeem-done")
+            app.lang = "en"
+            redeem.add_item(samples.skus[0])
+            shot("redeem-en")
+            app.lang = "zh"
+            redeem.clear_cart()
+            redeem.next_customer()
+            scanner.scan(samples.poor)
+            _frames(3)
+            for _ in range(4):
+                redeem.add_item(samples.skus[0])  # a 5 kg bag of rice is more than this household has
+            shot("redeem-over-budget")
+            redeem.clear_cart()
+            redeem.next_customer()
+            redeem.manual_entry()
+            shot("manual-entry")
+            _close_dialogs()
+            scanner.scan(samples.rich)
+            _frames(3)
+            redeem.add_item(samples.skus[1])
+            printer.fail_with(HardwareError("printer_offline", where="USB 0416:5011"))
+            redeem.confirm()
+            redeem._dialog.answer(True) if redeem._dialog is not None else None
+            _frames_until(_background_idle, 10, "print")
+            _frames(2)
+            shot("print-failed")
+            _close_dialogs()
+            printer.fail_with(None)
+            app.reprint(app.reprint_receipt)
+            _frames_until(_background_idle, 10, "reprint")
+            app.root.ids.banner.hide()
+
+            app.go("today")
+            today = app.screen("today")
+            rows = today.ids.list.rows
+            if rows:
+                today.select(rows[0]["key"])
+            shot("today")
+            today.void()
+            shot("void-reason")
+            _close_dialogs()
+
+            app.go("stock_in")
+            stock_in = app.screen("stock_in")
+            stock_in._supplier("县供销社")
+            app.stock_in.goods.set(samples.skus[0], 20)
+            app.stock_in.goods.set(samples.skus[1], 12)
+            stock_in.show_lines()
+            shot("stock-in")
+            app.go("count")
+            count = app.screen("count")
+            app.count.set_counted(samples.skus[0], max(0, app.catalog.tile(samples.skus[0]).on_hand - 2))
+            app.count.set_counted(samples.skus[1], app.catalog.tile(samples.skus[1]).on_hand)
+            count.refresh()
+            shot("count")
+            count.confirm()
+            shot("count-confirm")
+            _close_dialogs()
+            app.go("write_off")
+            shot("write-off")
+            app.go("stock_list")
+            shot("stock-list")
+
+            app.go("donation")
+            donation = app.screen("donation")
+            donation.pick_donor()
+            shot("donor-picker")
+            _close_dialogs()
+            from pos.presenters.donors import donor_choices
+
+            donation._donor(donor_choices(shop.store())[-1])
+            for digit in "2000":
+                donation.ids.keypad.press_digit(digit)
+            shot("donation-money")
+            donation.set_kind("goods")
+            app.donation.goods.set(samples.skus[2], 30)
+            donation.show()
+            shot("donation-goods")
+            donation.set_kind("money")
+
+            app.go("day_close")
+            _frames_until(lambda: app.screen("day_close").ready, 30, "day close totals")
+            shot("day-close")
+            app.go("sync")
+            app.root.ids.banner.hide()
+            shot("sync")
+            app.lock()
+            shot("locked")
+        shop.close()
+    return written
+
+
+# ----- the benchmark ----------------------------------------------------------------------------------------
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return round(float(psutil.Process().memory_info().rss) / (1024 * 1024), 1)
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _bench_codes(store: Any, count: int, min_redeemable: int) -> list[tuple[str, str]]:
+    """(passbook code, head's name) of ``count`` different active households with points to spend."""
+    import random
+
+    from ledger import services
+    from ledger.model import HouseholdStatus
+    from ledger.passbook import make_code
+
+    with store.read() as unit:
+        key = unit.township().passbook_key
+        policy = unit.policy()
+        rows = [
+            r
+            for r in unit.households()
+            if r.card_no
+            and r.household.status == HouseholdStatus.ACTIVE
+            and services.redeemable_points(unit, r.household, r.balance, policy) >= min_redeemable
+        ]
+    random.Random(BENCH_SEED).shuffle(rows)
+    return [(make_code(key, r.household.household_id, r.card_no or 1), r.household.head_name) for r in rows[:count]]
+
+
+def _shows(screen: Any, name: str) -> Callable[[], bool]:
+    return lambda: bool(screen.hh_name == name)
+
+
+def _bench_child(home_dir: str) -> dict[str, Any]:
+    """Inside a fresh process: scan-to-screen latency and memory over many redemptions, on a copy."""
+    from hardware.printers import MemoryPrinter
+    from hardware.scanner import FakeScanner
+    from ledger import services
+
+    _kivy_environment(offscreen=True)
+    _configure_window((1024, 600), fullscreen=False, offscreen=True)
+    shop = ShopHome.at(Path(home_dir))
+    store = shop.store()
+    with store.read() as unit:
+        items = [i for i in unit.items() if i.active]
+        households = len(unit.households())
+    cheapest = min(items, key=lambda i: i.points)
+    # Enough on the shelf for every redemption of the run (the demo's year left some shelves empty).
+    services.stock_intake(
+        store, [(i.sku, 5_000) for i in items], supplier="县供销社", ctx=services.Context(services.ADMIN)
+    )
+    scans = _bench_codes(store, BENCH_SCANS, 0)
+    buyers = _bench_codes(store, 2_000, cheapest.points * 3)
+
+    baseline: list[float] = []
+    for code, _name in scans:
+        started = time.perf_counter()
+        services.balance_for_code(store, code)
+        baseline.append((time.perf_counter() - started) * 1000)
+
+    printer = MemoryPrinter()
+    scanner = FakeScanner(window_s=0)
+    app = build_pos(shop, printer=printer, scanners=[scanner], lockdown=False, idle_lock_s=0)
+    latencies: list[float] = []
+    rss: dict[str, float] = {}
+    with _offscreen(app):
+        _login(app, manager=False)
+        app.go("redeem")
+        redeem = app.screen("redeem")
+        _frames(5)
+        for code, name in scans:
+            redeem.next_customer()
+            _frames(1)
+            started = time.perf_counter()
+            scanner.scan(code)
+            # One frame runs the scan's delivery, the screen update and the drawing (EventLoop.idle).
+            _frames_until(_shows(redeem, name), 5, "household on screen")
+            latencies.append((time.perf_counter() - started) * 1000)
+        _frames_until(_background_idle, 30, "background work")
+        rss["before"] = _rss_mb()
+        done = 0
+        for i in range(BENCH_REDEMPTIONS):
+            code, name = buyers[i % len(buyers)]
+            redeem.next_customer()
+            scanner.scan(code)
+            _frames_until(_shows(redeem, name), 5, "household")
+            redeem.add_item(cheapest.sku)
+            redeem.confirm()
+            if redeem._dialog is not None:
+                redeem._dialog.answer(True)
+            _frames_until(_background_idle, 30, "print")
+            _frames(1)
+            done += 1 if redeem.presenter.last is not None else 0
+            printer.jobs.clear()  # the fake keeps every job's bytes; a real printer keeps none
+            if (i + 1) % 250 == 0:
+                rss[str(i + 1)] = _rss_mb()
+    shop.close()
+    return {
+        "households": households,
+        "scans": len(latencies),
+        "latencies_ms": latencies,
+        "baseline_ms": baseline,
+        "redemptions": done,
+        "rss": rss,
+    }
+
+
+def _cold_start_child(home_dir: str) -> None:
+    """Inside a fresh process: start the POS as ``lovemart pos`` would and say when the login is drawn."""
+    _kivy_environment(offscreen=True)
+    _configure_window((1024, 600), fullscreen=False, offscreen=True)
+    from hardware.printers import MemoryPrinter
+
+    shop = ShopHome.at(Path(home_dir))
+    app = build_pos(shop, printer=MemoryPrinter(), scanners=[], lockdown=False)
+    with _offscreen(app):
+        _frames_until(lambda: app.screens.current == "login" and app.screen("login").ids.operators.children, 30)
+        _frames(1)  # the frame that draws it
+        sys.stdout.write("READY\n")
+        sys.stdout.flush()
+    shop.close()
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(SDL_VIDEODRIVER="offscreen", SDL_NO_SIGNAL_HANDLERS="1", KIVY_NO_ARGS="1", KIVY_NO_CONFIG="1")
+    env.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="lovemart-kivy-"))
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    return env
+
+
+def _cold_start_s(home_dir: str) -> float:
+    """Process start to the login screen drawn, measured from outside (interpreter start-up included)."""
+    code = f"from lovemart_tools.pos_driver import _cold_start_child; _cold_start_child({home_dir!r})"
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=_child_env(), text=True)
+    assert child.stdout is not None
+    for line in child.stdout:
+        if line.strip() == "READY":
+            elapsed = time.perf_counter() - started
+            break
+    else:
+        child.wait(60)
+        raise RuntimeError("the POS did not reach its login screen")
+    child.wait(60)
+    return elapsed
+
+
+def bench_pos(home: ShopHome) -> dict[str, Any]:
+    """``lovemart bench kiosk`` (the POS part), on a copy of ``home``'s ledger (build it with
+    ``lovemart --home H demo --no-ui --households 5000``).
+
+    - ``pos_scan_to_screen_p95_ms``: from a scan event (``FakeScanner.scan``, the same path as a camera's
+      or a wedge's scan) to the end of the frame that draws the household, over 200 different households;
+      ``baseline_lookup_p95_ms`` is the bare ``services.balance_for_code`` of the same codes.
+    - ``pos_cold_start_s``: a new process to the login screen drawn (median of three).
+    - ``pos_rss_mb_before`` / ``pos_rss_mb_after_1000_redemptions`` (and every 250): resident memory of the
+      running app before and during 1,000 redemptions through the screen (scan, tap, confirm, commit, print).
+    """
+    if not home.exists:
+        raise LedgerError("not_configured")
+    with tempfile.TemporaryDirectory(prefix="lovemart-pos-bench-") as tmp:
+        copy_dir = Path(tmp) / "shop"
+        _copy_ledger(home, copy_dir)
+        cold = [_cold_start_s(str(copy_dir)) for _ in range(3)]
+        code = (
+            "import json, sys; from lovemart_tools.pos_driver import _bench_child; "
+            f"json.dump(_bench_child({str(copy_dir)!r}), sys.stdout)"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=_child_env(), capture_output=True, text=True, timeout=1800, check=False
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"POS bench failed: {done.stderr[-2000:]}")
+        data = json.loads(done.stdout)
+    latencies, baseline, rss = data["latencies_ms"], data["baseline_ms"], data["rss"]
+    p95 = _percentile(latencies, 0.95)
+    base95 = _percentile(baseline, 0.95)
+    figures: dict[str, Any] = {
+        "pos_households": data["households"],
+        "pos_scans": data["scans"],
+        "pos_scan_to_screen_p50_ms": round(statistics.median(latencies), 2),
+        "pos_scan_to_screen_p95_ms": round(p95, 2),
+        "pos_scan_to_screen_max_ms": round(max(latencies), 2),
+        "pos_baseline_lookup_p50_ms": round(statistics.median(baseline), 3),
+        "pos_baseline_lookup_p95_ms": round(base95, 3),
+        "pos_scan_ratio_p95": round(p95 / base95, 1) if base95 else None,
+        "pos_cold_start_s": round(statistics.median(cold), 2),
+        "pos_cold_start_min_s": round(min(cold), 2),
+        "pos_redemptions": data["redemptions"],
+        "pos_rss_mb_before": rss["before"],
+        "pos_rss_mb_after_1000_redemptions": rss.get(str(BENCH_REDEMPTIONS)),
+    }
+    for mark in ("250", "500", "750"):
+        if mark in rss:
+            figures[f"pos_rss_mb_after_{mark}_redemptions"] = rss[mark]
+    return figures
