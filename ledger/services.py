@@ -274,9 +274,13 @@ def _pull_cursor(unit: LedgerUnit) -> int:
 
 @dataclass(frozen=True)
 class Context:
-    """Who does it and when; the same for every service call of one request."""
+    """Who does it and when; the same for every service call of one request.
 
-    operator: Operator = ADMIN
+    The operator has no default: a caller that forgot to say who acts must fail at once, not pass the
+    manager checks as the administrator. Headless commands name ``ADMIN`` themselves (DESIGN §10).
+    """
+
+    operator: Operator
     clock: Clock = local_now
 
 
@@ -316,7 +320,7 @@ def redeem(
     store: LedgerStore,
     code_text: str,
     cart: Sequence[tuple[str, int]],
-    ctx: Context = Context(),
+    ctx: Context,
     txn_id: str | None = None,
 ) -> Receipt:
     """Exchange points for goods: all of the cart or nothing.
@@ -394,7 +398,7 @@ def find_receipt(unit: LedgerUnit, receipt_no: str) -> Transaction:
     return txn
 
 
-def void(store: LedgerStore, receipt_no: str, reason: str, ctx: Context = Context()) -> Receipt:
+def void(store: LedgerStore, receipt_no: str, reason: str, ctx: Context) -> Receipt:
     """Reverse a redemption: points back to the household, goods back to stock, naming the original."""
     _require_manager(ctx.operator)
     if not reason.strip():
@@ -456,7 +460,7 @@ def award(
     household_id: str,
     points: int,
     reason: str,
-    ctx: Context = Context(),
+    ctx: Context,
     txn_id: str | None = None,
 ) -> Transaction:
     """Points for civic behaviour (from the committee's score sheet)."""
@@ -468,7 +472,7 @@ def deduct(
     household_id: str,
     points: int,
     reason: str,
-    ctx: Context = Context(),
+    ctx: Context,
     txn_id: str | None = None,
 ) -> Transaction:
     """Points taken for misconduct. The balance may go below zero; nothing is redeemable until repaid."""
@@ -511,7 +515,7 @@ def _cycle_no(unit: LedgerUnit) -> int:
     return int(unit.meta("cycle_no") or 1)
 
 
-def grant_base(store: LedgerStore, ctx: Context = Context()) -> list[Transaction]:
+def grant_base(store: LedgerStore, ctx: Context) -> list[Transaction]:
     """Give every active household the policy's base points, once per cycle."""
     with store.write() as unit:
         require_points_authority(unit)
@@ -543,7 +547,7 @@ def grant_base(store: LedgerStore, ctx: Context = Context()) -> list[Transaction
         return done
 
 
-def close_cycle(store: LedgerStore, ctx: Context = Context()) -> list[Transaction]:
+def close_cycle(store: LedgerStore, ctx: Context) -> list[Transaction]:
     """End the points year: unspent points expire and points earned restart from zero."""
     _require_manager(ctx.operator)
     with store.write() as unit:
@@ -578,7 +582,7 @@ def close_cycle(store: LedgerStore, ctx: Context = Context()) -> list[Transactio
         return done
 
 
-def clear_household(store: LedgerStore, household_id: str, reason: str, ctx: Context = Context()) -> Transaction:
+def clear_household(store: LedgerStore, household_id: str, reason: str, ctx: Context) -> Transaction:
     """Zero tolerance: all points of the cycle are cleared and the household is frozen."""
     _require_manager(ctx.operator)
     if not reason.strip():
@@ -598,7 +602,7 @@ def clear_household(store: LedgerStore, household_id: str, reason: str, ctx: Con
         )
 
 
-def unfreeze(store: LedgerStore, household_id: str, reason: str, ctx: Context = Context()) -> Transaction:
+def unfreeze(store: LedgerStore, household_id: str, reason: str, ctx: Context) -> Transaction:
     _require_manager(ctx.operator)
     if not reason.strip():
         raise LedgerError("reason_required")
@@ -644,7 +648,8 @@ def stock_intake(
     goods: Sequence[tuple[str, int]],
     supplier: str = "",
     cost_fen: int = 0,
-    ctx: Context = Context(),
+    *,
+    ctx: Context,
 ) -> Transaction:
     """Goods bought for the shop (from the fund). Donated goods go through ``record_donation``."""
     if isinstance(cost_fen, bool) or not isinstance(cost_fen, int) or cost_fen < 0:
@@ -671,7 +676,8 @@ def record_donation(
     amount_fen: int = 0,
     goods: Sequence[tuple[str, int]] = (),
     memo: str = "",
-    ctx: Context = Context(),
+    *,
+    ctx: Context,
 ) -> Transaction:
     """Money (fen) or goods given by a person, company or unit; the voucher (捐赠凭证) prints after."""
     if not donor.strip():
@@ -735,7 +741,7 @@ def _count_differences(unit: LedgerUnit, counted: dict[str, int]) -> list[CountD
 
 
 def stock_count(
-    store: LedgerStore, counted: dict[str, int], memo: str = "", ctx: Context = Context()
+    store: LedgerStore, counted: dict[str, int], memo: str = "", *, ctx: Context
 ) -> tuple[Transaction, list[CountDifference]]:
     """Record a physical count; differences become adjustment lines in one transaction."""
     if not counted:
@@ -754,7 +760,7 @@ def stock_count(
         return txn, differences
 
 
-def write_off(store: LedgerStore, sku: str, qty: int, reason: str, ctx: Context = Context()) -> Transaction:
+def write_off(store: LedgerStore, sku: str, qty: int, reason: str, ctx: Context) -> Transaction:
     """Goods spoiled, broken or lost: out of stock with a reason."""
     if not reason.strip():
         raise LedgerError("reason_required")
@@ -785,7 +791,7 @@ def set_up_shop(
         unit.set_meta("device_id", device_id)
 
 
-def record_day_close(store: LedgerStore, day: str, totals: dict[str, object], ctx: Context = Context()) -> Transaction:
+def record_day_close(store: LedgerStore, day: str, totals: dict[str, object], ctx: Context) -> Transaction:
     """Put the day's totals into the chain, so a later rewrite of that day shows against them."""
     memo = json.dumps({"day": day, "totals": totals}, ensure_ascii=False, sort_keys=True, default=str)
     with store.write() as unit:

@@ -214,7 +214,7 @@ class _Entry:
 Row = tuple[int, Sequence[object]]
 
 
-def import_points(store: LedgerStore, path: Path, ctx: services.Context = services.Context()) -> ImportResult:
+def import_points(store: LedgerStore, path: Path, ctx: services.Context) -> ImportResult:
     """Award and deduct points from a committee's sheet (.xlsx or .csv): every row, or none.
 
     The file's sha256 is recorded with the import, so the same sheet brought twice (a second USB stick,

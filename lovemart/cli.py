@@ -30,6 +30,8 @@ from lovemart.settings import default_home
 from lovemart.wiring import ShopHome, local_fault
 
 Handler = Callable[[argparse.Namespace, ShopHome], int]
+# Headless commands act as the shop's administrator, recorded under its one name (DESIGN §10).
+ADMIN_CTX = services.Context(services.ADMIN)
 
 # Every log record of this process is redacted (tokens, PINs, keys), and so are those of the server's worker
 # processes: uvicorn starts them with multiprocessing's "spawn", which imports the `lovemart` script, and
@@ -191,7 +193,7 @@ def cmd_redeem(args: argparse.Namespace, home: ShopHome) -> int:
     goods = parse_goods(args.goods)
     with home.pos_lock():
         refuse_if_chain_broken(home)
-        receipt = services.redeem(home.store(), args.code, goods)
+        receipt = services.redeem(home.store(), args.code, goods, ctx=ADMIN_CTX)
     txn = receipt.transaction
     points = -txn.points_of(f"household:{txn.household_id}")
     lang = args.out.lang
@@ -228,7 +230,7 @@ def cmd_redeem(args: argparse.Namespace, home: ShopHome) -> int:
 
 def cmd_void(args: argparse.Namespace, home: ShopHome) -> int:
     with home.pos_lock():
-        receipt = services.void(home.store(), args.receipt_no, args.reason)
+        receipt = services.void(home.store(), args.receipt_no, args.reason, ctx=ADMIN_CTX)
     txn = receipt.transaction
     returned = txn.points_of(f"household:{txn.household_id}")
     with home.store().read() as unit:
@@ -294,7 +296,9 @@ def _txn_json(txn: Transaction) -> dict[str, Any]:
 
 def cmd_stock_in(args: argparse.Namespace, home: ShopHome) -> int:
     cost = parse_yuan(args.cost) if args.cost else 0
-    txn = services.stock_intake(home.store(), parse_goods(args.goods), supplier=args.supplier or "", cost_fen=cost)
+    txn = services.stock_intake(
+        home.store(), parse_goods(args.goods), supplier=args.supplier or "", cost_fen=cost, ctx=ADMIN_CTX
+    )
     printed, note = print_after_commit(home, txn, args.out.lang)
     args.out.result(
         _txn_json(txn) | {"printed": printed},
@@ -309,7 +313,7 @@ def cmd_stock_count(args: argparse.Namespace, home: ShopHome) -> int:
         differences = services.preview_count(home.store(), counted)
         receipt_no = None
     else:
-        txn, differences = services.stock_count(home.store(), counted)
+        txn, differences = services.stock_count(home.store(), counted, ctx=ADMIN_CTX)
         receipt_no = txn.receipt_no
     rows = [
         {"sku": d.sku, "name": d.name, "expected": d.expected, "counted": d.counted, "difference": d.difference}
@@ -328,7 +332,7 @@ def cmd_stock_count(args: argparse.Namespace, home: ShopHome) -> int:
 def cmd_stock_writeoff(args: argparse.Namespace, home: ShopHome) -> int:
     goods = parse_goods(args.goods)
     with home.store().write():
-        txns = [services.write_off(home.store(), sku, qty, args.reason) for sku, qty in goods]
+        txns = [services.write_off(home.store(), sku, qty, args.reason, ctx=ADMIN_CTX) for sku, qty in goods]
     args.out.result(
         {"receipts": [t.receipt_no for t in txns]},
         zh(args.out.lang, "已报损：", "Written off: ") + ", ".join(t.receipt_no for t in txns),
@@ -353,7 +357,7 @@ def cmd_items_add(args: argparse.Namespace, home: ShopHome) -> int:
 def cmd_donations_add(args: argparse.Namespace, home: ShopHome) -> int:
     amount = parse_yuan(args.amount) if args.amount else 0
     txn = services.record_donation(
-        home.store(), args.donor, amount_fen=amount, goods=parse_goods(args.goods), memo=args.memo or ""
+        home.store(), args.donor, amount_fen=amount, goods=parse_goods(args.goods), memo=args.memo or "", ctx=ADMIN_CTX
     )
     printed, note = print_after_commit(home, txn, args.out.lang)
     data = _txn_json(txn) | {"donor": txn.party, "amount_fen": amount, "printed": printed}
@@ -395,7 +399,7 @@ def cmd_donations_list(args: argparse.Namespace, home: ShopHome) -> int:
 
 def cmd_points_award(args: argparse.Namespace, home: ShopHome) -> int:
     fn = services.award if args.kind == "award" else services.deduct
-    txn = fn(home.store(), args.household_id.upper(), args.points, args.reason)
+    txn = fn(home.store(), args.household_id.upper(), args.points, args.reason, ADMIN_CTX)
     args.out.result(
         _txn_json(txn) | {"household_id": txn.household_id, "points": args.points},
         zh(args.out.lang, f"已记录，单号 {txn.receipt_no}", f"Recorded: {txn.receipt_no}"),
@@ -406,7 +410,7 @@ def cmd_points_award(args: argparse.Namespace, home: ShopHome) -> int:
 def cmd_points_import(args: argparse.Namespace, home: ShopHome) -> int:
     from ledger.spreadsheets import import_points
 
-    result = import_points(home.store(), Path(args.file))
+    result = import_points(home.store(), Path(args.file), ctx=ADMIN_CTX)
     data = result.as_dict()
     lang = args.out.lang
     args.out.result(
@@ -423,7 +427,7 @@ def cmd_points_import(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_points_grant_base(args: argparse.Namespace, home: ShopHome) -> int:
-    txns = services.grant_base(home.store())
+    txns = services.grant_base(home.store(), ctx=ADMIN_CTX)
     args.out.result(
         {"households": len(txns)},
         zh(args.out.lang, f"已为 {len(txns)} 户发放基础分", f"Base points granted to {len(txns)}"),
@@ -432,7 +436,7 @@ def cmd_points_grant_base(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_points_close_cycle(args: argparse.Namespace, home: ShopHome) -> int:
-    txns = services.close_cycle(home.store())
+    txns = services.close_cycle(home.store(), ctx=ADMIN_CTX)
     args.out.result(
         {"households": len(txns)},
         zh(args.out.lang, f"年度结转完成，{len(txns)} 户积分清零", f"Cycle closed for {len(txns)}"),
@@ -441,7 +445,7 @@ def cmd_points_close_cycle(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_points_clear(args: argparse.Namespace, home: ShopHome) -> int:
-    txn = services.clear_household(home.store(), args.household_id.upper(), args.reason)
+    txn = services.clear_household(home.store(), args.household_id.upper(), args.reason, ctx=ADMIN_CTX)
     cleared = -txn.points_of(f"household:{txn.household_id}")
     args.out.result(
         _txn_json(txn) | {"cleared": cleared},
@@ -451,7 +455,7 @@ def cmd_points_clear(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_points_unfreeze(args: argparse.Namespace, home: ShopHome) -> int:
-    txn = services.unfreeze(home.store(), args.household_id.upper(), args.reason)
+    txn = services.unfreeze(home.store(), args.household_id.upper(), args.reason, ctx=ADMIN_CTX)
     args.out.result(_txn_json(txn), zh(args.out.lang, "已解冻", "Unfrozen"))
     return 0
 

@@ -265,7 +265,7 @@ def seed_township(home: ShopHome, households: int, seed: int) -> None:
             ids.append(hid)
         for sku, name, unit, points, category, barcode in GOODS:
             services.add_item(store, Item(sku, name, unit, points, barcode, category))
-        services.stock_intake(store, [(g[0], rng.randint(40, 120)) for g in GOODS], "县供销社", 1_500_000, ctx)
+        services.stock_intake(store, [(g[0], rng.randint(40, 120)) for g in GOODS], "县供销社", 1_500_000, ctx=ctx)
         services.grant_base(store, ctx)
 
         events = _year_of_events(rng, ids, start, now)
@@ -284,7 +284,9 @@ def seed_township(home: ShopHome, households: int, seed: int) -> None:
                 elif kind == "restock":
                     low = [sku for sku, on_hand in _stock(store).items() if on_hand < 30]
                     if low:
-                        services.stock_intake(store, [(s, rng.randint(30, 80)) for s in low], "县供销社", 300_000, ctx)
+                        services.stock_intake(
+                            store, [(s, rng.randint(30, 80)) for s in low], "县供销社", 300_000, ctx=ctx
+                        )
                 elif kind == "donation":
                     donor = rng.choice(DONORS)
                     if rng.random() < 0.5:
@@ -307,7 +309,7 @@ def seed_township(home: ShopHome, households: int, seed: int) -> None:
         if len(ids) > 2:
             services.reissue_passbook(store, ids[-2], clock)
         clock.now = now - timedelta(days=3)
-        services.stock_count(store, {"SOAP": max(0, _stock(store).get("SOAP", 0) - 1)}, "月底盘点", manager)
+        services.stock_count(store, {"SOAP": max(0, _stock(store).get("SOAP", 0) - 1)}, "月底盘点", ctx=manager)
         # The past year's receipts were printed at the time; only what happens from now on waits to print.
         with store.write() as unit:
             for job in unit.print_jobs(status="pending"):

@@ -21,6 +21,8 @@ from ledger.storage import SqlLedgerStore, open_ledger, open_url
 TEST_KEY = bytes.fromhex("6c6f76656d6172742d746573742d6b65792d30303030303030303030303030")
 TEST_POLICY = Policy(base_points=100, redeemable_floor=100, visitor_limit=50)
 PG_URL = os.environ.get("LOVEMART_TEST_DATABASE_URL")
+# What the headless commands act as; tests that do not test who acts use it too.
+ADMIN_CTX = services.Context(services.ADMIN)
 # The central record's server secret (sync.server.bundlekeys): tests never read or make the real one in
 # ~/.config/lovemart; one per test process, inherited by the servers it starts.
 if "LOVEMART_SERVER_SECRET_FILE" not in os.environ:
@@ -46,7 +48,7 @@ class ShopFixture:
             Household(household_id, "V1", name, home_shop, members=(Member(name, "户主"),)),
         )
         if points:
-            services.award(self.store, household_id, points, "测试奖励")
+            services.award(self.store, household_id, points, "测试奖励", ctx=ADMIN_CTX)
         code = make_code(self.key, household_id, 1)
         self.codes[household_id] = code
         return code
@@ -54,7 +56,7 @@ class ShopFixture:
     def item(self, sku: str, points: int, stock: int = 0, name: str | None = None) -> Item:
         item = services.add_item(self.store, Item(sku, name or f"商品{sku}", "件", points))
         if stock:
-            services.stock_intake(self.store, [(sku, stock)], supplier="供销社")
+            services.stock_intake(self.store, [(sku, stock)], supplier="供销社", ctx=ADMIN_CTX)
         return item
 
 

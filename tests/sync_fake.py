@@ -163,19 +163,19 @@ class FakeCentral:
 
     def award(self, household_id: str, points: int, reason: str = "卫生评比") -> Transaction:
         with self.lock:
-            txn = services.award(self.store, household_id, points, reason)
+            txn = services.award(self.store, household_id, points, reason, ctx=services.Context(services.ADMIN))
             self._txns([txn], CENTRAL_DEVICE)
             return txn
 
     def clear(self, household_id: str, reason: str = "违反零容忍条款") -> Transaction:
         with self.lock:
-            txn = services.clear_household(self.store, household_id, reason)
+            txn = services.clear_household(self.store, household_id, reason, ctx=services.Context(services.ADMIN))
             self._txns([txn], CENTRAL_DEVICE)
             return txn
 
     def unfreeze(self, household_id: str, reason: str = "整改到位") -> Transaction:
         with self.lock:
-            txn = services.unfreeze(self.store, household_id, reason)
+            txn = services.unfreeze(self.store, household_id, reason, ctx=services.Context(services.ADMIN))
             self._txns([txn], CENTRAL_DEVICE)
             return txn
 

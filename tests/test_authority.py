@@ -26,6 +26,7 @@ from ledger.storage import SqlLedgerStore
 from lovemart_tools.bench_sync import MiniClient
 from sync.apply import apply_page
 from sync.server import township
+from tests.conftest import ADMIN_CTX
 from tests.test_server import BACKENDS, Town, town_of
 
 
@@ -173,7 +174,7 @@ def test_a_void_of_nothing_crediting_another_village_is_held(town: Town) -> None
     assert_held_without_effect(town, a, "void_orphan")
     # The honest shop cannot spend the forged points.
     with pytest.raises(services.LedgerError) as refused:
-        services.redeem(a["honest"], a["victim_code"], [("OIL5", 16)])
+        services.redeem(a["honest"], a["victim_code"], [("OIL5", 16)], ctx=ADMIN_CTX)
     assert refused.value.code == "insufficient_points"
 
 
@@ -241,17 +242,17 @@ def test_the_genuine_trade_of_a_shop_goes_through_around_a_held_transaction(town
     household, code = town.household(points=200, shop_id="S01")
     client, store = town.shop("S01")
     other_client, other = town.shop("S02")
-    services.redeem(store, code, [("SOAP", 2)])
+    services.redeem(store, code, [("SOAP", 2)], ctx=ADMIN_CTX)
     bad = forge(
         store,
         TxnKind.AWARD,
         household_id=household,
         postings=(Posting(f"household:{household}", 50), Posting("township:awards", -50)),
     )
-    sold = services.redeem(store, code, [("OIL5", 1)])
-    services.void(store, sold.transaction.receipt_no, "顾客退货")
-    services.record_donation(store, "供销社", amount_fen=10_000)
-    services.redeem(store, code, [("SOAP", 1)])
+    sold = services.redeem(store, code, [("OIL5", 1)], ctx=ADMIN_CTX)
+    services.void(store, sold.transaction.receipt_no, "顾客退货", ctx=ADMIN_CTX)
+    services.record_donation(store, "供销社", amount_fen=10_000, ctx=ADMIN_CTX)
+    services.redeem(store, code, [("SOAP", 1)], ctx=ADMIN_CTX)
     sync(client, store)
     sync(other_client, other)
     # 200 - 6 - 60 + 60 - 3 = 191 everywhere; the forged 50 nowhere.
@@ -271,8 +272,8 @@ def test_a_price_is_the_one_the_shop_had_when_it_sold(town: Town) -> None:
     sku = "P" + uuid.uuid4().hex[:6].upper()
     township.put_item(town.record, Item(sku, "毛巾", "条", 5))
     client, store = town.shop("S01", stock=0)
-    services.stock_intake(store, [(sku, 10)])
-    sold_at_five = services.redeem(store, code, [(sku, 1)])  # the shop's price: 5
+    services.stock_intake(store, [(sku, 10)], ctx=ADMIN_CTX)
+    sold_at_five = services.redeem(store, code, [(sku, 1)], ctx=ADMIN_CTX)  # the shop's price: 5
     township.put_item(town.record, Item(sku, "毛巾", "条", 8))  # the township raises it before the push
     sync(client, store)
     assert not [h for h in held(town, "S01") if h["txn_id"] == sold_at_five.transaction.txn_id]

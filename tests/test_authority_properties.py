@@ -42,6 +42,7 @@ from sync import protocol
 from sync.apply import apply_page
 from sync.server import township
 from sync.server.record import CentralRecord
+from tests.conftest import ADMIN_CTX
 
 HOUSEHOLDS = ["H1", "H2", "H3"]
 ACCOUNTS = [
@@ -113,7 +114,7 @@ class AuthorityMachine(RuleBasedStateMachine):
         services.set_up_shop(store, township_, village, shop, device.device_id, policy)
         pc = PC(shop_id, device, store)
         self.pull(pc)
-        services.stock_intake(store, [("RICE", 100), ("OIL", 100)], supplier="供销社")
+        services.stock_intake(store, [("RICE", 100), ("OIL", 100)], supplier="供销社", ctx=ADMIN_CTX)
         return pc
 
     def push(self, pc: PC) -> None:
@@ -153,12 +154,12 @@ class AuthorityMachine(RuleBasedStateMachine):
     def honest_shop_redeems(self, data: st.DataObject, household: str, sku: str) -> None:
         pc = data.draw(st.sampled_from(self.honest))
         try:
-            sold = services.redeem(pc.store, services.passbook_code_of(pc.store, household), [(sku, 1)])
+            sold = services.redeem(pc.store, services.passbook_code_of(pc.store, household), [(sku, 1)], ctx=ADMIN_CTX)
         except LedgerError as refused:
             assert refused.code in {"insufficient_points", "visitor_limit"}, refused.code
             return
         if data.draw(st.booleans()):
-            services.void(pc.store, sold.transaction.receipt_no, "顾客退货")
+            services.void(pc.store, sold.transaction.receipt_no, "顾客退货", ctx=ADMIN_CTX)
 
     @rule(data=st.data())
     def honest_shop_syncs(self, data: st.DataObject) -> None:

@@ -35,7 +35,7 @@ from ledger.audit import check_transaction
 from ledger.model import Transaction, TxnKind, household_account, shop_account
 from ledger.passbook import make_code
 from ledger.storage import open_ledger
-from tests.conftest import TEST_KEY, ShopFixture, set_up
+from tests.conftest import ADMIN_CTX, TEST_KEY, ShopFixture, set_up
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = 120
@@ -185,7 +185,7 @@ def make_shop(path: Path, households: list[str], points: int, stock: int) -> Non
         for household_id in households:
             shop.household(household_id, name=f"户{household_id}")
             for _ in range(points // 10_000):
-                services.award(store, household_id, 10_000, "崩溃测试积分")
+                services.award(store, household_id, 10_000, "崩溃测试积分", ctx=ADMIN_CTX)
         for sku, points_each in ITEMS.items():
             shop.item(sku, points_each, stock=stock)
     finally:
@@ -442,7 +442,7 @@ def test_killed_open_write_unit_leaves_no_trace_and_retry_commits_once(tmp_path:
 
     store = open_ledger(path)
     try:
-        again = services.redeem(store, make_code(TEST_KEY, "H001", 1), parse_cart(cart), txn_id=txn_id)
+        again = services.redeem(store, make_code(TEST_KEY, "H001", 1), parse_cart(cart), txn_id=txn_id, ctx=ADMIN_CTX)
         assert again.transaction.receipt_no == receipts[0]
         with store.read() as unit:
             journal = list(unit.journal())

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from ledger import services
 from ledger.errors import LedgerError
 from lovemart.cli import main
+from tests.conftest import ADMIN_CTX
 
 
 def count_transactions(store) -> int:
@@ -34,7 +35,7 @@ def test_disk_full_during_a_redemption_saves_nothing(shop) -> None:
     store.engine.dispose()
     with pytest.raises(LedgerError) as refused:
         for _ in range(200):  # fill the last free pages, then hit the wall
-            services.redeem(store, code, [("RICE", 50)])
+            services.redeem(store, code, [("RICE", 50)], ctx=ADMIN_CTX)
     assert refused.value.code == "disk_full"
     assert "磁盘已满" in refused.value.message("zh")
     event.remove(store.engine, "connect", _cap)

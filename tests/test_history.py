@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from ledger import services
 from ledger.history import recent_movements
-from tests.conftest import ShopFixture
+from tests.conftest import ADMIN_CTX, ShopFixture
 
 
 def test_movements_are_told_in_words_newest_first(shop: ShopFixture) -> None:
     code = shop.household("H001", "张秀英", points=0)
     shop.household("H002", "李四", points=0)
     shop.item("OIL", 60, stock=5, name="金龙鱼食用油 5L")
-    services.grant_base(shop.store)
-    services.award(shop.store, "H001", 80, "志愿服务")
-    services.award(shop.store, "H002", 10, "别人家的奖励")
-    services.deduct(shop.store, "H001", 5, "乱堆乱放")
-    receipt = services.redeem(shop.store, code, [("OIL", 1)])
-    services.void(shop.store, receipt.transaction.receipt_no, "输错")
+    services.grant_base(shop.store, ctx=ADMIN_CTX)
+    services.award(shop.store, "H001", 80, "志愿服务", ctx=ADMIN_CTX)
+    services.award(shop.store, "H002", 10, "别人家的奖励", ctx=ADMIN_CTX)
+    services.deduct(shop.store, "H001", 5, "乱堆乱放", ctx=ADMIN_CTX)
+    receipt = services.redeem(shop.store, code, [("OIL", 1)], ctx=ADMIN_CTX)
+    services.void(shop.store, receipt.transaction.receipt_no, "输错", ctx=ADMIN_CTX)
 
     moves = recent_movements(shop.store, "H001", limit=10)
     assert [m.points for m in moves] == [60, -60, -5, 80, 100]

@@ -12,7 +12,7 @@ from ledger.errors import LedgerError
 from ledger.model import Household, Item, Member, Shop, Transaction, TxnKind, Village
 from ledger.passbook import make_code
 from ledger.storage import SqlLedgerStore, open_ledger
-from tests.conftest import TEST_KEY, TEST_POLICY, ShopFixture
+from tests.conftest import ADMIN_CTX, TEST_KEY, TEST_POLICY, ShopFixture
 
 
 def second_shop(path: Path, shop_id: str = "S2", device_id: str = "P2") -> SqlLedgerStore:
@@ -56,9 +56,9 @@ def test_another_shops_redemption_counts_in_the_balance_but_not_on_our_shelves(t
     shop, other = two_shops
     # S2 learns the award from S1's journal, then redeems there.
     assert len(ingest(other, journal(shop.store))) == len(journal(shop.store))
-    services.stock_intake(other, [("SALT", 5)])
+    services.stock_intake(other, [("SALT", 5)], ctx=ADMIN_CTX)
     # A visitor (home shop S1): within the visitor limit of 50.
-    services.redeem(other, make_code(TEST_KEY, "H001", 1), [("SALT", 2)])
+    services.redeem(other, make_code(TEST_KEY, "H001", 1), [("SALT", 2)], ctx=ADMIN_CTX)
     fresh = ingest(shop.store, [t for t in journal(other) if t.device_id == "P2"])
     assert [t.kind for t in fresh] == [TxnKind.STOCK_IN, TxnKind.REDEEM]
     with shop.store.read() as unit:
@@ -119,7 +119,7 @@ def test_unknown_devices_are_refused_unless_allowed(two_shops) -> None:
 def test_points_earned_restart_inside_one_batch(two_shops) -> None:
     shop, other = two_shops
     services.close_cycle(shop.store, services.Context(operator=services.ADMIN))
-    services.award(shop.store, "H001", 7, "新一年的奖励")
+    services.award(shop.store, "H001", 7, "新一年的奖励", ctx=ADMIN_CTX)
     ingest(other, journal(shop.store))
     with other.read() as unit:
         assert unit.balance("H001") == (7, 7)
@@ -130,9 +130,9 @@ def test_one_batch_from_several_devices_interleaved(two_shops, tmp_path: Path) -
     """What a pull brings: the township's order, several devices' transactions side by side."""
     shop, other = two_shops
     ingest(other, journal(shop.store))
-    services.stock_intake(other, [("SALT", 5)])
-    services.redeem(other, make_code(TEST_KEY, "H001", 1), [("SALT", 1)])
-    services.award(shop.store, "H001", 5, "打扫卫生")
+    services.stock_intake(other, [("SALT", 5)], ctx=ADMIN_CTX)
+    services.redeem(other, make_code(TEST_KEY, "H001", 1), [("SALT", 1)], ctx=ADMIN_CTX)
+    services.award(shop.store, "H001", 5, "打扫卫生", ctx=ADMIN_CTX)
     mine = journal(shop.store)
     theirs = [t for t in journal(other) if t.device_id == "P2"]
     interleaved = [t for pair in zip(mine, theirs, strict=False) for t in pair]
@@ -152,7 +152,7 @@ def test_replicated_households_and_cards_many_at_once(two_shops) -> None:
     from ledger.model import HouseholdStatus, PassbookCard
 
     shop, _ = two_shops
-    services.clear_household(shop.store, "H001", "酒驾")
+    services.clear_household(shop.store, "H001", "酒驾", ctx=ADMIN_CTX)
     with shop.store.read() as unit:
         issued = unit.card("H001", 1).issued_at
     renamed = Household("H001", "V1", "张秀英", "S1", members=(Member("张秀英", "户主"), Member("李明", "子")))
@@ -182,7 +182,7 @@ def test_the_acceptance_rule_is_one_pure_function_both_storages_call(shop: ShopF
 
     shop.household("H001", "张秀英", points=100)
     shop.item("OIL", 60, stock=10, name="食用油")
-    services.stock_intake(shop.store, [("OIL", 5)], supplier="供销社")
+    services.stock_intake(shop.store, [("OIL", 5)], supplier="供销社", ctx=ADMIN_CTX)
     txns = journal(shop.store)
     assert len(txns) >= 3
     fresh, devices = new_in_chain(txns, {}, {}, create_devices=True)
@@ -214,7 +214,7 @@ def test_the_sync_outbox_reads_a_devices_transactions_in_a_few_statements(two_sh
     shop, other = two_shops
     ingest(other, journal(shop.store))  # another device's transactions in between
     for _ in range(30):
-        services.stock_intake(other, [("SALT", 1)], supplier="供销社")
+        services.stock_intake(other, [("SALT", 1)], supplier="供销社", ctx=ADMIN_CTX)
     own = [t for t in journal(other) if t.device_id == "P2"]
     statements: list[str] = []
 

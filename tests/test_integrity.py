@@ -20,7 +20,7 @@ from ledger import integrity, services
 from ledger.errors import LedgerError
 from ledger.storage import SqlLedgerStore, open_ledger
 from lovemart.cli import main
-from tests.conftest import ShopFixture
+from tests.conftest import ADMIN_CTX, ShopFixture
 
 
 @contextmanager
@@ -90,9 +90,9 @@ def trading(shop: ShopFixture) -> Shop:
     shop.household("H2", points=200)  # seq 2
     shop.item("RICE", 30, stock=20)  # seq 3
     assert integrity.full_audit(shop.store).ok  # checkpoint at seq 3
-    services.redeem(shop.store, shop.codes["H1"], [("RICE", 2)])  # seq 4
-    services.redeem(shop.store, shop.codes["H2"], [("RICE", 1)])  # seq 5
-    services.award(shop.store, "H1", 10, "清洁")  # seq 6
+    services.redeem(shop.store, shop.codes["H1"], [("RICE", 2)], ctx=ADMIN_CTX)  # seq 4
+    services.redeem(shop.store, shop.codes["H2"], [("RICE", 1)], ctx=ADMIN_CTX)  # seq 5
+    services.award(shop.store, "H1", 10, "清洁", ctx=ADMIN_CTX)  # seq 6
     assert shop.path is not None
     return Shop(shop, shop.path)
 
@@ -115,16 +115,16 @@ def test_a_tampered_transaction_after_the_checkpoint_is_caught_at_start_up(tradi
     # Selling stops for every household, in this process and any later one, until an audit passes.
     for household_id in ("H1", "H2"):
         with pytest.raises(LedgerError) as refused:
-            services.redeem(store, trading.fixture.codes[household_id], [("RICE", 1)])
+            services.redeem(store, trading.fixture.codes[household_id], [("RICE", 1)], ctx=ADMIN_CTX)
         assert refused.value.code == "ledger_tampered"
         assert "乡镇" in refused.value.message("zh") and "township" in refused.value.message("en")
         assert "S1-P1-000005" in refused.value.message("zh")
     with pytest.raises(LedgerError) as refused:  # nor are points given back against a possibly made-up sale
-        services.void(store, "S1-P1-000004", "输错")
+        services.void(store, "S1-P1-000004", "输错", ctx=ADMIN_CTX)
     assert refused.value.code == "ledger_tampered"
     assert not integrity.full_audit(store).ok  # the audit agrees, and does not lift the stop
     with pytest.raises(LedgerError, match="altered"):
-        services.redeem(trading.reopen(), trading.fixture.codes["H2"], [("RICE", 1)])
+        services.redeem(trading.reopen(), trading.fixture.codes["H2"], [("RICE", 1)], ctx=ADMIN_CTX)
 
 
 def test_a_rewritten_checkpoint_transaction_is_caught(trading: Shop) -> None:
@@ -176,10 +176,10 @@ def test_inflated_posting_and_cache_after_the_checkpoint_refuse_everything(tradi
     assert {p.kind for p in result.problems} == {"hash_mismatch", "unbalanced"}
     assert all(p.detail.startswith("S1-P1-000004: ") for p in result.problems)
     with pytest.raises(LedgerError) as refused:
-        services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)])
+        services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)], ctx=ADMIN_CTX)
     assert refused.value.code == "ledger_tampered"
     with pytest.raises(LedgerError) as refused:
-        services.redeem(store, trading.fixture.codes["H2"], [("RICE", 1)])
+        services.redeem(store, trading.fixture.codes["H2"], [("RICE", 1)], ctx=ADMIN_CTX)
     assert refused.value.code == "ledger_tampered"
 
 
@@ -188,11 +188,11 @@ def test_inflated_posting_and_cache_are_refused_for_that_household_without_a_res
     assert integrity.check_at_start(trading.store).ok
     inflate(trading.path, 4, "H1")
     with pytest.raises(LedgerError) as refused:
-        services.redeem(trading.store, trading.fixture.codes["H1"], [("RICE", 1)])
+        services.redeem(trading.store, trading.fixture.codes["H1"], [("RICE", 1)], ctx=ADMIN_CTX)
     assert refused.value.code == "household_tampered"
     assert "S1-P1-000004" in refused.value.message("en") and "township" in refused.value.message("en")
     assert "乡镇" in refused.value.message("zh")
-    services.redeem(trading.store, trading.fixture.codes["H2"], [("RICE", 1)])  # the others still trade
+    services.redeem(trading.store, trading.fixture.codes["H2"], [("RICE", 1)], ctx=ADMIN_CTX)  # the others still trade
 
 
 def test_an_inflated_cache_alone_refuses_that_household_only(trading: Shop) -> None:
@@ -205,15 +205,15 @@ def test_an_inflated_cache_alone_refuses_that_household_only(trading: Shop) -> N
         "balance of household H2: stored 5170, journal says 170"
     ]
     with pytest.raises(LedgerError) as refused:
-        services.redeem(store, trading.fixture.codes["H2"], [("RICE", 1)])
+        services.redeem(store, trading.fixture.codes["H2"], [("RICE", 1)], ctx=ADMIN_CTX)
     assert refused.value.code == "household_tampered"
-    receipt = services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)])
+    receipt = services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)], ctx=ADMIN_CTX)
     assert receipt.balance_after == 250 - 30
     # The audit agrees, and stops nobody else: the journal stands, only H2's cache is wrong.
     assert [p.kind for p in integrity.full_audit(store).problems] == ["balance_mismatch"]
-    services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)])
+    services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)], ctx=ADMIN_CTX)
     with pytest.raises(LedgerError, match="does not match"):
-        services.redeem(store, trading.fixture.codes["H2"], [("RICE", 1)])
+        services.redeem(store, trading.fixture.codes["H2"], [("RICE", 1)], ctx=ADMIN_CTX)
 
 
 def test_inflated_posting_and_cache_before_the_checkpoint_are_caught_at_start_up(trading: Shop) -> None:
@@ -227,7 +227,7 @@ def test_inflated_posting_and_cache_before_the_checkpoint_are_caught_at_start_up
     assert result.problems[0].detail.startswith("households hold 5420 points by their balances")
     assert result.problems[0].detail.endswith("and the transactions since make 420")
     with pytest.raises(LedgerError) as refused:
-        services.redeem(store, trading.fixture.codes["H2"], [("RICE", 1)])
+        services.redeem(store, trading.fixture.codes["H2"], [("RICE", 1)], ctx=ADMIN_CTX)
     assert refused.value.code == "ledger_tampered"
     assert "hash_mismatch" in {p.kind for p in services.audit(store).problems}  # the audit names the receipt
 
@@ -237,7 +237,7 @@ def test_an_inflated_posting_before_the_checkpoint_without_the_cache_is_refused(
     inflate(trading.path, 1, "H1", cache=False)
     store = trading.reopen()
     with pytest.raises(LedgerError) as refused:
-        services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)])
+        services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)], ctx=ADMIN_CTX)
     assert refused.value.code == "household_tampered"
     assert "journal says 5250" in refused.value.message("en")
 
@@ -247,7 +247,7 @@ def test_a_passed_audit_moves_the_checkpoint_and_lifts_a_stop(trading: Shop) -> 
     with store.write() as unit:  # a stop left by an earlier failed start, since restored
         unit.set_meta(integrity.STOP_KEY, integrity.AuditRecord("2026-01-01T00:00:00", False, 1, 0, "x").to_json())
     with pytest.raises(LedgerError, match="altered"):
-        services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)])
+        services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)], ctx=ADMIN_CTX)
     report = integrity.full_audit(store)
     assert report.ok
     with store.read() as unit:
@@ -256,7 +256,7 @@ def test_a_passed_audit_moves_the_checkpoint_and_lifts_a_stop(trading: Shop) -> 
     assert checkpoint is not None and checkpoint.heads["P1"][0] == 6
     assert record is not None and record.ok and record.problems == 0 and record.transactions == 6
     assert integrity.check_chain(store).checked == 0
-    services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)])
+    services.redeem(store, trading.fixture.codes["H1"], [("RICE", 1)], ctx=ADMIN_CTX)
 
 
 def test_a_ledger_without_a_checkpoint_is_audited_once_at_the_first_start(shop: ShopFixture) -> None:
@@ -376,7 +376,7 @@ def test_the_checks_on_sqlite_and_postgresql(any_shop: ShopFixture) -> None:
     shop.household("H2", points=200)
     shop.item("RICE", 30, stock=20)
     assert integrity.full_audit(shop.store).ok
-    services.redeem(shop.store, shop.codes["H1"], [("RICE", 1)])
+    services.redeem(shop.store, shop.codes["H1"], [("RICE", 1)], ctx=ADMIN_CTX)
     check = integrity.check_at_start(shop.store)
     assert check.ok and check.checked == 1
     with shop.store.write() as unit:
@@ -386,6 +386,6 @@ def test_the_checks_on_sqlite_and_postgresql(any_shop: ShopFixture) -> None:
         "balance of household H2: stored 5200, journal says 200"
     ]
     with pytest.raises(LedgerError) as refused:
-        services.redeem(shop.store, shop.codes["H2"], [("RICE", 1)])
+        services.redeem(shop.store, shop.codes["H2"], [("RICE", 1)], ctx=ADMIN_CTX)
     assert refused.value.code == "household_tampered"
-    services.redeem(shop.store, shop.codes["H1"], [("RICE", 1)])
+    services.redeem(shop.store, shop.codes["H1"], [("RICE", 1)], ctx=ADMIN_CTX)

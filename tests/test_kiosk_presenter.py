@@ -19,7 +19,7 @@ from ledger.model import Item, Role
 from ledger.passbook import make_code
 from lovemart.kiosk_main import KioskConfig, camera_device
 from lovemart.wiring import ShopHome
-from tests.conftest import TEST_KEY, ShopFixture
+from tests.conftest import ADMIN_CTX, TEST_KEY, ShopFixture
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 22, 10, 0).astimezone()
@@ -59,7 +59,7 @@ def test_presenter_module_imports_no_kivy() -> None:
 
 
 def test_idle_ranks_by_points_earned_and_redemptions_do_not_lower_a_standing(stocked: ShopFixture) -> None:
-    services.redeem(stocked.store, stocked.codes["H2"], [("RICE", 2)])  # H2 spends 120 points
+    services.redeem(stocked.store, stocked.codes["H2"], [("RICE", 2)], ctx=ADMIN_CTX)  # H2 spends 120 points
     presenter = presenter_for(stocked)
     presenter.refresh_ranking()
     presenter.refresh_shelf()
@@ -77,7 +77,7 @@ def test_idle_ranks_by_points_earned_and_redemptions_do_not_lower_a_standing(sto
 
 def test_idle_ranking_size_and_goods_on_offer(stocked: ShopFixture) -> None:
     services.add_item(stocked.store, Item("OLD", "旧货", "件", 5, active=False))
-    services.stock_intake(stocked.store, [("OLD", 3)], supplier="x")
+    services.stock_intake(stocked.store, [("OLD", 3)], supplier="x", ctx=ADMIN_CTX)
     presenter = presenter_for(stocked, ranking_size=2)
     presenter.refresh_ranking()
     presenter.refresh_shelf()
@@ -134,7 +134,7 @@ def test_a_shelf_that_cannot_be_read_keeps_the_last_one(stocked: ShopFixture) ->
 
 
 def test_scan_shows_the_household_figures(stocked: ShopFixture) -> None:
-    services.redeem(stocked.store, stocked.codes["H2"], [("SOAP", 2)])
+    services.redeem(stocked.store, stocked.codes["H2"], [("SOAP", 2)], ctx=ADMIN_CTX)
     presenter = presenter_for(stocked)
     assert presenter.scan(stocked.codes["H2"]) == "household"
     view = presenter.household_view()
@@ -155,7 +155,7 @@ def test_scan_shows_the_household_figures(stocked: ShopFixture) -> None:
 
 def test_only_the_last_ten_movements_are_shown(stocked: ShopFixture) -> None:
     for n in range(12):
-        services.award(stocked.store, "H3", 1, f"第{n}次")
+        services.award(stocked.store, "H3", 1, f"第{n}次", ctx=ADMIN_CTX)
     view = presenter_for(stocked)
     view.scan(stocked.codes["H3"])
     movements = view.household_view().movements  # type: ignore[union-attr]
@@ -231,7 +231,7 @@ def test_forged_or_mistyped_codes_read_the_same(stocked: ShopFixture, code: str)
 
 
 def test_frozen_household_is_an_error_with_its_name(stocked: ShopFixture) -> None:
-    services.clear_household(stocked.store, "H2", "酒驾（零容忍）")
+    services.clear_household(stocked.store, "H2", "酒驾（零容忍）", ctx=ADMIN_CTX)
     presenter = presenter_for(stocked)
     assert presenter.scan(stocked.codes["H2"]) == "error"
     error = presenter.error_view()
@@ -283,7 +283,7 @@ def test_reset_forgets_everything_of_the_household(stocked: ShopFixture) -> None
     assert "张桂兰" not in repr({k: v for k, v in vars(presenter).items() if k != "_ranking"})
     assert "测试奖励" not in state
     # A frozen household's name on an error screen is forgotten too.
-    services.clear_household(stocked.store, "H1", "x")
+    services.clear_household(stocked.store, "H1", "x", ctx=ADMIN_CTX)
     presenter.scan(stocked.codes["H1"])
     presenter.reset()
     assert "王秀兰" not in repr({k: v for k, v in vars(presenter).items() if k != "_ranking"})

@@ -30,6 +30,7 @@ from lovemart.wiring import ShopHome
 from lovemart_tools.bench_sync import MiniClient
 from sync.server import township, views
 from sync.server.record import CentralRecord
+from tests.conftest import ADMIN_CTX
 from tests.server_harness import HTTP, PG_URL, ServerProcess, free_port, pg_schema
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -86,8 +87,8 @@ def hall(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     client = MiniClient(server.url, http=HTTP)
     store = open_ledger(tmp / f"S01-{uuid.uuid4().hex[:6]}.sqlite3", durable=False)
     client.provision(store, record.new_enrol_token("S01"))
-    services.stock_intake(store, [("SOAP", 10), ("OIL5", 4)], supplier="供销社")
-    services.redeem(store, make_code(key, "H1", 1), [("OIL5", 1)])
+    services.stock_intake(store, [("SOAP", 10), ("OIL5", 4)], supplier="供销社", ctx=ADMIN_CTX)
+    services.redeem(store, make_code(key, "H1", 1), [("OIL5", 1)], ctx=ADMIN_CTX)
     client.push(store)
     hall = Hall(record, server, record.new_kiosk_token("村委会大厅"), key)
     try:

@@ -24,7 +24,7 @@ from ledger import services
 from ledger.model import Role
 from ledger.passbook import make_code
 from tests import kivy_harness as kh
-from tests.conftest import TEST_KEY, ShopFixture
+from tests.conftest import ADMIN_CTX, TEST_KEY, ShopFixture
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
@@ -161,7 +161,8 @@ def test_a_wedge_burst_is_a_scan(kiosk: Kiosk) -> None:
 
 
 def test_ranking_order_on_the_idle_screen(kiosk: Kiosk) -> None:
-    services.redeem(kiosk.shop.store, kiosk.shop.codes["H2"], [("RICE", 2)])  # spending does not lower a rank
+    # spending does not lower a rank
+    services.redeem(kiosk.shop.store, kiosk.shop.codes["H2"], [("RICE", 2)], ctx=ADMIN_CTX)
     kiosk.app.reload_ranking()
     kh.wait_background()
     kh.pump(2)
@@ -182,7 +183,7 @@ def test_ranking_order_on_the_idle_screen(kiosk: Kiosk) -> None:
 def test_each_error_screen_and_its_return_to_idle(kiosk: Kiosk) -> None:
     shop = kiosk.shop
     services.reissue_passbook(shop.store, "H3")
-    services.clear_household(shop.store, "H2", "酒驾（零容忍）")
+    services.clear_household(shop.store, "H2", "酒驾（零容忍）", ctx=ADMIN_CTX)
     cases = [
         (make_code(TEST_KEY, "H999", 1), "没有找到这本存折"),
         (shop.codes["H3"], "这本存折已挂失"),

@@ -43,7 +43,7 @@ from pos.presenters.stock import (
 )
 from pos.presenters.sync import SyncPresenter, view_of
 from sync.errors import SyncError
-from tests.conftest import ShopFixture
+from tests.conftest import ADMIN_CTX, ShopFixture
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,7 +66,7 @@ def counter(shop: ShopFixture) -> ShopFixture:
     services.add_item(shop.store, Item("RICE", "大米", "5kg袋", 30, "6901234500011", "粮油"))
     services.add_item(shop.store, Item("SOAP", "肥皂", "块", 10, None, "洗护"))
     services.add_item(shop.store, Item("SALT", "食盐", "袋", 2, "6901234500080", "调味品"))
-    services.stock_intake(shop.store, [("RICE", 5), ("SOAP", 2), ("SALT", 200)], supplier="县供销社")
+    services.stock_intake(shop.store, [("RICE", 5), ("SOAP", 2), ("SALT", 200)], supplier="县供销社", ctx=ADMIN_CTX)
     return shop
 
 
@@ -303,7 +303,7 @@ def test_a_refused_commit_writes_nothing_and_frees_the_cart(counter: ShopFixture
     presenter = RedeemPresenter(counter.store, Catalog(counter.store))
     presenter.open_passbook(counter.codes["XF0001"])
     presenter.add("RICE", 2)
-    services.deduct(counter.store, "XF0001", 50, "乱倒垃圾")  # meanwhile, at the township
+    services.deduct(counter.store, "XF0001", 50, "乱倒垃圾", ctx=ADMIN_CTX)  # meanwhile, at the township
     with pytest.raises(LedgerError) as refused:
         presenter.commit(clerk_ctx(counter))
     assert refused.value.code == "insufficient_points" and not presenter.uncertain
@@ -346,7 +346,7 @@ def test_a_printer_that_is_not_set_up_is_asked_again_at_the_next_print(counter: 
 
     slot = PrinterSlot(factory=factory)
     assert slot.problem is not None and slot.problem.code == "printer_not_configured" and not slot.ready
-    txn = services.record_donation(counter.store, ANONYMOUS, amount_fen=10_000)
+    txn = services.record_donation(counter.store, ANONYMOUS, amount_fen=10_000, ctx=ADMIN_CTX)
     outcome = print_committed(counter.store, txn.txn_id, slot)
     assert not outcome.printed and outcome.receipt_no == txn.receipt_no
     ready = True
@@ -456,10 +456,10 @@ def test_write_off_with_a_reason_and_the_low_stock_list(counter: ShopFixture) ->
 
 
 def test_donor_choices_without_typing(counter: ShopFixture) -> None:
-    services.record_donation(counter.store, "县邮政分公司", amount_fen=20_000)
-    services.record_donation(counter.store, ANONYMOUS, amount_fen=5_000)
-    services.record_donation(counter.store, "华兴农业有限公司", amount_fen=100_000)
-    services.record_donation(counter.store, "县邮政分公司", amount_fen=20_000)
+    services.record_donation(counter.store, "县邮政分公司", amount_fen=20_000, ctx=ADMIN_CTX)
+    services.record_donation(counter.store, ANONYMOUS, amount_fen=5_000, ctx=ADMIN_CTX)
+    services.record_donation(counter.store, "华兴农业有限公司", amount_fen=100_000, ctx=ADMIN_CTX)
+    services.record_donation(counter.store, "县邮政分公司", amount_fen=20_000, ctx=ADMIN_CTX)
     choices = donor_choices(counter.store)
     assert [c.name for c in choices] == [ANONYMOUS, "县邮政分公司", "华兴农业有限公司"]
     assert [c.kind for c in choices] == ["anonymous", "past", "past"]
@@ -506,7 +506,7 @@ def test_day_close_totals_recorded_and_printed(counter: ShopFixture) -> None:
     presenter.add("RICE", 2)
     presenter.add("SALT", 5)
     presenter.commit(clerk_ctx(counter))
-    services.record_donation(counter.store, ANONYMOUS, amount_fen=12_345)
+    services.record_donation(counter.store, ANONYMOUS, amount_fen=12_345, ctx=ADMIN_CTX)
 
     day_close = DayClosePresenter(counter.store, PrinterSlot(printer))
     view = day_close.view()

@@ -21,7 +21,7 @@ from ledger import services
 from ledger.model import Item, Role, TxnKind
 from lovemart_tools.escpos_reader import last_text
 from tests import kivy_harness as kh
-from tests.conftest import ShopFixture
+from tests.conftest import ADMIN_CTX, ShopFixture
 
 
 class Ticker:
@@ -55,7 +55,7 @@ def counter(shop: ShopFixture) -> ShopFixture:
     shop.household("XF0002", "李四", points=500)  # 400 redeemable
     services.add_item(shop.store, Item("RICE", "大米", "5kg袋", 30, "6901234500011", "粮油"))
     services.add_item(shop.store, Item("SOAP", "肥皂", "块", 3, "6901234500127", "洗护"))
-    services.stock_intake(shop.store, [("RICE", 20), ("SOAP", 40)], supplier="县供销社")
+    services.stock_intake(shop.store, [("RICE", 20), ("SOAP", 40)], supplier="县供销社", ctx=ADMIN_CTX)
     with shop.store.write() as unit:  # the fixture's stock-in slip counts as printed
         for job in unit.print_jobs(status="pending"):
             unit.finish_print_job(job.job_id, job.created_at)
@@ -438,7 +438,7 @@ def test_day_close_audit_that_fails_stops_selling(pos: Pos) -> None:
         assert integrity.stopped(unit) is not None
     assert record is not None and not record.ok and record.first.endswith("content differs from its hash")
     with pytest.raises(services.LedgerError) as refused:
-        services.redeem(pos.shop.store, pos.shop.codes["XF0002"], [("RICE", 1)])
+        services.redeem(pos.shop.store, pos.shop.codes["XF0002"], [("RICE", 1)], ctx=ADMIN_CTX)
     assert refused.value.code == "ledger_tampered"
 
 

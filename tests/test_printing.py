@@ -7,7 +7,7 @@ import pytest
 from ledger import printing, services
 from ledger.errors import DeviceFault, LedgerError
 from ledger.receipts import ReceiptContent, ReceiptKind
-from tests.conftest import ShopFixture
+from tests.conftest import ADMIN_CTX, ShopFixture
 
 
 class OutOfPaper(DeviceFault):
@@ -32,7 +32,7 @@ def sale(shop: ShopFixture) -> tuple[ShopFixture, str, str]:
     code = shop.household("H001", "张秀英", points=300)
     shop.item("OIL", 60, stock=10, name="金龙鱼食用油 5L")
     shop.item("SOAP", 5, stock=10, name="舒肤佳香皂")
-    receipt = services.redeem(shop.store, code, [("OIL", 1), ("SOAP", 2)])
+    receipt = services.redeem(shop.store, code, [("OIL", 1), ("SOAP", 2)], ctx=ADMIN_CTX)
     return shop, code, receipt.transaction.txn_id
 
 
@@ -72,7 +72,7 @@ def test_dead_printer_keeps_the_sale_and_the_job(sale) -> None:
     assert outcome.receipt_no in [receipt_no for _, receipt_no in printing.pending(shop.store)]
 
     # Later: other redemptions change the balance, then the paper is back and the receipt is reprinted.
-    services.redeem(shop.store, code, [("SOAP", 1)])
+    services.redeem(shop.store, code, [("SOAP", 1)], ctx=ADMIN_CTX)
     printer.broken = False
     again = printing.reprint(shop.store, outcome.receipt_no, printer)
     assert again.printed
@@ -87,10 +87,12 @@ def test_every_receipt_kind_has_content(sale) -> None:
     shop, _, txn_id = sale
     with shop.store.read() as unit:
         redeem_no = unit.transaction(txn_id).receipt_no
-    void = services.void(shop.store, redeem_no, "顾客退货")
-    donation = services.record_donation(shop.store, "县供销社", amount_fen=50_050, goods=[("SOAP", 3)])
-    intake = services.stock_intake(shop.store, [("OIL", 4)], supplier="粮油店", cost_fen=24_000)
-    close = services.record_day_close(shop.store, "2026-11-22", {"redemptions": 1, "points_redeemed": 70})
+    void = services.void(shop.store, redeem_no, "顾客退货", ctx=ADMIN_CTX)
+    donation = services.record_donation(shop.store, "县供销社", amount_fen=50_050, goods=[("SOAP", 3)], ctx=ADMIN_CTX)
+    intake = services.stock_intake(shop.store, [("OIL", 4)], supplier="粮油店", cost_fen=24_000, ctx=ADMIN_CTX)
+    close = services.record_day_close(
+        shop.store, "2026-11-22", {"redemptions": 1, "points_redeemed": 70}, ctx=ADMIN_CTX
+    )
     v = printing.receipt_for(shop.store, void.transaction.receipt_no)
     assert v.kind == ReceiptKind.VOID and v.ref_receipt_no == redeem_no and v.memo == "顾客退货"
     assert v.total_points == 70 and [ln.qty for ln in v.lines] == [1, 2]

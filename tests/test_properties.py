@@ -28,7 +28,7 @@ from ledger.model import Household, Item, Operator, Role
 from ledger.passbook import make_code
 from ledger.services import Context
 from ledger.storage import open_ledger
-from tests.conftest import TEST_KEY, TEST_POLICY, set_up
+from tests.conftest import ADMIN_CTX, TEST_KEY, TEST_POLICY, set_up
 
 POLICY = TEST_POLICY
 HOUSEHOLDS = {"H1": "S1", "H2": "S1", "V1": "S2"}  # household -> home shop (V1 is a visitor here)
@@ -177,7 +177,7 @@ class LedgerMachine(RuleBasedStateMachine):
             expected.add("bad_points")
         if household_id not in HOUSEHOLDS:
             expected.add("household_unknown")
-        txn = self.attempt(expected, fn, self.store, household_id, points, "测试")
+        txn = self.attempt(expected, fn, self.store, household_id, points, "测试", ctx=ADMIN_CTX)
         if txn is not None:
             self.model.balance[household_id] += sign * points
             self.model.earned[household_id] += sign * points
@@ -213,7 +213,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule()
     def grant_base(self):
-        granted = self.attempt({"nothing_to_do"} if self.model.base_granted else set(), services.grant_base, self.store)
+        granted = self.attempt(
+            {"nothing_to_do"} if self.model.base_granted else set(), services.grant_base, self.store, ctx=ADMIN_CTX
+        )
         if granted is not None:
             active = [h for h in HOUSEHOLDS if h not in self.model.frozen]
             assert sorted(t.household_id for t in granted) == sorted(active)
@@ -277,7 +279,9 @@ class LedgerMachine(RuleBasedStateMachine):
         expected, merged, total = self.expected_redeem(household_id, cart)
         before_redeemable = self.model.redeemable(household_id)
         txn_id = str(uuid.uuid4())
-        receipt = self.attempt(expected, services.redeem, self.store, self.codes[household_id], cart, txn_id=txn_id)
+        receipt = self.attempt(
+            expected, services.redeem, self.store, self.codes[household_id], cart, txn_id=txn_id, ctx=ADMIN_CTX
+        )
         if receipt is None:
             return None
         m = self.model
@@ -317,7 +321,9 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         redemption = self.model.redemptions[index % len(self.model.redemptions)]
         before = self.state()
-        receipt = services.redeem(self.store, self.codes[redemption.household_id], [("A", 1)], txn_id=redemption.txn_id)
+        receipt = services.redeem(
+            self.store, self.codes[redemption.household_id], [("A", 1)], txn_id=redemption.txn_id, ctx=ADMIN_CTX
+        )
         assert receipt.transaction.receipt_no == redemption.receipt_no
         assert self.state() == before
 
@@ -376,7 +382,7 @@ class LedgerMachine(RuleBasedStateMachine):
             expected.add("bad_quantity")
         if sku not in ITEMS:
             expected.add("unknown_sku")
-        txn = self.attempt(expected, services.stock_intake, self.store, [(sku, qty)], supplier="供销社")
+        txn = self.attempt(expected, services.stock_intake, self.store, [(sku, qty)], supplier="供销社", ctx=ADMIN_CTX)
         if txn is not None:
             self.model.stock[sku] += qty
             self.model.transactions += 1
@@ -391,7 +397,7 @@ class LedgerMachine(RuleBasedStateMachine):
             expected.add("out_of_stock")
         if sku not in ITEMS:
             expected.add("unknown_sku")
-        txn = self.attempt(expected, services.write_off, self.store, sku, qty, "破损")
+        txn = self.attempt(expected, services.write_off, self.store, sku, qty, "破损", ctx=ADMIN_CTX)
         if txn is not None:
             self.model.stock[sku] -= qty
             self.model.transactions += 1
@@ -418,7 +424,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 expected.add("unknown_sku")
         if any(q > 100_000 for q in merged.values()):
             expected.add("bad_quantity")
-        txn = self.attempt(expected, services.record_donation, self.store, donor, amount_fen=amount, goods=goods)
+        txn = self.attempt(
+            expected, services.record_donation, self.store, donor, amount_fen=amount, goods=goods, ctx=ADMIN_CTX
+        )
         if txn is not None:
             for sku, qty in merged.items():
                 self.model.stock[sku] += qty
@@ -434,7 +442,7 @@ class LedgerMachine(RuleBasedStateMachine):
             expected.add("unknown_sku")
         if any(qty < 0 for qty in counted.values()):
             expected.add("bad_quantity")
-        result = self.attempt(expected, services.stock_count, self.store, counted)
+        result = self.attempt(expected, services.stock_count, self.store, counted, ctx=ADMIN_CTX)
         if result is not None:
             txn, differences = result
             assert {d.sku: d.expected for d in differences} == {sku: self.model.stock[sku] for sku in counted}

@@ -11,14 +11,14 @@ from ledger import services
 from ledger.model import Household, Item, Member, PassbookCard, Policy, Shop, Township, Village
 from sync import protocol
 from sync.errors import SyncError
-from tests.conftest import ShopFixture
+from tests.conftest import ADMIN_CTX, ShopFixture
 
 
 def test_push_round_trip_is_lossless_and_small(shop: ShopFixture) -> None:
     code = shop.household("H001", "张秀英", points=500)
     shop.item("OIL", 60, stock=50, name="食用油")
     for _ in range(5):
-        services.redeem(shop.store, code, [("OIL", 1)])
+        services.redeem(shop.store, code, [("OIL", 1)], ctx=ADMIN_CTX)
     with shop.store.read() as unit:
         txns = list(unit.journal())
     body = protocol.encode(protocol.push_message("S1", "P1", txns))

@@ -8,13 +8,15 @@ import pytest
 
 from ledger import reports, services
 from ledger.model import Household, Item, Role, Village
+from tests.conftest import ADMIN_CTX
 
 CST = dt.timezone(dt.timedelta(hours=8))
 DAY = dt.date(2030, 5, 1)
 
 
 def at(day: dt.date, hour: int, minute: int = 0, second: int = 0) -> services.Context:
-    return services.Context(clock=lambda: dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=CST))
+    when = dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=CST)
+    return services.Context(services.ADMIN, lambda: when)
 
 
 def as_op(ctx: services.Context, operator_id: str, store) -> services.Context:
@@ -45,7 +47,7 @@ def day_shop(shop):
     first = services.redeem(store, h1, [("RICE", 2), ("OIL", 1)], clerk(9))
     mistake = services.redeem(store, h2, [("RICE", 1)], clerk(10))
     services.void(store, mistake.transaction.receipt_no, "输错户号", manager(11))
-    donation = services.record_donation(store, "张老板", 50_000, [("OIL", 5)], "支持爱心超市", manager(12))
+    donation = services.record_donation(store, "张老板", 50_000, [("OIL", 5)], "支持爱心超市", ctx=manager(12))
     services.stock_intake(store, [("RICE", 10)], supplier="供销社", ctx=clerk(13))
     services.write_off(store, "OIL", 1, "油桶破损", manager(14))
     last = services.redeem(store, h2, [("OIL", 1)], clerk(23, 59, 59))
@@ -93,9 +95,9 @@ def test_ranking_ties_share_a_rank_and_redemptions_do_not_lower_it(shop):
     b = shop.household("B", "钱二", points=250)
     shop.household("C", "孙三", points=250)
     shop.household("D", "李四", points=210)
-    services.deduct(shop.store, "D", 10, "乱扔垃圾")
+    services.deduct(shop.store, "D", 10, "乱扔垃圾", ctx=ADMIN_CTX)
     services.register_household(shop.store, Household("Z", "V2", "周五", "S1"))
-    services.award(shop.store, "Z", 500, "外村")
+    services.award(shop.store, "Z", 500, "外村", ctx=ADMIN_CTX)
     shop.item("RICE", 30, stock=10)
 
     before = reports.ranking(shop.store, village_id="V1")
@@ -105,7 +107,7 @@ def test_ranking_ties_share_a_rank_and_redemptions_do_not_lower_it(shop):
         (2, "C", 250),
         (4, "D", 200),
     ]
-    services.redeem(shop.store, b, [("RICE", 2)])
+    services.redeem(shop.store, b, [("RICE", 2)], ctx=ADMIN_CTX)
     after = reports.ranking(shop.store, village_id="V1")
     assert [(r.rank, r.household_id) for r in after] == [(1, "A"), (2, "B"), (2, "C"), (4, "D")]
     row_b = after[1]
@@ -121,8 +123,8 @@ def test_liability_compares_redeemable_points_with_stock(shop):
     shop.household("H2", points=50)  # under the floor: nothing redeemable
     shop.household("H3", points=400, home_shop="S2")  # a visitor: at most 50 here
     shop.household("H4")
-    services.clear_household(shop.store, "H4", "违反村规")
-    services.award(shop.store, "H4", 80, "补记")  # frozen: nothing redeemable
+    services.clear_household(shop.store, "H4", "违反村规", ctx=ADMIN_CTX)
+    services.award(shop.store, "H4", 80, "补记", ctx=ADMIN_CTX)  # frozen: nothing redeemable
     shop.item("RICE", 30, stock=5)
     shop.item("OIL", 50, stock=2)
     shop.item("SOAP", 10, stock=10)
@@ -136,7 +138,7 @@ def test_liability_compares_redeemable_points_with_stock(shop):
     assert owed.ratio == 1.0
     assert not owed.at_risk and owed.shortfall == 0
 
-    services.write_off(shop.store, "OIL", 1, "过期")
+    services.write_off(shop.store, "OIL", 1, "过期", ctx=ADMIN_CTX)
     owed = reports.liability(shop.store)
     assert owed.stock_points == 200
     assert owed.at_risk and owed.shortfall == 50
@@ -180,7 +182,7 @@ def test_stock_in_ledger_lists_bought_and_donated_goods(shop, day_shop):
 
 
 def test_donation_ledger_has_money_as_exact_yuan(shop, day_shop):
-    services.record_donation(shop.store, "王大妈", 1_005)
+    services.record_donation(shop.store, "王大妈", 1_005, ctx=ADMIN_CTX)
     rows = reports.donation_ledger(shop.store)
     assert [(r.donor, r.amount_yuan, r.goods, r.memo) for r in rows] == [
         ("张老板", "500.00", "食用油×5", "支持爱心超市"),
@@ -190,7 +192,7 @@ def test_donation_ledger_has_money_as_exact_yuan(shop, day_shop):
 
 
 def test_points_ledger_has_running_balances_and_chinese_kinds(shop, day_shop):
-    services.deduct(shop.store, "H1", 20, "乱扔垃圾")
+    services.deduct(shop.store, "H1", 20, "乱扔垃圾", ctx=ADMIN_CTX)
     rows = reports.points_ledger(shop.store, "H1")
     assert [(r.kind, r.change, r.balance) for r in rows] == [
         ("奖励", 300, 300),
@@ -219,11 +221,11 @@ def test_points_ledger_has_running_balances_and_chinese_kinds(shop, day_shop):
 
 def test_points_ledger_names_cycles_and_clearing(shop):
     shop.household("H1", points=30)
-    services.grant_base(shop.store)
-    services.clear_household(shop.store, "H1", "违反村规")
-    services.unfreeze(shop.store, "H1", "整改到位")
-    services.award(shop.store, "H1", 5, "打扫卫生")
-    services.close_cycle(shop.store)
+    services.grant_base(shop.store, ctx=ADMIN_CTX)
+    services.clear_household(shop.store, "H1", "违反村规", ctx=ADMIN_CTX)
+    services.unfreeze(shop.store, "H1", "整改到位", ctx=ADMIN_CTX)
+    services.award(shop.store, "H1", 5, "打扫卫生", ctx=ADMIN_CTX)
+    services.close_cycle(shop.store, ctx=ADMIN_CTX)
     rows = reports.points_ledger(shop.store, "H1")
     assert [(r.kind, r.memo, r.change, r.balance) for r in rows] == [
         ("奖励", "测试奖励", 30, 30),

@@ -32,6 +32,7 @@ from sync import protocol
 from sync.server import bundlekeys, bundles, township
 from sync.server.record import CentralRecord
 from sync.server.tokens import bundle_key
+from tests.conftest import ADMIN_CTX
 from tests.server_harness import HTTP, PG_URL, ServerProcess, pg_schema, running
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -77,7 +78,7 @@ class Town:
         store = open_ledger(self.tmp / f"{shop_id}-{uuid.uuid4().hex[:8]}.sqlite3", durable=False)
         client.provision(store, token)
         if stock:
-            services.stock_intake(store, [("SOAP", stock), ("OIL5", stock)], supplier="供销社")
+            services.stock_intake(store, [("SOAP", stock), ("OIL5", stock)], supplier="供销社", ctx=ADMIN_CTX)
         self.clients.append(client)
         self.stores.append(store)
         return client, store
@@ -185,7 +186,7 @@ def test_an_enrol_token_makes_one_device_once(town: Town) -> None:
 def test_wrong_missing_and_revoked_tokens_are_refused_and_store_nothing(town: Town) -> None:
     _, code = town.household(points=200)
     client, store = town.shop("S01")
-    services.redeem(store, code, [("SOAP", 2)])
+    services.redeem(store, code, [("SOAP", 2)], ctx=ADMIN_CTX)
     body = protocol.encode(protocol.push_message(client.shop_id, client.device_id, own_journal(store)))
     before = town.counts()
     missing = post_push(town, client, body, JSON_GZIP)
@@ -209,7 +210,7 @@ def test_a_device_cannot_push_another_shops_transactions(town: Town) -> None:
     _, code = town.household(points=200)
     s1, store1 = town.shop("S01")
     s2, _store2 = town.shop("S02", stock=0)
-    services.redeem(store1, code, [("SOAP", 1)])
+    services.redeem(store1, code, [("SOAP", 1)], ctx=ADMIN_CTX)
     txns = own_journal(store1)
     before = town.counts()
     # S02's PC sends S01's transactions, as S01 and as itself.
@@ -231,7 +232,7 @@ def test_push_stores_each_transaction_once_and_a_resend_changes_nothing(town: To
     household_id, code = town.household(points=300)
     client, store = town.shop("S01")
     for _ in range(3):
-        services.redeem(store, code, [("SOAP", 1), ("OIL5", 1)])
+        services.redeem(store, code, [("SOAP", 1), ("OIL5", 1)], ctx=ADMIN_CTX)
     txns = own_journal(store)
     before = town.counts()
     first = client.push_txns(txns)
@@ -253,7 +254,7 @@ def test_pushes_that_do_not_fit_are_409_store_nothing_and_are_reported(town: Tow
     _, code = town.household(points=500)
     client, store = town.shop("S01")
     for _ in range(4):
-        services.redeem(store, code, [("SOAP", 1)])
+        services.redeem(store, code, [("SOAP", 1)], ctx=ADMIN_CTX)
     t = own_journal(store)  # stock-in, then four redemptions
     client.push_txns(t[:2])
     other = dataclasses.replace(t[2], txn_id=str(uuid.uuid4()), memo="另一笔")
@@ -297,7 +298,7 @@ def test_pushes_that_do_not_fit_are_409_store_nothing_and_are_reported(town: Tow
 def test_a_transaction_that_does_not_balance_is_refused(town: Town) -> None:
     _, code = town.household(points=200)
     client, store = town.shop("S01")
-    services.redeem(store, code, [("SOAP", 1)])
+    services.redeem(store, code, [("SOAP", 1)], ctx=ADMIN_CTX)
     txns = own_journal(store)
     from ledger.chain import chain_hash
     from ledger.model import Posting
@@ -313,7 +314,7 @@ def test_a_transaction_that_does_not_balance_is_refused(town: Town) -> None:
 def test_malformed_and_oversized_payloads_are_refused_and_store_nothing(town: Town) -> None:
     _, code = town.household(points=200)
     client, store = town.shop("S01")
-    services.redeem(store, code, [("SOAP", 1)])
+    services.redeem(store, code, [("SOAP", 1)], ctx=ADMIN_CTX)
     message = protocol.push_message(client.shop_id, client.device_id, own_journal(store))
     before = town.counts()
 
@@ -386,7 +387,7 @@ def test_pull_pages_follow_the_cursor_and_skip_the_callers_own_transactions(town
         town.household(points=10)  # enough changes for several pages of ten, whatever ran before
     a, store_a = town.shop("S01")
     b, _store_b = town.shop("S01", stock=0)
-    services.redeem(store_a, code, [("SOAP", 1)])
+    services.redeem(store_a, code, [("SOAP", 1)], ctx=ADMIN_CTX)
     a.push(store_a)
     cursor, seen, pages = 0, [], 0
     while True:
@@ -435,8 +436,8 @@ def test_two_shops_redeeming_the_same_household_offline_make_an_overdraft_nothin
     home.pull(home_store)
     away.pull(away_store)
     # Both offline: the home shop redeems all 60, the visiting shop its visitor limit of 50.
-    services.redeem(home_store, code, [("OIL5", 1)])  # 60
-    services.redeem(away_store, code, [("SOAP", 16)])  # 48
+    services.redeem(home_store, code, [("OIL5", 1)], ctx=ADMIN_CTX)  # 60
+    services.redeem(away_store, code, [("SOAP", 16)], ctx=ADMIN_CTX)  # 48
     home.push(home_store)
     assert town.central_balance(household_id)[0] == 100
     before_exceptions = town.counts()[2]
@@ -472,7 +473,7 @@ def test_a_redemption_the_shop_made_before_it_knew_of_a_clearing_is_kept_and_rep
     client, store = town.shop("S01")
     household_id, code = town.household(points=300)
     client.pull(store)
-    services.redeem(store, code, [("OIL5", 1)])  # offline, before the clearing reached the shop
+    services.redeem(store, code, [("OIL5", 1)], ctx=ADMIN_CTX)  # offline, before the clearing reached the shop
     cleared = town.admin("POST", f"/v1/admin/households/{household_id}/clear", json={"reason": "酒驾（零容忍）"})
     assert cleared.status_code == 200
     reply = client.push_txns(own_journal(store))
@@ -486,7 +487,7 @@ def test_a_redemption_the_shop_made_before_it_knew_of_a_clearing_is_kept_and_rep
         household = unit.household(household_id)
     assert household is not None and household.status == HouseholdStatus.FROZEN
     with pytest.raises(LedgerError) as refused:
-        services.redeem(store, code, [("SOAP", 1)])
+        services.redeem(store, code, [("SOAP", 1)], ctx=ADMIN_CTX)
     assert refused.value.code == "household_frozen"
 
 
@@ -501,7 +502,7 @@ def test_award_pull_redeem_push_and_the_totals_agree(town: Town) -> None:
     a.pull(store_a)
     with store_a.read() as unit:
         assert unit.balance(household_id) == (150, 150)
-    services.redeem(store_a, code, [("SOAP", 5)])
+    services.redeem(store_a, code, [("SOAP", 5)], ctx=ADMIN_CTX)
     a.push(store_a)
     b.pull(store_b)
     with store_b.read() as unit:
@@ -593,7 +594,7 @@ def test_master_data_changes_reach_the_shops(town: Town) -> None:
 def test_a_usb_bundle_is_applied_once_and_a_changed_one_is_refused(town: Town) -> None:
     household_id, code = town.household(points=200)
     client, store = town.shop("S01")
-    services.redeem(store, code, [("SOAP", 2)])
+    services.redeem(store, code, [("SOAP", 2)], ctx=ADMIN_CTX)
     key = client.bundle_key
     with store.read() as unit:
         cursor = int(unit.meta("pull_cursor") or 0)
@@ -633,8 +634,8 @@ def test_reports_and_resolving_exceptions(town: Town) -> None:
     household_id, code = town.household(points=170)
     home.pull(home_store)
     away.pull(away_store)
-    services.redeem(home_store, code, [("OIL5", 1)])
-    services.redeem(away_store, code, [("SOAP", 10)])
+    services.redeem(home_store, code, [("OIL5", 1)], ctx=ADMIN_CTX)
+    services.redeem(away_store, code, [("SOAP", 10)], ctx=ADMIN_CTX)
     home.push(home_store)
     away.push(away_store)  # 60 + 30 from 70 redeemable: an overdraft of 20
     overdrafts = town.admin("GET", "/v1/admin/reports/overdrafts").json()

@@ -28,6 +28,7 @@ from sync.server import abuse
 from sync.server.bundles import signed
 from sync.server.tokens import bundle_key
 from tests import test_server
+from tests.conftest import ADMIN_CTX
 from tests.server_harness import HTTP, running
 from tests.test_server import Town, error_of, own_journal, post_push, run_cli
 
@@ -187,9 +188,9 @@ def _bad_pushes(client: MiniClient, redemption: Transaction) -> dict[str, bytes]
 def test_bad_values_in_a_push_are_4xx_and_store_nothing(town: Town) -> None:
     _, code = town.household(points=200)
     client, store = town.shop("S01", stock=0)
-    services.stock_intake(store, [("SOAP", 5)], supplier="供销社")
+    services.stock_intake(store, [("SOAP", 5)], supplier="供销社", ctx=ADMIN_CTX)
     client.push_txns(own_journal(store))
-    services.redeem(store, code, [("SOAP", 1)])
+    services.redeem(store, code, [("SOAP", 1)], ctx=ADMIN_CTX)
     redemption = own_journal(store)[-1]
     for case, body in _bad_pushes(client, redemption).items():
         before = town.counts()
@@ -203,9 +204,9 @@ def test_bad_values_in_a_push_are_4xx_and_store_nothing(town: Town) -> None:
 def test_bad_values_in_a_bundle_are_4xx_and_store_nothing(town: Town) -> None:
     _, code = town.household(points=200)
     client, store = town.shop("S01", stock=0)
-    services.stock_intake(store, [("SOAP", 5)], supplier="供销社")
+    services.stock_intake(store, [("SOAP", 5)], supplier="供销社", ctx=ADMIN_CTX)
     client.push_txns(own_journal(store))
-    services.redeem(store, code, [("SOAP", 1)])
+    services.redeem(store, code, [("SOAP", 1)], ctx=ADMIN_CTX)
     redemption = own_journal(store)[-1]
     key = client.bundle_key or bundle_key(client.token or "")  # sent at enrolment (issue 11 §3)
     for case, push_body in _bad_pushes(client, redemption).items():
@@ -355,9 +356,9 @@ def test_the_wire_format_refuses_what_no_column_can_hold() -> None:
 def test_repeated_refusals_are_one_exception_with_a_count_and_the_device_is_slowed_down(town: Town) -> None:
     _, code = town.household(points=500)
     client, store = town.shop("S01", stock=0)
-    services.stock_intake(store, [("SOAP", 50)], supplier="供销社")
+    services.stock_intake(store, [("SOAP", 50)], supplier="供销社", ctx=ADMIN_CTX)
     for _ in range(3):
-        services.redeem(store, code, [("SOAP", 1)])
+        services.redeem(store, code, [("SOAP", 1)], ctx=ADMIN_CTX)
     t = own_journal(store)
     client.push_txns(t[:1])
     before = town.counts()
@@ -379,7 +380,7 @@ def test_repeated_refusals_are_one_exception_with_a_count_and_the_device_is_slow
     assert mine[0]["detail"]["code"] == "sync_gap" and mine[0]["last_seen_at"] >= mine[0]["created_at"]
     # Another device of the same shop is not slowed down by it.
     other, other_store = town.shop("S01", stock=0)
-    services.stock_intake(other_store, [("SOAP", 1)], supplier="供销社")
+    services.stock_intake(other_store, [("SOAP", 1)], supplier="供销社", ctx=ADMIN_CTX)
     assert other.push_txns(own_journal(other_store))["acked_through"] == 1
 
 
@@ -444,7 +445,7 @@ def test_an_upload_named_badly_is_never_a_5xx(town: Town) -> None:
 
 def test_a_bundle_with_a_cursor_beyond_bigint_is_4xx_and_stores_nothing(town: Town) -> None:
     client, store = town.shop("S01", stock=0)
-    services.stock_intake(store, [("SOAP", 1)], supplier="供销社")
+    services.stock_intake(store, [("SOAP", 1)], supplier="供销社", ctx=ADMIN_CTX)
     push = protocol.push_message(client.shop_id, client.device_id, own_journal(store))
     for cursor in (2**63, 10**30, -1, "0"):
         message = {"v": 1, "type": "bundle", "device_id": client.device_id, "cursor": cursor, "push": push}
@@ -460,9 +461,9 @@ def test_another_server_process_slows_the_same_device_down(town: Town) -> None:
     """Several server processes serve one township (DESIGN §11): the refusals counted by one hold at the other."""
     _, code = town.household(points=500)
     client, store = town.shop("S01", stock=0)
-    services.stock_intake(store, [("SOAP", 50)], supplier="供销社")
+    services.stock_intake(store, [("SOAP", 50)], supplier="供销社", ctx=ADMIN_CTX)
     for _ in range(2):
-        services.redeem(store, code, [("SOAP", 1)])
+        services.redeem(store, code, [("SOAP", 1)], ctx=ADMIN_CTX)
     t = own_journal(store)
     gap = protocol.encode(protocol.push_message(client.shop_id, client.device_id, t[2:]))
     for _ in range(abuse.REFUSALS_PER_WINDOW):

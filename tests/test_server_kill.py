@@ -29,6 +29,7 @@ from ledger.storage import SqlLedgerStore, open_ledger
 from lovemart_tools.bench_sync import MiniClient
 from sync.server import township
 from sync.server.record import CentralRecord
+from tests.conftest import ADMIN_CTX
 from tests.server_harness import HTTP, PG_URL, ServerProcess, pg_schema
 
 KILLS = 30
@@ -65,14 +66,14 @@ def _shop(
     client = MiniClient(server.url, http=HTTP)
     store = open_ledger(path, durable=False)
     client.provision(store, record.new_enrol_token(shop_id))
-    services.stock_intake(store, [("SOAP", 10_000)], supplier="供销社")
+    services.stock_intake(store, [("SOAP", 10_000)], supplier="供销社", ctx=ADMIN_CTX)
     rng = random.Random(shop_id)
     with store.write():
         for _ in range(REDEMPTIONS_PER_SHOP):
             code = rng.choice(codes)
             # Every household may be a visitor here: small carts stay within the visitor limit.
             try:
-                services.redeem(store, code, [("SOAP", rng.randint(1, 2))])
+                services.redeem(store, code, [("SOAP", rng.randint(1, 2))], ctx=ADMIN_CTX)
             except LedgerError as error:  # a refusal (visitor limit) just means no sale
                 if error.code not in ("visitor_limit", "insufficient_points"):
                     raise

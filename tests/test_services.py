@@ -30,7 +30,7 @@ from ledger.model import (
 )
 from ledger.passbook import make_code
 from ledger.services import ADMIN, Context
-from tests.conftest import TEST_KEY, TEST_POLICY
+from tests.conftest import ADMIN_CTX, TEST_KEY, TEST_POLICY
 
 CLERK = Operator("c1", "店员", Role.CLERK)
 MANAGER = Operator("m1", "店长", Role.MANAGER)
@@ -113,7 +113,7 @@ def test_redeem_takes_points_and_goods(any_shop):
     any_shop.item("RICE", 30, stock=10)
     any_shop.item("SOAP", 5, stock=4)
     n = count(store)
-    receipt = services.redeem(store, code, [("RICE", 2), ("SOAP", 3)])
+    receipt = services.redeem(store, code, [("RICE", 2), ("SOAP", 3)], ctx=ADMIN_CTX)
     txn = receipt.transaction
     assert txn.kind == TxnKind.REDEEM
     assert txn.household_id == "H1"
@@ -142,7 +142,7 @@ def test_redeem_takes_points_and_goods(any_shop):
 def test_redeem_same_sku_on_two_lines_is_merged(shop):
     code = shop.household("H1", points=300)
     shop.item("RICE", 10, stock=5)
-    receipt = services.redeem(shop.store, code, [("RICE", 2), ("RICE", 3)])
+    receipt = services.redeem(shop.store, code, [("RICE", 2), ("RICE", 3)], ctx=ADMIN_CTX)
     assert [(ln.sku, ln.qty) for ln in receipt.transaction.lines] == [("RICE", -5)]
     assert stock(shop.store, "RICE") == 0
     audit_ok(shop.store)
@@ -162,7 +162,7 @@ def test_redeem_refuses_bad_passbooks(any_shop):
     any_shop.household("H1", points=300)
     any_shop.item("RICE", 30, stock=10)
     for text, code in BAD_PASSBOOKS:
-        refuse(any_shop.store, code, services.redeem, any_shop.store, text, [("RICE", 1)])
+        refuse(any_shop.store, code, services.redeem, any_shop.store, text, [("RICE", 1)], ctx=ADMIN_CTX)
         refuse(any_shop.store, code, services.balance_for_code, any_shop.store, text)
     audit_ok(any_shop.store)
 
@@ -171,9 +171,9 @@ def test_redeem_refuses_revoked_passbook(shop):
     old = shop.household("H1", points=300)
     shop.item("RICE", 30, stock=10)
     services.reissue_passbook(shop.store, "H1")
-    error = refuse(shop.store, "passbook_revoked", services.redeem, shop.store, old, [("RICE", 1)])
+    error = refuse(shop.store, "passbook_revoked", services.redeem, shop.store, old, [("RICE", 1)], ctx=ADMIN_CTX)
     assert error.params["card_no"] == 1
-    receipt = services.redeem(shop.store, make_code(TEST_KEY, "H1", 2), [("RICE", 1)])
+    receipt = services.redeem(shop.store, make_code(TEST_KEY, "H1", 2), [("RICE", 1)], ctx=ADMIN_CTX)
     assert receipt.balance_after == 270
     audit_ok(shop.store)
 
@@ -182,7 +182,7 @@ def test_frozen_household_cannot_redeem_until_unfrozen(any_shop):
     store = any_shop.store
     code = any_shop.household("H1", points=300)
     any_shop.item("RICE", 30, stock=10)
-    services.redeem(store, code, [("RICE", 1)])
+    services.redeem(store, code, [("RICE", 1)], ctx=ADMIN_CTX)
     clearing = services.clear_household(store, "H1", "弄虚作假", Context(MANAGER))
     assert clearing.kind == TxnKind.CLEARING
     assert clearing.points_of(household_account("H1")) == -270
@@ -191,17 +191,17 @@ def test_frozen_household_cannot_redeem_until_unfrozen(any_shop):
     view = services.balance_for_code(store, code)
     assert (view.status, view.redeemable) == ("frozen", 0)
 
-    error = refuse(store, "household_frozen", services.redeem, store, code, [("RICE", 1)])
+    error = refuse(store, "household_frozen", services.redeem, store, code, [("RICE", 1)], ctx=ADMIN_CTX)
     assert "张三" in error.message("zh")
     # points can still be awarded to a frozen household, but not spent
-    services.award(store, "H1", 500, "好人好事")
+    services.award(store, "H1", 500, "好人好事", ctx=ADMIN_CTX)
     assert services.balance_for_code(store, code).redeemable == 0
-    refuse(store, "household_frozen", services.redeem, store, code, [("RICE", 1)])
+    refuse(store, "household_frozen", services.redeem, store, code, [("RICE", 1)], ctx=ADMIN_CTX)
 
     services.unfreeze(store, "H1", "整改到位", Context(MANAGER))
     view = services.balance_for_code(store, code)
     assert (view.status, view.balance, view.redeemable) == ("active", 500, 400)
-    receipt = services.redeem(store, code, [("RICE", 1)])
+    receipt = services.redeem(store, code, [("RICE", 1)], ctx=ADMIN_CTX)
     assert receipt.balance_after == 470
     audit_ok(store)
 
@@ -225,7 +225,7 @@ def test_clearing_and_unfreezing_need_a_manager_and_a_reason(shop):
 def test_clearing_a_household_in_debt_freezes_it_and_keeps_the_debt(shop):
     store = shop.store
     shop.household("H1", points=20)
-    services.deduct(store, "H1", 50, "乱扔垃圾")
+    services.deduct(store, "H1", 50, "乱扔垃圾", ctx=ADMIN_CTX)
     assert balance(store, "H1") == (-30, -30)
     txn = services.clear_household(store, "H1", "违规", Context(MANAGER))
     assert txn.postings == ()
@@ -240,12 +240,12 @@ def test_only_points_above_the_floor_are_redeemable(any_shop):
     code = any_shop.household("H1", points=130)
     any_shop.item("ONE", 1, stock=100)
     assert services.balance_for_code(store, code).redeemable == 30
-    error = refuse(store, "insufficient_points", services.redeem, store, code, [("ONE", 31)])
+    error = refuse(store, "insufficient_points", services.redeem, store, code, [("ONE", 31)], ctx=ADMIN_CTX)
     assert (error.params["needed"], error.params["redeemable"]) == (31, 30)
     assert "31" in error.message("zh") and "30" in error.message("zh")
-    receipt = services.redeem(store, code, [("ONE", 30)])
+    receipt = services.redeem(store, code, [("ONE", 30)], ctx=ADMIN_CTX)
     assert (receipt.redeemable_after, receipt.balance_after) == (0, 100)
-    refuse(store, "insufficient_points", services.redeem, store, code, [("ONE", 1)])
+    refuse(store, "insufficient_points", services.redeem, store, code, [("ONE", 1)], ctx=ADMIN_CTX)
     audit_ok(store)
 
 
@@ -253,11 +253,11 @@ def test_nothing_is_redeemable_below_the_floor_or_in_debt(shop):
     store = shop.store
     low = shop.household("H1", points=80)
     debt = shop.household("H2", points=10)
-    services.deduct(store, "H2", 40, "违规")
+    services.deduct(store, "H2", 40, "违规", ctx=ADMIN_CTX)
     shop.item("ONE", 1, stock=10)
     for code in (low, debt):
         assert services.balance_for_code(store, code).redeemable == 0
-        refuse(store, "insufficient_points", services.redeem, store, code, [("ONE", 1)])
+        refuse(store, "insufficient_points", services.redeem, store, code, [("ONE", 1)], ctx=ADMIN_CTX)
     audit_ok(store)
 
 
@@ -268,9 +268,9 @@ def test_visitor_redeems_at_most_the_visitor_limit(any_shop):
     any_shop.item("TEN", 10, stock=20)
     view = services.balance_for_code(store, code)
     assert (view.balance, view.redeemable) == (1000, 50)
-    error = refuse(store, "visitor_limit", services.redeem, store, code, [("TEN", 6)])
+    error = refuse(store, "visitor_limit", services.redeem, store, code, [("TEN", 6)], ctx=ADMIN_CTX)
     assert error.params["limit"] == 50
-    receipt = services.redeem(store, code, [("TEN", 5)])
+    receipt = services.redeem(store, code, [("TEN", 5)], ctx=ADMIN_CTX)
     assert receipt.balance_after == 950
     audit_ok(store)
 
@@ -280,7 +280,7 @@ def test_visitor_with_few_points_gets_insufficient_points(shop):
     code = shop.household("V1", points=120, home_shop="S2")
     shop.item("TEN", 10, stock=20)
     assert services.balance_for_code(store, code).redeemable == 20
-    refuse(store, "insufficient_points", services.redeem, store, code, [("TEN", 3)])
+    refuse(store, "insufficient_points", services.redeem, store, code, [("TEN", 3)], ctx=ADMIN_CTX)
     audit_ok(store)
 
 
@@ -288,7 +288,7 @@ def test_visitor_receipt_shows_what_the_ledger_shows_after(shop):
     store = shop.store
     code = shop.household("V1", points=1000, home_shop="S2")
     shop.item("TEN", 10, stock=20)
-    receipt = services.redeem(store, code, [("TEN", 3)])
+    receipt = services.redeem(store, code, [("TEN", 3)], ctx=ADMIN_CTX)
     assert receipt.redeemable_before == 50
     assert receipt.redeemable_after == services.balance_for_code(store, code).redeemable == 20
 
@@ -297,11 +297,11 @@ def test_visitor_limit_bounds_repeated_redemptions_until_a_void(shop):
     store = shop.store
     code = shop.household("V1", points=1000, home_shop="S2")
     shop.item("TEN", 10, stock=20)
-    first = services.redeem(store, code, [("TEN", 3)])
-    services.redeem(store, code, [("TEN", 2)])
+    first = services.redeem(store, code, [("TEN", 3)], ctx=ADMIN_CTX)
+    services.redeem(store, code, [("TEN", 2)], ctx=ADMIN_CTX)
     assert services.balance_for_code(store, code).redeemable == 0
-    refuse(store, "visitor_limit", services.redeem, store, code, [("TEN", 1)])
-    services.void(store, first.transaction.receipt_no, "输错")
+    refuse(store, "visitor_limit", services.redeem, store, code, [("TEN", 1)], ctx=ADMIN_CTX)
+    services.void(store, first.transaction.receipt_no, "输错", ctx=ADMIN_CTX)
     assert services.balance_for_code(store, code).redeemable == 30
     audit_ok(store)
 
@@ -311,8 +311,8 @@ def test_visitor_redeem_retry_returns_the_same_receipt(shop):
     code = shop.household("V1", points=1000, home_shop="S2")
     shop.item("TEN", 10, stock=20)
     txn_id = str(uuid.uuid4())
-    first = services.redeem(store, code, [("TEN", 3)], txn_id=txn_id)
-    again = services.redeem(store, code, [("TEN", 3)], txn_id=txn_id)
+    first = services.redeem(store, code, [("TEN", 3)], txn_id=txn_id, ctx=ADMIN_CTX)
+    again = services.redeem(store, code, [("TEN", 3)], txn_id=txn_id, ctx=ADMIN_CTX)
     assert again.transaction == first.transaction  # the ledger part is right...
     assert again == first  # ...the printed figures are not
 
@@ -339,11 +339,11 @@ def test_unknown_and_withdrawn_items_are_refused(shop):
     code = shop.household("H1", points=300)
     shop.item("RICE", 30, stock=10)
     services.add_item(store, Item("OLD", "旧商品", "件", 5, active=False))
-    services.stock_intake(store, [("OLD", 5)])
-    error = refuse(store, "unknown_sku", services.redeem, store, code, [("RICE", 1), ("NOPE", 1)])
+    services.stock_intake(store, [("OLD", 5)], ctx=ADMIN_CTX)
+    error = refuse(store, "unknown_sku", services.redeem, store, code, [("RICE", 1), ("NOPE", 1)], ctx=ADMIN_CTX)
     assert "NOPE" in error.message("zh")
-    refuse(store, "item_inactive", services.redeem, store, code, [("OLD", 1)])
-    refuse(store, "empty_cart", services.redeem, store, code, [])
+    refuse(store, "item_inactive", services.redeem, store, code, [("OLD", 1)], ctx=ADMIN_CTX)
+    refuse(store, "empty_cart", services.redeem, store, code, [], ctx=ADMIN_CTX)
     audit_ok(store)
 
 
@@ -356,9 +356,9 @@ def test_bad_quantities_are_refused(any_shop):
     code = any_shop.household("H1", points=10_000)
     any_shop.item("ONE", 1, stock=500)
     for qty in BAD_QUANTITIES:
-        refuse(store, "bad_quantity", services.redeem, store, code, [("ONE", qty)])
-        refuse(store, "bad_quantity", services.redeem, store, code, [("ONE", 1), ("ONE", qty)])
-    services.redeem(store, code, [("ONE", 99)])  # the maximum is allowed
+        refuse(store, "bad_quantity", services.redeem, store, code, [("ONE", qty)], ctx=ADMIN_CTX)
+        refuse(store, "bad_quantity", services.redeem, store, code, [("ONE", 1), ("ONE", qty)], ctx=ADMIN_CTX)
+    services.redeem(store, code, [("ONE", 99)], ctx=ADMIN_CTX)  # the maximum is allowed
     audit_ok(store)
 
 
@@ -366,8 +366,8 @@ def test_quantity_limit_applies_to_the_merged_cart(shop):
     store = shop.store
     code = shop.household("H1", points=10_000)
     shop.item("ONE", 1, stock=500)
-    refuse(store, "bad_quantity", services.redeem, store, code, [("ONE", 60), ("ONE", 40)])
-    receipt = services.redeem(store, code, [("ONE", 60), ("ONE", 39)])
+    refuse(store, "bad_quantity", services.redeem, store, code, [("ONE", 60), ("ONE", 40)], ctx=ADMIN_CTX)
+    receipt = services.redeem(store, code, [("ONE", 60), ("ONE", 39)], ctx=ADMIN_CTX)
     assert receipt.transaction.lines[0].qty == -99
     audit_ok(store)
 
@@ -377,13 +377,13 @@ def test_stock_can_never_go_negative(any_shop):
     code = any_shop.household("H1", points=1000)
     any_shop.item("RICE", 30, stock=3)
     any_shop.item("SOAP", 5)  # never stocked
-    error = refuse(store, "out_of_stock", services.redeem, store, code, [("RICE", 4)])
+    error = refuse(store, "out_of_stock", services.redeem, store, code, [("RICE", 4)], ctx=ADMIN_CTX)
     assert (error.params["wanted"], error.params["on_hand"]) == (4, 3)
-    refuse(store, "out_of_stock", services.redeem, store, code, [("RICE", 2), ("RICE", 2)])
-    refuse(store, "out_of_stock", services.redeem, store, code, [("RICE", 1), ("SOAP", 1)])
-    services.redeem(store, code, [("RICE", 3)])
+    refuse(store, "out_of_stock", services.redeem, store, code, [("RICE", 2), ("RICE", 2)], ctx=ADMIN_CTX)
+    refuse(store, "out_of_stock", services.redeem, store, code, [("RICE", 1), ("SOAP", 1)], ctx=ADMIN_CTX)
+    services.redeem(store, code, [("RICE", 3)], ctx=ADMIN_CTX)
     assert stock(store, "RICE") == 0
-    refuse(store, "out_of_stock", services.redeem, store, code, [("RICE", 1)])
+    refuse(store, "out_of_stock", services.redeem, store, code, [("RICE", 1)], ctx=ADMIN_CTX)
     audit_ok(store)
 
 
@@ -392,10 +392,10 @@ def test_redeem_is_idempotent_with_the_same_txn_id(any_shop):
     code = any_shop.household("H1", points=300)
     any_shop.item("RICE", 30, stock=10)
     txn_id = str(uuid.uuid4())
-    first = services.redeem(store, code, [("RICE", 2)], txn_id=txn_id)
+    first = services.redeem(store, code, [("RICE", 2)], txn_id=txn_id, ctx=ADMIN_CTX)
     n = count(store)
     before = snapshot(store)
-    second = services.redeem(store, code, [("RICE", 2)], txn_id=txn_id)
+    second = services.redeem(store, code, [("RICE", 2)], txn_id=txn_id, ctx=ADMIN_CTX)
     assert second == first
     assert second.transaction.txn_id == txn_id
     assert snapshot(store) == before
@@ -410,10 +410,10 @@ def test_redeem_retry_after_more_activity_returns_the_original_transaction(shop)
     code = shop.household("H1", points=300)
     shop.item("RICE", 30, stock=10)
     txn_id = str(uuid.uuid4())
-    first = services.redeem(store, code, [("RICE", 2)], txn_id=txn_id)
-    services.award(store, "H1", 40, "清洁")
+    first = services.redeem(store, code, [("RICE", 2)], txn_id=txn_id, ctx=ADMIN_CTX)
+    services.award(store, "H1", 40, "清洁", ctx=ADMIN_CTX)
     n = count(store)
-    again = services.redeem(store, code, [("RICE", 2)], txn_id=txn_id)
+    again = services.redeem(store, code, [("RICE", 2)], txn_id=txn_id, ctx=ADMIN_CTX)
     assert again.transaction == first.transaction
     assert count(store) == n
     assert stock(store, "RICE") == 8
@@ -428,7 +428,7 @@ def test_void_returns_points_and_goods(any_shop):
     code = any_shop.household("H1", points=300)
     any_shop.item("RICE", 30, stock=10)
     before = (balance(store, "H1"), stock(store, "RICE"))
-    receipt = services.redeem(store, code, [("RICE", 3)])
+    receipt = services.redeem(store, code, [("RICE", 3)], ctx=ADMIN_CTX)
     voided = services.void(store, receipt.transaction.receipt_no, "扫错了", Context(MANAGER))
     txn = voided.transaction
     assert txn.kind == TxnKind.VOID
@@ -448,7 +448,7 @@ def test_void_refusals(any_shop):
     store = any_shop.store
     code = any_shop.household("H1", points=300)
     any_shop.item("RICE", 30, stock=10)
-    receipt = services.redeem(store, code, [("RICE", 1)])
+    receipt = services.redeem(store, code, [("RICE", 1)], ctx=ADMIN_CTX)
     number = receipt.transaction.receipt_no
     m = Context(MANAGER)
     refuse(store, "receipt_unknown", services.void, store, "S1-P1-999999", "错", m)
@@ -458,7 +458,7 @@ def test_void_refusals(any_shop):
     refuse(store, "manager_required", services.void, store, number, "错", Context(CLERK))
     refuse(store, "reason_required", services.void, store, number, "", m)
     refuse(store, "reason_required", services.void, store, number, " \t\n", m)
-    award = services.award(store, "H1", 5, "清洁")
+    award = services.award(store, "H1", 5, "清洁", ctx=ADMIN_CTX)
     refuse(store, "not_voidable", services.void, store, award.receipt_no, "错", m)
 
     voided = services.void(store, number.lower(), "错", m)  # typed in lowercase: still found
@@ -473,10 +473,10 @@ def test_voided_redemption_can_be_redeemed_again(shop):
     store = shop.store
     code = shop.household("H1", points=130)
     shop.item("TEN", 10, stock=3)
-    receipt = services.redeem(store, code, [("TEN", 3)])
-    refuse(store, "out_of_stock", services.redeem, store, code, [("TEN", 1)])
-    services.void(store, receipt.transaction.receipt_no, "退货")
-    again = services.redeem(store, code, [("TEN", 3)])
+    receipt = services.redeem(store, code, [("TEN", 3)], ctx=ADMIN_CTX)
+    refuse(store, "out_of_stock", services.redeem, store, code, [("TEN", 1)], ctx=ADMIN_CTX)
+    services.void(store, receipt.transaction.receipt_no, "退货", ctx=ADMIN_CTX)
+    again = services.redeem(store, code, [("TEN", 3)], ctx=ADMIN_CTX)
     assert (again.redeemable_after, stock(store, "TEN")) == (0, 0)
     audit_ok(store)
 
@@ -487,13 +487,13 @@ def test_voided_redemption_can_be_redeemed_again(shop):
 def test_award_and_deduct_move_balance_and_points_earned(any_shop):
     store = any_shop.store
     any_shop.household("H1")
-    txn = services.award(store, "H1", 120, "  清洁庭院  ")
+    txn = services.award(store, "H1", 120, "  清洁庭院  ", ctx=ADMIN_CTX)
     assert txn.kind == TxnKind.AWARD and txn.memo == "清洁庭院"
     assert txn.points_of(household_account("H1")) == 120
     assert txn.points_of(TOWNSHIP_AWARDS) == -120
-    services.deduct(store, "H1", 30, "乱扔垃圾")
+    services.deduct(store, "H1", 30, "乱扔垃圾", ctx=ADMIN_CTX)
     assert balance(store, "H1") == (90, 90)
-    services.deduct(store, "H1", 100, "乱扔垃圾")
+    services.deduct(store, "H1", 100, "乱扔垃圾", ctx=ADMIN_CTX)
     assert balance(store, "H1") == (-10, -10)  # the balance may go below zero
     assert services.balance_for_household(store, "H1").redeemable == 0
     audit_ok(store)
@@ -506,17 +506,17 @@ BAD_POINTS = [0, -1, -500, 1.5, 10.0, True, 10_001, 10**15, "10", None]
 def test_award_and_deduct_refuse_bad_points(shop, service):
     shop.household("H1", points=200)
     for points in BAD_POINTS:
-        refuse(shop.store, "bad_points", service, shop.store, "H1", points, "原因")
+        refuse(shop.store, "bad_points", service, shop.store, "H1", points, "原因", ctx=ADMIN_CTX)
     audit_ok(shop.store)
 
 
 @pytest.mark.parametrize("service", [services.award, services.deduct])
 def test_award_and_deduct_refuse_unknown_household_and_missing_reason(shop, service):
     shop.household("H1", points=200)
-    refuse(shop.store, "household_unknown", service, shop.store, "H404", 10, "原因")
-    refuse(shop.store, "reason_required", service, shop.store, "H1", 10, "")
-    refuse(shop.store, "reason_required", service, shop.store, "H1", 10, "   ")
-    service(shop.store, "H1", TEST_POLICY.max_points_per_award, "原因")  # the maximum is allowed
+    refuse(shop.store, "household_unknown", service, shop.store, "H404", 10, "原因", ctx=ADMIN_CTX)
+    refuse(shop.store, "reason_required", service, shop.store, "H1", 10, "", ctx=ADMIN_CTX)
+    refuse(shop.store, "reason_required", service, shop.store, "H1", 10, "   ", ctx=ADMIN_CTX)
+    service(shop.store, "H1", TEST_POLICY.max_points_per_award, "原因", ADMIN_CTX)  # the maximum is allowed
     audit_ok(shop.store)
 
 
@@ -526,7 +526,7 @@ def test_base_grant_once_per_cycle(any_shop):
     any_shop.household("H2", points=30)
     any_shop.household("H3", points=10)
     services.clear_household(store, "H3", "违规", Context(MANAGER))
-    granted = services.grant_base(store)
+    granted = services.grant_base(store, ctx=ADMIN_CTX)
     assert sorted(t.household_id for t in granted) == ["H1", "H2"]  # frozen households get nothing
     assert all(t.kind == TxnKind.BASE_GRANT for t in granted)
     assert balance(store, "H1") == (100, 100)
@@ -534,12 +534,12 @@ def test_base_grant_once_per_cycle(any_shop):
     assert balance(store, "H3") == (0, 0)
     # base points are not redeemable: only points above the floor are
     assert services.balance_for_household(store, "H1").redeemable == 0
-    refuse(store, "nothing_to_do", services.grant_base, store)
+    refuse(store, "nothing_to_do", services.grant_base, store, ctx=ADMIN_CTX)
     services.close_cycle(store, Context(MANAGER))
-    again = services.grant_base(store)
+    again = services.grant_base(store, ctx=ADMIN_CTX)
     assert sorted(t.household_id for t in again) == ["H1", "H2"]
     assert balance(store, "H1") == (100, 100)
-    refuse(store, "nothing_to_do", services.grant_base, store)
+    refuse(store, "nothing_to_do", services.grant_base, store, ctx=ADMIN_CTX)
     audit_ok(store)
 
 
@@ -547,17 +547,17 @@ def test_base_grant_without_base_points_does_nothing(shop):
     shop.household("H1")
     with shop.store.write() as unit:
         unit.put_policy(replace(TEST_POLICY, version=2, base_points=0, redeemable_floor=0))
-    refuse(shop.store, "nothing_to_do", services.grant_base, shop.store)
+    refuse(shop.store, "nothing_to_do", services.grant_base, shop.store, ctx=ADMIN_CTX)
 
 
 def test_close_cycle_expires_balances_and_resets_points_earned(any_shop):
     store = any_shop.store
     code = any_shop.household("H1", points=300)
     any_shop.household("H2", points=10)
-    services.deduct(store, "H2", 40, "违规")
+    services.deduct(store, "H2", 40, "违规", ctx=ADMIN_CTX)
     any_shop.household("H3")
     any_shop.item("RICE", 30, stock=10)
-    services.redeem(store, code, [("RICE", 2)])
+    services.redeem(store, code, [("RICE", 2)], ctx=ADMIN_CTX)
     assert balance(store, "H1") == (240, 300)
     n = count(store)
     closed = services.close_cycle(store, Context(MANAGER))
@@ -570,7 +570,7 @@ def test_close_cycle_expires_balances_and_resets_points_earned(any_shop):
     assert balance(store, "H1") == (0, 0)
     assert balance(store, "H2") == (-30, 0)  # a debt is not forgiven by the new cycle
     assert stock(store, "RICE") == 8  # goods do not expire
-    services.award(store, "H1", 15, "清洁")
+    services.award(store, "H1", 15, "清洁", ctx=ADMIN_CTX)
     assert balance(store, "H1") == (15, 15)
     audit_ok(store)
 
@@ -591,16 +591,16 @@ def test_close_cycle_refusals(shop):
 def test_money_and_goods_donations(any_shop):
     store = any_shop.store
     any_shop.item("OIL", 40)
-    money = services.record_donation(store, " 幸福公司 ", amount_fen=50_000, memo="春节")
+    money = services.record_donation(store, " 幸福公司 ", amount_fen=50_000, memo="春节", ctx=ADMIN_CTX)
     assert money.kind == TxnKind.DONATION and money.party == "幸福公司"
     assert sorted((p.account, p.unit, p.amount) for p in money.postings) == sorted(
         [(shop_account("S1", "fund"), FEN, 50_000), (donor_account("幸福公司"), FEN, -50_000)]
     )
     assert money.lines == ()
-    goods = services.record_donation(store, "李四", goods=[("OIL", 12)])
+    goods = services.record_donation(store, "李四", goods=[("OIL", 12)], ctx=ADMIN_CTX)
     assert goods.postings == ()
     assert [(ln.sku, ln.qty) for ln in goods.lines] == [("OIL", 12)]
-    both = services.record_donation(store, "王五", amount_fen=100, goods=[("OIL", 1)])
+    both = services.record_donation(store, "王五", amount_fen=100, goods=[("OIL", 1)], ctx=ADMIN_CTX)
     assert len(both.postings) == 2 and len(both.lines) == 1
     assert stock(any_shop.store, "OIL") == 13
     with store.read() as unit:
@@ -629,7 +629,14 @@ def test_donation_refusals(any_shop):
     any_shop.item("OIL", 40, stock=2)
     for donor, amount, goods, code in DONATION_REFUSALS:
         refuse(
-            any_shop.store, code, services.record_donation, any_shop.store, donor, amount_fen=amount, goods=list(goods)
+            any_shop.store,
+            code,
+            services.record_donation,
+            any_shop.store,
+            donor,
+            amount_fen=amount,
+            goods=list(goods),
+            ctx=ADMIN_CTX,
         )
     audit_ok(any_shop.store)
 
@@ -638,11 +645,11 @@ def test_stock_intake(any_shop):
     store = any_shop.store
     any_shop.item("RICE", 30)
     any_shop.item("OIL", 40)
-    txn = services.stock_intake(store, [("RICE", 5000), ("OIL", 7)], supplier="供销社", cost_fen=123_456)
+    txn = services.stock_intake(store, [("RICE", 5000), ("OIL", 7)], supplier="供销社", cost_fen=123_456, ctx=ADMIN_CTX)
     assert txn.kind == TxnKind.STOCK_IN and txn.party == "供销社"
     assert sorted((p.unit, p.amount) for p in txn.postings) == [(FEN, -123_456), (FEN, 123_456)]
     assert (stock(store, "RICE"), stock(store, "OIL")) == (5000, 7)  # deliveries exceed the cart limit
-    free = services.stock_intake(store, [("OIL", 1)])
+    free = services.stock_intake(store, [("OIL", 1)], ctx=ADMIN_CTX)
     assert free.postings == ()
     assert stock(store, "OIL") == 8
     audit_ok(store)
@@ -665,7 +672,7 @@ INTAKE_REFUSALS = [
 def test_stock_intake_refusals(shop):
     shop.item("RICE", 30, stock=3)
     for goods, cost, code in INTAKE_REFUSALS:
-        refuse(shop.store, code, services.stock_intake, shop.store, goods, supplier="x", cost_fen=cost)
+        refuse(shop.store, code, services.stock_intake, shop.store, goods, supplier="x", cost_fen=cost, ctx=ADMIN_CTX)
     audit_ok(shop.store)
 
 
@@ -683,7 +690,7 @@ def test_stock_count_preview_and_adjustment(any_shop):
         ("SALT", 2, 6, 4),
     }
     assert count(store) == n  # a preview writes nothing
-    txn, differences = services.stock_count(store, counted, memo="月底盘点")
+    txn, differences = services.stock_count(store, counted, memo="月底盘点", ctx=ADMIN_CTX)
     assert differences == preview
     assert txn.kind == TxnKind.STOCK_ADJUST
     assert sorted((ln.sku, ln.qty) for ln in txn.lines) == [("RICE", -2), ("SALT", 4)]
@@ -691,7 +698,7 @@ def test_stock_count_preview_and_adjustment(any_shop):
     assert {sku: stock(store, sku) for sku in counted} == counted
     assert count(store) == n + 1
     # counting again changes nothing but is still recorded
-    txn2, again = services.stock_count(store, counted)
+    txn2, again = services.stock_count(store, counted, ctx=ADMIN_CTX)
     assert txn2.lines == () and all(d.difference == 0 for d in again)
     assert {sku: stock(store, sku) for sku in counted} == counted
     audit_ok(store)
@@ -712,7 +719,7 @@ COUNT_REFUSALS = [
 def test_stock_count_refusals(shop):
     shop.item("RICE", 30, stock=10)
     for counted, code in COUNT_REFUSALS:
-        refuse(shop.store, code, services.stock_count, shop.store, counted)
+        refuse(shop.store, code, services.stock_count, shop.store, counted, ctx=ADMIN_CTX)
         if counted:
             refuse(shop.store, code, services.preview_count, shop.store, counted)
     audit_ok(shop.store)
@@ -721,12 +728,12 @@ def test_stock_count_refusals(shop):
 def test_write_off(any_shop):
     store = any_shop.store
     any_shop.item("EGG", 2, stock=10)
-    refuse(store, "out_of_stock", services.write_off, store, "EGG", 11, "摔碎")
-    txn = services.write_off(store, "EGG", 10, "摔碎")
+    refuse(store, "out_of_stock", services.write_off, store, "EGG", 11, "摔碎", ctx=ADMIN_CTX)
+    txn = services.write_off(store, "EGG", 10, "摔碎", ctx=ADMIN_CTX)
     assert txn.kind == TxnKind.WRITE_OFF and txn.memo == "摔碎"
     assert [(ln.sku, ln.qty) for ln in txn.lines] == [("EGG", -10)]
     assert stock(store, "EGG") == 0
-    refuse(store, "out_of_stock", services.write_off, store, "EGG", 1, "摔碎")
+    refuse(store, "out_of_stock", services.write_off, store, "EGG", 1, "摔碎", ctx=ADMIN_CTX)
     audit_ok(store)
 
 
@@ -743,7 +750,7 @@ WRITE_OFF_REFUSALS = [
 def test_write_off_refusals(shop):
     shop.item("EGG", 2, stock=3)
     for sku, qty, reason, code in WRITE_OFF_REFUSALS:
-        refuse(shop.store, code, services.write_off, shop.store, sku, qty, reason)
+        refuse(shop.store, code, services.write_off, shop.store, sku, qty, reason, ctx=ADMIN_CTX)
     audit_ok(shop.store)
 
 
@@ -811,15 +818,15 @@ def test_a_day_at_the_counter_adds_up(any_shop):
     codes = {hid: any_shop.household(hid, points=pts) for hid, pts in (("H1", 400), ("H2", 180), ("H3", 90))}
     any_shop.item("RICE", 30, stock=10)
     any_shop.item("SOAP", 5, stock=20)
-    services.grant_base(store)
-    services.award(store, "H3", 50, "志愿服务")
-    r1 = services.redeem(store, codes["H1"], [("RICE", 3), ("SOAP", 2)])
-    services.redeem(store, codes["H2"], [("SOAP", 10)])
+    services.grant_base(store, ctx=ADMIN_CTX)
+    services.award(store, "H3", 50, "志愿服务", ctx=ADMIN_CTX)
+    r1 = services.redeem(store, codes["H1"], [("RICE", 3), ("SOAP", 2)], ctx=ADMIN_CTX)
+    services.redeem(store, codes["H2"], [("SOAP", 10)], ctx=ADMIN_CTX)
     services.void(store, r1.transaction.receipt_no, "重新选择", Context(MANAGER))
-    services.redeem(store, codes["H1"], [("RICE", 2)])
-    services.record_donation(store, "爱心企业", amount_fen=20_000, goods=[("SOAP", 5)])
-    services.write_off(store, "SOAP", 1, "破损")
-    services.deduct(store, "H2", 20, "违规")
+    services.redeem(store, codes["H1"], [("RICE", 2)], ctx=ADMIN_CTX)
+    services.record_donation(store, "爱心企业", amount_fen=20_000, goods=[("SOAP", 5)], ctx=ADMIN_CTX)
+    services.write_off(store, "SOAP", 1, "破损", ctx=ADMIN_CTX)
+    services.deduct(store, "H2", 20, "违规", ctx=ADMIN_CTX)
     assert balance(store, "H1") == (440, 500)
     assert balance(store, "H2") == (210, 260)
     assert balance(store, "H3") == (240, 240)
@@ -830,3 +837,18 @@ def test_a_day_at_the_counter_adds_up(any_shop):
     total = sum(p.amount for t in journal for p in t.postings if p.unit == POINTS)
     assert total == 0
     audit_ok(store)
+
+
+def test_who_acts_is_never_assumed(shop):
+    """A caller that forgets who acts fails at once instead of passing the manager checks as the administrator."""
+    with pytest.raises(TypeError):
+        Context()  # type: ignore[call-arg]
+    store = shop.store
+    code = shop.household("H1", points=300)
+    shop.item("RICE", 30, stock=10)
+    number = services.redeem(store, code, [("RICE", 1)], Context(CLERK)).transaction.receipt_no
+    with pytest.raises(TypeError):
+        services.void(store, number, "错")  # type: ignore[call-arg]
+    refuse(store, "manager_required", services.void, store, number, "错", Context(CLERK))
+    refuse(store, "manager_required", services.clear_household, store, "H1", "违规", Context(CLERK))
+    assert services.void(store, number, "错", Context(MANAGER)).transaction.ref_txn_id is not None

@@ -13,10 +13,10 @@ from ledger.errors import ImportProblem, LedgerError
 from ledger.model import Household, Role, TxnKind
 from ledger.spreadsheets import export_ledgers, import_points
 from ledger.storage import open_ledger
-from tests.conftest import ShopFixture, set_up
+from tests.conftest import ADMIN_CTX, ShopFixture, set_up
 
 CST = dt.timezone(dt.timedelta(hours=8))
-IMPORT_CTX = services.Context(clock=lambda: dt.datetime(2030, 5, 2, 8, 30, tzinfo=CST))
+IMPORT_CTX = services.Context(services.ADMIN, lambda: dt.datetime(2030, 5, 2, 8, 30, tzinfo=CST))
 
 
 def balances(shop: ShopFixture) -> dict[str, int]:
@@ -57,9 +57,9 @@ def village(shop):
 def test_export_writes_the_four_ledgers(village, tmp_path):
     store = village.store
     village.item("RICE", 30, stock=20, name="大米")
-    receipt = services.redeem(store, village.codes["H1"], [("RICE", 2)])
-    services.void(store, receipt.transaction.receipt_no, "输错")
-    services.record_donation(store, '=HYPERLINK("http://x")', 50_000, [("RICE", 5)], "捐赠大米")
+    receipt = services.redeem(store, village.codes["H1"], [("RICE", 2)], ctx=ADMIN_CTX)
+    services.void(store, receipt.transaction.receipt_no, "输错", ctx=ADMIN_CTX)
+    services.record_donation(store, '=HYPERLINK("http://x")', 50_000, [("RICE", 5)], "捐赠大米", ctx=ADMIN_CTX)
     out = tmp_path / "台账.xlsx"
     out.write_bytes(b"an older export")
 
@@ -137,7 +137,7 @@ def test_import_xlsx_with_title_row_and_english_header(village, tmp_path):
             ["H3", "王五", "8", "庭院整洁", None],
         ],
     )
-    result = import_points(village.store, sheet)
+    result = import_points(village.store, sheet, ctx=ADMIN_CTX)
     assert len(result.transactions) == 3
     assert balances(village) == {"H1": 320, "H2": 195, "H3": 8}
     assert services.audit(village.store).ok
@@ -145,7 +145,7 @@ def test_import_xlsx_with_title_row_and_english_header(village, tmp_path):
 
 def test_import_gb18030_csv_from_chinese_excel(village, tmp_path):
     sheet = write_csv(tmp_path / "gbk.csv", ["户号,积分,原因", "H3,15,帮扶孤寡老人"], encoding="gb18030")
-    result = import_points(village.store, sheet)
+    result = import_points(village.store, sheet, ctx=ADMIN_CTX)
     assert result.transactions[0].memo == "帮扶孤寡老人"
     assert balances(village)["H3"] == 15
     assert services.audit(village.store).ok
@@ -170,7 +170,7 @@ def test_bad_rows_are_all_named_and_nothing_is_imported(village, tmp_path):
     )
     before, size = balances(village), journal_size(village)
     with pytest.raises(ImportProblem) as refused:
-        import_points(village.store, sheet)
+        import_points(village.store, sheet, ctx=ADMIN_CTX)
     problems = refused.value.problems
     for row in range(3, 12):
         assert any(p.startswith(f"第 {row} 行") for p in problems), (row, problems)
@@ -181,32 +181,32 @@ def test_bad_rows_are_all_named_and_nothing_is_imported(village, tmp_path):
 
     # once fixed, the sheet imports: the failed attempt left no record behind
     write_csv(sheet, ["户号,分值,事由", "H1,10,打扫卫生"])
-    import_points(village.store, sheet)
+    import_points(village.store, sheet, ctx=ADMIN_CTX)
     assert balances(village)["H1"] == 310
 
 
 def test_missing_header_is_named_as_row_one(village, tmp_path):
     sheet = write_csv(tmp_path / "noheader.csv", ["H1,10,打扫卫生", "H2,5,志愿服务"])
     with pytest.raises(ImportProblem) as refused:
-        import_points(village.store, sheet)
+        import_points(village.store, sheet, ctx=ADMIN_CTX)
     assert refused.value.problems[0].startswith("第 1 行")
     assert "户号" in refused.value.problems[0]
 
     no_reason = write_csv(tmp_path / "noreason.csv", ["户号,分值", "H1,10"])
     with pytest.raises(ImportProblem) as refused:
-        import_points(village.store, no_reason)
+        import_points(village.store, no_reason, ctx=ADMIN_CTX)
     assert "事由" in refused.value.problems[0]
 
     empty = write_csv(tmp_path / "empty.csv", ["户号,分值,事由"])
     with pytest.raises(ImportProblem):
-        import_points(village.store, empty)
+        import_points(village.store, empty, ctx=ADMIN_CTX)
     assert balances(village) == {"H1": 300, "H2": 200, "H3": 0}
 
 
 def test_many_bad_rows_are_summarised(village, tmp_path):
     sheet = write_csv(tmp_path / "many.csv", ["户号,分值,事由"] + [f"X{i},1,打扫" for i in range(150)])
     with pytest.raises(ImportProblem) as refused:
-        import_points(village.store, sheet)
+        import_points(village.store, sheet, ctx=ADMIN_CTX)
     assert len(refused.value.problems) == 101
     assert "50" in refused.value.problems[-1]
 
@@ -218,7 +218,7 @@ def test_the_same_sheet_twice_is_refused(village, tmp_path):
     copy = tmp_path / "copy-on-usb.csv"
     copy.write_bytes(sheet.read_bytes())
     with pytest.raises(LedgerError) as refused:
-        import_points(village.store, copy)
+        import_points(village.store, copy, ctx=ADMIN_CTX)
     assert refused.value.code == "import_duplicate"
     assert "2030-05-02T08:30:00+08:00" in refused.value.message("zh")
     assert balances(village)["H1"] == 310 and journal_size(village) == size
@@ -228,7 +228,7 @@ def test_the_same_sheet_twice_is_refused(village, tmp_path):
 def test_import_ids_come_from_the_sheet(village, tmp_path):
     """The same sheet imported anywhere gives the same transaction ids, so a resend cannot count twice."""
     sheet = write_csv(tmp_path / "ids.csv", ["户号,分值,事由", "H1,10,打扫卫生", "H2,5,志愿服务"])
-    first = import_points(village.store, sheet)
+    first = import_points(village.store, sheet, ctx=ADMIN_CTX)
 
     other = open_ledger(tmp_path / "other.sqlite3")
     set_up(other)
@@ -236,7 +236,7 @@ def test_import_ids_come_from_the_sheet(village, tmp_path):
         twin = ShopFixture(other, tmp_path / "other.sqlite3")
         twin.household("H1")
         twin.household("H2")
-        second = import_points(other, sheet)
+        second = import_points(other, sheet, ctx=ADMIN_CTX)
     finally:
         other.close()
     assert [t.txn_id for t in first.transactions] == [t.txn_id for t in second.transactions]
@@ -252,12 +252,12 @@ def test_unreadable_files_are_refused(village, tmp_path):
         path = tmp_path / name
         path.write_bytes(data)
         with pytest.raises(LedgerError) as refused:
-            import_points(village.store, path)
+            import_points(village.store, path, ctx=ADMIN_CTX)
         assert refused.value.code in ("import_unreadable", "import_invalid"), name
         if name != "nul.csv":
             assert refused.value.code == "import_unreadable"
     with pytest.raises(LedgerError) as refused:
-        import_points(village.store, tmp_path / "missing.csv")
+        import_points(village.store, tmp_path / "missing.csv", ctx=ADMIN_CTX)
     assert refused.value.code == "import_unreadable"
     assert balances(village) == {"H1": 300, "H2": 200, "H3": 0}
 
@@ -275,12 +275,12 @@ def test_excel_quirks_are_understood(village, tmp_path):
     """Numbers typed as household ids, full-width digits, UTF-16 "Unicode text" saved by Excel."""
     services.register_household(village.store, Household("1001", "V1", "赵六", "S1"))
     sheet = write_xlsx(tmp_path / "numbers.xlsx", [["户号", "分值", "事由"], [1001, "５", "修路义务劳动"]])
-    import_points(village.store, sheet)
+    import_points(village.store, sheet, ctx=ADMIN_CTX)
     assert balances(village)["1001"] == 5
 
     unicode_text = tmp_path / "unicode.txt"
     unicode_text.write_bytes("户号\t分值\t事由\r\nH3\t-2\t占道堆放\r\n".encode("utf-16"))
-    result = import_points(village.store, unicode_text)
+    result = import_points(village.store, unicode_text, ctx=ADMIN_CTX)
     assert result.deductions == 1 and balances(village)["H3"] == -2
     assert services.audit(village.store).ok
 
@@ -288,6 +288,6 @@ def test_excel_quirks_are_understood(village, tmp_path):
 def test_a_repeated_column_is_refused(village, tmp_path):
     sheet = write_csv(tmp_path / "twice.csv", ["户号,分值,积分,事由", "H1,10,20,打扫卫生"])
     with pytest.raises(ImportProblem) as refused:
-        import_points(village.store, sheet)
+        import_points(village.store, sheet, ctx=ADMIN_CTX)
     assert refused.value.problems[0].startswith("第 1 行") and "分值" in refused.value.problems[0]
     assert balances(village)["H1"] == 300

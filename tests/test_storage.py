@@ -18,7 +18,7 @@ from ledger.storage import open_ledger, open_url, schema_revision
 from ledger.storage.engine import BUSY_TIMEOUT_MS, make_engine, sqlite_url, upgrade
 from ledger.storage.store import translate_db_error
 from ledger.storage.tables import JOURNAL_TABLES, Base
-from tests.conftest import ShopFixture, set_up
+from tests.conftest import ADMIN_CTX, ShopFixture, set_up
 
 TIMEOUT = 20  # seconds: only reached if something hangs
 
@@ -123,7 +123,7 @@ def test_reopening_keeps_everything(ledger_path):
     shop = ShopFixture(first, ledger_path)
     code = shop.household("H1", points=300)
     shop.item("RICE", 30, stock=10)
-    receipt = services.redeem(first, code, [("RICE", 2)])
+    receipt = services.redeem(first, code, [("RICE", 2)], ctx=ADMIN_CTX)
     first.close()
 
     again = open_ledger(ledger_path)
@@ -135,7 +135,7 @@ def test_reopening_keeps_everything(ledger_path):
             assert unit.transaction(receipt.transaction.txn_id) == receipt.transaction
             assert [t.seq for t in unit.journal()] == [1, 2, 3]
         # the chain continues where it stopped
-        award = services.award(again, "H1", 5, "清洁")
+        award = services.award(again, "H1", 5, "清洁", ctx=ADMIN_CTX)
         assert (award.seq, award.prev_hash) == (4, receipt.transaction.hash)
         current, head = schema_revision(again.engine)
         assert current == head
@@ -174,13 +174,13 @@ def test_a_failing_unit_leaves_nothing_behind(shop):
     store = shop.store
     with pytest.raises(RuntimeError):
         with store.write():
-            services.award(store, "H1", 50, "清洁")  # joins the open unit
-            services.award(store, "H1", 50, "清洁")
+            services.award(store, "H1", 50, "清洁", ctx=ADMIN_CTX)  # joins the open unit
+            services.award(store, "H1", 50, "清洁", ctx=ADMIN_CTX)
             raise RuntimeError("power cut")
     with store.read() as unit:
         assert unit.balance("H1") == (100, 100)
         assert [t.seq for t in unit.journal()] == [1]
-    assert services.award(store, "H1", 1, "清洁").seq == 2
+    assert services.award(store, "H1", 1, "清洁", ctx=ADMIN_CTX).seq == 2
     assert services.audit(store).ok
 
 
@@ -188,8 +188,8 @@ def test_nested_writes_commit_together(shop):
     shop.household("H1")
     store = shop.store
     with store.write():
-        a = services.award(store, "H1", 10, "一")
-        b = services.award(store, "H1", 20, "二")
+        a = services.award(store, "H1", 10, "一", ctx=ADMIN_CTX)
+        b = services.award(store, "H1", 20, "二", ctx=ADMIN_CTX)
     assert (a.seq, b.seq, b.prev_hash) == (1, 2, a.hash)
     assert services.balance_for_household(store, "H1").balance == 30
 
@@ -231,7 +231,7 @@ def test_second_writer_waits_for_the_first(shop, ledger_path):
     def hold_the_lock() -> None:
         try:
             with first.write():
-                results["first"] = services.award(first, "H1", 1, "先")
+                results["first"] = services.award(first, "H1", 1, "先", ctx=ADMIN_CTX)
                 holding.set()
                 assert release.wait(TIMEOUT)
                 results["second_done_while_held"] = second_done.is_set()
@@ -242,7 +242,7 @@ def test_second_writer_waits_for_the_first(shop, ledger_path):
     def write_second() -> None:
         try:
             second_started.set()
-            results["second"] = services.award(second, "H1", 2, "后")
+            results["second"] = services.award(second, "H1", 2, "后", ctx=ADMIN_CTX)
         except BaseException as exc:  # pragma: no cover - reported below
             results["second_error"] = exc
         finally:
@@ -281,7 +281,7 @@ def test_many_concurrent_writers_keep_sequences_gap_free(shop, ledger_path):
         try:
             start.wait(TIMEOUT)
             for _ in range(8):
-                services.award(store, "H1", 1, "并发")
+                services.award(store, "H1", 1, "并发", ctx=ADMIN_CTX)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -314,7 +314,7 @@ def test_postgres_migrations_and_triggers(pg_url):
         shop = ShopFixture(store, None)
         code = shop.household("H1", points=300)
         shop.item("RICE", 30, stock=10)
-        services.redeem(store, code, [("RICE", 1)])
+        services.redeem(store, code, [("RICE", 1)], ctx=ADMIN_CTX)
         for table in JOURNAL_TABLES:
             for statement in (f"UPDATE {table} SET {'memo' if table == 'txn' else 'idx'} = 99", f"DELETE FROM {table}"):
                 with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):

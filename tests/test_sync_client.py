@@ -35,6 +35,7 @@ from sync import protocol
 from sync.bundle import open_sealed, seal
 from sync.client import SyncClient
 from sync.errors import SyncError
+from tests.conftest import ADMIN_CTX
 from tests.sync_fake import KEY, FakeCentral
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,11 +140,11 @@ def code_of(store: SqlLedgerStore, household_id: str) -> str:
 
 
 def sell(store: SqlLedgerStore, household_id: str, sku: str = "RICE", qty: int = 1) -> Transaction:
-    return services.redeem(store, code_of(store, household_id), [(sku, qty)]).transaction
+    return services.redeem(store, code_of(store, household_id), [(sku, qty)], ctx=ADMIN_CTX).transaction
 
 
 def stock_up(store: SqlLedgerStore) -> None:
-    services.stock_intake(store, [("RICE", 50), ("OIL", 20)], supplier="供销社")
+    services.stock_intake(store, [("RICE", 50), ("OIL", 20)], supplier="供销社", ctx=ADMIN_CTX)
 
 
 def assert_stored_once(central: FakeCentral) -> None:
@@ -360,7 +361,7 @@ def test_a_conflict_stops_with_the_message_and_changes_nothing(
     store.close()
     assert cli(shop, "sync")[0] == 0
     restored = open_shop(backup)
-    services.stock_intake(restored, [("OIL", 1)], supplier="别处")  # a different transaction 1
+    services.stock_intake(restored, [("OIL", 1)], supplier="别处", ctx=ADMIN_CTX)  # a different transaction 1
     before = journal(restored)
     restored.close()
     code, data, err = cli(backup, "sync")

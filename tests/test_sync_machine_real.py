@@ -64,6 +64,7 @@ from ledger.storage import SqlLedgerStore, open_ledger
 from sync.client import SyncClient, enrol
 from sync.server import township
 from sync.server.record import CentralRecord
+from tests.conftest import ADMIN_CTX
 from tests.server_harness import HTTP, PG_URL, ServerProcess, pg_schema
 from tests.sync_fake import fresh_ledger
 
@@ -303,7 +304,7 @@ class RealSyncMachine(RuleBasedStateMachine):
             pc = ShopPC(shop_id, enrolment.device_id, enrolment.device_token, path, fresh_ledger(path))
             self.shops.append(pc)
             self.client(pc).bootstrap(shop_id, pc.device_id)
-            services.stock_intake(pc.store, [(sku, 200) for sku in ITEMS], supplier="供销社")
+            services.stock_intake(pc.store, [(sku, 200) for sku in ITEMS], supplier="供销社", ctx=ADMIN_CTX)
 
     def teardown(self) -> None:
         try:
@@ -351,7 +352,7 @@ class RealSyncMachine(RuleBasedStateMachine):
         household_id = data.draw(st.sampled_from(self.households))
         try:
             code = services.passbook_code_of(pc.store, household_id)
-            services.redeem(pc.store, code, [(sku, 1)])
+            services.redeem(pc.store, code, [(sku, 1)], ctx=ADMIN_CTX)
         except LedgerError as refused:  # not enough points, frozen, visitor limit: the counter says no
             assert refused.code in {"insufficient_points", "household_frozen", "visitor_limit"}, refused.code
 
@@ -364,7 +365,7 @@ class RealSyncMachine(RuleBasedStateMachine):
         wire = faults if isinstance(faults, list) else []
         if faults == "crash_after_push" or any(path == "/v1/push" for path, _ in wire):
             # A fault on the push bites only if something waits to go up: goods arriving will do.
-            services.stock_intake(pc.store, [("RICE", 1)], supplier="供销社")
+            services.stock_intake(pc.store, [("RICE", 1)], supplier="供销社", ctx=ADMIN_CTX)
         for path, kind in wire:
             self.transport.queue(path, kind)
 

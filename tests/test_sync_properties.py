@@ -32,6 +32,7 @@ from ledger.errors import LedgerError
 from ledger.model import POINTS, HouseholdStatus, Transaction
 from ledger.storage import SqlLedgerStore
 from sync.client import SyncClient
+from tests.conftest import ADMIN_CTX
 from tests.sync_fake import FakeCentral, fresh_ledger
 
 HOUSEHOLDS = ["H1", "H2", "H3", "H4"]
@@ -107,7 +108,7 @@ class SyncMachine(RuleBasedStateMachine):
             store = fresh_ledger(self.tmp / f"{shop_id}.sqlite3")
             pc = ShopPC(shop_id, device.device_id, device.token, store)
             self.client(pc).bootstrap(shop_id, device.device_id)
-            services.stock_intake(store, [("RICE", 200), ("OIL", 200)], supplier="供销社")
+            services.stock_intake(store, [("RICE", 200), ("OIL", 200)], supplier="供销社", ctx=ADMIN_CTX)
             self.shops.append(pc)
 
     def teardown(self) -> None:
@@ -149,7 +150,7 @@ class SyncMachine(RuleBasedStateMachine):
         pc = data.draw(st.sampled_from(self.shops))
         try:
             code = services.passbook_code_of(pc.store, household)
-            services.redeem(pc.store, code, [(sku, 1)])
+            services.redeem(pc.store, code, [(sku, 1)], ctx=ADMIN_CTX)
         except LedgerError as refused:  # not enough points, frozen, visitor limit: the counter says no
             assert refused.code in {"insufficient_points", "household_frozen", "visitor_limit"}, refused.code
 
@@ -160,7 +161,7 @@ class SyncMachine(RuleBasedStateMachine):
         pc = data.draw(st.sampled_from(self.shops))
         if fault == "crash_after_push" or (isinstance(fault, tuple) and fault[0] == "/v1/push"):
             # A fault on the push bites only if something waits to go up: goods arriving will do.
-            services.stock_intake(pc.store, [("RICE", 1)], supplier="供销社")
+            services.stock_intake(pc.store, [("RICE", 1)], supplier="供销社", ctx=ADMIN_CTX)
         if isinstance(fault, tuple):
             self.central.fault(*fault)
         point = {"crash_after_push": "push_replied", "crash_before_apply": "pull_received"}.get(fault or "")

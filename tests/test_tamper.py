@@ -22,7 +22,7 @@ from ledger.model import Posting
 from ledger.services import Context
 from ledger.storage import open_ledger
 from ledger.storage.tables import JOURNAL_TABLES
-from tests.conftest import ShopFixture
+from tests.conftest import ADMIN_CTX, ShopFixture
 
 TRIGGERS = [f"{table}_append_only_{action}" for table in JOURNAL_TABLES for action in ("update", "delete")]
 
@@ -41,9 +41,9 @@ def ledger(shop: ShopFixture) -> Ledger:
     h1 = shop.household("H1", points=300)  # seq 1
     h2 = shop.household("H2", points=200)  # seq 2
     shop.item("RICE", 30, stock=20)  # seq 3
-    r1 = services.redeem(store, h1, [("RICE", 2)]).transaction  # seq 4
-    r2 = services.redeem(store, h2, [("RICE", 1)]).transaction  # seq 5
-    a = services.award(store, "H1", 10, "清洁")  # seq 6
+    r1 = services.redeem(store, h1, [("RICE", 2)], ctx=ADMIN_CTX).transaction  # seq 4
+    r2 = services.redeem(store, h2, [("RICE", 1)], ctx=ADMIN_CTX).transaction  # seq 5
+    a = services.award(store, "H1", 10, "清洁", ctx=ADMIN_CTX)  # seq 6
     assert (r1.seq, r2.seq, a.seq) == (4, 5, 6)
     assert services.audit(store).ok
     store.close()
@@ -348,7 +348,7 @@ def test_triggers_refuse_through_the_store_and_roll_back(ledger, table):
     try:
         with pytest.raises(sqlalchemy.exc.IntegrityError, match="append-only"):
             with store.write() as unit:
-                services.award(store, "H2", 5, "清洁")  # joins the unit, then rolled back with it
+                services.award(store, "H2", 5, "清洁", ctx=ADMIN_CTX)  # joins the unit, then rolled back with it
                 unit.c.exec_driver_sql(f"DELETE FROM {table}")
         assert services.balance_for_household(store, "H2").balance == 170
         assert services.audit(store).ok

@@ -131,7 +131,7 @@ class CountPresenter:
     def commit(self, ctx: services.Context) -> tuple[Transaction, list[services.CountDifference]]:
         if not self.counted:
             raise PosRefusal("pos_count_nothing")
-        txn, differences = services.stock_count(self.store, dict(self.counted), "盘点", ctx)
+        txn, differences = services.stock_count(self.store, dict(self.counted), "盘点", ctx=ctx)
         self.counted.clear()
         self.catalog.refresh()
         return txn, [d for d in differences if d.difference]
