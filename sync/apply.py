@@ -8,6 +8,9 @@ so a page applied twice, a bundle imported twice, or two processes pulling at on
 Master data goes in with the ``put_*`` methods; transactions of other devices (the township's awards,
 other shops' redemptions) with ``ingest(create_devices=True)``, which checks each device's sequence and
 hash chain and stores each transaction exactly once.
+
+The changes come validated (``protocol.PullReply``, which ``sync.client.read_page`` checks a page against):
+here they are only turned into records.
 """
 
 from __future__ import annotations
@@ -29,10 +32,9 @@ from ledger.model import (
 )
 from ledger.ports import LedgerStore, LedgerUnit
 from sync.errors import SyncError
-from sync.protocol import Message, master_from_wire, txn_from_wire
+from sync.protocol import Change, LinkWire, TxnWire, master_of, txn_of
 
 CURSOR_KEY = "pull_cursor"
-MASTER_TYPES = frozenset({"township", "policy", "village", "shop", "household", "card", "item"})
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,13 @@ def pull_cursor(unit: LedgerUnit) -> int:
     return int(unit.meta(CURSOR_KEY) or 0)
 
 
-def apply_page(store: LedgerStore, changes: Sequence[Message], next_cursor: int) -> Applied:
+def apply_page(store: LedgerStore, changes: Sequence[Change], next_cursor: int) -> Applied:
     """Apply ``changes`` (in ``seq`` order) and move the cursor to ``next_cursor``, in one write unit."""
     with store.write() as unit:
         return apply_in(unit, changes, next_cursor)
 
 
-def apply_in(unit: LedgerUnit, changes: Sequence[Message], next_cursor: int) -> Applied:
+def apply_in(unit: LedgerUnit, changes: Sequence[Change], next_cursor: int) -> Applied:
     """The same inside a unit the caller holds (provisioning sets up the shop in the same unit)."""
     current = pull_cursor(unit)
     pending: list[Transaction] = []
@@ -89,20 +91,17 @@ def apply_in(unit: LedgerUnit, changes: Sequence[Message], next_cursor: int) -> 
         if seq <= current:
             continue  # already applied by an earlier pull, bundle or process
         applied += 1
-        kind = change.get("type")
-        if kind == "link":
+        if change["type"] == "link":
             stored += flush()
-            _link(unit, change.get("data"), heads)
+            _link(unit, change["data"], heads)
             continue
-        if kind == "txn":
-            txn = _transaction(unit, change.get("data"), heads)
+        if change["type"] == "txn":
+            txn = _transaction(unit, change["data"], heads)
             if households or cards:
                 stored += flush()
             pending.append(txn)
             continue
-        if kind not in MASTER_TYPES:
-            raise SyncError("payload_malformed", detail=f"unknown change type {kind!r}")
-        record = master_from_wire(str(kind), change.get("data"))
+        record = master_of(change["type"], change["data"])
         if isinstance(record, Household | PassbookCard):
             stored += flush() if pending else 0
             if isinstance(record, Household):
@@ -119,29 +118,23 @@ def apply_in(unit: LedgerUnit, changes: Sequence[Message], next_cursor: int) -> 
     return Applied(applied, stored, cursor, corrected)
 
 
-def _transaction(unit: LedgerUnit, data: object, heads: dict[str, tuple[int, str]]) -> Transaction:
-    if not isinstance(data, dict) or not isinstance(data.get("d"), str) or not isinstance(data.get("q"), int):
-        raise SyncError("payload_malformed", detail="a pulled transaction needs its device and number")
-    device, seq = str(data["d"]), int(data["q"])
-    prev_hash = _previous_hash(unit, device, seq, heads)
-    txn = txn_from_wire(data, device, prev_hash)
+def _transaction(unit: LedgerUnit, data: TxnWire, heads: dict[str, tuple[int, str]]) -> Transaction:
+    device = data.get("d")
+    if not device:
+        raise SyncError("payload_malformed", detail="a pulled transaction needs its device")
+    prev_hash = _previous_hash(unit, device, data["q"], heads)
+    txn = txn_of(data, device, prev_hash)
     heads[device] = (txn.seq, txn.hash)
     return txn
 
 
-def _link(unit: LedgerUnit, data: object, heads: dict[str, tuple[int, str]]) -> None:
+def _link(unit: LedgerUnit, data: LinkWire, heads: dict[str, tuple[int, str]]) -> None:
     """A transaction of another device that the township held: only its place in that device's chain.
 
     The device's next transactions chain onto it; it has no effect here (docs/sync.md "Authority").
     """
-    if not isinstance(data, dict):
-        raise SyncError("payload_malformed", detail="a held transaction's link is not an object")
-    device, seq, digest, shop_id = data.get("d"), data.get("q"), data.get("x"), data.get("s", "")
-    if not isinstance(device, str) or not device or isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-        raise SyncError("payload_malformed", detail="a held transaction's link needs its device and number")
-    if not isinstance(digest, str) or len(digest) != 64 or not isinstance(shop_id, str):
-        raise SyncError("payload_malformed", detail="a held transaction's link needs its hash")
-    unit.put_chain_link(device, shop_id, seq, digest)
+    device, seq, digest = data["d"], data["q"], data["x"]
+    unit.put_chain_link(device, data.get("s", ""), seq, digest)
     heads[device] = (seq, digest)
 
 

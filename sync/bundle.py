@@ -135,31 +135,29 @@ def import_reply(
 ) -> Imported:
     """Apply a reply bundle: the acknowledgement, then the changes with their cursor, in one local transaction."""
     message = open_sealed(body, device_token, REPLY_TYPE, key=key)
-    pull_part = message.get("pull", message)
-    if not isinstance(pull_part, dict):
-        raise SyncError("bundle_invalid", detail="the reply has no changes")
+    try:
+        reply = protocol.validated(protocol.BundleReply, message, "reply bundle")
+    except SyncError as error:
+        raise SyncError("bundle_invalid", detail=error.message("en")) from error
+    pull_part = reply.page()
     with store.write() as unit:
         identity = unit.identity()
-        if message.get("device_id") != identity.device_id or message.get("shop_id", identity.shop_id) != (
-            identity.shop_id
-        ):
+        if reply.device_id != identity.device_id or (reply.shop_id or identity.shop_id) != identity.shop_id:
             raise SyncError(
                 "bundle_invalid",
-                detail=f"it was made for device {message.get('device_id')}, this PC is {identity.device_id}",
+                detail=f"it was made for device {reply.device_id}, this PC is {identity.device_id}",
             )
         acked = int(unit.meta(ACKED_KEY) or 0)
-        reply_ack = message.get("acked_through")
-        if isinstance(reply_ack, int) and not isinstance(reply_ack, bool) and reply_ack > acked:
-            if unit.transaction_by_receipt(identity.shop_id, identity.device_id, reply_ack) is None:
+        if reply.acked_through > acked:
+            if unit.transaction_by_receipt(identity.shop_id, identity.device_id, reply.acked_through) is None:
                 raise SyncError(
-                    "conflict", detail=f"the township holds {reply_ack} transactions of this device, more than this PC"
+                    "conflict",
+                    detail=f"the township holds {reply.acked_through} transactions of this device, more than this PC",
                 )
-            acked = reply_ack
+            acked = reply.acked_through
             unit.set_meta(ACKED_KEY, str(acked))
         current = pull_cursor(unit)
-        after = pull_part.get("after", current)
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise SyncError("bundle_invalid", detail="the reply's starting cursor is not a whole number")
+        after = current if pull_part.after is None else pull_part.after
         if after > current:
             # Applying it would jump the cursor over changes this PC never received.
             raise SyncError(
@@ -170,11 +168,10 @@ def import_reply(
         page = read_page(pull_part, after)
         applied = apply_page(store, page.changes, page.next)  # joins this unit
         if not page.more:
-            unit.set_meta(LAST_SYNCED_KEY, _synced_at(message.get("created_at"), clock))
-        exceptions = message.get("exceptions", 0)
+            unit.set_meta(LAST_SYNCED_KEY, _synced_at(reply.created_at, clock))
     return Imported(
         acked,
-        exceptions if isinstance(exceptions, int) else 0,
+        reply.exceptions,
         applied.changes,
         applied.txns,
         applied.cursor,

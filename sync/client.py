@@ -14,33 +14,35 @@ must look at, and nothing changes locally.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
+from pydantic import BaseModel
 
 from ledger import services
 from ledger.errors import LedgerError
-from ledger.messages import Said, Spoken, template
+from ledger.messages import Said, Spoken
 from ledger.model import Policy, Shop, Township, Transaction, Village
 from ledger.ports import Identity, LedgerStore, LedgerUnit, SyncStatus
 from sync import protocol
 from sync.apply import apply_in, apply_page, pull_cursor
-from sync.errors import STATUS, SyncError
+from sync.errors import SyncError
+from sync.http import Backoff, Http, RemoteRefusal, Unreachable, check_transport, is_loopback, reply_as
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
+_Reply = TypeVar("_Reply", bound=BaseModel)
 Clock = Callable[[], datetime]
 Sleep = Callable[[float], None]
 
@@ -48,8 +50,6 @@ ACKED_KEY = "acked_through"
 LAST_SYNCED_KEY = "last_synced"
 SERVER_URL_KEY = "server_url"
 ERROR_KEY = "sync_error"  # the last failure as JSON {"zh", "en", "at"}; "" once a sync succeeds
-
-MAX_REPLY_BYTES = protocol.MAX_JSON_BYTES  # a reply larger than this on the wire is not read
 
 
 @dataclass(frozen=True)
@@ -132,194 +132,6 @@ class Enrolment:
     bundle_key: str = ""  # signs USB-stick bundles; "" from a server older than issue 11 (derived from the token)
 
 
-class RemoteRefusal(SyncError):
-    """A refusal the server sent (4xx or 5xx), keeping the HTTP status it really had.
-
-    ``status`` decides whether to retry, so it must be the status on the wire: an error code this client
-    does not know must not turn a 4xx into something retried forever.
-    """
-
-    def __init__(self, code: str, http_status: int, server_message: str, retry_after: float | None, **params: Any):
-        self.http_status = http_status
-        self.server_message = server_message
-        self.retry_after = retry_after
-        super().__init__(code, **params)
-
-    @property
-    def status(self) -> int:
-        return self.http_status
-
-    def message(self, lang: str = "zh") -> str:
-        zh = lang.startswith("zh")
-        if zh and self.server_message:
-            return self.server_message  # the server writes its messages in Chinese unless asked otherwise
-        if self.code not in STATUS:
-            return self.server_message or f"{self.code} (HTTP {self.http_status})"
-        return template(self.code, lang).format_map(_Fill(self.params, str(self.params.get("detail", ""))))
-
-
-class _Fill(dict[str, Any]):
-    """Template parameters where any the server did not send read as its detail text."""
-
-    def __init__(self, params: dict[str, Any], fallback: str) -> None:
-        super().__init__(params)
-        self.fallback = fallback
-
-    def __missing__(self, key: str) -> str:
-        return self.fallback
-
-
-def _limited_json(raw: bytes, gzipped: bool) -> Any:
-    """A reply body as JSON; gzip is inflated with a bound, so a hostile reply cannot fill the memory."""
-    try:
-        if gzipped:
-            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-            raw = inflater.decompress(raw, protocol.MAX_JSON_BYTES + 1)
-            if len(raw) > protocol.MAX_JSON_BYTES or inflater.unconsumed_tail:
-                raise SyncError("payload_too_large", limit=protocol.MAX_JSON_BYTES)
-        return json.loads(raw.decode("utf-8")) if raw.strip() else None
-    except SyncError:
-        raise
-    except (zlib.error, UnicodeDecodeError, ValueError) as exc:
-        raise SyncError("payload_malformed", detail=f"reply: {exc}"[:200]) from exc
-
-
-def _message(data: Any) -> protocol.Message:
-    if not isinstance(data, dict):
-        raise SyncError("payload_malformed", detail="the reply is not a JSON object")
-    if "v" in data and data["v"] != protocol.VERSION:
-        raise SyncError("version_unsupported", version=data["v"])
-    return data
-
-
-def _whole(message: protocol.Message, key: str, minimum: int = 0) -> int:
-    value = message.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise SyncError("payload_malformed", detail=f"the reply's {key!r} is not a whole number")
-    return value
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        return float(response.headers.get("retry-after", ""))
-    except ValueError:
-        return None
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
-    text = str(exc).strip()
-    return text[:200] if text else type(exc).__name__
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_transport(server_url: str, allow_plain_http: bool = False) -> bool:
-    """Refuse plain ``http://`` to another machine unless the shop's settings allow it; True means "allowed
-    but unencrypted" (the caller warns).
-
-    The device token travels in every request, and whoever reads it can push as this shop: over plain
-    HTTP anyone on the village's network (or the mobile operator's) can. The loopback never leaves the PC.
-    """
-    parts = urlsplit(server_url)
-    if parts.scheme.lower() != "http" or is_loopback(parts.hostname or ""):
-        return False
-    if not allow_plain_http:
-        raise SyncError("plain_http_refused", url=server_url)
-    log.warning("syncing over plain HTTP with %s: the device token can be read on the way", server_url)
-    return True
-
-
-class Http:
-    """Requests to the central record, with its faults turned into ``SyncError``s. Retries are the caller's."""
-
-    def __init__(
-        self,
-        server_url: str,
-        token: str | None,
-        client: httpx.Client | None,
-        timeout: float,
-        allow_plain_http: bool = False,
-    ) -> None:
-        check_transport(server_url, allow_plain_http)
-        self.server_url = server_url.rstrip("/")
-        self.token = token
-        self._own = client is None
-        self.client = client if client is not None else httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0))
-
-    def close(self) -> None:
-        if self._own:
-            self.client.close()
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: bytes | None = None,
-        gzipped: bool = True,
-        params: dict[str, Any] | None = None,
-    ) -> protocol.Message:
-        headers = {"Accept": "application/json", "Accept-Encoding": "gzip", "User-Agent": "lovemart-sync/1"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            if gzipped:
-                headers["Content-Encoding"] = "gzip"
-        url = self.server_url + path
-        try:
-            with self.client.stream(method, url, content=body, params=params, headers=headers) as response:
-                raw = self._read(response)
-        except httpx.UnsupportedProtocol as exc:
-            raise SyncError("invalid", detail=f"server address {self.server_url!r}: {exc}") from exc
-        except httpx.InvalidURL as exc:
-            raise SyncError("invalid", detail=f"server address {self.server_url!r}: {exc}") from exc
-        except httpx.HTTPError as exc:
-            raise SyncError("unreachable", url=self.server_url, detail=_describe(exc)) from exc
-        gzipped_reply = "gzip" in response.headers.get("content-encoding", "").lower()
-        if response.status_code >= 400:
-            raise self._refusal(response, raw, gzipped_reply)
-        return _message(_limited_json(raw, gzipped_reply))
-
-    def _read(self, response: httpx.Response) -> bytes:
-        chunks = []
-        size = 0
-        for chunk in response.iter_raw():
-            size += len(chunk)
-            if size > MAX_REPLY_BYTES:
-                raise SyncError("payload_too_large", limit=MAX_REPLY_BYTES)
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _refusal(self, response: httpx.Response, raw: bytes, gzipped: bool) -> SyncError:
-        status = response.status_code
-        code, text, detail = _CODE_OF_STATUS.get(status, "server_error" if status >= 500 else "invalid"), "", ""
-        try:
-            data = _limited_json(raw, gzipped)
-        except SyncError:
-            data = None
-        error = data.get("error") if isinstance(data, dict) else None
-        if isinstance(error, dict):
-            code = str(error.get("code") or code)
-            text = str(error.get("message") or "")
-            detail = str(error.get("detail") or "")
-        params = {"detail": detail or text or f"HTTP {status}", "status": status, "url": self.server_url}
-        return RemoteRefusal(code, status, text, _retry_after(response), **params)
-
-
-# What a refusal without a readable error body (a proxy's HTML page, say) most likely means.
-_CODE_OF_STATUS = {401: "token_invalid", 403: "wrong_shop", 404: "not_found", 409: "conflict", 413: "payload_too_large"}
-
-
 def enrol(
     server_url: str,
     enrol_token: str,
@@ -336,33 +148,23 @@ def enrol(
     Only a failure to connect is retried: the request never left, so the token is unused. After a lost
     reply the token may be spent and a resend would be refused; the township issues a new one.
     """
-    connection = Http(server_url, None, http, timeout, allow_plain_http)
-    body = json.dumps({"v": protocol.VERSION, "token": enrol_token}).encode("utf-8")
+    connection = Http(server_url, None, http, timeout, allow_plain_http=allow_plain_http)
+    request = protocol.EnrolRequest(token=enrol_token)
+    body = json.dumps(request.model_dump()).encode("utf-8")
+    retry = Backoff(max_attempts, backoff, sleep=sleep)
     try:
-        for attempt in range(1, max_attempts + 1):
-            try:
-                reply = connection.request("POST", "/v1/enrol", body=body, gzipped=False)
-                break
-            except SyncError as error:
-                connect_failed = isinstance(error.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
-                if not connect_failed or attempt == max_attempts:
-                    raise
-                sleep(backoff * 2 ** (attempt - 1))
+        reply = retry.run(
+            lambda: connection.fetch(protocol.EnrolReply, "POST", "/v1/enrol", body=body, gzipped=False),
+            retry_if=lambda error: isinstance(error, Unreachable) and not error.connected,
+        )
     finally:
         connection.close()
-    fields = {}
-    for key in ("shop_id", "device_id", "device_token"):
-        value = reply.get(key)
-        if not isinstance(value, str) or not value:
-            raise SyncError("payload_malformed", detail=f"the enrolment reply lacks {key!r}")
-        fields[key] = value
-    sent_key = reply.get("bundle_key")
     return Enrolment(
-        fields["shop_id"],
-        fields["device_id"],
-        fields["device_token"],
-        str(reply.get("server_time", "")),
-        sent_key if isinstance(sent_key, str) and len(sent_key) == 64 else "",
+        reply.shop_id,
+        reply.device_id,
+        reply.device_token,
+        reply.server_time,
+        reply.bundle_key if len(reply.bundle_key) == 64 else "",
     )
 
 
@@ -402,7 +204,7 @@ class SyncClient:
         # Named points where tests interrupt a sync as a crash would: "push_replied" (reply in hand, ack not
         # saved), "pull_received" (page in hand, not applied).
         self.hook = hook
-        self.http = Http(self.server_url, device_token, http, timeout, allow_plain_http)
+        self.http = Http(self.server_url, device_token, http, timeout, allow_plain_http=allow_plain_http)
         self._lock = threading.Lock()
         self._running = False
         self._unrecorded_error: SyncError | LedgerError | None = None
@@ -522,7 +324,7 @@ class SyncClient:
                 break
             body = protocol.encode(protocol.push_message(identity.shop_id, identity.device_id, batch))
             try:
-                reply = self.http.request("POST", "/v1/push", body=body)
+                reply = self.http.fetch(protocol.PushReply, "POST", "/v1/push", body=body)
             except SyncError as error:
                 if not error.retryable:
                     raise
@@ -535,8 +337,8 @@ class SyncClient:
                 continue
             failures = 0
             self._at("push_replied")
-            ack = _whole(reply, ACKED_KEY)
-            exceptions += _whole(reply, "exceptions") if "exceptions" in reply else 0
+            ack = reply.acked_through
+            exceptions += reply.exceptions
             if ack > batch[-1].seq:
                 self._require_local(identity, ack)
             if ack <= acked:
@@ -559,8 +361,7 @@ class SyncClient:
 
     def _recover(self, identity: Identity) -> int:
         """After a lost reply: take the server's ``acked_through`` (``GET /v1/status``) and go on from there."""
-        status = self._call("GET", "/v1/status")
-        ack = _whole(status, ACKED_KEY)
+        ack = self._call(protocol.StatusReply, "/v1/status").acked_through
         self._require_local(identity, ack)
         with self.store.write() as unit:
             unit.set_meta(ACKED_KEY, str(ack))
@@ -620,7 +421,7 @@ class SyncClient:
                 page = ahead.result()
 
     def _page(self, after: int) -> Page:
-        reply = self._call("GET", "/v1/pull", params={"after": after, "limit": protocol.PULL_PAGE})
+        reply = self._call(protocol.PullReply, "/v1/pull", params={"after": after, "limit": protocol.PULL_PAGE})
         return read_page(reply, after)
 
     # ----- provisioning ----------------------------------------------------------------------------------
@@ -660,24 +461,23 @@ class SyncClient:
             return self._sync_locked()
 
     # ----- helpers --------------------------------------------------------------------------------------
-    def _call(self, method: str, path: str, params: dict[str, Any] | None = None) -> protocol.Message:
-        """An idempotent request (GET), retried with backoff on retryable faults."""
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                return self.http.request(method, path, params=params)
-            except SyncError as error:
-                if not error.retryable or attempt == self.max_attempts:
-                    raise
-                self._pause(attempt, error)
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+    def _retries(self) -> Backoff:
+        return Backoff(self.max_attempts, self.backoff, self.max_backoff, self.sleep)
+
+    def _call(self, model: type[_Reply], path: str, params: dict[str, Any] | None = None) -> _Reply:
+        """A GET (idempotent), its reply validated as ``model``, retried with backoff on retryable faults."""
+        return self._retries().run(
+            lambda: self.http.fetch(model, "GET", path, params=params), on_retry=self._announce_retry
+        )
 
     def _pause(self, attempt: int, error: SyncError) -> None:
-        delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-        if isinstance(error, RemoteRefusal) and error.retry_after is not None:
-            delay = max(delay, min(self.max_backoff, error.retry_after))
+        delay = self._retries().delay(attempt, error)
+        self._announce_retry(attempt, error, delay)
+        self.sleep(delay)
+
+    def _announce_retry(self, attempt: int, error: SyncError, delay: float) -> None:
         self._report(Progress("retry", attempt, self.max_attempts - 1, error.message("zh")))
         log.info("sync: attempt %d failed (%s); retrying in %.1f s", attempt, error, delay)
-        self.sleep(delay)
 
     def _report(self, progress: Progress) -> None:
         if self.progress is not None:
@@ -690,28 +490,20 @@ class SyncClient:
 
 @dataclass(frozen=True)
 class Page:
-    changes: list[protocol.Message]
+    changes: list[protocol.Change]
     next: int
     more: bool
 
 
-def read_page(reply: protocol.Message, after: int) -> Page:
-    """Check a pull reply (or the pull part of a reply bundle): changes in order, after ``after``, a sane cursor."""
-    if "type" in reply and reply["type"] not in ("pull", "bundle_reply"):
-        raise SyncError("payload_malformed", detail=f"expected a pull reply, got {reply['type']!r}")
-    changes = list(protocol.changes_of(reply))
-    next_cursor = _whole(reply, "next")
-    more = reply.get("more", False)
-    if not isinstance(more, bool):
-        raise SyncError("payload_malformed", detail="the reply's 'more' is not true or false")
-    previous = after
-    for change in changes:
-        if change["seq"] <= previous:
-            raise SyncError("payload_malformed", detail="changes out of order")
-        previous = change["seq"]
-    if next_cursor < previous:
+def read_page(reply: protocol.PullReply | protocol.Message, after: int) -> Page:
+    """Check a pull reply (or the pull part of a reply bundle): every change as the protocol says
+    (``protocol.PullReply``), in order, after ``after``, with a sane cursor."""
+    page = reply if isinstance(reply, protocol.PullReply) else reply_as(protocol.PullReply, reply)
+    if page.changes and page.changes[0]["seq"] <= after:
+        raise SyncError("payload_malformed", detail="changes out of order")
+    if page.next < after:
         raise SyncError("payload_malformed", detail="the cursor is behind the changes sent")
-    return Page(changes, next_cursor, more)
+    return Page(page.changes, page.next, page.more)
 
 
 class _Founding:
@@ -724,12 +516,12 @@ class _Founding:
         self.shop: Shop | None = None
         self.villages: dict[str, Village] = {}
 
-    def see(self, changes: list[protocol.Message]) -> None:
+    def see(self, changes: list[protocol.Change]) -> None:
         for change in changes:
-            kind = change.get("type")
+            kind = change["type"]
             if kind not in ("township", "policy", "village", "shop"):
                 continue
-            record = protocol.master_from_wire(str(kind), change.get("data"))
+            record = protocol.master_of(kind, change["data"])
             if isinstance(record, Township):
                 self.township = record
             elif isinstance(record, Policy):
@@ -793,8 +585,15 @@ def client_for(store: LedgerStore, server_url: str, device_token: str, **options
         client.close()
 
 
+# ``Http``, ``RemoteRefusal``, ``check_transport`` and ``is_loopback`` live in ``sync.http`` and are named here
+# too, where callers found them before there was one HTTP client.
 __all__ = [
     "Enrolment",
+    "Http",
+    "RemoteRefusal",
+    "Unreachable",
+    "check_transport",
+    "is_loopback",
     "Page",
     "Progress",
     "PullResult",

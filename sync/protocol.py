@@ -5,6 +5,17 @@ travel in a compact form (short keys, empty fields left out, the previous hash i
 because a village shop may sync over a weak mobile link: the target is under 150 bytes per
 transaction on the wire. The same messages go into USB-stick bundles, so an office with no network
 applies exactly what a server would have sent. See ``docs/sync.md`` for the whole protocol.
+
+The messages are typed models (pydantic) with the declared bounds on them: the server validates what it
+is sent with them (and shows them in its OpenAPI), the shop validates the server's replies and USB-stick
+files with the same models. A message still travels as compact JSON made from plain dicts (``encode``),
+so the bytes on the wire, and bundles written by older versions, are what they always were.
+
+Transactions and pulled changes are ``TypedDict`` models: pydantic checks each one's types and bounds in
+its Rust core and hands back the same plain dict, which the change log stores as it came (no model object
+per transaction to build and throw away). Measured on a push of 1,000 redemptions: about 3.4 µs a
+transaction to validate against 4 µs for the hand-written checks it replaced, then the same few µs to
+build the ``Transaction``.
 """
 
 from __future__ import annotations
@@ -18,9 +29,21 @@ import hmac
 import json
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Final, Literal, NotRequired, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from typing_extensions import TypedDict  # pydantic needs this one's TypedDict before Python 3.12
 
 from ledger.model import (
     Household,
@@ -39,13 +62,13 @@ from ledger.model import (
 )
 from sync.errors import SyncError
 
-VERSION = 1
+VERSION: Final = 1
 MAX_BODY_BYTES = 4 * 1024 * 1024  # compressed request body the server accepts
 MAX_JSON_BYTES = 64 * 1024 * 1024  # after decompression: a gzip bomb stops here
 MAX_PUSH_TXNS = 1000  # per push request
 PULL_PAGE = 1000  # changes per pull page, at most
 
-Message = dict[str, Any]
+Message = dict[str, Any]  # a message as it is encoded: plain JSON values
 
 # ----- declared bounds of everything on the wire --------------------------------------------------------
 # Checked before anything is stored: a value the database would refuse (PostgreSQL refuses NUL in text,
@@ -80,39 +103,6 @@ def bad_text(value: str) -> str | None:
     except UnicodeEncodeError:
         return "lone surrogate (not Unicode text)"
     return None
-
-
-def checked_text(value: Any, what: str, limit: int, *, required: bool = False) -> str:
-    """``value`` if it is text the database can store, at most ``limit`` characters; else payload_malformed."""
-    if type(value) is not str:
-        raise SyncError("payload_malformed", detail=f"{what} is not text")
-    if len(value) > limit:
-        raise SyncError("payload_malformed", detail=f"{what} is longer than {limit} characters")
-    if not value:
-        if required:
-            raise SyncError("payload_malformed", detail=f"{what} is empty")
-        return value
-    problem = bad_text(value)
-    if problem:
-        raise SyncError("payload_malformed", detail=f"{what}: {problem}")
-    return value
-
-
-def checked_int(value: Any, what: str, low: int = -MAX_BIGINT, high: int = MAX_BIGINT) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SyncError("payload_malformed", detail=f"{what} is not a whole number")
-    if not low <= value <= high:
-        raise SyncError("payload_malformed", detail=f"{what} is out of range ({low} to {high})")
-    return value
-
-
-def checked_time(value: Any, what: str) -> str:
-    text = checked_text(value, what, TIME_LEN, required=True)
-    try:
-        datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise SyncError("payload_malformed", detail=f"{what} is not an ISO time") from exc
-    return text
 
 
 def _depth_ok(raw: bytes, limit: int) -> bool:
@@ -216,7 +206,110 @@ def decode(body: bytes, expect_type: str | None = None, limit: int = MAX_JSON_BY
     return message
 
 
+# ----- bounded values -------------------------------------------------------------------------------------
+# Every string is strict text (a number is not a string) of at most its column's length, storable (no NUL, no
+# lone surrogate); every number a strict whole number (not true, not 1.0) within its column's range.
+
+
+def _storable(value: str) -> str:
+    problem = bad_text(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _iso_time(value: str) -> str:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not an ISO time") from None
+    return value
+
+
+_STRICT = Strict()
+_STORABLE = AfterValidator(_storable)
+
+
+def _length(limit: int, at_least: int = 0) -> StringConstraints:
+    return StringConstraints(min_length=at_least, max_length=limit)
+
+
+TxnIdText = Annotated[str, _STRICT, _length(TXN_ID_LEN, 1), _STORABLE]
+RefText = Annotated[str, _STRICT, _length(TXN_ID_LEN), _STORABLE]
+DeviceId = Annotated[str, _STRICT, _length(ID_LEN, 1), _STORABLE]  # also a required shop or household id
+ShortId = Annotated[str, _STRICT, _length(ID_LEN), _STORABLE]  # a shop or household id that may be empty
+PlaceId = Annotated[str, _STRICT, _length(32, 1), _STORABLE]  # township and village ids
+OperatorText = Annotated[str, _STRICT, _length(OPERATOR_LEN), _STORABLE]
+AccountText = Annotated[str, _STRICT, _length(ACCOUNT_LEN, 1), _STORABLE]
+UnitText = Annotated[str, _STRICT, _length(UNIT_LEN, 1), _STORABLE]
+SkuText = Annotated[str, _STRICT, _length(SKU_LEN, 1), _STORABLE]
+PartyText = Annotated[str, _STRICT, _length(PARTY_LEN), _STORABLE]
+HashText = Annotated[str, _STRICT, _length(HASH_LEN, 1), _STORABLE]
+FullHash = Annotated[str, _STRICT, _length(HASH_LEN, HASH_LEN), _STORABLE]
+MemoText = Annotated[str, _STRICT, _length(MAX_MEMO), _STORABLE]
+NameText = Annotated[str, _STRICT, _length(NAME_LEN), _STORABLE]
+PersonText = Annotated[str, _STRICT, _length(100), _STORABLE]  # a head of household, a member, a relation
+TimeText = Annotated[str, _STRICT, _length(TIME_LEN, 1), _STORABLE, AfterValidator(_iso_time)]
+OptionalTime = Annotated[str, _STRICT, _length(TIME_LEN), _STORABLE]  # a card's times ("" when unknown)
+ShortText = Annotated[str, _STRICT, _length(16), _STORABLE]  # an item's unit, a policy's cycle
+LabelText = Annotated[str, _STRICT, _length(64), _STORABLE]  # a barcode, a category
+Seq = Annotated[int, _STRICT, Field(ge=1, le=MAX_BIGINT)]
+Cursor = Annotated[int, _STRICT, Field(ge=0, le=MAX_BIGINT)]
+Amount = Annotated[int, _STRICT, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+Quantity = Annotated[int, _STRICT, Field(ge=-MAX_QTY, le=MAX_QTY)]
+Setting = Annotated[int, _STRICT, Field(ge=0, le=MAX_QTY)]  # a policy's numbers
+Int32 = Annotated[int, _STRICT, Field(ge=-(2**31), le=2**31 - 1)]
+Count = Annotated[int, _STRICT, Field(ge=0, le=MAX_BIGINT)]
+
+
+def _malformed(error: ValidationError, what: str) -> SyncError:
+    """A validation failure as the protocol's 400: where and what, never the value (it may be huge or hostile)."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return SyncError("payload_malformed", detail=f"{what}: {where}: {first['msg']}"[:200])
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def validated(model: type[_Model], data: Any, what: str) -> _Model:
+    """``data`` as ``model``, or ``payload_malformed`` naming the first field that does not fit."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise _malformed(error, what) from None
+
+
 # ----- transactions -------------------------------------------------------------------------------
+
+
+class TxnWire(TypedDict):
+    """A transaction in the compact form: short keys, empty fields left out, the previous hash implied.
+
+    ``i`` id, ``q`` sequence number, ``k`` kind, ``t`` time, ``x`` hash, ``d`` device (in pulled changes),
+    ``s`` shop, ``o`` operator, ``h`` household, ``p`` postings ``[account, amount(, unit)]`` (unit "pt" left
+    out), ``l`` lines ``[sku, quantity, points each]``, ``m`` memo, ``r`` the transaction it refers to,
+    ``y`` party, ``c`` the pull cursor the shop had.
+    """
+
+    i: TxnIdText
+    q: Seq
+    k: TxnKind
+    t: TimeText
+    x: HashText
+    d: NotRequired[DeviceId]
+    s: NotRequired[ShortId]
+    o: NotRequired[OperatorText]
+    h: NotRequired[ShortId]
+    p: NotRequired[list[tuple[AccountText, Amount] | tuple[AccountText, Amount, UnitText]]]
+    l: NotRequired[list[tuple[SkuText, Quantity, Quantity]]]  # noqa: E741 - the wire's key
+    m: NotRequired[MemoText]
+    r: NotRequired[RefText]
+    y: NotRequired[PartyText]
+    c: NotRequired[Cursor]
+
+
+TXN_WIRE: TypeAdapter[TxnWire] = TypeAdapter(TxnWire)
 
 
 def txn_to_wire(txn: Transaction, with_device: bool = False) -> Message:
@@ -245,89 +338,45 @@ def txn_to_wire(txn: Transaction, with_device: bool = False) -> Message:
     return wire
 
 
-def _field(wire: Message, key: str, kind: type, default: Any = None) -> Any:
-    value = wire.get(key, default)
-    if value is default:
-        return default
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise SyncError("payload_malformed", detail=f"field {key!r} has the wrong type")
-    return value
-
-
-def _text(wire: Message, key: str, limit: int, default: Any = None) -> Any:
-    value = wire.get(key, default)
-    if value is default:
-        return default
-    return checked_text(value, f"field {key!r}", limit)
-
-
-def _posting(p: Any) -> Posting:
-    if not isinstance(p, list) or not 2 <= len(p) <= 3:
-        raise SyncError("payload_malformed", detail="a posting is [account, amount(, unit)]")
-    account = checked_text(p[0], "an account", ACCOUNT_LEN, required=True)
-    amount = checked_int(p[1], "an amount", -MAX_AMOUNT, MAX_AMOUNT)
-    unit = checked_text(p[2], "a unit", UNIT_LEN, required=True) if len(p) > 2 else "pt"
-    return Posting(account, amount, unit)
-
-
-def _line(ln: Any) -> Line:
-    if not isinstance(ln, list) or len(ln) != 3:
-        raise SyncError("payload_malformed", detail="a line is [sku, quantity, points each]")
-    sku = checked_text(ln[0], "a sku", SKU_LEN, required=True)
-    qty = checked_int(ln[1], "a quantity", -MAX_QTY, MAX_QTY)
-    return Line(sku, qty, checked_int(ln[2], "points", -MAX_QTY, MAX_QTY))
-
-
-def txn_from_wire(wire: Any, device_id: str | None, prev_hash: str) -> Transaction:
-    """Rebuild a transaction; its hash is checked by the ledger when it is stored (``ingest``)."""
-    if not isinstance(wire, dict):
-        raise SyncError("payload_malformed", detail="a transaction is not an object")
-    device = _text(wire, "d", ID_LEN, device_id)
+def txn_of(wire: TxnWire, device_id: str | None, prev_hash: str) -> Transaction:
+    """The transaction of a wire form already validated (``TxnWire``); its hash is checked when it is stored."""
+    device = wire.get("d", device_id)
     if not device:
         raise SyncError("payload_malformed", detail="transaction without a device")
-    try:
-        kind = TxnKind(_field(wire, "k", str))
-    except ValueError as exc:
-        raise SyncError("payload_malformed", detail=str(exc)[:200]) from exc
-    postings = tuple(_posting(p) for p in _field(wire, "p", list, []))
-    lines = tuple(_line(ln) for ln in _field(wire, "l", list, []))
-    txn_id = _text(wire, "i", TXN_ID_LEN)
-    seq = _field(wire, "q", int)
-    created_at = wire.get("t")
-    digest = _text(wire, "x", HASH_LEN)
-    if not txn_id or seq is None or seq < 1 or not created_at or not digest:
-        raise SyncError("payload_malformed", detail="a transaction lacks its id, number, time or hash")
     return Transaction(
-        txn_id=txn_id,
+        txn_id=wire["i"],
         device_id=device,
-        seq=checked_int(seq, "field 'q'", 1),
-        kind=kind,
-        created_at=checked_time(created_at, "field 't'"),
-        shop_id=_text(wire, "s", ID_LEN, ""),
-        operator=_text(wire, "o", OPERATOR_LEN, ""),
-        household_id=_text(wire, "h", ID_LEN, None),
-        postings=postings,
-        lines=lines,
-        memo=_text(wire, "m", MAX_MEMO, ""),
-        ref_txn_id=_text(wire, "r", TXN_ID_LEN, None),
-        party=_text(wire, "y", PARTY_LEN, None),
-        pull_cursor=checked_int(_field(wire, "c", int, 0), "field 'c'", 0),
-        prev_hash=checked_text(prev_hash, "prev_hash", HASH_LEN),
-        hash=digest,
+        seq=wire["q"],
+        kind=TxnKind(wire["k"]),
+        created_at=wire["t"],
+        shop_id=wire.get("s", ""),
+        operator=wire.get("o", ""),
+        household_id=wire.get("h"),
+        postings=tuple(Posting(p[0], p[1], p[2] if len(p) > 2 else "pt") for p in wire.get("p", ())),
+        lines=tuple(Line(ln[0], ln[1], ln[2]) for ln in wire.get("l", ())),
+        memo=wire.get("m", ""),
+        ref_txn_id=wire.get("r"),
+        party=wire.get("y"),
+        pull_cursor=wire.get("c", 0),
+        prev_hash=prev_hash,
+        hash=wire["x"],
     )
 
 
-def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"not a whole number: {value!r}")
-    return value
+def txn_from_wire(wire: Any, device_id: str | None, prev_hash: str) -> Transaction:
+    """Validate one wire form and rebuild its transaction (a held transaction's stored form, a test's)."""
+    try:
+        checked = TXN_WIRE.validate_python(wire)
+    except ValidationError as error:
+        raise _malformed(error, "a transaction") from None
+    return txn_of(checked, device_id, prev_hash)
 
 
-def chain_from_wire(wires: Sequence[Any], device_id: str, prev_hash: str) -> list[Transaction]:
+def chain_of(wires: Sequence[TxnWire], device_id: str, prev_hash: str) -> list[Transaction]:
     """One device's consecutive transactions: each one's previous hash is the hash before it."""
     result = []
     for wire in wires:
-        txn = txn_from_wire(wire, device_id, prev_hash)
+        txn = txn_of(wire, device_id, prev_hash)
         result.append(txn)
         prev_hash = txn.hash
     return result
@@ -336,8 +385,40 @@ def chain_from_wire(wires: Sequence[Any], device_id: str, prev_hash: str) -> lis
 # ----- push -----------------------------------------------------------------------------------------
 
 
+class PushRequest(BaseModel):
+    """``POST /v1/push``: one device's consecutive transactions after what the server acknowledged.
+
+    Sent gzip'd (``Content-Encoding: gzip``); ``prev_hash`` is the hash before the first transaction.
+    """
+
+    # ``decode(body, "push")`` requires both on the wire; a bundle's push part is read without them.
+    v: Literal[1] = VERSION
+    type: Literal["push"] = "push"
+    shop_id: ShortId | None = None
+    device_id: DeviceId
+    prev_hash: HashText | None = None
+    txns: list[TxnWire] = Field(max_length=MAX_PUSH_TXNS)
+
+    @model_validator(mode="after")
+    def _chained(self) -> PushRequest:
+        if self.txns and self.prev_hash is None:
+            raise ValueError("a push with transactions needs prev_hash")
+        return self
+
+    def transactions(self) -> list[Transaction]:
+        return chain_of(self.txns, self.device_id, self.prev_hash or "")
+
+
+class PushReply(BaseModel):
+    """The answer to a push: how far this device is now stored, and how many exceptions the push raised."""
+
+    v: Literal[1] = VERSION
+    acked_through: Cursor
+    exceptions: Count = 0
+
+
 def push_message(shop_id: str, device_id: str, txns: Sequence[Transaction]) -> Message:
-    """Transactions of one device, consecutive, after what the server acknowledged."""
+    """Transactions of one device, consecutive, after what the server acknowledged (a ``PushRequest``)."""
     if not txns:
         return {"v": VERSION, "type": "push", "shop_id": shop_id, "device_id": device_id, "txns": []}
     return {
@@ -350,50 +431,251 @@ def push_message(shop_id: str, device_id: str, txns: Sequence[Transaction]) -> M
     }
 
 
-def push_txns(message: Message) -> list[Transaction]:
+def push_request(message: Message | PushRequest) -> PushRequest:
+    """A decoded push as its model; more than ``MAX_PUSH_TXNS`` transactions is 413, as a body too large."""
+    if isinstance(message, PushRequest):
+        return message
     wires = message.get("txns")
-    device = message.get("device_id")
-    if not isinstance(wires, list) or not isinstance(device, str) or not device:
-        raise SyncError("payload_malformed", detail="a push needs device_id and txns")
-    if len(wires) > MAX_PUSH_TXNS:
+    if isinstance(wires, list) and len(wires) > MAX_PUSH_TXNS:
         raise SyncError("payload_too_large", limit=MAX_PUSH_TXNS)
-    if not wires:
-        return []
-    prev = message.get("prev_hash")
-    if not isinstance(prev, str):
-        raise SyncError("payload_malformed", detail="a push needs prev_hash")
-    return chain_from_wire(wires, device, prev)
+    return validated(PushRequest, message, "push")
 
 
-# ----- bundles (USB stick) -----------------------------------------------------------------------------
+def push_txns(message: Message) -> list[Transaction]:
+    return push_request(message).transactions()
 
 
-def sign(secret: str, body: bytes) -> str:
-    """HMAC-SHA256 of a bundle with the device token: a file changed on the way is refused."""
-    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+# ----- enrolment, status, health, errors ----------------------------------------------------------------------
 
 
-def verify_signature(secret: str, body: bytes, signature: str) -> bool:
-    return hmac.compare_digest(sign(secret, body), signature)
+class EnrolRequest(BaseModel):
+    """``POST /v1/enrol``: a one-use enrolment token (plain JSON or gzip'd)."""
+
+    v: Literal[1] = VERSION
+    token: Annotated[str, _STRICT, _length(256, 1), _STORABLE]
 
 
-def changes_of(message: Message) -> Iterable[Message]:
-    changes = message.get("changes")
-    if not isinstance(changes, list):
-        raise SyncError("payload_malformed", detail="a pull reply needs changes")
-    for change in changes:
-        if not isinstance(change, dict) or not isinstance(change.get("seq"), int) or "type" not in change:
-            raise SyncError("payload_malformed", detail="a change needs seq and type")
-        yield change
+class EnrolReply(BaseModel):
+    """This PC's device id and token; ``bundle_key`` signs its USB-stick bundles (sent once, here)."""
+
+    v: Literal[1] = VERSION
+    shop_id: DeviceId
+    device_id: DeviceId
+    device_token: Annotated[str, _STRICT, _length(256, 1)]
+    bundle_key: str = ""  # "" from a server older than issue 11: the key is then derived from the token
+    server_time: str = ""
 
 
-# ----- master data in pull changes ------------------------------------------------------------------------
+class StatusReply(BaseModel):
+    """``GET /v1/status``: what the central record holds of this device (after a lost reply, say)."""
+
+    v: Literal[1] = VERSION
+    shop_id: str = ""
+    device_id: str = ""
+    acked_through: Cursor
+    server_time: str = ""
+    cursor: Cursor = 0
+
+
+class HealthReply(BaseModel):
+    ok: bool
+    configured: bool
+    server_time: str
+
+
+class ErrorBody(BaseModel):
+    """A refusal: a stable ``code`` and a ``message`` for people (Chinese unless ``?lang=en``)."""
+
+    code: str
+    message: str = ""
+    detail: str | None = None  # a refused push: the ledger's code
+    params: dict[str, str | int] | None = None  # a ledger refusal's parameters (the kiosk raises it again)
+    problems: list[str] | None = None  # an import: one line per bad row
+
+
+class ErrorEnvelope(BaseModel):
+    """Every refusal of the server: ``{"error": {"code", "message", ...}}`` with the status of ``sync.errors``."""
+
+    error: ErrorBody
+
+
+# ----- pull: changes in the township's order -------------------------------------------------------------------
 # Each change is {"seq": N, "type": T, "data": ...}; ``data`` for each type is made and read here, so the
 # server and the client cannot disagree about a field. Household status is not master data: it follows from
 # clearing and unfreeze transactions.
 
 
-def master_to_wire(record: Township | Policy | Village | Shop | Household | PassbookCard | Item) -> tuple[str, Message]:
+class LinkWire(TypedDict):
+    """The place of a transaction the township held: device, number, hash and shop, no content."""
+
+    d: DeviceId
+    q: Seq
+    x: FullHash
+    s: NotRequired[ShortId]
+
+
+class TownshipWire(TypedDict):
+    township_id: PlaceId
+    name: NameText
+    passbook_key: Annotated[str, _STRICT, _length(128), _STORABLE]  # base64
+
+
+class PolicyWire(TypedDict, total=False):
+    """The fields of ``ledger.model.Policy`` (a missing one keeps its default)."""
+
+    version: Setting
+    base_points: Setting
+    redeemable_floor: Setting
+    cycle: ShortText
+    fen_per_point: Setting
+    visitor_limit: Setting
+    max_offline_days: Setting
+    max_quantity: Setting
+    max_points_per_award: Setting
+
+
+class VillageWire(TypedDict):
+    village_id: PlaceId
+    name: NameText
+
+
+class ShopWire(TypedDict):
+    shop_id: DeviceId
+    name: NameText
+    village_id: PlaceId
+
+
+class HouseholdWire(TypedDict):
+    household_id: DeviceId
+    village_id: PlaceId
+    head_name: PersonText
+    home_shop_id: DeviceId
+    members: NotRequired[Annotated[list[tuple[PersonText, PersonText]], Field(max_length=100)]]
+
+
+class CardWire(TypedDict):
+    household_id: DeviceId
+    card_no: Annotated[int, _STRICT, Field(ge=0, le=2**31 - 1)]
+    active: Annotated[bool, _STRICT]
+    issued_at: NotRequired[OptionalTime]
+    revoked_at: NotRequired[OptionalTime | None]
+
+
+class ItemWire(TypedDict):
+    sku: SkuText
+    name: NameText
+    unit: ShortText
+    points: Int32
+    barcode: NotRequired[LabelText | None]
+    category: NotRequired[LabelText]
+    active: NotRequired[Annotated[bool, _STRICT]]
+
+
+class TxnChange(TypedDict):
+    seq: Seq
+    type: Literal["txn"]
+    data: TxnWire
+
+
+class LinkChange(TypedDict):
+    seq: Seq
+    type: Literal["link"]
+    data: LinkWire
+
+
+class TownshipChange(TypedDict):
+    seq: Seq
+    type: Literal["township"]
+    data: TownshipWire
+
+
+class PolicyChange(TypedDict):
+    seq: Seq
+    type: Literal["policy"]
+    data: PolicyWire
+
+
+class VillageChange(TypedDict):
+    seq: Seq
+    type: Literal["village"]
+    data: VillageWire
+
+
+class ShopChange(TypedDict):
+    seq: Seq
+    type: Literal["shop"]
+    data: ShopWire
+
+
+class HouseholdChange(TypedDict):
+    seq: Seq
+    type: Literal["household"]
+    data: HouseholdWire
+
+
+class CardChange(TypedDict):
+    seq: Seq
+    type: Literal["card"]
+    data: CardWire
+
+
+class ItemChange(TypedDict):
+    seq: Seq
+    type: Literal["item"]
+    data: ItemWire
+
+
+Change = Annotated[
+    TxnChange
+    | LinkChange
+    | TownshipChange
+    | PolicyChange
+    | VillageChange
+    | ShopChange
+    | HouseholdChange
+    | CardChange
+    | ItemChange,
+    Field(discriminator="type"),
+]
+MasterRecord = Township | Policy | Village | Shop | Household | PassbookCard | Item
+_MASTER_WIRES: dict[str, TypeAdapter[Any]] = {
+    "township": TypeAdapter(TownshipWire),
+    "policy": TypeAdapter(PolicyWire),
+    "village": TypeAdapter(VillageWire),
+    "shop": TypeAdapter(ShopWire),
+    "household": TypeAdapter(HouseholdWire),
+    "card": TypeAdapter(CardWire),
+    "item": TypeAdapter(ItemWire),
+}
+MASTER_TYPES = frozenset(_MASTER_WIRES)
+
+
+class PullReply(BaseModel):
+    """``GET /v1/pull``: changes after the cursor in ``seq`` order, the next cursor, whether there are more.
+
+    Also the ``pull`` part of a reply bundle (``after`` = the cursor the shop's bundle had).
+    """
+
+    v: Literal[1] = VERSION
+    type: Literal["pull", "bundle_reply"] | None = None
+    changes: list[Change]
+    next: Cursor
+    more: Annotated[bool, _STRICT] = False
+    after: Cursor | None = None
+
+    @model_validator(mode="after")
+    def _in_order(self) -> PullReply:
+        previous = -1
+        for change in self.changes:
+            if change["seq"] <= previous:
+                raise ValueError("changes out of order")
+            previous = change["seq"]
+        if self.changes and self.next < previous:
+            raise ValueError("the cursor is behind the changes sent")
+        return self
+
+
+def master_to_wire(record: MasterRecord) -> tuple[str, Message]:
     """(type, data) of a master record for the change log."""
     if isinstance(record, Township):
         key = base64.b64encode(record.passbook_key).decode("ascii")
@@ -431,70 +713,147 @@ def master_to_wire(record: Township | Policy | Village | Shop | Household | Pass
     }
 
 
-def _id(data: Message, key: str, limit: int) -> str:
-    return checked_text(data[key], key, limit, required=True)
+def master_of(kind: str, data: Any) -> MasterRecord:
+    """The record of a pulled change of ``kind`` whose data is already validated (a ``PullReply``'s)."""
+    if kind == "township":
+        try:
+            key = base64.b64decode(data["passbook_key"])
+        except (binascii.Error, ValueError) as exc:
+            raise SyncError("payload_malformed", detail=f"township: passbook_key: {exc}"[:200]) from None
+        return Township(data["township_id"], data["name"], key)
+    if kind == "policy":
+        return Policy(**data)
+    if kind == "village":
+        return Village(data["village_id"], data["name"])
+    if kind == "shop":
+        return Shop(data["shop_id"], data["name"], data["village_id"])
+    if kind == "household":
+        members = tuple(Member(name, relation) for name, relation in data.get("members", ()))
+        return Household(
+            data["household_id"],
+            data["village_id"],
+            data["head_name"],
+            data["home_shop_id"],
+            HouseholdStatus.ACTIVE,
+            members,
+        )
+    if kind == "card":
+        return PassbookCard(
+            data["household_id"], data["card_no"], data["active"], data.get("issued_at", ""), data.get("revoked_at")
+        )
+    if kind == "item":
+        return Item(
+            data["sku"],
+            data["name"],
+            data["unit"],
+            data["points"],
+            data.get("barcode"),
+            data.get("category", ""),
+            data.get("active", True),
+        )
+    raise SyncError("payload_malformed", detail=f"unknown change type {kind!r}"[:200])
 
 
-def _name(data: Message, key: str) -> str:
-    return checked_text(data[key], key, NAME_LEN)
-
-
-def master_from_wire(kind: str, data: Any) -> Township | Policy | Village | Shop | Household | PassbookCard | Item:
-    """The record of a pulled change of ``kind`` (anything but ``txn``); malformed data is refused."""
-    if not isinstance(data, dict):
-        raise SyncError("payload_malformed", detail=f"{kind} data is not an object")
+def master_from_wire(kind: str, data: Any) -> MasterRecord:
+    """Validate the data of a change of ``kind`` (anything but ``txn`` and ``link``) and make its record."""
+    adapter = _MASTER_WIRES.get(kind)
+    if adapter is None:
+        raise SyncError("payload_malformed", detail=f"unknown change type {kind!r}"[:200])
     try:
-        if kind == "township":
-            key = checked_text(data["passbook_key"], "passbook_key", 128)
-            return Township(_id(data, "township_id", 32), _name(data, "name"), base64.b64decode(key))
-        if kind == "policy":
-            names = {f.name for f in dataclasses.fields(Policy)}
-            values = {k: v for k, v in data.items() if k in names}
-            for name, value in values.items():
-                if name == "cycle":
-                    checked_text(value, "cycle", 16)
-                else:
-                    checked_int(value, name, 0, MAX_QTY)
-            return Policy(**values)
-        if kind == "village":
-            return Village(_id(data, "village_id", 32), _name(data, "name"))
-        if kind == "shop":
-            return Shop(_id(data, "shop_id", ID_LEN), _name(data, "name"), _id(data, "village_id", 32))
-        if kind == "household":
-            raw_members = data.get("members", [])
-            if not isinstance(raw_members, list) or len(raw_members) > 100:
-                raise SyncError("payload_malformed", detail="members are a list of at most 100")
-            members = tuple(
-                Member(checked_text(m[0], "a member", 100), checked_text(m[1], "a relation", 100)) for m in raw_members
-            )
-            return Household(
-                _id(data, "household_id", ID_LEN),
-                _id(data, "village_id", 32),
-                checked_text(data["head_name"], "head_name", 100),
-                _id(data, "home_shop_id", ID_LEN),
-                HouseholdStatus.ACTIVE,
-                members,
-            )
-        if kind == "card":
-            revoked = data.get("revoked_at")
-            return PassbookCard(
-                _id(data, "household_id", ID_LEN),
-                checked_int(data["card_no"], "card_no", 0, 2**31 - 1),
-                bool(data["active"]),
-                checked_text(data.get("issued_at", ""), "issued_at", TIME_LEN),
-                None if revoked is None else checked_text(revoked, "revoked_at", TIME_LEN),
-            )
-        if kind == "item":
-            barcode = data.get("barcode")
-            return Item(
-                _id(data, "sku", SKU_LEN),
-                _name(data, "name"),
-                checked_text(data["unit"], "unit", 16),
-                checked_int(data["points"], "points", -(2**31), 2**31 - 1),
-                None if barcode is None else checked_text(barcode, "barcode", 64),
-                checked_text(data.get("category", ""), "category", 64),
-                bool(data.get("active", True)),
-            )
-    except (KeyError, IndexError, TypeError, ValueError, binascii.Error) as exc:
-        raise SyncError("payload_malformed", detail=f"{kind}: {exc}"[:200]) from exc
-    raise SyncError("payload_malformed", detail=f"unknown change type {kind!r}")
+        checked = adapter.validate_python(data)
+    except ValidationError as error:
+        raise _malformed(error, kind) from None
+    return master_of(kind, checked)
+
+
+# ----- bundles (USB stick) -----------------------------------------------------------------------------
+
+
+class BundleMessage(BaseModel):
+    """A shop's USB-stick file (``lovemart sync --export``): its push and the pull cursor it had, signed."""
+
+    v: Literal[1]
+    type: Literal["bundle"]
+    shop_id: ShortId | None = None
+    device_id: DeviceId
+    created_at: str = ""
+    acked_through: Cursor = 0
+    cursor: Cursor = 0
+    remaining: Cursor = 0
+    push: PushRequest | None = None
+    sig: str
+
+
+class BundleReply(BaseModel):
+    """The township's answer on the stick (``lovemart central bundle reply``): the acknowledgement and the
+    changes after the bundle's cursor, signed for that device."""
+
+    v: Literal[1]
+    type: Literal["bundle_reply"]
+    shop_id: ShortId | None = None
+    device_id: DeviceId
+    acked_through: Cursor = 0
+    exceptions: Count = 0
+    created_at: str = ""
+    pull: PullReply | None = None  # a reply written before the changes had their own part carries them here
+    changes: list[Change] | None = None
+    next: Cursor | None = None
+    more: Annotated[bool, _STRICT] = False
+    after: Cursor | None = None
+    sig: str
+
+    def page(self) -> PullReply:
+        """The changes part, wherever this reply carries it."""
+        if self.pull is not None:
+            return self.pull
+        if self.changes is None or self.next is None:
+            raise SyncError("bundle_invalid", detail="the reply has no changes")
+        return PullReply(changes=self.changes, next=self.next, more=self.more, after=self.after)
+
+
+def sign(secret: str, body: bytes) -> str:
+    """HMAC-SHA256 of a bundle with the device token: a file changed on the way is refused."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str, body: bytes, signature: str) -> bool:
+    return hmac.compare_digest(sign(secret, body), signature)
+
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_JSON_BYTES",
+    "MAX_PUSH_TXNS",
+    "PULL_PAGE",
+    "VERSION",
+    "BundleMessage",
+    "BundleReply",
+    "Change",
+    "EnrolReply",
+    "EnrolRequest",
+    "ErrorBody",
+    "ErrorEnvelope",
+    "HealthReply",
+    "Message",
+    "PullReply",
+    "PushReply",
+    "PushRequest",
+    "StatusReply",
+    "TxnWire",
+    "bad_text",
+    "decode",
+    "encode",
+    "loads_bounded",
+    "master_from_wire",
+    "master_of",
+    "master_to_wire",
+    "push_message",
+    "push_request",
+    "push_txns",
+    "sign",
+    "txn_from_wire",
+    "txn_of",
+    "txn_to_wire",
+    "validated",
+    "verify_signature",
+]

@@ -39,10 +39,7 @@ def signed(message: protocol.Message, key: str) -> protocol.Message:
     return message | {"sig": protocol.sign(key, canonical(message))}
 
 
-def _device_of(record: CentralRecord, message: protocol.Message) -> CentralDevice:
-    device_id = message.get("device_id")
-    if not isinstance(device_id, str):
-        raise SyncError("bundle_invalid", detail="no device")
+def _device_of(record: CentralRecord, message: protocol.Message, device_id: str) -> CentralDevice:
     with record.store.read() as unit:
         device = unit.device(device_id)
     if device is None or not device.active:
@@ -55,31 +52,27 @@ def _device_of(record: CentralRecord, message: protocol.Message) -> CentralDevic
     return device
 
 
-def read_bundle(record: CentralRecord, body: bytes) -> tuple[CentralDevice, protocol.Message]:
-    """The bundle's device and message; its cursor is checked here, before its push is applied, so a bundle
-    whose reply could not be made is refused whole (a cursor beyond BIGINT cannot even be looked up)."""
+def read_bundle(record: CentralRecord, body: bytes) -> tuple[CentralDevice, protocol.BundleMessage]:
+    """The bundle's device and message, whole (``protocol.BundleMessage``), before its push is applied: a
+    bundle whose reply could not be made is refused whole (a cursor beyond BIGINT cannot even be looked up)."""
     message = protocol.decode(body, "bundle")
-    protocol.checked_int(message.get("cursor", 0), "a bundle's cursor", 0)
-    return _device_of(record, message), message
+    bundle = protocol.validated(protocol.BundleMessage, message, "bundle")
+    return _device_of(record, message, bundle.device_id), bundle
 
 
 def apply_bundle(record: CentralRecord, body: bytes) -> dict[str, Any]:
     """Store the push carried by a shop's bundle; the same answer as ``POST /v1/push``."""
-    device, message = read_bundle(record, body)
-    push = message.get("push")
-    if not isinstance(push, dict):
+    device, bundle = read_bundle(record, body)
+    if bundle.push is None:
         raise SyncError("payload_malformed", detail="a bundle needs a push")
-    result = record.push(device, push | {"v": protocol.VERSION, "type": "push"})
+    result = record.push(device, bundle.push)
     return result | {"shop_id": device.shop_id, "device_id": device.device_id}
 
 
 def reply_bundle(record: CentralRecord, body: bytes, exceptions: int = 0) -> bytes:
     """The answer to a shop's bundle: every change after the bundle's cursor, signed for that device."""
-    device, message = read_bundle(record, body)
-    cursor = message.get("cursor", 0)
-    if isinstance(cursor, bool) or not isinstance(cursor, int) or cursor < 0:
-        raise SyncError("payload_malformed", detail="a bundle's cursor is a whole number")
-    after = cursor
+    device, bundle = read_bundle(record, body)
+    after = cursor = bundle.cursor
     changes: list[Any] = []
     more = True
     while more and len(changes) < MAX_REPLY_CHANGES:

@@ -23,13 +23,12 @@ from ledger.errors import LedgerError
 from ledger.model import Operator, Policy, Role, Township, Transaction
 from ledger.storage.central import CentralDevice, CentralStore, CentralUnit, LogEntry
 from sync.errors import SyncError
-from sync.protocol import PULL_PAGE, VERSION, Message, push_txns
+from sync.protocol import PULL_PAGE, VERSION, EnrolRequest, Message, PushRequest, push_request, validated
 from sync.server import abuse, bundlekeys, holds, rules
 from sync.server.changes import dumps, log_masters, log_txns, txn_entry
 from sync.server.tokens import new_token, token_hash
 
 CENTRAL_DEVICE = "C"
-WIRE_KEYS = frozenset("iqktxsohplmryc")  # the keys ``txn_to_wire`` writes (the device "d" is added here)
 # Township clerks act through the admin token; what they do is recorded as the township's.
 TOWNSHIP_OPERATOR = Operator("township", "乡镇", Role.ADMIN)
 _ID = re.compile(r"^[A-Z0-9]{1,16}$")
@@ -163,11 +162,10 @@ class CentralRecord:
                 raise SyncError("token_invalid")
 
     # ----- the protocol ---------------------------------------------------------------------------------
-    def enrol(self, message: Message) -> dict[str, Any]:
-        """Spend an enrol token: the shop PC becomes a new device with its own token."""
-        enrol_token = message.get("token")
-        if not isinstance(enrol_token, str) or not enrol_token:
-            raise SyncError("payload_malformed", detail="enrol needs a token")
+    def enrol(self, message: EnrolRequest | Message) -> dict[str, Any]:
+        """Spend an enrol token: the shop PC becomes a new device with its own token (an ``EnrolReply``)."""
+        request = message if isinstance(message, EnrolRequest) else validated(EnrolRequest, message, "enrol")
+        enrol_token = request.token
         device_token = new_token()
         when = self.now()
         with self.write() as unit:
@@ -191,11 +189,15 @@ class CentralRecord:
             "server_time": when,
         }
 
-    def push(self, device: CentralDevice, message: Message) -> dict[str, Any]:
-        """Store a device's transactions exactly once; answer how far the device is acknowledged."""
-        if message.get("device_id") != device.device_id or message.get("shop_id", device.shop_id) != device.shop_id:
+    def push(self, device: CentralDevice, message: PushRequest | Message) -> dict[str, Any]:
+        """Store a device's transactions exactly once; answer how far the device is acknowledged (a ``PushReply``).
+
+        ``message`` is a ``PushRequest`` or a decoded push, validated here.
+        """
+        request = push_request(message)
+        if request.device_id != device.device_id or (request.shop_id or device.shop_id) != device.shop_id:
             raise SyncError("wrong_shop", shop_id=device.shop_id)
-        txns = push_txns(message)
+        txns = request.transactions()
         for txn in txns:
             if txn.device_id != device.device_id or txn.shop_id != device.shop_id:
                 raise SyncError("wrong_shop", shop_id=device.shop_id)
@@ -212,7 +214,7 @@ class CentralRecord:
         # another worker process can meanwhile store its push: each transaction's hash against its
         # content, and its change-log text.
         content_ok = [chain_hash(t.prev_hash, t, t.device_id, t.seq) == t.hash for t in txns]
-        entries = _entries(txns, message, device.device_id)
+        entries = _entries(txns, request, device.device_id)
         when = self.now()
         try:
             with self.write() as unit:
@@ -224,7 +226,7 @@ class CentralRecord:
                 unit.log_bulk([holds.link_entry(t) if t.txn_id in refused else entries[t.txn_id] for t in fresh], when)
                 effective = [t for t in fresh if t.txn_id not in refused] if refused else fresh
                 held = [t for t in fresh if t.txn_id in refused] if refused else []
-                found = holds.hold(unit, held, refused, _wires(message), when)
+                found = holds.hold(unit, held, refused, {w["i"]: w for w in request.txns}, when)
                 found += rules.after_push(unit, effective, when)
                 head = unit.device_head(device.device_id)
                 acked = head[0] if head else 0
@@ -310,26 +312,22 @@ class CentralRecord:
         log_txns(unit, txns, CENTRAL_DEVICE, self.now())
 
 
-def _entries(txns: Sequence[Transaction], message: Message, device_id: str) -> dict[str, LogEntry]:
+def _entries(txns: Sequence[Transaction], request: PushRequest, device_id: str) -> dict[str, LogEntry]:
     """Change-log entries of a push's transactions by id, made from the wire forms the push carried.
 
-    The pushed form of a transaction whose hash checks is what ``txn_to_wire`` makes of it, so it is
-    reused with the device added instead of being rebuilt from the dataclass.
+    The pushed form of a transaction whose hash checks is what ``txn_to_wire`` makes of it (validated, with
+    nothing but the protocol's keys), so it is reused with the device added instead of being rebuilt from the
+    dataclass.
     """
-    wires = {w.get("i"): w for w in message.get("txns", []) if isinstance(w, dict)}
+    wires = {w["i"]: w for w in request.txns}
     entries = {}
     for txn in txns:
         wire = wires.get(txn.txn_id)
-        if wire is None or not wire.keys() <= WIRE_KEYS:  # anything unexpected: store only what was understood
+        if wire is None:
             entries[txn.txn_id] = txn_entry(txn, device_id)
         else:
             entries[txn.txn_id] = LogEntry("txn", txn.txn_id, dumps(wire | {"d": device_id}), device_id)
     return entries
-
-
-def _wires(message: Message) -> dict[str, Any]:
-    """The pushed wire forms by transaction id (what a held transaction looked like, kept for the township)."""
-    return {w["i"]: w for w in message.get("txns", []) if isinstance(w, dict) and isinstance(w.get("i"), str)}
 
 
 def _next_device_id(unit: CentralUnit) -> str:
