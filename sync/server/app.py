@@ -18,20 +18,22 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import ImportProblem, LedgerError
-from ledger.model import Item, TxnKind
+from ledger.model import Item
 from ledger.spreadsheets import MAX_IMPORT_BYTES
 from ledger.storage import DatabaseFailure
 from ledger.storage.central import CentralDevice, CentralStore
-from sync import protocol
+from sync import bodies, protocol
 from sync.errors import SyncError
 from sync.server import bundles, imports, township, views
 from sync.server.gate import MAX_SMALL_BODY, BodyTooLarge, Gate, database_refusal
@@ -43,77 +45,28 @@ GZIP_MAGIC = b"\x1f\x8b"
 MAX_OFFSET = 10**9  # paging offsets; far beyond any table here, well inside every database's integers
 
 
-def _text_schema(limit: int) -> dict[str, Any]:
-    return {"type": "string", "maxLength": limit}
+# Bodies the routes read themselves, after the gate has checked the caller and the size (FastAPI would
+# parse a declared body before any check: docs/sync.md "Abuse of the server"): the push (gzip'd) and the
+# enrolment. Their models are declared in the OpenAPI by reference, and their schemas added to it.
+HAND_READ_BODIES: tuple[type[BaseModel], ...] = (protocol.PushRequest, protocol.EnrolRequest)
+SCHEMA_REF = "#/components/schemas/{model}"
 
 
-_TXN_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["i", "q", "k", "t", "x"],
-    "properties": {
-        "i": _text_schema(protocol.TXN_ID_LEN),
-        "q": {"type": "integer", "minimum": 1, "maximum": protocol.MAX_BIGINT},
-        "k": {"type": "string", "enum": sorted(str(k) for k in TxnKind)},
-        "t": {"type": "string", "format": "date-time", "maxLength": protocol.TIME_LEN},
-        "x": _text_schema(protocol.HASH_LEN),
-        "s": _text_schema(protocol.ID_LEN),
-        "o": _text_schema(protocol.OPERATOR_LEN),
-        "h": _text_schema(protocol.ID_LEN),
-        "p": {
-            "type": "array",
-            "items": {
-                "type": "array",
-                "minItems": 2,
-                "maxItems": 3,
-                "prefixItems": [
-                    _text_schema(protocol.ACCOUNT_LEN),
-                    {"type": "integer", "minimum": -protocol.MAX_AMOUNT, "maximum": protocol.MAX_AMOUNT},
-                    _text_schema(protocol.UNIT_LEN),
-                ],
-            },
-        },
-        "l": {
-            "type": "array",
-            "items": {
-                "type": "array",
-                "minItems": 3,
-                "maxItems": 3,
-                "prefixItems": [
-                    _text_schema(protocol.SKU_LEN),
-                    {"type": "integer", "minimum": -protocol.MAX_QTY, "maximum": protocol.MAX_QTY},
-                    {"type": "integer", "minimum": -protocol.MAX_QTY, "maximum": protocol.MAX_QTY},
-                ],
-            },
-        },
-        "m": _text_schema(protocol.MAX_MEMO),
-        "r": _text_schema(protocol.TXN_ID_LEN),
-        "y": _text_schema(protocol.PARTY_LEN),
-        "c": {"type": "integer", "minimum": 0, "maximum": protocol.MAX_BIGINT},
-    },
-}
-# The push body is gzip'd JSON (``Content-Encoding: gzip``), which FastAPI cannot describe from a model;
-# the schema of the JSON inside is declared here so the OpenAPI (and schemathesis) know what a push is.
-PUSH_OPENAPI: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "protocol.push_message(...), gzip-compressed (Content-Encoding: gzip)",
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["v", "type", "device_id", "txns"],
-                    "properties": {
-                        "v": {"type": "integer", "enum": [protocol.VERSION]},
-                        "type": {"type": "string", "enum": ["push"]},
-                        "shop_id": _text_schema(protocol.ID_LEN),
-                        "device_id": _text_schema(protocol.ID_LEN),
-                        "prev_hash": _text_schema(protocol.HASH_LEN),
-                        "txns": {"type": "array", "maxItems": protocol.MAX_PUSH_TXNS, "items": _TXN_SCHEMA},
-                    },
-                }
-            }
-        },
+def _body_by_reference(model: type[BaseModel], description: str) -> dict[str, Any]:
+    schema = {"$ref": SCHEMA_REF.format(model=model.__name__)}
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": schema}},
+        }
     }
+
+
+# Every refusal is the error envelope; documented once for all routes.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": protocol.ErrorEnvelope, "description": "Refused: nothing was stored"},
+    "5XX": {"model": protocol.ErrorEnvelope, "description": "The database is down or busy: try again later"},
 }
 
 
@@ -125,7 +78,8 @@ def _lang(request: Request) -> str:
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+    envelope = protocol.ErrorEnvelope(error=protocol.ErrorBody(code=code, message=message, **extra))
+    return JSONResponse(envelope.model_dump(exclude_none=True), status_code=status)
 
 
 LEDGER_STATUS = {
@@ -237,88 +191,11 @@ def gzip_json(body: bytes) -> Response:
     return Response(content=body, media_type="application/json", headers={"Content-Encoding": "gzip"})
 
 
-# ----- admin request bodies and parameters -----------------------------------------------------------------
-# Every string has the length of its column and may hold neither NUL (PostgreSQL refuses it) nor a lone
-# surrogate (not Unicode: no driver can encode it); every number fits its column. A value out of bounds
-# is a 422 here, never a database error later.
+# ----- path parameters (the bodies are ``sync.bodies``) --------------------------------------------------------
 
-
-def _storable(value: str) -> str:
-    problem = protocol.bad_text(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-Text = Annotated[str, AfterValidator(_storable)]
-Points = Annotated[int, Field(ge=-(2**31) + 1, le=2**31 - 1)]  # an ``Integer`` column at most
 Id16 = Annotated[str, PathParam(min_length=1, max_length=16)]
 BigId = Annotated[int, PathParam(ge=1, le=protocol.MAX_BIGINT)]
-
-
-class NameIn(BaseModel):
-    name: Text = Field(max_length=200)
-
-
-class VillageIn(BaseModel):
-    village_id: Text = Field(max_length=32)
-    name: Text = Field(max_length=200)
-
-
-class ShopIn(BaseModel):
-    shop_id: Text = Field(max_length=16)
-    name: Text = Field(max_length=200)
-    village_id: Text = Field(max_length=32)
-
-
-class MemberIn(BaseModel):
-    name: Text = Field(max_length=100)
-    relation: Text = Field(default="", max_length=100)
-
-
-class HouseholdIn(BaseModel):
-    household_id: Text = Field(max_length=16)
-    village_id: Text = Field(max_length=32)
-    head_name: Text = Field(max_length=100)
-    home_shop_id: Text = Field(max_length=16)
-    members: list[MemberIn | Annotated[list[Annotated[Text, Field(max_length=100)]], Field(max_length=2)]] = Field(
-        default_factory=list, max_length=50
-    )
-
-
-class ReasonIn(BaseModel):
-    reason: Text = Field(max_length=500)
-
-
-class PointsIn(BaseModel):
-    household_id: Text = Field(max_length=16)
-    points: Points
-    reason: Text = Field(max_length=500)
-    kind: Text = Field(default="award", max_length=16)
-    txn_id: Text | None = Field(default=None, max_length=36)
-
-
-class ItemIn(BaseModel):
-    sku: Text = Field(max_length=32)
-    name: Text = Field(max_length=200)
-    unit: Text = Field(max_length=16)
-    points: Points
-    barcode: Text | None = Field(default=None, max_length=64)
-    category: Text = Field(default="", max_length=64)
-    active: bool = True
-
-
-class DecisionIn(BaseModel):
-    by: str = Field(min_length=1, max_length=100)
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class ResolutionIn(BaseModel):
-    resolution: Text = Field(max_length=2000)
-
-
-class KioskTokenIn(BaseModel):
-    label: Text = Field(default="kiosk", max_length=100)
+TxnIdParam = Annotated[str, PathParam(max_length=protocol.TXN_ID_LEN)]
 
 
 # ----- the application ------------------------------------------------------------------------------------
@@ -338,7 +215,9 @@ def create_app(database_url: str, *, migrate: bool = True, record: CentralRecord
         description="Sync API for village Love Supermarkets (docs/sync.md) and the township's administration.",
         version=str(protocol.VERSION),
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
+    _document_hand_read_bodies(app)
     app.state.record = central
     app.add_middleware(Gate, central=central)
     _install_error_handlers(app)
@@ -348,28 +227,57 @@ def create_app(database_url: str, *, migrate: bool = True, record: CentralRecord
     return app
 
 
+def _document_hand_read_bodies(app: FastAPI) -> None:
+    """The OpenAPI of ``app``, with the schemas of the bodies its routes read themselves (``HAND_READ_BODIES``)
+    added to its components, where those routes' request bodies refer to them."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            _, found = models_json_schema([(m, "validation") for m in HAND_READ_BODIES], ref_template=SCHEMA_REF)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, definition in found.get("$defs", {}).items():
+                components.setdefault(name, definition)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend its OpenAPI
+
+
 def _protocol_routes(app: FastAPI, central: CentralRecord) -> None:
-    @app.get("/v1/health", tags=["sync"])
+    @app.get("/v1/health", tags=["sync"], response_model=protocol.HealthReply)
     def health() -> dict[str, Any]:
         return {"ok": True, "configured": central.configured(), "server_time": central.now()}
 
-    @app.post("/v1/enrol", tags=["sync"])
+    @app.post(
+        "/v1/enrol",
+        tags=["sync"],
+        response_model=protocol.EnrolReply,
+        openapi_extra=_body_by_reference(protocol.EnrolRequest, "plain JSON, or gzip'd (Content-Encoding: gzip)"),
+    )
     async def enrol(request: Request) -> dict[str, Any]:
         body = await read_body(request, MAX_SMALL_BODY)
-        message = json_message(body)
-        return await run_in_threadpool(central.enrol, message)
+        enrolment = protocol.validated(protocol.EnrolRequest, json_message(body), "enrol")
+        return await run_in_threadpool(central.enrol, enrolment)
 
-    @app.post("/v1/push", tags=["sync"], openapi_extra=PUSH_OPENAPI)
+    @app.post(
+        "/v1/push",
+        tags=["sync"],
+        response_model=protocol.PushReply,
+        openapi_extra=_body_by_reference(protocol.PushRequest, "gzip-compressed (Content-Encoding: gzip)"),
+    )
     async def push(request: Request) -> dict[str, Any]:
         device = await run_in_threadpool(_device, central, request)
         body = await read_body(request, protocol.MAX_BODY_BYTES)
 
         def work() -> dict[str, Any]:
-            return central.push(device, protocol.decode(body, "push"))
+            # Read here, after the gate (caller, then size) and not by FastAPI: see HAND_READ_BODIES.
+            return central.push(device, protocol.push_request(protocol.decode(body, "push")))
 
         return await run_in_threadpool(work)
 
-    @app.get("/v1/pull", tags=["sync"])
+    # The reply is assembled from stored change texts (``CentralRecord.pull_json``); the model documents it.
+    @app.get("/v1/pull", tags=["sync"], response_model=protocol.PullReply)
     def pull(
         request: Request,
         after: Annotated[int, Query(ge=0, le=protocol.MAX_BIGINT)] = 0,
@@ -378,22 +286,18 @@ def _protocol_routes(app: FastAPI, central: CentralRecord) -> None:
         device = _device(central, request)
         return gzip_json(central.pull_body(device.device_id, after, limit))
 
-    @app.get("/v1/status", tags=["sync"])
+    @app.get("/v1/status", tags=["sync"], response_model=protocol.StatusReply)
     def status(request: Request) -> dict[str, Any]:
         return central.status(_device(central, request))
 
     # POST, the code in the body: a passbook code in a URL ends up in every access log and proxy log,
     # and whoever reads it can look the household up (issue 11 §3). There is no GET any more (405).
-    @app.post("/v1/kiosk/balance", tags=["kiosk"])
-    def kiosk_balance(
-        request: Request,
-        code: Annotated[Text, Body(min_length=1, max_length=64, embed=True)],
-        village: Annotated[Text | None, Body(max_length=32, embed=True)] = None,
-    ) -> dict[str, Any]:
+    @app.post("/v1/kiosk/balance", tags=["kiosk"], response_model=bodies.KioskBalance)
+    def kiosk_balance(request: Request, body: bodies.KioskBalanceIn) -> dict[str, Any]:
         _kiosk(central, request)
-        return views.kiosk_view(central, code, _lang(request), village.upper() if village else None)
+        return views.kiosk_view(central, body.code, _lang(request), body.village.upper() if body.village else None)
 
-    @app.get("/v1/kiosk/board", tags=["kiosk"])
+    @app.get("/v1/kiosk/board", tags=["kiosk"], response_model=bodies.KioskBoard)
     def kiosk_board(
         request: Request,
         village: Annotated[str, Query(min_length=1, max_length=32)],
@@ -432,31 +336,27 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
 
     @router.get("/township", tags=["admin"])
     def get_township(request: Request) -> dict[str, Any]:
-        with central.store.read() as unit:
-            t = unit.ledger.township()
-            policy = unit.ledger.policy()
-        return {"township_id": t.township_id, "name": t.name, "policy": protocol.master_to_wire(policy)[1]}
+        return township.township_json(central)
 
     @router.put("/township", tags=["admin"])
-    def put_township(request: Request, body: NameIn) -> dict[str, Any]:
+    def put_township(request: Request, body: bodies.NameIn) -> dict[str, Any]:
         t = township.rename_township(central, body.name)
         return {"township_id": t.township_id, "name": t.name}
 
     @router.get("/policy", tags=["admin"])
     def get_policy(request: Request) -> dict[str, Any]:
-        with central.store.read() as unit:
-            return protocol.master_to_wire(unit.ledger.policy())[1]
+        return township.policy_json(central)
 
     @router.put("/policy", tags=["admin"])
-    def put_policy(request: Request, body: dict[str, Any]) -> dict[str, Any]:
-        return protocol.master_to_wire(township.set_policy(central, body))[1]
+    def put_policy(request: Request, body: bodies.PolicyIn) -> dict[str, Any]:
+        return protocol.master_to_wire(township.set_policy(central, body.model_dump(exclude_none=True)))[1]
 
     @router.get("/villages", tags=["admin"])
     def get_villages(request: Request) -> dict[str, Any]:
         return {"villages": township.villages(central)}
 
     @router.post("/villages", tags=["admin"])
-    def post_village(request: Request, body: VillageIn) -> dict[str, Any]:
+    def post_village(request: Request, body: bodies.VillageIn) -> dict[str, Any]:
         v = township.put_village(central, body.village_id, body.name)
         return {"village_id": v.village_id, "name": v.name}
 
@@ -465,7 +365,7 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         return {"shops": township.shops(central)}
 
     @router.post("/shops", tags=["admin"])
-    def post_shop(request: Request, body: ShopIn) -> dict[str, Any]:
+    def post_shop(request: Request, body: bodies.ShopIn) -> dict[str, Any]:
         s = township.put_shop(central, body.shop_id, body.name, body.village_id)
         return {"shop_id": s.shop_id, "name": s.name, "village_id": s.village_id}
 
@@ -475,8 +375,7 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
 
     @router.get("/devices", tags=["admin"])
     def get_devices(request: Request) -> dict[str, Any]:
-        with central.store.read() as unit:
-            return {"devices": [township.device_json(d) for d in unit.devices()]}
+        return {"devices": township.devices(central)}
 
     @router.post("/devices/{device_id}/revoke", tags=["admin"])
     def revoke_device(request: Request, device_id: Id16) -> dict[str, Any]:
@@ -493,13 +392,13 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         return township.households(central, village, offset, limit)
 
     @router.post("/households", tags=["admin"])
-    def post_household(request: Request, body: HouseholdIn) -> dict[str, Any]:
+    def post_household(request: Request, body: bodies.HouseholdIn) -> dict[str, Any]:
         given = township.HouseholdInput(
             body.household_id.strip().upper(),
             body.village_id,
             body.head_name,
             body.home_shop_id,
-            township.members_from([m.model_dump() if isinstance(m, MemberIn) else m for m in body.members]),
+            township.members_from([m.model_dump() if isinstance(m, bodies.MemberIn) else m for m in body.members]),
         )
         return township.put_household(central, given)
 
@@ -520,15 +419,15 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         return township.revoke_card(central, household_id.upper())
 
     @router.post("/households/{household_id}/clear", tags=["admin"])
-    def clear(request: Request, household_id: Id16, body: ReasonIn) -> dict[str, Any]:
+    def clear(request: Request, household_id: Id16, body: bodies.ReasonIn) -> dict[str, Any]:
         return township.txn_json(township.clear(central, household_id.upper(), body.reason))
 
     @router.post("/households/{household_id}/unfreeze", tags=["admin"])
-    def unfreeze(request: Request, household_id: Id16, body: ReasonIn) -> dict[str, Any]:
+    def unfreeze(request: Request, household_id: Id16, body: bodies.ReasonIn) -> dict[str, Any]:
         return township.txn_json(township.unfreeze(central, household_id.upper(), body.reason))
 
     @router.post("/points", tags=["admin"])
-    def post_points(request: Request, body: PointsIn) -> dict[str, Any]:
+    def post_points(request: Request, body: bodies.PointsIn) -> dict[str, Any]:
         txns = township.award(
             central, body.household_id.strip().upper(), body.points, body.reason, body.kind, body.txn_id
         )
@@ -551,7 +450,7 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         return {"items": township.items(central)}
 
     @router.post("/items", tags=["admin"])
-    def post_item(request: Request, body: ItemIn) -> dict[str, Any]:
+    def post_item(request: Request, body: bodies.ItemIn) -> dict[str, Any]:
         item = Item(
             body.sku.strip().upper(),
             body.name,
@@ -577,7 +476,7 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         return township.exceptions_page(central, chosen, kind, shop.upper() if shop else None, offset, limit)
 
     @router.post("/exceptions/{exception_id}/resolve", tags=["admin"])
-    def resolve(request: Request, exception_id: BigId, body: ResolutionIn) -> dict[str, Any]:
+    def resolve(request: Request, exception_id: BigId, body: bodies.ResolutionIn) -> dict[str, Any]:
         return township.resolve_exception(central, exception_id, body.resolution)
 
     @router.get("/held", tags=["admin"])
@@ -591,19 +490,15 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         return township.held(central, None if status == "all" else status, shop, offset, limit)
 
     @router.post("/held/{txn_id}/keep", tags=["admin"])
-    def keep_held(
-        request: Request, txn_id: Annotated[str, PathParam(max_length=36)], body: DecisionIn
-    ) -> dict[str, Any]:
+    def keep_held(request: Request, txn_id: TxnIdParam, body: bodies.DecisionIn) -> dict[str, Any]:
         return township.decide_held(central, txn_id, False, body.by, body.reason)
 
     @router.post("/held/{txn_id}/release", tags=["admin"])
-    def release_held(
-        request: Request, txn_id: Annotated[str, PathParam(max_length=36)], body: DecisionIn
-    ) -> dict[str, Any]:
+    def release_held(request: Request, txn_id: TxnIdParam, body: bodies.DecisionIn) -> dict[str, Any]:
         return township.decide_held(central, txn_id, True, body.by, body.reason)
 
     @router.post("/kiosk-tokens", tags=["admin"])
-    def post_kiosk_token(request: Request, body: KioskTokenIn) -> dict[str, Any]:
+    def post_kiosk_token(request: Request, body: bodies.KioskTokenIn) -> dict[str, Any]:
         return {"kiosk_token": central.new_kiosk_token(body.label)}
 
     @router.post("/bundles/apply", tags=["admin"])

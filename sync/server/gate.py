@@ -88,8 +88,8 @@ def lang_of(scope: Scope) -> str:
 
 
 def error_response(error: SyncError, lang: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": {"code": error.code, "message": error.message(lang)}}
-    return JSONResponse(body, status_code=error.status, headers=headers)
+    envelope = protocol.ErrorEnvelope(error=protocol.ErrorBody(code=error.code, message=error.message(lang)))
+    return JSONResponse(envelope.model_dump(exclude_none=True), status_code=error.status, headers=headers)
 
 
 def database_refusal(exc: BaseException) -> SyncError:

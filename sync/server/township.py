@@ -33,6 +33,7 @@ from ledger.passbook import make_code, valid_household_id
 from ledger.spreadsheets import import_points
 from ledger.storage.central import CentralUnit, SyncExceptionRecord
 from sync.errors import SyncError
+from sync.protocol import master_to_wire
 from sync.server import holds, rules
 from sync.server.changes import log_masters, log_txns
 from sync.server.record import CENTRAL_DEVICE, CentralRecord, valid_id
@@ -65,6 +66,19 @@ def rename_township(record: CentralRecord, name: str) -> Township:
         unit.ledger.put_township(township)
         log_masters(unit, [township], record.now())
     return township
+
+
+def township_json(record: CentralRecord) -> dict[str, Any]:
+    """The township and its current policy (``GET /v1/admin/township``)."""
+    with record.store.read() as unit:
+        township = unit.ledger.township()
+        policy = unit.ledger.policy()
+    return {"township_id": township.township_id, "name": township.name, "policy": master_to_wire(policy)[1]}
+
+
+def policy_json(record: CentralRecord) -> dict[str, Any]:
+    with record.store.read() as unit:
+        return master_to_wire(unit.ledger.policy())[1]
 
 
 def set_policy(record: CentralRecord, changes: dict[str, Any]) -> Policy:
@@ -146,6 +160,11 @@ def device_json(device: Any) -> dict[str, Any]:
         "acked_through": device.acked_through,
         "last_push_at": device.last_push_at,
     }
+
+
+def devices(record: CentralRecord) -> list[dict[str, Any]]:
+    with record.store.read() as unit:
+        return [device_json(d) for d in unit.devices()]
 
 
 def revoke_device(record: CentralRecord, device_id: str) -> None:
