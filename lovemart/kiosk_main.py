@@ -148,7 +148,13 @@ class KioskConfig:
         if not self.server.startswith(("http://", "https://")):
             raise KioskServerFault("kiosk_settings", missing='server = "https://..."')
         self._check_transport()
-        return RemoteKioskSource(self.server, self.kiosk_token or "", self.village or "", timeout=self.server_timeout_s)
+        return RemoteKioskSource(
+            self.server,
+            self.kiosk_token or "",
+            self.village or "",
+            timeout=self.server_timeout_s,
+            allow_plain_http=self.allow_plain_http,
+        )
 
 
 # ----- wiring -----------------------------------------------------------------------------------------

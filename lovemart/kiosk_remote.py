@@ -8,8 +8,11 @@ endpoints (docs/sync.md, "Kiosk away from the shop"):
   the shelf. The code goes in the body, never the URL, which access logs and proxies keep.
 
 It lives in the composition root because it joins the kiosk's plain dataclasses to HTTP (the kiosk may not
-import httpx, sync may not import the kiosk). Every answer carries ``Freshness("remote", when)``: the village
-shop's last push (else the server's time).
+import sync, sync may not import the kiosk). The requests go through the one HTTP client, ``sync.http.Http``
+(plain ``http://`` only to the loopback unless ``[kiosk] allow_plain_http``, a bounded reply, the error
+envelope read once), and the replies are read with the server's own models (``sync.bodies.KioskBoard``,
+``KioskBalance``). Every answer carries ``Freshness("remote", when)``: the village shop's last push (else the
+server's time).
 
 A bad passbook comes back as the server's ledger error and is raised here as the same ``LedgerError``
 (``passbook_malformed``/``forged``/``unknown``/``revoked``), so the presenter shows the same screens as on a
@@ -25,14 +28,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
+from pydantic import BaseModel, ValidationError
 
 from kiosk.sources import Freshness, GoodsOffer, HouseholdFacts, RankEntry, Ranking, Shelf
 from ledger.errors import DeviceFault, LedgerError
 from ledger.history import Movement
 from ledger.messages import Said
+from sync.bodies import KioskBalance, KioskBalanceIn, KioskBoard, KioskMovement, KioskShelf
+from sync.errors import SyncError
+from sync.http import Http, RemoteRefusal, Unreachable
+
+if TYPE_CHECKING:
+    import httpx
 
 # Server error codes that are the ledger's own refusals of a scanned code: raised again as LedgerError.
 PASSBOOK_CODES = frozenset(
@@ -41,49 +50,28 @@ PASSBOOK_CODES = frozenset(
 TOKEN_CODES = frozenset({"token_missing", "token_invalid", "admin_required"})
 MAX_REPLY_BYTES = 4 * 1024 * 1024
 
+_Reply = TypeVar("_Reply", bound=BaseModel)
+
 
 class KioskServerFault(DeviceFault):
     """The central record could not answer the kiosk: no network, a wrong token, a failing server."""
 
 
-def _text(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise KioskServerFault("kiosk_reply_malformed", detail=f"{key}: {value!r}"[:200])
-    return value
+def _offers(shelf: KioskShelf) -> tuple[GoodsOffer, ...]:
+    return tuple(GoodsOffer(g.sku, g.name, g.unit, g.points, g.on_hand) for g in shelf.goods)
 
 
-def _int(data: dict[str, Any], key: str) -> int:
-    value = data.get(key)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise KioskServerFault("kiosk_reply_malformed", detail=f"{key}: {value!r}"[:200])
-    return value
-
-
-def _offers(reply: dict[str, Any]) -> tuple[GoodsOffer, ...]:
-    goods = reply.get("goods")
-    if not isinstance(goods, list):
-        raise KioskServerFault("kiosk_reply_malformed", detail="goods")
-    return tuple(
-        GoodsOffer(_text(g, "sku"), _text(g, "name"), _text(g, "unit"), _int(g, "points"), _int(g, "on_hand"))
-        for g in goods
-        if isinstance(g, dict)
-    )
-
-
-def _movement(m: dict[str, Any]) -> Movement:
-    text = m.get("text") if isinstance(m.get("text"), str) else ""
-    zh = m.get("zh") if isinstance(m.get("zh"), str) else text
-    en = m.get("en") if isinstance(m.get("en"), str) else text
-    receipt_no = m.get("receipt_no") if isinstance(m.get("receipt_no"), str) else ""
-    return Movement(_text(m, "when"), _int(m, "points"), Said(str(zh), str(en)), str(receipt_no))
+def _movement(m: KioskMovement) -> Movement:
+    # ``zh``/``en`` are the server's words in both languages; a server older than them sent ``text`` only.
+    return Movement(m.when, m.points, Said(m.zh or m.text, m.en or m.text), m.receipt_no)
 
 
 class RemoteKioskSource:
     """``KioskSource`` over the central record's kiosk endpoints (see the module docstring).
 
     ``village_id`` chooses the ranking's village and the shop whose goods are shown. ``http`` may be given
-    (tests, a shared client); otherwise one is made with ``timeout`` and closed by ``close()``.
+    (tests, a shared client); otherwise one is made with ``timeout`` and closed by ``close()``. Plain
+    ``http://`` to another machine is refused (``kiosk_plain_http``) unless ``allow_plain_http``.
     """
 
     def __init__(
@@ -98,8 +86,20 @@ class RemoteKioskSource:
         retry_after: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         lang: str = "zh",
+        allow_plain_http: bool = False,
     ) -> None:
-        self.server_url = server_url.rstrip("/")
+        try:
+            self.http = Http(
+                server_url,
+                kiosk_token,
+                http,
+                timeout,
+                allow_plain_http=allow_plain_http,
+                lang=lang,
+                max_reply_bytes=MAX_REPLY_BYTES,
+            )
+        except SyncError as refused:
+            raise KioskServerFault("kiosk_plain_http", url=server_url) from refused
         self.kiosk_token = kiosk_token
         self.village_id = village_id.strip().upper()
         self.timeout = timeout
@@ -107,91 +107,72 @@ class RemoteKioskSource:
         self.retry_after = retry_after
         self.clock = clock
         self.lang = lang
-        self._own_http = http is None
-        self.http = http if http is not None else httpx.Client(timeout=timeout)
         self._shelf: Shelf | None = None
         self._shelf_at = 0.0
         self._down_until = 0.0
 
+    @property
+    def server_url(self) -> str:
+        return self.http.server_url
+
+    @server_url.setter
+    def server_url(self, url: str) -> None:
+        try:
+            self.http.server_url = url
+        except SyncError as refused:
+            raise KioskServerFault("kiosk_plain_http", url=url) from refused
+
     def close(self) -> None:
-        if self._own_http:
-            self.http.close()
+        self.http.close()
 
     # ------------------------------------------------------------ HTTP
 
-    def _get(self, path: str, params: dict[str, Any], body: dict[str, Any] | None = None) -> dict[str, Any]:
-        """GET ``path`` with ``params``, or POST ``body`` as JSON when one is given (a passbook code)."""
-        url = self.server_url + path
-        headers = {"Authorization": f"Bearer {self.kiosk_token}", "Accept": "application/json"}
-        query = params | {"lang": self.lang}
+    def _fetch(self, model: type[_Reply], method: str, path: str, **options: Any) -> _Reply:
+        """One request, its reply read as ``model``; every failure is a ``KioskServerFault`` (or the ledger's
+        refusal of a passbook, raised again as the same ``LedgerError``)."""
         try:
-            if body is None:
-                reply = self.http.get(url, params=query, headers=headers, timeout=self.timeout)
-            else:
-                reply = self.http.post(url, params=query, json=body, headers=headers, timeout=self.timeout)
-        except httpx.HTTPError as failure:
+            reply = self.http.fetch(model, method, path, timeout=self.timeout, **options)
+        except Unreachable as failure:
             self._down_until = self.clock() + self.retry_after
             raise KioskServerFault("kiosk_unreachable", url=self.server_url) from failure
+        except RemoteRefusal as refusal:
+            self._down_until = 0.0
+            if refusal.code in PASSBOOK_CODES:
+                raise LedgerError(refusal.code, **refusal.remote_params) from refusal
+            if refusal.http_status == 401 or refusal.code in TOKEN_CODES:
+                raise KioskServerFault("kiosk_token_invalid") from refusal
+            if refusal.http_status >= 500:
+                raise KioskServerFault("kiosk_server_error", status=refusal.http_status) from refusal
+            raise KioskServerFault("kiosk_refused", detail=refusal.message(self.lang)[:300]) from refusal
+        except SyncError as malformed:  # not the protocol's reply: too large, not JSON, fields missing
+            self._down_until = 0.0
+            raise KioskServerFault("kiosk_reply_malformed", detail=malformed.message("en")[:200]) from malformed
         self._down_until = 0.0
-        if len(reply.content) > MAX_REPLY_BYTES:
-            raise KioskServerFault("kiosk_reply_malformed", detail="too large")
-        try:
-            data = reply.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            if reply.status_code >= 500:
-                raise KioskServerFault("kiosk_server_error", status=reply.status_code)
-            raise KioskServerFault("kiosk_reply_malformed", detail=f"HTTP {reply.status_code}")
-        if reply.status_code == 200:
-            return data
-        found = data.get("error")
-        error: dict[str, Any] = found if isinstance(found, dict) else {}
-        given = error.get("params")
-        details: dict[str, Any] = given if isinstance(given, dict) else {}
-        code = str(error.get("code", ""))
-        if code in PASSBOOK_CODES:
-            raise LedgerError(code, **{str(k): v for k, v in details.items()})
-        if reply.status_code == 401 or code in TOKEN_CODES:
-            raise KioskServerFault("kiosk_token_invalid")
-        if reply.status_code >= 500:
-            raise KioskServerFault("kiosk_server_error", status=reply.status_code)
-        raise KioskServerFault("kiosk_refused", detail=str(error.get("message") or code or reply.status_code)[:300])
+        return reply
 
-    def _board(self, size: int) -> dict[str, Any]:
-        data = self._get("/v1/kiosk/board", {"village": self.village_id, "size": max(0, size)})
-        self._remember_shelf(data)
-        return data
+    def _board(self, size: int) -> KioskBoard:
+        params = {"village": self.village_id, "size": max(0, size)}
+        board = self._fetch(KioskBoard, "GET", "/v1/kiosk/board", params=params)
+        self._remember_shelf(board)
+        return board
 
-    def _remember_shelf(self, data: dict[str, Any]) -> Shelf:
-        shop = data.get("shop")
-        shelf = Shelf(_text(shop, "name") if isinstance(shop, dict) else "", _offers(data), self._freshness(data))
+    def _remember_shelf(self, reply: KioskShelf) -> Shelf:
+        shelf = Shelf(reply.shop.name if reply.shop else "", _offers(reply), self._freshness(reply))
         self._shelf, self._shelf_at = shelf, self.clock()
         return shelf
 
     @staticmethod
-    def _freshness(data: dict[str, Any]) -> Freshness:
+    def _freshness(reply: KioskShelf) -> Freshness:
         # What the villager needs to know is how far the village shop's sales have reached the township
         # (its last push); the server's clock only when the shop never pushed.
-        pushed = data.get("stock_as_of")
-        return Freshness("remote", pushed if isinstance(pushed, str) and pushed else _text(data, "server_time"))
+        return Freshness("remote", reply.as_of)
 
     # ------------------------------------------------------------ KioskSource
 
     def ranking(self, size: int) -> Ranking:
-        data = self._board(size)
-        found = data.get("village")
-        village: dict[str, Any] = found if isinstance(found, dict) else {}
-        rows = data.get("ranking")
-        if not isinstance(rows, list):
-            raise KioskServerFault("kiosk_reply_malformed", detail="ranking")
-        entries = tuple(
-            RankEntry(_int(r, "rank"), _text(r, "household_id"), _text(r, "name"), _int(r, "earned_cycle"))
-            for r in rows
-            if isinstance(r, dict)
-        )
-        name = village.get("name") if isinstance(village.get("name"), str) else ""
-        return Ranking(str(name), entries, self._freshness(data))
+        board = self._board(size)
+        entries = tuple(RankEntry(r.rank, r.household_id, r.name, r.earned_cycle) for r in board.ranking)
+        return Ranking(board.village.name, entries, self._freshness(board))
 
     def shelf(self) -> Shelf:
         now = self.clock()
@@ -202,21 +183,21 @@ class RemoteKioskSource:
         return self._remember_shelf(self._board(0))
 
     def household(self, code: str) -> HouseholdFacts:
-        data = self._get("/v1/kiosk/balance", {}, body={"code": code, "village": self.village_id})
-        history = data.get("history")
-        if not isinstance(history, list):
-            raise KioskServerFault("kiosk_reply_malformed", detail="history")
-        frozen = data.get("frozen")
+        try:
+            request = KioskBalanceIn(code=code, village=self.village_id)
+        except ValidationError as error:  # empty, too long for any code, a NUL: what the server would refuse
+            raise LedgerError("passbook_malformed") from error
+        reply = self._fetch(KioskBalance, "POST", "/v1/kiosk/balance", json_body=request)
         facts = HouseholdFacts(
-            household_id=_text(data, "household_id"),
-            name=_text(data, "name"),
-            frozen=frozen if isinstance(frozen, bool) else data.get("status") == "frozen",
-            balance=_int(data, "balance"),
-            redeemable=_int(data, "redeemable"),
-            earned_cycle=_int(data, "earned_cycle"),
-            movements=tuple(_movement(m) for m in history if isinstance(m, dict)),
-            goods=_offers(data),
-            freshness=self._freshness(data),
+            household_id=reply.household_id,
+            name=reply.name,
+            frozen=reply.is_frozen,
+            balance=reply.balance,
+            redeemable=reply.redeemable,
+            earned_cycle=reply.earned_cycle,
+            movements=tuple(_movement(m) for m in reply.history),
+            goods=_offers(reply),
+            freshness=self._freshness(reply),
         )
-        self._remember_shelf(data)
+        self._remember_shelf(reply)
         return facts

@@ -200,6 +200,7 @@ class Http:
     ``client`` may be given (tests, a shared connection pool); otherwise one is made and ``close()`` closes
     it. ``lang`` (``"zh"``/``"en"``) is asked of the server with every request (``?lang=``), for callers that
     show the server's words (the admin commands, the kiosk); the sync client leaves it to the server.
+    ``max_reply_bytes`` bounds what is read of a reply on the wire (a kiosk's replies are small).
     """
 
     def __init__(
@@ -211,8 +212,10 @@ class Http:
         *,
         allow_plain_http: bool = False,
         lang: str | None = None,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
     ) -> None:
         self.allow_plain_http = allow_plain_http
+        self.max_reply_bytes = max_reply_bytes
         self.server_url = server_url
         self.token = token
         self.timeout = timeout
@@ -301,8 +304,8 @@ class Http:
         size = 0
         for chunk in response.iter_raw():
             size += len(chunk)
-            if size > MAX_REPLY_BYTES:
-                raise SyncError("payload_too_large", limit=MAX_REPLY_BYTES)
+            if size > self.max_reply_bytes:
+                raise SyncError("payload_too_large", limit=self.max_reply_bytes)
             chunks.append(chunk)
         return b"".join(chunks)
 
