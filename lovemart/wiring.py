@@ -99,8 +99,7 @@ def open_checked(path: Path) -> SqlLedgerStore:
     """Open a ledger file, turning a damaged file, a full disk or a read-only folder into a refusal a
     shopkeeper can act on. The folder and the file are made (or tightened to) this user's only first: the
     ledger holds the township's passbook key, and whoever reads it can forge passbooks."""
-    from sqlalchemy.exc import DBAPIError
-
+    from ledger.storage import DatabaseFailure as DBAPIError
     from ledger.storage import open_ledger
 
     try:
@@ -172,9 +171,8 @@ def local_fault(exc: BaseException, folder: Path) -> LedgerError | None:
     """
     import errno
 
-    from sqlalchemy.exc import DBAPIError
-
-    from ledger.storage.store import translate_db_error
+    from ledger.storage import DatabaseFailure as DBAPIError
+    from ledger.storage import translate_db_error
 
     if isinstance(exc, LedgerError):
         return exc

@@ -17,6 +17,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
@@ -28,6 +30,15 @@ WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 def sqlite_url(path: Path | str) -> str:
     return f"sqlite:///{Path(path)}"
+
+
+def redacted_url(url: str) -> str:
+    """A database URL as it may be shown (messages, logs): without its password; "(database)" when it does
+    not even parse, rather than show something that may hold one."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(database)"
 
 
 def make_engine(url: str, *, durable: bool = True) -> Engine:

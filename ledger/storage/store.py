@@ -235,6 +235,11 @@ def database_failure(exc: BaseException) -> str | None:
     return "unavailable"
 
 
+def driver_message(exc: BaseException) -> str:
+    """What the database driver itself said of a failure (SQLAlchemy's wrapper adds its SQL and a link)."""
+    return str(exc.orig if isinstance(exc, DBAPIError) else exc)
+
+
 def translate_db_error(exc: BaseException) -> LedgerError | None:
     """Map the database failures a shopkeeper can meet to refusals they can act on."""
     original = exc.orig if isinstance(exc, DBAPIError) else exc
