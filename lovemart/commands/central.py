@@ -66,8 +66,7 @@ def database_url(args: argparse.Namespace, home: ShopHome) -> str:
 
 
 def open_record(args: argparse.Namespace, home: ShopHome) -> CentralRecord:
-    from sqlalchemy.exc import DBAPIError
-
+    from ledger.storage import DatabaseFailure, driver_message
     from sync.errors import SyncError
     from sync.server.record import CentralRecord
 
@@ -80,8 +79,9 @@ def open_record(args: argparse.Namespace, home: ShopHome) -> CentralRecord:
         make_private(Path(url.removeprefix("sqlite:///")))
     try:
         return CentralRecord.open(url)
-    except DBAPIError as exc:
-        raise CentralRefusal.of(SyncError("unreachable", url=_safe_url(url), detail=str(exc.orig)[:200])) from exc
+    except DatabaseFailure as exc:
+        detail = driver_message(exc)[:200]
+        raise CentralRefusal.of(SyncError("unreachable", url=_safe_url(url), detail=detail)) from exc
 
 
 def use_secret_file(args: argparse.Namespace) -> None:
@@ -97,12 +97,9 @@ def use_secret_file(args: argparse.Namespace) -> None:
 
 def _safe_url(url: str) -> str:
     """The URL without a password, for messages."""
-    from sqlalchemy.engine import make_url
+    from ledger.storage import redacted_url
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # any unparsable URL: say nothing of it rather than leak it
-        return "(database)"
+    return redacted_url(url)
 
 
 def ensure_secret(url: str, record: CentralRecord) -> Path:
@@ -366,49 +363,63 @@ def cmd_server(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 class AdminClient:
-    """The central record's admin API; refusals and network faults become ``CentralRefusal``."""
+    """The central record's admin API over the one HTTP client (``sync.http``: transport check, timeouts, the
+    error envelope); refusals and network faults become ``CentralRefusal``. Nothing is retried: an award
+    sent twice would be two awards."""
 
-    def __init__(self, server: str, token: str, lang: str, timeout: float = 60.0) -> None:
-        import httpx
+    def __init__(self, server: str, token: str, lang: str, timeout: float = 60.0, allow_plain_http: bool = False):
+        from sync.http import Http
 
-        self.server = server.rstrip("/")
+        try:
+            self.http = Http(server, token, None, timeout, allow_plain_http=allow_plain_http, lang=lang)
+        except _sync_errors() as error:
+            raise CentralRefusal.of(error) from error
+        self.server = self.http.server_url
         self.lang = lang
-        self.client = httpx.Client(base_url=self.server, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
 
     def __enter__(self) -> AdminClient:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.client.close()
+        self.http.close()
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        import httpx
-
-        from sync.errors import SyncError
-
-        params = dict(kwargs.pop("params", None) or {})
-        params["lang"] = self.lang
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        files: Any = None,
+    ) -> Any:
+        """The reply's JSON; ``json`` is a body of ``sync.bodies`` (or a plain dict), ``files`` an upload."""
         try:
-            response = self.client.request(method, path, params=params, **kwargs)
-        except httpx.HTTPError as exc:
-            detail = str(exc) or type(exc).__name__
-            raise CentralRefusal.of(SyncError("unreachable", url=self.server, detail=detail)) from exc
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if response.status_code >= 400:
-            error = data.get("error") if isinstance(data, dict) else None
-            if isinstance(error, dict):
-                raise CentralRefusal(str(error.get("code", "error")), str(error.get("message", "")))
-            raise CentralRefusal.of(SyncError("server_error", status=response.status_code))
-        return data
+            return self.http.request(method, path, params=params, json_body=json, files=files)
+        except _sync_errors() as error:
+            raise CentralRefusal.of(error) from error
+
+
+def _body(model: str, **fields: Any) -> Any:
+    """The request body ``sync.bodies.<model>``, checked here with the server's own bounds (a NUL, a reason
+    too long or points beyond any column are refused before anything is sent). Imported here, as pydantic
+    is, so that other commands never load them."""
+    from pydantic import ValidationError
+
+    from sync import bodies
+    from sync.errors import SyncError
+
+    try:
+        return getattr(bodies, model)(**fields)
+    except ValidationError as error:
+        first = error.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise CentralRefusal.of(SyncError("invalid", detail=f"{where}: {first['msg']}")) from None
 
 
 TOKEN_ENV = "LOVEMART_TOKEN"
 
 
-def _client(args: argparse.Namespace) -> AdminClient:
+def _client(args: argparse.Namespace, home: ShopHome) -> AdminClient:
     if getattr(args, "admin_token", None):  # said, not ignored: the caller should stop doing it
         raise LedgerError("secret_on_command_line", option="--admin-token")
     server = args.server or os.environ.get("LOVEMART_SERVER")
@@ -416,6 +427,16 @@ def _client(args: argparse.Namespace) -> AdminClient:
         raise CentralRefusal(
             "usage", "需要 --server（或环境变量 LOVEMART_SERVER）。", "Give --server (or $LOVEMART_SERVER)."
         )
+    # An admin token may do anything: plain http:// only to the loopback, unless this PC's settings say so
+    # ([sync] allow_plain_http, as for the shop's device token). Checked before the token is asked for.
+    from lovemart.sync_wiring import allow_plain_http
+    from sync.http import check_transport
+
+    plain = home.exists and allow_plain_http(home)
+    try:
+        check_transport(server, plain)
+    except _sync_errors() as error:
+        raise CentralRefusal.of(error) from error
     token = admin_token(args.out.lang)
     if not token:
         raise CentralRefusal(
@@ -423,7 +444,7 @@ def _client(args: argparse.Namespace) -> AdminClient:
             f"需要管理员令牌：设环境变量 {TOKEN_ENV}，或在提示时输入。",
             f"An API token is needed: set ${TOKEN_ENV}, or type it when asked.",
         )
-    return AdminClient(server, token, args.out.lang)
+    return AdminClient(server, token, args.out.lang, allow_plain_http=plain)
 
 
 def admin_token(lang: str) -> str:
@@ -444,7 +465,7 @@ def _show(args: argparse.Namespace, data: Any, text: list[str] | str) -> int:
 
 def cmd_central_report(args: argparse.Namespace, home: ShopHome) -> int:
     lang = args.out.lang
-    with _client(args) as api:
+    with _client(args, home) as api:
         params: dict[str, Any] = {}
         if args.report == "ranking":
             params = {k: v for k, v in (("village", args.village), ("limit", args.limit)) if v is not None}
@@ -479,13 +500,14 @@ def cmd_central_report(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_central_shops_add(args: argparse.Namespace, home: ShopHome) -> int:
-    with _client(args) as api:
+    with _client(args, home) as api:
         if args.village_name:
-            api.call("POST", "/v1/admin/villages", json={"village_id": args.village_id, "name": args.village_name})
+            village = _body("VillageIn", village_id=args.village_id, name=args.village_name)
+            api.call("POST", "/v1/admin/villages", json=village)
         shop = api.call(
             "POST",
             "/v1/admin/shops",
-            json={"shop_id": args.shop_id.upper(), "name": args.name, "village_id": args.village_id},
+            json=_body("ShopIn", shop_id=args.shop_id.upper(), name=args.name, village_id=args.village_id),
         )
         token = api.call("POST", f"/v1/admin/shops/{shop['shop_id']}/enrol-tokens")
     data = shop | {"enrol_token": token["enrol_token"]}
@@ -493,7 +515,7 @@ def cmd_central_shops_add(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_central_shops_list(args: argparse.Namespace, home: ShopHome) -> int:
-    with _client(args) as api:
+    with _client(args, home) as api:
         data = api.call("GET", "/v1/admin/shops")
     acked = _say(args.out.lang, "已确认到", "acked")
     text = [
@@ -503,7 +525,7 @@ def cmd_central_shops_list(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_central_enrol_token(args: argparse.Namespace, home: ShopHome) -> int:
-    with _client(args) as api:
+    with _client(args, home) as api:
         data = api.call("POST", f"/v1/admin/shops/{args.shop_id.upper()}/enrol-tokens")
     lang = args.out.lang
     return _show(
@@ -512,7 +534,7 @@ def cmd_central_enrol_token(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_central_devices_list(args: argparse.Namespace, home: ShopHome) -> int:
-    with _client(args) as api:
+    with _client(args, home) as api:
         data = api.call("GET", "/v1/admin/devices")
     text = [
         f"{d['device_id']:<6} {d['shop_id']:<6} acked {d['acked_through']:<8} "
@@ -523,7 +545,7 @@ def cmd_central_devices_list(args: argparse.Namespace, home: ShopHome) -> int:
 
 
 def cmd_central_devices_revoke(args: argparse.Namespace, home: ShopHome) -> int:
-    with _client(args) as api:
+    with _client(args, home) as api:
         data = api.call("POST", f"/v1/admin/devices/{args.device_id.upper()}/revoke")
     return _show(args, data, _say(args.out.lang, f"设备 {args.device_id} 已作废", f"Device {args.device_id} revoked"))
 
@@ -538,7 +560,7 @@ def _upload(api: AdminClient, path_text: str, endpoint: str) -> Any:
 
 
 def cmd_central_households_import(args: argparse.Namespace, home: ShopHome) -> int:
-    with _client(args) as api:
+    with _client(args, home) as api:
         data = _upload(api, args.file, "/v1/admin/households/import")
     lang = args.out.lang
     return _show(
@@ -553,17 +575,19 @@ def cmd_central_households_import(args: argparse.Namespace, home: ShopHome) -> i
 
 
 def cmd_central_points(args: argparse.Namespace, home: ShopHome) -> int:
-    with _client(args) as api:
+    with _client(args, home) as api:
         data = api.call(
             "POST",
             "/v1/admin/points",
-            json={"household_id": args.household_id, "points": args.points, "reason": args.reason, "kind": args.kind},
+            json=_body(
+                "PointsIn", household_id=args.household_id, points=args.points, reason=args.reason, kind=args.kind
+            ),
         )
     return _show(args, data, [f"{t['receipt_no']} {t['kind']} {t['points']:+d}" for t in data["transactions"]])
 
 
 def cmd_central_points_import(args: argparse.Namespace, home: ShopHome) -> int:
-    with _client(args) as api:
+    with _client(args, home) as api:
         data = _upload(api, args.file, "/v1/admin/points/import")
     lang = args.out.lang
     return _show(
@@ -601,7 +625,7 @@ def cmd_central_exceptions_list(args: argparse.Namespace, home: ShopHome) -> int
         params["kind"] = args.kind
     if args.shop:
         params["shop"] = args.shop
-    with _client(args) as api:
+    with _client(args, home) as api:
         data = api.call("GET", "/v1/admin/exceptions", params=params)
     lang = args.out.lang
     text = [
@@ -615,8 +639,9 @@ def cmd_central_exceptions_list(args: argparse.Namespace, home: ShopHome) -> int
 
 
 def cmd_central_exceptions_resolve(args: argparse.Namespace, home: ShopHome) -> int:
-    with _client(args) as api:
-        data = api.call("POST", f"/v1/admin/exceptions/{args.id}/resolve", json={"resolution": args.resolution})
+    with _client(args, home) as api:
+        body = _body("ResolutionIn", resolution=args.resolution)
+        data = api.call("POST", f"/v1/admin/exceptions/{args.id}/resolve", json=body)
     return _show(args, data, _say(args.out.lang, f"异常 #{args.id} 已处理", f"Exception #{args.id} resolved"))
 
 
@@ -625,7 +650,7 @@ def cmd_central_held_list(args: argparse.Namespace, home: ShopHome) -> int:
     params: dict[str, Any] = {"status": args.status, "offset": args.offset, "limit": args.limit}
     if args.shop:
         params["shop"] = args.shop
-    with _client(args) as api:
+    with _client(args, home) as api:
         data = api.call("GET", "/v1/admin/held", params=params)
     lang = args.out.lang
     text = [
@@ -642,16 +667,16 @@ def cmd_central_held_list(args: argparse.Namespace, home: ShopHome) -> int:
 def cmd_central_held_decide(args: argparse.Namespace, home: ShopHome) -> int:
     """Keep a held transaction held for good, or release it: the township re-issues its points."""
     action = "release" if args.release else "keep"
-    body = {"by": args.by, "reason": args.reason}
-    with _client(args) as api:
+    body = _body("DecisionIn", by=args.by, reason=args.reason)
+    with _client(args, home) as api:
         data = api.call("POST", f"/v1/admin/held/{args.txn_id}/{action}", json=body)
     zh, en = ("已放行", "released") if args.release else ("维持扣留", "kept held")
     return _show(args, data, _say(args.out.lang, f"{data['receipt_no']} {zh}", f"{data['receipt_no']} {en}"))
 
 
 def cmd_central_kiosk_token(args: argparse.Namespace, home: ShopHome) -> int:
-    with _client(args) as api:
-        data = api.call("POST", "/v1/admin/kiosk-tokens", json={"label": args.label})
+    with _client(args, home) as api:
+        data = api.call("POST", "/v1/admin/kiosk-tokens", json=_body("KioskTokenIn", label=args.label))
     return _show(
         args, data, _say(args.out.lang, f"查询机令牌：{data['kiosk_token']}", f"Kiosk token: {data['kiosk_token']}")
     )

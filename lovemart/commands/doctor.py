@@ -137,32 +137,34 @@ def check_scanner(home: ShopHome) -> list[Check]:
 def check_server_and_clock(home: ShopHome, last: Any) -> list[Check]:
     """The township's server answers this PC's token; this PC's clock agrees with it and runs forward."""
     from ledger.services import local_now
-    from lovemart.sync_wiring import is_provisioned, read_device_token, server_url
+    from lovemart.sync_wiring import allow_plain_http, is_provisioned, read_device_token, server_url
 
     now = local_now()
     checks: list[Check] = []
     server_time: datetime | None = None
     if home.exists and is_provisioned(home):
-        import httpx
+        from sync.errors import SyncError
+        from sync.http import Http, RemoteRefusal, Unreachable
+        from sync.protocol import StatusReply
 
         url = server_url(home) or ""
+        token = read_device_token(home)
         try:
-            reply = httpx.get(
-                url.rstrip("/") + "/v1/status",
-                headers={"Authorization": f"Bearer {read_device_token(home)}"},
-                timeout=SERVER_TIMEOUT_S,
-            )
-        except httpx.HTTPError as exc:
+            # The one HTTP client: the same transport check, timeout and error envelope as a sync.
+            with Http(url, token, None, SERVER_TIMEOUT_S, allow_plain_http=allow_plain_http(home)) as http:
+                status = http.fetch(StatusReply, "GET", "/v1/status")
+        except Unreachable as exc:
+            detail = exc.params.get("detail", "")
             checks.append(
                 Check(
                     "server",
                     "fail",
-                    f"连不上乡镇服务器（{url}）：{exc}。业务都保存在本机，网络好了再同步。",
-                    f"Cannot reach the central record ({url}): {exc}. Everything is kept here; sync later.",
+                    f"连不上乡镇服务器（{url}）：{detail}。业务都保存在本机，网络好了再同步。",
+                    f"Cannot reach the central record ({url}): {detail}. Everything is kept here; sync later.",
                 )
             )
-        else:
-            if reply.status_code == 401:
+        except RemoteRefusal as refusal:
+            if refusal.http_status == 401:
                 checks.append(
                     Check(
                         "server",
@@ -172,30 +174,31 @@ def check_server_and_clock(home: ShopHome, last: Any) -> list[Check]:
                         "enrolment code and run lovemart provision.",
                     )
                 )
-            elif reply.status_code != 200:
+            else:
                 checks.append(
                     Check(
                         "server",
                         "fail",
-                        f"乡镇服务器出错（{reply.status_code}），稍后再试。",
-                        f"The central record failed ({reply.status_code}); try later.",
+                        f"乡镇服务器出错（{refusal.http_status}），稍后再试。",
+                        f"The central record failed ({refusal.http_status}); try later.",
                     )
                 )
-            else:
-                data = reply.json()
-                acked = data.get("acked_through", 0)
-                checks.append(
-                    Check(
-                        "server",
-                        "ok",
-                        f"乡镇服务器正常（{url}），已确认到本机第 {acked} 笔。",
-                        f"The central record answers ({url}); it has this PC's transactions up to {acked}.",
-                    )
+        except SyncError as error:  # plain http:// refused, an address that is no URL, a reply that is not ours
+            checks.append(Check("server", "fail", error.message("zh"), error.message("en")))
+        else:
+            acked = status.acked_through
+            checks.append(
+                Check(
+                    "server",
+                    "ok",
+                    f"乡镇服务器正常（{url}），已确认到本机第 {acked} 笔。",
+                    f"The central record answers ({url}); it has this PC's transactions up to {acked}.",
                 )
-                try:
-                    server_time = datetime.fromisoformat(str(data.get("server_time")))
-                except ValueError:
-                    server_time = None
+            )
+            try:
+                server_time = datetime.fromisoformat(status.server_time)
+            except ValueError:
+                server_time = None
     else:
         checks.append(
             Check(
