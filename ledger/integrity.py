@@ -34,10 +34,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ledger.audit import AuditReport, Problem, check_link, check_transaction, through_links
+from ledger.audit import (
+    AuditReport,
+    CachedState,
+    Problem,
+    Replay,
+    cache_problem,
+    device_heads_match,
+    follows_its_chain,
+    guard_problems,
+    hash_problem,
+    postings_balance,
+    walk,
+)
 from ledger.chain import chain_hash
 from ledger.errors import LedgerError
-from ledger.model import GENESIS_HASH, Household, Transaction, household_account, receipt_number
+from ledger.model import Household, Transaction, household_account, receipt_number
 from ledger.ports import LedgerStore, LedgerUnit
 
 CHECKPOINT_KEY = "integrity:checkpoint"  # the last position a full audit vouched for
@@ -158,20 +170,15 @@ def verify_segment(
     ``hash_mismatch``; a deleted, inserted or reordered transaction as a gap, an order or a chain break;
     a cut-off head as ``device_head``. Returns the problems and the number of transactions checked.
     """
-    links = links or {}
-    heads = dict(start)
-    problems: list[Problem] = []
-    count = 0
-    for txn in journal:
-        count += 1
-        problems.extend(check_link(txn, heads, links.get(txn.device_id)))
-        problems.extend(p for p in check_transaction(txn) if p.kind == "unbalanced")
-    for device_id, head in sorted(cached_heads.items()):
-        if through_links(heads.get(device_id, (0, GENESIS_HASH)), links.get(device_id)) != head:
-            problems.append(
-                Problem("device_head", f"device {device_id}: stored head seq {head[0]} does not match the journal")
-            )
-    return problems, count
+    # The audit's own chain and posting checks, on a replay that starts at the checkpoint and sums nothing.
+    replay = Replay(CachedState(device_heads=cached_heads, links=links or {}), _nothing, start, recompute=False)
+    problems = walk(journal, replay, (follows_its_chain,), (postings_balance,))
+    problems.extend(device_heads_match(replay))
+    return problems, replay.transactions
+
+
+def _nothing(txn_id: str) -> Transaction | None:
+    return None  # the chain walk never looks a transaction up
 
 
 def check_household(
@@ -184,15 +191,9 @@ def check_household(
     """
     problems = []
     if posted != cached_balance:
-        problems.append(
-            Problem(
-                "balance_mismatch",
-                f"balance of household {household_id}: stored {cached_balance}, journal says {posted}",
-            )
-        )
+        problems.append(cache_problem("balance_mismatch", "balance of household", household_id, cached_balance, posted))
     for txn in since_checkpoint:
-        if chain_hash(txn.prev_hash, txn, txn.device_id, txn.seq) != txn.hash:
-            problems.append(Problem("hash_mismatch", f"{txn.receipt_no}: content differs from its hash"))
+        problems.extend(hash_problem(txn))
     return problems
 
 
@@ -256,7 +257,7 @@ def check_chain(store: LedgerStore) -> ChainCheck:
     with store.read() as unit:
         checkpoint = checkpoint_of(unit)
         start = dict(checkpoint.heads) if checkpoint else {}
-        problems = [Problem("append_only_guard", f"missing: {name}") for name in unit.missing_guards()]
+        problems = guard_problems(unit.missing_guards())
         links = unit.chain_links()
         for device_id, (seq, digest) in sorted(start.items()):
             anchor = unit.transaction_at(device_id, seq)
@@ -381,6 +382,6 @@ def balance_drift(store: LedgerStore) -> list[Problem]:
     """Households whose cached balance differs from the sum of their postings (one SQL aggregate)."""
     with store.read() as unit:
         return [
-            Problem("balance_mismatch", f"balance of household {hid}: stored {stored}, journal says {posted}")
+            cache_problem("balance_mismatch", "balance of household", hid, stored, posted)
             for hid, stored, posted in unit.balance_drift()
         ]

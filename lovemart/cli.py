@@ -539,7 +539,7 @@ def cmd_audit_verify(args: argparse.Namespace, home: ShopHome) -> int:
 
     # Recorded: a pass becomes the checkpoint the start-up check reads from, a failure shows in doctor.
     report = integrity.full_audit(home.store())
-    problems = [{"kind": p.kind, "detail": p.detail} for p in report.problems]
+    problems = [p.to_json() for p in report.problems]  # kind and detail, and the transaction behind it
     lang = args.out.lang
     if report.ok:
         text = [
