@@ -11,7 +11,13 @@ Figures (``run_sync_bench``), each measured against a real server process on loo
 - ``bootstrap_s``: provisioning a shop PC for a village of 2,000 households with 100,000 past
   transactions: ``lovemart provision`` itself (enrol, set up the ledger, pull every page into a fresh
   SQLite ledger, with the durability the shop runs with);
-- ``wire_bytes_per_tx``: gzip'd push bytes per transaction.
+- ``wire_bytes_per_tx``: gzip'd push bytes per transaction;
+- ``month_push_s`` and ``month_push_statements``: a busy shop back from 30 days without a network pushes
+  its 3,000 transactions to a fresh central record with the real sync client (``SyncClient.push``: three
+  pushes of 1,000), and the SQL statements the central record ran for them (its token look-ups, checks,
+  rows, change log and acknowledgements); the server runs in this process so that its statements can be
+  counted (``ledger.storage.counting_statements``). The baseline, ``month_baseline_s`` and
+  ``month_baseline_statements``: the same rows inserted plainly into the same tables in the same batches.
 
 Shop transactions are made synthetically (redemptions with valid chains, from ``ledger.chain``), because a
 night of 184,000 real redemptions through the services would measure the till, not the central record.
@@ -32,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -209,6 +216,9 @@ SERVER_WORKERS = 2  # one per core of the 2-core machine the targets are set for
 BOOTSTRAP_HOUSEHOLDS = 2_000
 BOOTSTRAP_TXNS = 100_000
 BASE_POINTS = 5_000  # plenty: overdrafts stay the rare event they are
+MONTH_TXNS = 3_000  # 30 days of a busy shop: about 100 redemptions a day
+MONTH_HOUSEHOLDS = 500
+LOOPBACK = "http://127.0.0.1"  # the in-process server's address (loopback: the sync client sends its token)
 
 
 @dataclass
@@ -251,6 +261,8 @@ def run_sync_bench(database_url: str | None = None, scale: float = 1.0) -> dict[
         txns = max(10_000, round(BOOTSTRAP_TXNS * scale))
         figures["bootstrap_txns"] = txns
         figures["bootstrap_s"] = _bootstrap(url, BOOTSTRAP_HOUSEHOLDS, txns)
+    with _scratch(database_url) as url:
+        figures.update(_month_push(url))
     return figures
 
 
@@ -491,6 +503,66 @@ def _ingest(town: _Town, base_url: str, batches: int) -> dict[str, Any]:
         "baseline_insert_tx_per_s": round(baseline_rate),
         "ingest_vs_baseline": round(rate / baseline_rate, 3),
         "wire_bytes_per_tx": round(wire / len(single_txns), 1),
+    }
+
+
+def _month_push(url: str) -> dict[str, Any]:
+    """30 days of a busy shop pushed by the real sync client to a fresh central record: seconds and the SQL
+    statements the central record ran; then the same rows inserted plainly (the baseline), counted the same way."""
+    with warnings.catch_warnings():  # Starlette asks for its own httpx fork; the sync client needs httpx itself
+        warnings.filterwarnings("ignore", message=".*starlette.testclient")
+        from starlette.testclient import TestClient
+
+    from ledger.storage import counting_statements, open_ledger
+    from sync.client import SyncClient
+    from sync.server.app import create_app
+    from sync.server.changes import txn_entry
+    from sync.server.record import CentralRecord
+
+    town = _seed_city(url, 1, MONTH_HOUSEHOLDS)
+    shop = town.shops[0]
+    record = CentralRecord.open(url, migrate=False)
+    folder = Path(tempfile.mkdtemp(prefix="lovemart-bench-month-"))
+    # No ``with``: the app's lifespan would close the record, which the baseline still uses.
+    http = TestClient(create_app(url, record=record), base_url=LOOPBACK)
+    store = open_ledger(folder / "shop.sqlite3")  # durable, as a shop runs
+    try:
+        mini = MiniClient(LOOPBACK, http=http)
+        mini.provision(store, record.new_enrol_token(shop.shop_id))
+        txns = synthetic_redemptions(shop, town.items, MONTH_TXNS, random.Random(3), device_id=mini.device_id)
+        with store.write() as unit:
+            unit.ingest(txns, create_devices=True)  # what the till wrote over the 30 days
+        client = SyncClient(store, LOOPBACK, mini.token or "", http=http, sleep=lambda _seconds: None)
+        with counting_statements(record.store.ledger) as pushed_statements:
+            started = time.perf_counter()
+            result = client.push()
+            push_s = time.perf_counter() - started
+        if result.acked_through != MONTH_TXNS:
+            raise RuntimeError(f"the month's push was acknowledged through {result.acked_through} of {MONTH_TXNS}")
+        # The baseline: the same rows (another device, other ids) into the same tables, no checks, same batches.
+        plain = [
+            dataclasses.replace(t, device_id="BASELINE", txn_id=str(uuid.uuid5(uuid.NAMESPACE_OID, t.txn_id)))
+            for t in txns
+        ]
+        with counting_statements(record.store.ledger) as plain_statements:
+            started = time.perf_counter()
+            for i in range(0, len(plain), protocol.MAX_PUSH_TXNS):
+                batch = plain[i : i + protocol.MAX_PUSH_TXNS]
+                with record.store.write() as unit:
+                    unit.insert_plain(batch, [txn_entry(t, "BASELINE") for t in batch], record.now())
+            baseline_s = time.perf_counter() - started
+    finally:
+        http.close()
+        store.close()
+        record.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "month_push_txns": MONTH_TXNS,
+        "month_push_s": round(push_s, 2),
+        "month_push_statements": pushed_statements.statements,
+        "month_baseline_s": round(baseline_s, 2),
+        "month_baseline_statements": plain_statements.statements,
+        "month_push_vs_baseline": round(baseline_s / push_s, 3),
     }
 
 
