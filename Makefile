@@ -35,7 +35,7 @@ test: lint unit
 
 # The gettext catalogues (docs/messages.md): gather every message key from the sources, add new keys to both
 # catalogues (an empty text, which tests/test_messages.py refuses until it is written), compile the .mo files.
-MESSAGE_DIRS := lovemart ledger hardware ui pos kiosk sync $(wildcard console)
+MESSAGE_DIRS := lovemart lovemart_tools ledger hardware ui pos kiosk sync $(wildcard console)
 POT := $(or $(TMPDIR),/tmp)/lovemart-messages.pot
 
 messages: $(STAMP)

@@ -21,6 +21,7 @@ from typing import Any
 
 from ledger import services
 from ledger.errors import DeviceFault, LedgerError
+from ledger.messages import N_, pick_language, text
 from ledger.model import BalanceView, Role, Transaction
 from ledger.passbook import make_code
 from lovemart import redact
@@ -57,10 +58,6 @@ class Output:
         if self.as_json:
             print(json.dumps({"error": {"code": error.code, "message": message}}, ensure_ascii=False))
         print(message, file=sys.stderr)
-
-
-def zh(lang: str, chinese: str, english: str) -> str:
-    return chinese if lang.startswith("zh") else english
 
 
 # ----- argument parsing helpers ------------------------------------------------------------------
@@ -131,18 +128,18 @@ def cmd_households_list(args: argparse.Namespace, home: ShopHome) -> int:
                 }
             )
     out: Output = args.out
-    text = [f"{'户号':<8}\t{'户主':<6}\t余额\t可兑换\t本年获得\t状态\t存折码"]
+    lines = [text("cli.households.header", out.lang)]
     for r in rows:
-        status = STATUS_WORDS.get(r["status"], r["status"]) if out.lang.startswith("zh") else r["status"]
-        text.append(
+        status = text(STATUS_WORDS[r["status"]], out.lang) if r["status"] in STATUS_WORDS else r["status"]
+        lines.append(
             f"{r['household_id']:<8}\t{r['name']:<6}\t{r['balance']}\t{r['redeemable']}\t{r['earned_cycle']}\t"
             f"{status}\t{r['passbook']}"
         )
-    out.result({"households": rows}, text)
+    out.result({"households": rows}, lines)
     return 0
 
 
-STATUS_WORDS = {"active": "正常", "frozen": "冻结"}
+STATUS_WORDS = {"active": N_("cli.households.active"), "frozen": N_("cli.households.frozen")}
 
 
 def balance_json(view: BalanceView) -> dict[str, Any]:
@@ -163,17 +160,17 @@ def balance_json(view: BalanceView) -> dict[str, Any]:
 def cmd_balance(args: argparse.Namespace, home: ShopHome) -> int:
     view = services.balance_for_code(home.store(), args.code)
     lang = args.out.lang
-    synced = view.last_synced or zh(lang, "本店账本（未接中心）", "this shop's ledger (no central record)")
-    text = [
-        f"{view.household.head_name}（{view.household.household_id}）",
-        zh(lang, f"可兑换积分：{view.redeemable}", f"Redeemable: {view.redeemable}"),
-        zh(lang, f"积分余额：{view.balance}", f"Balance: {view.balance}"),
-        zh(lang, f"本年获得：{view.earned_cycle}", f"Earned this cycle: {view.earned_cycle}"),
-        zh(lang, f"数据来自：{synced}", f"As of: {synced}"),
+    synced = view.last_synced or text("cli.balance.not_synced", lang)
+    lines = [
+        text("cli.balance.household", lang, name=view.household.head_name, household_id=view.household.household_id),
+        text("cli.balance.redeemable", lang, redeemable=view.redeemable),
+        text("cli.balance.balance", lang, balance=view.balance),
+        text("cli.balance.earned", lang, earned=view.earned_cycle),
+        text("cli.balance.as_of", lang, synced=synced),
     ]
     if view.status != "active":
-        text.append(zh(lang, "状态：已冻结", "Status: frozen"))
-    args.out.result(balance_json(view), text)
+        lines.append(text("cli.balance.frozen", lang))
+    args.out.result(balance_json(view), lines)
     return 0
 
 
@@ -197,21 +194,19 @@ def cmd_redeem(args: argparse.Namespace, home: ShopHome) -> int:
     txn = receipt.transaction
     points = -txn.points_of(f"household:{txn.household_id}")
     lang = args.out.lang
-    text = [zh(lang, f"兑换成功，小票号 {txn.receipt_no}", f"Redeemed, receipt {txn.receipt_no}")]
+    lines = [text("cli.redeem.done", lang, receipt_no=txn.receipt_no)]
     with home.store().read() as unit:
         for line in txn.lines:
             item = unit.item(line.sku)
-            text.append(f"  {item.name if item else line.sku} ×{-line.qty}  {-line.qty * line.points_each} 分")
-    text += [
-        zh(
-            lang,
-            f"合计 {points} 分；剩余可兑换 {receipt.redeemable_after} 分",
-            f"Total {points}; redeemable now {receipt.redeemable_after}",
-        ),
-        zh(lang, f"校验码 {txn.hash[:8]}", f"Check {txn.hash[:8]}"),
+            name = item.name if item else line.sku
+            qty, points_each = -line.qty, line.points_each
+            lines.append("  " + text("cli.redeem.line", lang, name=name, qty=qty, points=qty * points_each))
+    lines += [
+        text("cli.redeem.total", lang, points=points, redeemable=receipt.redeemable_after),
+        text("cli.redeem.check", lang, hash8=txn.hash[:8]),
     ]
     printed, note = print_after_commit(home, txn, lang)
-    text.append(note)
+    lines.append(note)
     args.out.result(
         {
             "receipt_no": txn.receipt_no,
@@ -223,7 +218,7 @@ def cmd_redeem(args: argparse.Namespace, home: ShopHome) -> int:
             "txn_id": txn.txn_id,
             "hash8": txn.hash[:8],
         },
-        text,
+        lines,
     )
     return 0
 
@@ -246,14 +241,7 @@ def cmd_void(args: argparse.Namespace, home: ShopHome) -> int:
             "txn_id": txn.txn_id,
             "printed": printed,
         },
-        [
-            zh(
-                lang,
-                f"已作废 {voided}（作废单 {txn.receipt_no}），退回 {returned} 分",
-                f"Voided {voided} ({txn.receipt_no}); {returned} points returned",
-            ),
-            note,
-        ],
+        [text("cli.void.done", lang, voided=voided, receipt_no=txn.receipt_no, points=returned), note],
     )
     return 0
 
@@ -279,9 +267,9 @@ def cmd_stock_list(args: argparse.Namespace, home: ShopHome) -> int:
         ]
     if args.low is not None:
         items = [i for i in items if i["on_hand"] <= args.low]
-    text = [f"{'编号':<10}\t{'品名':<12}\t单位\t积分\t库存"]
-    text += [f"{i['sku']:<10}\t{i['name']:<12}\t{i['unit']}\t{i['points']}\t{i['on_hand']}" for i in items]
-    args.out.result({"items": items}, text)
+    lines = [text("cli.stock.header", args.out.lang)]
+    lines += [f"{i['sku']:<10}\t{i['name']:<12}\t{i['unit']}\t{i['points']}\t{i['on_hand']}" for i in items]
+    args.out.result({"items": items}, lines)
     return 0
 
 
@@ -302,7 +290,7 @@ def cmd_stock_in(args: argparse.Namespace, home: ShopHome) -> int:
     printed, note = print_after_commit(home, txn, args.out.lang)
     args.out.result(
         _txn_json(txn) | {"printed": printed},
-        [zh(args.out.lang, f"已入库，单号 {txn.receipt_no}", f"Stocked in: {txn.receipt_no}"), note],
+        [text("cli.stock.in_done", args.out.lang, receipt_no=txn.receipt_no), note],
     )
     return 0
 
@@ -319,13 +307,15 @@ def cmd_stock_count(args: argparse.Namespace, home: ShopHome) -> int:
         {"sku": d.sku, "name": d.name, "expected": d.expected, "counted": d.counted, "difference": d.difference}
         for d in differences
     ]
-    text = [
-        f"{r['sku']:<10}\t{r['name']:<12}\t账面 {r['expected']}\t实盘 {r['counted']}\t差 {r['difference']:+d}"
+    lang = args.out.lang
+    lines = [
+        f"{r['sku']:<10}\t{r['name']:<12}\t"
+        + text("cli.stock.count_line", lang, expected=r["expected"], counted=r["counted"], difference=r["difference"])
         for r in rows
     ]
     if receipt_no:
-        text.append(zh(args.out.lang, f"盘点已记录，单号 {receipt_no}", f"Count recorded: {receipt_no}"))
-    args.out.result({"receipt_no": receipt_no, "differences": rows}, text)
+        lines.append(text("cli.stock.count_done", lang, receipt_no=receipt_no))
+    args.out.result({"receipt_no": receipt_no, "differences": rows}, lines)
     return 0
 
 
@@ -335,7 +325,7 @@ def cmd_stock_writeoff(args: argparse.Namespace, home: ShopHome) -> int:
         txns = [services.write_off(home.store(), sku, qty, args.reason, ctx=ADMIN_CTX) for sku, qty in goods]
     args.out.result(
         {"receipts": [t.receipt_no for t in txns]},
-        zh(args.out.lang, "已报损：", "Written off: ") + ", ".join(t.receipt_no for t in txns),
+        text("cli.stock.written_off", args.out.lang, receipts=", ".join(t.receipt_no for t in txns)),
     )
     return 0
 
@@ -347,7 +337,7 @@ def cmd_items_add(args: argparse.Namespace, home: ShopHome) -> int:
         home.store(),
         Item(args.sku.upper(), args.name, args.unit, args.points, args.barcode, args.category or ""),
     )
-    args.out.result({"sku": item.sku}, zh(args.out.lang, f"已添加商品 {item.sku}", f"Item {item.sku} added"))
+    args.out.result({"sku": item.sku}, text("cli.items.added", args.out.lang, sku=item.sku))
     return 0
 
 
@@ -363,7 +353,7 @@ def cmd_donations_add(args: argparse.Namespace, home: ShopHome) -> int:
     data = _txn_json(txn) | {"donor": txn.party, "amount_fen": amount, "printed": printed}
     args.out.result(
         data,
-        [zh(args.out.lang, f"已登记捐赠，凭证号 {txn.receipt_no}", f"Donation recorded: {txn.receipt_no}"), note],
+        [text("cli.donations.recorded", args.out.lang, receipt_no=txn.receipt_no), note],
     )
     return 0
 
@@ -385,12 +375,12 @@ def cmd_donations_list(args: argparse.Namespace, home: ShopHome) -> int:
                 "goods": [{"sku": ln.sku, "qty": ln.qty} for ln in t.lines],
             }
         )
-    text = [
+    lines = [
         f"{r['receipt_no']}\t{r['at'][:10]}\t{r['donor']}\t￥{yuan(r['amount_fen'])}\t"
         + ", ".join(f"{g['sku']}×{g['qty']}" for g in r["goods"])
         for r in rows
     ]
-    args.out.result({"donations": rows}, text)
+    args.out.result({"donations": rows}, lines)
     return 0
 
 
@@ -402,7 +392,7 @@ def cmd_points_award(args: argparse.Namespace, home: ShopHome) -> int:
     txn = fn(home.store(), args.household_id.upper(), args.points, args.reason, ADMIN_CTX)
     args.out.result(
         _txn_json(txn) | {"household_id": txn.household_id, "points": args.points},
-        zh(args.out.lang, f"已记录，单号 {txn.receipt_no}", f"Recorded: {txn.receipt_no}"),
+        text("cli.points.recorded", args.out.lang, receipt_no=txn.receipt_no),
     )
     return 0
 
@@ -415,12 +405,13 @@ def cmd_points_import(args: argparse.Namespace, home: ShopHome) -> int:
     lang = args.out.lang
     args.out.result(
         data,
-        zh(
+        text(
+            "cli.points.imported",
             lang,
-            f"已导入 {result.awards} 条奖励（{result.points_awarded} 分）、{result.deductions} 条扣分"
-            f"（{result.points_deducted} 分）",
-            f"Imported {result.awards} awards ({result.points_awarded} points) and {result.deductions} "
-            f"deductions ({result.points_deducted} points)",
+            awards=result.awards,
+            points_awarded=result.points_awarded,
+            deductions=result.deductions,
+            points_deducted=result.points_deducted,
         ),
     )
     return 0
@@ -430,7 +421,7 @@ def cmd_points_grant_base(args: argparse.Namespace, home: ShopHome) -> int:
     txns = services.grant_base(home.store(), ctx=ADMIN_CTX)
     args.out.result(
         {"households": len(txns)},
-        zh(args.out.lang, f"已为 {len(txns)} 户发放基础分", f"Base points granted to {len(txns)}"),
+        text("cli.points.base_granted", args.out.lang, households=len(txns)),
     )
     return 0
 
@@ -439,7 +430,7 @@ def cmd_points_close_cycle(args: argparse.Namespace, home: ShopHome) -> int:
     txns = services.close_cycle(home.store(), ctx=ADMIN_CTX)
     args.out.result(
         {"households": len(txns)},
-        zh(args.out.lang, f"年度结转完成，{len(txns)} 户积分清零", f"Cycle closed for {len(txns)}"),
+        text("cli.points.cycle_closed", args.out.lang, households=len(txns)),
     )
     return 0
 
@@ -449,14 +440,14 @@ def cmd_points_clear(args: argparse.Namespace, home: ShopHome) -> int:
     cleared = -txn.points_of(f"household:{txn.household_id}")
     args.out.result(
         _txn_json(txn) | {"cleared": cleared},
-        zh(args.out.lang, f"已清零 {cleared} 分并冻结", f"Cleared {cleared} points; frozen"),
+        text("cli.points.cleared", args.out.lang, points=cleared),
     )
     return 0
 
 
 def cmd_points_unfreeze(args: argparse.Namespace, home: ShopHome) -> int:
     txn = services.unfreeze(home.store(), args.household_id.upper(), args.reason, ctx=ADMIN_CTX)
-    args.out.result(_txn_json(txn), zh(args.out.lang, "已解冻", "Unfrozen"))
+    args.out.result(_txn_json(txn), text("cli.points.unfrozen", args.out.lang))
     return 0
 
 
@@ -466,11 +457,7 @@ def cmd_passbook_reissue(args: argparse.Namespace, home: ShopHome) -> int:
         code = make_code(unit.township().passbook_key, card.household_id, card.card_no)
     args.out.result(
         {"household_id": card.household_id, "card_no": card.card_no, "passbook": code},
-        zh(
-            args.out.lang,
-            f"已补办第 {card.card_no} 号存折：{code}（旧存折作废）",
-            f"Card {card.card_no} issued: {code} (old card revoked)",
-        ),
+        text("cli.passbook.reissued", args.out.lang, card_no=card.card_no, code=code),
     )
     return 0
 
@@ -486,13 +473,13 @@ def cmd_operators_add(args: argparse.Namespace, home: ShopHome) -> int:
     lang = args.out.lang
     if args.pin is not None:
         raise LedgerError("secret_on_command_line", option="--pin")
-    pin = ask_secret(zh(lang, "操作员密码（4-8 位数字）：", "Operator PIN (4-8 digits): "))
-    if sys.stdin.isatty() and ask_secret(zh(lang, "再输一遍：", "Again: ")) != pin:
+    pin = ask_secret(text("cli.operators.ask_pin", lang))
+    if sys.stdin.isatty() and ask_secret(text("cli.ask_again", lang)) != pin:
         raise LedgerError("bad_pin")
     op = services.add_operator(home.store(), args.operator_id, args.name, Role(args.role), pin)
     args.out.result(
         {"operator_id": op.operator_id, "role": str(op.role)},
-        zh(args.out.lang, f"已添加操作员 {op.name}", f"Operator {op.name} added"),
+        text("cli.operators.added", args.out.lang, name=op.name),
     )
     return 0
 
@@ -518,7 +505,7 @@ def cmd_report_ledgers(args: argparse.Namespace, home: ShopHome) -> int:
 
     path = Path(args.xlsx)
     export_ledgers(home.store(), path)
-    args.out.result({"xlsx": str(path)}, zh(args.out.lang, f"台账已导出到 {path}", f"Ledgers written to {path}"))
+    args.out.result({"xlsx": str(path)}, text("cli.report.ledgers_written", args.out.lang, path=str(path)))
     return 0
 
 
@@ -542,17 +529,11 @@ def cmd_audit_verify(args: argparse.Namespace, home: ShopHome) -> int:
     problems = [p.to_json() for p in report.problems]  # kind and detail, and the transaction behind it
     lang = args.out.lang
     if report.ok:
-        text = [
-            zh(
-                lang,
-                f"账本核对无误：{report.transactions} 笔业务，链条、余额、库存全部相符。",
-                f"Ledger verified: {report.transactions} transactions; chains, balances and stock all agree.",
-            )
-        ]
+        lines = [text("cli.audit.ok", lang, transactions=report.transactions)]
     else:
-        text = [zh(lang, f"发现 {len(problems)} 个问题：", f"{len(problems)} problems found:")]
-        text += [f"  [{p['kind']}] {p['detail']}" for p in problems]
-    args.out.result({"ok": report.ok, "problems": problems, "transactions": report.transactions}, text)
+        lines = [text("cli.audit.problems", lang, problems=len(problems))]
+        lines += [f"  [{p['kind']}] {p['detail']}" for p in problems]
+    args.out.result({"ok": report.ok, "problems": problems, "transactions": report.transactions}, lines)
     return 0 if report.ok else 1
 
 
@@ -567,13 +548,7 @@ def cmd_demo(args: argparse.Namespace, home: ShopHome) -> int:
     if args.no_ui or args.out.as_json:
         return 0
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
-        print(
-            zh(
-                args.out.lang,
-                "（这台电脑没有显示器，收银界面没有打开；可用上面的命令操作，或在有屏幕的电脑上运行 lovemart pos。）",
-                "(No display here, so the POS did not open; use the commands above, or run lovemart pos on a screen.)",
-            )
-        )
+        print(text("cli.demo.no_display", args.out.lang))
         return 0
     from lovemart.pos_main import run_pos
 
@@ -775,9 +750,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         home = ShopHome.at(folder)
     except LedgerError as error:  # lovemart.toml unreadable or malformed: said before anything else runs
-        Output(bool(args.json), args.lang or os.environ.get("LOVEMART_LANG") or "zh").refusal(error)
+        Output(bool(args.json), pick_language(args.lang or os.environ.get("LOVEMART_LANG"))).refusal(error)
         return 1
-    lang = args.lang or os.environ.get("LOVEMART_LANG") or home.settings.language
+    lang = pick_language(args.lang or os.environ.get("LOVEMART_LANG") or home.settings.language)
     args.out = Output(bool(args.json), lang)
     try:
         return int(args.handler(args, home))
@@ -797,7 +772,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log = home.home / "lovemart-error.log"
         # The database's own words (SQL, "(Background on this error at: ...)") are for the log only.
         raw_database_error = any(c.__name__ == "DBAPIError" for c in type(exc).__mro__)
-        shown = zh(lang, "账本数据库出错", "the ledger's database failed") if raw_database_error else str(exc)
+        shown = text("cli.database_failed", lang) if raw_database_error else str(exc)
         shown = redact.redact(shown)
         try:
             log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -807,7 +782,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f.write("\n" + redact.redact(traceback.format_exc()))
         except OSError:
             pass
-        message = zh(lang, f"出错了：{shown}（详情见 {log}）", f"Something went wrong: {shown} (details in {log})")
+        message = text("cli.internal_error", lang, shown=shown, log=str(log))
         if args.out.as_json:  # scripts read stdout: one JSON object there too
             print(json.dumps({"error": {"code": "internal", "message": message}}, ensure_ascii=False))
         print(message, file=sys.stderr)

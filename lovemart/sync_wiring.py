@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
+from ledger.messages import CodedError, Message
 from ledger.ports import SyncStatus
 from lovemart import settings as settings_mod
 from lovemart.wiring import ShopHome, read_secret, write_secret
@@ -31,16 +32,8 @@ BUNDLE_KEY_FILE = "bundle-key"  # signs USB-stick bundles; sent once at enrolmen
 DEFAULT_HOUR = 2
 
 
-class SetupRefused(Exception):
-    """A refusal of ``lovemart provision`` itself, with a message in both languages (exit status 1)."""
-
-    def __init__(self, code: str, zh: str, en: str) -> None:
-        self.code = code
-        self.texts = (zh, en)
-        super().__init__(en)
-
-    def message(self, lang: str = "zh") -> str:
-        return self.texts[0] if lang.startswith("zh") else self.texts[1]
+class SetupRefused(CodedError):
+    """A refusal of ``lovemart provision`` itself: a code (its message key) and parameters (exit status 1)."""
 
 
 # ----- the device token and the server address ---------------------------------------------------------
@@ -85,17 +78,13 @@ def allow_plain_http(home: ShopHome) -> bool:
     return sync_section(home).get("allow_plain_http") is True
 
 
-def plain_http_warning(home: ShopHome, url: str | None) -> tuple[str, str] | None:
-    """(zh, en) words for the operator when ``url`` is plain HTTP to another machine that the settings allow."""
+def plain_http_warning(home: ShopHome, url: str | None) -> Message | None:
+    """Words for the operator when ``url`` is plain HTTP to another machine that the settings allow."""
     from sync.client import check_transport
 
     if not url or not check_transport(url, allow_plain_http(home)):
         return None
-    return (
-        f"注意：乡镇服务器 {url} 没有加密（http://），设备令牌可能被截获。请尽快改用 https://。",
-        f"Warning: the central record {url} is not encrypted (http://); the device token can be read on the way. "
-        "Switch to https:// soon.",
-    )
+    return Message("cli.sync.plain_http", url=url)
 
 
 def sync_hour(home: ShopHome) -> int:
@@ -186,12 +175,7 @@ def provision(
     identity = _ledger_identity(home)
     if identity is not None:
         shop_id, device_id = identity
-        raise SetupRefused(
-            "already_provisioned",
-            f"这个目录（{home.home}）已经有 {shop_id} 超市的账本（设备 {device_id}）。换新电脑请用一个空目录。",
-            f"{home.home} already holds the ledger of shop {shop_id} (device {device_id}); "
-            "a replacement PC starts from an empty folder.",
-        )
+        raise SetupRefused("already_provisioned", home=str(home.home), shop_id=shop_id, device_id=device_id)
     url = server.strip().rstrip("/")
     enrolment = enrol(
         url, enrol_token.strip(), http=http, sleep=sleep or time.sleep, allow_plain_http=allow_plain_http(home)

@@ -16,6 +16,7 @@ from typing import Any
 
 from ledger import integrity, services
 from ledger.errors import LedgerError
+from ledger.messages import text
 from ledger.model import Household, HouseholdStatus, Item, Member, Operator, Policy, Role, Shop, Township, Village
 from ledger.passbook import make_code
 from lovemart import settings as settings_mod
@@ -130,26 +131,23 @@ class DemoSummary:
         }
 
     def text(self, lang: str, program: str = "lovemart") -> list[str]:
-        zh = lang.startswith("zh")
         lines = [
-            (
-                f"演示账本{'已建好' if self.created else '已存在'}：{self.ledger}"
-                if zh
-                else f"Demo ledger: {self.ledger}"
-            ),
+            text("demo.created" if self.created else "demo.exists", lang, ledger=self.ledger),
             f"{self.township} · {self.shop}",
-            (
-                f"{self.households} 户，{self.items} 种商品，{self.transactions} 笔业务；"
-                f"积分余额合计 {self.points_balance}，可兑换 {self.points_redeemable}"
-                if zh
-                else f"{self.households} households, {self.items} items, {self.transactions} transactions; "
-                f"{self.points_balance} points held, {self.points_redeemable} redeemable"
+            text(
+                "demo.figures",
+                lang,
+                households=self.households,
+                items=self.items,
+                transactions=self.transactions,
+                balance=self.points_balance,
+                redeemable=self.points_redeemable,
             ),
-            "操作员（密码）：" if zh else "Operators (PIN):",
+            text("demo.operators", lang),
         ]
         for oid, (name, role, pin) in DEMO_PINS.items():
             lines.append(f"  {oid} {name} {role} PIN {pin}")
-        lines.append("试一试：" if zh else "Try:")
+        lines.append(text("demo.try", lang))
         if self.sample_codes:
             hid, name, code = self.sample_codes[0]
             lines += [

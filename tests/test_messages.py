@@ -177,19 +177,9 @@ def test_a_missing_key_or_parameter_never_raises() -> None:
     assert text("insufficient_points", "zh", needed=1).startswith("积分不足：需要 {needed}")
 
 
-# Files not converted yet (the lovemart/ and sync client/server pass of issue 12 §2): they still choose a text
+# Files not converted yet (the sync client/server pass of issue 12 §2): they still choose a text
 # by looking at the language themselves. The list only shrinks.
 NOT_YET_CONVERTED = {
-    "lovemart/cli.py",
-    "lovemart/report_text.py",
-    "lovemart/sync_wiring.py",
-    "lovemart/commands/central.py",
-    "lovemart/commands/devices.py",
-    "lovemart/commands/sync_cmd.py",
-    "lovemart/commands/doctor.py",
-    "lovemart/commands/apps.py",
-    "lovemart/demo.py",
-    "lovemart_tools/demo.py",
     "sync/client.py",
     "sync/server/app.py",
 }

@@ -170,8 +170,8 @@ def test_plain_http_off_the_loopback_is_refused_unless_the_settings_allow_it(
     settings = load(home.home)
     settings.extra["sync"] = {"allow_plain_http": True}
     save(settings)
-    words = plain_http_warning(ShopHome.at(home.home), url)
-    assert words is not None and "http://" in words[1]
+    warning = plain_http_warning(ShopHome.at(home.home), url)
+    assert warning is not None and "http://" in warning.message("en")
     assert plain_http_warning(ShopHome.at(home.home), "https://township.example.cn") is None
 
 

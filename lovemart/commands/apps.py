@@ -15,14 +15,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ledger.messages import text
 from lovemart.wiring import ShopHome
 
 SIZES_POS = ((1280, 800), (1024, 600))
 SIZES_KIOSK = ((1280, 800), (1024, 600), (480, 800))
-
-
-def _say(lang: str, chinese: str, english: str) -> str:
-    return chinese if lang.startswith("zh") else english
 
 
 def cmd_pos(args: argparse.Namespace, home: ShopHome) -> int:
@@ -62,8 +59,8 @@ def _set_kiosk_pin(args: argparse.Namespace, home: ShopHome) -> int:
     from lovemart import settings as settings_mod
 
     lang = args.out.lang
-    pin = ask_secret(_say(lang, "查询机管理密码（4-8 位数字）：", "Kiosk manager PIN (4-8 digits): "))
-    if sys.stdin.isatty() and ask_secret(_say(lang, "再输一遍：", "Again: ")) != pin:
+    pin = ask_secret(text("cli.kiosk.ask_pin", lang))
+    if sys.stdin.isatty() and ask_secret(text("cli.ask_again", lang)) != pin:
         raise LedgerError("bad_pin")
     record = pin_record_of(pin)
     settings = home.settings
@@ -77,11 +74,7 @@ def _set_kiosk_pin(args: argparse.Namespace, home: ShopHome) -> int:
     (home.home / PIN_STATE_FILE).unlink(missing_ok=True)
     args.out.result(
         {"manager_pin": "set"},
-        _say(
-            lang,
-            "已设置查询机管理密码（五连击左上角后输入）。",
-            "Kiosk manager PIN set (five taps top-left, then the PIN).",
-        ),
+        text("cli.kiosk.pin_set", lang),
     )
     return 0
 
@@ -95,14 +88,14 @@ def _set_kiosk_token(args: argparse.Namespace, home: ShopHome) -> int:
     from lovemart.wiring import write_secret
 
     lang = args.out.lang
-    token = ask_secret(_say(lang, "乡镇给的查询机令牌：", "The kiosk token from the township: "))
+    token = ask_secret(text("cli.kiosk.ask_token", lang))
     if not 20 <= len(token) <= 200 or not token.isascii() or not token.isprintable() or " " in token:
         raise KioskServerFault("kiosk_token_malformed")
     path = home.home / KIOSK_TOKEN_FILE
     write_secret(path, token)
     args.out.result(
         {"kiosk_token": "set", "file": str(path)},
-        _say(lang, f"已保存查询机令牌（{path}，只有本用户能读）。", f"Kiosk token saved in {path} (this user only)."),
+        text("cli.kiosk.token_saved", lang, path=str(path)),
     )
     return 0
 
@@ -169,7 +162,7 @@ def cmd_screenshots(args: argparse.Namespace, home: ShopHome) -> int:
     lang = args.out.lang
     args.out.result(
         {"screenshots": saved, "out": str(out)},
-        [*saved, _say(lang, f"共 {len(saved)} 张截图，在 {out}", f"{len(saved)} screenshots in {out}")],
+        [*saved, text("cli.screenshots.done", lang, count=len(saved), path=str(out))],
     )
     return 0
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
+from ledger.messages import N_, Message, Said, Spoken, text
 from lovemart.wiring import ShopHome
 
 if TYPE_CHECKING:
@@ -32,28 +33,25 @@ VILLAGE_NAMES = (
 ).split()
 
 
-def _say(lang: str, chinese: str, english: str) -> str:
-    return chinese if lang.startswith("zh") else english
-
-
 class CentralRefusal(LedgerError):
-    """A refusal from the central record (or from reaching it), shown as the server worded it.
+    """A refusal from the central record (or from reaching it, or of the command itself): its ``code``, and
+    what says it (the ``SyncError`` or server refusal it came from, or a ``Message``).
 
     A ``LedgerError`` so that the ``lovemart`` command reports it like any refusal: exit 1, the message
     on stderr, ``{"error": {"code", "message"}}`` with ``--json``.
     """
 
-    def __init__(self, code: str, zh: str, en: str | None = None) -> None:
-        self.texts = (zh, en or zh)
+    def __init__(self, code: str, said: Spoken) -> None:
+        self.said = said
         super().__init__(code)
 
     @classmethod
     def of(cls, error: Any) -> CentralRefusal:
         """From a ``SyncError`` (or anything with ``code`` and ``message(lang)``)."""
-        return cls(str(error.code), error.message("zh"), error.message("en"))
+        return cls(str(error.code), error)
 
     def message(self, lang: str = "zh") -> str:
-        return self.texts[0] if lang.startswith("zh") else self.texts[1]
+        return self.said.message(lang)
 
 
 def database_url(args: argparse.Namespace, home: ShopHome) -> str:
@@ -146,21 +144,14 @@ def cmd_central_init(args: argparse.Namespace, home: ShopHome) -> int:
     args.out.result(
         data,
         [
-            _say(
+            text(
+                "central.init.created" if created else "central.init.upgraded",
                 lang,
-                f"乡镇中心账本{'已建好' if created else '已存在（已升级）'}：{township.name}（{township.township_id}）",
-                f"Central record {'created' if created else 'exists (upgraded)'}: {township.name} "
-                f"({township.township_id})",
+                name=township.name,
+                township_id=township.township_id,
             ),
-            _say(
-                lang, f"管理员令牌（只显示这一次，请妥善保存）：{token}", f"Admin token (shown once, keep it): {token}"
-            ),
-            _say(
-                lang,
-                f"U 盘同步的签名密钥：{secret_file}（只有本用户能读；和服务器的设置一起备份，不要和数据库放在一起）",
-                f"The secret that signs USB-stick bundles: {secret_file} (this user's only; back it up with the "
-                "server's settings, not with the database)",
-            ),
+            text("central.init.admin_token", lang, token=token),
+            text("central.init.secret_file", lang, path=str(secret_file)),
         ],
     )
     return 0
@@ -186,18 +177,19 @@ def cmd_central_demo(args: argparse.Namespace, home: ShopHome) -> int:
     if admin_token:
         summary["admin_token"] = admin_token
     lang = args.out.lang
-    text = [
-        _say(
+    lines = [
+        text(
+            "central.demo.done",
             lang,
-            f"演示乡镇：{summary['households']} 户，{len(summary['shops'])} 个超市，{summary['transactions']} 笔业务",
-            f"Demo township: {summary['households']} households, {len(summary['shops'])} shops, "
-            f"{summary['transactions']} transactions",
+            households=summary["households"],
+            shops=len(summary["shops"]),
+            transactions=summary["transactions"],
         )
     ]
-    text += [f"  {s['shop_id']} {s['name']}  enrol: {s['enrol_token']}" for s in summary["shops"]]
+    lines += [f"  {s['shop_id']} {s['name']}  enrol: {s['enrol_token']}" for s in summary["shops"]]
     if admin_token:
-        text.append(_say(lang, f"管理员令牌：{admin_token}", f"Admin token: {admin_token}"))
-    args.out.result(summary, text)
+        lines.append(text("central.demo.admin_token", lang, token=admin_token))
+    args.out.result(summary, lines)
     return 0
 
 
@@ -332,19 +324,11 @@ def cmd_server(args: argparse.Namespace, home: ShopHome) -> int:
     finally:
         record.close()
     if (args.certfile is None) != (args.keyfile is None):
-        raise CentralRefusal(
-            "tls_incomplete",
-            "HTTPS 需要同时给出证书（--certfile）和私钥（--keyfile）。",
-            "HTTPS needs both the certificate (--certfile) and its key (--keyfile).",
-        )
+        raise CentralRefusal("tls_incomplete", Message("central.tls_incomplete"))
     scheme = "https" if args.certfile else "http"
     if not args.out.as_json:
         print(
-            _say(
-                args.out.lang,
-                f"乡镇中心账本服务：{scheme}://{args.host}:{args.port}/docs（数据库 {_safe_url(url)}；Ctrl+C 停止）",
-                f"Central record at {scheme}://{args.host}:{args.port}/docs (database {_safe_url(url)}; Ctrl+C stops)",
-            ),
+            text("central.serving", args.out.lang, url=f"{scheme}://{args.host}:{args.port}", database=_safe_url(url)),
             flush=True,
         )
     serve(
@@ -424,9 +408,7 @@ def _client(args: argparse.Namespace, home: ShopHome) -> AdminClient:
         raise LedgerError("secret_on_command_line", option="--admin-token")
     server = args.server or os.environ.get("LOVEMART_SERVER")
     if not server:
-        raise CentralRefusal(
-            "usage", "需要 --server（或环境变量 LOVEMART_SERVER）。", "Give --server (or $LOVEMART_SERVER)."
-        )
+        raise CentralRefusal("usage", Message("central.server_missing"))
     # An admin token may do anything: plain http:// only to the loopback, unless this PC's settings say so
     # ([sync] allow_plain_http, as for the shop's device token). Checked before the token is asked for.
     from lovemart.sync_wiring import allow_plain_http
@@ -439,11 +421,7 @@ def _client(args: argparse.Namespace, home: ShopHome) -> AdminClient:
         raise CentralRefusal.of(error) from error
     token = admin_token(args.out.lang)
     if not token:
-        raise CentralRefusal(
-            "usage",
-            f"需要管理员令牌：设环境变量 {TOKEN_ENV}，或在提示时输入。",
-            f"An API token is needed: set ${TOKEN_ENV}, or type it when asked.",
-        )
+        raise CentralRefusal("usage", Message("central.token_missing", env=TOKEN_ENV))
     return AdminClient(server, token, args.out.lang, allow_plain_http=plain)
 
 
@@ -455,7 +433,7 @@ def admin_token(lang: str) -> str:
     token = os.environ.get(TOKEN_ENV) or os.environ.get("LOVEMART_ADMIN_TOKEN")
     if token:
         return token.strip()
-    return ask_secret(_say(lang, "管理员令牌：", "API token: "))
+    return ask_secret(text("central.ask_token", lang))
 
 
 def _show(args: argparse.Namespace, data: Any, text: list[str] | str) -> int:
@@ -470,33 +448,30 @@ def cmd_central_report(args: argparse.Namespace, home: ShopHome) -> int:
         if args.report == "ranking":
             params = {k: v for k, v in (("village", args.village), ("limit", args.limit)) if v is not None}
         data = api.call("GET", f"/v1/admin/reports/{args.report}", params=params)
+    lines: list[str]
     if args.report == "totals":
-        text = [
-            _say(lang, f"户数：{data['households']}", f"Households: {data['households']}"),
-            _say(lang, f"积分余额合计：{data['balance_total']}", f"Points held: {data['balance_total']}"),
-            _say(lang, f"已兑换积分：{data['redeemed_total']}", f"Points redeemed: {data['redeemed_total']}"),
-            _say(lang, f"业务笔数：{data['transactions']}", f"Transactions: {data['transactions']}"),
-            _say(lang, f"待处理异常：{data['exceptions_open']}", f"Open exceptions: {data['exceptions_open']}"),
+        lines = [
+            text("central.totals.households", lang, households=data["households"]),
+            text("central.totals.balance", lang, points=data["balance_total"]),
+            text("central.totals.redeemed", lang, points=data["redeemed_total"]),
+            text("central.totals.transactions", lang, transactions=data["transactions"]),
+            text("central.totals.exceptions", lang, exceptions=data["exceptions_open"]),
         ]
-        text += [
-            _say(
-                lang,
-                f"  {s['shop_id']}：已确认到第 {s['acked_through']} 笔",
-                f"  {s['shop_id']}: acked {s['acked_through']}",
-            )
+        lines += [
+            "  " + text("central.totals.shop", lang, shop_id=s["shop_id"], acked=s["acked_through"])
             for s in data["shops"]
         ]
     elif args.report == "ranking":
-        text = [f"{r['rank']:>4}  {r['household_id']:<10} {r['name']:<8} {r['earned_cycle']}" for r in data["ranking"]]
+        lines = [f"{r['rank']:>4}  {r['household_id']:<10} {r['name']:<8} {r['earned_cycle']}" for r in data["ranking"]]
     elif args.report == "shops":
-        text = [
+        lines = [
             f"{s['shop_id']:<6} {s['name']:<12} redeemed {s['points_redeemed']:>8}  txns {s['transactions']:>7}  "
             f"acked {s['acked_through']}"
             for s in data["shops"]
         ]
     else:
-        text = [f"{k}: {v}" for k, v in data.items()]
-    return _show(args, data, text)
+        lines = [f"{k}: {v}" for k, v in data.items()]
+    return _show(args, data, lines)
 
 
 def cmd_central_shops_add(args: argparse.Namespace, home: ShopHome) -> int:
@@ -517,20 +492,18 @@ def cmd_central_shops_add(args: argparse.Namespace, home: ShopHome) -> int:
 def cmd_central_shops_list(args: argparse.Namespace, home: ShopHome) -> int:
     with _client(args, home) as api:
         data = api.call("GET", "/v1/admin/shops")
-    acked = _say(args.out.lang, "已确认到", "acked")
-    text = [
+    acked = text("central.acked", args.out.lang)
+    lines = [
         f"{s['shop_id']:<6} {s['name']:<14} {s['village_id']:<6} {acked} {s['acked_through']}" for s in data["shops"]
     ]
-    return _show(args, data, text)
+    return _show(args, data, lines)
 
 
 def cmd_central_enrol_token(args: argparse.Namespace, home: ShopHome) -> int:
     with _client(args, home) as api:
         data = api.call("POST", f"/v1/admin/shops/{args.shop_id.upper()}/enrol-tokens")
     lang = args.out.lang
-    return _show(
-        args, data, _say(lang, f"登记码（一次有效）：{data['enrol_token']}", f"Enrol token: {data['enrol_token']}")
-    )
+    return _show(args, data, text("central.enrol_token", lang, token=data["enrol_token"]))
 
 
 def cmd_central_devices_list(args: argparse.Namespace, home: ShopHome) -> int:
@@ -547,7 +520,7 @@ def cmd_central_devices_list(args: argparse.Namespace, home: ShopHome) -> int:
 def cmd_central_devices_revoke(args: argparse.Namespace, home: ShopHome) -> int:
     with _client(args, home) as api:
         data = api.call("POST", f"/v1/admin/devices/{args.device_id.upper()}/revoke")
-    return _show(args, data, _say(args.out.lang, f"设备 {args.device_id} 已作废", f"Device {args.device_id} revoked"))
+    return _show(args, data, text("central.device_revoked", args.out.lang, device_id=args.device_id))
 
 
 def _upload(api: AdminClient, path_text: str, endpoint: str) -> Any:
@@ -566,10 +539,12 @@ def cmd_central_households_import(args: argparse.Namespace, home: ShopHome) -> i
     return _show(
         args,
         data,
-        _say(
+        text(
+            "central.households_imported",
             lang,
-            f"已导入 {data['imported']} 户（新增 {data['created']}，更新 {data['updated']}）",
-            f"Imported {data['imported']} households ({data['created']} new, {data['updated']} updated)",
+            imported=data["imported"],
+            created=data["created"],
+            updated=data["updated"],
         ),
     )
 
@@ -593,28 +568,24 @@ def cmd_central_points_import(args: argparse.Namespace, home: ShopHome) -> int:
     return _show(
         args,
         data,
-        _say(
+        text(
+            "cli.points.imported",
             lang,
-            f"已导入 {data['awards']} 条奖励（{data['points_awarded']} 分）、{data['deductions']} 条扣分"
-            f"（{data['points_deducted']} 分）",
-            f"Imported {data['awards']} awards ({data['points_awarded']} points) and {data['deductions']} deductions "
-            f"({data['points_deducted']} points)",
+            awards=data["awards"],
+            points_awarded=data["points_awarded"],
+            deductions=data["deductions"],
+            points_deducted=data["points_deducted"],
         ),
     )
 
 
-def _page_lines(lang: str, offset: int, shown: int, total: int, next_offset: int | None, counter: str) -> list[str]:
-    """Where a listed page stands among all (the server pages long lists, newest first), and the next one."""
+def _page_lines(lang: str, offset: int, shown: int, total: int, next_offset: int | None, page: str) -> list[str]:
+    """Where a listed page stands among all (the server pages long lists, newest first), and the next one.
+    ``page`` is the key of the words (they count exceptions and transactions differently in Chinese)."""
     first = offset + 1 if shown else 0
-    lines = [
-        _say(
-            lang,
-            f"第 {first}–{offset + shown} {counter}，共 {total} {counter}。",
-            f"{first}–{offset + shown} of {total}.",
-        )
-    ]
+    lines = [text(page, lang, first=first, last=offset + shown, total=total)]
     if next_offset is not None:
-        lines.append(_say(lang, f"下一页：--offset {next_offset}", f"Next page: --offset {next_offset}"))
+        lines.append(text("central.next_page", lang, offset=next_offset))
     return lines
 
 
@@ -628,21 +599,22 @@ def cmd_central_exceptions_list(args: argparse.Namespace, home: ShopHome) -> int
     with _client(args, home) as api:
         data = api.call("GET", "/v1/admin/exceptions", params=params)
     lang = args.out.lang
-    text = [
+    lines = [
         f"#{e['id']:<5} {e['kind']:<22} {e['household_id'] or '-':<10} {e['status']:<8} "
         f"x{e.get('count', 1):<4} {e.get('last_seen_at') or e['created_at']}  {e['detail']}"
         for e in data["exceptions"]
     ]
     shown = len(data["exceptions"])
-    text += _page_lines(lang, args.offset, shown, data.get("total", shown), data.get("next_offset"), "条")
-    return _show(args, data, text if shown else [_say(lang, "没有异常。", "No exceptions.")])
+    page = N_("central.exceptions_page")
+    lines += _page_lines(lang, args.offset, shown, data.get("total", shown), data.get("next_offset"), page)
+    return _show(args, data, lines if shown else [text("central.no_exceptions", lang)])
 
 
 def cmd_central_exceptions_resolve(args: argparse.Namespace, home: ShopHome) -> int:
     with _client(args, home) as api:
         body = _body("ResolutionIn", resolution=args.resolution)
         data = api.call("POST", f"/v1/admin/exceptions/{args.id}/resolve", json=body)
-    return _show(args, data, _say(args.out.lang, f"异常 #{args.id} 已处理", f"Exception #{args.id} resolved"))
+    return _show(args, data, text("central.exception_resolved", args.out.lang, id=args.id))
 
 
 def cmd_central_held_list(args: argparse.Namespace, home: ShopHome) -> int:
@@ -653,15 +625,15 @@ def cmd_central_held_list(args: argparse.Namespace, home: ShopHome) -> int:
     with _client(args, home) as api:
         data = api.call("GET", "/v1/admin/held", params=params)
     lang = args.out.lang
-    text = [
+    lines = [
         f"{h['receipt_no']:<18} {h['kind']:<12} {h['household_id'] or '-':<10} {h['status']:<8} {h['txn_id']}\n"
-        f"    {h['message'] if lang.startswith('zh') else h['message_en']}"
+        f"    {Said(h['message'], h['message_en']).message(lang)}"
         + (f"\n    {h['decided_by']}: {h['decision_reason']}" if h.get("decided_by") else "")
         for h in data["held"]
     ]
     shown = len(data["held"])
-    text += _page_lines(lang, args.offset, shown, data["total"], None, "笔")
-    return _show(args, data, text if shown else [_say(lang, "没有被扣留的业务。", "Nothing is held.")])
+    lines += _page_lines(lang, args.offset, shown, data["total"], None, N_("central.held_page"))
+    return _show(args, data, lines if shown else [text("central.nothing_held", lang)])
 
 
 def cmd_central_held_decide(args: argparse.Namespace, home: ShopHome) -> int:
@@ -670,16 +642,16 @@ def cmd_central_held_decide(args: argparse.Namespace, home: ShopHome) -> int:
     body = _body("DecisionIn", by=args.by, reason=args.reason)
     with _client(args, home) as api:
         data = api.call("POST", f"/v1/admin/held/{args.txn_id}/{action}", json=body)
-    zh, en = ("已放行", "released") if args.release else ("维持扣留", "kept held")
-    return _show(args, data, _say(args.out.lang, f"{data['receipt_no']} {zh}", f"{data['receipt_no']} {en}"))
+    said = text(
+        "central.held_released" if args.release else "central.held_kept", args.out.lang, receipt_no=data["receipt_no"]
+    )
+    return _show(args, data, said)
 
 
 def cmd_central_kiosk_token(args: argparse.Namespace, home: ShopHome) -> int:
     with _client(args, home) as api:
         data = api.call("POST", "/v1/admin/kiosk-tokens", json=_body("KioskTokenIn", label=args.label))
-    return _show(
-        args, data, _say(args.out.lang, f"查询机令牌：{data['kiosk_token']}", f"Kiosk token: {data['kiosk_token']}")
-    )
+    return _show(args, data, text("central.kiosk_token", args.out.lang, token=data["kiosk_token"]))
 
 
 # ----- bundles (USB stick) --------------------------------------------------------------------------------
@@ -709,17 +681,18 @@ def cmd_central_bundle_apply(args: argparse.Namespace, home: ShopHome) -> int:
     finally:
         record.close()
     lang = args.out.lang
-    text = [
-        _say(
+    lines = [
+        text(
+            "central.bundle_applied",
             lang,
-            f"已接收 {result['shop_id']}（{result['device_id']}）的同步文件，确认到第 {result['acked_through']} 笔",
-            f"Applied the bundle of {result['shop_id']} ({result['device_id']}): acknowledged through "
-            f"{result['acked_through']}",
+            shop_id=result["shop_id"],
+            device_id=result["device_id"],
+            acked_through=result["acked_through"],
         )
     ]
     if args.reply:
-        text.append(_say(lang, f"回复文件：{args.reply}", f"Reply written to {args.reply}"))
-    return _show(args, result | {"reply": args.reply}, text)
+        lines.append(text("central.reply_written", lang, path=args.reply))
+    return _show(args, result | {"reply": args.reply}, lines)
 
 
 def cmd_central_bundle_reply(args: argparse.Namespace, home: ShopHome) -> int:
@@ -739,7 +712,7 @@ def cmd_central_bundle_reply(args: argparse.Namespace, home: ShopHome) -> int:
     return _show(
         args,
         {"reply": args.out_file, "bytes": len(reply)},
-        _say(args.out.lang, f"回复文件：{args.out_file}", f"Reply written to {args.out_file}"),
+        text("central.reply_written", args.out.lang, path=args.out_file),
     )
 
 
@@ -748,9 +721,10 @@ def cmd_central_bundle_reply(args: argparse.Namespace, home: ShopHome) -> int:
 
 def cmd_bench_sync(args: argparse.Namespace, home: ShopHome) -> int:
     from lovemart_tools.bench_sync import run_sync_bench
+    from lovemart_tools.measure import figure_lines
 
     figures = run_sync_bench(args.database_url, scale=args.scale)
-    return _show(args, figures, [f"{k}: {v}" for k, v in figures.items()])
+    return _show(args, figures, figure_lines(figures))
 
 
 # ----- registration -----------------------------------------------------------------------------------------
@@ -867,11 +841,11 @@ def register(commands: Any, add: Any, group: Any) -> None:
     p.add_argument("--offset", type=int, default=0, help="skip this many (newest first)")
     p.add_argument("--limit", type=int, default=50, help="at most this many (up to 1000)")
     _server_options(p)
-    for name, release, text in (
+    for name, release, help_text in (
         ("keep", False, "keep a held transaction held for good (recorded with who and why)"),
         ("release", True, "release a held transaction: the township re-issues its points (who and why)"),
     ):
-        p = add(g, name, cmd_central_held_decide, text)
+        p = add(g, name, cmd_central_held_decide, help_text)
         p.set_defaults(release=release)
         p.add_argument("txn_id", help="the held transaction's id (lovemart central held)")
         p.add_argument("--by", required=True, help="who decides (name)")

@@ -15,6 +15,7 @@ from typing import Any
 
 from ledger import printing, services
 from ledger.errors import LedgerError
+from ledger.messages import text
 from ledger.model import Transaction
 from ledger.passbook import make_code, parse_code
 from lovemart.wiring import ShopHome, replace_file
@@ -22,21 +23,13 @@ from lovemart.wiring import ShopHome, replace_file
 DEFAULT_DECODER = "zxing"
 
 
-def _say(lang: str, chinese: str, english: str) -> str:
-    return chinese if lang.startswith("zh") else english
-
-
 def print_after_commit(home: ShopHome, txn: Transaction, lang: str) -> tuple[bool, str]:
     """Print the receipt of a committed transaction; a fault leaves it pending and says how to reprint."""
     outcome = home.print_now(txn.txn_id)
     if outcome.printed:
-        return True, _say(lang, "小票已打印", "Receipt printed")
+        return True, text("cli.receipt.printed", lang)
     reason = outcome.error.message(lang) if outcome.error else ""
-    return False, _say(
-        lang,
-        f"小票没有打印：{reason} 业务已保存；打印机好了以后运行 lovemart receipt reprint {txn.receipt_no} 补打。",
-        f"Receipt not printed: {reason} The sale is saved; run lovemart receipt reprint {txn.receipt_no} later.",
-    )
+    return False, text("cli.receipt.not_printed", lang, reason=reason, receipt_no=txn.receipt_no)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -94,24 +87,26 @@ def cmd_scan(args: argparse.Namespace, home: ShopHome) -> int:
         if not passbook["valid"]:
             refusal = LedgerError(passbook["code"])
     data: dict[str, Any] = {"codes": codes, "passbook": passbook, "decoder": decoder.name}
-    text = [f"{c['format']}: {c['text']}" for c in codes]
+    lines = [f"{c['format']}: {c['text']}" for c in codes]
     if passbook and passbook["valid"]:
-        text.append(
-            _say(
+        lines.append(
+            text(
+                "cli.scan.valid",
                 lang,
-                f"有效存折：户号 {passbook['household_id']}，{passbook['name']}，第 {passbook['card_no']} 号卡",
-                f"Valid passbook: household {passbook['household_id']}, {passbook['name']}, card {passbook['card_no']}",
+                household_id=passbook["household_id"],
+                name=passbook["name"],
+                card_no=passbook["card_no"],
             )
         )
     if refusal is None:
-        args.out.result(data, text)
+        args.out.result(data, lines)
         return 0
     message = passbook["reason"] if passbook and passbook.get("reason") else refusal.message(lang)
     data["error"] = {
         "code": passbook["code"] if passbook and passbook.get("code") else refusal.code,
         "message": message,
     }
-    args.out.result(data, text)
+    args.out.result(data, lines)
     print(message, file=sys.stderr)
     return 1
 
@@ -136,7 +131,7 @@ def cmd_receipt(args: argparse.Namespace, home: ShopHome) -> int:
             raise outcome.error
         args.out.result(
             {"receipt_no": outcome.receipt_no, "printed": True, "reprint": True},
-            _say(lang, f"已补打小票 {outcome.receipt_no}（标注重印）", f"Reprinted {outcome.receipt_no} (marked COPY)"),
+            text("cli.receipt.reprinted", lang, receipt_no=outcome.receipt_no),
         )
         return 0
     if len(words) != 1 or not args.out_file:
@@ -160,12 +155,7 @@ def cmd_receipt(args: argparse.Namespace, home: ShopHome) -> int:
             "width": width,
             "lines": lines,
         },
-        lines
-        + [
-            _say(
-                lang, f"已写入 {out}（{len(data)} 字节，{width} 毫米）", f"Wrote {out} ({len(data)} bytes, {width} mm)"
-            )
-        ],
+        [*lines, text("cli.receipt.written", lang, path=str(out), bytes=len(data), width=width)],
     )
     return 0
 
@@ -187,10 +177,10 @@ def _receipt_pending(args: argparse.Namespace, home: ShopHome) -> int:
         for job, receipt_no in printing.pending(home.store())
     ]
     lang = args.out.lang
-    text = [f"{r['receipt_no']}\t{r['kind']}\t{r['created_at']}\t{r['last_error']}" for r in rows] or [
-        _say(lang, "没有待打印的小票。", "No receipts waiting to print.")
+    lines = [f"{r['receipt_no']}\t{r['kind']}\t{r['created_at']}\t{r['last_error']}" for r in rows] or [
+        text("cli.receipt.none_pending", lang)
     ]
-    args.out.result({"pending": rows}, text)
+    args.out.result({"pending": rows}, lines)
     return 0
 
 
@@ -201,7 +191,7 @@ def cmd_printer_test(args: argparse.Namespace, home: ShopHome) -> int:
     lang = args.out.lang
     args.out.result(
         {"printed": True, "connection": section.get("connection"), "width": home.paper_width()},
-        _say(lang, "测试页已发送到打印机。", "The test page was sent to the printer."),
+        text("cli.printer.test_sent", lang),
     )
     return 0
 
@@ -249,7 +239,7 @@ def cmd_passbook_cards(args: argparse.Namespace, home: ShopHome) -> int:
             )
         args.out.result(
             {"printed": len(faces)},
-            _say(lang, f"已在小票打印机上打印 {len(faces)} 张存折卡。", f"Printed {len(faces)} cards."),
+            text("cli.passbook.cards_printed", lang, cards=len(faces)),
         )
         return 0
     if not args.out_file:
@@ -263,9 +253,7 @@ def cmd_passbook_cards(args: argparse.Namespace, home: ShopHome) -> int:
         write_atomically(out, scratch.read_bytes())
     args.out.result(
         {"out": str(out), "cards": len(faces), "pages": pages},
-        _say(
-            lang, f"已生成 {len(faces)} 张存折卡，共 {pages} 页：{out}", f"{len(faces)} cards on {pages} pages: {out}"
-        ),
+        text("cli.passbook.cards_written", lang, cards=len(faces), pages=pages, path=str(out)),
     )
     return 0
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import DeviceFault, LedgerError
+from ledger.messages import Listing, Message, Spoken
 from lovemart.wiring import ShopHome
 
 CLOCK_SKEW = timedelta(minutes=5)  # more than this from the township's clock: receipts carry a wrong time
@@ -27,27 +28,21 @@ SERVER_TIMEOUT_S = 5.0
 class Check:
     name: str  # ledger | printer | scanner | camera | server | clock | permissions | chain | audit | balances
     status: str  # ok | warn | fail
-    zh: str
-    en: str
+    said: Spoken  # a Message, or the refusal or fault that made the check fail
 
     def words(self, lang: str) -> str:
-        return self.zh if lang.startswith("zh") else self.en
+        return self.said.message(lang)
 
 
 def _refused(name: str, error: LedgerError | DeviceFault) -> Check:
-    return Check(name, "fail", error.message("zh"), error.message("en"))
+    return Check(name, "fail", error)
 
 
 def check_ledger(home: ShopHome) -> tuple[Check, Any]:
     """The ledger opens (settings, migrations, integrity as ``open_ledger`` checks them); who this PC is."""
     if not home.exists:
         return (
-            Check(
-                "ledger",
-                "fail",
-                f"{home.home} 里没有账本：新店运行 lovemart provision（或试用 lovemart demo）。",
-                f"No ledger in {home.home}: run lovemart provision (or lovemart demo to try it out).",
-            ),
+            Check("ledger", "fail", Message("doctor.no_ledger", home=str(home.home))),
             None,
         )
     try:
@@ -62,8 +57,7 @@ def check_ledger(home: ShopHome) -> tuple[Check, Any]:
     check = Check(
         "ledger",
         "ok",
-        f"账本正常：{identity.shop_id} 超市 {identity.device_id} 号机，已记 {seq} 笔。",
-        f"Ledger fine: shop {identity.shop_id}, device {identity.device_id}, {seq} transactions.",
+        Message("doctor.ledger_ok", shop_id=identity.shop_id, device_id=identity.device_id, seq=seq),
     )
     facts = {"pending_receipts": pending, "last": last}
     return check, facts
@@ -71,25 +65,15 @@ def check_ledger(home: ShopHome) -> tuple[Check, Any]:
 
 def check_printer(home: ShopHome, pending: int) -> Check:
     if not home.settings.extra.get("printer"):
-        return Check(
-            "printer",
-            "warn",
-            "没有设置小票打印机：业务照常保存，小票在打印队列里等着（lovemart.toml 的 [printer]）。",
-            "No receipt printer set: sales are saved, receipts wait in the queue ([printer] in lovemart.toml).",
-        )
+        return Check("printer", "warn", Message("doctor.no_printer"))
     try:
         printer = home.printer()
         printer.check()
     except DeviceFault as fault:
         return _refused("printer", fault)
     if pending:
-        return Check(
-            "printer",
-            "warn",
-            f"打印机能连上（{printer.where}），但有 {pending} 张小票没打：lovemart receipt pending。",
-            f"The printer answers ({printer.where}) but {pending} receipts did not print: lovemart receipt pending.",
-        )
-    return Check("printer", "ok", f"打印机能连上（{printer.where}）。", f"The printer answers ({printer.where}).")
+        return Check("printer", "warn", Message("doctor.printer_pending", where=printer.where, pending=pending))
+    return Check("printer", "ok", Message("doctor.printer_ok", where=printer.where))
 
 
 def check_scanner(home: ShopHome) -> list[Check]:
@@ -105,12 +89,12 @@ def check_scanner(home: ShopHome) -> list[Check]:
         from hardware.decode import make_decoder
 
         make_decoder(name)
-        checks.append(Check("scanner", "ok", f"条码识别（{name}）可用。", f"Barcode decoding ({name}) works."))
+        checks.append(Check("scanner", "ok", Message("doctor.scanner_ok", decoder=name)))
     except DeviceFault as fault:
         checks.append(_refused("scanner", fault))
     device = camera_device(scanner.get("camera", 0))
     if device is None:
-        checks.append(Check("camera", "ok", "没有设置摄像头（用扫码枪）。", "No camera set (USB scanner only)."))
+        checks.append(Check("camera", "ok", Message("doctor.no_camera")))
         return checks
     from hardware.camera import open_video_capture
 
@@ -120,17 +104,9 @@ def check_scanner(home: ShopHome) -> list[Check]:
     finally:
         capture.release()
     if opened:
-        checks.append(Check("camera", "ok", f"摄像头 {device} 能打开。", f"Camera {device} opens."))
+        checks.append(Check("camera", "ok", Message("doctor.camera_ok", device=device)))
     else:
-        checks.append(
-            Check(
-                "camera",
-                "warn",
-                f"打不开摄像头 {device}：检查数据线，或在 [scanner] 里设 camera = -1 只用扫码枪。",
-                f"Camera {device} does not open: check the cable, or set camera = -1 in [scanner] for a USB "
-                "scanner only.",
-            )
-        )
+        checks.append(Check("camera", "warn", Message("doctor.camera_closed", device=device)))
     return checks
 
 
@@ -155,59 +131,23 @@ def check_server_and_clock(home: ShopHome, last: Any) -> list[Check]:
                 status = http.fetch(StatusReply, "GET", "/v1/status")
         except Unreachable as exc:
             detail = exc.params.get("detail", "")
-            checks.append(
-                Check(
-                    "server",
-                    "fail",
-                    f"连不上乡镇服务器（{url}）：{detail}。业务都保存在本机，网络好了再同步。",
-                    f"Cannot reach the central record ({url}): {detail}. Everything is kept here; sync later.",
-                )
-            )
+            checks.append(Check("server", "fail", Message("doctor.server_unreachable", url=url, detail=detail)))
         except RemoteRefusal as refusal:
             if refusal.http_status == 401:
-                checks.append(
-                    Check(
-                        "server",
-                        "fail",
-                        "乡镇服务器不认本机的令牌（已作废？）：请乡镇发新的登记码，再运行 lovemart provision。",
-                        "The central record refuses this PC's token (revoked?): ask the township for a new "
-                        "enrolment code and run lovemart provision.",
-                    )
-                )
+                checks.append(Check("server", "fail", Message("doctor.server_refuses_token")))
             else:
-                checks.append(
-                    Check(
-                        "server",
-                        "fail",
-                        f"乡镇服务器出错（{refusal.http_status}），稍后再试。",
-                        f"The central record failed ({refusal.http_status}); try later.",
-                    )
-                )
+                checks.append(Check("server", "fail", Message("doctor.server_failed", status=refusal.http_status)))
         except SyncError as error:  # plain http:// refused, an address that is no URL, a reply that is not ours
-            checks.append(Check("server", "fail", error.message("zh"), error.message("en")))
+            checks.append(Check("server", "fail", error))
         else:
             acked = status.acked_through
-            checks.append(
-                Check(
-                    "server",
-                    "ok",
-                    f"乡镇服务器正常（{url}），已确认到本机第 {acked} 笔。",
-                    f"The central record answers ({url}); it has this PC's transactions up to {acked}.",
-                )
-            )
+            checks.append(Check("server", "ok", Message("doctor.server_ok", url=url, acked=acked)))
             try:
                 server_time = datetime.fromisoformat(status.server_time)
             except ValueError:
                 server_time = None
     else:
-        checks.append(
-            Check(
-                "server",
-                "warn",
-                "没有连接乡镇服务器（单机店）：需要时运行 lovemart provision，或用 U 盘同步。",
-                "Not connected to a central record (standalone shop): lovemart provision when there is one.",
-            )
-        )
+        checks.append(Check("server", "warn", Message("doctor.standalone")))
     checks.append(check_clock(now, server_time, last))
     return checks
 
@@ -215,25 +155,15 @@ def check_server_and_clock(home: ShopHome, last: Any) -> list[Check]:
 def check_clock(now: datetime, server_time: datetime | None, last: Any) -> Check:
     if server_time is not None and server_time.tzinfo is not None and abs(now - server_time) > CLOCK_SKEW:
         minutes = round((now - server_time).total_seconds() / 60)
-        return Check(
-            "clock",
-            "fail",
-            f"本机时钟和乡镇服务器差 {minutes} 分钟：请把电脑时间调准（小票上的时间会不对）。",
-            f"This PC's clock is {minutes} minutes off the central record's: set the time (receipts show it).",
-        )
+        return Check("clock", "fail", Message("doctor.clock_off_server", minutes=minutes))
     if last is not None:
         try:
             newest = datetime.fromisoformat(last.created_at)
         except ValueError:
             newest = None
         if newest is not None and newest.tzinfo is not None and newest - now > CLOCK_SKEW:
-            return Check(
-                "clock",
-                "fail",
-                f"本机时钟比账本里最后一笔（{last.created_at[:16]}）还早：请把电脑时间调准。",
-                f"This PC's clock is behind the ledger's last transaction ({last.created_at[:16]}): set the time.",
-            )
-    return Check("clock", "ok", f"时钟：{now:%Y-%m-%d %H:%M}", f"Clock: {now:%Y-%m-%d %H:%M}")
+            return Check("clock", "fail", Message("doctor.clock_behind_ledger", last=last.created_at[:16]))
+    return Check("clock", "ok", Message("doctor.clock_ok", now=f"{now:%Y-%m-%d %H:%M}"))
 
 
 PRIVATE_FILES = ("device-token", "bundle-key", "kiosk-token", "lovemart-error.log", "central.sqlite3")
@@ -266,58 +196,45 @@ def check_permissions(home: ShopHome, before: list[tuple[Path, int]]) -> Check:
     still = {path for path, _ in after}
     tightened = [(path, mode) for path, mode in before if path not in still]
     if not after and not tightened:
-        return Check(
-            "permissions", "ok", "店里的文件夹和账本只有本用户能读。", "Only this user can read the shop's folder."
-        )
+        return Check("permissions", "ok", Message("doctor.permissions_ok"))
 
-    def listed(items: list[tuple[Path, int]], sep: str, fmt: str) -> str:
-        return sep.join(fmt.format(path=path, mode=f"{mode:04o}") for path, mode in items)
+    def listed(items: list[tuple[Path, int]]) -> Listing:
+        return Listing.of(Message("doctor.path_mode", path=str(path), mode=f"{mode:04o}") for path, mode in items)
 
-    zh, en = [], []
+    wide: Message | None = None
     if after:
         folders = " ".join(str(p) for p, _ in after if p.is_dir())
         files = " ".join(str(p) for p, _ in after if not p.is_dir())
         fix = "; ".join(
             x for x in (f"chmod 700 {folders}" if folders else "", f"chmod 600 {files}" if files else "") if x
         )
-        zh.append(
-            f"别的用户能读这些文件：{listed(after, '、', '{path}（{mode}）')}。"
-            f"账本里有乡镇的存折密钥（能用来伪造存折），其他文件里有令牌或密码。请运行：{fix} 。"
-        )
-        en.append(
-            f"Other users can read: {listed(after, ', ', '{path} ({mode})')}. The ledger holds the township's "
-            f"passbook key (it forges passbooks), the other files tokens or PINs. Run: {fix} ."
-        )
-    if tightened:
-        zh.append(
-            f"另外，{listed(tightened, '、', '{path}（{mode}）')} 原来别的用户也能读，现已改为只有本用户能读；"
-            "如果这台电脑别人也用，请告诉乡镇。"
-        )
-        en.append(
-            f"Other users could read {listed(tightened, ', ', '{path} ({mode})')}; now this user's only. If "
-            "others use this PC, tell the township."
-        )
-    return Check("permissions", "warn", "".join(zh), " ".join(en))
+        wide = Message("doctor.permissions_wide", paths=listed(after), fix=fix)
+    if not tightened:
+        return Check("permissions", "warn", wide or Message("doctor.permissions_ok"))
+    was_wide = Message("doctor.permissions_tightened", paths=listed(tightened))
+    if wide is None:
+        return Check("permissions", "warn", was_wide)
+    return Check("permissions", "warn", Message("doctor.permissions_both", wide=wide, tightened=was_wide))
 
 
 AUDIT_STALE = timedelta(days=3)  # the day close audits the ledger; older than this, someone skipped closing
 
 
-def _age(when: str, now: datetime) -> tuple[str, str, timedelta | None]:
-    """How long ago ``when`` was, in words (zh, en), and as a span (None when unreadable)."""
+def _age(when: str, now: datetime) -> tuple[Message | str, timedelta | None]:
+    """How long ago ``when`` was, in words, and as a span (None when unreadable: then ``when`` itself)."""
     try:
         then = datetime.fromisoformat(when)
         span = now - then if then.tzinfo is not None else None
     except ValueError:
         span = None
     if span is None:
-        return when, when, None
+        return when, None
     hours = max(0, int(span.total_seconds() // 3600))
     if hours < 1:
-        return "不到 1 小时前", "less than an hour ago", span
+        return Message("doctor.age.under_an_hour"), span
     if hours < 48:
-        return f"{hours} 小时前", f"{hours} hours ago", span
-    return f"{hours // 24} 天前", f"{hours // 24} days ago", span
+        return Message("doctor.age.hours", hours=hours), span
+    return Message("doctor.age.days", days=hours // 24), span
 
 
 def check_tampering(home: ShopHome) -> list[Check]:
@@ -343,76 +260,30 @@ def check_tampering(home: ShopHome) -> list[Check]:
             detail += f" (+{more})"
         checks.append(_refused("chain", LedgerError("ledger_tampered", detail=detail)))
     else:
-        since_zh, since_en = "从头", "from the start"
+        since = Message("doctor.chain.from_start")
         if chain.checkpoint is not None:
-            since_zh, since_en = (
-                f"检查点（{chain.checkpoint.at[:16]}）之后",
-                f"since the checkpoint of {chain.checkpoint.at[:16]}",
-            )
-        checks.append(
-            Check(
-                "chain",
-                "ok",
-                f"校验链完好：{since_zh}的 {chain.checked} 笔都对得上（{chain.elapsed_ms:.0f} 毫秒）。",
-                f"Hash chain whole: the {chain.checked} transactions {since_en} check out ({chain.elapsed_ms:.0f} ms).",
-            )
-        )
+            since = Message("doctor.chain.since_checkpoint", at=chain.checkpoint.at[:16])
+        elapsed = f"{chain.elapsed_ms:.0f}"
+        checks.append(Check("chain", "ok", Message("doctor.chain_ok", since=since, checked=chain.checked, ms=elapsed)))
     now = local_now()
     if last is None:
-        checks.append(
-            Check(
-                "audit",
-                "warn",
-                "还没有做过全账核对：日结时会自动核对，也可以运行 lovemart audit verify。",
-                "The whole ledger was never audited: the day close does it, or run lovemart audit verify.",
-            )
-        )
+        checks.append(Check("audit", "warn", Message("doctor.never_audited")))
     else:
-        ago_zh, ago_en, span = _age(last.at, now)
+        ago, span = _age(last.at, now)
         if not last.ok:
-            checks.append(
-                Check(
-                    "audit",
-                    "fail",
-                    f"上次全账核对（{ago_zh}）发现 {last.problems} 个问题：请停止兑换，打电话给乡镇"
-                    "（lovemart audit verify 列出问题）。",
-                    f"The last audit ({ago_en}) found {last.problems} problems: stop selling and call the township "
-                    "(lovemart audit verify lists them).",
-                )
-            )
+            checks.append(Check("audit", "fail", Message("doctor.audit_failed", ago=ago, problems=last.problems)))
         else:
             stale = span is not None and span > AUDIT_STALE
-            checks.append(
-                Check(
-                    "audit",
-                    "warn" if stale else "ok",
-                    f"上次全账核对：{ago_zh}，{last.transactions} 笔，0 个问题。"
-                    + ("好几天没有日结了：日结时会再核对。" if stale else ""),
-                    f"Last audit: {ago_en}, {last.transactions} transactions, 0 problems."
-                    + (" No day close for days: closing the day audits again." if stale else ""),
-                )
+            said = Message(
+                "doctor.audit_stale" if stale else "doctor.audit_ok", ago=ago, transactions=last.transactions
             )
+            checks.append(Check("audit", "warn" if stale else "ok", said))
     if drift:
-        names = "、".join(p.detail.split(":")[0].removeprefix("balance of household ") for p in drift[:5])
-        names_en = ", ".join(p.detail for p in drift[:5])
-        checks.append(
-            Check(
-                "balances",
-                "fail",
-                f"有 {len(drift)} 户的积分余额和账本记录对不上（户号 {names}）：这些户不能兑换，请打电话给乡镇。",
-                f"{len(drift)} households' balances differ from their postings ({names_en}): they cannot redeem; "
-                "call the township.",
-            )
-        )
+        households = Listing.of(p.detail.split(":")[0].removeprefix("balance of household ") for p in drift[:5])
+        said = Message("doctor.balances_drift", count=len(drift), households=households)
+        checks.append(Check("balances", "fail", said))
     else:
-        checks.append(
-            Check(
-                "balances",
-                "ok",
-                "每户的积分余额都和账本记录相符。",
-                "Every household's balance equals the sum of its postings.",
-            )
-        )
+        checks.append(Check("balances", "ok", Message("doctor.balances_ok")))
     return checks
 
 

@@ -16,16 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger.messages import text
 from lovemart.wiring import ShopHome
 
 if TYPE_CHECKING:
     from sync.client import Progress
 
 Handler = Callable[[argparse.Namespace, ShopHome], int]
-
-
-def _say(lang: str, chinese: str, english: str) -> str:
-    return chinese if lang.startswith("zh") else english
 
 
 def refusing(handler: Handler) -> Handler:
@@ -70,36 +67,14 @@ def cmd_sync(args: argparse.Namespace, home: ShopHome) -> int:
         summary = run_sync(client, home)
     finally:
         client.close()
-    text = [
-        _say(
-            lang,
-            f"同步完成：上传 {summary.pushed} 笔，下载 {summary.pulled} 条更新，"
-            f"乡镇已确认到本机第 {summary.acked_through} 笔。",
-            f"Sync done: pushed {summary.pushed}, pulled {summary.pulled} changes; "
-            f"the central record has this PC's transactions through {summary.acked_through}.",
-        )
+    lines = [
+        text("cli.sync.done", lang, pushed=summary.pushed, pulled=summary.pulled, acked_through=summary.acked_through)
     ]
     if summary.exceptions:
-        text.append(
-            _say(
-                lang,
-                f"有 {summary.exceptions} 件异常已报乡镇处理（如两店同时兑换同一户）。",
-                f"{summary.exceptions} exceptions were reported to the township "
-                "(e.g. two shops redeeming one household).",
-            )
-        )
+        lines.append(text("cli.sync.exceptions", lang, exceptions=summary.exceptions))
     if summary.corrected:
-        text.append(
-            _say(
-                lang,
-                f"乡镇更正了本店 {summary.corrected} 笔不该在店里做的业务（如店里发积分），已在本店撤销，"
-                "历史记录里写着“乡镇更正”。请联系乡镇积分员。",
-                f"The township corrected {summary.corrected} transactions this shop may not make (such as points "
-                "given at the counter); they are undone here and show as 'corrected by the township' in the "
-                "history. Ask the township's points clerk.",
-            )
-        )
-    args.out.result(summary.as_dict(), text)
+        lines.append(text("cli.sync.corrected", lang, corrected=summary.corrected))
+    args.out.result(summary.as_dict(), lines)
     return 0
 
 
@@ -122,22 +97,9 @@ def _export(args: argparse.Namespace, home: ShopHome) -> int:
     path = Path(args.export).expanduser()
     write_atomically(path, export.body)
     lang = args.out.lang
-    text = [
-        _say(
-            lang,
-            f"已写出同步文件 {path}：{export.txns} 笔业务。请交乡镇导入，再把回执文件用 lovemart sync --import 导入。",
-            f"Wrote {path} with {export.txns} transactions. The township applies it and gives you a reply "
-            "to load with lovemart sync --import.",
-        )
-    ]
+    lines = [text("cli.sync.exported", lang, path=str(path), txns=export.txns)]
     if export.remaining:
-        text.append(
-            _say(
-                lang,
-                f"还有 {export.remaining} 笔没装下，导入回执后请再导出一次。",
-                f"{export.remaining} more did not fit: export again after importing the reply.",
-            )
-        )
+        lines.append(text("cli.sync.export_remaining", lang, remaining=export.remaining))
     args.out.result(
         {
             "file": str(path),
@@ -147,7 +109,7 @@ def _export(args: argparse.Namespace, home: ShopHome) -> int:
             "remaining": export.remaining,
             "cursor": export.cursor,
         },
-        text,
+        lines,
     )
     return 0
 
@@ -164,18 +126,10 @@ def _import(args: argparse.Namespace, home: ShopHome) -> int:
         raise SyncError("bundle_invalid", detail=f"{path}: {exc.strerror or exc}") from exc
     imported = import_reply(home.store(), _token(home), body, key=read_bundle_key(home))
     lang = args.out.lang
-    text = [
-        _say(
-            lang,
-            f"已导入回执：乡镇已确认到本机第 {imported.acked_through} 笔，下载 {imported.pulled} 条更新。",
-            f"Reply loaded: acknowledged through {imported.acked_through}, {imported.pulled} changes applied.",
-        )
-    ]
+    lines = [text("cli.sync.imported", lang, acked_through=imported.acked_through, pulled=imported.pulled)]
     if imported.more:
-        text.append(
-            _say(lang, "乡镇还有更多更新，请再交换一次文件。", "The township has more changes: exchange files again.")
-        )
-    args.out.result({"file": str(path), **imported.as_dict()}, text)
+        lines.append(text("cli.sync.import_more", lang))
+    args.out.result({"file": str(path), **imported.as_dict()}, lines)
     return 0
 
 
@@ -184,9 +138,9 @@ def _warn_plain_http(args: argparse.Namespace, home: ShopHome, url: str | None) 
     (otherwise the client refuses it with ``plain_http_refused``)."""
     from lovemart.sync_wiring import plain_http_warning
 
-    words = plain_http_warning(home, url)
-    if words:
-        print(_say(args.out.lang, *words), file=sys.stderr, flush=True)
+    warning = plain_http_warning(home, url)
+    if warning:
+        print(warning.message(args.out.lang), file=sys.stderr, flush=True)
 
 
 # ----- lovemart provision -----------------------------------------------------------------------------
@@ -202,18 +156,11 @@ def cmd_provision(args: argparse.Namespace, home: ShopHome) -> int:
     if not token:  # asked for, so that it is not in ps or the shell's history while it is still unspent
         from lovemart.commands.apps import ask_secret
 
-        token = ask_secret(_say(lang, "乡镇给的登记码：", "The enrolment code from the township: "))
+        token = ask_secret(text("cli.provision.ask_token", lang))
     shop_id, device_id, summary = provision(home, args.server, token, progress=_progress(lang))
-    text = [
-        _say(
-            lang,
-            f"本机已登记为 {shop_id} 超市的 {device_id} 号设备，已从乡镇下载 {summary.pulled} 条记录。",
-            f"This PC is now device {device_id} of shop {shop_id}; {summary.pulled} records pulled.",
-        )
-    ]
     args.out.result(
         {"shop_id": shop_id, "device_id": device_id, "pulled": summary.pulled, "cursor": summary.cursor},
-        text,
+        [text("cli.provision.done", lang, shop_id=shop_id, device_id=device_id, pulled=summary.pulled)],
     )
     return 0
 
