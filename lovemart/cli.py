@@ -564,9 +564,10 @@ def program_name() -> str:
 
 def cmd_bench_ledger(args: argparse.Namespace, home: ShopHome) -> int:
     from lovemart_tools.bench_ledger import run_ledger_bench
+    from lovemart_tools.measure import figure_lines
 
     figures = run_ledger_bench(transactions=args.transactions)
-    args.out.result(dict(figures), [f"{k}: {v}" for k, v in figures.items()])
+    args.out.result(dict(figures), figure_lines(figures))
     return 0
 
 

@@ -35,13 +35,10 @@ machines can still be compared.
 from __future__ import annotations
 
 import gc
-import math
 import random
-import resource
 import secrets
 import shutil
 import sqlite3
-import sys
 import tempfile
 import time
 import uuid
@@ -75,6 +72,7 @@ from ledger.model import (
 )
 from ledger.passbook import make_code
 from ledger.storage import SqlLedgerStore, open_ledger
+from lovemart_tools.measure import peak_rss_mb, percentile
 
 SHOP_ID = "S1"
 DEVICE_ID = "P1"
@@ -110,23 +108,8 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗"
 GIVEN = "建国秀英桂兰志强明华玉梅德福春生金凤海军丽娟永红"
 
 
-def _percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
 def _ms(values: list[float]) -> tuple[float, float]:
-    values.sort()
-    return round(_percentile(values, 0.50) * 1000, 3), round(_percentile(values, 0.99) * 1000, 3)
-
-
-def peak_rss_mb() -> float:
-    """High-water mark of this process's resident memory (``ru_maxrss`` is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+    return round(percentile(values, 0.50) * 1000, 3), round(percentile(values, 0.99) * 1000, 3)
 
 
 @dataclass

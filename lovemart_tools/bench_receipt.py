@@ -6,12 +6,11 @@ waits for. The baseline is encoding the same text to GB18030 with nothing else, 
 
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import replace
 from typing import Any
 
 from ledger.receipts import ReceiptContent, ReceiptKind, ReceiptLine
+from lovemart_tools.measure import median_ms
 
 GOODS = (
     ("金龙鱼食用油 5L", "桶", 60),
@@ -52,17 +51,8 @@ def sample_receipt(lines: int = 20) -> ReceiptContent:
     )
 
 
-def _median_ms(fn: Any, runs: int) -> float:
-    samples = []
-    for i in range(runs):
-        start = time.perf_counter()
-        fn(i)
-        samples.append((time.perf_counter() - start) * 1000)
-    return round(statistics.median(samples), 3)
-
-
 def run_receipt_bench(runs: int = 300) -> dict[str, Any]:
-    from hardware.profiles import profile_for
+    from hardware.profiles import PrinterProfile, profile_for
     from hardware.receipt_layout import build_receipt
 
     content = sample_receipt(20)
@@ -72,10 +62,12 @@ def run_receipt_bench(runs: int = 300) -> dict[str, Any]:
     for n, width in enumerate((58, 80)):
         profile = profile_for(width)
         build_receipt(contents[-1], profile)  # the first build loads libraries, as the till does at start-up
-        figures[f"receipt_build_ms_{width}"] = _median_ms(
-            lambda i, p=profile, base=n * runs: build_receipt(contents[base + i], p), runs
-        )
+
+        def build(i: int, p: PrinterProfile = profile, base: int = n * runs) -> bytes:
+            return build_receipt(contents[base + i], p)
+
+        figures[f"receipt_build_ms_{width}"] = median_ms(build, runs)
     text = "\n".join(f"{g.name} ×{g.qty} {g.points}" for g in content.lines)
     figures["receipt_build_ms"] = max(figures["receipt_build_ms_58"], figures["receipt_build_ms_80"])
-    figures["baseline_gb18030_encode_ms"] = _median_ms(lambda i: text.encode("gb18030"), runs)
+    figures["baseline_gb18030_encode_ms"] = median_ms(lambda i: text.encode("gb18030"), runs)
     return figures

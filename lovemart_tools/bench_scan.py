@@ -35,6 +35,7 @@ from hardware.errors import HardwareError
 from ledger.errors import LedgerError
 from ledger.passbook import compute_mac, make_code, verify_code
 from lovemart_tools.degrade import Frame, SourceCard, degraded_set, source_cards
+from lovemart_tools.measure import figure_lines, percentile
 
 BENCH_KEY = b"lovemart scan bench township key"
 FOREIGN_KEY = b"a neighbouring township's key"
@@ -106,14 +107,6 @@ def _accepted(texts: Sequence[str]) -> set[str]:
     return accepted
 
 
-def _percentile(values: Sequence[float], share: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def score(decoder: Decoder, frames: Sequence[Frame]) -> dict[str, Any]:
     """Decode every frame with ``decoder`` and measure it; see the module docstring for the figures."""
     for frame in frames[:WARM_UP]:
@@ -156,10 +149,10 @@ def score(decoder: Decoder, frames: Sequence[Frame]) -> dict[str, Any]:
     return {
         "decode_rate": round(read / count, 4) if count else 0.0,
         "false_reads": false_reads,
-        "ms_per_frame_p50": round(_percentile(genuine_ms, 0.5), 3),
-        "ms_per_frame_p99": round(_percentile(genuine_ms, 0.99), 3),
+        "ms_per_frame_p50": round(percentile(genuine_ms, 0.5), 3),
+        "ms_per_frame_p99": round(percentile(genuine_ms, 0.99), 3),
         "ms_empty_frame": round(statistics.median(empty_ms), 3) if empty_ms else None,
-        "baseline_ms_clean_frame_p50": round(_percentile(clean_ms, 0.5), 3) if clean_ms else None,
+        "baseline_ms_clean_frame_p50": round(percentile(clean_ms, 0.5), 3) if clean_ms else None,
         "rate_by_symbology": {name: round(hits / total, 4) for name, (hits, total) in sorted(by_symbology.items())},
         "rate_by_degradation": {name: round(hits / total, 4) for name, (hits, total) in sorted(by_kind.items())},
         "refused_misreads": refused_misreads,
@@ -207,3 +200,11 @@ def run_scan_bench(frames: int = 500, seed: int = 1) -> dict[str, Any]:
         "receipt_build_ms": None,
         "generate_s": round(generate_s, 3),
     }
+
+
+def scan_lines(figures: dict[str, Any]) -> list[str]:
+    """The figures as ``lovemart bench scan`` prints them: each decoder on a line of its own."""
+    text = [f"frames: {figures['frames']}  default: {figures['default']}"]
+    for name, backend in figures["backends"].items():
+        text.append(f"{name}: " + ", ".join(f"{k}={v}" for k, v in backend.items()))
+    return text + figure_lines({k: v for k, v in figures.items() if k not in ("frames", "default", "backends")})

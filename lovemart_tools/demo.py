@@ -309,9 +309,9 @@ def seed_township(home: ShopHome, households: int, seed: int) -> None:
         clock.now = now - timedelta(days=3)
         services.stock_count(store, {"SOAP": max(0, _stock(store).get("SOAP", 0) - 1)}, "月底盘点", ctx=manager)
         # The past year's receipts were printed at the time; only what happens from now on waits to print.
-        with store.write() as unit:
-            for job in unit.print_jobs(status="pending"):
-                unit.finish_print_job(job.job_id, job.created_at)
+        with store.write() as writing:
+            for job in writing.print_jobs(status="pending"):
+                writing.finish_print_job(job.job_id, job.created_at)
 
 
 def _unique_name(rng: random.Random, used: set[str]) -> str:

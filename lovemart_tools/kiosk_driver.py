@@ -9,22 +9,18 @@ its own: Kivy has one window per process.
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ledger.passbook import make_code
 from lovemart.kiosk_main import KioskConfig, build_kiosk
 from lovemart.wiring import ShopHome
-
-if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+from lovemart_tools import offscreen
+from lovemart_tools.measure import percentile, process_age_s, rss_mb
 
 SCREENSHOT_SIZES: tuple[tuple[int, int], ...] = ((1280, 800), (1024, 600), (480, 800))
 BENCH_SCANS = 200
@@ -32,71 +28,8 @@ BENCH_RSS_SCANS = 1000
 BENCH_SIZE = (1024, 600)
 
 
-# ----- driving the real app offscreen (screenshots, bench) --------------------------------------------
-
-
-def _prepare_offscreen(size: tuple[int, int]) -> None:
-    """Kivy environment and Config for a window nobody sees, ``size`` large (the offscreen surface cannot
-    grow after it is made: make it as large as the largest picture). Before the first Kivy import."""
-    os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-    for key, value in (
-        ("SDL_AUDIODRIVER", "dummy"),
-        ("KIVY_NO_ARGS", "1"),
-        ("KIVY_NO_CONFIG", "1"),
-        ("KIVY_NO_FILELOG", "1"),
-        ("KIVY_NO_CONSOLELOG", "1"),
-        ("KIVY_LOG_MODE", "PYTHON"),
-        ("KIVY_METRICS_DENSITY", "1"),
-    ):
-        os.environ.setdefault(key, value)
-    import kivy  # noqa: F401  - Config exists from here on
-    from kivy.config import Config
-
-    if "kivy.core.window" not in sys.modules:
-        Config.set("graphics", "width", str(size[0]))
-        Config.set("graphics", "height", str(size[1]))
-        Config.set("graphics", "fullscreen", "0")
-        Config.set("graphics", "maxfps", "0")
-        for option in Config.options("input"):  # no host mouse or touch device: we are the only finger
-            Config.remove_option("input", option)
-
-
-def _frames(count: int = 1) -> None:
-    from ui.screenshot import render_frames
-
-    render_frames(count)
-
-
-def _frames_until(predicate: Callable[[], bool], timeout_s: float = 10.0, paced: bool = False) -> None:
-    """Draw frames until ``predicate()``. ``paced``: no faster than 60 a second, as Kivy's own loop draws,
-    for waits on a worker thread: frames drawn back to back hold the GIL and starve it (a ranking of
-    5,000 households took 0.65 s that way instead of 0.1 s)."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        started = time.monotonic()
-        if started > deadline:
-            raise TimeoutError("the kiosk did not get there in time")
-        _frames(1)
-        if paced:
-            time.sleep(max(0.0, 1 / 60 - (time.monotonic() - started)))
-
-
-@contextmanager
-def _offscreen_app(app: KioskApp, size: tuple[int, int]) -> Iterator[KioskApp]:
-    """Start ``app`` in the offscreen window without blocking (as ``run()`` would, minus the loop)."""
-    from kivy.base import EventLoop, runTouchApp
-    from kivy.core.window import Window
-
-    if tuple(Window.size) != tuple(size):
-        Window.size = size
-    if EventLoop.status != "started":
-        runTouchApp(embedded=True)
-    app._run_prepare()
-    try:
-        yield app
-    finally:
-        app.dispatch("on_stop")
-        Window.remove_widget(app.root)
+def _p95(values: Sequence[float]) -> float:
+    return percentile(values, 0.95)
 
 
 @dataclass
@@ -141,12 +74,11 @@ def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, 
     error-frozen, error-camera, idle-camera (the note that stays), maintenance. Run in a process of its own
     (it opens Kivy's one window offscreen)."""
     largest = (max(w for w, _h in sizes), max(h for _w, h in sizes))
-    _prepare_offscreen(largest)
+    offscreen.prepare(largest)
     from hardware.errors import HardwareError
     from hardware.scanner import FakeScanner, ScannerStatus
     from hardware.speech import MemorySpeaker
     from kiosk.app import KioskSettings
-    from ui.screenshot import save_screenshot
 
     samples = _samples(home)
     from lovemart_tools.bench_scan import card_in_view
@@ -164,27 +96,25 @@ def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, 
     app = build_kiosk(home, settings=settings, scanners=[fake], speaker=MemorySpeaker(available=True), config=config)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    with _offscreen_app(app, (sizes[0][0], sizes[0][1])):
-        from ui.background import default_runner
-
-        _frames_until(lambda: default_runner().pending == 0)
+    with offscreen.running(app, (sizes[0][0], sizes[0][1])):
+        offscreen.frames_until(offscreen.background_idle)
         preview = app.idle_screen.ids.preview
         for width, height in sizes:
 
             def shot(name: str, w: int = width, h: int = height) -> None:
-                _frames(2)
-                written.append(save_screenshot(out_dir / f"kiosk-{name}-{w}x{h}.png", (w, h)))
+                offscreen.frames(2)
+                written.append(offscreen.save_screenshot(out_dir / f"kiosk-{name}-{w}x{h}.png", (w, h)))
 
             app.go_idle()
             fake.report(ScannerStatus("ready"))
-            _frames(1)
+            offscreen.frames(1)
             shot("idle")
             preview.frames = lambda: camera_frame
-            _frames_until(lambda: bool(preview.live))
+            offscreen.frames_until(lambda: bool(preview.live))
             shot("idle-preview")
             preview.frames = app.preview
             fake.scan(samples.household)
-            _frames_until(lambda: app.screen == "household")
+            offscreen.frames_until(lambda: app.screen == "household")
             shot("household")
             for kind, code in (
                 ("unknown", samples.unknown),
@@ -195,13 +125,13 @@ def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, 
                 app.go_idle()
                 if code is not None:
                     fake.scan(code)
-                    _frames_until(lambda: app.screen == "error")
+                    offscreen.frames_until(lambda: app.screen == "error")
                 else:  # this ledger has no such household: show the same screen without a scan
                     app.show_error(kind, name="王秀兰", card_no=1)  # type: ignore[arg-type]
                 shot(f"error-{kind}")
             app.go_idle()
             fake.report(ScannerStatus("absent", HardwareError("camera_not_found", where="/dev/video0")))
-            _frames_until(lambda: app.screen == "error")
+            offscreen.frames_until(lambda: app.screen == "error")
             shot("error-camera")
             app.go_idle()
             shot("idle-camera")
@@ -211,35 +141,6 @@ def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, 
 
 
 # ----- the benchmark ------------------------------------------------------------------------------------
-
-
-def _rss_mb() -> float:
-    import psutil
-
-    return float(psutil.Process().memory_info().rss) / (1024 * 1024)
-
-
-def process_age_s() -> float:
-    """Seconds since this process started, to about 10 ms.
-
-    From ``/proc`` (the process's start in clock ticks since boot against the uptime), not psutil's
-    ``create_time``, which adds the boot time rounded to whole seconds and so can be a second off.
-    """
-    try:
-        with open("/proc/self/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        with open("/proc/uptime", encoding="ascii") as f:
-            uptime = float(f.read().split()[0])
-        return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        import psutil
-
-        return time.time() - float(psutil.Process().create_time())
-
-
-def _p95(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
 def _codes(home: ShopHome, count: int) -> list[str]:
@@ -275,18 +176,17 @@ def bench_kiosk(home: ShopHome) -> dict[str, Any]:
     software GL such as Mesa llvmpipe, the one offscreen uses, most of a frame's cost); and
     ``kiosk_rss_mb_empty_window``, the process with Kivy's window open and nothing of ours.
     """
-    _prepare_offscreen(BENCH_SIZE)
+    offscreen.prepare(BENCH_SIZE)
     from kivy.core.window import Window
     from kivy.graphics.opengl import GL_RENDERER, glFinish, glGetString
 
-    rss_window = _rss_mb()  # Python, Kivy, SDL and the GL driver with an empty window: the floor
+    rss_window = rss_mb()  # Python, Kivy, SDL and the GL driver with an empty window: the floor
 
     from hardware.scanner import FakeScanner
     from hardware.speech import MemorySpeaker
     from kiosk.app import KioskSettings
     from kiosk.sources import LocalSource
     from ledger import services
-    from ui.background import default_runner
 
     fake = FakeScanner(window_s=0)
     settings = KioskSettings(timeout_s=3600, lockdown=False, fullscreen=False, hide_cursor=False)
@@ -304,13 +204,13 @@ def bench_kiosk(home: ShopHome) -> dict[str, Any]:
 
     Window.bind(on_flip=flipped)
 
-    with _offscreen_app(app, BENCH_SIZE):
-        _frames(1)
+    with offscreen.running(app, BENCH_SIZE):
+        offscreen.frames(1)
         cold_start_s = process_age_s()  # the idle screen is drawn (the ranking may still be on its way)
-        _frames_until(lambda: default_runner().pending == 0 and app.screen == "idle", paced=True)
-        _frames(1)
+        offscreen.frames_until(lambda: offscreen.background_idle() and app.screen == "idle", paced=True)
+        offscreen.frames(1)
         cold_start_ranking_s = process_age_s()
-        rss_start = _rss_mb()
+        rss_start = rss_mb()
         codes = _codes(home, BENCH_SCANS)
 
         def one_scan(code: str) -> tuple[float, float]:
@@ -318,11 +218,11 @@ def bench_kiosk(home: ShopHome) -> dict[str, Any]:
             flips.clear()
             t0 = time.perf_counter()
             fake.scan(code)
-            _frames_until(lambda: any(c > completed for _t, _s, c in flips))
+            offscreen.frames_until(lambda: any(c > completed for _t, _s, c in flips))
             figures = next(t for t, s, _c in flips if s > shown)
             lists = next(t for t, _s, c in flips if c > completed)
             app.go_idle()
-            _frames(1)
+            offscreen.frames(1)
             return (figures - t0) * 1000, (lists - t0) * 1000
 
         for code in codes[:10]:  # warm-up: first textures, first row widgets
@@ -330,14 +230,14 @@ def bench_kiosk(home: ShopHome) -> dict[str, Any]:
         timings = [one_scan(code) for code in codes]
         latencies = [figures for figures, _lists in timings]
         complete = [lists for _figures, lists in timings]
-        rss_before = _rss_mb()
+        rss_before = rss_mb()
         rss_codes = _codes(home, BENCH_RSS_SCANS)
         rss_half = 0.0
         for n, code in enumerate(rss_codes, start=1):
             one_scan(code)
             if n == BENCH_RSS_SCANS // 2:
-                rss_half = _rss_mb()
-        rss_after = _rss_mb()
+                rss_half = rss_mb()
+        rss_after = rss_mb()
         # The floor under every frame: redrawing an empty window (clear, flip, wait for the GL).
         app.root.opacity = 0
         empty = []
@@ -345,7 +245,7 @@ def bench_kiosk(home: ShopHome) -> dict[str, Any]:
             flips.clear()
             Window.canvas.ask_update()
             t0 = time.perf_counter()
-            _frames_until(lambda: bool(flips))
+            offscreen.frames_until(lambda: bool(flips))
             empty.append((flips[0][0] - t0) * 1000)
         app.root.opacity = 1
         renderer = glGetString(GL_RENDERER).decode(errors="replace")

@@ -11,15 +11,13 @@ the functions, after the environment is set.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from ledger.errors import LedgerError
 from lovemart.pos_main import build_pos
 from lovemart.wiring import ShopHome
+from lovemart_tools import offscreen
+from lovemart_tools.measure import percentile, rss_mb
 
 if TYPE_CHECKING:
     from pos.app import PosApp
@@ -35,86 +35,7 @@ DEFAULT_SIZES: tuple[tuple[int, int], ...] = ((1280, 800), (1024, 600))
 BENCH_SCANS = 200
 BENCH_REDEMPTIONS = 1000
 BENCH_SEED = 2026
-
-
-def _kivy_environment(*, offscreen: bool) -> None:
-    """Environment Kivy reads on its first import (harmless if it is already imported)."""
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
-    if offscreen:
-        os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-        os.environ.setdefault("KIVY_NO_CONFIG", "1")
-        os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-        os.environ.setdefault("KIVY_METRICS_DENSITY", "1")
-        if "KIVY_HOME" not in os.environ:
-            os.environ["KIVY_HOME"] = tempfile.mkdtemp(prefix="lovemart-kivy-")
-
-
-def _configure_window(size: tuple[int, int], *, fullscreen: bool, offscreen: bool) -> None:
-    if "kivy.core.window" in sys.modules:
-        return
-    from kivy.config import Config
-
-    Config.set("graphics", "width", str(size[0]))
-    Config.set("graphics", "height", str(size[1]))
-    Config.set("graphics", "fullscreen", "auto" if fullscreen else "0")
-    if offscreen:
-        Config.set("graphics", "maxfps", "0")
-        for option in Config.options("input"):  # no host mouse or touchscreen in a scripted run
-            Config.remove_option("input", option)
-
-
-
-# ----- driving the real app offscreen (screenshots, benchmark) -------------------------------------------
-
-
-def _frames(count: int = 1) -> None:
-    from kivy.base import EventLoop
-
-    for _ in range(count):
-        EventLoop.idle()
-        if EventLoop.window is not None:
-            EventLoop.window.mainloop()  # pending SDL events (resizes); returns when the queue is empty
-
-
-def _frames_until(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "") -> int:
-    deadline = time.monotonic() + timeout_s
-    frames = 0
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what or 'condition'} not reached after {frames} frames")
-        _frames(1)
-        frames += 1
-    return frames
-
-
-def _background_idle() -> bool:
-    from ui.background import default_runner
-
-    return default_runner().pending == 0
-
-
-@contextlib.contextmanager
-def _offscreen(app: PosApp) -> Iterator[PosApp]:
-    """Start ``app`` in the (offscreen) window as ``run()`` would, without blocking; stop it after."""
-    from kivy.app import App
-    from kivy.base import EventLoop, runTouchApp
-    from kivy.core.window import Window
-
-    Window.bind(on_request_close=lambda *_a, **_k: True)  # a scripted run ends by itself, never by a close
-    if EventLoop.status != "started":
-        runTouchApp(embedded=True)
-    App._running_app = app
-    app._run_prepare()
-    _frames(3)
-    try:
-        yield app
-    finally:
-        _frames_until(_background_idle, 30, "background work")
-        app.dispatch("on_stop")
-        App._running_app = None
+BENCH_SIZE = (1024, 600)
 
 
 def _copy_ledger(home: ShopHome, target: Path) -> ShopHome:
@@ -185,7 +106,7 @@ def _login(app: PosApp, manager: bool = True) -> None:
     pins = {"01": "1234", "02": "0000"}
     result = app.session.login(chosen.operator_id, pins.get(chosen.operator_id, "1234"))
     app.logged_in(result.same_operator)
-    _frames(2)
+    offscreen.frames(2)
 
 
 def _close_dialogs() -> None:
@@ -195,7 +116,7 @@ def _close_dialogs() -> None:
     for child in list(Window.children):
         if isinstance(child, ModalView):
             child.dismiss(animation=False)
-    _frames(2)
+    offscreen.frames(2)
 
 
 def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES) -> list[Path]:
@@ -212,10 +133,7 @@ def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, in
     sizes = list(sizes)
     if not sizes:
         return []
-    _kivy_environment(offscreen=True)
-    # The offscreen window cannot grow past the size it was opened at (the area beyond is never drawn):
-    # open it at the largest size and shrink it for the others.
-    _configure_window(max(sizes, key=lambda s: s[0] * s[1]), fullscreen=False, offscreen=True)
+    offscreen.prepare(max(sizes, key=lambda s: s[0] * s[1]))  # the largest: a window can shrink, never grow
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -224,14 +142,14 @@ def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, in
         printer = MemoryPrinter()
         scanner = FakeScanner(window_s=0)
         app = build_pos(shop, printer=printer, scanners=[scanner], lockdown=False, freeze_gc=False, idle_lock_s=0)
-        from ui.screenshot import save_screenshot
-
         def shot(name: str) -> None:
-            _frames(2)
+            offscreen.frames(2)
             for size in sizes:
-                written.append(save_screenshot(out_dir / f"pos-{name}-{size[0]}x{size[1]}.png", size))
+                written.append(offscreen.save_screenshot(out_dir / f"pos-{name}-{size[0]}x{size[1]}.png", size))
 
-        with _offscreen(app):
+        with offscreen.running(app):
+
+            offscreen.frames(3)
             samples = _samples(shop.store())
             shot("login")
             _login(app)
@@ -244,11 +162,11 @@ def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, in
             camera_frame = card_in_view()
             preview = app.screen("redeem").ids.preview
             preview.frames = lambda: camera_frame
-            _frames_until(lambda: bool(preview.live))
+            offscreen.frames_until(lambda: bool(preview.live))
             shot("redeem-camera")
             preview.frames = app.preview
             scanner.scan(samples.rich)
-            _frames(3)
+            offscreen.frames(3)
             redeem = app.screen("redeem")
             for sku in samples.skus[:3]:
                 redeem.add_item(sku)
@@ -258,8 +176,8 @@ def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, in
             redeem.confirm()
             shot("redeem-confirm")
             redeem._dialog.answer(True) if redeem._dialog is not None else None
-            _frames_until(_background_idle, 10, "print")
-            _frames(2)
+            offscreen.frames_until(offscreen.background_idle, 10, "print")
+            offscreen.frames(2)
             shot("redeem-done")
             app.lang = "en"
             redeem.add_item(samples.skus[0])
@@ -268,7 +186,7 @@ def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, in
             redeem.clear_cart()
             redeem.next_customer()
             scanner.scan(samples.poor)
-            _frames(3)
+            offscreen.frames(3)
             for _ in range(4):
                 redeem.add_item(samples.skus[0])  # a 5 kg bag of rice is more than this household has
             shot("redeem-over-budget")
@@ -278,18 +196,18 @@ def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, in
             shot("manual-entry")
             _close_dialogs()
             scanner.scan(samples.rich)
-            _frames(3)
+            offscreen.frames(3)
             redeem.add_item(samples.skus[1])
             printer.fail_with(HardwareError("printer_offline", where="USB 0416:5011"))
             redeem.confirm()
             redeem._dialog.answer(True) if redeem._dialog is not None else None
-            _frames_until(_background_idle, 10, "print")
-            _frames(2)
+            offscreen.frames_until(offscreen.background_idle, 10, "print")
+            offscreen.frames(2)
             shot("print-failed")
             _close_dialogs()
             printer.fail_with(None)
             app.reprint(app.reprint_receipt)
-            _frames_until(_background_idle, 10, "reprint")
+            offscreen.frames_until(offscreen.background_idle, 10, "reprint")
             app.root.ids.banner.hide()
 
             app.go("today")
@@ -341,7 +259,7 @@ def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, in
             donation.set_kind("money")
 
             app.go("day_close")
-            _frames_until(lambda: app.screen("day_close").ready, 30, "day close totals")
+            offscreen.frames_until(lambda: app.screen("day_close").ready, 30, "day close totals")
             shot("day-close")
             app.go("sync")
             app.root.ids.banner.hide()
@@ -353,17 +271,6 @@ def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, in
 
 
 # ----- the benchmark ----------------------------------------------------------------------------------------
-
-
-def _rss_mb() -> float:
-    import psutil
-
-    return round(float(psutil.Process().memory_info().rss) / (1024 * 1024), 1)
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def _bench_codes(store: Any, count: int, min_redeemable: int) -> list[tuple[str, str]]:
@@ -398,8 +305,7 @@ def _bench_child(home_dir: str) -> dict[str, Any]:
     from hardware.scanner import FakeScanner
     from ledger import services
 
-    _kivy_environment(offscreen=True)
-    _configure_window((1024, 600), fullscreen=False, offscreen=True)
+    offscreen.prepare(BENCH_SIZE)
     shop = ShopHome.at(Path(home_dir))
     store = shop.store()
     with store.read() as unit:
@@ -424,37 +330,38 @@ def _bench_child(home_dir: str) -> dict[str, Any]:
     app = build_pos(shop, printer=printer, scanners=[scanner], lockdown=False, idle_lock_s=0)
     latencies: list[float] = []
     rss: dict[str, float] = {}
-    with _offscreen(app):
+    with offscreen.running(app):
+        offscreen.frames(3)
         _login(app, manager=False)
         app.go("redeem")
         redeem = app.screen("redeem")
-        _frames(5)
+        offscreen.frames(5)
         for code, name in scans:
             redeem.next_customer()
-            _frames(1)
+            offscreen.frames(1)
             started = time.perf_counter()
             scanner.scan(code)
             # One frame runs the scan's delivery, the screen update and the drawing (EventLoop.idle).
-            _frames_until(_shows(redeem, name), 5, "household on screen")
+            offscreen.frames_until(_shows(redeem, name), 5, "household on screen")
             latencies.append((time.perf_counter() - started) * 1000)
-        _frames_until(_background_idle, 30, "background work")
-        rss["before"] = _rss_mb()
+        offscreen.frames_until(offscreen.background_idle, 30, "background work")
+        rss["before"] = round(rss_mb(), 1)
         done = 0
         for i in range(BENCH_REDEMPTIONS):
             code, name = buyers[i % len(buyers)]
             redeem.next_customer()
             scanner.scan(code)
-            _frames_until(_shows(redeem, name), 5, "household")
+            offscreen.frames_until(_shows(redeem, name), 5, "household")
             redeem.add_item(cheapest.sku)
             redeem.confirm()
             if redeem._dialog is not None:
                 redeem._dialog.answer(True)
-            _frames_until(_background_idle, 30, "print")
-            _frames(1)
+            offscreen.frames_until(offscreen.background_idle, 30, "print")
+            offscreen.frames(1)
             done += 1 if redeem.presenter.last is not None else 0
             printer.jobs.clear()  # the fake keeps every job's bytes; a real printer keeps none
             if (i + 1) % 250 == 0:
-                rss[str(i + 1)] = _rss_mb()
+                rss[str(i + 1)] = round(rss_mb(), 1)
     shop.close()
     return {
         "households": households,
@@ -468,33 +375,28 @@ def _bench_child(home_dir: str) -> dict[str, Any]:
 
 def _cold_start_child(home_dir: str) -> None:
     """Inside a fresh process: start the POS as ``lovemart pos`` would and say when the login is drawn."""
-    _kivy_environment(offscreen=True)
-    _configure_window((1024, 600), fullscreen=False, offscreen=True)
+    offscreen.prepare(BENCH_SIZE)
     from hardware.printers import MemoryPrinter
 
     shop = ShopHome.at(Path(home_dir))
     app = build_pos(shop, printer=MemoryPrinter(), scanners=[], lockdown=False)
-    with _offscreen(app):
-        _frames_until(lambda: app.screens.current == "login" and app.screen("login").ids.operators.children, 30)
-        _frames(1)  # the frame that draws it
+    with offscreen.running(app):
+        offscreen.frames(3)
+        offscreen.frames_until(
+            lambda: app.screens.current == "login" and app.screen("login").ids.operators.children, 30, "login"
+        )
+        offscreen.frames(1)  # the frame that draws it
         sys.stdout.write("READY\n")
         sys.stdout.flush()
     shop.close()
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(SDL_VIDEODRIVER="offscreen", SDL_NO_SIGNAL_HANDLERS="1", KIVY_NO_ARGS="1", KIVY_NO_CONFIG="1")
-    env.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="lovemart-kivy-"))
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
-    return env
 
 
 def _cold_start_s(home_dir: str) -> float:
     """Process start to the login screen drawn, measured from outside (interpreter start-up included)."""
     code = f"from lovemart_tools.pos_driver import _cold_start_child; _cold_start_child({home_dir!r})"
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=_child_env(), text=True)
+    env = offscreen.child_env()
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env, text=True)
     assert child.stdout is not None
     for line in child.stdout:
         if line.strip() == "READY":
@@ -525,18 +427,13 @@ def bench_pos(home: ShopHome) -> dict[str, Any]:
         _copy_ledger(home, copy_dir)
         cold = [_cold_start_s(str(copy_dir)) for _ in range(3)]
         code = (
-            "import json, sys; from lovemart_tools.pos_driver import _bench_child; "
-            f"json.dump(_bench_child({str(copy_dir)!r}), sys.stdout)"
+            "import json; from lovemart_tools.pos_driver import _bench_child; "
+            f"print(json.dumps(_bench_child({str(copy_dir)!r})))"
         )
-        done = subprocess.run(
-            [sys.executable, "-c", code], env=_child_env(), capture_output=True, text=True, timeout=1800, check=False
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"POS bench failed: {done.stderr[-2000:]}")
-        data = json.loads(done.stdout)
+        data = offscreen.run_child(code, timeout_s=1800)
     latencies, baseline, rss = data["latencies_ms"], data["baseline_ms"], data["rss"]
-    p95 = _percentile(latencies, 0.95)
-    base95 = _percentile(baseline, 0.95)
+    p95 = percentile(latencies, 0.95)
+    base95 = percentile(baseline, 0.95)
     figures: dict[str, Any] = {
         "pos_households": data["households"],
         "pos_scans": data["scans"],

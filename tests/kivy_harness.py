@@ -402,8 +402,8 @@ def find(root: Any, match: str | Callable[[Any], bool]) -> Any:
 
 
 def screenshot(path: str | os.PathLike[str], size: tuple[int, int] | None = None) -> Path:
-    """Save a PNG of the window (see ``ui.screenshot.save_screenshot``)."""
-    from ui.screenshot import save_screenshot
+    """Save a PNG of the window (see ``lovemart_tools.offscreen.save_screenshot``)."""
+    from lovemart_tools.offscreen import save_screenshot
 
     window()
     return save_screenshot(path, size)

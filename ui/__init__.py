@@ -14,5 +14,4 @@ must get to set that environment first. Import the submodules you need:
 - ``ui.lockdown``   kiosk lock-down (no Escape, no close, no F1 settings, no cursor)
 - ``ui.scanning``   scanner threads and keyboard-wedge keystrokes to the UI thread
 - ``ui.preview``    CameraPreview: the camera's newest frame as a mirror, to aim a passbook by
-- ``ui.screenshot`` a PNG of the window at a given size
 """

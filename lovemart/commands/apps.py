@@ -1,25 +1,19 @@
 """The two touchscreen apps from the command line, their screenshots and their benchmark.
 
-Kivy is imported only inside these handlers (and, for screenshots and benchmarks, only in child
-processes: one Kivy window per process, and an offscreen one so it works on a PC with no screen).
+Kivy is imported only inside these handlers. Screenshots and the benchmark are tooling
+(``lovemart_tools.screenshots``, ``lovemart_tools.bench_apps``): each app runs in a child process, one Kivy
+window per process, and an offscreen one so it works on a PC with no screen.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ledger.messages import text
 from lovemart.wiring import ShopHome
-
-SIZES_POS = ((1280, 800), (1024, 600))
-SIZES_KIOSK = ((1280, 800), (1024, 600), (480, 800))
 
 
 def cmd_pos(args: argparse.Namespace, home: ShopHome) -> int:
@@ -100,65 +94,11 @@ def _set_kiosk_token(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def _offscreen_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_WINDOW="sdl2")
-    env.setdefault("KIVY_HOME", str(Path(tempfile.gettempdir()) / "lovemart-kivy-home"))
-    return env
-
-
-def run_child(code: str, *argv: str) -> Any:
-    """Run ``code`` in a fresh offscreen Python; it prints one JSON value as its last line."""
-    result = subprocess.run(
-        [sys.executable, "-c", code, *argv], env=_offscreen_env(), capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"child process failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-SCREENSHOT_CHILD = """
-import json, sys
-from pathlib import Path
-from lovemart.wiring import ShopHome
-from lovemart_tools.{module} import {function}
-home = ShopHome.at(Path(sys.argv[1]))
-paths = {function}(home, Path(sys.argv[2]), sizes=tuple(tuple(s) for s in json.loads(sys.argv[3])))
-print(json.dumps([str(p) for p in paths]))
-"""
-
-
-def _demo_home(home: ShopHome, households: int) -> Path:
-    """The shop in --home if it has a ledger, else a fresh demo shop in a temporary folder."""
-    if home.exists:
-        return home.home
-    from lovemart_tools import demo
-
-    folder = Path(tempfile.mkdtemp(prefix="lovemart-demo-"))
-    demo.run(ShopHome.at(folder), households=households)
-    return folder
-
-
 def cmd_screenshots(args: argparse.Namespace, home: ShopHome) -> int:
-    out = Path(args.out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    shop = _demo_home(home, 200)
-    home.close()
-    saved: list[str] = []
-    try:
-        for app, module, function, sizes in (
-            ("pos", "pos_driver", "pos_screenshots", SIZES_POS),
-            ("kiosk", "kiosk_driver", "kiosk_screenshots", SIZES_KIOSK),
-        ):
-            if args.app and app not in args.app:
-                continue
-            code = SCREENSHOT_CHILD.format(module=module, function=function)
-            saved += run_child(code, str(shop), str(out), json.dumps(sizes))
-    finally:
-        if shop != home.home:  # a demo shop made only for the pictures
-            import shutil
+    from lovemart_tools.screenshots import APPS, take_screenshots
 
-            shutil.rmtree(shop, ignore_errors=True)
+    out = Path(args.out_dir).expanduser()
+    saved = take_screenshots(home, out, args.app or APPS)
     lang = args.out.lang
     args.out.result(
         {"screenshots": saved, "out": str(out)},
@@ -167,35 +107,13 @@ def cmd_screenshots(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-BENCH_CHILD = """
-import json, sys
-from pathlib import Path
-from lovemart.wiring import ShopHome
-from lovemart_tools.{module} import {function}
-print(json.dumps({function}(ShopHome.at(Path(sys.argv[1])))))
-"""
-
-
 def cmd_bench_kiosk(args: argparse.Namespace, home: ShopHome) -> int:
     """POS and kiosk: scan to screen, cold start and memory, each app in its own offscreen process."""
-    import shutil
-    import time
+    from lovemart_tools.bench_apps import run_apps_bench
+    from lovemart_tools.measure import figure_lines
 
-    from lovemart_tools import demo
-
-    folder = Path(tempfile.mkdtemp(prefix="lovemart-bench-apps-"))
-    try:
-        started = time.perf_counter()
-        demo.run(ShopHome.at(folder / "template"), households=args.households)
-        figures: dict[str, Any] = {"households": args.households, "seed_s": round(time.perf_counter() - started, 1)}
-        for module, function in (("kiosk_driver", "bench_kiosk"), ("pos_driver", "bench_pos")):
-            # Each app gets its own copy: the POS bench redeems, the kiosk must see an untouched ledger.
-            copy = folder / module
-            shutil.copytree(folder / "template", copy)
-            figures.update(run_child(BENCH_CHILD.format(module=module, function=function), str(copy)))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    args.out.result(figures, [f"{k}: {v}" for k, v in figures.items()])
+    figures = run_apps_bench(args.households)
+    args.out.result(figures, figure_lines(figures))
     return 0
 
 

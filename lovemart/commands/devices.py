@@ -263,15 +263,11 @@ def cmd_passbook_cards(args: argparse.Namespace, home: ShopHome) -> int:
 
 def cmd_bench_scan(args: argparse.Namespace, home: ShopHome) -> int:
     from lovemart_tools.bench_receipt import run_receipt_bench
-    from lovemart_tools.bench_scan import run_scan_bench
+    from lovemart_tools.bench_scan import run_scan_bench, scan_lines
 
     figures = run_scan_bench(frames=args.frames, seed=args.seed)
     figures.update(run_receipt_bench())
-    text = [f"frames: {figures['frames']}  default: {figures['default']}"]
-    for name, backend in figures["backends"].items():
-        text.append(f"{name}: " + ", ".join(f"{k}={v}" for k, v in backend.items()))
-    text += [f"{k}: {v}" for k, v in figures.items() if k not in ("frames", "default", "backends")]
-    args.out.result(figures, text)
+    args.out.result(figures, scan_lines(figures))
     return 0
 
 
