@@ -82,6 +82,11 @@ def donor_account(donor: str) -> str:
     return f"donor:{donor}"
 
 
+def supplier_account(supplier: str) -> str:
+    """Where the fund's money went for goods bought (a stock intake with a cost)."""
+    return f"supplier:{supplier}"
+
+
 def account_household(account: str) -> str | None:
     if account.startswith("household:"):
         return account[len("household:") :]

@@ -61,7 +61,11 @@ class Holder:
 
 @dataclass(frozen=True)
 class PrintJob:
-    """A receipt waiting to print, or printed. Not part of the journal: its status changes."""
+    """A receipt waiting to print, or printed. Not part of the journal: its status changes.
+
+    ``receipt`` is the receipt as it was at the commit; ``None`` only for jobs an older ledger wrote,
+    which kept just the figures of the moment (``facts``) and have their receipt rebuilt.
+    """
 
     job_id: int
     txn_id: str
@@ -72,6 +76,7 @@ class PrintJob:
     last_error: str
     printed_at: str | None
     facts: dict[str, Any]
+    receipt: ReceiptContent | None = None
 
 
 class LedgerUnit(Protocol):
@@ -156,7 +161,7 @@ class LedgerUnit(Protocol):
     def hash_at(self, device_id: str, seq: int) -> str | None: ...
     def record_import(self, digest: str, name: str, when: str) -> None: ...
     def print_jobs(self, status: str | None = None, txn_id: str | None = None) -> list[PrintJob]: ...
-    def add_print_job(self, txn_id: str, kind: str, created_at: str, facts: dict[str, Any] | None = None) -> None: ...
+    def add_print_job(self, txn_id: str, created_at: str, receipt: ReceiptContent) -> None: ...
     def finish_print_job(self, job_id: int, printed_at: str | None, error: str = "") -> None: ...
 
 

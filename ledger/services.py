@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from ledger import integrity
+from ledger import integrity, printing
 from ledger.audit import AuditReport, verify
 from ledger.errors import LedgerError
 from ledger.model import (
@@ -44,8 +44,8 @@ from ledger.model import (
     Village,
     donor_account,
     household_account,
-    parse_receipt_number,
     shop_account,
+    supplier_account,
 )
 from ledger.passbook import make_code, verify_code
 from ledger.ports import Holder, LedgerStore, LedgerUnit
@@ -343,9 +343,11 @@ def redeem(
         policy = unit.policy()
         merged = _merge_cart(cart, policy)
         lines: list[Line] = []
+        items: list[Item] = []
         total = 0
         for sku, qty in merged.items():
             item = _offered_item(unit, sku, qty)
+            items.append(item)
             lines.append(Line(sku, -qty, item.points))
             total += qty * item.points
         balance = holder.balance
@@ -370,13 +372,29 @@ def redeem(
             )
         )
         after = redeemable_points(unit, household, balance - total, policy, ctx.clock)
-        unit.add_print_job(txn.txn_id, "redeem", txn.created_at, _receipt_facts(redeemable, after, balance - total))
+        _print_job(unit, txn, _receipt_facts(redeemable, after, balance - total), household=household, items=items)
         return Receipt(txn, household.head_name, redeemable, after, balance - total)
 
 
 def _receipt_facts(before: int, after: int, balance_after: int) -> dict[str, int]:
-    """The figures of this moment that a reprint must show as they were (see ``ledger.printing``)."""
+    """The figures of this moment that the journal alone cannot give back (they depend on policy, visitor
+    rules and the date), for the receipt stored with the print job."""
     return {"redeemable_before": before, "redeemable_after": after, "balance_after": balance_after}
+
+
+def _print_job(
+    unit: LedgerUnit,
+    txn: Transaction,
+    facts: dict[str, int] | None = None,
+    *,
+    household: Household | None = None,
+    items: Sequence[Item] = (),
+) -> None:
+    """Queue the receipt of ``txn`` in the unit that commits it, with the receipt itself: printing and every
+    reprint lay out what it says now, whatever names or prices change later (``ledger.printing``).
+    ``household`` and ``items``, when the service has them at hand, spare reading them again."""
+    receipt = printing.receipt_content(unit, txn, facts, household=household, items=items)
+    unit.add_print_job(txn.txn_id, txn.created_at, receipt)
 
 
 def _receipt(unit: LedgerUnit, txn: Transaction, ctx: Context) -> Receipt:
@@ -390,14 +408,6 @@ def _receipt(unit: LedgerUnit, txn: Transaction, ctx: Context) -> Receipt:
     return Receipt(txn, household.head_name, redeemable - delta, redeemable, balance)
 
 
-def find_receipt(unit: LedgerUnit, receipt_no: str) -> Transaction:
-    parsed = parse_receipt_number(receipt_no)
-    txn = unit.transaction_by_receipt(*parsed) if parsed else None
-    if txn is None:
-        raise LedgerError("receipt_unknown", receipt_no=receipt_no)
-    return txn
-
-
 def void(store: LedgerStore, receipt_no: str, reason: str, ctx: Context) -> Receipt:
     """Reverse a redemption: points back to the household, goods back to stock, naming the original."""
     _require_manager(ctx.operator)
@@ -405,7 +415,7 @@ def void(store: LedgerStore, receipt_no: str, reason: str, ctx: Context) -> Rece
         raise LedgerError("reason_required")
     with store.write() as unit:
         integrity.refuse_if_stopped(unit)
-        original = find_receipt(unit, receipt_no)
+        original = printing.find_receipt(unit, receipt_no)
         if original.kind != TxnKind.REDEEM:
             raise LedgerError("not_voidable", receipt_no=original.receipt_no)
         already = unit.voiding(original.txn_id)
@@ -430,7 +440,7 @@ def void(store: LedgerStore, receipt_no: str, reason: str, ctx: Context) -> Rece
         )
         balance_after, _ = unit.balance(household_id)
         after = redeemable_points(unit, household, balance_after, policy, ctx.clock) if household else 0
-        unit.add_print_job(txn.txn_id, "void", txn.created_at, _receipt_facts(before, after, balance_after))
+        _print_job(unit, txn, _receipt_facts(before, after, balance_after))
         return Receipt(txn, household.head_name if household else "", before, after, balance_after)
 
 
@@ -661,12 +671,12 @@ def stock_intake(
         if cost_fen:
             postings = (
                 Posting(shop_account(shop_id, "fund"), -cost_fen, FEN),
-                Posting(f"supplier:{supplier or '-'}", cost_fen, FEN),
+                Posting(supplier_account(supplier or "-"), cost_fen, FEN),
             )
         txn = unit.append(
             _draft(unit, ctx, TxnKind.STOCK_IN, postings=postings, lines=lines, party=supplier.strip() or None)
         )
-        unit.add_print_job(txn.txn_id, "stock_in", txn.created_at)
+        _print_job(unit, txn)
         return txn
 
 
@@ -706,7 +716,7 @@ def record_donation(
                 party=donor.strip(),
             )
         )
-        unit.add_print_job(txn.txn_id, "donation", txn.created_at)
+        _print_job(unit, txn)
         return txn
 
 
@@ -796,7 +806,7 @@ def record_day_close(store: LedgerStore, day: str, totals: dict[str, object], ct
     memo = json.dumps({"day": day, "totals": totals}, ensure_ascii=False, sort_keys=True, default=str)
     with store.write() as unit:
         txn = unit.append(_draft(unit, ctx, TxnKind.DAY_CLOSE, memo=memo))
-        unit.add_print_job(txn.txn_id, "day_close", txn.created_at)
+        _print_job(unit, txn)
         return txn
 
 

@@ -46,6 +46,7 @@ from ledger.model import (
     receipt_number,
 )
 from ledger.ports import Holder, HouseholdRow, Identity, PrintJob
+from ledger.receipts import ReceiptContent
 from ledger.storage.engine import writer
 from ledger.storage.tables import (
     JOURNAL_TABLES,
@@ -118,6 +119,10 @@ class _Prepared:
     township = select(T_TOWNSHIP).limit(1)
     policy = select(T_POLICY).order_by(T_POLICY.c.version.desc()).limit(1)
     household = select(T_HOUSEHOLD).where(T_HOUSEHOLD.c.household_id == bindparam("household_id"))
+    # The receipt stored with each print job names the shop, its village and the operator.
+    shop = select(T_SHOP).where(T_SHOP.c.shop_id == bindparam("shop_id"))
+    village = select(T_VILLAGE).where(T_VILLAGE.c.village_id == bindparam("village_id"))
+    operator = select(T_OPERATOR).where(T_OPERATOR.c.operator_id == bindparam("operator_id"))
     card = select(T_CARD).where(
         T_CARD.c.household_id == bindparam("household_id"), T_CARD.c.card_no == bindparam("card_no")
     )
@@ -413,11 +418,11 @@ class SqlUnit:
         return Policy(**{name: getattr(row, name) for name in POLICY_FIELDS})
 
     def village(self, village_id: str) -> Village | None:
-        row = self.c.execute(select(T_VILLAGE).where(T_VILLAGE.c.village_id == village_id)).first()
+        row = self.c.execute(_Prepared.village, {"village_id": village_id}).first()
         return Village(row.village_id, row.name) if row else None
 
     def shop(self, shop_id: str) -> Shop | None:
-        row = self.c.execute(select(T_SHOP).where(T_SHOP.c.shop_id == shop_id)).first()
+        row = self.c.execute(_Prepared.shop, {"shop_id": shop_id}).first()
         return Shop(row.shop_id, row.name, row.village_id) if row else None
 
     # ----- master data ------------------------------------------------------------------------
@@ -659,7 +664,7 @@ class SqlUnit:
         return {r.sku: r.on_hand for r in self.c.execute(select(T_STOCK))}
 
     def operator(self, operator_id: str) -> Operator | None:
-        row = self.c.execute(select(T_OPERATOR).where(T_OPERATOR.c.operator_id == operator_id)).first()
+        row = self.c.execute(_Prepared.operator, {"operator_id": operator_id}).first()
         return _operator(row) if row else None
 
     def operators(self) -> list[Operator]:
@@ -872,6 +877,7 @@ class SqlUnit:
                 last_error=r.last_error,
                 printed_at=r.printed_at,
                 facts=json.loads(r.facts or "{}"),
+                receipt=_stored_receipt(r.receipt),
             )
             for r in self.c.execute(query)
         ]
@@ -1288,17 +1294,18 @@ class SqlUnit:
     def record_import(self, digest: str, name: str, when: str) -> None:
         self.c.execute(insert(T_IMPORT).values(digest=digest, name=name, imported_at=when))
 
-    def add_print_job(self, txn_id: str, kind: str, created_at: str, facts: dict[str, Any] | None = None) -> None:
+    def add_print_job(self, txn_id: str, created_at: str, receipt: ReceiptContent) -> None:
         self.c.execute(
             _Prepared.insert_print_job,
             {
                 "txn_id": txn_id,
-                "kind": kind,
+                "kind": receipt.kind.value,
                 "created_at": created_at,
                 "status": "pending",
                 "attempts": 0,
                 "last_error": "",
-                "facts": json.dumps(facts or {}, sort_keys=True),
+                "facts": "{}",
+                "receipt": json.dumps(receipt.to_json(), ensure_ascii=False, sort_keys=True),
             },
         )
 
@@ -1308,6 +1315,17 @@ class SqlUnit:
         if printed_at is not None:
             values.update(status="printed", printed_at=printed_at)
         self.c.execute(update(T_PRINT).where(T_PRINT.c.id == job_id).values(**values))
+
+
+def _stored_receipt(text: str | None) -> ReceiptContent | None:
+    """A print job's stored receipt; None for a job of an older ledger, or one unreadable (the print queue
+    then rebuilds the receipt from the journal rather than refuse to print the sale at all)."""
+    if text is None:
+        return None
+    try:
+        return ReceiptContent.from_json(json.loads(text))
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def _merged(txns: Any, postings: Any, lines: Any) -> Iterator[Transaction]:

@@ -198,8 +198,12 @@ class PrintJobRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     printed_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    # Figures of the moment (redeemable before/after) that a later reprint must show unchanged.
+    # Figures of the moment (redeemable before/after) that a later reprint must show unchanged: what jobs
+    # kept before migration 0006; newer jobs keep the whole receipt instead and leave this "{}".
     facts: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    # Migration 0006: the receipt as it was at the commit (``ReceiptContent.to_json``), which printing and
+    # every reprint lay out. NULL for jobs written before it; theirs is rebuilt from the journal.
+    receipt: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ImportRecord(Base):
