@@ -267,7 +267,9 @@ class Http:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         if json_body is not None:
-            data = json_body.model_dump(mode="json") if isinstance(json_body, BaseModel) else json_body
+            data = json_body
+            if isinstance(json_body, BaseModel):  # an unset optional field is left out, not sent as null
+                data = json_body.model_dump(mode="json", exclude_none=True)
             body, gzipped = json.dumps(data, ensure_ascii=False).encode("utf-8"), False
         if body is not None:
             headers["Content-Type"] = "application/json"
