@@ -363,7 +363,7 @@ def cmd_donations_list(args: argparse.Namespace, home: ShopHome) -> int:
 
     with home.store().read() as unit:
         txns = list(unit.transactions(kinds=frozenset({TxnKind.DONATION})))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for t in txns:
         fen = sum(p.amount for p in t.postings if p.unit == FEN and p.amount > 0)
         rows.append(
@@ -375,11 +375,11 @@ def cmd_donations_list(args: argparse.Namespace, home: ShopHome) -> int:
                 "goods": [{"sku": ln.sku, "qty": ln.qty} for ln in t.lines],
             }
         )
-    lines = [
-        f"{r['receipt_no']}\t{r['at'][:10]}\t{r['donor']}\t￥{yuan(r['amount_fen'])}\t"
-        + ", ".join(f"{g['sku']}×{g['qty']}" for g in r["goods"])
-        for r in rows
-    ]
+    lines = []
+    for r in rows:
+        amount = text("cli.donations.amount", args.out.lang, yuan=yuan(r["amount_fen"]))
+        goods = ", ".join(f"{g['sku']}×{g['qty']}" for g in r["goods"])
+        lines.append(f"{r['receipt_no']}\t{r['at'][:10]}\t{r['donor']}\t{amount}\t{goods}")
     args.out.result({"donations": rows}, lines)
     return 0
 

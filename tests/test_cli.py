@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -206,3 +207,83 @@ def test_reports_and_score_sheet_import(capsys, home: Path, tmp_path: Path) -> N
     assert code == 0
     assert openpyxl.load_workbook(xlsx).sheetnames == ["兑换台账", "入库台账", "捐赠台账", "积分台账"]
     assert run(capsys, home, "audit", "verify")[0] == 0
+
+
+# ----- both languages complete: our words in the reader's language, the people's data as they typed it ------
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")  # Han, CJK and full-width punctuation
+
+
+def said(capsys: pytest.CaptureFixture[str], home: Path, lang: str | None, *args: str) -> str:
+    """What a person reads on stdout (no --json), in ``lang`` (None: the default)."""
+    code = main(["--home", str(home), *(["--lang", lang] if lang else []), *args])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return out
+
+
+def people_data(capsys: pytest.CaptureFixture[str], home: Path) -> list[str]:
+    """What people typed into the ledger (names, members, units, categories, donors): said as it is in any
+    language. Longest first, so that a name inside another is taken out with it."""
+    _, households, _ = run(capsys, home, "households", "list")
+    _, stock, _ = run(capsys, home, "stock", "list")
+    _, operators, _ = run(capsys, home, "operators", "list")
+    _, donations, _ = run(capsys, home, "donations", "list")
+    words = [w for h in households["households"] for w in (h["name"], *h["members"])]
+    words += [w for i in stock["items"] for w in (i["name"], i["unit"], i["category"])]
+    words += [o["name"] for o in operators["operators"]] + [d["donor"] for d in donations["donations"]]
+    return sorted({w for w in words if w}, key=len, reverse=True)
+
+
+def our_words(out: str, data: list[str]) -> str:
+    for word in data:
+        out = out.replace(word, "")
+    return out
+
+
+def test_every_command_speaks_english_under_lang_en_and_chinese_by_default(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path
+) -> None:
+    from hardware.cards import CardFace, render_card_image
+
+    household = first_redeemable(capsys, home)
+    card = tmp_path / "card.png"
+    render_card_image(CardFace(household["household_id"], "x", "y", 1, household["passbook"]), dpi=200).save(card)
+    assert run(capsys, home, "redeem", household["passbook"], "SOAP=1")[0] == 0  # today has an item and an operator
+    reading = {
+        "households list": ("households", "list"),
+        "balance": ("balance", household["passbook"]),
+        "stock list": ("stock", "list"),
+        "stock count": ("stock", "count", "SOAP=1", "--dry-run"),
+        "day close": ("report", "day-close"),
+        "ranking": ("report", "ranking", "--limit", "5"),
+        "liability": ("report", "liability"),
+        "donations list": ("donations", "list"),
+        "operators list": ("operators", "list"),
+        "receipts pending": ("receipt", "pending"),
+        "scan": ("scan", str(card)),
+        "audit": ("audit", "verify"),
+    }
+    chinese = {name: said(capsys, home, None, *args) for name, args in reading.items()}
+    english = {name: said(capsys, home, "en", *args) for name, args in reading.items()}
+    english["redeem"] = said(capsys, home, "en", "redeem", household["passbook"], "SOAP=1")
+    english["stock in"] = said(capsys, home, "en", "stock", "in", "SOAP=2")
+    english["stock count recorded"] = said(capsys, home, "en", "stock", "count", "SOAP=4")
+    english["donations add"] = said(capsys, home, "en", "donations", "add", "--donor", "ACME", "--amount", "5")
+    english["day close recorded"] = said(capsys, home, "en", "report", "day-close", "--close")
+
+    data = people_data(capsys, home)
+    chinese_left = {name: CJK.findall(our_words(out, data)) for name, out in english.items()}
+    assert {name: found for name, found in chinese_left.items() if found} == {}
+    assert english["households list"].startswith("Household\t") and "\tactive\t" in english["households list"]
+    assert english["stock list"].startswith("SKU") and "\tbook " in english["stock count"]
+    assert "\tcounted 1\tdifference " in english["stock count"]
+    assert "Operator administrator: " in english["day close"]
+    assert "Valid passbook: household " + household["household_id"] in english["scan"]
+    assert " yuan\t" in english["donations list"]
+
+    assert chinese["households list"].startswith("户号") and "\t正常\t" in chinese["households list"]
+    assert chinese["stock list"].startswith("编号") and "\t账面 " in chinese["stock count"]
+    assert "\t实盘 1\t差 " in chinese["stock count"]
+    assert "操作员 管理员：" in chinese["day close"] and "有效存折：户号" in chinese["scan"]
+    assert "\t￥" in chinese["donations list"]
