@@ -7,6 +7,9 @@ failure of a device library becomes a ``HardwareError`` with a stable code and a
 printer), because the print queue records it and the shopkeeper reads it; a failed print never
 undoes the sale it follows.
 
+``[printer]`` of ``lovemart.toml`` is read and checked by ``lovemart.settings``; this module takes the checked
+values as a ``Connection`` (``Connection.usb(...)`` and the others) and a ``PrinterProfile``.
+
 Device libraries (escpos, usb, serial) are imported only when a job is sent, so importing this
 module, or running the tests and the central server, never needs them.
 """
@@ -19,7 +22,7 @@ import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +33,6 @@ from hardware.profiles import PrinterProfile, profile_for
 from hardware.receipt_layout import build_passbook_card, build_receipt, build_test_page
 from ledger.receipts import ReceiptContent
 
-CONNECTIONS = ("usb", "serial", "network", "file", "dummy")
 DEFAULT_WIDTH = 58  # the cheap printer most villages have; a 32-column receipt also prints on 80 mm paper
 DEFAULT_USB_TIMEOUT_MS = 3000
 DEFAULT_SERIAL_TIMEOUT_S = 5.0
@@ -87,119 +89,65 @@ class EscposPrinterBase(ABC):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Settings
+# Connections
 
 
 @dataclass(frozen=True)
 class Connection:
-    """A checked ``[printer]`` section: the connection type, its parameters and a description."""
+    """How bytes reach a printer: the python-escpos connection type, its keyword arguments and a description.
+
+    Made by the constructors below from values already checked (``lovemart.settings`` reads ``[printer]``);
+    only this module knows python-escpos' names for them.
+    """
 
     kind: str
     where: str
     params: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def usb(
+        cls,
+        vendor_id: int,
+        product_id: int,
+        timeout_ms: int = DEFAULT_USB_TIMEOUT_MS,
+        in_ep: int | None = None,
+        out_ep: int | None = None,
+    ) -> Connection:
+        """A USB printer; ``timeout_ms`` always set: python-escpos' default waits for ever (cover open)."""
+        params: dict[str, Any] = {"idVendor": vendor_id, "idProduct": product_id, "timeout": timeout_ms}
+        for key, value in (("in_ep", in_ep), ("out_ep", out_ep)):  # the few models that differ from 0x82/0x01
+            if value is not None:
+                params[key] = value
+        return cls("usb", f"USB {vendor_id:04x}:{product_id:04x}", params)
 
-def _config_error(detail: str) -> HardwareError:
-    return HardwareError("printer_config", detail=detail)
+    @classmethod
+    def serial(
+        cls,
+        port: str,
+        baudrate: int = 9600,
+        timeout_s: float = DEFAULT_SERIAL_TIMEOUT_S,
+        dsrdtr: bool | None = None,
+        xonxoff: bool | None = None,
+    ) -> Connection:
+        params: dict[str, Any] = {"devfile": port, "baudrate": baudrate, "timeout": float(timeout_s)}
+        for key, value in (("dsrdtr", dsrdtr), ("xonxoff", xonxoff)):
+            if value is not None:
+                params[key] = value
+        return cls("serial", f"{port} {baudrate} baud", params)
 
+    @classmethod
+    def network(cls, host: str, port: int = 9100, timeout_s: float = DEFAULT_NETWORK_TIMEOUT_S) -> Connection:
+        return cls("network", f"{host}:{port}", {"host": host, "port": port, "timeout": float(timeout_s)})
 
-def _required_str(section: Mapping[str, Any], key: str, kind: str) -> str:
-    value = section.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise _config_error(f'{kind} printer needs {key} = "..."')
-    return value.strip()
+    @classmethod
+    def file(cls, path: str) -> Connection:
+        """A device file (``/dev/usb/lp0``) or a file that captures each job."""
+        return cls("file", path, {"devfile": path})
 
-
-def _number(section: Mapping[str, Any], key: str, default: float, low: float, high: float, integer: bool) -> Any:
-    value = section.get(key, default)
-    if isinstance(value, str):
-        try:
-            value = int(value) if integer else float(value)
-        except ValueError:
-            raise _config_error(f"{key} = {value!r} is not a number") from None
-    if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
-        raise _config_error(f"{key} = {value!r} is not {'a whole number' if integer else 'a number'}")
-    if not low <= value <= high:
-        raise _config_error(f"{key} = {value!r} is outside {low:g}..{high:g}")
-    return value
-
-
-def _usb_id(section: Mapping[str, Any], key: str) -> int:
-    """A USB id written as "0x0416", "0416" or the TOML integer 0x0416."""
-    value = section.get(key)
-    if value is None:
-        raise _config_error(f'usb printer needs {key} = "0x...." (see lsusb)')
-    if isinstance(value, bool):
-        raise _config_error(f"{key} = {value!r} is not a hexadecimal USB id")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str):
-        text = value.strip().lower().removeprefix("0x")
-        if not text or len(text) > 4 or any(ch not in "0123456789abcdef" for ch in text):
-            raise _config_error(f"{key} = {value!r} is not a hexadecimal USB id like 0x0416")
-        number = int(text, 16)
-    else:
-        raise _config_error(f"{key} = {value!r} is not a hexadecimal USB id")
-    if not 0 < number <= 0xFFFF:
-        raise _config_error(f"{key} = {value!r} is outside 0x0001..0xffff")
-    return number
-
-
-def _flag(section: Mapping[str, Any], key: str, default: bool | None) -> bool | None:
-    value = section.get(key, default)
-    if value is not None and not isinstance(value, bool):
-        raise _config_error(f"{key} = {value!r} must be true or false")
-    return value
-
-
-def parse_connection(section: Mapping[str, Any]) -> Connection:
-    """Check a ``[printer]`` section; raises ``printer_config`` naming the first problem."""
-    kind = section.get("connection")
-    if not isinstance(kind, str) or kind.strip().lower() not in CONNECTIONS:
-        raise _config_error(f"connection = {kind!r} (one of {', '.join(CONNECTIONS)})")
-    kind = kind.strip().lower()
-    if kind == "usb":
-        vendor, product = _usb_id(section, "vendor_id"), _usb_id(section, "product_id")
-        params: dict[str, Any] = {
-            "idVendor": vendor,
-            "idProduct": product,
-            "timeout": _number(section, "timeout_ms", DEFAULT_USB_TIMEOUT_MS, 100, 600_000, integer=True),
-        }
-        for key in ("in_ep", "out_ep"):  # endpoints, for the few models that differ from 0x82/0x01
-            if key in section:
-                params[key] = _number(section, key, 0, 0, 0xFF, integer=True)
-        return Connection(kind, f"USB {vendor:04x}:{product:04x}", params)
-    if kind == "serial":
-        port = _required_str(section, "port", kind)
-        baudrate = _number(section, "baudrate", 9600, 300, 4_000_000, integer=True)
-        params = {
-            "devfile": port,
-            "baudrate": baudrate,
-            "timeout": float(_number(section, "timeout_s", DEFAULT_SERIAL_TIMEOUT_S, 0.1, 600, integer=False)),
-        }
-        for key in ("dsrdtr", "xonxoff"):
-            if key in section:
-                params[key] = _flag(section, key, None)
-        return Connection(kind, f"{port} {baudrate} baud", params)
-    if kind == "network":
-        host = _required_str(section, "host", kind)
-        port_no = _number(section, "port", 9100, 1, 65535, integer=True)
-        timeout = float(_number(section, "timeout_s", DEFAULT_NETWORK_TIMEOUT_S, 0.05, 600, integer=False))
-        return Connection(kind, f"{host}:{port_no}", {"host": host, "port": port_no, "timeout": timeout})
-    if kind == "file":
-        path = _required_str(section, "path", kind)
-        return Connection(kind, path, {"devfile": path})
-    return Connection(kind, "dummy", {})
-
-
-def _profile_from(section: Mapping[str, Any]) -> PrinterProfile:
-    width = section.get("width", DEFAULT_WIDTH)
-    if isinstance(width, str):
-        text = width.strip().lower().removesuffix("mm").strip()
-        width = int(text) if text.isdigit() else width
-    if isinstance(width, bool) or not isinstance(width, int):
-        raise _config_error(f"width = {width!r} (58 or 80)")
-    return profile_for(width, _flag(section, "cutter", None))
+    @classmethod
+    def dummy(cls) -> Connection:
+        """python-escpos' ``Dummy``: the bytes stay in memory (``EscposReceiptPrinter.dummy_output``)."""
+        return cls("dummy", "dummy", {})
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -284,15 +232,11 @@ def _cause(exc: BaseException) -> BaseException:
 
 
 class EscposReceiptPrinter(EscposPrinterBase):
-    """A printer reached through a python-escpos connection described by a ``[printer]`` section.
+    """A printer reached through a python-escpos ``Connection``, laid out for ``profile`` (default 58 mm)."""
 
-    The settings are checked here, when the till starts, so a typo is reported at once rather than
-    at the first sale. ``profile`` defaults to the one for ``width`` (58 or 80) and ``cutter``.
-    """
-
-    def __init__(self, connection: Mapping[str, Any], profile: PrinterProfile | None = None) -> None:
-        self.connection = parse_connection(connection)
-        super().__init__(profile if profile is not None else _profile_from(connection))
+    def __init__(self, connection: Connection, profile: PrinterProfile | None = None) -> None:
+        self.connection = connection
+        super().__init__(profile if profile is not None else profile_for(DEFAULT_WIDTH))
         self._dummy: Any = None
 
     @property
@@ -435,26 +379,6 @@ class MemoryPrinter(EscposPrinterBase):
     @property
     def last_job(self) -> bytes | None:
         return self.jobs[-1] if self.jobs else None
-
-
-# ---------------------------------------------------------------------------------------------------
-# From settings
-
-
-def printer_from_settings(section: Mapping[str, Any] | None) -> EscposPrinterBase:
-    """The printer a ``[printer]`` settings section describes.
-
-    A missing or empty section, or ``connection = "none"``, raises ``printer_not_configured`` so the
-    POS can say so plainly; ``connection = "memory"`` gives a ``MemoryPrinter`` (demos, training).
-    """
-    if not section:
-        raise HardwareError("printer_not_configured")
-    kind = section.get("connection")
-    if kind is None or (isinstance(kind, str) and kind.strip().lower() in ("", "none")):
-        raise HardwareError("printer_not_configured")
-    if isinstance(kind, str) and kind.strip().lower() == "memory":
-        return MemoryPrinter(_profile_from(section))
-    return EscposReceiptPrinter(section)
 
 
 def _keep_escpos_cache() -> None:

@@ -25,12 +25,13 @@ from ledger.messages import N_, pick_language, text
 from ledger.model import BalanceView, Role, Transaction
 from ledger.passbook import make_code
 from lovemart import redact
+from lovemart.bootstrap import ShopParts, shop_parts
 from lovemart.commands import apps, central, devices, doctor, sync_cmd
 from lovemart.commands.devices import print_after_commit
 from lovemart.settings import default_home
-from lovemart.wiring import ShopHome, local_fault
+from lovemart.wiring import local_fault
 
-Handler = Callable[[argparse.Namespace, ShopHome], int]
+Handler = Callable[[argparse.Namespace, ShopParts], int]
 # Headless commands act as the shop's administrator, recorded under its one name (DESIGN §10).
 ADMIN_CTX = services.Context(services.ADMIN)
 
@@ -106,7 +107,7 @@ def parse_day(text: str | None) -> date:
 # ----- households and balances --------------------------------------------------------------------
 
 
-def cmd_households_list(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_households_list(args: argparse.Namespace, home: ShopParts) -> int:
     store = home.store()
     with store.read() as unit:
         key = unit.township().passbook_key
@@ -157,7 +158,7 @@ def balance_json(view: BalanceView) -> dict[str, Any]:
     }
 
 
-def cmd_balance(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_balance(args: argparse.Namespace, home: ShopParts) -> int:
     view = services.balance_for_code(home.store(), args.code)
     lang = args.out.lang
     synced = view.last_synced or text("cli.balance.not_synced", lang)
@@ -177,7 +178,7 @@ def cmd_balance(args: argparse.Namespace, home: ShopHome) -> int:
 # ----- redemption and void -------------------------------------------------------------------------
 
 
-def refuse_if_chain_broken(home: ShopHome) -> None:
+def refuse_if_chain_broken(home: ShopParts) -> None:
     """The start-up check of a till (``ledger.integrity``): this command starts like one before it sells."""
     from ledger import integrity
 
@@ -186,7 +187,7 @@ def refuse_if_chain_broken(home: ShopHome) -> None:
         raise LedgerError("ledger_tampered", detail=result.problems[0].detail)
 
 
-def cmd_redeem(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_redeem(args: argparse.Namespace, home: ShopParts) -> int:
     goods = parse_goods(args.goods)
     with home.pos_lock():
         refuse_if_chain_broken(home)
@@ -223,7 +224,7 @@ def cmd_redeem(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_void(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_void(args: argparse.Namespace, home: ShopParts) -> int:
     with home.pos_lock():
         receipt = services.void(home.store(), args.receipt_no, args.reason, ctx=ADMIN_CTX)
     txn = receipt.transaction
@@ -249,7 +250,7 @@ def cmd_void(args: argparse.Namespace, home: ShopHome) -> int:
 # ----- stock and items -----------------------------------------------------------------------------
 
 
-def cmd_stock_list(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_stock_list(args: argparse.Namespace, home: ShopParts) -> int:
     with home.store().read() as unit:
         levels = unit.stock_levels()
         items = [
@@ -282,7 +283,7 @@ def _txn_json(txn: Transaction) -> dict[str, Any]:
     }
 
 
-def cmd_stock_in(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_stock_in(args: argparse.Namespace, home: ShopParts) -> int:
     cost = parse_yuan(args.cost) if args.cost else 0
     txn = services.stock_intake(
         home.store(), parse_goods(args.goods), supplier=args.supplier or "", cost_fen=cost, ctx=ADMIN_CTX
@@ -295,7 +296,7 @@ def cmd_stock_in(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_stock_count(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_stock_count(args: argparse.Namespace, home: ShopParts) -> int:
     counted = dict(parse_goods(args.goods))
     if args.dry_run:
         differences = services.preview_count(home.store(), counted)
@@ -319,7 +320,7 @@ def cmd_stock_count(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_stock_writeoff(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_stock_writeoff(args: argparse.Namespace, home: ShopParts) -> int:
     goods = parse_goods(args.goods)
     with home.store().write():
         txns = [services.write_off(home.store(), sku, qty, args.reason, ctx=ADMIN_CTX) for sku, qty in goods]
@@ -330,7 +331,7 @@ def cmd_stock_writeoff(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_items_add(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_items_add(args: argparse.Namespace, home: ShopParts) -> int:
     from ledger.model import Item
 
     item = services.add_item(
@@ -344,7 +345,7 @@ def cmd_items_add(args: argparse.Namespace, home: ShopHome) -> int:
 # ----- donations ---------------------------------------------------------------------------------
 
 
-def cmd_donations_add(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_donations_add(args: argparse.Namespace, home: ShopParts) -> int:
     amount = parse_yuan(args.amount) if args.amount else 0
     txn = services.record_donation(
         home.store(), args.donor, amount_fen=amount, goods=parse_goods(args.goods), memo=args.memo or "", ctx=ADMIN_CTX
@@ -358,7 +359,7 @@ def cmd_donations_add(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_donations_list(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_donations_list(args: argparse.Namespace, home: ShopParts) -> int:
     from ledger.model import FEN, TxnKind
 
     with home.store().read() as unit:
@@ -387,7 +388,7 @@ def cmd_donations_list(args: argparse.Namespace, home: ShopHome) -> int:
 # ----- points from the committee ----------------------------------------------------------------
 
 
-def cmd_points_award(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_points_award(args: argparse.Namespace, home: ShopParts) -> int:
     fn = services.award if args.kind == "award" else services.deduct
     txn = fn(home.store(), args.household_id.upper(), args.points, args.reason, ADMIN_CTX)
     args.out.result(
@@ -397,7 +398,7 @@ def cmd_points_award(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_points_import(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_points_import(args: argparse.Namespace, home: ShopParts) -> int:
     from ledger.spreadsheets import import_points
 
     result = import_points(home.store(), Path(args.file), ctx=ADMIN_CTX)
@@ -417,7 +418,7 @@ def cmd_points_import(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_points_grant_base(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_points_grant_base(args: argparse.Namespace, home: ShopParts) -> int:
     txns = services.grant_base(home.store(), ctx=ADMIN_CTX)
     args.out.result(
         {"households": len(txns)},
@@ -426,7 +427,7 @@ def cmd_points_grant_base(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_points_close_cycle(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_points_close_cycle(args: argparse.Namespace, home: ShopParts) -> int:
     txns = services.close_cycle(home.store(), ctx=ADMIN_CTX)
     args.out.result(
         {"households": len(txns)},
@@ -435,7 +436,7 @@ def cmd_points_close_cycle(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_points_clear(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_points_clear(args: argparse.Namespace, home: ShopParts) -> int:
     txn = services.clear_household(home.store(), args.household_id.upper(), args.reason, ctx=ADMIN_CTX)
     cleared = -txn.points_of(f"household:{txn.household_id}")
     args.out.result(
@@ -445,13 +446,13 @@ def cmd_points_clear(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_points_unfreeze(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_points_unfreeze(args: argparse.Namespace, home: ShopParts) -> int:
     txn = services.unfreeze(home.store(), args.household_id.upper(), args.reason, ctx=ADMIN_CTX)
     args.out.result(_txn_json(txn), text("cli.points.unfrozen", args.out.lang))
     return 0
 
 
-def cmd_passbook_reissue(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_passbook_reissue(args: argparse.Namespace, home: ShopParts) -> int:
     card = services.reissue_passbook(home.store(), args.household_id.upper())
     with home.store().read() as unit:
         code = make_code(unit.township().passbook_key, card.household_id, card.card_no)
@@ -465,7 +466,7 @@ def cmd_passbook_reissue(args: argparse.Namespace, home: ShopHome) -> int:
 # ----- operators ---------------------------------------------------------------------------------
 
 
-def cmd_operators_add(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_operators_add(args: argparse.Namespace, home: ShopParts) -> int:
     """The PIN is asked for (twice, hidden) or read from standard input: on the command line it would be
     visible to every user of the PC (``ps``) and stay in the shell's history."""
     from lovemart.commands.apps import ask_secret
@@ -484,7 +485,7 @@ def cmd_operators_add(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_operators_list(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_operators_list(args: argparse.Namespace, home: ShopParts) -> int:
     with home.store().read() as unit:
         ops = [{"operator_id": o.operator_id, "name": o.name, "role": str(o.role)} for o in unit.operators()]
     args.out.result({"operators": ops}, [f"{o['operator_id']}\t{o['name']}\t{o['role']}" for o in ops])
@@ -494,13 +495,13 @@ def cmd_operators_list(args: argparse.Namespace, home: ShopHome) -> int:
 # ----- reports and audit -------------------------------------------------------------------------
 
 
-def cmd_report_day_close(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_report_day_close(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart import report_text
 
     return report_text.day_close(args, home)
 
 
-def cmd_report_ledgers(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_report_ledgers(args: argparse.Namespace, home: ShopParts) -> int:
     from ledger.spreadsheets import export_ledgers
 
     path = Path(args.xlsx)
@@ -509,19 +510,19 @@ def cmd_report_ledgers(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_report_ranking(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_report_ranking(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart import report_text
 
     return report_text.ranking(args, home)
 
 
-def cmd_report_liability(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_report_liability(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart import report_text
 
     return report_text.liability(args, home)
 
 
-def cmd_audit_verify(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_audit_verify(args: argparse.Namespace, home: ShopParts) -> int:
     from ledger import integrity
 
     # Recorded: a pass becomes the checkpoint the start-up check reads from, a failure shows in doctor.
@@ -540,7 +541,7 @@ def cmd_audit_verify(args: argparse.Namespace, home: ShopHome) -> int:
 # ----- demo and bench ----------------------------------------------------------------------------
 
 
-def cmd_demo(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_demo(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart_tools import demo
 
     summary = demo.run(home, households=args.households, seed=args.seed, reset=args.reset)
@@ -553,7 +554,7 @@ def cmd_demo(args: argparse.Namespace, home: ShopHome) -> int:
     from lovemart.pos_main import run_pos
 
     home.close()
-    return run_pos(ShopHome.at(home.home), windowed=True)
+    return run_pos(shop_parts(home.home), windowed=True)
 
 
 def program_name() -> str:
@@ -562,7 +563,7 @@ def program_name() -> str:
     return invoked if os.sep in invoked and not shutil.which("lovemart") else "lovemart"
 
 
-def cmd_bench_ledger(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_bench_ledger(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart_tools.bench_ledger import run_ledger_bench
     from lovemart_tools.measure import figure_lines
 
@@ -749,12 +750,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     redact.install()
     folder = Path(args.home).expanduser() if args.home else default_home()
     try:
-        home = ShopHome.at(folder)
+        home = shop_parts(folder)
     except LedgerError as error:  # lovemart.toml unreadable or malformed: said before anything else runs
         Output(bool(args.json), pick_language(args.lang or os.environ.get("LOVEMART_LANG"))).refusal(error)
         return 1
     lang = pick_language(args.lang or os.environ.get("LOVEMART_LANG") or home.settings.language)
     args.out = Output(bool(args.json), lang)
+    unknown = home.settings.unknown_report()
+    if unknown is not None:  # a typo in lovemart.toml is said on every command, never a reason to refuse
+        print(unknown.message(lang), file=sys.stderr)
     try:
         return int(args.handler(args, home))
     except (LedgerError, DeviceFault) as error:

@@ -1,12 +1,12 @@
-"""The kiosk's composition root: the shop's ledger, scanners, speaker and settings wired into ``KioskApp``.
+"""The kiosk assembled from a shop's parts (``lovemart.bootstrap``): ``build_kiosk`` and ``run_kiosk``.
 Its screenshots and its benchmark (``lovemart_tools.kiosk_driver``) drive the app ``build_kiosk`` makes
-offscreen.
+offscreen, from fake parts.
 
 ``lovemart kiosk`` runs beside the POS on the same ledger file, read-only: it opens the store without the
 POS lock. Kivy reads its environment and Config when first imported, so everything Kivy is imported inside
 the functions, after the environment is set (lock-down Config before the window exists).
 
-``[kiosk]`` in lovemart.toml (all optional)::
+``[kiosk]`` in lovemart.toml (all optional; read and checked by ``lovemart.settings.KioskSection``)::
 
     timeout_s = 20              # household screen back to idle after this long without a touch
     error_timeout_s = 8
@@ -22,267 +22,167 @@ The kiosk token of a kiosk away from the shop (``lovemart central kiosk-token``)
 ``kiosk-token`` beside ``lovemart.toml``, readable by the kiosk's user only: ``lovemart kiosk
 --set-kiosk-token`` writes it. It lets anyone who has it read every household's points, so it is not kept
 in ``lovemart.toml``, which people copy and show around (a ``kiosk_token`` there still works).
-
-``[scanner]``: ``decoder`` ("zxing", default, or "zbar"), ``camera`` (device number or path; default 0;
-``-1`` or "none" for no camera: the USB keyboard-wedge scanner still works).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from lovemart.wiring import ShopHome, camera_device, camera_preview, make_owner_only, read_secret
+from lovemart.bootstrap import ShopParts
+from lovemart.settings import KioskSection
+from lovemart.wiring import make_owner_only, read_secret
 
 if TYPE_CHECKING:
-    from hardware.speech import Speaker
-    from kiosk.app import KioskApp, KioskSettings, ScannerLike
+    from kiosk.app import KioskApp, KioskSettings
     from kiosk.sources import KioskSource
     from lovemart.kiosk_remote import RemoteKioskSource
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DECODER = "zxing"
-
-
-# ----- settings ---------------------------------------------------------------------------------------
-
-
-def _as_bool(value: object, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-def _as_float(value: object, default: float) -> float:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        log.warning("kiosk: %r is not a number of seconds; using %s", value, default)
-        return default
-    return number if number > 0 else default
-
-
 KIOSK_TOKEN_FILE = "kiosk-token"
 PIN_STATE_FILE = "kiosk-pin-tries.json"  # wrong manager PINs in a row and the end of the lock-out
 
 
-@dataclass(frozen=True)
-class KioskConfig:
-    """``[kiosk]`` and ``[scanner]`` of lovemart.toml, read once and checked (a typo falls back to the default)."""
-
-    timeout_s: float = 20.0
-    error_timeout_s: float = 8.0
-    speak_automatically: bool = False
-    lockdown: bool = True
-    village: str | None = None
-    ranking_size: int = 10
-    decoder: str = DEFAULT_DECODER
-    camera: int | str | None = 0
-    server: str | None = None  # the central record's URL: a remote kiosk (lovemart.kiosk_remote)
-    kiosk_token: str | None = None
-    server_timeout_s: float = 3.0
-    manager_pin: str | None = None  # "<salt>:<hash>" (lovemart kiosk --set-manager-pin) for a kiosk with no ledger
-    camera_preview: bool = True
-    allow_plain_http: bool = False  # [kiosk] allow_plain_http = true: an unencrypted server on the network
-
-    @property
-    def remote(self) -> bool:
-        return self.server is not None
-
-    @classmethod
-    def of(cls, home: ShopHome) -> KioskConfig:
-        kiosk = dict(home.settings.extra.get("kiosk") or {})
-        scanner = dict(home.settings.extra.get("scanner") or {})
-        village = kiosk.get("village")
-        try:
-            ranking_size = max(1, min(50, int(kiosk.get("ranking_size", 10))))
-        except (TypeError, ValueError):
-            ranking_size = 10
-        return cls(
-            timeout_s=_as_float(kiosk.get("timeout_s", 20), 20.0),
-            error_timeout_s=_as_float(kiosk.get("error_timeout_s", 8), 8.0),
-            speak_automatically=_as_bool(kiosk.get("speak_automatically"), False),
-            lockdown=_as_bool(kiosk.get("lockdown"), True),
-            village=str(village) if village else None,
-            ranking_size=ranking_size,
-            decoder=str(scanner.get("decoder") or DEFAULT_DECODER),
-            camera=camera_device(scanner.get("camera", 0)),
-            server=str(kiosk["server"]).strip() or None if kiosk.get("server") else None,
-            kiosk_token=read_secret(home.home / KIOSK_TOKEN_FILE)
-            or (str(kiosk["kiosk_token"]).strip() or None if kiosk.get("kiosk_token") else None),
-            server_timeout_s=_as_float(kiosk.get("server_timeout_s", 3), 3.0),
-            manager_pin=str(kiosk["manager_pin"]) if kiosk.get("manager_pin") else None,
-            camera_preview=_as_bool(kiosk.get("camera_preview"), True),
-            allow_plain_http=kiosk.get("allow_plain_http") is True,
-        )
-
-    def _check_transport(self) -> None:
-        """The kiosk token reads every household's points: never send it unencrypted across a network.
-
-        Plain ``http://`` is for the loopback only, unless ``[kiosk] allow_plain_http = true`` says the
-        village accepts it (then logged as a warning), as ``[sync]`` does for the shop's device token.
-        """
-        from lovemart.kiosk_remote import KioskServerFault
-        from sync.client import check_transport
-        from sync.errors import SyncError
-
-        try:
-            check_transport(self.server or "", self.allow_plain_http)
-        except SyncError as refused:
-            raise KioskServerFault("kiosk_plain_http", url=self.server or "") from refused
-
-    def remote_source(self) -> RemoteKioskSource:
-        """The central record's kiosk endpoints as the kiosk's source; refuses settings that cannot work."""
-        from lovemart.kiosk_remote import KioskServerFault, RemoteKioskSource
-
-        wanted = (("kiosk_token (lovemart kiosk --set-kiosk-token)", self.kiosk_token), ("village", self.village))
-        missing = [key for key, value in wanted if not value]
-        if missing or not self.server:
-            raise KioskServerFault("kiosk_settings", missing=", ".join(missing) or "server")
-        if not self.server.startswith(("http://", "https://")):
-            raise KioskServerFault("kiosk_settings", missing='server = "https://..."')
-        self._check_transport()
-        return RemoteKioskSource(
-            self.server,
-            self.kiosk_token or "",
-            self.village or "",
-            timeout=self.server_timeout_s,
-            allow_plain_http=self.allow_plain_http,
-        )
+# ----- a kiosk away from the shop -----------------------------------------------------------------------
 
 
-# ----- wiring -----------------------------------------------------------------------------------------
+def kiosk_token(parts: ShopParts) -> str | None:
+    """The township's kiosk token: the file ``kiosk-token``, else ``[kiosk] kiosk_token`` of older kiosks."""
+    return read_secret(parts.home / KIOSK_TOKEN_FILE) or parts.settings.kiosk.kiosk_token
 
 
-def _camera_scanners(config: KioskConfig) -> list[ScannerLike]:
-    """The camera scanner from settings; none when disabled, or when its decoder cannot load (logged: the
-    wedge scanner keeps working and the idle screen says there is no camera)."""
-    if config.camera is None:
-        return []
-    from hardware.camera import CameraScanner
-    from hardware.decode import make_decoder
-    from hardware.errors import HardwareError
+def remote_source(parts: ShopParts) -> RemoteKioskSource:
+    """The central record's kiosk endpoints as the kiosk's source; refuses settings that cannot work.
 
+    The kiosk token reads every household's points: never sent unencrypted across a network. Plain
+    ``http://`` is for the loopback only, unless ``[kiosk] allow_plain_http = true`` says the village accepts
+    it (then logged as a warning), as ``[sync]`` does for the shop's device token.
+    """
+    from lovemart.kiosk_remote import KioskServerFault, RemoteKioskSource
+    from sync.client import check_transport
+    from sync.errors import SyncError
+
+    section = parts.settings.kiosk
+    token = kiosk_token(parts)
+    wanted = (("kiosk_token (lovemart kiosk --set-kiosk-token)", token), ("village", section.village))
+    missing = [key for key, value in wanted if not value]
+    if missing or not section.server or not token or not section.village:
+        raise KioskServerFault("kiosk_settings", missing=", ".join(missing) or "server")
     try:
-        decoder = make_decoder(config.decoder)
-    except HardwareError as error:
-        log.error("kiosk: no camera scanning: %s", error.message("en"))
-        return []
-    return [CameraScanner(decoder, config.camera)]
+        check_transport(section.server, section.allow_plain_http)
+    except SyncError as refused:
+        raise KioskServerFault("kiosk_plain_http", url=section.server) from refused
+    return RemoteKioskSource(
+        section.server,
+        token,
+        section.village,
+        timeout=section.server_timeout_s,
+        allow_plain_http=section.allow_plain_http,
+    )
+
+
+# ----- the app ------------------------------------------------------------------------------------------
+
+
+def app_settings(section: KioskSection, locked: bool) -> KioskSettings:
+    """The app's ``KioskSettings`` from ``[kiosk]``; a kiosk reading across the network looks scans up on a
+    worker so that a slow link never freezes the screen."""
+    from kiosk.app import KioskSettings
+
+    return KioskSettings(
+        timeout_s=section.timeout_s,
+        error_timeout_s=section.error_timeout_s,
+        speak_automatically=section.speak_automatically,
+        lockdown=locked,
+        fullscreen=locked,
+        hide_cursor=locked,
+        lookup_in_background=section.server is not None,
+    )
 
 
 def build_kiosk(
-    home: ShopHome,
+    parts: ShopParts,
     *,
     settings: KioskSettings | None = None,
-    scanners: Sequence[ScannerLike] | None = None,
-    speaker: Speaker | None = None,
-    config: KioskConfig | None = None,
     on_exit: Callable[[], None] | None = None,
     freeze_gc: bool = False,
 ) -> KioskApp:
     """A ``KioskApp`` on the shop's ledger (read-only, no POS lock), not yet started. Imports Kivy.
 
     With ``[kiosk] server`` set, the figures come from the central record instead and no ledger is needed;
-    a ledger in ``home`` (if any) still supplies the managers who may close the kiosk.
+    a ledger in the shop's folder (if any) still supplies the managers who may close the kiosk. ``settings``
+    default to ``[kiosk]``'s (locked down as it says).
     """
-    from hardware.speech import EspeakSpeaker
-    from hardware.wedge import KeyboardWedge
     from kiosk.access import LedgerAccess, LockoutAccess, ManagerAccess, PinAccess
     from kiosk.app import KioskApp
     from kiosk.presenter import KioskPresenter
     from kiosk.sources import LocalSource
 
-    config = config or KioskConfig.of(home)
+    section = parts.settings.kiosk
     source: KioskSource
     access: ManagerAccess | None
-    if config.remote:
-        source = config.remote_source()
+    if section.server is not None:
+        source = remote_source(parts)
         # Who may close it: the shop's managers when a ledger is here, else the PIN in [kiosk] manager_pin.
-        if home.exists:
-            access = LedgerAccess(home.store())
-        elif config.manager_pin:
-            access = PinAccess(config.manager_pin)
+        if parts.exists:
+            access = LedgerAccess(parts.store())
+        elif section.manager_pin:
+            access = PinAccess(section.manager_pin)
         else:
             access = None
     else:
-        store = home.store()
-        source = LocalSource(store, village_id=config.village)
+        store = parts.store()
+        source = LocalSource(store, village_id=section.village)
         access = LedgerAccess(store)
     if access is not None:  # wrong PINs are limited, and the count survives switching the kiosk off and on
-        access = LockoutAccess(access, home.home / PIN_STATE_FILE)
-    if config.manager_pin:  # its hash can be guessed offline: the settings file is this user's only
-        make_owner_only(home.settings.config_path)
-    presenter = KioskPresenter(source, lang=home.settings.language, ranking_size=config.ranking_size)
-    settings = settings or _app_settings(config, config.lockdown)
-    if scanners is None:
-        scanners = _camera_scanners(config)
-        if config.camera is not None and not scanners:
-            presenter.camera_status("absent")
+        access = LockoutAccess(access, parts.home / PIN_STATE_FILE)
+    if section.manager_pin:  # its hash can be guessed offline: the settings file is this user's only
+        make_owner_only(parts.settings.config_path)
+    presenter = KioskPresenter(source, lang=parts.settings.language, ranking_size=section.ranking_size)
+    scanners = parts.scanners()
+    if scanners.wanted_camera and not scanners.devices:  # the wedge scanner keeps working; the idle screen says so
+        for problem in scanners.problems:
+            log.error("kiosk: no camera scanning: %s", problem.message("en"))
+        presenter.camera_status("absent")
     return KioskApp(
         presenter,
-        settings=settings,
-        scanners=scanners,
-        wedge_factory=lambda on_scan: KeyboardWedge(on_scan=on_scan),
-        speaker=speaker if speaker is not None else EspeakSpeaker(),
+        settings=settings if settings is not None else app_settings(section, section.lockdown),
+        scanners=scanners.devices,
+        wedge_factory=parts.wedge,
+        speaker=parts.speaker(),
         access=access,
         on_exit=on_exit,
         freeze_gc=freeze_gc,
-        preview=camera_preview(scanners) if config.camera_preview else None,
+        preview=scanners.preview() if section.camera_preview else None,
     )
 
 
-def _app_settings(config: KioskConfig, locked: bool) -> Any:
-    """The app's ``KioskSettings`` from ``[kiosk]``; a kiosk reading across the network looks scans up on a
-    worker so that a slow link never freezes the screen."""
-    from kiosk.app import KioskSettings
-
-    return KioskSettings(
-        timeout_s=config.timeout_s,
-        error_timeout_s=config.error_timeout_s,
-        speak_automatically=config.speak_automatically,
-        lockdown=locked,
-        fullscreen=locked,
-        hide_cursor=locked,
-        lookup_in_background=config.remote,
-    )
-
-
-def run_kiosk(
-    home: ShopHome,
-    *,
-    windowed: bool = False,
-    scanners: Sequence[ScannerLike] | None = None,
-    speaker: Speaker | None = None,
-) -> int:
+def run_kiosk(parts: ShopParts, *, windowed: bool = False) -> int:
     """``lovemart kiosk``: run until a manager closes it. ``windowed`` (development) turns the lock-down off.
 
-    Refuses (``LedgerError``) when the home has no ledger, unless ``[kiosk] server`` makes it a remote
+    Refuses (``LedgerError``) when the folder has no ledger, unless ``[kiosk] server`` makes it a remote
     kiosk (then ``KioskServerFault`` for incomplete settings). Returns the exit status.
     """
-    config = KioskConfig.of(home)
-    if config.remote:
-        config.remote_source().close()  # refuse incomplete settings before any window opens
+    section = parts.settings.kiosk
+    if section.server is not None:
+        remote_source(parts).close()  # refuse incomplete settings before any window opens
     else:
-        home.store()  # refuse before any window opens: "not_configured" reads better on a terminal
-    locked = config.lockdown and not windowed
+        parts.store()  # refuse before any window opens: "not_configured" reads better on a terminal
+    locked = section.lockdown and not windowed
     os.environ.setdefault("KIVY_NO_ARGS", "1")  # our command line is not Kivy's
     if locked:
         from ui.lockdown import configure_before_window
 
         configure_before_window()
-    settings = _app_settings(config, locked)
-    app = build_kiosk(home, settings=settings, scanners=scanners, speaker=speaker, config=config, freeze_gc=True)
+    app = build_kiosk(parts, settings=app_settings(section, locked), freeze_gc=True)
     try:
         app.run()
     finally:
         close = getattr(app.speaker, "close", None)
         if callable(close):
             close()
+        parts.close()
     return 0

@@ -9,11 +9,11 @@ from typing import Any
 
 from ledger import integrity, reports, services
 from ledger.messages import text
+from lovemart.bootstrap import ShopParts
 from lovemart.commands.devices import print_after_commit
-from lovemart.wiring import ShopHome
 
 
-def day_close(args: argparse.Namespace, home: ShopHome) -> int:
+def day_close(args: argparse.Namespace, home: ShopParts) -> int:
     day = args.date or datetime.now().astimezone().date()
     store = home.store()
     summary = reports.day_close(store, day)
@@ -95,7 +95,7 @@ def _audit_words(audit: dict[str, Any], lang: str) -> str:
     return text("report.audit_problems", lang, problems=audit["problems"])
 
 
-def ranking(args: argparse.Namespace, home: ShopHome) -> int:
+def ranking(args: argparse.Namespace, home: ShopParts) -> int:
     rows = reports.ranking(home.store(), village_id=args.village, limit=args.limit)
     data = {"ranking": [dataclasses.asdict(r) for r in rows]}
     lines = [text("report.ranking.title", args.out.lang)]
@@ -104,7 +104,7 @@ def ranking(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def liability(args: argparse.Namespace, home: ShopHome) -> int:
+def liability(args: argparse.Namespace, home: ShopParts) -> int:
     figures = reports.liability(home.store())
     data = dataclasses.asdict(figures) | {
         "ratio": figures.ratio,

@@ -12,15 +12,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lovemart.wiring import ShopHome
+from lovemart.bootstrap import shop_parts
 from lovemart_tools import demo, offscreen
 
 CHILD = """
 import json, sys
 from pathlib import Path
-from lovemart.wiring import ShopHome
+from lovemart.bootstrap import shop_parts
 from lovemart_tools.{app}_driver import bench_{app}
-print(json.dumps(bench_{app}(ShopHome.at(Path(sys.argv[1])))))
+print(json.dumps(bench_{app}(shop_parts(Path(sys.argv[1])))))
 """
 
 
@@ -28,7 +28,7 @@ def run_apps_bench(households: int = 5000) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="lovemart-bench-apps-"))
     try:
         started = time.perf_counter()
-        demo.run(ShopHome.at(folder / "template"), households=households)
+        demo.run(shop_parts(folder / "template"), households=households)
         figures: dict[str, Any] = {"households": households, "seed_s": round(time.perf_counter() - started, 1)}
         for app in ("kiosk", "pos"):
             # Each app gets its own copy: the POS bench redeems, the kiosk must see an untouched ledger.

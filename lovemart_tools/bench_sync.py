@@ -671,12 +671,12 @@ def timed_provision(url: str, enrol_token: str, expected: int) -> float:
     with _serving(url) as base_url:
         try:
             # The real `lovemart provision`: enrol, save the token and settings, set up the ledger, pull.
+            from lovemart.bootstrap import shop_parts
             from lovemart.sync_wiring import provision
-            from lovemart.wiring import ShopHome
 
-            home = ShopHome.at(folder)
+            home = shop_parts(folder)
             started = time.perf_counter()
-            provision(home, base_url, enrol_token)
+            provision(home.settings, home.store, base_url, enrol_token)
             elapsed = time.perf_counter() - started
             with home.store().read() as unit:
                 got = CentralUnit(unit).transaction_count()

@@ -20,7 +20,7 @@ from ledger.messages import text
 from ledger.model import Household, HouseholdStatus, Item, Member, Operator, Policy, Role, Shop, Township, Village
 from ledger.passbook import make_code
 from lovemart import settings as settings_mod
-from lovemart.wiring import ShopHome
+from lovemart.bootstrap import ShopParts
 
 SHOP_ID = "S01"
 DEVICE_ID = "P1"
@@ -161,7 +161,7 @@ class DemoSummary:
         return lines
 
 
-def run(home: ShopHome, households: int = 200, seed: int = 2026, reset: bool = False) -> DemoSummary:
+def run(home: ShopParts, households: int = 200, seed: int = 2026, reset: bool = False) -> DemoSummary:
     if households < 1 or households > 100_000:
         raise LedgerError("bad_quantity", value=households, max=100_000)
     if reset and home.exists:
@@ -171,12 +171,14 @@ def run(home: ShopHome, households: int = 200, seed: int = 2026, reset: bool = F
             path.unlink(missing_ok=True)
     created = not home.exists
     if created:
-        home.settings.shop_id, home.settings.device_id = SHOP_ID, DEVICE_ID
         # No printer or camera is assumed: receipts go to a file in the home folder (replace the
         # [printer] section with the shop's real printer, see README), the camera is the first one.
-        home.settings.extra.setdefault("printer", {"connection": "file", "path": "printer-out.bin", "width": 58})
-        home.settings.extra.setdefault("scanner", {"decoder": "zxing", "camera": 0})
-        settings_mod.save(home.settings)
+        changes: dict[str, dict[str, str | int]] = {"shop": {"id": SHOP_ID, "device": DEVICE_ID}}
+        if home.settings.printer.connection is None:
+            changes["printer"] = {"connection": "file", "path": "printer-out.bin", "width": 58}
+        if not home.settings.config_path.exists():
+            changes["scanner"] = {"decoder": "zxing", "camera": 0}
+        settings_mod.update(home.settings, changes)
         seed_township(home, households, seed)
         # As after a real shop's day close: the whole ledger audited and recorded, so the till's start-up
         # check reads from a checkpoint and doctor has an audit to report (ledger.integrity).
@@ -184,7 +186,7 @@ def run(home: ShopHome, households: int = 200, seed: int = 2026, reset: bool = F
     return summarize(home, created)
 
 
-def summarize(home: ShopHome, created: bool) -> DemoSummary:
+def summarize(home: ShopParts, created: bool) -> DemoSummary:
     store = home.store()
     with store.read() as unit:
         township = unit.township()
@@ -228,7 +230,7 @@ class SimulatedClock:
         return self.now
 
 
-def seed_township(home: ShopHome, households: int, seed: int) -> None:
+def seed_township(home: ShopParts, households: int, seed: int) -> None:
     rng = random.Random(seed)
     store = home.store(create=True)
     now = datetime.now().astimezone().replace(microsecond=0)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ledger.passbook import make_code
-from lovemart.kiosk_main import KioskConfig, build_kiosk
-from lovemart.wiring import ShopHome
+from lovemart.bootstrap import ShopParts, fake_parts
+from lovemart.kiosk_main import build_kiosk
 from lovemart_tools import offscreen
 from lovemart_tools.measure import percentile, process_age_s, rss_mb
 
@@ -43,7 +43,7 @@ class _Samples:
     frozen: str | None
 
 
-def _samples(home: ShopHome) -> _Samples:
+def _samples(home: ShopParts) -> _Samples:
     from ledger.model import HouseholdStatus
 
     store = home.store()
@@ -67,7 +67,9 @@ def _samples(home: ShopHome) -> _Samples:
     )
 
 
-def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, int]] = SCREENSHOT_SIZES) -> list[Path]:
+def kiosk_screenshots(
+    home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, int]] = SCREENSHOT_SIZES
+) -> list[Path]:
     """PNGs of every kiosk screen at every size, driven through the real app by a fake scanner:
     ``kiosk-<screen>-<w>x<h>.png`` for idle, idle-preview (the camera's mirror, with a frame of the scan
     benchmark: a printed passbook card, photographed), household, error-unknown, error-revoked, error-forged,
@@ -85,7 +87,7 @@ def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, 
 
     camera_frame = card_in_view()
     fake = FakeScanner(window_s=0)
-    config = KioskConfig.of(home)
+    config = home.settings.kiosk
     settings = KioskSettings(
         timeout_s=config.timeout_s,
         error_timeout_s=config.error_timeout_s,
@@ -93,7 +95,10 @@ def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, 
         fullscreen=False,
         hide_cursor=False,
     )
-    app = build_kiosk(home, settings=settings, scanners=[fake], speaker=MemorySpeaker(available=True), config=config)
+    app = build_kiosk(
+        fake_parts(home.home, store=home.store(), scanners=[fake], speaker=MemorySpeaker(available=True)),
+        settings=settings,
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with offscreen.running(app, (sizes[0][0], sizes[0][1])):
@@ -143,7 +148,7 @@ def kiosk_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, 
 # ----- the benchmark ------------------------------------------------------------------------------------
 
 
-def _codes(home: ShopHome, count: int) -> list[str]:
+def _codes(home: ShopParts, count: int) -> list[str]:
     from ledger.model import HouseholdStatus
 
     with home.store().read() as unit:
@@ -161,7 +166,7 @@ def _codes(home: ShopHome, count: int) -> list[str]:
     return [spread[i % len(spread)] for i in range(count)]
 
 
-def bench_kiosk(home: ShopHome) -> dict[str, Any]:
+def bench_kiosk(home: ShopParts) -> dict[str, Any]:
     """Scan-to-screen latency, cold start and memory of the real kiosk, offscreen (see the module docstring
     of ``kiosk.app`` for what a scan does). Run in a process of its own: the cold start counts from the
     process's start (``process_age_s``), and Kivy's one window is opened offscreen here.
@@ -190,7 +195,11 @@ def bench_kiosk(home: ShopHome) -> dict[str, Any]:
 
     fake = FakeScanner(window_s=0)
     settings = KioskSettings(timeout_s=3600, lockdown=False, fullscreen=False, hide_cursor=False)
-    app = build_kiosk(home, settings=settings, scanners=[fake], speaker=MemorySpeaker(available=True), freeze_gc=True)
+    app = build_kiosk(
+        fake_parts(home.home, store=home.store(), scanners=[fake], speaker=MemorySpeaker(available=True)),
+        settings=settings,
+        freeze_gc=True,
+    )
     # Every drawn frame, with what it showed: the frame that first shows a household's figures, and the one
     # that first shows its lists too, are found here afterwards.
     flips: list[tuple[float, int, int]] = []

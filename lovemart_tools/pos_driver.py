@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
+from lovemart.bootstrap import ShopParts, fake_parts, shop_parts
 from lovemart.pos_main import build_pos
-from lovemart.wiring import ShopHome
 from lovemart_tools import offscreen
 from lovemart_tools.measure import percentile, rss_mb
 
@@ -38,32 +38,33 @@ BENCH_SEED = 2026
 BENCH_SIZE = (1024, 600)
 
 
-def _copy_ledger(home: ShopHome, target: Path) -> ShopHome:
+def _copy_ledger(home: ShopParts, target: Path) -> ShopParts:
     """A private copy of a shop: its settings (ledger path made local) and a consistent snapshot of its
     ledger, taken with SQLite's backup API so a POS writing meanwhile cannot tear it."""
+    import shutil
+
     from lovemart import settings as settings_mod
 
-    target.mkdir(parents=True, exist_ok=True)
-    settings = settings_mod.load(home.home)
-    settings.home = target
-    settings.ledger = "ledger.sqlite3"
-    settings_mod.save(settings)
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if home.settings.config_path.exists():
+        shutil.copyfile(home.settings.config_path, target / settings_mod.CONFIG_NAME)
+    settings_mod.update(settings_mod.load(target), {"ledger": {"path": "ledger.sqlite3"}})
     source = sqlite3.connect(str(home.settings.ledger_path))
     try:
         with contextlib.closing(sqlite3.connect(str(target / "ledger.sqlite3"))) as dest:
             source.backup(dest)
     finally:
         source.close()
-    return ShopHome.at(target)
+    return shop_parts(target)
 
 
-def _demo_copy(home: ShopHome, target: Path, households: int = 200) -> ShopHome:
+def _demo_copy(home: ShopParts, target: Path, households: int = 200) -> ShopParts:
     """A copy of ``home``'s shop, or a fresh demo shop when ``home`` has none, in ``target``."""
     if home.exists:
         return _copy_ledger(home, target)
     from lovemart_tools import demo
 
-    fresh = ShopHome.at(target)
+    fresh = shop_parts(target)
     demo.run(fresh, households=households)
     return fresh
 
@@ -119,7 +120,7 @@ def _close_dialogs() -> None:
     offscreen.frames(2)
 
 
-def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES) -> list[Path]:
+def pos_screenshots(home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES) -> list[Path]:
     """A PNG of every POS screen at every size, as ``pos-<screen>-<w>x<h>.png`` in ``out_dir``.
 
     Works on a private copy of ``home``'s ledger (or a fresh demo shop), with a ``MemoryPrinter`` and a
@@ -141,7 +142,13 @@ def pos_screenshots(home: ShopHome, out_dir: Path, sizes: Sequence[tuple[int, in
         shop = _demo_copy(home, Path(tmp))
         printer = MemoryPrinter()
         scanner = FakeScanner(window_s=0)
-        app = build_pos(shop, printer=printer, scanners=[scanner], lockdown=False, freeze_gc=False, idle_lock_s=0)
+        app = build_pos(
+            fake_parts(shop.home, store=shop.store(), printer=printer, scanners=[scanner]),
+            lockdown=False,
+            freeze_gc=False,
+            idle_lock_s=0,
+        )
+
         def shot(name: str) -> None:
             offscreen.frames(2)
             for size in sizes:
@@ -306,7 +313,7 @@ def _bench_child(home_dir: str) -> dict[str, Any]:
     from ledger import services
 
     offscreen.prepare(BENCH_SIZE)
-    shop = ShopHome.at(Path(home_dir))
+    shop = shop_parts(Path(home_dir))
     store = shop.store()
     with store.read() as unit:
         items = [i for i in unit.items() if i.active]
@@ -327,7 +334,9 @@ def _bench_child(home_dir: str) -> dict[str, Any]:
 
     printer = MemoryPrinter()
     scanner = FakeScanner(window_s=0)
-    app = build_pos(shop, printer=printer, scanners=[scanner], lockdown=False, idle_lock_s=0)
+    app = build_pos(
+        fake_parts(shop.home, store=shop.store(), printer=printer, scanners=[scanner]), lockdown=False, idle_lock_s=0
+    )
     latencies: list[float] = []
     rss: dict[str, float] = {}
     with offscreen.running(app):
@@ -376,10 +385,8 @@ def _bench_child(home_dir: str) -> dict[str, Any]:
 def _cold_start_child(home_dir: str) -> None:
     """Inside a fresh process: start the POS as ``lovemart pos`` would and say when the login is drawn."""
     offscreen.prepare(BENCH_SIZE)
-    from hardware.printers import MemoryPrinter
-
-    shop = ShopHome.at(Path(home_dir))
-    app = build_pos(shop, printer=MemoryPrinter(), scanners=[], lockdown=False)
+    shop = shop_parts(Path(home_dir))
+    app = build_pos(fake_parts(shop.home, store=shop.store(), scanners=[]), lockdown=False)
     with offscreen.running(app):
         offscreen.frames(3)
         offscreen.frames_until(
@@ -409,7 +416,7 @@ def _cold_start_s(home_dir: str) -> float:
     return elapsed
 
 
-def bench_pos(home: ShopHome) -> dict[str, Any]:
+def bench_pos(home: ShopParts) -> dict[str, Any]:
     """``lovemart bench kiosk`` (the POS part), on a copy of ``home``'s ledger (build it with
     ``lovemart --home H demo --no-ui --households 5000``).
 

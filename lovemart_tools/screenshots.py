@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from lovemart.wiring import ShopHome
+from lovemart.bootstrap import ShopParts, shop_parts
 from lovemart_tools import demo, offscreen
 
 APPS = ("pos", "kiosk")
@@ -21,14 +21,14 @@ DEMO_HOUSEHOLDS = 200
 CHILD = """
 import json, sys
 from pathlib import Path
-from lovemart.wiring import ShopHome
+from lovemart.bootstrap import shop_parts
 from lovemart_tools.{app}_driver import {app}_screenshots
-paths = {app}_screenshots(ShopHome.at(Path(sys.argv[1])), Path(sys.argv[2]))
+paths = {app}_screenshots(shop_parts(Path(sys.argv[1])), Path(sys.argv[2]))
 print(json.dumps([str(p) for p in paths]))
 """
 
 
-def take_screenshots(home: ShopHome, out: Path, apps: Sequence[str] = APPS) -> list[str]:
+def take_screenshots(home: ShopParts, out: Path, apps: Sequence[str] = APPS) -> list[str]:
     """Every screen of ``apps`` ("pos", "kiosk") at every size, as PNG files in ``out``; the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     made: Path | None = None
@@ -36,7 +36,7 @@ def take_screenshots(home: ShopHome, out: Path, apps: Sequence[str] = APPS) -> l
         shop = home.home
     else:
         made = shop = Path(tempfile.mkdtemp(prefix="lovemart-demo-"))
-        demo.run(ShopHome.at(made), households=DEMO_HOUSEHOLDS)
+        demo.run(shop_parts(made), households=DEMO_HOUSEHOLDS)
     home.close()  # the children open the ledger themselves
     saved: list[str] = []
     try:

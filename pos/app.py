@@ -1,21 +1,20 @@
 """``PosApp``: composes the POS out of presenters, screens and the devices ``lovemart`` hands in.
 
-It owns no rule of the counter (those are in ``pos.presenters``) and no layout (``.kv``). What it does:
-build the presenters around one store, put the screens in a ``ScreenManager`` under a shared header and
-banner, route scans to the screen on show, lock the till after idle, run printing off the UI thread and
-say what came of it, and keep the header's status line (operator, printer, sync, scanner) current.
+It owns no rule of the counter (those are in ``pos.presenters``), no layout (``.kv``) and builds none of its
+parts: the presenters arrive made (``pos.assembly.PosPresenters``, around one store, with the printer and the
+sync port in them), and so do the devices. What it does: put the screens in a ``ScreenManager`` under a
+shared header and banner, route scans to the screen on show, lock the till after idle, run printing off the UI
+thread and say what came of it, and keep the header's status line (operator, printer, sync, scanner) current.
 
-Devices arrive as plain objects: ``printer`` (a ``ReceiptPrinter``) or ``printer_factory`` (called until
-it gives one), ``scanners`` (objects with ``start(on_scan, on_status)``/``stop()``, e.g. the camera or
-``FakeScanner``), ``wedge_factory`` (makes the keyboard-wedge burst detector around our scan callback),
-and ``sync`` (a ``SyncPort``, or None: "未连接乡镇服务器").
+Devices arrive as plain objects: ``scanners`` (objects with ``start(on_scan, on_status)``/``stop()``, e.g. the
+camera or ``FakeScanner``) and ``wedge_factory`` (makes the keyboard-wedge burst detector around our scan
+callback). ``lovemart.pos_main.build_pos`` makes all of it from the shop's parts.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -30,18 +29,10 @@ from kivy.uix.screenmanager import NoTransition
 from ledger.errors import DeviceFault
 from ledger.messages import DEFAULT_LANG, N_
 from ledger.model import Operator
-from ledger.ports import LedgerStore, ReceiptPrinter, SyncPort
 from ledger.printing import PrintOutcome
-from pos.presenters.catalog import Catalog
-from pos.presenters.common import Clock as WallClock
-from pos.presenters.common import PrinterFactory, PrinterSlot, local_now
-from pos.presenters.day_close import DayClosePresenter
-from pos.presenters.donation import DonationPresenter
-from pos.presenters.receipts import ReceiptsPresenter
-from pos.presenters.redeem import RedeemPresenter
-from pos.presenters.session import DEFAULT_IDLE_LOCK_S, Session
-from pos.presenters.stock import DEFAULT_LOW_STOCK, CountPresenter, StockInPresenter, WriteOffPresenter
-from pos.presenters.sync import SyncPresenter, SyncView
+from pos.assembly import PosPresenters
+from pos.presenters.stock import DEFAULT_LOW_STOCK
+from pos.presenters.sync import SyncView
 from ui.app import KitApp
 from ui.background import run_in_background
 from ui.lockdown import LockdownMixin
@@ -81,18 +72,12 @@ class PosApp(KitApp):
 
     def __init__(
         self,
-        store: LedgerStore,
+        presenters: PosPresenters,
         *,
-        printer: ReceiptPrinter | None = None,
-        printer_factory: PrinterFactory | None = None,
         scanners: Sequence[Any] = (),
         wedge_factory: WedgeFactory | None = None,
-        sync: SyncPort | None = None,
-        idle_lock_s: float = DEFAULT_IDLE_LOCK_S,
         low_stock: int = DEFAULT_LOW_STOCK,
         lang: str = DEFAULT_LANG,
-        clock: WallClock = local_now,
-        monotonic: Callable[[], float] = time.monotonic,
         freeze_gc: bool = True,
         problems: Sequence[DeviceFault] = (),
         nightly_sync: Callable[[datetime], datetime] | None = None,
@@ -101,21 +86,23 @@ class PosApp(KitApp):
     ) -> None:
         super().__init__(lang=lang, **kwargs)
         self.preview = preview  # the camera's newest frame, for the redeem screen's mirror (ui.preview)
-        self.store = store
-        self.clock = clock
+        self.presenters = presenters
+        self.store = presenters.store
+        self.clock = presenters.clock
         self.low_stock = low_stock
         self.freeze_gc = freeze_gc
-        self.session = Session(store, idle_lock_s, monotonic, clock)
-        self.printer_slot = PrinterSlot(printer, printer_factory)
-        self.catalog = Catalog(store)
-        self.redeem = RedeemPresenter(store, self.catalog, clock)
-        self.receipts = ReceiptsPresenter(store, self.printer_slot, clock)
-        self.stock_in = StockInPresenter(store, self.catalog, self.printer_slot, clock)
-        self.count = CountPresenter(store, self.catalog)
-        self.write_off = WriteOffPresenter(store, self.catalog)
-        self.donation = DonationPresenter(store, self.catalog, self.printer_slot, clock)
-        self.day_close = DayClosePresenter(store, self.printer_slot, clock)
-        self.sync = SyncPresenter(sync)
+        # Each presenter under the name the screens call it by (``app.redeem``, ``app.catalog``…).
+        self.session = presenters.session
+        self.printer_slot = presenters.printer_slot
+        self.catalog = presenters.catalog
+        self.redeem = presenters.redeem
+        self.receipts = presenters.receipts
+        self.stock_in = presenters.stock_in
+        self.count = presenters.count
+        self.write_off = presenters.write_off
+        self.donation = presenters.donation
+        self.day_close = presenters.day_close
+        self.sync = presenters.sync
         self.scanners = list(scanners)
         self.wedge_factory = wedge_factory
         self.bridge: ScanBridge | None = None
@@ -450,4 +437,9 @@ class PosApp(KitApp):
 
 class LockedPosApp(LockdownMixin, PosApp):
     """The POS locked down like the kiosk (``[pos] lockdown = true``): full screen, no Escape, no F1 settings,
-    no window close — only a manager's exit from the home screen closes it."""
+    no window close — only a manager's exit from the home screen closes it. ``fullscreen`` False keeps the
+    rest of the lock-down in a window (``lovemart pos --windowed`` on a locked-down till)."""
+
+    def __init__(self, presenters: PosPresenters, *, fullscreen: bool = True, **options: Any) -> None:
+        super().__init__(presenters, **options)
+        self.lockdown_fullscreen = fullscreen

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ledger.errors import LedgerError
 from lovemart import settings as settings_mod
 from tests.test_cli import first_redeemable, run
 
@@ -52,12 +53,7 @@ def closed_port() -> int:
 
 
 def set_printer(home: Path, section: dict | None) -> None:
-    settings = settings_mod.load(home)
-    if section is None:
-        settings.extra.pop("printer", None)
-    else:
-        settings.extra["printer"] = section
-    settings_mod.save(settings)
+    set_section(home, "printer", section)
 
 
 DEMO_HOUSEHOLDS = 12  # the demo shop of this module (tests/conftest.py: demo_template, home)
@@ -140,9 +136,15 @@ def test_receipt_refusals_change_nothing(capsys, home: Path, tmp_path: Path) -> 
     set_printer(home, None)
     code, data, err = run(capsys, home, "printer", "test")
     assert code == 1 and data["error"]["code"] == "printer_not_configured"
-    set_printer(home, {"connection": "usb", "vendor_id": "zz", "product_id": "0x5011"})
+    with pytest.raises(LedgerError) as refused:  # lovemart.settings will not write a wrong value...
+        set_printer(home, {"connection": "usb", "vendor_id": "zz", "product_id": "0x5011"})
+    assert refused.value.code == "settings_value"
+    config = home / "lovemart.toml"  # ...and refuses one written by hand, naming it, before any command runs
+    config.write_text(
+        config.read_text(encoding="utf-8") + '\n[printer]\nconnection = "usb"\nvendor_id = "zz"\n', encoding="utf-8"
+    )
     code, data, err = run(capsys, home, "printer", "test")
-    assert code == 1 and data["error"]["code"] == "printer_config"
+    assert code == 1 and data["error"]["code"] == "settings_value" and "[printer] vendor_id" in err
 
 
 def test_printer_test_page_on_a_file_printer(capsys, home: Path) -> None:
@@ -201,9 +203,9 @@ def test_scan_reports_every_code_and_checks_the_passbook(capsys, home: Path, tmp
     }
     for name, (text, reason) in cases.items():
         if text is None:
-            from lovemart.wiring import ShopHome
+            from lovemart.bootstrap import shop_parts
 
-            with ShopHome.at(home).store().read() as unit:
+            with shop_parts(home).store().read() as unit:
                 text = make_code(unit.township().passbook_key, "ZZ9999", 1)
         path = _card_png(tmp_path, name, "ZZ9999", text)
         code, data, err = run(capsys, home, "scan", str(path))
@@ -236,10 +238,11 @@ def test_scan_reports_every_code_and_checks_the_passbook(capsys, home: Path, tmp
 # ----- lovemart doctor --------------------------------------------------------------------------------------
 
 
-def set_section(home: Path, name: str, values: dict) -> None:
-    settings = settings_mod.load(home)
-    settings.extra[name] = values
-    settings_mod.save(settings)
+def set_section(home: Path, name: str, values: dict | None) -> None:
+    """``[name]`` of the shop's lovemart.toml replaced by ``values`` (None: no such section)."""
+    settings = settings_mod.update(settings_mod.load(home), {name: None})
+    if values is not None:
+        settings_mod.update(settings, {name: values})
 
 
 def test_doctor_on_the_demo_shop_checks_everything_and_prints_nothing(capsys, home: Path) -> None:

@@ -349,10 +349,10 @@ def test_cli_day_close_runs_the_audit_and_records_it(capsys, home: Path) -> None
 
 
 def test_the_pos_start_up_check_says_why_selling_stopped(capsys, home: Path) -> None:
+    from lovemart.bootstrap import shop_parts
     from lovemart.pos_main import _check_chain_at_start
-    from lovemart.wiring import ShopHome
 
-    shop = ShopHome.at(home)
+    shop = shop_parts(home)
     try:
         assert _check_chain_at_start(shop) is None
     finally:
@@ -361,7 +361,7 @@ def test_the_pos_start_up_check_says_why_selling_stopped(capsys, home: Path) -> 
     code, sold, _ = run(capsys, home, "redeem", first["passbook"], "SOAP=1")
     assert code == 0
     inflate(home / "ledger.sqlite3", int(sold["receipt_no"].rsplit("-", 1)[1]), first["household_id"])
-    shop = ShopHome.at(home)
+    shop = shop_parts(home)
     try:
         refusal = _check_chain_at_start(shop)
     finally:

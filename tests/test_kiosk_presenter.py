@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -17,8 +16,6 @@ from kiosk.sources import Freshness, GoodsOffer, HouseholdFacts, LocalSource, Ra
 from ledger import services
 from ledger.model import Item, Role
 from ledger.passbook import make_code
-from lovemart.kiosk_main import KioskConfig, camera_device
-from lovemart.wiring import ShopHome
 from tests.conftest import ADMIN_CTX, TEST_KEY, ShopFixture
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -353,53 +350,3 @@ def test_ledger_access_lets_only_a_manager_with_the_right_pin_out(shop: ShopFixt
     assert access.check("01", "9999") == "kiosk.maint_wrong"
     assert access.check("99", "1234") == "kiosk.maint_wrong"
     assert access.check("02", "0000") == "kiosk.maint_not_manager"
-
-
-# ----- settings of the composition root --------------------------------------------------------------------
-
-
-def test_kiosk_settings_from_lovemart_toml(tmp_path: Path) -> None:
-    home = ShopHome.at(tmp_path)
-    assert KioskConfig.of(home) == KioskConfig()
-    home.settings.extra = {
-        "kiosk": {"timeout_s": 30, "speak_automatically": True, "lockdown": "false", "village": "V2"},
-        "scanner": {"decoder": "zbar", "camera": "none"},
-    }
-    config = KioskConfig.of(home)
-    assert (config.timeout_s, config.speak_automatically, config.lockdown, config.village) == (30.0, True, False, "V2")
-    assert (config.decoder, config.camera) == ("zbar", None)
-    home.settings.extra = {"kiosk": {"timeout_s": "soon", "ranking_size": "x"}}
-    assert replace(KioskConfig.of(home)) == KioskConfig()  # typos fall back to the defaults
-
-
-def test_the_camera_preview_is_the_first_camera_scanners_newest_frame_unless_switched_off(tmp_path: Path) -> None:
-    from hardware.camera import CameraScanner
-    from hardware.scanner import FakeScanner
-    from lovemart.wiring import camera_preview
-
-    camera = CameraScanner(decoder=lambda frame: [], device=0)  # type: ignore[arg-type]  # never started
-    assert camera_preview([FakeScanner(), camera]) == camera.latest_frame
-    assert camera_preview([FakeScanner()]) is None  # a wedge or fake scanner has no picture to show
-    home = ShopHome.at(tmp_path)
-    assert KioskConfig.of(home).camera_preview
-    home.settings.extra = {"kiosk": {"camera_preview": "false"}}
-    assert not KioskConfig.of(home).camera_preview
-
-
-@pytest.mark.parametrize(
-    ("value", "device"),
-    [
-        (0, 0),
-        (2, 2),
-        ("1", 1),
-        (-1, None),
-        ("-1", None),
-        ("none", None),
-        ("", None),
-        (None, None),
-        ("/dev/video2", "/dev/video2"),
-        (False, None),
-    ],
-)
-def test_camera_device(value: object, device: object) -> None:
-    assert camera_device(value) == device

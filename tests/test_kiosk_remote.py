@@ -24,9 +24,9 @@ from ledger.model import Item
 from ledger.passbook import make_code
 from ledger.storage import open_ledger
 from lovemart import settings as settings_mod
-from lovemart.kiosk_main import KioskConfig
+from lovemart.bootstrap import shop_parts
+from lovemart.kiosk_main import kiosk_token, remote_source
 from lovemart.kiosk_remote import KioskServerFault, RemoteKioskSource
-from lovemart.wiring import ShopHome
 from lovemart_tools.bench_sync import MiniClient
 from sync.server import township, views
 from sync.server.record import CentralRecord
@@ -281,19 +281,16 @@ def test_the_kiosk_presenter_runs_on_the_remote_source(hall: Hall) -> None:
 
 
 def test_kiosk_settings_choose_the_remote_source(tmp_path: Path) -> None:
-    home = ShopHome.at(tmp_path / "hall")
-    assert not KioskConfig.of(home).remote  # the default stays the shop ledger
-    settings = settings_mod.load(tmp_path / "hall")
-    settings.extra["kiosk"] = {"server": "https://central.example", "kiosk_token": "k" * 40}
-    settings_mod.save(settings)
-    config = KioskConfig.of(ShopHome.at(tmp_path / "hall"))
-    assert config.remote
+    hall = tmp_path / "hall"
+    assert shop_parts(hall).settings.kiosk.server is None  # the default stays the shop ledger
+    kiosk = {"server": "https://central.example", "kiosk_token": "k" * 40}
+    settings = settings_mod.update(settings_mod.load(hall), {"kiosk": kiosk})
+    assert settings.kiosk.server == "https://central.example"
     with pytest.raises(KioskServerFault) as caught:
-        config.remote_source()
+        remote_source(shop_parts(hall))
     assert caught.value.code == "kiosk_settings" and "village" in caught.value.message("zh")
-    settings.extra["kiosk"] = {"server": "https://central.example/", "kiosk_token": "k" * 40, "village": "v01"}
-    settings_mod.save(settings)
-    source = KioskConfig.of(ShopHome.at(tmp_path / "hall")).remote_source()
+    settings_mod.update(settings, {"kiosk": {"server": "https://central.example/", "village": "v01"}})
+    source = remote_source(shop_parts(hall))
     assert (source.server_url, source.village_id, source.timeout) == ("https://central.example", "V01", 3.0)
     source.close()
 
@@ -307,11 +304,9 @@ def test_the_kiosk_token_is_kept_in_a_file_only_its_user_can_read(
     from lovemart.cli import main
 
     hall = tmp_path / "hall"
-    settings = settings_mod.load(hall)
-    settings.extra["kiosk"] = {"server": "https://central.example", "village": "V01"}
-    settings_mod.save(settings)
+    settings_mod.update(settings_mod.load(hall), {"kiosk": {"server": "https://central.example", "village": "V01"}})
     with pytest.raises(KioskServerFault) as caught:
-        KioskConfig.of(ShopHome.at(hall)).remote_source()
+        remote_source(shop_parts(hall))
     assert "--set-kiosk-token" in caught.value.message("zh")
 
     token = "Kx" * 20
@@ -320,9 +315,8 @@ def test_the_kiosk_token_is_kept_in_a_file_only_its_user_can_read(
     path = hall / "kiosk-token"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert token not in (hall / "lovemart.toml").read_text(encoding="utf-8")
-    config = KioskConfig.of(ShopHome.at(hall))
-    assert config.kiosk_token == token
-    source = config.remote_source()
+    assert kiosk_token(shop_parts(hall)) == token
+    source = remote_source(shop_parts(hall))
     assert source.kiosk_token == token
     source.close()
 
@@ -344,9 +338,9 @@ def test_a_kiosk_without_a_ledger_is_closed_with_the_pin_from_its_settings(
     assert main(["--home", str(tmp_path), "kiosk", "--set-manager-pin"]) == 0
     written = (tmp_path / "lovemart.toml").read_text(encoding="utf-8")
     assert "manager_pin" in written and "2468" not in written  # only the salted hash is kept
-    config = KioskConfig.of(ShopHome.at(tmp_path))
-    assert config.manager_pin
-    access = PinAccess(config.manager_pin)
+    manager_pin = shop_parts(tmp_path).settings.kiosk.manager_pin
+    assert manager_pin
+    access = PinAccess(manager_pin)
     assert [m.operator_id for m in access.managers()] == ["kiosk"]
     assert access.check("kiosk", "2468") is None
     assert access.check("kiosk", "2469") == "kiosk.maint_wrong"
@@ -360,14 +354,11 @@ def test_a_kiosk_without_a_ledger_is_closed_with_the_pin_from_its_settings(
 
 def test_a_remote_kiosk_refuses_plain_http_across_a_network_unless_its_settings_say_so(tmp_path: Path) -> None:
     """The kiosk token reads every household's points (issue 11): only the loopback may be plain HTTP."""
-    settings = settings_mod.load(tmp_path / "hall")
     kiosk = {"server": "http://10.20.30.40:8000", "kiosk_token": "k" * 40, "village": "V01"}
-    settings.extra["kiosk"] = kiosk
-    settings_mod.save(settings)
+    settings = settings_mod.update(settings_mod.load(tmp_path / "hall"), {"kiosk": kiosk})
     with pytest.raises(KioskServerFault) as caught:
-        KioskConfig.of(ShopHome.at(tmp_path / "hall")).remote_source()
+        remote_source(shop_parts(tmp_path / "hall"))
     assert caught.value.code == "kiosk_plain_http" and "https://" in caught.value.message("zh")
     for allowed in ({**kiosk, "allow_plain_http": True}, {**kiosk, "server": "http://127.0.0.1:8000"}):
-        settings.extra["kiosk"] = allowed
-        settings_mod.save(settings)
-        KioskConfig.of(ShopHome.at(tmp_path / "hall")).remote_source().close()
+        settings_mod.update(settings, {"kiosk": {"allow_plain_http": None, **allowed}})
+        remote_source(shop_parts(tmp_path / "hall")).close()

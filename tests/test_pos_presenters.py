@@ -581,40 +581,16 @@ def test_sync_status_in_plain_words() -> None:
 
 
 def test_only_one_pos_per_ledger_and_none_without_a_ledger(tmp_path: Path) -> None:
+    from lovemart.bootstrap import shop_parts
     from lovemart.pos_main import run_pos
-    from lovemart.wiring import ShopHome
 
-    home = ShopHome.at(tmp_path)
+    home = shop_parts(tmp_path)
     with pytest.raises(LedgerError) as missing:
         run_pos(home)
     assert missing.value.code == "not_configured"
     with home.pos_lock(), pytest.raises(LedgerError) as locked:
-        run_pos(ShopHome.at(tmp_path))
+        run_pos(shop_parts(tmp_path))
     assert locked.value.code == "ledger_locked" and "另一个收银程序" in locked.value.message("zh")
-
-
-def test_pos_settings_from_lovemart_toml(tmp_path: Path) -> None:
-    from lovemart.pos_main import PosSettings, camera_device
-    from lovemart.wiring import ShopHome
-
-    (tmp_path / "lovemart.toml").write_text(
-        '[pos]\nidle_lock_s = 120\nlockdown = true\nlow_stock = "5"\n[scanner]\ndecoder = "zbar"\ncamera = -1\n',
-        encoding="utf-8",
-    )
-    settings = PosSettings.of(ShopHome.at(tmp_path))
-    assert settings == PosSettings(idle_lock_s=120.0, lockdown=True, low_stock=5, decoder="zbar", camera=None)
-    assert PosSettings.of(ShopHome.at(tmp_path / "nothing")) == PosSettings()  # defaults: 300 s, camera 0
-    (tmp_path / "lovemart.toml").write_text('[pos]\nidle_lock_s = "soon"\nlockdown = "yes"\n', encoding="utf-8")
-    assert PosSettings.of(ShopHome.at(tmp_path)).idle_lock_s == 300.0  # a typo does not keep the shop closed
-    assert [camera_device(v) for v in (0, 2, -1, "none", "", "/dev/video1", "1")] == [
-        0,
-        2,
-        None,
-        None,
-        None,
-        "/dev/video1",
-        1,
-    ]
 
 
 def test_an_earlier_days_receipt_is_found_by_its_number_and_voided(counter: ShopFixture) -> None:

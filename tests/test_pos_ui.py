@@ -19,6 +19,7 @@ from hardware.scanner import FakeScanner
 from hardware.wedge import KeyboardWedge
 from ledger import services
 from ledger.model import Item, Role, TxnKind
+from lovemart.bootstrap import ShopParts, fake_parts
 from lovemart_tools.escpos_reader import last_text
 from tests import kivy_harness as kh
 from tests.conftest import ADMIN_CTX, ShopFixture
@@ -149,22 +150,27 @@ class Pos:
         kh.wait_background()
 
 
+def parts_of(shop: ShopFixture, **devices: Any) -> ShopParts:
+    """The shop's parts from the bootstrap, with fake devices (``lovemart.bootstrap.fake_parts``)."""
+    assert shop.path is not None
+    return fake_parts(shop.path.parent, store=shop.store, **devices)
+
+
 @pytest.fixture
 def pos(counter: ShopFixture) -> Iterator[Pos]:
-    from pos.app import PosApp
+    from lovemart.pos_main import build_pos
 
     printer = MemoryPrinter()
     scanner = FakeScanner(window_s=0)
     idle = FakeMonotonic()
-    app = PosApp(
-        counter.store,
+    parts = parts_of(
+        counter,
         printer=printer,
         scanners=[scanner],
-        wedge_factory=lambda on_scan: KeyboardWedge(on_scan=on_scan, max_gap_s=0.5),
-        idle_lock_s=300,
+        wedge=lambda on_scan: KeyboardWedge(on_scan=on_scan, max_gap_s=0.5),
         monotonic=idle,
-        freeze_gc=False,
     )
+    app = build_pos(parts, lockdown=False, freeze_gc=False, idle_lock_s=300)
     with kh.running(app):
         yield Pos(app, counter, printer, scanner, idle)
 
@@ -446,12 +452,11 @@ def test_day_close_audit_that_fails_stops_selling(pos: Pos) -> None:
 
 
 def test_locked_down_pos_refuses_escape_and_window_close(counter: ShopFixture) -> None:
+    from lovemart.pos_main import build_pos
     from pos.app import LockedPosApp
 
-    class WindowedLockedPos(LockedPosApp):
-        lockdown_fullscreen = False
-
-    app = WindowedLockedPos(counter.store, printer=MemoryPrinter(), freeze_gc=False)
+    app = build_pos(parts_of(counter), lockdown=True, fullscreen=False, freeze_gc=False)
+    assert isinstance(app, LockedPosApp) and not app.lockdown_fullscreen
     with kh.running(app):
         kh.press_key(27)  # Escape
         kh.window().dispatch("on_request_close")
@@ -486,10 +491,10 @@ class FakeSync:
 
 
 def test_sync_now_runs_off_the_ui_thread_and_says_why_it_failed(counter: ShopFixture) -> None:
-    from pos.app import PosApp
+    from lovemart.pos_main import build_pos
 
     port = FakeSync()
-    app = PosApp(counter.store, printer=MemoryPrinter(), sync=port, freeze_gc=False)
+    app = build_pos(parts_of(counter, sync=port), freeze_gc=False)
     with kh.running(app):
         pos = Pos(app, counter, MemoryPrinter(), FakeScanner(), None)
         pos.log_in()
@@ -516,6 +521,7 @@ def test_the_nightly_sync_runs_once_when_its_hour_has_come_off_the_ui_thread(cou
     from datetime import datetime, timedelta
 
     from pos.app import PosApp
+    from pos.assembly import pos_presenters
 
     now = datetime(2026, 11, 23, 2, 0, 5)
     asked: list[datetime] = []
@@ -526,9 +532,8 @@ def test_the_nightly_sync_runs_once_when_its_hour_has_come_off_the_ui_thread(cou
         return after - timedelta(seconds=5) if len(asked) == 1 else after + timedelta(days=1)
 
     port = CountingSync()
-    app = PosApp(
-        counter.store, printer=MemoryPrinter(), sync=port, freeze_gc=False, clock=lambda: now, nightly_sync=nightly
-    )
+    presenters = pos_presenters(counter.store, printer=MemoryPrinter(), sync=port, clock=lambda: now)
+    app = PosApp(presenters, freeze_gc=False, nightly_sync=nightly)
     with kh.running(app):
         assert port.ran_on == []
         app._check_nightly()  # the half-minute check, as the clock would call it
@@ -594,10 +599,12 @@ def test_the_redeem_screen_mirrors_the_camera_only_while_it_waits_for_a_passbook
     import numpy as np
 
     from pos.app import PosApp
+    from pos.assembly import pos_presenters
 
     frames: list[Any] = [None]
     scanner = FakeScanner(window_s=0)
-    app = PosApp(counter.store, printer=MemoryPrinter(), scanners=[scanner], preview=lambda: frames[0], freeze_gc=False)
+    presenters = pos_presenters(counter.store, printer=MemoryPrinter())
+    app = PosApp(presenters, scanners=[scanner], preview=lambda: frames[0], freeze_gc=False)
     with kh.running(app):
         pos = Pos(app, counter, MemoryPrinter(), scanner, None)
         pos.log_in()
@@ -627,11 +634,11 @@ def test_the_redeem_screen_mirrors_the_camera_only_while_it_waits_for_a_passbook
 
 def test_a_physical_keyboard_types_into_the_keypads_and_a_scanner_burst_still_scans(counter: ShopFixture) -> None:
     from pos.app import PosApp
+    from pos.assembly import pos_presenters
 
     clock = FakeMonotonic()
     app = PosApp(
-        counter.store,
-        printer=MemoryPrinter(),
+        pos_presenters(counter.store, printer=MemoryPrinter()),
         wedge_factory=lambda on_scan: KeyboardWedge(on_scan=on_scan, clock=clock, max_gap_s=0.05),
         freeze_gc=False,
     )

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from hardware.errors import HardwareError
-from hardware.printers import EscposReceiptPrinter, MemoryPrinter, printer_from_settings
+from hardware.printers import Connection, EscposReceiptPrinter, MemoryPrinter
 from hardware.profiles import profile_for
 from hardware.receipt_layout import build_receipt, build_test_page
 from ledger.errors import DeviceFault
@@ -69,8 +69,8 @@ def loopback() -> Iterator[LoopbackPrinter]:
     server.close()
 
 
-def network(port: int, **extra: Any) -> dict[str, Any]:
-    return {"connection": "network", "host": "127.0.0.1", "port": port, "timeout_s": 2, **extra}
+def network(port: int, timeout_s: float = 2) -> Connection:
+    return Connection.network("127.0.0.1", port, timeout_s)
 
 
 def closed_port() -> int:
@@ -91,7 +91,7 @@ def stall_size() -> int:
 
 
 def test_network_printer_receives_exactly_the_receipt_bytes(loopback: LoopbackPrinter) -> None:
-    printer = EscposReceiptPrinter(network(loopback.port, width=80))
+    printer = EscposReceiptPrinter(network(loopback.port), profile_for(80))
     printer.print_receipt(receipt())
     assert loopback.done.wait(5)
     assert bytes(loopback.received) == build_receipt(receipt(), profile_for(80))
@@ -100,7 +100,7 @@ def test_network_printer_receives_exactly_the_receipt_bytes(loopback: LoopbackPr
 
 def test_network_printer_connection_refused_is_a_hardware_error() -> None:
     port = closed_port()
-    printer = printer_from_settings(network(port))
+    printer = EscposReceiptPrinter(network(port))
     with pytest.raises(HardwareError) as caught:
         printer.print_receipt(receipt())
     assert caught.value.code in ("printer_offline", "printer_not_found")
@@ -128,7 +128,7 @@ def test_network_printer_that_stops_reading_times_out_in_time() -> None:
 
 def test_file_printer_writes_the_bytes(tmp_path: Path) -> None:
     path = tmp_path / "lp0"
-    printer = EscposReceiptPrinter({"connection": "file", "path": str(path), "width": 58})
+    printer = EscposReceiptPrinter(Connection.file(str(path)), profile_for(58))
     printer.print_receipt(receipt())
     assert path.read_bytes() == build_receipt(receipt(), profile_for(58))
     printer.print_test_page("2024-05-01 08:00:00")  # each job replaces the previous one in a plain file
@@ -138,7 +138,7 @@ def test_file_printer_writes_the_bytes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("where", ["missing-dir/lp0", "/dev/usb/lp-lovemart-missing"])
 def test_file_printer_missing_device_is_not_found_and_not_created(tmp_path: Path, where: str) -> None:
     path = where if where.startswith("/") else str(tmp_path / where)
-    printer = EscposReceiptPrinter({"connection": "file", "path": path})
+    printer = EscposReceiptPrinter(Connection.file(path))
     with pytest.raises(HardwareError) as caught:
         printer.print_receipt(receipt())
     assert caught.value.code == "printer_not_found"
@@ -152,12 +152,12 @@ def test_file_printer_without_permission(tmp_path: Path) -> None:
     path.write_bytes(b"")
     path.chmod(0o444)
     with pytest.raises(HardwareError) as caught:
-        EscposReceiptPrinter({"connection": "file", "path": str(path)}).print_receipt(receipt())
+        EscposReceiptPrinter(Connection.file(str(path))).print_receipt(receipt())
     assert caught.value.code == "printer_permission"
 
 
 def test_serial_printer_missing_port_is_not_found() -> None:
-    printer = EscposReceiptPrinter({"connection": "serial", "port": "/dev/ttyLOVEMART-missing", "baudrate": 9600})
+    printer = EscposReceiptPrinter(Connection.serial("/dev/ttyLOVEMART-missing", 9600))
     with pytest.raises(HardwareError) as caught:
         printer.print_receipt(receipt())
     assert caught.value.code == "printer_not_found"
@@ -168,16 +168,7 @@ def test_serial_printer_that_stops_the_line_times_out() -> None:
     master, slave = os.openpty()  # nobody reads the master: the pty buffer fills like a stalled printer
     try:
         port = os.ttyname(slave)
-        printer = EscposReceiptPrinter(
-            {
-                "connection": "serial",
-                "port": port,
-                "baudrate": 4_000_000,
-                "timeout_s": 0.2,
-                "dsrdtr": False,
-                "width": 80,
-            }
-        )
+        printer = EscposReceiptPrinter(Connection.serial(port, 4_000_000, 0.2, dsrdtr=False), profile_for(80))
         start = time.monotonic()
         with pytest.raises(HardwareError) as caught:
             printer.send(b"\x00" * 100_000)
@@ -196,7 +187,7 @@ def test_serial_printer_that_stops_the_line_times_out() -> None:
 
 
 def test_usb_printer_that_is_not_there() -> None:
-    printer = EscposReceiptPrinter({"connection": "usb", "vendor_id": "0x0001", "product_id": "0x0001"})
+    printer = EscposReceiptPrinter(Connection.usb(0x0001, 0x0001))
     with pytest.raises(HardwareError) as caught:
         printer.print_receipt(receipt())
     # Without libusb on the machine the library is reported missing instead; either way, a clear message.
@@ -205,7 +196,7 @@ def test_usb_printer_that_is_not_there() -> None:
 
 
 def test_dummy_connection_keeps_what_python_escpos_received() -> None:
-    printer = EscposReceiptPrinter({"connection": "dummy", "width": 80})
+    printer = EscposReceiptPrinter(Connection.dummy(), profile_for(80))
     assert printer.dummy_output == b""
     printer.print_receipt(receipt())
     printer.print_receipt(receipt(reprint=True))
@@ -217,45 +208,31 @@ def test_dummy_connection_keeps_what_python_escpos_received() -> None:
 # Settings
 
 
-@pytest.mark.parametrize(
-    ("section", "detail"),
-    [
-        ({"connection": "bluetooth"}, "connection"),
-        ({"connection": "usb", "vendor_id": "0xZZ", "product_id": "0x5011"}, "vendor_id"),
-        ({"connection": "usb", "vendor_id": "0x0416"}, "product_id"),
-        ({"connection": "usb", "vendor_id": "0x0416", "product_id": "0x5011", "timeout_ms": 0}, "timeout_ms"),
-        ({"connection": "usb", "vendor_id": True, "product_id": "0x5011"}, "vendor_id"),
-        ({"connection": "serial"}, "port"),
-        ({"connection": "serial", "port": "/dev/ttyUSB0", "baudrate": "fast"}, "baudrate"),
-        ({"connection": "network", "host": "192.168.1.50", "port": 70000}, "port"),
-        ({"connection": "network", "port": 9100}, "host"),
-        ({"connection": "file"}, "path"),
-        ({"connection": "dummy", "width": 57}, "width"),
-        ({"connection": "dummy", "width": "wide"}, "width"),
-        ({"connection": "dummy", "cutter": "yes"}, "cutter"),
-    ],
-)
-def test_bad_settings_are_refused_when_the_printer_is_made(section: dict[str, Any], detail: str) -> None:
-    with pytest.raises(HardwareError) as caught:
-        printer_from_settings(section)
-    assert caught.value.code == "printer_config"
-    assert detail in caught.value.params["detail"]
+def printer_from(tmp_path: Path, printer_section: str) -> Any:
+    """The printer the bootstrap makes of a ``[printer]`` section (``lovemart.settings`` checks it)."""
+    from lovemart import settings as settings_mod
+    from lovemart.bootstrap import printer_of
+
+    (tmp_path / "lovemart.toml").write_text(f"[printer]\n{printer_section}\n", encoding="utf-8")
+    return printer_of(settings_mod.load(tmp_path).printer)
 
 
-def test_good_settings() -> None:
-    usb = EscposReceiptPrinter({"connection": "usb", "vendor_id": "0x0416", "product_id": 0x5011, "width": 58})
+def test_printers_from_settings(tmp_path: Path) -> None:
+    usb = printer_from(tmp_path, 'connection = "usb"\nvendor_id = "0x0416"\nproduct_id = 0x5011\nwidth = 58')
     assert usb.where == "USB 0416:5011" and usb.profile.columns == 32
     assert usb.connection.params["timeout"] == 3000  # never python-escpos' default of "wait for ever"
-    eighty = printer_from_settings({"connection": "network", "host": "192.168.1.50", "width": "80mm", "cutter": False})
-    assert eighty.profile.columns == 48 and not eighty.profile.has_cutter
-    serial = printer_from_settings({"connection": "serial", "port": "/dev/ttyUSB0", "baudrate": 9600})
+    eighty = printer_from(tmp_path, 'connection = "network"\nhost = "192.168.1.50"\nwidth = "80mm"\ncutter = false')
+    assert eighty.profile.columns == 48 and not eighty.profile.has_cutter and eighty.where == "192.168.1.50:9100"
+    serial = printer_from(tmp_path, 'connection = "serial"\nport = "/dev/ttyUSB0"\nbaudrate = 9600')
     assert serial.where == "/dev/ttyUSB0 9600 baud"
+    file = printer_from(tmp_path, 'connection = "file"\npath = "out.bin"')
+    assert file.where == str(tmp_path / "out.bin")  # relative to the shop's folder
 
 
-@pytest.mark.parametrize("section", [None, {}, {"connection": "none"}, {"connection": ""}, {"width": 58}])
-def test_no_printer_configured(section: dict[str, Any] | None) -> None:
+@pytest.mark.parametrize("section", ["", 'connection = "none"', 'connection = ""', "width = 58"])
+def test_no_printer_configured(tmp_path: Path, section: str) -> None:
     with pytest.raises(HardwareError) as caught:
-        printer_from_settings(section)
+        printer_from(tmp_path, section)
     assert caught.value.code == "printer_not_configured"
 
 
@@ -263,8 +240,8 @@ def test_no_printer_configured(section: dict[str, Any] | None) -> None:
 # The fake
 
 
-def test_memory_printer_keeps_jobs_and_fails_on_demand() -> None:
-    printer = printer_from_settings({"connection": "memory", "width": 80})
+def test_memory_printer_keeps_jobs_and_fails_on_demand(tmp_path: Path) -> None:
+    printer = printer_from(tmp_path, 'connection = "memory"\nwidth = 80')
     assert isinstance(printer, MemoryPrinter)
     printer.print_receipt(receipt())
     assert printer.jobs == [build_receipt(receipt(), profile_for(80))]

@@ -670,9 +670,9 @@ def test_reports_and_resolving_exceptions(town: Town) -> None:
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, Any]:
     """Run a ``central``/``server`` command through this module's ``register`` (as ``lovemart`` wires it)."""
+    from lovemart.bootstrap import shop_parts
     from lovemart.cli import Output
     from lovemart.commands import central
-    from lovemart.wiring import ShopHome
 
     parser = argparse.ArgumentParser(prog="lovemart")
     parser.add_argument("--home", type=Path, default=None)
@@ -691,7 +691,7 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, A
     central.register(commands, add, group)
     args = parser.parse_args(argv)
     args.out = Output(bool(args.json), "zh")
-    home = ShopHome.at(args.home or Path(os.environ.get("TMPDIR", "/tmp")))
+    home = shop_parts(args.home or Path(os.environ.get("TMPDIR", "/tmp")))
     try:
         status = args.handler(args, home)
     except LedgerError as error:

@@ -20,9 +20,8 @@ import httpx
 import pytest
 
 from lovemart import cli as cli_module
-from lovemart.settings import load, save
+from lovemart.settings import load, update
 from lovemart.sync_wiring import plain_http_warning
-from lovemart.wiring import ShopHome
 from sync.client import Http, SyncClient, check_transport
 from sync.errors import SyncError
 from tests.server_harness import ROOT, free_port
@@ -165,14 +164,10 @@ def test_plain_http_off_the_loopback_is_refused_unless_the_settings_allow_it(
     code = cli_module.main(["--home", str(tmp_path / "shop"), "provision", "--server", url, "--token", "t", "--json"])
     assert code == 1 and '"plain_http_refused"' in capsys.readouterr().out
     # With [sync] allow_plain_http = true the shop is warned instead.
-    home = ShopHome.at(tmp_path / "allowed")
-    home.home.mkdir(parents=True)
-    settings = load(home.home)
-    settings.extra["sync"] = {"allow_plain_http": True}
-    save(settings)
-    warning = plain_http_warning(ShopHome.at(home.home), url)
+    settings = update(load(tmp_path / "allowed"), {"sync": {"allow_plain_http": True}})
+    warning = plain_http_warning(settings, url)
     assert warning is not None and "http://" in warning.message("en")
-    assert plain_http_warning(ShopHome.at(home.home), "https://township.example.cn") is None
+    assert plain_http_warning(settings, "https://township.example.cn") is None
 
 
 def test_the_sync_client_itself_refuses_plain_http(tmp_path: Path) -> None:

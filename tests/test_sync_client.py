@@ -29,8 +29,8 @@ from ledger.model import Household, HouseholdStatus, Member, Transaction
 from ledger.storage import SqlLedgerStore, open_ledger
 from lovemart import cli as cli_module
 from lovemart import settings as settings_mod
+from lovemart.bootstrap import shop_parts
 from lovemart.sync_wiring import HomeSyncPort, next_sync_at, read_device_token
-from lovemart.wiring import ShopHome
 from sync import protocol
 from sync.bundle import open_sealed, seal
 from sync.client import SyncClient
@@ -80,11 +80,7 @@ def url(central: FakeCentral) -> Iterator[str]:
 
 def quick(home: Path) -> None:
     """No waiting between retries in CLI runs (the CLI uses the real sleep)."""
-    settings = settings_mod.load(home)
-    section = dict(settings.extra.get("sync") or {})
-    section.update(backoff=0, attempts=3, timeout=5)
-    settings.extra["sync"] = section
-    settings_mod.save(settings)
+    settings_mod.update(settings_mod.load(home), {"sync": {"backoff": 0, "attempts": 3, "timeout": 5}})
 
 
 @pytest.fixture
@@ -111,7 +107,7 @@ def open_shop(home: Path) -> SqlLedgerStore:
 
 
 def client_of(home: Path, url: str, store: SqlLedgerStore, sleep: Recorder | None = None, **kw: Any) -> SyncClient:
-    token = read_device_token(ShopHome.at(home))
+    token = read_device_token(home)
     assert token
     return SyncClient(store, url, token, sleep=sleep or Recorder(), backoff=1.0, max_attempts=4, timeout=5, **kw)
 
@@ -165,7 +161,7 @@ def test_provision_builds_the_shop_from_the_central_record(shop: Path, central: 
     toml = (shop / "lovemart.toml").read_text(encoding="utf-8")
     assert "[sync]" in toml and "server = " in toml and token_file.read_text().strip() not in toml
     settings = settings_mod.load(shop)
-    assert (settings.shop_id, settings.device_id) == ("S1", "P1")
+    assert (settings.shop.id, settings.shop.device) == ("S1", "P1")
     store = open_shop(shop)
     try:
         assert balances(store) == central.balances()
@@ -305,7 +301,7 @@ def test_server_errors_are_retried_with_growing_pauses(busy_shop: Any, central: 
 def test_a_slow_server_times_out_and_nothing_is_stored_twice(shop: Path, url: str, central: FakeCentral) -> None:
     store = open_shop(shop)
     stock_up(store)
-    client = SyncClient(store, url, read_device_token(ShopHome.at(shop)) or "", sleep=Recorder(), timeout=0.3)
+    client = SyncClient(store, url, read_device_token(shop) or "", sleep=Recorder(), timeout=0.3)
     central.fault("/v1/push", "slow", delay=0.8)
     summary = client.sync()  # the first push times out; the server stores it anyway
     time.sleep(0.6)
@@ -335,9 +331,7 @@ def test_unreachable_server_exit_1_and_nothing_lost(shop: Path, cli: Any) -> Non
     sell(store, "H001")
     before = journal(store)
     store.close()
-    settings = settings_mod.load(shop)
-    settings.extra["sync"]["server"] = "http://127.0.0.1:9"
-    settings_mod.save(settings)
+    settings_mod.update(settings_mod.load(shop), {"sync": {"server": "http://127.0.0.1:9"}})
     code, data, err = cli(shop, "sync")
     assert code == 1
     assert data["error"]["code"] == "unreachable" and "连不上乡镇服务器" in err and "保存在本机" in err
@@ -388,7 +382,7 @@ def test_a_crash_before_the_ack_is_saved_stores_nothing_twice(shop: Path, url: s
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "SyncClient(open_ledger(sys.argv[1]), sys.argv[2], sys.argv[3], hook=hook).sync()\n"
     )
-    token = read_device_token(ShopHome.at(shop)) or ""
+    token = read_device_token(shop) or ""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run(
         [sys.executable, "-c", script, str(shop / "ledger.sqlite3"), url, token], cwd=ROOT, env=env, timeout=60
@@ -551,8 +545,8 @@ def test_an_export_is_signed_for_this_device_only(shop: Path, tmp_path: Path, ce
 
 
 def test_status_and_sync_now_for_the_pos(shop: Path, url: str, central: FakeCentral) -> None:
-    home = ShopHome.at(shop)
-    port = HomeSyncPort(home, sleep=Recorder())
+    home = shop_parts(shop)
+    port = HomeSyncPort(home.settings, home.store, sleep=Recorder())
     store = home.store()
     stock_up(store)
     sell(store, "H001")
@@ -577,9 +571,9 @@ def test_status_and_sync_now_for_the_pos(shop: Path, url: str, central: FakeCent
 def test_a_standalone_shop_is_not_connected(tmp_path: Path) -> None:
     from lovemart_tools import demo
 
-    home = ShopHome.at(tmp_path / "demo")
+    home = shop_parts(tmp_path / "demo")
     demo.run(home, households=3, seed=1, reset=False)
-    port = HomeSyncPort(home)
+    port = HomeSyncPort(home.settings, home.store)
     assert port.status().configured is False and port.sync_now().configured is False
     home.close()
 
@@ -603,7 +597,7 @@ def test_next_sync_at_is_the_next_nightly_hour() -> None:
 def test_the_http_client_is_injectable(shop: Path, url: str, central: FakeCentral) -> None:
     store = open_shop(shop)
     with httpx.Client(timeout=5) as http:
-        client = SyncClient(store, url, read_device_token(ShopHome.at(shop)) or "", http=http, sleep=Recorder())
+        client = SyncClient(store, url, read_device_token(shop) or "", http=http, sleep=Recorder())
         assert client.sync().pulled == 0
         client.close()
         assert not http.is_closed  # the caller's client stays the caller's

@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from ledger.messages import text
-from lovemart.wiring import ShopHome
+from lovemart.bootstrap import ShopParts
 
 
-def cmd_pos(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_pos(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart.pos_main import run_pos
 
     return run_pos(home, windowed=args.windowed)
 
 
-def cmd_kiosk(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_kiosk(args: argparse.Namespace, home: ShopParts) -> int:
     if args.set_manager_pin:
         return _set_kiosk_pin(args, home)
     if args.set_kiosk_token:
@@ -42,7 +42,7 @@ def ask_secret(prompt: str) -> str:
     return sys.stdin.readline().strip()
 
 
-def _set_kiosk_pin(args: argparse.Namespace, home: ShopHome) -> int:
+def _set_kiosk_pin(args: argparse.Namespace, home: ShopParts) -> int:
     """Store a hashed manager PIN in ``[kiosk] manager_pin``: who may close a kiosk with no shop ledger.
 
     The PIN is asked for (twice, hidden) or read from standard input, never taken as an argument, which
@@ -50,18 +50,13 @@ def _set_kiosk_pin(args: argparse.Namespace, home: ShopHome) -> int:
     """
     from kiosk.access import pin_record_of
     from ledger.errors import LedgerError
-    from lovemart import settings as settings_mod
+    from lovemart.settings import update
 
     lang = args.out.lang
     pin = ask_secret(text("cli.kiosk.ask_pin", lang))
     if sys.stdin.isatty() and ask_secret(text("cli.ask_again", lang)) != pin:
         raise LedgerError("bad_pin")
-    record = pin_record_of(pin)
-    settings = home.settings
-    section = dict(settings.extra.get("kiosk") or {})
-    section["manager_pin"] = record
-    settings.extra["kiosk"] = section
-    settings_mod.save(settings)
+    update(home.settings, {"kiosk": {"manager_pin": pin_record_of(pin)}})
     # Whoever may set the PIN at this PC may also lift a lock-out of wrong tries of the old one.
     from lovemart.kiosk_main import PIN_STATE_FILE
 
@@ -73,7 +68,7 @@ def _set_kiosk_pin(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def _set_kiosk_token(args: argparse.Namespace, home: ShopHome) -> int:
+def _set_kiosk_token(args: argparse.Namespace, home: ShopParts) -> int:
     """Keep the township's read-only kiosk token in ``kiosk-token`` (this user only), for a kiosk away from
     the shop. Asked for (hidden) or read from standard input, never an argument (the shell's history)."""
 
@@ -94,7 +89,7 @@ def _set_kiosk_token(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_screenshots(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_screenshots(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart_tools.screenshots import APPS, take_screenshots
 
     out = Path(args.out_dir).expanduser()
@@ -107,7 +102,7 @@ def cmd_screenshots(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_bench_kiosk(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_bench_kiosk(args: argparse.Namespace, home: ShopParts) -> int:
     """POS and kiosk: scan to screen, cold start and memory, each app in its own offscreen process."""
     from lovemart_tools.bench_apps import run_apps_bench
     from lovemart_tools.measure import figure_lines

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
 from ledger.messages import N_, Message, Said, Spoken, text
-from lovemart.wiring import ShopHome
+from lovemart.bootstrap import ShopParts
 
 if TYPE_CHECKING:
     from sync.server.record import CentralRecord
@@ -54,7 +54,7 @@ class CentralRefusal(LedgerError):
         return self.said.message(lang)
 
 
-def database_url(args: argparse.Namespace, home: ShopHome) -> str:
+def database_url(args: argparse.Namespace, home: ShopParts) -> str:
     """``--database-url``, else ``$LOVEMART_DATABASE_URL``, else ``central.sqlite3`` in the home folder."""
     url = getattr(args, "database_url", None) or os.environ.get("LOVEMART_DATABASE_URL")
     if url:
@@ -63,7 +63,7 @@ def database_url(args: argparse.Namespace, home: ShopHome) -> str:
     return f"sqlite:///{home.home / CENTRAL_DB_NAME}"
 
 
-def open_record(args: argparse.Namespace, home: ShopHome) -> CentralRecord:
+def open_record(args: argparse.Namespace, home: ShopParts) -> CentralRecord:
     from ledger.storage import DatabaseFailure, driver_message
     from sync.errors import SyncError
     from sync.server.record import CentralRecord
@@ -119,7 +119,7 @@ def _sync_errors() -> tuple[type[Exception], ...]:
 # ----- init, demo, server -------------------------------------------------------------------------------
 
 
-def cmd_central_init(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_init(args: argparse.Namespace, home: ShopParts) -> int:
     record = open_record(args, home)
     try:
         try:
@@ -157,7 +157,7 @@ def cmd_central_init(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_central_demo(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_demo(args: argparse.Namespace, home: ShopParts) -> int:
     if not 1 <= args.households <= 200_000:
         raise LedgerError("bad_quantity", value=args.households, max=200_000)
     if not 1 <= args.shops <= 99:
@@ -313,7 +313,7 @@ def _township_id(record: CentralRecord) -> str:
         return unit.ledger.township().township_id
 
 
-def cmd_server(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_server(args: argparse.Namespace, home: ShopParts) -> int:
     from sync.server.app import serve
 
     url = database_url(args, home)
@@ -403,7 +403,7 @@ def _body(model: str, **fields: Any) -> Any:
 TOKEN_ENV = "LOVEMART_TOKEN"
 
 
-def _client(args: argparse.Namespace, home: ShopHome) -> AdminClient:
+def _client(args: argparse.Namespace, home: ShopParts) -> AdminClient:
     if getattr(args, "admin_token", None):  # said, not ignored: the caller should stop doing it
         raise LedgerError("secret_on_command_line", option="--admin-token")
     server = args.server or os.environ.get("LOVEMART_SERVER")
@@ -411,10 +411,9 @@ def _client(args: argparse.Namespace, home: ShopHome) -> AdminClient:
         raise CentralRefusal("usage", Message("central.server_missing"))
     # An admin token may do anything: plain http:// only to the loopback, unless this PC's settings say so
     # ([sync] allow_plain_http, as for the shop's device token). Checked before the token is asked for.
-    from lovemart.sync_wiring import allow_plain_http
     from sync.http import check_transport
 
-    plain = home.exists and allow_plain_http(home)
+    plain = home.exists and home.settings.sync.allow_plain_http
     try:
         check_transport(server, plain)
     except _sync_errors() as error:
@@ -441,7 +440,7 @@ def _show(args: argparse.Namespace, data: Any, text: list[str] | str) -> int:
     return 0
 
 
-def cmd_central_report(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_report(args: argparse.Namespace, home: ShopParts) -> int:
     lang = args.out.lang
     with _client(args, home) as api:
         params: dict[str, Any] = {}
@@ -474,7 +473,7 @@ def cmd_central_report(args: argparse.Namespace, home: ShopHome) -> int:
     return _show(args, data, lines)
 
 
-def cmd_central_shops_add(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_shops_add(args: argparse.Namespace, home: ShopParts) -> int:
     with _client(args, home) as api:
         if args.village_name:
             village = _body("VillageIn", village_id=args.village_id, name=args.village_name)
@@ -489,7 +488,7 @@ def cmd_central_shops_add(args: argparse.Namespace, home: ShopHome) -> int:
     return _show(args, data, [f"{shop['shop_id']} {shop['name']}", f"enrol: {token['enrol_token']}"])
 
 
-def cmd_central_shops_list(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_shops_list(args: argparse.Namespace, home: ShopParts) -> int:
     with _client(args, home) as api:
         data = api.call("GET", "/v1/admin/shops")
     acked = text("central.acked", args.out.lang)
@@ -499,14 +498,14 @@ def cmd_central_shops_list(args: argparse.Namespace, home: ShopHome) -> int:
     return _show(args, data, lines)
 
 
-def cmd_central_enrol_token(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_enrol_token(args: argparse.Namespace, home: ShopParts) -> int:
     with _client(args, home) as api:
         data = api.call("POST", f"/v1/admin/shops/{args.shop_id.upper()}/enrol-tokens")
     lang = args.out.lang
     return _show(args, data, text("central.enrol_token", lang, token=data["enrol_token"]))
 
 
-def cmd_central_devices_list(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_devices_list(args: argparse.Namespace, home: ShopParts) -> int:
     with _client(args, home) as api:
         data = api.call("GET", "/v1/admin/devices")
     text = [
@@ -517,7 +516,7 @@ def cmd_central_devices_list(args: argparse.Namespace, home: ShopHome) -> int:
     return _show(args, data, text)
 
 
-def cmd_central_devices_revoke(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_devices_revoke(args: argparse.Namespace, home: ShopParts) -> int:
     with _client(args, home) as api:
         data = api.call("POST", f"/v1/admin/devices/{args.device_id.upper()}/revoke")
     return _show(args, data, text("central.device_revoked", args.out.lang, device_id=args.device_id))
@@ -532,7 +531,7 @@ def _upload(api: AdminClient, path_text: str, endpoint: str) -> Any:
     return api.call("POST", endpoint, files={"file": (path.name, content)})
 
 
-def cmd_central_households_import(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_households_import(args: argparse.Namespace, home: ShopParts) -> int:
     with _client(args, home) as api:
         data = _upload(api, args.file, "/v1/admin/households/import")
     lang = args.out.lang
@@ -549,7 +548,7 @@ def cmd_central_households_import(args: argparse.Namespace, home: ShopHome) -> i
     )
 
 
-def cmd_central_points(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_points(args: argparse.Namespace, home: ShopParts) -> int:
     with _client(args, home) as api:
         data = api.call(
             "POST",
@@ -561,7 +560,7 @@ def cmd_central_points(args: argparse.Namespace, home: ShopHome) -> int:
     return _show(args, data, [f"{t['receipt_no']} {t['kind']} {t['points']:+d}" for t in data["transactions"]])
 
 
-def cmd_central_points_import(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_points_import(args: argparse.Namespace, home: ShopParts) -> int:
     with _client(args, home) as api:
         data = _upload(api, args.file, "/v1/admin/points/import")
     lang = args.out.lang
@@ -589,7 +588,7 @@ def _page_lines(lang: str, offset: int, shown: int, total: int, next_offset: int
     return lines
 
 
-def cmd_central_exceptions_list(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_exceptions_list(args: argparse.Namespace, home: ShopParts) -> int:
     """One page of exceptions, newest first (the server pages them so a flood cannot hide a new one)."""
     params: dict[str, Any] = {"status": args.status, "offset": args.offset, "limit": args.limit}
     if args.kind:
@@ -610,14 +609,14 @@ def cmd_central_exceptions_list(args: argparse.Namespace, home: ShopHome) -> int
     return _show(args, data, lines if shown else [text("central.no_exceptions", lang)])
 
 
-def cmd_central_exceptions_resolve(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_exceptions_resolve(args: argparse.Namespace, home: ShopParts) -> int:
     with _client(args, home) as api:
         body = _body("ResolutionIn", resolution=args.resolution)
         data = api.call("POST", f"/v1/admin/exceptions/{args.id}/resolve", json=body)
     return _show(args, data, text("central.exception_resolved", args.out.lang, id=args.id))
 
 
-def cmd_central_held_list(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_held_list(args: argparse.Namespace, home: ShopParts) -> int:
     """Transactions a shop device had no right to make, held with no effect (docs/sync.md "Authority")."""
     params: dict[str, Any] = {"status": args.status, "offset": args.offset, "limit": args.limit}
     if args.shop:
@@ -636,7 +635,7 @@ def cmd_central_held_list(args: argparse.Namespace, home: ShopHome) -> int:
     return _show(args, data, lines if shown else [text("central.nothing_held", lang)])
 
 
-def cmd_central_held_decide(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_held_decide(args: argparse.Namespace, home: ShopParts) -> int:
     """Keep a held transaction held for good, or release it: the township re-issues its points."""
     action = "release" if args.release else "keep"
     body = _body("DecisionIn", by=args.by, reason=args.reason)
@@ -648,7 +647,7 @@ def cmd_central_held_decide(args: argparse.Namespace, home: ShopHome) -> int:
     return _show(args, data, said)
 
 
-def cmd_central_kiosk_token(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_kiosk_token(args: argparse.Namespace, home: ShopParts) -> int:
     with _client(args, home) as api:
         data = api.call("POST", "/v1/admin/kiosk-tokens", json=_body("KioskTokenIn", label=args.label))
     return _show(args, data, text("central.kiosk_token", args.out.lang, token=data["kiosk_token"]))
@@ -665,7 +664,7 @@ def _read_file(path_text: str) -> bytes:
         raise LedgerError("import_unreadable", path=str(path), detail=exc.strerror or str(exc)) from exc
 
 
-def cmd_central_bundle_apply(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_bundle_apply(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart.commands.devices import write_atomically
     from sync.server import bundles
 
@@ -695,7 +694,7 @@ def cmd_central_bundle_apply(args: argparse.Namespace, home: ShopHome) -> int:
     return _show(args, result | {"reply": args.reply}, lines)
 
 
-def cmd_central_bundle_reply(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_central_bundle_reply(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart.commands.devices import write_atomically
     from sync.server import bundles
 
@@ -719,7 +718,7 @@ def cmd_central_bundle_reply(args: argparse.Namespace, home: ShopHome) -> int:
 # ----- benchmark ------------------------------------------------------------------------------------------
 
 
-def cmd_bench_sync(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_bench_sync(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart_tools.bench_sync import run_sync_bench
     from lovemart_tools.measure import figure_lines
 

@@ -18,12 +18,11 @@ from ledger.errors import LedgerError
 from ledger.messages import text
 from ledger.model import Transaction
 from ledger.passbook import make_code, parse_code
-from lovemart.wiring import ShopHome, replace_file
+from lovemart.bootstrap import ShopParts
+from lovemart.wiring import replace_file
 
-DEFAULT_DECODER = "zxing"
 
-
-def print_after_commit(home: ShopHome, txn: Transaction, lang: str) -> tuple[bool, str]:
+def print_after_commit(home: ShopParts, txn: Transaction, lang: str) -> tuple[bool, str]:
     """Print the receipt of a committed transaction; a fault leaves it pending and says how to reprint."""
     outcome = home.print_now(txn.txn_id)
     if outcome.printed:
@@ -44,12 +43,11 @@ def write_atomically(path: Path, data: bytes) -> None:
 # ----- scan -------------------------------------------------------------------------------------
 
 
-def decoder_name(home: ShopHome, requested: str | None) -> str:
-    scanner = home.settings.extra.get("scanner", {})
-    return requested or str(scanner.get("decoder", DEFAULT_DECODER))
+def decoder_name(home: ShopParts, requested: str | None) -> str:
+    return requested or home.settings.scanner.decoder
 
 
-def passbook_check(home: ShopHome, text: str, lang: str) -> dict[str, Any]:
+def passbook_check(home: ShopParts, text: str, lang: str) -> dict[str, Any]:
     """Is ``text`` a passbook of this township that may be used here? Never guesses a mistyped code."""
     result: dict[str, Any] = {"household_id": None, "card_no": None, "valid": False, "reason": None, "code": None}
     try:
@@ -63,7 +61,7 @@ def passbook_check(home: ShopHome, text: str, lang: str) -> dict[str, Any]:
     return result
 
 
-def cmd_scan(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_scan(args: argparse.Namespace, home: ShopParts) -> int:
     from hardware.decode import make_decoder, read_image
 
     lang = args.out.lang
@@ -114,11 +112,11 @@ def cmd_scan(args: argparse.Namespace, home: ShopHome) -> int:
 # ----- receipts and the printer ------------------------------------------------------------------------
 
 
-def _width(home: ShopHome, requested: int | None) -> int:
-    return requested if requested else home.paper_width()
+def _width(home: ShopParts, requested: int | None) -> int:
+    return requested if requested else home.settings.printer.width
 
 
-def cmd_receipt(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_receipt(args: argparse.Namespace, home: ShopParts) -> int:
     words: list[str] = args.words
     lang = args.out.lang
     if words[0] == "pending" and len(words) == 1:
@@ -165,7 +163,7 @@ def _usage_error(usage: str) -> int:
     return 2
 
 
-def _receipt_pending(args: argparse.Namespace, home: ShopHome) -> int:
+def _receipt_pending(args: argparse.Namespace, home: ShopParts) -> int:
     rows = [
         {
             "receipt_no": receipt_no,
@@ -184,13 +182,13 @@ def _receipt_pending(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def cmd_printer_test(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_printer_test(args: argparse.Namespace, home: ShopParts) -> int:
     printer = home.printer()
     printer.print_test_page(datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S"))
-    section = home.printer_section()
+    section = home.settings.printer
     lang = args.out.lang
     args.out.result(
-        {"printed": True, "connection": section.get("connection"), "width": home.paper_width()},
+        {"printed": True, "connection": section.kind, "width": section.width},
         text("cli.printer.test_sent", lang),
     )
     return 0
@@ -199,7 +197,7 @@ def cmd_printer_test(args: argparse.Namespace, home: ShopHome) -> int:
 # ----- passbook cards ----------------------------------------------------------------------------------
 
 
-def cmd_passbook_cards(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_passbook_cards(args: argparse.Namespace, home: ShopParts) -> int:
     from hardware.cards import CardFace
 
     wanted = {h.upper() for h in args.household} if args.household else None
@@ -261,7 +259,7 @@ def cmd_passbook_cards(args: argparse.Namespace, home: ShopHome) -> int:
 # ----- benchmark -------------------------------------------------------------------------------------------
 
 
-def cmd_bench_scan(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_bench_scan(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart_tools.bench_receipt import run_receipt_bench
     from lovemart_tools.bench_scan import run_scan_bench, scan_lines
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from ledger.errors import DeviceFault, LedgerError
 from ledger.messages import Listing, Message, Spoken
-from lovemart.wiring import ShopHome
+from lovemart.bootstrap import ShopParts
 
 CLOCK_SKEW = timedelta(minutes=5)  # more than this from the township's clock: receipts carry a wrong time
 SERVER_TIMEOUT_S = 5.0
@@ -38,7 +38,7 @@ def _refused(name: str, error: LedgerError | DeviceFault) -> Check:
     return Check(name, "fail", error)
 
 
-def check_ledger(home: ShopHome) -> tuple[Check, Any]:
+def check_ledger(home: ShopParts) -> tuple[Check, Any]:
     """The ledger opens (settings, migrations, integrity as ``open_ledger`` checks them); who this PC is."""
     if not home.exists:
         return (
@@ -63,8 +63,8 @@ def check_ledger(home: ShopHome) -> tuple[Check, Any]:
     return check, facts
 
 
-def check_printer(home: ShopHome, pending: int) -> Check:
-    if not home.settings.extra.get("printer"):
+def check_printer(home: ShopParts, pending: int) -> Check:
+    if home.settings.printer.connection is None:
         return Check("printer", "warn", Message("doctor.no_printer"))
     try:
         printer = home.printer()
@@ -76,14 +76,11 @@ def check_printer(home: ShopHome, pending: int) -> Check:
     return Check("printer", "ok", Message("doctor.printer_ok", where=printer.where))
 
 
-def check_scanner(home: ShopHome) -> list[Check]:
+def check_scanner(home: ShopParts) -> list[Check]:
     """The decoder can be loaded; the camera, when one is set, opens. A USB scanner needs no check: it types."""
-    from lovemart.wiring import camera_device
-
     # OpenCV's own warnings ("can't open camera by index") would interleave with ours on the terminal.
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
-    scanner = dict(home.settings.extra.get("scanner") or {})
-    name = str(scanner.get("decoder") or "zxing")
+    name = home.settings.scanner.decoder
     checks = []
     try:
         from hardware.decode import make_decoder
@@ -92,7 +89,7 @@ def check_scanner(home: ShopHome) -> list[Check]:
         checks.append(Check("scanner", "ok", Message("doctor.scanner_ok", decoder=name)))
     except DeviceFault as fault:
         checks.append(_refused("scanner", fault))
-    device = camera_device(scanner.get("camera", 0))
+    device = home.settings.scanner.camera
     if device is None:
         checks.append(Check("camera", "ok", Message("doctor.no_camera")))
         return checks
@@ -110,24 +107,24 @@ def check_scanner(home: ShopHome) -> list[Check]:
     return checks
 
 
-def check_server_and_clock(home: ShopHome, last: Any) -> list[Check]:
+def check_server_and_clock(home: ShopParts, last: Any) -> list[Check]:
     """The township's server answers this PC's token; this PC's clock agrees with it and runs forward."""
     from ledger.services import local_now
-    from lovemart.sync_wiring import allow_plain_http, is_provisioned, read_device_token, server_url
+    from lovemart.sync_wiring import is_provisioned, read_device_token, server_url
 
     now = local_now()
     checks: list[Check] = []
     server_time: datetime | None = None
-    if home.exists and is_provisioned(home):
+    if home.exists and is_provisioned(home.settings, home.store):
         from sync.errors import SyncError
         from sync.http import Http, RemoteRefusal, Unreachable
         from sync.protocol import StatusReply
 
-        url = server_url(home) or ""
-        token = read_device_token(home)
+        url = server_url(home.settings, home.store) or ""
+        token = read_device_token(home.home)
         try:
             # The one HTTP client: the same transport check, timeout and error envelope as a sync.
-            with Http(url, token, None, SERVER_TIMEOUT_S, allow_plain_http=allow_plain_http(home)) as http:
+            with Http(url, token, None, SERVER_TIMEOUT_S, allow_plain_http=home.settings.sync.allow_plain_http) as http:
                 status = http.fetch(StatusReply, "GET", "/v1/status")
         except Unreachable as exc:
             detail = exc.params.get("detail", "")
@@ -169,13 +166,13 @@ def check_clock(now: datetime, server_time: datetime | None, last: Any) -> Check
 PRIVATE_FILES = ("device-token", "bundle-key", "kiosk-token", "lovemart-error.log", "central.sqlite3")
 
 
-def wide_permissions(home: ShopHome) -> list[tuple[Path, int]]:
+def wide_permissions(home: ShopParts) -> list[tuple[Path, int]]:
     """The shop's folder and secret-holding files that other users of this PC can read or write
     (``lovemart.toml`` only when it holds the kiosk's PIN hash: otherwise it holds nothing secret)."""
     ledger = home.settings.ledger_path
     paths = [home.home, ledger] + [Path(str(ledger) + s) for s in ("-wal", "-shm")]
     paths += [home.home / name for name in PRIVATE_FILES]
-    if (home.settings.extra.get("kiosk") or {}).get("manager_pin"):
+    if home.settings.kiosk.manager_pin:
         paths.append(home.settings.config_path)
     wide = []
     for path in dict.fromkeys(paths):
@@ -188,7 +185,7 @@ def wide_permissions(home: ShopHome) -> list[tuple[Path, int]]:
     return wide
 
 
-def check_permissions(home: ShopHome, before: list[tuple[Path, int]]) -> Check:
+def check_permissions(home: ShopParts, before: list[tuple[Path, int]]) -> Check:
     """Only this user can read the shop's folder and ledger (it holds the township's passbook key: whoever
     reads it can forge passbooks). ``before`` is what was wide before the ledger was opened, since opening
     tightens what it can; what was wide for a while may have been copied, so it is still said."""
@@ -237,7 +234,7 @@ def _age(when: str, now: datetime) -> tuple[Message | str, timedelta | None]:
     return Message("doctor.age.days", days=hours // 24), span
 
 
-def check_tampering(home: ShopHome) -> list[Check]:
+def check_tampering(home: ShopParts) -> list[Check]:
     """Issue 11 §4, as the till sees it: the start-up chain check (run here, read-only), the last full audit
     (age and result) and whether any household's cached balance differs from its postings."""
     from ledger import integrity
@@ -287,10 +284,17 @@ def check_tampering(home: ShopHome) -> list[Check]:
     return checks
 
 
-def cmd_doctor(args: argparse.Namespace, home: ShopHome) -> int:
+def check_settings(home: ShopParts) -> list[Check]:
+    """Keys of lovemart.toml this version does not know (a typo, or a newer version's): not used, so said.
+    Wrong values never get here: the settings are refused before any command runs."""
+    unknown = home.settings.unknown_report()
+    return [] if unknown is None else [Check("settings", "warn", unknown)]
+
+
+def cmd_doctor(args: argparse.Namespace, home: ShopParts) -> int:
     permissions_before = wide_permissions(home)  # opening the ledger below tightens them
     ledger, facts = check_ledger(home)
-    checks = [ledger]
+    checks = [ledger, *check_settings(home)]
     checks.append(check_printer(home, facts["pending_receipts"] if facts else 0))
     checks += check_scanner(home)
     checks += check_server_and_clock(home, facts["last"] if facts else None)

@@ -17,19 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.messages import text
-from lovemart.wiring import ShopHome
+from lovemart.bootstrap import ShopParts
 
 if TYPE_CHECKING:
     from sync.client import Progress
 
-Handler = Callable[[argparse.Namespace, ShopHome], int]
+Handler = Callable[[argparse.Namespace, ShopParts], int]
 
 
 def refusing(handler: Handler) -> Handler:
     """Turn sync refusals into exit status 1 with the message, as ``main`` does for ledger refusals."""
 
     @functools.wraps(handler)
-    def run(args: argparse.Namespace, home: ShopHome) -> int:
+    def run(args: argparse.Namespace, home: ShopParts) -> int:
         from lovemart.sync_wiring import SetupRefused
         from sync.errors import SyncError
 
@@ -53,7 +53,7 @@ def _progress(lang: str) -> Callable[[Progress], None]:
 
 
 @refusing
-def cmd_sync(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_sync(args: argparse.Namespace, home: ShopParts) -> int:
     if args.export:
         return _export(args, home)
     if args.import_file:
@@ -61,10 +61,10 @@ def cmd_sync(args: argparse.Namespace, home: ShopHome) -> int:
     from lovemart.sync_wiring import build_client, run_sync, server_url
 
     lang = args.out.lang
-    _warn_plain_http(args, home, server_url(home))
-    client = build_client(home, progress=_progress(lang))
+    _warn_plain_http(args, home, server_url(home.settings, home.store))
+    client = build_client(home.settings, home.store, progress=_progress(lang))
     try:
-        summary = run_sync(client, home)
+        summary = run_sync(client, home.settings, home.store)
     finally:
         client.close()
     lines = [
@@ -78,22 +78,22 @@ def cmd_sync(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def _token(home: ShopHome) -> str:
+def _token(home: ShopParts) -> str:
     from lovemart.sync_wiring import read_device_token
     from sync.errors import SyncError
 
-    token = read_device_token(home)
+    token = read_device_token(home.home)
     if token is None:
         raise SyncError("not_provisioned")
     return token
 
 
-def _export(args: argparse.Namespace, home: ShopHome) -> int:
+def _export(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart.commands.devices import write_atomically
     from lovemart.sync_wiring import read_bundle_key
     from sync.bundle import export_bundle
 
-    export = export_bundle(home.store(), _token(home), key=read_bundle_key(home))
+    export = export_bundle(home.store(), _token(home), key=read_bundle_key(home.home))
     path = Path(args.export).expanduser()
     write_atomically(path, export.body)
     lang = args.out.lang
@@ -114,7 +114,7 @@ def _export(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def _import(args: argparse.Namespace, home: ShopHome) -> int:
+def _import(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart.sync_wiring import read_bundle_key
     from sync.bundle import import_reply
     from sync.errors import SyncError
@@ -124,7 +124,7 @@ def _import(args: argparse.Namespace, home: ShopHome) -> int:
         body = path.read_bytes()
     except OSError as exc:
         raise SyncError("bundle_invalid", detail=f"{path}: {exc.strerror or exc}") from exc
-    imported = import_reply(home.store(), _token(home), body, key=read_bundle_key(home))
+    imported = import_reply(home.store(), _token(home), body, key=read_bundle_key(home.home))
     lang = args.out.lang
     lines = [text("cli.sync.imported", lang, acked_through=imported.acked_through, pulled=imported.pulled)]
     if imported.more:
@@ -133,12 +133,12 @@ def _import(args: argparse.Namespace, home: ShopHome) -> int:
     return 0
 
 
-def _warn_plain_http(args: argparse.Namespace, home: ShopHome, url: str | None) -> None:
+def _warn_plain_http(args: argparse.Namespace, home: ShopParts, url: str | None) -> None:
     """Say on stderr that the server is reached unencrypted, when the shop's settings allow that at all
     (otherwise the client refuses it with ``plain_http_refused``)."""
     from lovemart.sync_wiring import plain_http_warning
 
-    warning = plain_http_warning(home, url)
+    warning = plain_http_warning(home.settings, url)
     if warning:
         print(warning.message(args.out.lang), file=sys.stderr, flush=True)
 
@@ -147,7 +147,7 @@ def _warn_plain_http(args: argparse.Namespace, home: ShopHome, url: str | None) 
 
 
 @refusing
-def cmd_provision(args: argparse.Namespace, home: ShopHome) -> int:
+def cmd_provision(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart.sync_wiring import provision
 
     lang = args.out.lang
@@ -157,7 +157,7 @@ def cmd_provision(args: argparse.Namespace, home: ShopHome) -> int:
         from lovemart.commands.apps import ask_secret
 
         token = ask_secret(text("cli.provision.ask_token", lang))
-    shop_id, device_id, summary = provision(home, args.server, token, progress=_progress(lang))
+    shop_id, device_id, summary = provision(home.settings, home.store, args.server, token, progress=_progress(lang))
     args.out.result(
         {"shop_id": shop_id, "device_id": device_id, "pulled": summary.pulled, "cursor": summary.cursor},
         [text("cli.provision.done", lang, shop_id=shop_id, device_id=device_id, pulled=summary.pulled)],
