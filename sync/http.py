@@ -164,19 +164,42 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def read_json(raw: bytes, gzipped: bool) -> Any:
-    """A reply body as JSON; gzip is inflated with a bound, so a hostile reply cannot fill the memory."""
+def inflate(raw: bytes) -> bytes:
+    """A gzip'd reply inflated with a bound, so a hostile reply cannot fill the memory."""
     try:
-        if gzipped:
-            inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-            raw = inflater.decompress(raw, protocol.MAX_JSON_BYTES + 1)
-            if len(raw) > protocol.MAX_JSON_BYTES or inflater.unconsumed_tail:
-                raise SyncError("payload_too_large", limit=protocol.MAX_JSON_BYTES)
-        return json.loads(raw.decode("utf-8")) if raw.strip() else None
-    except SyncError:
-        raise
-    except (zlib.error, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        text = inflater.decompress(raw, protocol.MAX_JSON_BYTES + 1)
+    except zlib.error as exc:
         raise SyncError("payload_malformed", detail=f"reply: {exc}"[:200]) from exc
+    if len(text) > protocol.MAX_JSON_BYTES or inflater.unconsumed_tail:
+        raise SyncError("payload_too_large", limit=protocol.MAX_JSON_BYTES)
+    return text
+
+
+def read_json(raw: bytes, gzipped: bool) -> Any:
+    """A reply body as JSON (None when empty), inflated first if ``gzipped``."""
+    if gzipped:
+        raw = inflate(raw)
+    try:
+        return json.loads(raw.decode("utf-8")) if raw.strip() else None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise SyncError("payload_malformed", detail=f"reply: {exc}"[:200]) from exc
+
+
+def _reply_refused(error: ValidationError) -> SyncError:
+    first = error.errors(include_url=False)[0]
+    if first["loc"] == ("v",):  # a newer protocol, not a broken reply
+        return SyncError("version_unsupported", version=str(first.get("input"))[:20])
+    where = ".".join(str(part) for part in first["loc"])
+    return SyncError("payload_malformed", detail=f"reply: {where}: {first['msg']}"[:200])
+
+
+def reply_from_json(model: type[_Reply], text: bytes) -> _Reply:
+    """A reply's JSON text as its protocol model (see ``reply_as``), parsed and checked in one pass."""
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as error:
+        raise _reply_refused(error) from None
 
 
 def reply_as(model: type[_Reply], data: Any) -> _Reply:
@@ -189,9 +212,7 @@ def reply_as(model: type[_Reply], data: Any) -> _Reply:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        first = error.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise SyncError("payload_malformed", detail=f"reply: {where}: {first['msg']}"[:200]) from None
+        raise _reply_refused(error) from None
 
 
 class Http:
@@ -246,7 +267,25 @@ class Http:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def request(
+    def request(self, method: str, path: str, **options: Any) -> Any:
+        """The reply's JSON (None for an empty reply), or the refusal raised as a ``SyncError``.
+
+        Options: ``body`` is sent as it is (a protocol message, gzip'd unless ``gzipped=False``); ``json_body``
+        (a dict or a model) as plain JSON; ``files`` as a multipart upload; ``params``; ``timeout``.
+        """
+        return read_json(self._exchange(method, path, **options), gzipped=False)
+
+    def fetch(self, model: type[_Reply], method: str, path: str, **options: Any) -> _Reply:
+        """``request``, its reply validated as ``model`` (a ``protocol`` or ``bodies`` model).
+
+        The reply's JSON text goes to pydantic as it is (``model_validate_json``) rather than through
+        ``json.loads`` first: a pull page of 1,000 transactions is then made into Python objects once, not
+        twice, and a new shop PC's first pull (a hundred pages) costs no more than with the hand-written
+        checks the models replaced.
+        """
+        return reply_from_json(model, self._exchange(method, path, **options))
+
+    def _exchange(
         self,
         method: str,
         path: str,
@@ -257,12 +296,8 @@ class Http:
         files: Any = None,
         params: Mapping[str, Any] | None = None,
         timeout: float | None = None,
-    ) -> Any:
-        """The reply's JSON (None for an empty reply), or the refusal raised as a ``SyncError``.
-
-        ``body`` is sent as it is (a protocol message, gzip'd unless ``gzipped`` is false); ``json_body``
-        (a dict or a model) as plain JSON; ``files`` as a multipart upload.
-        """
+    ) -> bytes:
+        """The reply's body, inflated, or the refusal raised as a ``SyncError`` (see ``request``)."""
         headers = {"Accept": "application/json", "Accept-Encoding": "gzip", "User-Agent": USER_AGENT}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -278,13 +313,13 @@ class Http:
         query = dict(params or {})
         if self.lang is not None:
             query["lang"] = self.lang
-        options: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
         if timeout is not None:
-            options["timeout"] = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+            extra["timeout"] = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
         url = self.server_url + path
         try:
             with self.client.stream(
-                method, url, content=body, files=files, params=query, headers=headers, **options
+                method, url, content=body, files=files, params=query, headers=headers, **extra
             ) as response:
                 raw = self._read(response)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
@@ -295,11 +330,7 @@ class Http:
         gzipped_reply = "gzip" in response.headers.get("content-encoding", "").lower()
         if response.status_code >= 400:
             raise self._refusal(response, raw, gzipped_reply)
-        return read_json(raw, gzipped_reply)
-
-    def fetch(self, model: type[_Reply], method: str, path: str, **options: Any) -> _Reply:
-        """``request``, its reply validated as ``model`` (a ``protocol`` or ``bodies`` model)."""
-        return reply_as(model, self.request(method, path, **options))
+        return inflate(raw) if gzipped_reply else raw
 
     def _read(self, response: httpx.Response) -> bytes:
         chunks = []
@@ -389,6 +420,8 @@ __all__ = [
     "Unreachable",
     "check_transport",
     "is_loopback",
+    "inflate",
     "read_json",
     "reply_as",
+    "reply_from_json",
 ]
