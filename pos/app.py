@@ -27,7 +27,7 @@ from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import NoTransition
 
 from ledger.errors import DeviceFault
-from ledger.messages import DEFAULT_LANG, N_
+from ledger.messages import DEFAULT_LANG, N_, CodedError
 from ledger.model import Operator
 from ledger.printing import PrintOutcome
 from pos.assembly import PosPresenters
@@ -113,7 +113,8 @@ class PosApp(KitApp):
         self._sync_view: SyncView = self.sync.view()  # the client's status is local and quick; sync_now is not
         self._events: list[Any] = []
         self._resume_screen = "home"
-        self.problems = list(problems)  # device faults found while wiring (no decoder…), said at start
+        # device faults found while wiring (no decoder…), said at start
+        self.problems: list[CodedError] = list(problems)
         # When the next nightly sync is due after a given time ([sync] hour); None: no nightly sync in the app.
         self.nightly_sync = nightly_sync
         self._nightly_due: datetime | None = None

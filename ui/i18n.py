@@ -31,7 +31,7 @@ from ledger.messages import DEFAULT_LANG, LANGS, pick_language, text
 from ui.messages import error_text
 
 
-class Translator(EventDispatcher):
+class Translator(EventDispatcher):  # type: ignore[misc]  # Kivy has no types: EventDispatcher is Any
     """Callable translator: ``translator('ui.ok')`` → "确定" or "OK" depending on ``lang``."""
 
     lang = OptionProperty(DEFAULT_LANG, options=list(LANGS))

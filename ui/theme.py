@@ -138,7 +138,7 @@ def metrics_for(height: float) -> Metrics:
     )
 
 
-class Theme(EventDispatcher):
+class Theme(EventDispatcher):  # type: ignore[misc]  # Kivy has no types: EventDispatcher is Any
     """The current sizes as Kivy properties, recomputed when the window height changes.
 
     One per process (``ui.theme.theme()``), followed by every ``.kv`` rule through the global name ``theme``.
