@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger import services
 from ledger.errors import DeviceFault, LedgerError
@@ -30,6 +30,9 @@ from lovemart.commands import apps, central, devices, doctor, sync_cmd
 from lovemart.commands.devices import print_after_commit
 from lovemart.settings import default_home
 from lovemart.wiring import local_fault
+
+if TYPE_CHECKING:
+    from lovemart.commands import Subcommands
 
 Handler = Callable[[argparse.Namespace, ShopParts], int]
 # Headless commands act as the shop's administrator, recorded under its one name (DESIGN §10).
@@ -609,12 +612,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", choices=["zh", "en"], default=None, help=LANG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(group: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = group.add_parser(name, parents=[common], help=help_text, description=help_text)
+    def add(group: Subcommands, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = group.add_parser(name, parents=[common], help=help_text, description=help_text)
         p.set_defaults(handler=handler)
         return p
 
-    def group(name: str, help_text: str) -> Any:
+    def group(name: str, help_text: str) -> Subcommands:
         p = commands.add_parser(name, help=help_text, description=help_text)
         return p.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ledger.messages import text
 from lovemart.bootstrap import ShopParts
+
+if TYPE_CHECKING:
+    from lovemart.commands import AddCommand, Subcommands
 
 
 def cmd_pos(args: argparse.Namespace, home: ShopParts) -> int:
@@ -112,7 +115,7 @@ def cmd_bench_kiosk(args: argparse.Namespace, home: ShopParts) -> int:
     return 0
 
 
-def register(commands: Any, add: Any) -> None:
+def register(commands: Subcommands, add: AddCommand) -> None:
     p = add(commands, "pos", cmd_pos, "the shopkeeper's touchscreen POS (爱心超市收银)")
     p.add_argument("--windowed", action="store_true", help="a window instead of full screen (for trying it out)")
     p = add(commands, "kiosk", cmd_kiosk, "the villagers' touchscreen kiosk: scan your passbook, see your points")
@@ -132,6 +135,6 @@ def register(commands: Any, add: Any) -> None:
     p.add_argument("--app", action="append", choices=["pos", "kiosk"], help="only this app (repeatable)")
 
 
-def register_bench(g: Any, add: Any) -> None:
+def register_bench(g: Subcommands, add: AddCommand) -> None:
     p = add(g, "kiosk", cmd_bench_kiosk, "POS and kiosk: scan to screen, cold start, memory (5,000 households)")
     p.add_argument("--households", type=int, default=5000)

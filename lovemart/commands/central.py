@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
-from ledger.messages import N_, Message, Said, Spoken, text
+from ledger.messages import N_, Coded, Message, Said, Spoken, text
 from lovemart.bootstrap import ShopParts
 
 if TYPE_CHECKING:
+    from lovemart.commands import AddCommand, AddGroup, Subcommands
+    from sync.errors import SyncError
     from sync.server.record import CentralRecord
 
 CENTRAL_DB_NAME = "central.sqlite3"
@@ -46,7 +48,7 @@ class CentralRefusal(LedgerError):
         super().__init__(code)
 
     @classmethod
-    def of(cls, error: Any) -> CentralRefusal:
+    def of(cls, error: Coded) -> CentralRefusal:
         """From a ``SyncError`` (or anything with ``code`` and ``message(lang)``)."""
         return cls(str(error.code), error)
 
@@ -110,7 +112,7 @@ def ensure_secret(url: str, record: CentralRecord) -> Path:
         raise CentralRefusal.of(error) from error
 
 
-def _sync_errors() -> tuple[type[Exception], ...]:
+def _sync_errors() -> tuple[type[SyncError], ...]:
     from sync.errors import SyncError
 
     return (SyncError,)
@@ -757,7 +759,7 @@ def _database_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def register(commands: Any, add: Any, group: Any) -> None:
+def register(commands: Subcommands, add: AddCommand, group: AddGroup) -> None:
     """Add ``lovemart server`` and ``lovemart central ...`` to the ``lovemart`` parser."""
     p = add(commands, "server", cmd_server, "run the central record (the township's sync server)")
     _database_option(p)
@@ -867,7 +869,7 @@ def register(commands: Any, add: Any, group: Any) -> None:
     _database_option(p)
 
 
-def register_bench(g: Any, add: Any) -> None:
+def register_bench(g: Subcommands, add: AddCommand) -> None:
     """Add ``lovemart bench sync`` to the ``bench`` group."""
     p = add(g, "sync", cmd_bench_sync, "central record: ingest rate, city night, bootstrap, bytes per transaction")
     _database_option(p)

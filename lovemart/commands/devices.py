@@ -11,7 +11,7 @@ import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger import printing, services
 from ledger.errors import LedgerError
@@ -20,6 +20,9 @@ from ledger.model import Transaction
 from ledger.passbook import make_code, parse_code
 from lovemart.bootstrap import ShopParts
 from lovemart.wiring import replace_file
+
+if TYPE_CHECKING:
+    from lovemart.commands import AddCommand, AddGroup, Subcommands
 
 
 def print_after_commit(home: ShopParts, txn: Transaction, lang: str) -> tuple[bool, str]:
@@ -269,7 +272,7 @@ def cmd_bench_scan(args: argparse.Namespace, home: ShopParts) -> int:
     return 0
 
 
-def register(commands: Any, add: Any, group: Any) -> None:
+def register(commands: Subcommands, add: AddCommand, group: AddGroup) -> None:
     """Add this module's commands to the ``lovemart`` parser."""
     p = add(commands, "scan", cmd_scan, "decode a passbook from a picture and check it")
     p.add_argument("image", help="a photo or screenshot (PNG, JPEG)")
@@ -291,7 +294,7 @@ def register(commands: Any, add: Any, group: Any) -> None:
     add(g, "test", cmd_printer_test, "print a test page: Chinese text, a QR code and the column ruler")
 
 
-def register_passbook(g: Any, add: Any) -> None:
+def register_passbook(g: Subcommands, add: AddCommand) -> None:
     p = add(g, "cards", cmd_passbook_cards, "a PDF sheet of passbook cards to print on A4 and cut out")
     p.add_argument("--out", dest="out_file", metavar="FILE.pdf")
     p.add_argument("--village", default=None, help="only this village's households")
@@ -299,7 +302,7 @@ def register_passbook(g: Any, add: Any) -> None:
     p.add_argument("--thermal", action="store_true", help="print the cards on the receipt printer instead")
 
 
-def register_bench(g: Any, add: Any) -> None:
+def register_bench(g: Subcommands, add: AddCommand) -> None:
     p = add(g, "scan", cmd_bench_scan, "decode rate and speed of both decoders on degraded camera frames")
     p.add_argument("--frames", type=int, default=500)
     p.add_argument("--seed", type=int, default=1)

@@ -14,11 +14,15 @@ import stat
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from ledger.errors import DeviceFault, LedgerError
 from ledger.messages import Listing, Message, Spoken
 from lovemart.bootstrap import ShopParts
+
+if TYPE_CHECKING:
+    from ledger.model import Transaction
+    from lovemart.commands import AddCommand, Subcommands
 
 CLOCK_SKEW = timedelta(minutes=5)  # more than this from the township's clock: receipts carry a wrong time
 SERVER_TIMEOUT_S = 5.0
@@ -34,11 +38,18 @@ class Check:
         return self.said.message(lang)
 
 
+class LedgerFacts(TypedDict):
+    """What ``check_ledger`` read for the checks after it."""
+
+    pending_receipts: int
+    last: Transaction | None
+
+
 def _refused(name: str, error: LedgerError | DeviceFault) -> Check:
     return Check(name, "fail", error)
 
 
-def check_ledger(home: ShopParts) -> tuple[Check, Any]:
+def check_ledger(home: ShopParts) -> tuple[Check, LedgerFacts | None]:
     """The ledger opens (settings, migrations, integrity as ``open_ledger`` checks them); who this PC is."""
     if not home.exists:
         return (
@@ -59,7 +70,7 @@ def check_ledger(home: ShopParts) -> tuple[Check, Any]:
         "ok",
         Message("doctor.ledger_ok", shop_id=identity.shop_id, device_id=identity.device_id, seq=seq),
     )
-    facts = {"pending_receipts": pending, "last": last}
+    facts: LedgerFacts = {"pending_receipts": pending, "last": last}
     return check, facts
 
 
@@ -107,7 +118,7 @@ def check_scanner(home: ShopParts) -> list[Check]:
     return checks
 
 
-def check_server_and_clock(home: ShopParts, last: Any) -> list[Check]:
+def check_server_and_clock(home: ShopParts, last: Transaction | None) -> list[Check]:
     """The township's server answers this PC's token; this PC's clock agrees with it and runs forward."""
     from ledger.services import local_now
     from lovemart.sync_wiring import is_provisioned, read_device_token, server_url
@@ -149,7 +160,7 @@ def check_server_and_clock(home: ShopParts, last: Any) -> list[Check]:
     return checks
 
 
-def check_clock(now: datetime, server_time: datetime | None, last: Any) -> Check:
+def check_clock(now: datetime, server_time: datetime | None, last: Transaction | None) -> Check:
     if server_time is not None and server_time.tzinfo is not None and abs(now - server_time) > CLOCK_SKEW:
         minutes = round((now - server_time).total_seconds() / 60)
         return Check("clock", "fail", Message("doctor.clock_off_server", minutes=minutes))
@@ -313,7 +324,7 @@ def cmd_doctor(args: argparse.Namespace, home: ShopParts) -> int:
     return 0 if ok else 1
 
 
-def register(commands: Any, add: Any) -> None:
+def register(commands: Subcommands, add: AddCommand) -> None:
     add(
         commands,
         "doctor",

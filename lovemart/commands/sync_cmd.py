@@ -14,12 +14,13 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ledger.messages import text
 from lovemart.bootstrap import ShopParts
 
 if TYPE_CHECKING:
+    from lovemart.commands import AddCommand, Subcommands
     from sync.client import Progress
 
 Handler = Callable[[argparse.Namespace, ShopParts], int]
@@ -165,7 +166,7 @@ def cmd_provision(args: argparse.Namespace, home: ShopParts) -> int:
     return 0
 
 
-def register(commands: Any, add: Any) -> None:
+def register(commands: Subcommands, add: AddCommand) -> None:
     """Add ``sync`` and ``provision`` to the top-level commands (``add`` is the cli's helper)."""
     p = add(commands, "sync", cmd_sync, "push this shop's transactions to the township and pull its changes")
     exchange = p.add_mutually_exclusive_group()
