@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from ledger import services
 from ledger.errors import LedgerError
-from ledger.messages import Said, Spoken
+from ledger.messages import Said, Spoken, text
 from ledger.model import Policy, Shop, Township, Transaction, Village
 from ledger.ports import Identity, LedgerStore, LedgerUnit, SyncStatus
 from sync import protocol
@@ -62,20 +62,15 @@ class Progress:
     detail: str = ""
 
     def message(self, lang: str = "zh") -> str:
-        zh = lang.startswith("zh")
         if self.stage == "push":
             of = f"/{self.total}" if self.total is not None else ""
-            return f"上传业务 {self.done}{of} 笔" if zh else f"Pushed {self.done}{of} transactions"
+            return text("sync.progress.push", lang, done=self.done, of=of)
         if self.stage == "pull":
-            return f"已下载 {self.done} 条更新" if zh else f"Pulled {self.done} changes"
+            return text("sync.progress.pull", lang, done=self.done)
         if self.stage == "retry":
-            return f"第 {self.done} 次重试，{self.detail}" if zh else f"Retry {self.done}: {self.detail}"
+            return text("sync.progress.retry", lang, done=self.done, detail=self.detail)
         if self.stage == "recover":
-            return (
-                f"回复丢失，向服务器核对：已确认到第 {self.done} 笔"
-                if zh
-                else f"Reply lost; the central record has stored through {self.done}"
-            )
+            return text("sync.progress.recover", lang, done=self.done)
         return self.detail
 
 

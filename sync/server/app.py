@@ -29,6 +29,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import ImportProblem, LedgerError
+from ledger.messages import pick_language
 from ledger.model import Item
 from ledger.spreadsheets import MAX_IMPORT_BYTES
 from ledger.storage import DatabaseFailure
@@ -74,7 +75,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _lang(request: Request) -> str:
-    return "en" if request.query_params.get("lang", "zh").startswith("en") else "zh"
+    return pick_language(request.query_params.get("lang"))
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
