@@ -7,7 +7,7 @@ DEMO_HOME ?= $(CURDIR)/.demo-home
 DEMO_HOUSEHOLDS ?= 200
 PYTEST_WORKERS ?= 2
 
-.PHONY: install system-packages demo test lint unit clean messages
+.PHONY: install system-packages demo test lint unit unit-tests integration-tests e2e-tests clean messages
 
 install: system-packages $(STAMP)
 
@@ -31,10 +31,14 @@ lint: install
 unit: install
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
+# One kind of test at a time (tests/unit, tests/integration, tests/e2e); `make test` runs them all.
+unit-tests integration-tests e2e-tests: install
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/$(@:-tests=)
+
 test: lint unit
 
 # The gettext catalogues (docs/messages.md): gather every message key from the sources, add new keys to both
-# catalogues (an empty text, which tests/test_messages.py refuses until it is written), compile the .mo files.
+# catalogues (an empty text, which tests/unit/test_messages.py refuses until it is written), compile the .mo files.
 MESSAGE_DIRS := lovemart lovemart_tools ledger hardware ui pos kiosk sync $(wildcard console)
 POT := $(or $(TMPDIR),/tmp)/lovemart-messages.pot
 

@@ -17,7 +17,7 @@ the same language as the text around it, so "sync conflict: <the ledger's reason
 
 Lookups are a dictionary access on a catalogue loaded once per language and process (the kiosk and the POS
 look texts up on every redraw). A key missing from a catalogue comes back as the key itself, logged once:
-a missing word must not stop a till in the middle of a sale (``tests/test_messages.py`` keeps it from
+a missing word must not stop a till in the middle of a sale (``tests/unit/test_messages.py`` keeps it from
 happening).
 
 The core imports only the standard library, so this module does too; Babel is a development tool.

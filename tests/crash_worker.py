@@ -1,4 +1,4 @@
-"""A shop process for the crash tests (tests/test_crash.py): redeems and voids until it is killed.
+"""A shop process for the crash tests (tests/integration/test_crash.py): redeems and voids until it is killed.
 
 It changes the ledger only through ``ledger.services`` and reports on stdout, one line per event,
 written with one ``os.write`` each (no buffer to lose when SIGKILL lands):

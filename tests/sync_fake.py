@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlparse
 
 from ledger import services
 from ledger.errors import LedgerError
-from ledger.model import Household, Item, Member, Policy, Shop, Township, Transaction, Village
+from ledger.model import POINTS, Household, Item, Member, Policy, Shop, Township, Transaction, Village
 from ledger.passbook import make_code
 from ledger.storage import SqlLedgerStore, open_ledger
 from sync import protocol
@@ -61,6 +61,27 @@ def fresh_ledger(path: Path) -> SqlLedgerStore:
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_TEMPLATE, path)
     return open_ledger(path, durable=False, migrate=False)
+
+
+class Crash(BaseException):
+    """A process dying at a hook: not an ``Exception``, so no handler on the way can take it for a fault."""
+
+
+def journal_of(store: SqlLedgerStore) -> list[Transaction]:
+    """Every transaction a ledger holds, in its order."""
+    with store.read() as unit:
+        return list(unit.journal())
+
+
+def meta_int(store: SqlLedgerStore, key: str) -> int:
+    """A number the ledger keeps in its meta table (0 when unset): sync cursors, sequence numbers."""
+    with store.read() as unit:
+        return int(unit.meta(key) or 0)
+
+
+def points_total(txns: list[Transaction]) -> int:
+    """Every posting of points has its counterpart: over a whole ledger they sum to zero."""
+    return sum(p.amount for t in txns for p in t.postings if p.unit == POINTS)
 
 
 @dataclass

@@ -12,22 +12,9 @@ import pytest
 
 from lovemart.cli import main
 from lovemart.lock import PosLock
-
-
-def run(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> tuple[int, dict, str]:
-    code = main(["--home", str(home), *args, "--json"])
-    captured = capsys.readouterr()
-    data = json.loads(captured.out) if captured.out.strip() else {}
-    return code, data, captured.err
-
+from tests.cli_harness import first_redeemable, run
 
 DEMO_HOUSEHOLDS = 30  # the demo shop of this module (tests/conftest.py: demo_template, home)
-
-
-def first_redeemable(capsys, home: Path, at_least: int = 20) -> dict:
-    code, data, _ = run(capsys, home, "households", "list")
-    assert code == 0
-    return next(h for h in data["households"] if h["redeemable"] >= at_least and h["status"] == "active")
 
 
 def test_demo_seeds_a_realistic_shop(capsys, home: Path) -> None:

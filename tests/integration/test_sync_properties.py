@@ -29,11 +29,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from ledger import services
 from ledger.errors import LedgerError
-from ledger.model import POINTS, HouseholdStatus, Transaction
+from ledger.model import HouseholdStatus
 from ledger.storage import SqlLedgerStore
 from sync.client import SyncClient
 from tests.conftest import ADMIN_CTX
-from tests.sync_fake import FakeCentral, fresh_ledger
+from tests.sync_fake import Crash, FakeCentral, fresh_ledger, journal_of, meta_int, points_total
 
 HOUSEHOLDS = ["H1", "H2", "H3", "H4"]
 FAULTS = [
@@ -50,10 +50,6 @@ FAULTS = [
 ]
 
 
-class Crash(BaseException):
-    """The client process dies here (a BaseException, so no fault handler on the way catches it)."""
-
-
 @dataclass
 class ShopPC:
     shop_id: str
@@ -62,21 +58,11 @@ class ShopPC:
     store: SqlLedgerStore
 
 
-def _journal(store: SqlLedgerStore) -> list[Transaction]:
-    with store.read() as unit:
-        return list(unit.journal())
-
-
 def _balances(store: SqlLedgerStore) -> dict[str, tuple[int, int, str]]:
     with store.read() as unit:
         return {
             r.household.household_id: (r.balance, r.earned_cycle, str(r.household.status)) for r in unit.households()
         }
-
-
-def _meta_int(store: SqlLedgerStore, key: str) -> int:
-    with store.read() as unit:
-        return int(unit.meta(key) or 0)
 
 
 class SyncMachine(RuleBasedStateMachine):
@@ -170,12 +156,12 @@ class SyncMachine(RuleBasedStateMachine):
             if at == point:
                 raise Crash
 
-        before_acked = _meta_int(pc.store, "acked_through")
+        before_acked = meta_int(pc.store, "acked_through")
         try:
             self.client(pc, hook).sync()
         except Crash:
             if point == "push_replied":
-                assert _meta_int(pc.store, "acked_through") == before_acked  # died before saving the ack
+                assert meta_int(pc.store, "acked_through") == before_acked  # died before saving the ack
         finally:
             self.central.faults.clear()  # an unused fault must not fall on a later step
 
@@ -184,13 +170,13 @@ class SyncMachine(RuleBasedStateMachine):
     def sync_twice_is_sync_once(self, data: st.DataObject) -> None:
         pc = data.draw(st.sampled_from(self.shops))
         self.client(pc).sync()
-        state = (_balances(pc.store), len(_journal(pc.store)), _meta_int(pc.store, "pull_cursor"))
+        state = (_balances(pc.store), len(journal_of(pc.store)), meta_int(pc.store, "pull_cursor"))
         stored = len(self.central.journal())
         self.central.fault("/v1/pull", "duplicate")
         summary = self.client(pc).sync()
         self.central.faults.clear()
         assert summary.pushed == 0 and summary.pulled == 0
-        assert (_balances(pc.store), len(_journal(pc.store)), _meta_int(pc.store, "pull_cursor")) == state
+        assert (_balances(pc.store), len(journal_of(pc.store)), meta_int(pc.store, "pull_cursor")) == state
         assert len(self.central.journal()) == stored
 
     @precondition(lambda self: bool(self.shops))
@@ -202,7 +188,7 @@ class SyncMachine(RuleBasedStateMachine):
         expected = _balances(self.central.store)
         for pc in self.shops:
             assert _balances(pc.store) == expected, pc.shop_id
-            own = {t.txn_id: t.hash for t in _journal(pc.store) if t.device_id == pc.device_id}
+            own = {t.txn_id: t.hash for t in journal_of(pc.store) if t.device_id == pc.device_id}
             there = {t.txn_id: t.hash for t in self.central.journal() if t.device_id == pc.device_id}
             assert own == there, pc.shop_id
 
@@ -216,20 +202,15 @@ class SyncMachine(RuleBasedStateMachine):
         assert max(Counter((t.device_id, t.seq) for t in txns).values()) == 1
         logged = Counter(c.data["i"] for c in self.central.log if c.type == "txn")
         assert max(logged.values()) == 1
-        assert _points_total(txns) == 0
+        assert points_total(txns) == 0
         stored = {t.txn_id: t.hash for t in txns}
         for pc in self.shops:
-            acked = _meta_int(pc.store, "acked_through")
-            journal = _journal(pc.store)
-            assert _points_total(journal) == 0
+            acked = meta_int(pc.store, "acked_through")
+            journal = journal_of(pc.store)
+            assert points_total(journal) == 0
             for t in journal:
                 if t.device_id == pc.device_id and t.seq <= acked:
                     assert stored.get(t.txn_id) == t.hash, (pc.shop_id, t.seq)
-
-
-def _points_total(txns: list[Transaction]) -> int:
-    """Every posting of points has its counterpart: over a whole ledger they sum to zero."""
-    return sum(p.amount for t in txns for p in t.postings if p.unit == POINTS)
 
 
 SyncMachine.TestCase.settings = settings(

@@ -27,7 +27,7 @@ from lovemart_tools.bench_sync import MiniClient
 from sync.apply import apply_page
 from sync.server import township
 from tests.conftest import ADMIN_CTX
-from tests.test_server import BACKENDS, Town, town_of
+from tests.integration.test_server import BACKENDS, Town, town_of
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -18,7 +18,7 @@ from ledger.model import Item, Role
 from ledger.passbook import make_code
 from tests.conftest import ADMIN_CTX, TEST_KEY, ShopFixture
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 22, 10, 0).astimezone()
 
 

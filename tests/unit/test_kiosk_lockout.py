@@ -13,26 +13,18 @@ import pytest
 from kiosk.access import LockoutAccess, PinAccess, pin_record_of
 from ledger.messages import text
 from lovemart.cli import main
+from tests.conftest import FakeClock
 
 PIN = "2468"
 
 
-class Clock:
-    """A wall clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    """A wall clock the test moves by hand."""
+    return FakeClock(1_800_000_000.0)
 
 
-def lockout(state: Path, clock: Clock) -> LockoutAccess:
+def lockout(state: Path, clock: FakeClock) -> LockoutAccess:
     return LockoutAccess(PinAccess(RECORD), state, clock=clock)
 
 
@@ -43,7 +35,7 @@ def wrong(access: LockoutAccess, times: int) -> list[str | None]:
     return [access.check("kiosk", "0000") for _ in range(times)]
 
 
-def test_five_wrong_pins_lock_for_30_seconds_then_each_wrong_pin_doubles(tmp_path: Path, clock: Clock) -> None:
+def test_five_wrong_pins_lock_for_30_seconds_then_each_wrong_pin_doubles(tmp_path: Path, clock: FakeClock) -> None:
     access = lockout(tmp_path / "tries.json", clock)
     assert wrong(access, 4) == ["kiosk.maint_wrong"] * 4
     assert access.locked_for() == 0
@@ -62,7 +54,7 @@ def test_five_wrong_pins_lock_for_30_seconds_then_each_wrong_pin_doubles(tmp_pat
     assert wrong(access, 4) == ["kiosk.maint_wrong"] * 4  # and the count starts again
 
 
-def test_the_lock_out_survives_a_restart(tmp_path: Path, clock: Clock) -> None:
+def test_the_lock_out_survives_a_restart(tmp_path: Path, clock: FakeClock) -> None:
     state = tmp_path / "tries.json"
     wrong(lockout(state, clock), 6)  # the sixth comes while locked: not even counted
     clock.now += 10
@@ -75,13 +67,13 @@ def test_the_lock_out_survives_a_restart(tmp_path: Path, clock: Clock) -> None:
     assert wrong(again, 1) == ["kiosk.maint_locked"] and lockout(state, clock).locked_for() == 60
 
 
-def test_four_wrong_pins_before_a_restart_still_count(tmp_path: Path, clock: Clock) -> None:
+def test_four_wrong_pins_before_a_restart_still_count(tmp_path: Path, clock: FakeClock) -> None:
     state = tmp_path / "tries.json"
     wrong(lockout(state, clock), 4)
     assert wrong(lockout(state, clock), 1) == ["kiosk.maint_locked"]
 
 
-def test_a_damaged_record_of_tries_starts_locked(tmp_path: Path, clock: Clock) -> None:
+def test_a_damaged_record_of_tries_starts_locked(tmp_path: Path, clock: FakeClock) -> None:
     state = tmp_path / "tries.json"
     state.write_text("{not json", encoding="utf-8")
     access = lockout(state, clock)
@@ -90,7 +82,7 @@ def test_a_damaged_record_of_tries_starts_locked(tmp_path: Path, clock: Clock) -
     assert access.check("kiosk", PIN) is None
 
 
-def test_a_clock_set_back_cannot_lock_for_ever(tmp_path: Path, clock: Clock) -> None:
+def test_a_clock_set_back_cannot_lock_for_ever(tmp_path: Path, clock: FakeClock) -> None:
     state = tmp_path / "tries.json"
     state.write_text(json.dumps({"failures": 5, "locked_until": clock.now + 10**9}), encoding="utf-8")
     assert lockout(state, clock).locked_for() == 24 * 3600
@@ -111,7 +103,7 @@ def test_the_settings_file_with_the_pin_hash_is_the_users_only(
 
 
 def test_setting_a_new_pin_lifts_the_lock_out(
-    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from lovemart.kiosk_main import PIN_STATE_FILE
 

@@ -36,9 +36,9 @@ from sync.bundle import open_sealed, seal
 from sync.client import SyncClient
 from sync.errors import SyncError
 from tests.conftest import ADMIN_CTX
-from tests.sync_fake import KEY, FakeCentral
+from tests.sync_fake import KEY, Crash, FakeCentral
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -398,10 +398,6 @@ def test_a_crash_before_the_ack_is_saved_stores_nothing_twice(shop: Path, url: s
     assert balances(store) == central.balances()
     client.close()
     store.close()
-
-
-class Crash(BaseException):
-    """A process dying at a hook: not an ``Exception``, so no handler on the way can take it for a fault."""
 
 
 def test_a_crash_while_pulling_leaves_the_cursor_and_the_page_for_later(

@@ -30,7 +30,7 @@ from ui.messages import error_text
 from ui.scanning import ScanBridge, bind_wedge, char_for_key, key_for_char
 from ui.widgets import ConfirmDialog, MessageBanner, NumericKeypad, ask, toast
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 DEMO_KV = """
 BoxLayout:

@@ -1,6 +1,6 @@
 """Sync as a state machine against the real central record: one server process on loopback, faults on the wire.
 
-The same machine as ``tests/test_sync_properties.py`` (2-3 shops offline and online, the township awarding
+The same machine as ``tests/integration/test_sync_properties.py`` (2-3 shops offline and online, the township awarding
 and clearing, faults anywhere), but the central record is the real server (``sync/server``) in its own
 process, started by ``tests/server_harness.py`` on SQLite and, when ``LOVEMART_TEST_DATABASE_URL`` is set,
 on PostgreSQL. The township works through the admin HTTP API; the shops are real shop ledgers enrolled with
@@ -59,14 +59,14 @@ from hypothesis.stateful import (
 
 from ledger import services
 from ledger.errors import LedgerError
-from ledger.model import POINTS, Item, Transaction
+from ledger.model import Item, Transaction
 from ledger.storage import SqlLedgerStore, open_ledger
 from sync.client import SyncClient, enrol
 from sync.server import township
 from sync.server.record import CentralRecord
 from tests.conftest import ADMIN_CTX
 from tests.server_harness import HTTP, PG_URL, ServerProcess, pg_schema
-from tests.sync_fake import fresh_ledger
+from tests.sync_fake import Crash, fresh_ledger, journal_of, meta_int, points_total
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 HOUSEHOLDS = 4
@@ -82,10 +82,6 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-
-
-class Crash(BaseException):
-    """The shop's process dies here (a BaseException, so no fault handler on the way catches it)."""
 
 
 class FaultyTransport(httpx.BaseTransport):
@@ -226,13 +222,8 @@ class ShopPC:
         self.store = open_ledger(self.path, durable=False, migrate=False)
 
 
-def _journal(store: SqlLedgerStore) -> list[Transaction]:
-    with store.read() as unit:
-        return list(unit.journal())
-
-
 def _own(pc: ShopPC) -> dict[int, Transaction]:
-    return {t.seq: t for t in _journal(pc.store) if t.device_id == pc.device_id}
+    return {t.seq: t for t in journal_of(pc.store) if t.device_id == pc.device_id}
 
 
 def _balances(store: SqlLedgerStore, household_ids: list[str]) -> dict[str, tuple[int, int, str]]:
@@ -242,16 +233,6 @@ def _balances(store: SqlLedgerStore, household_ids: list[str]) -> dict[str, tupl
             for r in unit.households()
             if r.household.household_id in household_ids
         }
-
-
-def _meta_int(store: SqlLedgerStore, key: str) -> int:
-    with store.read() as unit:
-        return int(unit.meta(key) or 0)
-
-
-def _points_total(txns: list[Transaction]) -> int:
-    """Every posting of points has its counterpart: over a whole ledger they sum to zero."""
-    return sum(p.amount for t in txns for p in t.postings if p.unit == POINTS)
 
 
 # ----- the machine -----------------------------------------------------------------------------------------
@@ -373,27 +354,27 @@ class RealSyncMachine(RuleBasedStateMachine):
             if at == crash_at:
                 raise Crash
 
-        before_acked = _meta_int(pc.store, "acked_through")
+        before_acked = meta_int(pc.store, "acked_through")
         try:
             summary = self.client(pc, hook).sync()
         except Crash:
             if crash_at == "push_replied":
-                assert _meta_int(pc.store, "acked_through") == before_acked  # died before saving the ack
+                assert meta_int(pc.store, "acked_through") == before_acked  # died before saving the ack
             pc.restart()
             return
         finally:
             self.transport.faults.clear()  # an unused fault must not fall on a later step
         # Through every fault: all of this shop's transactions acknowledged, and everything pulled.
         own = _own(pc)
-        assert summary.acked_through == _meta_int(pc.store, "acked_through") == max(own, default=0)
-        assert _meta_int(pc.store, "pull_cursor") == self.central.counts()[2]
+        assert summary.acked_through == meta_int(pc.store, "acked_through") == max(own, default=0)
+        assert meta_int(pc.store, "pull_cursor") == self.central.counts()[2]
 
     @precondition(lambda self: bool(self.shops))
     @rule(data=st.data())
     def sync_twice_is_sync_once(self, data: st.DataObject) -> None:
         pc = data.draw(st.sampled_from(self.shops))
         self.client(pc).sync()
-        state = (_balances(pc.store, self.households), len(_journal(pc.store)), _meta_int(pc.store, "pull_cursor"))
+        state = (_balances(pc.store, self.households), len(journal_of(pc.store)), meta_int(pc.store, "pull_cursor"))
         at_central = self.central.counts()
         self.transport.queue("/v1/pull", "duplicate")
         try:
@@ -401,7 +382,7 @@ class RealSyncMachine(RuleBasedStateMachine):
         finally:
             self.transport.faults.clear()
         assert summary.pushed == 0 and summary.pulled == 0 and summary.exceptions == 0
-        assert (_balances(pc.store, self.households), len(_journal(pc.store)), _meta_int(pc.store, "pull_cursor")) == (
+        assert (_balances(pc.store, self.households), len(journal_of(pc.store)), meta_int(pc.store, "pull_cursor")) == (
             state
         )
         assert self.central.counts() == at_central
@@ -417,11 +398,11 @@ class RealSyncMachine(RuleBasedStateMachine):
         cursor = self.central.counts()[2]
         for pc in self.shops:
             assert _balances(pc.store, self.households) == expected, pc.shop_id
-            assert _meta_int(pc.store, "pull_cursor") == cursor, pc.shop_id
+            assert meta_int(pc.store, "pull_cursor") == cursor, pc.shop_id
             own = {seq: (t.txn_id, t.hash) for seq, t in _own(pc).items()}
             there = {seq: (t.txn_id, t.hash) for seq, t in self.central.chain(pc.device_id, pc.shop_id).items()}
             assert own == there, pc.shop_id
-            assert _meta_int(pc.store, "acked_through") == len(own), pc.shop_id
+            assert meta_int(pc.store, "acked_through") == len(own), pc.shop_id
 
     # ----- invariants ---------------------------------------------------------------------------------------
     @invariant()
@@ -439,15 +420,15 @@ class RealSyncMachine(RuleBasedStateMachine):
         for pc in self.shops:
             chain = central.chain(pc.device_id, pc.shop_id)
             own = _own(pc)
-            acked = _meta_int(pc.store, "acked_through")
+            acked = meta_int(pc.store, "acked_through")
             assert reported[pc.device_id] == len(chain), pc.shop_id
             assert acked <= len(chain) <= max(own, default=0), (pc.shop_id, acked, len(chain))
             for seq, stored in chain.items():  # the central record holds the shop's own chain, each once
                 mine = own[seq]
                 assert (stored.txn_id, stored.hash) == (mine.txn_id, mine.hash), (pc.shop_id, seq)
-            journal = _journal(pc.store)
+            journal = journal_of(pc.store)
             assert len({t.txn_id for t in journal}) == len(journal)
-            assert _points_total(journal) == 0, pc.shop_id
+            assert points_total(journal) == 0, pc.shop_id
 
 
 @pytest.mark.slow

@@ -42,7 +42,7 @@ from sync.client import read_page
 from sync.errors import SyncError
 from sync.http import Backoff, Http, RemoteRefusal, Unreachable
 
-GOLDEN = Path(__file__).parent / "golden" / "sync"
+GOLDEN = Path(__file__).parents[1] / "golden" / "sync"
 KEY = "6b" * 32  # the bundle key and device token the golden files were signed with
 TOKEN = "device-token-of-the-golden-files"
 

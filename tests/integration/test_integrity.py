@@ -8,9 +8,6 @@ Ledgers are real SQLite files edited behind the triggers' back with plain ``sqli
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,27 +18,7 @@ from ledger.errors import LedgerError
 from ledger.storage import SqlLedgerStore, open_ledger
 from lovemart.cli import main
 from tests.conftest import ADMIN_CTX, ShopFixture
-
-
-@contextmanager
-def raw(path: Path) -> Iterator[sqlite3.Connection]:
-    """A plain sqlite3 connection in autocommit mode, as the sqlite3 shell would use."""
-    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
-        yield connection
-
-
-@contextmanager
-def triggers_off(c: sqlite3.Connection, *names: str) -> Iterator[None]:
-    """Drop triggers, let the caller tamper, and put the very same triggers back."""
-    sql = {
-        name: c.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)).fetchone()[0]
-        for name in names
-    }
-    for name in names:
-        c.execute(f"DROP TRIGGER {name}")
-    yield
-    for text in sql.values():
-        c.execute(text)
+from tests.sqlite_raw import raw, triggers_off
 
 
 def inflate(path: Path, receipt_seq: int, household_id: str, points: int = 5000, cache: bool = True) -> None:

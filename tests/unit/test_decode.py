@@ -50,11 +50,6 @@ def genuine(cards: dict[str, SourceCard]) -> list[SourceCard]:
     return [card for code, card in cards.items() if code not in (FORGED, FOREIGN)]
 
 
-@pytest.fixture(scope="module", params=decoder_names())
-def decoder(request: pytest.FixtureRequest) -> Decoder:
-    return make_decoder(request.param)
-
-
 def texts(found: list[Decoded]) -> set[str]:
     return {result.text for result in found}
 

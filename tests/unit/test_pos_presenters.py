@@ -43,17 +43,9 @@ from pos.presenters.stock import (
 )
 from pos.presenters.sync import SyncPresenter, view_of
 from sync.errors import SyncError
-from tests.conftest import ADMIN_CTX, ShopFixture
+from tests.conftest import ADMIN_CTX, FakeClock, ShopFixture
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-class FakeMonotonic:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -105,7 +97,7 @@ def test_pos_messages_are_in_the_catalogues() -> None:
 
 
 def test_login_roles_idle_lock_and_switch(counter: ShopFixture) -> None:
-    clock = FakeMonotonic()
+    clock = FakeClock(100.0)
     session = Session(counter.store, idle_lock_s=300, monotonic=clock)
     assert [(c.operator_id, c.is_manager) for c in session.operators()] == [("01", True), ("02", False)]
     assert session.locked and not session.logged_in
@@ -139,7 +131,7 @@ def test_login_roles_idle_lock_and_switch(counter: ShopFixture) -> None:
 
 
 def test_idle_lock_can_be_turned_off(counter: ShopFixture) -> None:
-    clock = FakeMonotonic()
+    clock = FakeClock(100.0)
     session = Session(counter.store, idle_lock_s=0, monotonic=clock)
     session.login("02", "0000")
     clock.now += 10_000

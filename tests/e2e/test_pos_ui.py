@@ -3,7 +3,7 @@
 Each test starts the real ``PosApp`` with a ``MemoryPrinter``, a ``FakeScanner`` and the keyboard wedge,
 and checks what a shopkeeper would see and what the ledger holds afterwards.
 
-Kivy is imported inside the tests (see ``tests/test_ui_kit.py`` for why); ``tests.kivy_harness`` first.
+Kivy is imported inside the tests (see ``tests/e2e/test_ui_kit.py`` for why); ``tests.kivy_harness`` first.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ledger.model import Item, Role, TxnKind
 from lovemart.bootstrap import ShopParts, fake_parts
 from lovemart_tools.escpos_reader import last_text
 from tests import kivy_harness as kh
-from tests.conftest import ADMIN_CTX, ShopFixture
+from tests.conftest import ADMIN_CTX, FakeClock, ShopFixture
 
 
 class Ticker:
@@ -34,14 +34,6 @@ class Ticker:
 
     def __call__(self) -> float:
         self.now += 1.0
-        return self.now
-
-
-class FakeMonotonic:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
         return self.now
 
 
@@ -162,7 +154,7 @@ def pos(counter: ShopFixture) -> Iterator[Pos]:
 
     printer = MemoryPrinter()
     scanner = FakeScanner(window_s=0)
-    idle = FakeMonotonic()
+    idle = FakeClock(50.0)
     parts = parts_of(
         counter,
         printer=printer,
@@ -636,7 +628,7 @@ def test_a_physical_keyboard_types_into_the_keypads_and_a_scanner_burst_still_sc
     from pos.app import PosApp
     from pos.assembly import pos_presenters
 
-    clock = FakeMonotonic()
+    clock = FakeClock(50.0)
     app = PosApp(
         pos_presenters(counter.store, printer=MemoryPrinter()),
         wedge_factory=lambda on_scan: KeyboardWedge(on_scan=on_scan, clock=clock, max_gap_s=0.05),

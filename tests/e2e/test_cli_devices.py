@@ -12,7 +12,8 @@ from PIL import Image
 
 from ledger.errors import LedgerError
 from lovemart import settings as settings_mod
-from tests.test_cli import first_redeemable, run
+from tests.cli_harness import first_redeemable, run
+from tests.server_harness import free_port
 
 
 class LoopbackPrinter:
@@ -47,11 +48,6 @@ class LoopbackPrinter:
         self.thread.join(timeout=10)
 
 
-def closed_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as s:
-        return int(s.getsockname()[1])
-
-
 def set_printer(home: Path, section: dict | None) -> None:
     set_section(home, "printer", section)
 
@@ -66,7 +62,7 @@ def text_lines(data: bytes) -> list[str]:
 
 
 def test_dead_printer_keeps_the_sale_and_reprint_prints_it_later(capsys, home: Path) -> None:
-    set_printer(home, {"connection": "network", "host": "127.0.0.1", "port": closed_port(), "timeout_s": 2})
+    set_printer(home, {"connection": "network", "host": "127.0.0.1", "port": free_port(), "timeout_s": 2})
     household = first_redeemable(capsys, home)
     code, sold, err = run(capsys, home, "redeem", household["passbook"], "SOAP=1")
     assert code == 0, err
@@ -269,7 +265,7 @@ def test_doctor_on_the_demo_shop_checks_everything_and_prints_nothing(capsys, ho
 
 def test_doctor_names_a_dead_printer_then_the_receipts_it_left_waiting(capsys, home: Path) -> None:
     set_section(home, "scanner", {"camera": -1})
-    set_printer(home, {"connection": "network", "host": "127.0.0.1", "port": closed_port(), "timeout_s": 2})
+    set_printer(home, {"connection": "network", "host": "127.0.0.1", "port": free_port(), "timeout_s": 2})
     household = first_redeemable(capsys, home)
     code, sold, _ = run(capsys, home, "redeem", household["passbook"], "SOAP=1")
     assert code == 0 and sold["printed"] is False

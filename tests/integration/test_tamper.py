@@ -7,8 +7,6 @@ the sqlite3 shell could, reopens it and checks that ``services.audit`` names wha
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from ledger.services import Context
 from ledger.storage import open_ledger
 from ledger.storage.tables import JOURNAL_TABLES
 from tests.conftest import ADMIN_CTX, ShopFixture
+from tests.sqlite_raw import raw, triggers_off
 
 TRIGGERS = [f"{table}_append_only_{action}" for table in JOURNAL_TABLES for action in ("update", "delete")]
 
@@ -53,29 +52,6 @@ def ledger(shop: ShopFixture) -> Ledger:
         {"r1": r1.receipt_no, "r2": r2.receipt_no, "award": a.receipt_no},
         {"r1": r1.txn_id, "r2": r2.txn_id, "award": a.txn_id},
     )
-
-
-@contextmanager
-def raw(path: Path) -> Iterator[sqlite3.Connection]:
-    """A plain sqlite3 connection in autocommit mode, as the sqlite3 shell would use."""
-    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
-        yield connection
-
-
-@contextmanager
-def triggers_off(connection: sqlite3.Connection, *names: str) -> Iterator[None]:
-    """Drop triggers, let the caller tamper, and put the very same triggers back."""
-    sql = {
-        name: connection.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
-        ).fetchone()[0]
-        for name in names
-    }
-    for name in names:
-        connection.execute(f"DROP TRIGGER {name}")
-    yield
-    for text in sql.values():
-        connection.execute(text)
 
 
 def audit(path: Path) -> list[Problem]:

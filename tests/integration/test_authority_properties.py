@@ -4,7 +4,7 @@ Hypothesis runs random sequences of: the township awarding points; two honest sh
 and syncing; and a malicious device of a third shop appending *anything* to its own correctly chained
 journal (any kind, any accounts, any amounts, any goods, any references, any pull cursor) and pushing
 it. The central record is the real one (``CentralRecord`` on SQLite, the code behind ``POST /v1/push``
-and ``GET /v1/pull``), called in process to keep each example fast; ``tests/test_authority.py`` covers
+and ``GET /v1/pull``), called in process to keep each example fast; ``tests/integration/test_authority.py`` covers
 the same rule through the HTTP server. After every step:
 
 - points earned (the ranking) at the central record are exactly what the township awarded;
@@ -211,7 +211,7 @@ class AuthorityMachine(RuleBasedStateMachine):
                 txn_id=str(uuid.uuid4()),
                 kind=kind,
                 created_at=services.timestamp(services.local_now),
-                shop_id="S3",  # another shop's id is refused whole (403), before any rule: tests/test_server.py
+                shop_id="S3",  # another shop's id: refused (403) before any rule, tests/integration/test_server.py
                 operator="evil",
                 household_id=household,
                 postings=tuple(postings),

@@ -27,10 +27,10 @@ from sync import protocol
 from sync.server import abuse
 from sync.server.bundles import signed
 from sync.server.tokens import bundle_key
-from tests import test_server
 from tests.conftest import ADMIN_CTX
+from tests.integration import test_server
+from tests.integration.test_server import Town, error_of, own_journal, post_push, run_cli
 from tests.server_harness import HTTP, running
-from tests.test_server import Town, error_of, own_journal, post_push, run_cli
 
 town = test_server.town  # the same fixture: a real server per backend, for this module
 MB = 1024 * 1024

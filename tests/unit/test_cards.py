@@ -25,7 +25,7 @@ from hardware.cards import (
     symbol_layout,
     write_cards_pdf,
 )
-from hardware.decode import CODE128, QRCODE, Decoded, Decoder, decoder_names, make_decoder
+from hardware.decode import CODE128, QRCODE, Decoded, Decoder
 from ledger.passbook import make_code, verify_code
 from tests.conftest import TEST_KEY
 
@@ -47,11 +47,6 @@ def sheet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cards") / "幸福村存折卡.pdf"  # a non-ASCII path, as an office would name it
     assert write_cards_pdf(FACES, path, title="幸福村") == 2
     return path
-
-
-@pytest.fixture(scope="module", params=decoder_names())
-def decoder(request: pytest.FixtureRequest) -> Decoder:
-    return make_decoder(request.param)
 
 
 def name_area(image: np.ndarray, dpi: int) -> np.ndarray:

@@ -90,7 +90,7 @@ def _as_another_user(*argv: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         check=False,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
         env=dict(os.environ, LOVEMART_LANG="zh"),
         timeout=60,
     )
@@ -204,7 +204,7 @@ def _in_namespace(script: str, tmp_path: Path) -> list[dict]:
         capture_output=True,
         text=True,
         check=False,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
         env=dict(os.environ, LOVEMART_LANG="zh"),
         timeout=120,
     )

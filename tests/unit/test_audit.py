@@ -1,6 +1,6 @@
 """The audit's checks one by one, on hand-made journals, and the transaction each problem names.
 
-``tests/test_tamper.py`` edits real ledger files and checks that the audit notices; here each check of
+``tests/integration/test_tamper.py`` edits real ledger files and checks that the audit notices; here each check of
 ``ledger.audit`` is run on its own, the way the township console will show its problems: with the
 transaction that caused each one.
 """
@@ -17,7 +17,7 @@ from ledger import audit
 from ledger.audit import CachedState, Problem, Replay, TxnRef
 from ledger.chain import chain_hash
 from ledger.model import GENESIS_HASH, Line, Posting, Transaction, TxnDraft, TxnKind, chained, household_account
-from tests.test_cli import run
+from tests.cli_harness import run
 
 DEMO_HOUSEHOLDS = 12
 

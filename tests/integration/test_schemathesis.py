@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from sync.server.record import CentralRecord
+from tests.integration.test_server import set_up_township
 from tests.server_harness import HTTP, PG_URL, ServerProcess, pg_schema
-from tests.test_server import set_up_township
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from ledger.ports import PrintJob
 from ledger.receipts import ReceiptContent, ReceiptKind
 from ledger.storage import open_ledger
 from tests.conftest import ADMIN_CTX, ShopFixture
-from tests.test_receipt_layout import GOLDEN, WIDTHS, receipt
+from tests.receipt_samples import GOLDEN, WIDTHS, receipt
 
 
 class Printer:

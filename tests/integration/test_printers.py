@@ -24,7 +24,8 @@ from hardware.profiles import profile_for
 from hardware.receipt_layout import build_receipt, build_test_page
 from ledger.errors import DeviceFault
 from lovemart_tools.escpos_reader import last_text, receipt_text_lines
-from tests.test_receipt_layout import receipt
+from tests.receipt_samples import receipt
+from tests.server_harness import free_port
 
 # ---------------------------------------------------------------------------------------------------
 # A loopback network printer
@@ -73,14 +74,6 @@ def network(port: int, timeout_s: float = 2) -> Connection:
     return Connection.network("127.0.0.1", port, timeout_s)
 
 
-def closed_port() -> int:
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port: int = probe.getsockname()[1]
-    probe.close()
-    return port
-
-
 def stall_size() -> int:
     """A payload far larger than the kernel's socket send buffer can grow to, so sending it must stall."""
     try:
@@ -99,7 +92,7 @@ def test_network_printer_receives_exactly_the_receipt_bytes(loopback: LoopbackPr
 
 
 def test_network_printer_connection_refused_is_a_hardware_error() -> None:
-    port = closed_port()
+    port = free_port()
     printer = EscposReceiptPrinter(network(port))
     with pytest.raises(HardwareError) as caught:
         printer.print_receipt(receipt())

@@ -37,7 +37,7 @@ from ledger.passbook import make_code
 from ledger.storage import open_ledger
 from tests.conftest import ADMIN_CTX, TEST_KEY, ShopFixture, set_up
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KILLS = 120
 SPAWN_EVERY = 15  # every 15th kill hits a freshly started interpreter instead of a forked child
 MAX_LINES_BEFORE_KILL = 40
