@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from ledger.messages import Coded
-from ledger.model import FEN, POINTS, Transaction, TxnKind, household_account, shop_account
+from ledger.model import (
+    DONOR_PREFIX,
+    FEN,
+    POINTS,
+    SUPPLIER_PREFIX,
+    Transaction,
+    TxnKind,
+    household_account,
+    shop_account,
+)
 
 # What a shop may put in its own journal. Everything else is the township's.
 SHOP_KINDS = frozenset(
@@ -33,6 +42,7 @@ SHOP_KINDS = frozenset(
     }
 )
 GOODS_KINDS = frozenset({TxnKind.STOCK_IN, TxnKind.STOCK_ADJUST, TxnKind.WRITE_OFF, TxnKind.DONATION})
+
 
 @dataclass(frozen=True)
 class Violation(Coded):
@@ -158,7 +168,7 @@ def _check_goods(txn: Transaction, shop_id: str, facts: AuthorityFacts) -> Viola
 
 def _money_account_allowed(account: str, shop_id: str) -> bool:
     """This shop's fund, a supplier or a donor: the accounts a stock intake or a donation pays from or to."""
-    return account == shop_account(shop_id, "fund") or account.startswith(("supplier:", "donor:"))
+    return account == shop_account(shop_id, "fund") or account.startswith((SUPPLIER_PREFIX, DONOR_PREFIX))
 
 
 def _postings_text(txn: Transaction) -> str:

@@ -58,8 +58,14 @@ class HouseholdStatus(StrEnum):
     FROZEN = "frozen"
 
 
+# Account name prefixes: storage queries and the authority rule select accounts by kind with these.
+HOUSEHOLD_PREFIX = "household:"
+SUPPLIER_PREFIX = "supplier:"
+DONOR_PREFIX = "donor:"
+
+
 def household_account(household_id: str) -> str:
-    return f"household:{household_id}"
+    return f"{HOUSEHOLD_PREFIX}{household_id}"
 
 
 def shop_account(shop_id: str, purpose: str) -> str:
@@ -79,17 +85,17 @@ def overdraft_account(household_id: str) -> str:
 
 
 def donor_account(donor: str) -> str:
-    return f"donor:{donor}"
+    return f"{DONOR_PREFIX}{donor}"
 
 
 def supplier_account(supplier: str) -> str:
     """Where the fund's money went for goods bought (a stock intake with a cost)."""
-    return f"supplier:{supplier}"
+    return f"{SUPPLIER_PREFIX}{supplier}"
 
 
 def account_household(account: str) -> str | None:
-    if account.startswith("household:"):
-        return account[len("household:") :]
+    if account.startswith(HOUSEHOLD_PREFIX):
+        return account.removeprefix(HOUSEHOLD_PREFIX)
     return None
 
 
@@ -152,6 +158,11 @@ class Transaction:
 
     def points_of(self, account: str) -> int:
         return sum(p.amount for p in self.postings if p.account == account and p.unit == POINTS)
+
+    @property
+    def household_points(self) -> int:
+        """What this transaction moved on its household's account (0 when it names no household)."""
+        return self.points_of(household_account(self.household_id)) if self.household_id else 0
 
 
 def chained(draft: TxnDraft, device_id: str, seq: int, prev_hash: str, digest: str) -> Transaction:

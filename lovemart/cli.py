@@ -196,7 +196,7 @@ def cmd_redeem(args: argparse.Namespace, home: ShopParts) -> int:
         refuse_if_chain_broken(home)
         receipt = services.redeem(home.store(), args.code, goods, ctx=ADMIN_CTX)
     txn = receipt.transaction
-    points = -txn.points_of(f"household:{txn.household_id}")
+    points = -txn.household_points
     lang = args.out.lang
     lines = [text("cli.redeem.done", lang, receipt_no=txn.receipt_no)]
     with home.store().read() as unit:
@@ -231,7 +231,7 @@ def cmd_void(args: argparse.Namespace, home: ShopParts) -> int:
     with home.pos_lock():
         receipt = services.void(home.store(), args.receipt_no, args.reason, ctx=ADMIN_CTX)
     txn = receipt.transaction
-    returned = txn.points_of(f"household:{txn.household_id}")
+    returned = txn.household_points
     with home.store().read() as unit:
         original = unit.transaction(txn.ref_txn_id or "")
     voided = original.receipt_no if original else ""
@@ -441,7 +441,7 @@ def cmd_points_close_cycle(args: argparse.Namespace, home: ShopParts) -> int:
 
 def cmd_points_clear(args: argparse.Namespace, home: ShopParts) -> int:
     txn = services.clear_household(home.store(), args.household_id.upper(), args.reason, ctx=ADMIN_CTX)
-    cleared = -txn.points_of(f"household:{txn.household_id}")
+    cleared = -txn.household_points
     args.out.result(
         _txn_json(txn) | {"cleared": cleared},
         text("cli.points.cleared", args.out.lang, points=cleared),

@@ -62,8 +62,8 @@ def remote_source(parts: ShopParts) -> RemoteKioskSource:
     it (then logged as a warning), as ``[sync]`` does for the shop's device token.
     """
     from lovemart.kiosk_remote import KioskServerFault, RemoteKioskSource
-    from sync.client import check_transport
     from sync.errors import SyncError
+    from sync.http import check_transport
 
     section = parts.settings.kiosk
     token = kiosk_token(parts)

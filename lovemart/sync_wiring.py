@@ -72,7 +72,7 @@ def server_url(settings: Settings, ledger: Ledger) -> str | None:
 
 def plain_http_warning(settings: Settings, url: str | None) -> Message | None:
     """Words for the operator when ``url`` is plain HTTP to another machine that the settings allow."""
-    from sync.client import check_transport
+    from sync.http import check_transport
 
     if not url or not check_transport(url, settings.sync.allow_plain_http):
         return None

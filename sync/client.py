@@ -35,7 +35,7 @@ from ledger.ports import Identity, LedgerStore, LedgerUnit, SyncStatus
 from sync import protocol
 from sync.apply import apply_in, apply_page, pull_cursor
 from sync.errors import SyncError
-from sync.http import Backoff, Http, RemoteRefusal, Unreachable, check_transport, is_loopback, reply_as
+from sync.http import Backoff, Http, Unreachable, reply_as
 
 if TYPE_CHECKING:
     import httpx
@@ -580,20 +580,12 @@ def client_for(store: LedgerStore, server_url: str, device_token: str, **options
         client.close()
 
 
-# ``Http``, ``RemoteRefusal``, ``check_transport`` and ``is_loopback`` live in ``sync.http`` and are named here
-# too, where callers found them before there was one HTTP client.
 __all__ = [
     "Enrolment",
-    "Http",
-    "RemoteRefusal",
-    "Unreachable",
-    "check_transport",
-    "is_loopback",
     "Page",
     "Progress",
     "PullResult",
     "PushResult",
-    "RemoteRefusal",
     "SyncClient",
     "SyncSummary",
     "client_for",

@@ -46,6 +46,7 @@ from pydantic import (
 from typing_extensions import TypedDict  # pydantic needs this one's TypedDict before Python 3.12
 
 from ledger.model import (
+    POINTS,
     Household,
     HouseholdStatus,
     Item,
@@ -287,7 +288,7 @@ class TxnWire(TypedDict):
     """A transaction in the compact form: short keys, empty fields left out, the previous hash implied.
 
     ``i`` id, ``q`` sequence number, ``k`` kind, ``t`` time, ``x`` hash, ``d`` device (in pulled changes),
-    ``s`` shop, ``o`` operator, ``h`` household, ``p`` postings ``[account, amount(, unit)]`` (unit "pt" left
+    ``s`` shop, ``o`` operator, ``h`` household, ``p`` postings ``[account, amount(, unit)]`` (unit POINTS left
     out), ``l`` lines ``[sku, quantity, points each]``, ``m`` memo, ``r`` the transaction it refers to,
     ``y`` party, ``c`` the pull cursor the shop had.
     """
@@ -324,7 +325,7 @@ def txn_to_wire(txn: Transaction, with_device: bool = False) -> Message:
     if txn.household_id:
         wire["h"] = txn.household_id
     if txn.postings:
-        wire["p"] = [[p.account, p.amount] if p.unit == "pt" else [p.account, p.amount, p.unit] for p in txn.postings]
+        wire["p"] = [[p.account, p.amount] if p.unit == POINTS else [p.account, p.amount, p.unit] for p in txn.postings]
     if txn.lines:
         wire["l"] = [[ln.sku, ln.qty, ln.points_each] for ln in txn.lines]
     if txn.memo:
@@ -352,7 +353,7 @@ def txn_of(wire: TxnWire, device_id: str | None, prev_hash: str) -> Transaction:
         shop_id=wire.get("s", ""),
         operator=wire.get("o", ""),
         household_id=wire.get("h"),
-        postings=tuple(Posting(p[0], p[1], p[2] if len(p) > 2 else "pt") for p in wire.get("p", ())),
+        postings=tuple(Posting(p[0], p[1], p[2] if len(p) > 2 else POINTS) for p in wire.get("p", ())),
         lines=tuple(Line(ln[0], ln[1], ln[2]) for ln in wire.get("l", ())),
         memo=wire.get("m", ""),
         ref_txn_id=wire.get("r"),

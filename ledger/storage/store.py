@@ -23,6 +23,7 @@ from ledger.effects import Totals, effects_of
 from ledger.errors import LedgerError
 from ledger.model import (
     GENESIS_HASH,
+    HOUSEHOLD_PREFIX,
     POINTS,
     Household,
     HouseholdStatus,
@@ -934,7 +935,7 @@ class SqlUnit:
         cached = self.c.execute(select(func.coalesce(func.sum(T_BALANCE.c.balance), 0))).scalar_one()
         since = self.c.execute(
             select(func.coalesce(func.sum(T_POSTING.c.amount), 0)).where(
-                T_POSTING.c.txn_pk > pk, T_POSTING.c.unit == POINTS, T_POSTING.c.account.startswith("household:")
+                T_POSTING.c.txn_pk > pk, T_POSTING.c.unit == POINTS, T_POSTING.c.account.startswith(HOUSEHOLD_PREFIX)
             )
         ).scalar_one()
         corrections = self.c.execute(
@@ -948,22 +949,22 @@ class SqlUnit:
         posted = (
             select(T_POSTING.c.account, func.sum(T_POSTING.c.amount).label("total"))
             .select_from(T_POSTING.join(T_TXN, T_TXN.c.id == T_POSTING.c.txn_pk))
-            .where(T_POSTING.c.unit == POINTS, T_POSTING.c.account.startswith("household:"), _Checks.not_corrected)
+            .where(T_POSTING.c.unit == POINTS, T_POSTING.c.account.startswith(HOUSEHOLD_PREFIX), _Checks.not_corrected)
             .group_by(T_POSTING.c.account)
             .subquery()
         )
         total = func.coalesce(posted.c.total, 0)
         query = (
             select(T_BALANCE.c.household_id, T_BALANCE.c.balance, total.label("posted"))
-            .outerjoin(posted, posted.c.account == "household:" + T_BALANCE.c.household_id)
+            .outerjoin(posted, posted.c.account == HOUSEHOLD_PREFIX + T_BALANCE.c.household_id)
             .where(T_BALANCE.c.balance != total)
             .order_by(T_BALANCE.c.household_id)
         )
         found = [(r.household_id, int(r.balance), int(r.posted)) for r in self.c.execute(query, {"shop_id": shop_id})]
-        known = select("household:" + T_BALANCE.c.household_id)
+        known = select(HOUSEHOLD_PREFIX + T_BALANCE.c.household_id)
         orphans = select(posted.c.account, posted.c.total).where(posted.c.total != 0, posted.c.account.not_in(known))
         for r in self.c.execute(orphans, {"shop_id": shop_id}):
-            found.append((r.account.removeprefix("household:"), 0, int(r.total)))
+            found.append((r.account.removeprefix(HOUSEHOLD_PREFIX), 0, int(r.total)))
         return found
 
     # ----- writes -----------------------------------------------------------------------------

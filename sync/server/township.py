@@ -356,7 +356,7 @@ def txn_json(txn: Transaction) -> dict[str, Any]:
         "txn_id": txn.txn_id,
         "kind": str(txn.kind),
         "household_id": txn.household_id,
-        "points": txn.points_of(f"household:{txn.household_id}") if txn.household_id else 0,
+        "points": txn.household_points,
         "created_at": txn.created_at,
     }
 

@@ -22,8 +22,9 @@ import pytest
 from lovemart import cli as cli_module
 from lovemart.settings import load, update
 from lovemart.sync_wiring import plain_http_warning
-from sync.client import Http, SyncClient, check_transport
+from sync.client import SyncClient
 from sync.errors import SyncError
+from sync.http import Http, check_transport
 from tests.server_harness import ROOT, free_port
 
 
