@@ -10,6 +10,7 @@ packages=(
   libgl1 libegl1 libgl1-mesa-dri # OpenGL for the Kivy apps (llvmpipe when there is no GPU or screen)
   "libmtdev1|libmtdev1t64"        # touchscreens in Kivy (renamed on Debian 13 / Ubuntu 24.04)
   espeak-ng          # the kiosk reads name and points aloud in Mandarin, offline
+  chromium           # browser tests and screenshots of the township console (Playwright drives it)
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

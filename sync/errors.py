@@ -31,6 +31,17 @@ STATUS: dict[str, int] = {
     N_("value_conflict"): 409,
     N_("plain_http_refused"): 400,
     N_("bundle_invalid"): 400,
+    # the township console's people (sync.server.people, ledger.access)
+    N_("forbidden"): 403,
+    N_("sign_in_failed"): 401,
+    N_("sign_in_locked"): 429,
+    N_("csrf_failed"): 403,
+    N_("user_exists"): 409,
+    N_("last_admin"): 409,
+    N_("password_short"): 422,
+    N_("password_long"): 422,
+    N_("password_weak"): 422,
+    N_("passwords_differ"): 422,
 }
 
 

@@ -26,6 +26,7 @@ from ledger.chain import new_in_chain
 from ledger.effects import Totals, effects_of
 from ledger.model import POINTS, Household, PassbookCard, Shop, Transaction, TxnKind, Village
 from ledger.storage.engine import make_engine, upgrade
+from ledger.storage.people import PeopleTables
 from ledger.storage.store import (
     T_BALANCE,
     T_CARD,
@@ -274,6 +275,11 @@ class CentralUnit:
     def __init__(self, ledger: SqlUnit) -> None:
         self.ledger = ledger
         self.c = ledger.c
+
+    @property
+    def people(self) -> PeopleTables:
+        """The console's users, sessions, API tokens and activity log, in this same transaction."""
+        return PeopleTables(self.c)
 
     def lock(self) -> None:
         """Make this unit the only writer until it ends (see the module docstring)."""

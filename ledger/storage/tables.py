@@ -361,3 +361,87 @@ class DeviceRefusalRow(Base):
     window_start: Mapped[str] = mapped_column(String(32))
     refusals: Mapped[int] = mapped_column(Integer)
     blocked_until: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+# ----- people of the township console (migration 0007, ledger.access) ---------------------------------------
+
+# Integer ids that count up: the rowid on SQLite, a BIGSERIAL on PostgreSQL.
+_SERIAL = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ConsoleUserRow(Base):
+    """Someone who signs in to the console or calls the API with a personal token."""
+
+    __tablename__ = "console_user"
+    user_id: Mapped[int] = mapped_column(_SERIAL, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)  # Argon2; None: tokens only
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[str] = mapped_column(String(32))
+
+
+class ConsoleGrantRow(Base):
+    """One role of a user, with its village or shop ('' for none: part of the key, so never NULL)."""
+
+    __tablename__ = "console_grant"
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_user.user_id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    village_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class ConsoleSessionRow(Base):
+    """A signed-in browser. The cookie holds a random value; only its sha256 is stored. Times in epoch
+    seconds, so every server process compares them the same way whatever its time zone."""
+
+    __tablename__ = "console_session"
+    __table_args__ = (Index("ix_console_session_user", "user_id"),)
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_user.user_id"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    lang: Mapped[str] = mapped_column(String(8))
+    created_s: Mapped[int] = mapped_column(BigInteger)
+    seen_s: Mapped[int] = mapped_column(BigInteger)
+    expires_s: Mapped[int] = mapped_column(BigInteger)
+    address: Mapped[str] = mapped_column(String(64))
+
+
+class ApiTokenRow(Base):
+    """A personal API token: the user's roles, for scripts and ``lovemart central`` (stored as sha256)."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (Index("ix_api_token_user", "user_id"),)
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(16), unique=True)  # shown in lists, to revoke by
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_user.user_id"))
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[str] = mapped_column(String(32))
+    last_used_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    revoked_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class SignInFailureRow(Base):
+    """Wrong passwords in a row for a user name (real or not), and until when it is locked (epoch s)."""
+
+    __tablename__ = "sign_in_failure"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until_s: Mapped[int] = mapped_column(BigInteger)
+
+
+class ActivityRow(Base):
+    """Every change made in the console or through the API: append-only (triggers refuse UPDATE/DELETE)."""
+
+    __tablename__ = "activity_log"
+    __table_args__ = (Index("ix_activity_log_user", "user_name"), Index("ix_activity_log_action", "action"))
+    activity_id: Mapped[int] = mapped_column(_SERIAL, primary_key=True)
+    at: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    user_name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -742,7 +742,7 @@ def _server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--admin-token", default=None, help=argparse.SUPPRESS)
 
 
-def _database_option(p: argparse.ArgumentParser) -> None:
+def database_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--database-url",
         default=None,
@@ -762,7 +762,7 @@ def _database_option(p: argparse.ArgumentParser) -> None:
 def register(commands: Subcommands, add: AddCommand, group: AddGroup) -> None:
     """Add ``lovemart server`` and ``lovemart central ...`` to the ``lovemart`` parser."""
     p = add(commands, "server", cmd_server, "run the central record (the township's sync server)")
-    _database_option(p)
+    database_option(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=1, help="server processes, e.g. one per core (default 1)")
@@ -775,13 +775,16 @@ def register(commands: Subcommands, add: AddCommand, group: AddGroup) -> None:
         "the township's central record: set-up, administration, reports, bundles (commands that call the server "
         "take the API token from $LOVEMART_TOKEN, or ask for it; never on the command line)",
     )
+    from lovemart.commands import people  # it builds on this module's helpers
+
+    people.register(g, add)
     p = add(g, "init", cmd_central_init, "create or upgrade the central database and print a new admin token")
-    _database_option(p)
+    database_option(p)
     p.add_argument("--township-id", default="T01", help="the township's id (default T01)")
     p.add_argument("--township-name", default="红星镇", help="the township's name")
 
     p = add(g, "demo", cmd_central_demo, "seed a demo township (villages, shops, households, a year of points)")
-    _database_option(p)
+    database_option(p)
     p.add_argument("--households", type=int, default=200)
     p.add_argument("--shops", type=int, default=3)
     p.add_argument("--seed", type=int, default=2026)
@@ -862,15 +865,15 @@ def register(commands: Subcommands, add: AddCommand, group: AddGroup) -> None:
     p = add(b, "apply", cmd_central_bundle_apply, "store a shop's sync file (and write the reply with --reply)")
     p.add_argument("file")
     p.add_argument("--reply", default=None, metavar="OUT", help="also write the reply file for the shop")
-    _database_option(p)
+    database_option(p)
     p = add(b, "reply", cmd_central_bundle_reply, "write the reply to a shop's sync file: what it has not pulled")
     p.add_argument("file")
     p.add_argument("--out", dest="out_file", required=True, metavar="OUT")
-    _database_option(p)
+    database_option(p)
 
 
 def register_bench(g: Subcommands, add: AddCommand) -> None:
     """Add ``lovemart bench sync`` to the ``bench`` group."""
     p = add(g, "sync", cmd_bench_sync, "central record: ingest rate, city night, bootstrap, bytes per transaction")
-    _database_option(p)
+    database_option(p)
     p.add_argument("--scale", type=float, default=1.0, help="fraction of the full city (quick runs: 0.05)")

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ledger.access import Action, Scope
 from ledger.errors import ImportProblem, LedgerError
 from ledger.messages import pick_language
 from ledger.model import Item
@@ -36,8 +37,9 @@ from ledger.storage import DatabaseFailure
 from ledger.storage.central import CentralDevice, CentralStore
 from sync import bodies, protocol
 from sync.errors import SyncError
-from sync.server import bundles, imports, township, views
+from sync.server import authz, bundles, imports, township, views
 from sync.server.gate import MAX_SMALL_BODY, BodyTooLarge, Gate, database_refusal
+from sync.server.people import People
 from sync.server.record import CentralRecord, Conflict
 
 log = logging.getLogger("lovemart.server")
@@ -220,7 +222,8 @@ def create_app(database_url: str, *, migrate: bool = True, record: CentralRecord
     )
     _document_hand_read_bodies(app)
     app.state.record = central
-    app.add_middleware(Gate, central=central)
+    app.state.people = People(central)
+    app.add_middleware(Gate, central=central, people=app.state.people)
     _install_error_handlers(app)
     _protocol_routes(app, central)
     _admin_routes(app, central)
@@ -312,12 +315,6 @@ def _caller(request: Request) -> Any:
     return getattr(request.state, "caller", None)
 
 
-def _admin(central: CentralRecord, request: Request) -> None:
-    """The gate has checked the admin token already; checked again only if a route is reached without it."""
-    if _caller(request) != "admin":
-        central.check_admin(bearer(request))
-
-
 def _kiosk(central: CentralRecord, request: Request) -> None:
     if _caller(request) != "kiosk":
         central.check_kiosk(bearer(request))
@@ -329,61 +326,64 @@ def _device(central: CentralRecord, request: Request) -> CentralDevice:
 
 
 def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
-    def admin_only(request: Request) -> None:
-        """Every route below is the township administrator's (the gate has checked the token already)."""
-        _admin(central, request)
+    # Who may use each route: ``sync.server.authz`` (the gate has found the caller already).
+    router = APIRouter(prefix="/v1/admin")
 
-    router = APIRouter(prefix="/v1/admin", dependencies=[Depends(admin_only)])
-
-    @router.get("/township", tags=["admin"])
+    @router.get("/township", tags=["admin"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def get_township(request: Request) -> dict[str, Any]:
         return township.township_json(central)
 
-    @router.put("/township", tags=["admin"])
+    @router.put("/township", tags=["admin"], dependencies=[Depends(authz.needs(Action.MANAGE_POLICY))])
     def put_township(request: Request, body: bodies.NameIn) -> dict[str, Any]:
         t = township.rename_township(central, body.name)
         return {"township_id": t.township_id, "name": t.name}
 
-    @router.get("/policy", tags=["admin"])
+    @router.get("/policy", tags=["admin"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def get_policy(request: Request) -> dict[str, Any]:
         return township.policy_json(central)
 
-    @router.put("/policy", tags=["admin"])
+    @router.put("/policy", tags=["admin"], dependencies=[Depends(authz.needs(Action.MANAGE_POLICY))])
     def put_policy(request: Request, body: bodies.PolicyIn) -> dict[str, Any]:
         return protocol.master_to_wire(township.set_policy(central, body.model_dump(exclude_none=True)))[1]
 
-    @router.get("/villages", tags=["admin"])
+    @router.get("/villages", tags=["admin"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def get_villages(request: Request) -> dict[str, Any]:
         return {"villages": township.villages(central)}
 
-    @router.post("/villages", tags=["admin"])
+    @router.post("/villages", tags=["admin"], dependencies=[Depends(authz.needs(Action.MANAGE_POLICY))])
     def post_village(request: Request, body: bodies.VillageIn) -> dict[str, Any]:
         v = township.put_village(central, body.village_id, body.name)
         return {"village_id": v.village_id, "name": v.name}
 
-    @router.get("/shops", tags=["admin"])
+    @router.get("/shops", tags=["admin"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def get_shops(request: Request) -> dict[str, Any]:
         return {"shops": township.shops(central)}
 
-    @router.post("/shops", tags=["admin"])
+    @router.post("/shops", tags=["admin"], dependencies=[Depends(authz.needs(Action.MANAGE_SHOPS))])
     def post_shop(request: Request, body: bodies.ShopIn) -> dict[str, Any]:
         s = township.put_shop(central, body.shop_id, body.name, body.village_id)
         return {"shop_id": s.shop_id, "name": s.name, "village_id": s.village_id}
 
-    @router.post("/shops/{shop_id}/enrol-tokens", tags=["admin"])
+    @router.post(
+        "/shops/{shop_id}/enrol-tokens", tags=["admin"], dependencies=[Depends(authz.needs(Action.MANAGE_SHOPS))]
+    )
     def post_enrol_token(request: Request, shop_id: Id16) -> dict[str, Any]:
         return {"shop_id": shop_id, "enrol_token": central.new_enrol_token(shop_id)}
 
-    @router.get("/devices", tags=["admin"])
+    @router.get("/devices", tags=["admin"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def get_devices(request: Request) -> dict[str, Any]:
         return {"devices": township.devices(central)}
 
-    @router.post("/devices/{device_id}/revoke", tags=["admin"])
+    @router.post(
+        "/devices/{device_id}/revoke", tags=["admin"], dependencies=[Depends(authz.needs(Action.MANAGE_SHOPS))]
+    )
     def revoke_device(request: Request, device_id: Id16) -> dict[str, Any]:
         township.revoke_device(central, device_id)
         return {"device_id": device_id, "revoked": True}
 
-    @router.get("/households", tags=["admin"])
+    @router.get(
+        "/households", tags=["admin"], dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.village_query()))]
+    )
     def get_households(
         request: Request,
         village: Annotated[str | None, Query(max_length=32)] = None,
@@ -392,8 +392,15 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
     ) -> dict[str, Any]:
         return township.households(central, village, offset, limit)
 
-    @router.post("/households", tags=["admin"])
+    @router.post(
+        "/households", tags=["admin"], dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.somewhere))]
+    )
     def post_household(request: Request, body: bodies.HouseholdIn) -> dict[str, Any]:
+        # A clerk adds and edits in their own village, and moves a household only between their villages.
+        person = authz.caller(request)
+        authz.check(person, Action.EDIT_HOUSEHOLDS, Scope(village_id=body.village_id.strip().upper()))
+        if (existing := authz.household_scope(central, body.household_id)) is not None:
+            authz.check(person, Action.EDIT_HOUSEHOLDS, existing)
         given = township.HouseholdInput(
             body.household_id.strip().upper(),
             body.village_id,
@@ -403,54 +410,70 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         )
         return township.put_household(central, given)
 
-    @router.post("/households/import", tags=["admin"])
+    @router.post("/households/import", tags=["admin"], dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS))])
     def import_households(request: Request, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
         return _with_upload(file, lambda path: imports.import_households(central, path))
 
-    @router.get("/households/{household_id}", tags=["admin"])
+    @router.get(
+        "/households/{household_id}",
+        tags=["admin"],
+        dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.household_path))],
+    )
     def get_household(request: Request, household_id: Id16) -> dict[str, Any]:
         return township.household(central, household_id.upper())
 
-    @router.post("/households/{household_id}/reissue", tags=["admin"])
+    @router.post(
+        "/households/{household_id}/reissue",
+        tags=["admin"],
+        dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.household_path))],
+    )
     def reissue(request: Request, household_id: Id16) -> dict[str, Any]:
         return township.reissue_card(central, household_id.upper())
 
-    @router.post("/households/{household_id}/revoke-card", tags=["admin"])
+    @router.post(
+        "/households/{household_id}/revoke-card",
+        tags=["admin"],
+        dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.household_path))],
+    )
     def revoke_card(request: Request, household_id: Id16) -> dict[str, Any]:
         return township.revoke_card(central, household_id.upper())
 
-    @router.post("/households/{household_id}/clear", tags=["admin"])
+    @router.post(
+        "/households/{household_id}/clear", tags=["admin"], dependencies=[Depends(authz.needs(Action.POST_POINTS))]
+    )
     def clear(request: Request, household_id: Id16, body: bodies.ReasonIn) -> dict[str, Any]:
         return township.txn_json(township.clear(central, household_id.upper(), body.reason))
 
-    @router.post("/households/{household_id}/unfreeze", tags=["admin"])
+    @router.post(
+        "/households/{household_id}/unfreeze", tags=["admin"], dependencies=[Depends(authz.needs(Action.POST_POINTS))]
+    )
     def unfreeze(request: Request, household_id: Id16, body: bodies.ReasonIn) -> dict[str, Any]:
         return township.txn_json(township.unfreeze(central, household_id.upper(), body.reason))
 
-    @router.post("/points", tags=["admin"])
+    @router.post("/points", tags=["admin"], dependencies=[Depends(authz.needs(Action.POST_POINTS))])
     def post_points(request: Request, body: bodies.PointsIn) -> dict[str, Any]:
         txns = township.award(
             central, body.household_id.strip().upper(), body.points, body.reason, body.kind, body.txn_id
         )
         return {"transactions": [township.txn_json(t) for t in txns]}
 
-    @router.post("/points/import", tags=["admin"])
+    @router.post("/points/import", tags=["admin"], dependencies=[Depends(authz.needs(Action.POST_POINTS))])
     def import_points(request: Request, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
         return _with_upload(file, lambda path: township.import_score_sheet(central, path))
 
-    @router.post("/points/base-grant", tags=["admin"])
+    @router.post("/points/base-grant", tags=["admin"], dependencies=[Depends(authz.needs(Action.POST_POINTS))])
     def base_grant(request: Request) -> dict[str, Any]:
         return {"households": len(township.grant_base(central))}
 
-    @router.post("/points/close-cycle", tags=["admin"])
+    @router.post("/points/close-cycle", tags=["admin"], dependencies=[Depends(authz.needs(Action.POST_POINTS))])
     def close_cycle(request: Request) -> dict[str, Any]:
         return {"households": len(township.close_cycle(central))}
 
-    @router.get("/items", tags=["admin"])
+    @router.get("/items", tags=["admin"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def get_items(request: Request) -> dict[str, Any]:
         return {"items": township.items(central)}
 
-    @router.post("/items", tags=["admin"])
+    @router.post("/items", tags=["admin"], dependencies=[Depends(authz.needs(Action.MANAGE_CATALOGUE))])
     def post_item(request: Request, body: bodies.ItemIn) -> dict[str, Any]:
         item = Item(
             body.sku.strip().upper(),
@@ -463,7 +486,7 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         )
         return dataclasses.asdict(township.put_item(central, item))
 
-    @router.get("/exceptions", tags=["admin"])
+    @router.get("/exceptions", tags=["admin"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def get_exceptions(
         request: Request,
         status: Annotated[str, Query(pattern="^(open|resolved|all)$")] = "open",
@@ -476,11 +499,15 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         chosen = None if status == "all" else status
         return township.exceptions_page(central, chosen, kind, shop.upper() if shop else None, offset, limit)
 
-    @router.post("/exceptions/{exception_id}/resolve", tags=["admin"])
+    @router.post(
+        "/exceptions/{exception_id}/resolve",
+        tags=["admin"],
+        dependencies=[Depends(authz.needs(Action.MANAGE_EXCEPTIONS))],
+    )
     def resolve(request: Request, exception_id: BigId, body: bodies.ResolutionIn) -> dict[str, Any]:
         return township.resolve_exception(central, exception_id, body.resolution)
 
-    @router.get("/held", tags=["admin"])
+    @router.get("/held", tags=["admin"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def get_held(
         request: Request,
         status: Annotated[str, Query(pattern="^(held|kept|released|all)$")] = "held",
@@ -490,19 +517,21 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
     ) -> dict[str, Any]:
         return township.held(central, None if status == "all" else status, shop, offset, limit)
 
-    @router.post("/held/{txn_id}/keep", tags=["admin"])
+    @router.post("/held/{txn_id}/keep", tags=["admin"], dependencies=[Depends(authz.needs(Action.MANAGE_EXCEPTIONS))])
     def keep_held(request: Request, txn_id: TxnIdParam, body: bodies.DecisionIn) -> dict[str, Any]:
         return township.decide_held(central, txn_id, False, body.by, body.reason)
 
-    @router.post("/held/{txn_id}/release", tags=["admin"])
+    @router.post(
+        "/held/{txn_id}/release", tags=["admin"], dependencies=[Depends(authz.needs(Action.MANAGE_EXCEPTIONS))]
+    )
     def release_held(request: Request, txn_id: TxnIdParam, body: bodies.DecisionIn) -> dict[str, Any]:
         return township.decide_held(central, txn_id, True, body.by, body.reason)
 
-    @router.post("/kiosk-tokens", tags=["admin"])
+    @router.post("/kiosk-tokens", tags=["admin"], dependencies=[Depends(authz.needs(Action.MANAGE_SHOPS))])
     def post_kiosk_token(request: Request, body: bodies.KioskTokenIn) -> dict[str, Any]:
         return {"kiosk_token": central.new_kiosk_token(body.label)}
 
-    @router.post("/bundles/apply", tags=["admin"])
+    @router.post("/bundles/apply", tags=["admin"], dependencies=[Depends(authz.needs(Action.MANAGE_SHOPS))])
     async def apply_bundle(request: Request) -> Response:
         body = await read_body(request, protocol.MAX_BODY_BYTES)
         reply = await run_in_threadpool(bundles.apply_and_reply, central, body)
@@ -512,17 +541,15 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
 
 
 def _report_routes(app: FastAPI, central: CentralRecord) -> None:
-    def admin_only(request: Request) -> None:
-        """Every route below is the township administrator's (the gate has checked the token already)."""
-        _admin(central, request)
+    router = APIRouter(prefix="/v1/admin/reports")
 
-    router = APIRouter(prefix="/v1/admin/reports", dependencies=[Depends(admin_only)])
-
-    @router.get("/totals", tags=["reports"])
+    @router.get("/totals", tags=["reports"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def totals(request: Request) -> dict[str, Any]:
         return views.totals(central)
 
-    @router.get("/ranking", tags=["reports"])
+    @router.get(
+        "/ranking", tags=["reports"], dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.village_query()))]
+    )
     def ranking(
         request: Request,
         village: Annotated[str | None, Query(max_length=32)] = None,
@@ -530,15 +557,15 @@ def _report_routes(app: FastAPI, central: CentralRecord) -> None:
     ) -> dict[str, Any]:
         return {"village_id": village, "ranking": views.ranking(central, village, limit)}
 
-    @router.get("/shops", tags=["reports"])
+    @router.get("/shops", tags=["reports"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def shop_totals(request: Request) -> dict[str, Any]:
         return {"shops": views.shop_totals(central)}
 
-    @router.get("/liability", tags=["reports"])
+    @router.get("/liability", tags=["reports"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def liability(request: Request) -> dict[str, Any]:
         return views.liability(central)
 
-    @router.get("/overdrafts", tags=["reports"])
+    @router.get("/overdrafts", tags=["reports"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def overdrafts(request: Request) -> dict[str, Any]:
         return views.overdrafts(central)
 

@@ -5,10 +5,13 @@ awaits the body before solving dependencies), so a route that checks the token i
 an anonymous caller make the server hold and parse whatever it sent. This ASGI middleware answers before
 the application sees the request:
 
-1. **Authentication**, from the path alone: ``/v1/admin/...`` needs an admin token, ``/v1/push``,
+1. **Authentication**, from the path alone: ``/v1/admin/...`` needs a person's API token, ``/v1/push``,
    ``/v1/pull`` and ``/v1/status`` a device token, ``/v1/kiosk/...`` a kiosk token; ``/v1/health``,
-   ``/v1/enrol`` (its enrolment token is in the body) and the OpenAPI pages need none. A refused caller
-   gets 401 and not a byte of the body is read, so a bad body never earns validation detail either.
+   ``/v1/enrol`` (its enrolment token is in the body), the OpenAPI pages, the console's sign-in page, its
+   static files and the public notice pages need none; every other page of the console needs a session
+   cookie (without one, a page is answered with a redirect to the sign-in page). A refused caller gets
+   401 and not a byte of the body is read, so a bad body never earns validation detail either. What
+   each person may do is then each route's own check (``sync.server.authz``).
 2. **Bounds of the request line**: a NUL character or text that is not valid UTF-8 in the path or the
    query is refused (400): PostgreSQL refuses NUL in text, and such a value is never a real name.
 3. **Throttling** of a device the central record keeps refusing (429 with ``Retry-After``), from the
@@ -18,7 +21,13 @@ the application sees the request:
    being read (FastAPI's JSON parsing, Starlette's multipart parser, ``read_body``).
 
 The caller found here travels to the route in ``request.state.caller`` (a ``CentralDevice`` for device
-routes), so the routes do not look the token up twice.
+routes, a ``Person`` for the API and the console; the console's session in ``request.state.session``),
+so the routes do not look the token up twice.
+
+5. **The activity log** of the API: a change (any method but GET and HEAD) that succeeds is written with
+   who, from where, the route, the start of the request body and of the answer, with every value whose
+   name says it is a secret (a token, a key) blanked. The console logs its changes itself, with before
+   and after.
 """
 
 from __future__ import annotations
@@ -33,11 +42,13 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ledger.access import Person
 from ledger.spreadsheets import MAX_IMPORT_BYTES
 from ledger.storage import DatabaseFailure, database_failure
 from sync import protocol
 from sync.errors import SyncError
 from sync.server import abuse
+from sync.server.people import Actor, People
 from sync.server.record import CentralRecord
 
 log = logging.getLogger("lovemart.server")
@@ -48,6 +59,11 @@ UPLOADS = ("/v1/admin/households/import", "/v1/admin/points/import")
 BIG_BODIES = ("/v1/push", "/v1/admin/bundles/apply")
 OPEN_PATHS = ("/v1/health", "/v1/enrol", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 DEVICE_PATHS = ("/v1/push", "/v1/pull", "/v1/status")
+# Console pages anyone may open: signing in, the static files, the public notices (issue 14), the icon.
+CONSOLE_OPEN = ("/login", "/favicon.ico")
+CONSOLE_OPEN_PREFIXES = ("/static/", "/public/")
+SESSION_COOKIE = "lovemart_session"
+LOGGED_BYTES = 4096
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -59,14 +75,19 @@ class BodyTooLarge(StarletteHTTPException):
 
 
 def guard_of(path: str) -> str:
-    """Which token a path needs: ``admin``, ``device``, ``kiosk`` or ``none``."""
+    """What a path needs: ``person`` (an API token), ``device``, ``kiosk``, ``session`` (a console cookie)
+    or ``none``."""
     if path.startswith("/v1/admin/") or path == "/v1/admin":
-        return "admin"
+        return "person"
     if path in DEVICE_PATHS:
         return "device"
     if path.startswith("/v1/kiosk/"):
         return "kiosk"
-    return "none"
+    if path.startswith("/v1/") or path in OPEN_PATHS or path in CONSOLE_OPEN:
+        return "none"
+    if path.startswith(CONSOLE_OPEN_PREFIXES):
+        return "none"
+    return "session"
 
 
 def body_limit(path: str) -> int:
@@ -85,6 +106,43 @@ def bearer_of(headers: Headers) -> str | None:
 def lang_of(scope: Scope) -> str:
     query = scope.get("query_string", b"")
     return "en" if b"lang=en" in query else "zh"
+
+
+def cookie_of(headers: Headers, name: str) -> str | None:
+    from http.cookies import CookieError, SimpleCookie
+
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(headers.get("cookie", ""))
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel is not None else None
+
+
+def redacted(body: bytes) -> str | None:
+    """The start of a JSON body for the activity log, secrets blanked; None for anything else."""
+    import json
+
+    if not body:
+        return None
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+    def blank(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: "***" if _secret_name(k) else blank(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [blank(x) for x in v]
+        return v
+
+    return json.dumps(blank(value), ensure_ascii=False)[:LOGGED_BYTES]
+
+
+def _secret_name(key: object) -> bool:
+    return isinstance(key, str) and any(word in key.lower() for word in ("token", "key", "password", "secret"))
 
 
 def error_response(error: SyncError, lang: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -121,9 +179,10 @@ def clean_request_line(scope: Scope) -> None:
 class Gate:
     """ASGI middleware: authentication, request-line bounds, throttling and body limits, in that order."""
 
-    def __init__(self, app: ASGIApp, central: CentralRecord) -> None:
+    def __init__(self, app: ASGIApp, central: CentralRecord, people: People) -> None:
         self.app = app
         self.central = central
+        self.people = people
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -131,8 +190,18 @@ class Gate:
             return
         path: str = scope["path"]
         lang = lang_of(scope)
+        headers = Headers(scope=scope)
+        session = None
+        caller: Any
         try:
-            caller = await self._authenticate(path, Headers(scope=scope))
+            if guard_of(path) == "session":
+                found = await run_in_threadpool(self.people.session_person, cookie_of(headers, SESSION_COOKIE))
+                if found is None:
+                    await _to_sign_in(scope, receive, send)
+                    return
+                caller, session = found
+            else:
+                caller = await self._authenticate(path, headers)
             clean_request_line(scope)
             if path == "/v1/push" and caller is not None:
                 await run_in_threadpool(abuse.check_throttle, self.central, caller)
@@ -150,21 +219,70 @@ class Gate:
             log.warning("database error while checking a caller on %s: %s", path, exc)
             await error_response(database_refusal(exc), lang)(scope, receive, send)
             return
-        scope.setdefault("state", {})["caller"] = caller
+        state = scope.setdefault("state", {})
+        state["caller"] = caller
+        state["session"] = session
+        if isinstance(caller, Person) and guard_of(path) == "person" and scope["method"] not in ("GET", "HEAD"):
+            await self._logged(scope, _limited(receive, limit), send, caller)
+            return
         await self.app(scope, _limited(receive, limit), send)
+
+    async def _logged(self, scope: Scope, receive: Receive, send: Send, person: Person) -> None:
+        """Run the route and write its change to the activity log if it succeeded (see the docstring, 5)."""
+        sent_in = bytearray()
+        sent_out = bytearray()
+        status = 500
+
+        async def tee_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and len(sent_in) < LOGGED_BYTES * 4:
+                sent_in.extend(message.get("body", b""))
+            return message
+
+        async def tee_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body" and len(sent_out) < LOGGED_BYTES * 4:
+                sent_out.extend(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, tee_receive, tee_send)
+        if status < 400:
+            client = scope.get("client") or ("?", 0)
+            actor = Actor(person, str(client[0]))
+            action = f"api {scope['method']} {_route_of(scope)}"
+            await run_in_threadpool(
+                self.people.changed, actor, action, scope["path"], redacted(bytes(sent_in)), redacted(bytes(sent_out))
+            )
 
     async def _authenticate(self, path: str, headers: Headers) -> Any:
         guard = guard_of(path)
         if guard == "none":
             return None
         token = bearer_of(headers)
-        if guard == "admin":
-            await run_in_threadpool(self.central.check_admin, token)
-            return "admin"
+        if guard == "person":
+            return await run_in_threadpool(self.central.person_for_token, token)
         if guard == "kiosk":
             await run_in_threadpool(self.central.check_kiosk, token)
             return "kiosk"
         return await run_in_threadpool(self.central.device_for, token)
+
+
+def _route_of(scope: Scope) -> str:
+    """The route's path template (``/v1/admin/households/{household_id}``) when the router found one."""
+    route = scope.get("route")
+    return str(getattr(route, "path", scope["path"]))
+
+
+async def _to_sign_in(scope: Scope, receive: Receive, send: Send) -> None:
+    """A console page without a live session: to the sign-in page, coming back here afterwards."""
+    from urllib.parse import quote
+
+    from starlette.responses import RedirectResponse
+
+    back = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else "")
+    await RedirectResponse(f"/login?next={quote(back, safe='')}", status_code=303)(scope, receive, send)
 
 
 def _limited(receive: Receive, limit: int) -> Receive:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ledger import messages, services
+from ledger.access import ConsoleRole, Grant, Person
 from ledger.audit import check_transaction
 from ledger.chain import chain_hash
 from ledger.errors import LedgerError
@@ -29,6 +30,7 @@ from sync.server.changes import dumps, log_masters, log_txns, txn_entry
 from sync.server.tokens import new_token, token_hash
 
 CENTRAL_DEVICE = "C"
+FIRST_ADMIN = "admin"  # the user ``central init`` makes, whose token scripts use until people have their own
 # Township clerks act through the admin token; what they do is recorded as the township's.
 TOWNSHIP_OPERATOR = Operator("township", "乡镇", Role.ADMIN)
 _ID = re.compile(r"^[A-Z0-9]{1,16}$")
@@ -117,10 +119,20 @@ class CentralRecord:
             log_masters(unit, [township, policy], self.now())
         return True
 
-    def new_admin_token(self) -> str:
+    def new_admin_token(self, label: str = "central init") -> str:
+        """A personal API token of the first administrator (the user ``admin``, made here when the township
+        has no administrator yet): what ``central init`` prints as ``admin_token``. Shown once."""
         token = new_token()
         with self.write() as unit:
-            unit.add_admin_token(token_hash(token), self.now())
+            people = unit.people
+            admin = people.user_named(FIRST_ADMIN)
+            if admin is None:
+                user_id = people.add_user(FIRST_ADMIN, "管理员", None, self.now())
+                people.set_grants(user_id, [Grant(ConsoleRole.ADMIN)])
+            else:
+                user_id = admin.user_id
+            people.add_token(token_hash(token), secrets.token_hex(4), user_id, label, self.now())
+            people.log_activity(self.now(), None, "system", "command line", "token.add", FIRST_ADMIN, None, None)
         return token
 
     def new_kiosk_token(self, label: str) -> str:
@@ -147,12 +159,15 @@ class CentralRecord:
             raise SyncError("token_invalid")
         return device
 
-    def check_admin(self, token: str | None) -> None:
+    def person_for_token(self, token: str | None) -> Person:
+        """The person whose personal API token this is; ``admin_required`` (401) without a live one."""
         if not token:
             raise SyncError("admin_required")
         with self.store.read() as unit:
-            if not unit.is_admin_token(token_hash(token)):
-                raise SyncError("admin_required")
+            user = unit.people.token_user(token_hash(token))
+        if user is None:
+            raise SyncError("admin_required")
+        return user.person
 
     def check_kiosk(self, token: str | None) -> None:
         if not token:
