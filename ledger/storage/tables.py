@@ -216,6 +216,7 @@ class ImportRecord(Base):
 
 
 JOURNAL_TABLES = ("txn", "posting", "line")
+APPEND_ONLY_TABLES = (*JOURNAL_TABLES, "activity_log")  # the journal and the console's activity log (0007)
 
 
 # ----- the central record only (migration 0003, docs/sync.md) ------------------------------------------

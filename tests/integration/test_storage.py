@@ -17,7 +17,7 @@ from ledger.errors import LedgerError
 from ledger.storage import open_ledger, open_url, schema_revision
 from ledger.storage.engine import BUSY_TIMEOUT_MS, make_engine, sqlite_url, upgrade
 from ledger.storage.store import translate_db_error
-from ledger.storage.tables import JOURNAL_TABLES, Base
+from ledger.storage.tables import APPEND_ONLY_TABLES, Base
 from tests.conftest import ADMIN_CTX, ShopFixture, set_up
 
 TIMEOUT = 20  # seconds: only reached if something hangs
@@ -95,7 +95,7 @@ def test_migrations_build_the_models_schema_on_an_empty_database(tmp_path):
         store.close()
     with closing(sqlite3.connect(path)) as plain:
         triggers = {r[0] for r in plain.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-    assert triggers == {f"{t}_append_only_{a}" for t in JOURNAL_TABLES for a in ("update", "delete")}
+    assert triggers == {f"{t}_append_only_{a}" for t in APPEND_ONLY_TABLES for a in ("update", "delete")}
 
 
 def test_schema_revision_of_an_unmigrated_database(tmp_path):
@@ -315,8 +315,13 @@ def test_postgres_migrations_and_triggers(pg_url):
         code = shop.household("H1", points=300)
         shop.item("RICE", 30, stock=10)
         services.redeem(store, code, [("RICE", 1)], ctx=ADMIN_CTX)
-        for table in JOURNAL_TABLES:
-            for statement in (f"UPDATE {table} SET {'memo' if table == 'txn' else 'idx'} = 99", f"DELETE FROM {table}"):
+        with store.engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO activity_log (at, user_name, address, action, target) VALUES ('t', 'u', 'a', 'x', 'y')")
+            )
+        changed = {"txn": "memo", "activity_log": "action"}
+        for table in APPEND_ONLY_TABLES:
+            for statement in (f"UPDATE {table} SET {changed.get(table, 'idx')} = '99'", f"DELETE FROM {table}"):
                 with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
                     with store.engine.begin() as connection:
                         connection.execute(text(statement))
