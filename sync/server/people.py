@@ -235,16 +235,18 @@ class People:
             raise SyncError("sign_in_locked", minutes=max(1, (locked_until - now + 59) // 60))
         stored = user.password_hash if user and user.active and user.password_hash else None
         good = _verify(stored or _dummy_hash(), password) and stored is not None and len(password) <= 1000
-        with self.record.store.write() as unit:
-            if not good or user is None:
+        if not good or user is None:
+            # Counted in its own committed unit: the refusal raised after it must not roll the count back.
+            with self.record.store.write() as unit:
                 failures, _ = unit.people.failures(key)
                 failures += 1
                 wait = lock_seconds(failures)
                 unit.people.set_failures(key, failures, now + wait if wait else 0)
                 self.log(unit, Actor(SYSTEM, address), "sign_in.failed", key, None, {"failures": failures})
-                if wait:
-                    raise SyncError("sign_in_locked", minutes=max(1, (wait + 59) // 60))
-                raise SyncError("sign_in_failed")
+            if wait:
+                raise SyncError("sign_in_locked", minutes=max(1, (wait + 59) // 60))
+            raise SyncError("sign_in_failed")
+        with self.record.store.write() as unit:
             unit.people.clear_failures(key)
             unit.people.end_expired_sessions(now)
             cookie = secrets.token_urlsafe(32)

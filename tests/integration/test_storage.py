@@ -317,7 +317,10 @@ def test_postgres_migrations_and_triggers(pg_url):
         services.redeem(store, code, [("RICE", 1)], ctx=ADMIN_CTX)
         with store.engine.begin() as connection:
             connection.execute(
-                text("INSERT INTO activity_log (at, user_name, address, action, target) VALUES ('t', 'u', 'a', 'x', 'y')")
+                text(
+                    "INSERT INTO activity_log (at, user_name, address, action, target) "
+                    "VALUES ('t', 'u', 'a', 'x', 'y')"
+                )
             )
         changed = {"txn": "memo", "activity_log": "action"}
         for table in APPEND_ONLY_TABLES:

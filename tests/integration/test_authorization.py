@@ -1,0 +1,203 @@
+"""Every route of the central record against every role and scope (issue 13 "An authorization matrix").
+
+``EXPECTED`` is this test's own table of what each route does. A route of the app missing from it, or
+an entry for a route that no longer exists, fails the test; so does a route whose declared action
+differs. Then every route is called by each kind of person (and by nobody) with the route's path filled
+for village V1, and the answer must be 403 exactly when ``ledger.access.may`` says no, 401 without a token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from ledger.access import Action, ConsoleRole, Grant, Person, Scope, may
+from sync.server import township
+from sync.server.app import create_app
+from sync.server.people import SYSTEM, Actor, People
+from sync.server.record import CentralRecord
+
+A = Action
+# (method, path) -> (action, what the request is about when called by this test)
+V1 = Scope(village_id="V1")
+V1_SHOP = Scope(village_id="V1", shop_id="S1")
+T = Scope()
+EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
+    ("GET", "/v1/admin/township"): (A.READ_TOWNSHIP, T),
+    ("PUT", "/v1/admin/township"): (A.MANAGE_POLICY, T),
+    ("GET", "/v1/admin/policy"): (A.READ_TOWNSHIP, T),
+    ("PUT", "/v1/admin/policy"): (A.MANAGE_POLICY, T),
+    ("GET", "/v1/admin/villages"): (A.READ_TOWNSHIP, T),
+    ("POST", "/v1/admin/villages"): (A.MANAGE_POLICY, T),
+    ("GET", "/v1/admin/shops"): (A.READ_TOWNSHIP, T),
+    ("POST", "/v1/admin/shops"): (A.MANAGE_SHOPS, T),
+    ("POST", "/v1/admin/shops/{shop_id}/enrol-tokens"): (A.MANAGE_SHOPS, T),
+    ("GET", "/v1/admin/devices"): (A.READ_TOWNSHIP, T),
+    ("POST", "/v1/admin/devices/{device_id}/revoke"): (A.MANAGE_SHOPS, T),
+    ("GET", "/v1/admin/households"): (A.READ_VILLAGE, V1),  # called with ?village=V1
+    ("POST", "/v1/admin/households"): (A.EDIT_HOUSEHOLDS, None),  # the body's village: checked below
+    ("POST", "/v1/admin/households/import"): (A.EDIT_HOUSEHOLDS, T),
+    ("GET", "/v1/admin/households/{household_id}"): (A.READ_VILLAGE, V1),
+    ("POST", "/v1/admin/households/{household_id}/reissue"): (A.EDIT_HOUSEHOLDS, V1),
+    ("POST", "/v1/admin/households/{household_id}/revoke-card"): (A.EDIT_HOUSEHOLDS, V1),
+    ("POST", "/v1/admin/households/{household_id}/clear"): (A.POST_POINTS, T),
+    ("POST", "/v1/admin/households/{household_id}/unfreeze"): (A.POST_POINTS, T),
+    ("POST", "/v1/admin/points"): (A.POST_POINTS, T),
+    ("POST", "/v1/admin/points/import"): (A.POST_POINTS, T),
+    ("POST", "/v1/admin/points/base-grant"): (A.POST_POINTS, T),
+    ("POST", "/v1/admin/points/close-cycle"): (A.POST_POINTS, T),
+    ("GET", "/v1/admin/items"): (A.READ_TOWNSHIP, T),
+    ("POST", "/v1/admin/items"): (A.MANAGE_CATALOGUE, T),
+    ("GET", "/v1/admin/exceptions"): (A.READ_TOWNSHIP, T),
+    ("POST", "/v1/admin/exceptions/{exception_id}/resolve"): (A.MANAGE_EXCEPTIONS, T),
+    ("GET", "/v1/admin/held"): (A.READ_TOWNSHIP, T),
+    ("POST", "/v1/admin/held/{txn_id}/keep"): (A.MANAGE_EXCEPTIONS, T),
+    ("POST", "/v1/admin/held/{txn_id}/release"): (A.MANAGE_EXCEPTIONS, T),
+    ("POST", "/v1/admin/kiosk-tokens"): (A.MANAGE_SHOPS, T),
+    ("POST", "/v1/admin/bundles/apply"): (A.MANAGE_SHOPS, T),
+    ("GET", "/v1/admin/reports/totals"): (A.READ_TOWNSHIP, T),
+    ("GET", "/v1/admin/reports/ranking"): (A.READ_VILLAGE, V1),  # called with ?village=V1
+    ("GET", "/v1/admin/reports/shops"): (A.READ_TOWNSHIP, T),
+    ("GET", "/v1/admin/reports/liability"): (A.READ_TOWNSHIP, T),
+    ("GET", "/v1/admin/reports/overdrafts"): (A.READ_TOWNSHIP, T),
+    # Not people's routes: devices, kiosks and everyone (their own tests cover their tokens).
+    ("GET", "/v1/health"): (None, None),
+    ("POST", "/v1/enrol"): (None, None),
+    ("POST", "/v1/push"): (None, None),
+    ("GET", "/v1/pull"): (None, None),
+    ("GET", "/v1/status"): (None, None),
+    ("POST", "/v1/kiosk/balance"): (None, None),
+    ("GET", "/v1/kiosk/board"): (None, None),
+}
+FILLED = {"{shop_id}": "S1", "{device_id}": "D9", "{household_id}": "H1", "{exception_id}": "1", "{txn_id}": "x"}
+QUERY = {"/v1/admin/households": "?village=V1", "/v1/admin/reports/ranking": "?village=V1"}
+
+PEOPLE = {
+    "admin": [Grant(ConsoleRole.ADMIN)],
+    "auditor": [Grant(ConsoleRole.AUDITOR)],
+    "clerk_v1": [Grant(ConsoleRole.CLERK, village_id="V1")],
+    "clerk_v2": [Grant(ConsoleRole.CLERK, village_id="V2")],
+    "reviewer_v1": [Grant(ConsoleRole.REVIEWER, village_id="V1")],
+    "manager_s1": [Grant(ConsoleRole.SHOP_MANAGER, shop_id="S1")],
+    "manager_s2": [Grant(ConsoleRole.SHOP_MANAGER, shop_id="S2")],
+}
+
+
+def _api_routes(routes: list[Any]) -> list[APIRoute]:
+    """Every API route, also inside included routers (this FastAPI keeps an included router whole)."""
+    found: list[APIRoute] = []
+    for entry in routes:
+        if isinstance(entry, APIRoute):
+            found.append(entry)
+        elif (router := getattr(entry, "original_router", None)) is not None:
+            found += _api_routes(list(router.routes))
+    return found
+
+
+def _routes(app: Any) -> set[tuple[str, str]]:
+    return {(m, r.path) for r in _api_routes(app.routes) for m in r.methods if m != "HEAD"}
+
+
+def _declared(app: Any) -> dict[tuple[str, str], Action | None]:
+    declared: dict[tuple[str, str], Action | None] = {}
+    for route in _api_routes(app.routes):
+        actions = [getattr(d.call, "action", None) for d in route.dependant.dependencies]
+        action = next((a for a in actions if a is not None), None)
+        declared |= {(m, route.path): action for m in route.methods if m != "HEAD"}
+    return declared
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    url = f"sqlite:///{tmp_path_factory.mktemp('authz') / 'central.sqlite3'}"
+    record = CentralRecord.open(url)
+    record.initialise("T01", "红星镇")
+    for village in ("V1", "V2"):
+        township.put_village(record, village, f"{village}村")
+        township.put_shop(record, "S" + village[1], f"{village}超市", village)
+    township.put_household(record, township.HouseholdInput("H1", "V1", "张三", "S1"))
+    people = People(record)
+    tokens = {}
+    for name, grants in PEOPLE.items():
+        user = people.add_user(Actor.command_line(SYSTEM), name, name, None, grants)
+        tokens[name] = (people.new_api_token(Actor.command_line(SYSTEM), user.user_id, "test")[0], user.person)
+    app = create_app(url, record=record)
+    with TestClient(app) as client:
+        yield app, client, tokens
+    record.close()
+
+
+def test_every_route_has_an_entry_and_states_its_action(town: Any) -> None:
+    app, _client, _tokens = town
+    routes = _routes(app)
+    assert routes - set(EXPECTED) == set(), "a route without an entry in the authorization table"
+    assert set(EXPECTED) - routes == set(), "an entry for a route that does not exist"
+    declared = _declared(app)
+    for key, (action, _scope) in EXPECTED.items():
+        assert declared[key] == action, key
+
+
+def _call(client: TestClient, method: str, path: str, token: str | None) -> int:
+    url = path
+    for placeholder, value in FILLED.items():
+        url = url.replace(placeholder, value)
+    url += QUERY.get(path, "")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.request(method, url, headers=headers, json={}).status_code
+
+
+@pytest.mark.parametrize("who", [*PEOPLE, None])
+def test_each_person_is_refused_exactly_what_their_roles_do_not_allow(town: Any, who: str | None) -> None:
+    app, client, tokens = town
+    for (method, path), (action, scope) in EXPECTED.items():
+        if action is None:
+            continue
+        status = _call(client, method, path, tokens[who][0] if who else None)
+        if who is None:
+            assert status == 401, (method, path, status)
+            continue
+        person: Person = tokens[who][1]
+        if scope is None:  # allowed if some grant allows the action anywhere; the body decides the rest
+            allowed = any(may(person, action, Scope(village_id=v)) for v in ("V1", "V2")) or may(person, action)
+        else:
+            allowed = may(person, action, scope)
+        assert (status == 403) == (not allowed), (who, method, path, status)
+        assert status != 401, (who, method, path)
+
+
+def test_a_clerk_adds_households_in_their_village_only(town: Any) -> None:
+    _app, client, tokens = town
+    body = {"household_id": "H7", "village_id": "V2", "head_name": "李四", "home_shop_id": "S2"}
+    headers = {"Authorization": f"Bearer {tokens['clerk_v1'][0]}"}
+    refused = client.post("/v1/admin/households", headers=headers, json=body)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    moved = client.post(
+        "/v1/admin/households", headers=headers, json={**body, "household_id": "H1", "village_id": "V1"}
+    )
+    assert moved.status_code == 200, moved.text  # their own household, in their own village
+    taken = client.post(
+        "/v1/admin/households", headers=headers, json={**body, "village_id": "V1", "home_shop_id": "S1"}
+    )
+    assert taken.status_code == 200, taken.text
+    other = {"Authorization": f"Bearer {tokens['clerk_v2'][0]}"}
+    away = client.post("/v1/admin/households", headers=other, json={**body, "household_id": "H7"})
+    assert away.status_code == 403  # H7 is in V1 now: a clerk of V2 cannot pull it into V2
+
+
+def test_an_api_change_is_in_the_activity_log_without_its_secrets(town: Any) -> None:
+    app, client, tokens = town
+    admin = {"Authorization": f"Bearer {tokens['admin'][0]}"}
+    made = client.post("/v1/admin/kiosk-tokens", headers=admin, json={"label": "村口"})
+    assert made.status_code == 200
+    secret = made.json()["kiosk_token"]
+    entries, _total = app.state.people.activity(action="api POST /v1/admin/kiosk-tokens")
+    assert entries and entries[0].user_name == "admin" and "村口" in (entries[0].before or "")
+    assert secret not in (entries[0].after or "") and "***" in (entries[0].after or "")
+    refused = client.post(
+        "/v1/admin/kiosk-tokens", headers={"Authorization": f"Bearer {tokens['auditor'][0]}"}, json={}
+    )
+    assert refused.status_code == 403
+    assert not app.state.people.activity(user="auditor")[0]  # a refused call changed nothing and logs nothing
