@@ -21,6 +21,7 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
+sql = sa.text  # not called "text": the message extractor takes text("...") for a message key
 SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
@@ -108,25 +109,25 @@ def _append_only(table: str) -> None:
 
 def _admin_tokens_to_a_person() -> None:
     bind = op.get_bind()
-    tokens = bind.execute(sa.text("SELECT token_hash, created_at FROM admin_token")).all()
+    tokens = bind.execute(sql("SELECT token_hash, created_at FROM admin_token")).all()
     if not tokens:
         return
     when = min(t.created_at for t in tokens)
     bind.execute(
-        sa.text(
+        sql(
             "INSERT INTO console_user (name, full_name, password_hash, active, created_at, changed_at) "
             "VALUES ('admin', '管理员', NULL, :yes, :when, :when)"
         ),
         {"when": when, "yes": True},
     )
-    user_id = bind.execute(sa.text("SELECT user_id FROM console_user WHERE name = 'admin'")).scalar_one()
+    user_id = bind.execute(sql("SELECT user_id FROM console_user WHERE name = 'admin'")).scalar_one()
     bind.execute(
-        sa.text("INSERT INTO console_grant (user_id, role, village_id, shop_id) VALUES (:u, 'admin', '', '')"),
+        sql("INSERT INTO console_grant (user_id, role, village_id, shop_id) VALUES (:u, 'admin', '', '')"),
         {"u": user_id},
     )
     for token in tokens:
         bind.execute(
-            sa.text(
+            sql(
                 "INSERT INTO api_token (token_hash, token_id, user_id, label, created_at) "
                 "VALUES (:h, :i, :u, 'central init', :at)"
             ),
@@ -137,7 +138,7 @@ def _admin_tokens_to_a_person() -> None:
                 "at": token.created_at,
             },
         )
-    bind.execute(sa.text("DELETE FROM admin_token"))
+    bind.execute(sql("DELETE FROM admin_token"))
 
 
 def downgrade() -> None:
