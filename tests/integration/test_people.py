@@ -118,3 +118,31 @@ def test_the_last_administrator_keeps_the_role(people: Any) -> None:
         found.change_user(Actor(wang.person, "a"), wang.user_id, "王主任", True, [Grant(ConsoleRole.AUDITOR)])
     assert refused.value.code == "last_admin"
     assert found.user_named("wang").grants == (Grant(ConsoleRole.ADMIN),)
+
+
+def test_an_older_central_records_admin_tokens_become_the_admin_users(tmp_path: Any) -> None:
+    """Migration 0007 ends the shared admin token without breaking the scripts that use one: each token
+    becomes a personal API token of the user ``admin``, a township administrator."""
+    import sqlite3
+    from contextlib import closing
+
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from ledger.storage.engine import _alembic_config
+    from sync.server.tokens import new_token, token_hash
+
+    path = tmp_path / "central.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0006")
+    engine.dispose()
+    token = new_token()
+    with closing(sqlite3.connect(path, isolation_level=None)) as c:
+        c.execute("INSERT INTO admin_token VALUES (?, '2026-01-01T00:00:00+08:00')", (token_hash(token),))
+    record = CentralRecord.open(f"sqlite:///{path}")  # migrates to the newest revision
+    try:
+        person = record.person_for_token(token)
+        assert person.name == "admin" and person.grants == (Grant(ConsoleRole.ADMIN),)
+    finally:
+        record.close()
