@@ -157,6 +157,16 @@ def may(person: Person | None, action: Action, scope: Scope = TOWNSHIP) -> bool:
     return any(g.role in allowed and grant_covers(g, scope) for g in person.grants)
 
 
+def may_somewhere(person: Person | None, action: Action) -> bool:
+    """Whether some grant of ``person`` allows ``action`` anywhere (a request whose village is in its body
+    passes this first, then ``may`` once the village is read)."""
+    if person is None:
+        return False
+    if action == Action.MANAGE_SELF:
+        return bool(person.grants)
+    return any(g.role in RULES[action] for g in person.grants)
+
+
 def visible_villages(person: Person, action: Action, all_villages: list[str]) -> list[str]:
     """The villages of ``all_villages`` this person may take ``action`` in (for village pickers and lists)."""
     return [v for v in all_villages if may(person, action, Scope(village_id=v))]

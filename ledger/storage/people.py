@@ -240,8 +240,9 @@ class PeopleTables:
             for r in self.c.execute(query)
         ]
 
-    def revoke_token(self, token_id: str, when: str) -> TokenRecord | None:
-        found = [t for t in self.tokens() if t.token_id == token_id]
+    def revoke_token(self, token_id: str, when: str, owner: int | None = None) -> TokenRecord | None:
+        """Revoke a live token (of ``owner`` only, when given); None if there is no such live token."""
+        found = [t for t in self.tokens(owner) if t.token_id == token_id]
         if not found or found[0].revoked_at:
             return None
         self.c.execute(update(T_API_TOKEN).where(T_API_TOKEN.c.token_id == token_id).values(revoked_at=when))

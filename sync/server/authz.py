@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import Request
 
-from ledger.access import RULES, TOWNSHIP, Action, Person, Scope, may
+from ledger.access import TOWNSHIP, Action, Person, Scope, may, may_somewhere
 from sync.errors import SyncError
 from sync.server.record import CentralRecord
 
@@ -76,11 +76,6 @@ def shop_path(request: Request, central: CentralRecord) -> Scope:
 def check(person: Person, action: Action, scope: Scope) -> None:
     if not may(person, action, scope):
         raise SyncError("forbidden")
-
-
-def may_somewhere(person: Person, action: Action) -> bool:
-    allowed = RULES[action]
-    return any(g.role in allowed for g in person.grants) or (action == Action.MANAGE_SELF and bool(person.grants))
 
 
 def needs(action: Action, scope_of: ScopeOf = township) -> Callable[..., Any]:

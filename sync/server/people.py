@@ -99,6 +99,13 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)[:20000]
 
 
+def _check_grants(grants: list[Grant]) -> None:
+    """Each grant has the scope its role needs (``Grant.problem``)."""
+    for grant in grants:
+        if (problem := grant.problem()) is not None:
+            raise SyncError("invalid", detail=f"{grant.role.value}: {problem}")
+
+
 class People:
     """Users, sessions, tokens and the activity log, over a ``CentralRecord`` (one per server process)."""
 
@@ -132,9 +139,7 @@ class People:
         self, actor: Actor, name: str, full_name: str, password: str | None, grants: list[Grant]
     ) -> UserRecord:
         name = clean_name(name)
-        for grant in grants:
-            if (problem := grant.problem()) is not None:
-                raise SyncError("invalid", detail=f"{grant.role.value}: {problem}")
+        _check_grants(grants)
         if password is not None and (problem := password_problem(password, name)) is not None:
             raise SyncError(problem)
         hashed = hash_password(password) if password is not None else None
@@ -328,12 +333,11 @@ class People:
     def revoke_token(self, actor: Actor, token_id: str, owner: int | None = None) -> TokenRecord:
         """Revoke a token; ``owner`` limits it to that user's tokens (people revoking their own)."""
         with self.record.store.write() as unit:
-            found = [t for t in unit.people.tokens(owner) if t.token_id == token_id]
-            if not found or found[0].revoked_at:
+            revoked = unit.people.revoke_token(token_id, self.record.now(), owner)
+            if revoked is None:
                 raise SyncError("not_found", what=f"token {token_id}")
-            unit.people.revoke_token(token_id, self.record.now())
-            self.log(unit, actor, "token.revoke", found[0].user_name, None, {"token_id": token_id})
-        return found[0]
+            self.log(unit, actor, "token.revoke", revoked.user_name, None, {"token_id": token_id})
+        return revoked
 
     def activity(self, **filters: Any) -> tuple[list[Any], int]:
         with self.record.store.read() as unit:

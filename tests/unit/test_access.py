@@ -82,3 +82,11 @@ def test_passwords_are_long_rather_than_clever() -> None:
     assert password_problem("aaaaaaaaaaaa", "wang") == "password_weak"
     assert password_problem("wangwang12", "wangwang12") == "password_weak"
     assert password_problem("correct horse battery", "wang") is None
+
+
+def test_somewhere_asks_only_whether_a_role_allows_the_action() -> None:
+    from ledger.access import may_somewhere
+
+    clerk = person(Grant(ConsoleRole.CLERK, village_id="V1"))
+    assert may_somewhere(clerk, Action.EDIT_HOUSEHOLDS) and not may_somewhere(clerk, Action.POST_POINTS)
+    assert not may_somewhere(None, Action.MANAGE_SELF) and not may_somewhere(person(), Action.MANAGE_SELF)
