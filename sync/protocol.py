@@ -212,13 +212,6 @@ def decode(body: bytes, expect_type: str | None = None, limit: int = MAX_JSON_BY
 # lone surrogate); every number a strict whole number (not true, not 1.0) within its column's range.
 
 
-def _storable(value: str) -> str:
-    problem = bad_text(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
 def _iso_time(value: str) -> str:
     try:
         datetime.fromisoformat(value)
@@ -228,7 +221,10 @@ def _iso_time(value: str) -> str:
 
 
 _STRICT = Strict()
-_STORABLE = AfterValidator(_storable)
+# Storable text, checked by pydantic-core itself: strict ``str`` already refuses a lone surrogate
+# (``string_unicode``) and this pattern a NUL. A Python validator per string cost a tenth of a push's parsing.
+_STORABLE = StringConstraints(pattern=r"^[^\x00]*$")
+_TEXT_PROBLEMS = {"string_pattern_mismatch": "NUL character", "string_unicode": "lone surrogate (not Unicode text)"}
 
 
 def _length(limit: int, at_least: int = 0) -> StringConstraints:
@@ -267,7 +263,8 @@ def _malformed(error: ValidationError, what: str) -> SyncError:
     """A validation failure as the protocol's 400: where and what, never the value (it may be huge or hostile)."""
     first = error.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(part) for part in first["loc"])
-    return SyncError("payload_malformed", detail=f"{what}: {where}: {first['msg']}"[:200])
+    problem = _TEXT_PROBLEMS.get(first["type"], first["msg"])
+    return SyncError("payload_malformed", detail=f"{what}: {where}: {problem}"[:200])
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
