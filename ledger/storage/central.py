@@ -39,6 +39,7 @@ from ledger.storage.store import (
     T_VILLAGE,
     SqlLedgerStore,
     SqlUnit,
+    _household,
     _table,
 )
 from ledger.storage.tables import (
@@ -875,6 +876,135 @@ class CentralUnit:
         if village_id is not None:
             query = query.where(T_HOUSEHOLD.c.village_id == village_id)
         return [(r.household_id, r.head_name, int(r.earned_cycle), int(r.balance)) for r in self.c.execute(query)]
+
+    # ----- the township console's reads (issue 13) ----------------------------------------------------------
+
+    def _in_village(self, query: Any, village_id: str | None) -> Any:
+        """``query`` over the journal limited to a village: its households' transactions and its shops'."""
+        if village_id is None:
+            return query
+        households = select(T_HOUSEHOLD.c.household_id).where(T_HOUSEHOLD.c.village_id == village_id)
+        shops = select(T_SHOP.c.shop_id).where(T_SHOP.c.village_id == village_id)
+        return query.where(T_TXN.c.household_id.in_(households) | T_TXN.c.shop_id.in_(shops))
+
+    def period_figures(self, since: str, until: str, village_id: str | None = None) -> dict[str, dict[str, int]]:
+        """Per transaction kind, between ``since`` and ``until`` (local ISO times): how many, the points they
+        moved on household accounts, the money (fen) into shop funds and the goods quantity.
+
+        One grouped read over the journal's time index: the overview and the reports ask it per period.
+        """
+        household_pt = case(
+            (T_POSTING.c.account.like("household:%") & (T_POSTING.c.unit == POINTS), T_POSTING.c.amount), else_=0
+        )
+        fund_fen = case(
+            (T_POSTING.c.account.like("shop:%:fund") & (T_POSTING.c.unit == "fen"), T_POSTING.c.amount), else_=0
+        )
+        postings = self._in_village(
+            select(
+                T_TXN.c.kind,
+                func.coalesce(func.sum(household_pt), 0).label("points"),
+                func.coalesce(func.sum(fund_fen), 0).label("fen"),
+            )
+            .select_from(T_TXN.join(T_POSTING, T_POSTING.c.txn_pk == T_TXN.c.id))
+            .where(T_TXN.c.created_at >= since, T_TXN.c.created_at < until)
+            .group_by(T_TXN.c.kind),
+            village_id,
+        )
+        counts = self._in_village(
+            select(T_TXN.c.kind, func.count().label("n"))
+            .where(T_TXN.c.created_at >= since, T_TXN.c.created_at < until)
+            .group_by(T_TXN.c.kind),
+            village_id,
+        )
+        goods = self._in_village(
+            select(T_TXN.c.kind, func.coalesce(func.sum(T_LINE.c.qty), 0).label("qty"))
+            .select_from(T_TXN.join(T_LINE, T_LINE.c.txn_pk == T_TXN.c.id))
+            .where(T_TXN.c.created_at >= since, T_TXN.c.created_at < until)
+            .group_by(T_TXN.c.kind),
+            village_id,
+        )
+        result: dict[str, dict[str, int]] = {}
+
+        def row(kind: str) -> dict[str, int]:
+            return result.setdefault(kind, {"txns": 0, "points": 0, "fen": 0, "qty": 0})
+
+        for r in self.c.execute(counts):
+            row(r.kind)["txns"] = int(r.n)
+        for r in self.c.execute(postings):
+            row(r.kind)["points"] = int(r.points)
+            row(r.kind)["fen"] = int(r.fen)
+        for r in self.c.execute(goods):
+            row(r.kind)["qty"] = int(r.qty)
+        return result
+
+    def daily_points(self, since: str, until: str, village_id: str | None = None) -> list[tuple[str, str, int]]:
+        """(local date, kind, points on household accounts) per day and kind in the period: the charts."""
+        day = func.substr(T_TXN.c.created_at, 1, 10)
+        query = self._in_village(
+            select(day.label("day"), T_TXN.c.kind, func.sum(T_POSTING.c.amount).label("points"))
+            .select_from(T_TXN.join(T_POSTING, T_POSTING.c.txn_pk == T_TXN.c.id))
+            .where(
+                T_TXN.c.created_at >= since,
+                T_TXN.c.created_at < until,
+                T_POSTING.c.account.like("household:%"),
+                T_POSTING.c.unit == POINTS,
+            )
+            .group_by(day, T_TXN.c.kind)
+            .order_by(day),
+            village_id,
+        )
+        return [(str(r.day), str(r.kind), int(r.points)) for r in self.c.execute(query)]
+
+    def participants(self, since: str, until: str, kinds: Sequence[str], village_id: str | None = None) -> int:
+        """Households with at least one transaction of ``kinds`` in the period (participation)."""
+        query = self._in_village(
+            select(func.count(func.distinct(T_TXN.c.household_id))).where(
+                T_TXN.c.created_at >= since, T_TXN.c.created_at < until, T_TXN.c.kind.in_(list(kinds))
+            ),
+            village_id,
+        )
+        return int(self.c.execute(query).scalar_one())
+
+    def village_household_figures(self, village_id: str | None = None) -> dict[str, int]:
+        """Households, those active, frozen, and earning this cycle, with their balances, for one village or all."""
+        query = select(
+            func.count().label("households"),
+            func.coalesce(func.sum(case((T_HOUSEHOLD.c.status == "frozen", 1), else_=0)), 0).label("frozen"),
+            func.coalesce(func.sum(case((T_BALANCE.c.earned_cycle > 0, 1), else_=0)), 0).label("earning"),
+            func.coalesce(func.sum(T_BALANCE.c.balance), 0).label("balance"),
+        ).select_from(T_HOUSEHOLD.outerjoin(T_BALANCE, T_BALANCE.c.household_id == T_HOUSEHOLD.c.household_id))
+        if village_id is not None:
+            query = query.where(T_HOUSEHOLD.c.village_id == village_id)
+        r = self.c.execute(query).one()
+        return {k: int(getattr(r, k) or 0) for k in ("households", "frozen", "earning", "balance")}
+
+    def find_households(
+        self, words: str, village_ids: Sequence[str] | None, offset: int, limit: int
+    ) -> tuple[list[tuple[Household, int, int]], int]:
+        """Households whose number, head's name or members match ``words`` (all of them when empty), within
+        ``village_ids`` (None: every village), as (household, balance, earned this cycle), and how many match."""
+        where: list[Any] = []
+        if village_ids is not None:
+            where.append(T_HOUSEHOLD.c.village_id.in_(list(village_ids)))
+        needle = words.strip()
+        if needle:
+            pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(
+                T_HOUSEHOLD.c.household_id.ilike(pattern, escape="\\")
+                | T_HOUSEHOLD.c.head_name.like(pattern, escape="\\")
+                | T_HOUSEHOLD.c.members.like(pattern, escape="\\")
+            )
+        total = int(self.c.execute(select(func.count()).select_from(T_HOUSEHOLD).where(*where)).scalar_one())
+        query = (
+            select(T_HOUSEHOLD, T_BALANCE.c.balance, T_BALANCE.c.earned_cycle)
+            .outerjoin(T_BALANCE, T_BALANCE.c.household_id == T_HOUSEHOLD.c.household_id)
+            .where(*where)
+            .order_by(T_HOUSEHOLD.c.household_id)
+            .offset(offset)
+            .limit(limit)
+        )
+        rows = [(_household(r), int(r.balance or 0), int(r.earned_cycle or 0)) for r in self.c.execute(query)]
+        return rows, total
 
     def shop_stock(self, shop_id: str) -> dict[str, int]:
         """Stock on hand at ``shop_id`` as far as its pushed transactions tell: the sum of its goods lines.

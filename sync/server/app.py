@@ -623,6 +623,7 @@ def serve(
     access_log: bool = True,
     certfile: str | None = None,
     keyfile: str | None = None,
+    factory: str = "sync.server.app:app_from_env",
 ) -> None:
     """Run the central record with uvicorn until interrupted (``lovemart server``).
 
@@ -630,19 +631,18 @@ def serve(
     another core while one process holds the database's write lock (one writer at a time either way).
     ``certfile``/``keyfile`` (PEM) serve HTTPS directly, for a township without a reverse proxy
     (``deploy/`` has one): device and admin tokens must not cross a network in clear text.
+    ``factory`` names the function each process builds its application with ("module:function", reading
+    the database from ``LOVEMART_DATABASE_URL``): ``lovemart server`` passes the one with the console.
     """
     import uvicorn
 
     if (certfile is None) != (keyfile is None):
         raise ValueError("HTTPS needs both a certificate and its key")
     tls: dict[str, Any] = {"ssl_certfile": certfile, "ssl_keyfile": keyfile} if certfile else {}
-    if workers <= 1:
-        uvicorn.run(create_app(database_url), host=host, port=port, log_level=log_level, access_log=access_log, **tls)
-        return
     CentralStore.open(database_url).close()  # create or upgrade the schema once, before the workers start
     os.environ[DATABASE_ENV] = database_url
     uvicorn.run(
-        "sync.server.app:app_from_env",
+        factory,
         factory=True,
         host=host,
         port=port,

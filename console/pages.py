@@ -1,0 +1,531 @@
+"""The console's pages: each route states what it may do (``authz.needs``), calls a service, renders a template.
+
+No SQL here: reads go through ``sync.server.overview``, ``views`` and ``township``; changes through the
+same services as the API, and each change is written to the activity log with before and after.
+A refusal (a ``SyncError`` or ``LedgerError``) on a form comes back as the same page with the message.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from console import charts
+from console.web import (
+    LANG_COOKIE,
+    LOGIN_CSRF_COOKIE,
+    address_of,
+    back_to,
+    checked_form,
+    field,
+    lang_of,
+    person_of,
+    render,
+    safe_next,
+    session_of,
+)
+from ledger.access import Action, ConsoleRole, Grant, Person, Scope, may, visible_villages
+from ledger.errors import LedgerError
+from ledger.messages import N_, pick_language
+from sync.errors import SyncError
+from sync.server import authz, overview, township
+from sync.server.app import LEDGER_STATUS
+from sync.server.gate import SESSION_COOKIE
+from sync.server.people import Actor, People
+from sync.server.record import CentralRecord
+
+PAGE = 50
+# Words the templates build from a value ("console.status." + status): named here for the catalogues.
+DYNAMIC_WORDS = (
+    N_("console.status.active"),
+    N_("console.status.frozen"),
+    N_("console.role.admin"),
+    N_("console.role.clerk"),
+    N_("console.role.reviewer"),
+    N_("console.role.auditor"),
+    N_("console.role.shop_manager"),
+    N_("console.exceptions.status_open"),
+    N_("console.exceptions.status_resolved"),
+    N_("console.exceptions.status_all"),
+    N_("console.policy.redeemable_floor"),
+    N_("console.policy.base_points"),
+    N_("console.policy.visitor_limit"),
+    N_("console.policy.max_offline_days"),
+    N_("console.policy.max_points_per_award"),
+    N_("console.policy.cycle_annual"),
+    N_("console.policy.cycle_none"),
+)
+Village = Annotated[str | None, Query(max_length=32)]
+Day = Annotated[str | None, Query(max_length=10, alias="from")]
+LastDay = Annotated[str | None, Query(max_length=10, alias="to")]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+HouseholdId = Annotated[str, PathParam(min_length=1, max_length=16)]
+Words = Annotated[str, Query(max_length=100)]
+
+
+def _actor(request: Request) -> Actor:
+    return Actor(person_of(request), address_of(request))
+
+
+def _village_arg(village: str | None) -> str | None:
+    return village.strip().upper() or None if village else None
+
+
+def _villages_for(central: CentralRecord, person: Person, action: Action) -> list[dict[str, str]]:
+    villages = township.villages(central)
+    allowed = set(visible_villages(person, action, [v["village_id"] for v in villages]))
+    return [v for v in villages if v["village_id"] in allowed]
+
+
+def install_pages(app: FastAPI, central: CentralRecord, people: People) -> None:
+    router = APIRouter(include_in_schema=False)
+    _sign_in_routes(router, central, people)
+    _overview_routes(router, central)
+    _household_routes(router, central, people)
+    _shop_routes(router, central, people)
+    _exception_routes(router, central, people)
+    _policy_routes(router, central, people)
+    _people_routes(router, central, people)
+    app.include_router(router)
+
+
+# ----- signing in and out -------------------------------------------------------------------------------
+
+
+def _sign_in_routes(router: APIRouter, central: CentralRecord, people: People) -> None:
+    @router.get("/login")
+    def login_page(request: Request, next: Annotated[str, Query(max_length=500)] = "/") -> HTMLResponse:
+        token = secrets.token_urlsafe(24)
+        page = render(request, "login.html", login_csrf=token, next=safe_next(next), error=None)
+        _set_login_cookie(page, token, lang_of(request))
+        return page
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        form = await request.form(max_files=0, max_fields=10)
+        lang = pick_language(form.get("lang") or request.cookies.get(LANG_COOKIE))
+        sent, kept = form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)
+        target = safe_next(str(form.get("next") or "/"))
+        if not isinstance(sent, str) or not kept or not secrets.compare_digest(sent, kept):
+            error = SyncError("csrf_failed")
+        else:
+            name, password = str(form.get("name") or "")[:64], str(form.get("password") or "")[:1000]
+            try:
+                signed = await run_in_threadpool(people.sign_in, name, password, address_of(request), lang)
+            except SyncError as exc:
+                error = exc
+            else:
+                answer = RedirectResponse(target, status_code=303)
+                answer.set_cookie(
+                    SESSION_COOKIE, signed.cookie, httponly=True, secure=True, samesite="strict", path="/"
+                )
+                answer.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+                return answer
+        token = secrets.token_urlsafe(24)
+        request.state.lang = lang
+        page = render(
+            request, "login.html", status_code=error.status, login_csrf=token, next=target, error=error.message(lang)
+        )
+        _set_login_cookie(page, token, lang)
+        return page
+
+    @router.post("/logout", dependencies=[Depends(authz.needs(Action.MANAGE_SELF))])
+    async def logout(request: Request) -> Response:
+        await checked_form(request)
+        session = session_of(request)
+        if session is not None:
+            await run_in_threadpool(people.sign_out, session, _actor(request))
+        answer = RedirectResponse("/login", status_code=303)
+        answer.delete_cookie(SESSION_COOKIE, path="/")
+        return answer
+
+    @router.post("/logout-everywhere", dependencies=[Depends(authz.needs(Action.MANAGE_SELF))])
+    async def logout_everywhere(request: Request) -> Response:
+        await checked_form(request)
+        person = person_of(request)
+        await run_in_threadpool(people.sign_out_everywhere, _actor(request), person.user_id)
+        answer = RedirectResponse("/login", status_code=303)
+        answer.delete_cookie(SESSION_COOKIE, path="/")
+        return answer
+
+    @router.post("/lang", dependencies=[Depends(authz.needs(Action.MANAGE_SELF))])
+    async def switch_language(request: Request) -> Response:
+        form = await checked_form(request)
+        session = session_of(request)
+        lang = pick_language(form.get("lang"))
+        if session is not None:
+            await run_in_threadpool(people.set_session_lang, session, lang)
+        return back_to(safe_next(str(form.get("back") or "/")))
+
+
+def _set_login_cookie(page: Response, token: str, lang: str) -> None:
+    page.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/login")
+    page.set_cookie(LANG_COOKIE, lang, secure=True, samesite="strict", path="/")
+
+
+# ----- overview ---------------------------------------------------------------------------------------------
+
+
+def _overview_routes(router: APIRouter, central: CentralRecord) -> None:
+    @router.get("/", dependencies=[Depends(authz.needs(Action.READ_SHOP, authz.somewhere))])
+    def overview_page(request: Request, village: Village = None, first: Day = None, last: LastDay = None) -> Response:
+        person = person_of(request)
+        village_id = _village_arg(village)
+        if village_id is None and not may(person, Action.READ_TOWNSHIP):
+            # A village's people start at their (first) village; a shop manager at the shops page.
+            mine = _villages_for(central, person, Action.READ_VILLAGE)
+            if not mine:
+                return back_to("/shops")
+            return back_to("/", village=mine[0]["village_id"], **{"from": first, "to": last})
+        if village_id is not None:
+            authz.check(person, Action.READ_VILLAGE, Scope(village_id=village_id))
+        period = overview.Period.parse(first, last, overview.today_of(central))
+        figures = overview.overview(central, period, village_id)
+        chart = charts.daily_bars(
+            [(d["day"][5:], d["awarded"], d["redeemed"]) for d in figures["daily"]],
+        )
+        return render(
+            request,
+            "overview.html",
+            figures=figures,
+            chart=chart,
+            villages=_villages_for(central, person, Action.READ_VILLAGE),
+            village_id=village_id,
+            period=period,
+        )
+
+
+# ----- households -------------------------------------------------------------------------------------------
+
+
+def _household_routes(router: APIRouter, central: CentralRecord, people: People) -> None:
+    @router.get("/households", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.somewhere))])
+    def households_page(request: Request, q: Words = "", village: Village = None, offset: Offset = 0) -> Response:
+        person = person_of(request)
+        found = overview.find_households(central, person, q, _village_arg(village), offset, PAGE)
+        return render(
+            request,
+            "households.html",
+            found=found,
+            q=q,
+            village_id=_village_arg(village),
+            villages=_villages_for(central, person, Action.READ_VILLAGE),
+            page=PAGE,
+        )
+
+    @router.get(
+        "/households/{household_id}",
+        dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.household_path))],
+    )
+    def household_page(request: Request, household_id: HouseholdId) -> Response:
+        found = township.household(central, household_id.strip().upper())
+        return render(request, "household.html", h=found, shops=township.shops(central))
+
+    @router.get(
+        "/households/{household_id}/statement",
+        dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.household_path))],
+    )
+    def statement_page(
+        request: Request, household_id: HouseholdId, first: Day = None, last: LastDay = None
+    ) -> Response:
+        today = overview.today_of(central)
+        period = overview.Period.parse(first or f"{today.year}-01-01", last, today)
+        found = overview.statement(central, household_id.strip().upper(), period, lang_of(request))
+        return render(request, "statement.html", s=found, period=period)
+
+    @router.post(
+        "/households/{household_id}/card",
+        dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.household_path))],
+    )
+    async def card_action(request: Request, household_id: HouseholdId) -> Response:
+        form = await checked_form(request)
+        what = field(form, "action", 16)
+        household_id = household_id.strip().upper()
+        before = await run_in_threadpool(township.household, central, household_id)
+        if what == "reissue":
+            after = await run_in_threadpool(township.reissue_card, central, household_id)
+        elif what == "revoke":
+            after = await run_in_threadpool(township.revoke_card, central, household_id)
+        else:
+            raise SyncError("invalid", detail="action: reissue or revoke")
+        await run_in_threadpool(
+            people.changed,
+            _actor(request),
+            f"card.{what}",
+            household_id,
+            {"card_no": before["card_no"]},
+            {"card_no": after["card_no"]},
+        )
+        return back_to(f"/households/{household_id}")
+
+
+# ----- shops and devices ------------------------------------------------------------------------------------
+
+
+def _shop_routes(router: APIRouter, central: CentralRecord, people: People) -> None:
+    @router.get("/shops", dependencies=[Depends(authz.needs(Action.READ_SHOP, authz.somewhere))])
+    def shops_page(request: Request) -> Response:
+        person = person_of(request)
+        rows = [
+            s
+            for s in township.shops(central)
+            if may(person, Action.READ_SHOP, Scope(village_id=s["village_id"], shop_id=s["shop_id"]))
+        ]
+        return render(request, "shops.html", shops=rows, villages=township.villages(central), enrol=None, error=None)
+
+    @router.post("/shops", dependencies=[Depends(authz.needs(Action.MANAGE_SHOPS))])
+    async def add_shop(request: Request) -> Response:
+        form = await checked_form(request)
+        shop_id, name, village_id = (
+            field(form, "shop_id", 16).upper(),
+            field(form, "name"),
+            field(form, "village_id", 32),
+        )
+        shop = await run_in_threadpool(township.put_shop, central, shop_id, name, village_id.upper())
+        await run_in_threadpool(
+            people.changed,
+            _actor(request),
+            "shop.put",
+            shop.shop_id,
+            None,
+            {"name": shop.name, "village_id": shop.village_id},
+        )
+        return back_to("/shops")
+
+    @router.post("/shops/{shop_id}/enrol", dependencies=[Depends(authz.needs(Action.MANAGE_SHOPS))])
+    async def enrol_code(request: Request, shop_id: Annotated[str, PathParam(min_length=1, max_length=16)]) -> Response:
+        await checked_form(request)
+        shop_id = shop_id.strip().upper()
+        if not any(s["shop_id"] == shop_id for s in township.shops(central)):
+            raise SyncError("not_found", what=f"shop {shop_id}")
+        token = await run_in_threadpool(central.new_enrol_token, shop_id)
+        await run_in_threadpool(people.changed, _actor(request), "shop.enrol_code", shop_id)
+        # Shown once, on this answer only: the page is not cached and the code is never stored in clear.
+        return render(
+            request,
+            "shops.html",
+            shops=township.shops(central),
+            villages=township.villages(central),
+            enrol={"shop_id": shop_id, "token": token},
+            error=None,
+        )
+
+    @router.post("/devices/{device_id}/revoke", dependencies=[Depends(authz.needs(Action.MANAGE_SHOPS))])
+    async def revoke_device(
+        request: Request, device_id: Annotated[str, PathParam(min_length=1, max_length=16)]
+    ) -> Response:
+        await checked_form(request)
+        await run_in_threadpool(township.revoke_device, central, device_id)
+        await run_in_threadpool(
+            people.changed, _actor(request), "device.revoke", device_id, {"active": True}, {"active": False}
+        )
+        return back_to("/shops")
+
+    @router.get("/goods", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.somewhere))])
+    def goods_page(request: Request) -> Response:
+        return render(request, "goods.html", items=township.items(central))
+
+
+# ----- exceptions ----------------------------------------------------------------------------------------------
+
+
+def _exception_routes(router: APIRouter, central: CentralRecord, people: People) -> None:
+    @router.get("/exceptions", dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
+    def exceptions_page(
+        request: Request,
+        status: Annotated[str, Query(max_length=16)] = "open",
+        kind: Annotated[str, Query(max_length=32)] = "",
+        shop: Annotated[str, Query(max_length=16)] = "",
+        offset: Offset = 0,
+    ) -> Response:
+        found = township.exceptions_page(central, status or None, kind or None, shop.upper() or None, offset, PAGE)
+        held = township.held(central, "held", shop.upper() or None, 0, PAGE)
+        return render(
+            request, "exceptions.html", found=found, held=held, status=status, kind=kind, shop=shop, page=PAGE
+        )
+
+    @router.post("/exceptions/{exception_id}/resolve", dependencies=[Depends(authz.needs(Action.MANAGE_EXCEPTIONS))])
+    async def resolve(request: Request, exception_id: Annotated[int, PathParam(ge=1, le=2**62)]) -> Response:
+        form = await checked_form(request)
+        note = field(form, "note", 2000)
+        if not note:
+            raise SyncError("invalid", detail="note: say who decided and why")
+        person = person_of(request)
+        resolution = f"{note} ({person.name})"
+        after = await run_in_threadpool(township.resolve_exception, central, exception_id, resolution)
+        await run_in_threadpool(
+            people.changed,
+            _actor(request),
+            "exception.resolve",
+            str(exception_id),
+            {"status": "open"},
+            {"status": after["status"], "resolution": resolution},
+        )
+        return back_to("/exceptions")
+
+    @router.post("/held/{txn_id}/decide", dependencies=[Depends(authz.needs(Action.MANAGE_EXCEPTIONS))])
+    async def decide(request: Request, txn_id: Annotated[str, PathParam(min_length=1, max_length=36)]) -> Response:
+        form = await checked_form(request)
+        what, reason = field(form, "decision", 16), field(form, "reason", 2000)
+        if what not in ("keep", "release") or not reason:
+            raise SyncError("invalid", detail="decision keep or release, with a reason")
+        person = person_of(request)
+        after = await run_in_threadpool(township.decide_held, central, txn_id, what == "release", person.name, reason)
+        await run_in_threadpool(
+            people.changed,
+            _actor(request),
+            f"held.{what}",
+            txn_id,
+            {"status": "held"},
+            {"status": after["status"], "reason": reason},
+        )
+        return back_to("/exceptions")
+
+
+# ----- policy ------------------------------------------------------------------------------------------------
+
+POLICY_FIELDS = ("redeemable_floor", "base_points", "visitor_limit", "max_offline_days", "max_points_per_award")
+
+
+def _policy_routes(router: APIRouter, central: CentralRecord, people: People) -> None:
+    @router.get("/policy", dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
+    def policy_page(request: Request) -> Response:
+        return render(request, "policy.html", policy=township.policy_json(central), fields=POLICY_FIELDS)
+
+    @router.post("/policy", dependencies=[Depends(authz.needs(Action.MANAGE_POLICY))])
+    async def change_policy(request: Request) -> Response:
+        form = await checked_form(request)
+        before = township.policy_json(central)
+        changes: dict[str, Any] = {}
+        for name in POLICY_FIELDS:
+            value = field(form, name, 12)
+            if not value.isdigit():
+                raise SyncError("invalid", detail=f"{name}: a whole number")
+            if int(value) != before.get(name):
+                changes[name] = int(value)
+        cycle = field(form, "cycle", 16)
+        if cycle and cycle != before.get("cycle"):
+            changes["cycle"] = cycle
+        if changes:
+            await run_in_threadpool(township.set_policy, central, changes)
+            after = township.policy_json(central)
+            await run_in_threadpool(
+                people.changed,
+                _actor(request),
+                "policy.change",
+                "policy",
+                {k: before.get(k) for k in changes},
+                {k: after.get(k) for k in changes},
+            )
+        return back_to("/policy")
+
+
+# ----- people, tokens and the activity log --------------------------------------------------------------------
+
+
+def _grants_from(form: Any) -> list[Grant]:
+    try:
+        role = ConsoleRole(field(form, "role", 16))
+    except ValueError:
+        raise SyncError("invalid", detail="role: admin, clerk, reviewer, auditor or shop_manager") from None
+    villages = [v.strip().upper() for v in field(form, "villages", 500).replace("，", ",").split(",") if v.strip()]
+    shops = [s.strip().upper() for s in field(form, "shops", 500).replace("，", ",").split(",") if s.strip()]
+    if role in (ConsoleRole.ADMIN, ConsoleRole.AUDITOR):
+        return [Grant(role)]
+    if role == ConsoleRole.SHOP_MANAGER:
+        return [Grant(role, shop_id=s) for s in shops] or [Grant(role)]
+    return [Grant(role, village_id=v) for v in villages] or [Grant(role)]
+
+
+def _people_routes(router: APIRouter, central: CentralRecord, people: People) -> None:
+    @router.get("/users", dependencies=[Depends(authz.needs(Action.MANAGE_PEOPLE))])
+    def users_page(request: Request) -> Response:
+        return render(
+            request, "users.html", users=people.users(), tokens=people.tokens(), new_token=None, roles=list(ConsoleRole)
+        )
+
+    @router.post("/users", dependencies=[Depends(authz.needs(Action.MANAGE_PEOPLE))])
+    async def add_user(request: Request) -> Response:
+        form = await checked_form(request)
+        password, again = field(form, "password", 1000), field(form, "password_again", 1000)
+        if password != again:
+            raise SyncError("passwords_differ")
+        await run_in_threadpool(
+            people.add_user,
+            _actor(request),
+            field(form, "name", 64),
+            field(form, "full_name", 100),
+            password,
+            _grants_from(form),
+        )
+        return back_to("/users")
+
+    @router.post("/users/{user_id}/active", dependencies=[Depends(authz.needs(Action.MANAGE_PEOPLE))])
+    async def set_active(request: Request, user_id: Annotated[int, PathParam(ge=1, le=2**31)]) -> Response:
+        form = await checked_form(request)
+        user = people.user(user_id)
+        active = field(form, "active", 5) == "1"
+        await run_in_threadpool(people.change_user, _actor(request), user_id, user.full_name, active, list(user.grants))
+        return back_to("/users")
+
+    @router.post("/users/{user_id}/password", dependencies=[Depends(authz.needs(Action.MANAGE_PEOPLE))])
+    async def set_password(request: Request, user_id: Annotated[int, PathParam(ge=1, le=2**31)]) -> Response:
+        form = await checked_form(request)
+        password, again = field(form, "password", 1000), field(form, "password_again", 1000)
+        if password != again:
+            raise SyncError("passwords_differ")
+        await run_in_threadpool(people.set_password, _actor(request), user_id, password)
+        return back_to("/users")
+
+    @router.post("/users/{user_id}/tokens", dependencies=[Depends(authz.needs(Action.MANAGE_PEOPLE))])
+    async def new_token(request: Request, user_id: Annotated[int, PathParam(ge=1, le=2**31)]) -> Response:
+        form = await checked_form(request)
+        token, token_id = await run_in_threadpool(
+            people.new_api_token, _actor(request), user_id, field(form, "label", 100)
+        )
+        # Shown once, on this answer only (the page is not cached; only its sha256 is kept).
+        return render(
+            request,
+            "users.html",
+            users=people.users(),
+            tokens=people.tokens(),
+            new_token={"token": token, "token_id": token_id, "user": people.user(user_id).name},
+            roles=list(ConsoleRole),
+        )
+
+    @router.post("/tokens/{token_id}/revoke", dependencies=[Depends(authz.needs(Action.MANAGE_PEOPLE))])
+    async def revoke_token(
+        request: Request, token_id: Annotated[str, PathParam(min_length=1, max_length=16)]
+    ) -> Response:
+        await checked_form(request)
+        await run_in_threadpool(people.revoke_token, _actor(request), token_id)
+        return back_to("/users")
+
+    @router.get("/activity", dependencies=[Depends(authz.needs(Action.READ_ACTIVITY))])
+    def activity_page(
+        request: Request,
+        user: Annotated[str, Query(max_length=64)] = "",
+        action: Annotated[str, Query(max_length=64)] = "",
+        q: Words = "",
+        offset: Offset = 0,
+    ) -> Response:
+        rows, total = people.activity(
+            user=user or None, action=action or None, text=q or None, offset=offset, limit=PAGE
+        )
+        return render(
+            request, "activity.html", rows=rows, total=total, user=user, action=action, q=q, offset=offset, page=PAGE
+        )
+
+
+def refusal_page(request: Request, error: SyncError | LedgerError) -> HTMLResponse:
+    """A refusal on a console page, said in the page's language, with a way back to where it came from."""
+    status = error.status if isinstance(error, SyncError) else LEDGER_STATUS.get(error.code, 422)
+    referer = urlsplit(request.headers.get("referer", ""))
+    back = referer.path if referer.netloc == request.url.netloc and referer.path.startswith("/") else "/"
+    return render(request, "refused.html", status_code=status, message=error.message(lang_of(request)), back=back)
