@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from ledger.access import Action, ConsoleRole, Grant, Person, Scope, may
 from sync.server import township
-from sync.server.app import create_app
+from console.site import create_site
 from sync.server.people import SYSTEM, Actor, People
 from sync.server.record import CentralRecord
 
@@ -71,8 +71,48 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("GET", "/v1/status"): (None, None),
     ("POST", "/v1/kiosk/balance"): (None, None),
     ("GET", "/v1/kiosk/board"): (None, None),
+    # The console's pages (a session cookie instead of a token; ``None`` scope: "some grant allows it",
+    # the page then shows only what the person may see).
+    ("GET", "/login"): (None, None),
+    ("POST", "/login"): (None, None),
+    ("POST", "/logout"): (A.MANAGE_SELF, T),
+    ("POST", "/logout-everywhere"): (A.MANAGE_SELF, T),
+    ("POST", "/lang"): (A.MANAGE_SELF, T),
+    ("GET", "/"): (A.READ_SHOP, None),
+    ("GET", "/households"): (A.READ_VILLAGE, None),
+    ("GET", "/households/{household_id}"): (A.READ_VILLAGE, V1),
+    ("GET", "/households/{household_id}/statement"): (A.READ_VILLAGE, V1),
+    ("POST", "/households/{household_id}/card"): (A.EDIT_HOUSEHOLDS, V1),
+    ("GET", "/shops"): (A.READ_SHOP, None),
+    ("POST", "/shops"): (A.MANAGE_SHOPS, T),
+    ("POST", "/shops/{shop_id}/enrol"): (A.MANAGE_SHOPS, T),
+    ("POST", "/devices/{device_id}/revoke"): (A.MANAGE_SHOPS, T),
+    ("GET", "/goods"): (A.READ_VILLAGE, None),
+    ("GET", "/exceptions"): (A.READ_TOWNSHIP, T),
+    ("POST", "/exceptions/{exception_id}/resolve"): (A.MANAGE_EXCEPTIONS, T),
+    ("POST", "/held/{txn_id}/decide"): (A.MANAGE_EXCEPTIONS, T),
+    ("GET", "/policy"): (A.READ_TOWNSHIP, T),
+    ("POST", "/policy"): (A.MANAGE_POLICY, T),
+    ("GET", "/users"): (A.MANAGE_PEOPLE, T),
+    ("POST", "/users"): (A.MANAGE_PEOPLE, T),
+    ("POST", "/users/{user_id}/active"): (A.MANAGE_PEOPLE, T),
+    ("POST", "/users/{user_id}/password"): (A.MANAGE_PEOPLE, T),
+    ("POST", "/users/{user_id}/tokens"): (A.MANAGE_PEOPLE, T),
+    ("POST", "/tokens/{token_id}/revoke"): (A.MANAGE_PEOPLE, T),
+    ("GET", "/activity"): (A.READ_ACTIVITY, T),
 }
-FILLED = {"{shop_id}": "S1", "{device_id}": "D9", "{household_id}": "H1", "{exception_id}": "1", "{txn_id}": "x"}
+# Calls that would end the test's own session; their own tests sign out.
+NOT_CALLED = {("POST", "/logout"), ("POST", "/logout-everywhere")}
+FILLED = {
+    "{shop_id}": "S1",
+    "{device_id}": "D9",
+    "{household_id}": "H1",
+    "{exception_id}": "1",
+    "{txn_id}": "x",
+    "{user_id}": "999",
+    "{token_id}": "x",
+}
+PASSWORD = "correct horse battery"
 QUERY = {"/v1/admin/households": "?village=V1", "/v1/admin/reports/ranking": "?village=V1"}
 
 PEOPLE = {
@@ -119,13 +159,16 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Any:
         township.put_village(record, village, f"{village}村")
         township.put_shop(record, "S" + village[1], f"{village}超市", village)
     township.put_household(record, township.HouseholdInput("H1", "V1", "张三", "S1"))
-    people = People(record)
+    app = create_site(url, record=record)
+    people: People = app.state.people
     tokens = {}
     for name, grants in PEOPLE.items():
-        user = people.add_user(Actor.command_line(SYSTEM), name, name, None, grants)
-        tokens[name] = (people.new_api_token(Actor.command_line(SYSTEM), user.user_id, "test")[0], user.person)
-    app = create_app(url, record=record)
-    with TestClient(app) as client:
+        user = people.add_user(Actor.command_line(SYSTEM), name, name, PASSWORD, grants)
+        token = people.new_api_token(Actor.command_line(SYSTEM), user.user_id, "test")[0]
+        signed = people.sign_in(name, PASSWORD, "testclient", "zh")
+        tokens[name] = (token, user.person, signed.cookie, signed.session.csrf)
+    # Session cookies are Secure: the test client speaks "https" to the app (no TLS is involved).
+    with TestClient(app, base_url="https://testserver") as client:
         yield app, client, tokens
     record.close()
 
@@ -140,28 +183,38 @@ def test_every_route_has_an_entry_and_states_its_action(town: Any) -> None:
         assert declared[key] == action, key
 
 
-def _call(client: TestClient, method: str, path: str, token: str | None) -> int:
+def _call(client: TestClient, method: str, path: str, who: tuple[Any, ...] | None) -> int:
     url = path
     for placeholder, value in FILLED.items():
         url = url.replace(placeholder, value)
     url += QUERY.get(path, "")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return client.request(method, url, headers=headers, json={}).status_code
+    if path.startswith("/v1/"):
+        headers = {"Authorization": f"Bearer {who[0]}"} if who else {}
+        return client.request(method, url, headers=headers, json={}).status_code
+    # A console page: the person's session cookie, and on a form the session's own CSRF token, so
+    # that a 403 can only come from the person's roles.
+    headers = {"Cookie": f"lovemart_session={who[2]}"} if who else {}
+    data = {"csrf": who[3]} if who and method == "POST" else None
+    return client.request(method, url, headers=headers, data=data, follow_redirects=False).status_code
 
 
 @pytest.mark.parametrize("who", [*PEOPLE, None])
 def test_each_person_is_refused_exactly_what_their_roles_do_not_allow(town: Any, who: str | None) -> None:
     app, client, tokens = town
     for (method, path), (action, scope) in EXPECTED.items():
-        if action is None:
+        if action is None or (method, path) in NOT_CALLED:
             continue
-        status = _call(client, method, path, tokens[who][0] if who else None)
+        status = _call(client, method, path, tokens[who] if who else None)
         if who is None:
-            assert status == 401, (method, path, status)
+            if path.startswith("/v1/"):
+                assert status == 401, (method, path, status)
+            else:  # a page without a session: to the sign-in page
+                assert status == 303, (method, path, status)
             continue
         person: Person = tokens[who][1]
         if scope is None:  # allowed if some grant allows the action anywhere; the body decides the rest
-            allowed = any(may(person, action, Scope(village_id=v)) for v in ("V1", "V2")) or may(person, action)
+            places = [Scope(village_id=v) for v in ("V1", "V2")] + [V1_SHOP, Scope(village_id="V2", shop_id="S2")]
+            allowed = any(may(person, action, place) for place in places) or may(person, action)
         else:
             allowed = may(person, action, scope)
         assert (status == 403) == (not allowed), (who, method, path, status)
@@ -200,4 +253,5 @@ def test_an_api_change_is_in_the_activity_log_without_its_secrets(town: Any) -> 
         "/v1/admin/kiosk-tokens", headers={"Authorization": f"Bearer {tokens['auditor'][0]}"}, json={}
     )
     assert refused.status_code == 403
-    assert not app.state.people.activity(user="auditor")[0]  # a refused call changed nothing and logs nothing
+    logged = [e.action for e in app.state.people.activity(user="auditor")[0]]
+    assert logged == ["sign_in"]  # a refused call changed nothing and logs nothing
