@@ -164,6 +164,8 @@ def cmd_central_demo(args: argparse.Namespace, home: ShopParts) -> int:
         raise LedgerError("bad_quantity", value=args.households, max=200_000)
     if not 1 <= args.shops <= 99:
         raise LedgerError("bad_quantity", value=args.shops, max=99)
+    if args.console:
+        return _console_demo(args, home)
     record = open_record(args, home)
     try:
         try:
@@ -191,6 +193,30 @@ def cmd_central_demo(args: argparse.Namespace, home: ShopParts) -> int:
     lines += [f"  {s['shop_id']} {s['name']}  enrol: {s['enrol_token']}" for s in summary["shops"]]
     if admin_token:
         lines.append(text("central.demo.admin_token", lang, token=admin_token))
+    args.out.result(summary, lines)
+    return 0
+
+
+def _console_demo(args: argparse.Namespace, home: ShopParts) -> int:
+    """``central demo --console``: the console's demo township (``lovemart_tools.console_demo``)."""
+    from lovemart_tools.console_demo import seed_console_demo
+
+    url = database_url(args, home)
+    record = open_record(args, home)
+    try:
+        configured = record.configured()
+    finally:
+        record.close()
+    if configured:
+        raise LedgerError("demo_needs_empty_database")
+    try:
+        summary = seed_console_demo(url, args.households, args.seed)
+    except _sync_errors() as error:
+        raise CentralRefusal.of(error) from error
+    lang = args.out.lang
+    lines = [text("central.demo.console", lang, households=summary["households"], transactions=summary["transactions"])]
+    lines += [f"  {p['name']:<6} {p['full_name']}" for p in summary["people"]]
+    lines.append(text("central.demo.console_password", lang, password=summary["password"]))
     args.out.result(summary, lines)
     return 0
 
@@ -789,6 +815,12 @@ def register(commands: Subcommands, add: AddCommand, group: AddGroup) -> None:
     p.add_argument("--households", type=int, default=200)
     p.add_argument("--shops", type=int, default=3)
     p.add_argument("--seed", type=int, default=2026)
+    p.add_argument(
+        "--console",
+        action="store_true",
+        help="on an empty database: three villages whose shops have sold, stocked and synced for 90 days, "
+        "and demo people who sign in to the console (password lovemart-demo)",
+    )
 
     p = add(g, "report", cmd_central_report, "reports: totals, ranking, shops, liability, overdrafts")
     p.add_argument("report", choices=["totals", "ranking", "shops", "liability", "overdrafts"])
