@@ -218,14 +218,13 @@ def _redeem(shop: DemoShop, rng: random.Random, hid: str, ctx: services.Context)
 
 def _overdraft(record: CentralRecord, shop: DemoShop, clock: SimulatedClock, now: datetime, clerk: Operator) -> None:
     """Yesterday: the committee cleared a household's points while the shop, not yet told, sold to it."""
-    hid = shop.households[0]
     clock.now = (now - timedelta(days=1)).replace(hour=9)
     shop.client.pull(shop.store)
     ctx = services.Context(operator=clerk, clock=clock)
-    view = services.balance_for_household(shop.store, hid, clock)
+    views = {hid: services.balance_for_household(shop.store, hid, clock) for hid in shop.households}
+    hid = max(shop.households, key=lambda h: (views[h].redeemable, h))
     township.clear(record, hid, "酒驾（零容忍）")
     clock.now = (now - timedelta(days=1)).replace(hour=15)
-    if view.redeemable >= 5:
-        _redeem(shop, random.Random(7), hid, ctx)
+    _redeem(shop, random.Random(7), hid, ctx)
     clock.now = (now - timedelta(days=1)).replace(hour=21)
     shop.client.push(shop.store)

@@ -1,0 +1,287 @@
+"""The township console's pages over the real app and a demo township (issue 13).
+
+The demo is made through the real paths (``lovemart_tools.console_demo``: shops that sold and synced over
+the API); each person signs in through the sign-in form as a browser would. Browser tests with a real
+server and Chromium are in ``tests/e2e/test_console_browser.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from console.site import create_site
+from ledger.messages import text
+from lovemart_tools.console_demo import DEMO_PASSWORD, seed_console_demo
+from sync.server import township
+from sync.server.record import CentralRecord
+
+PAGES = ["/", "/households", "/households/XF0001", "/households/XF0001/statement", "/shops", "/goods"]
+LONG_AGO = (date.today() - timedelta(days=365)).isoformat()
+ADMIN_PAGES = PAGES + ["/exceptions", "/policy", "/users", "/activity", "/?village=HP"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('console') / 'central.sqlite3'}"
+    seed_console_demo(url, households=15)
+    record = CentralRecord.open(url)
+    app = create_site(url, record=record)
+    yield app, record
+    record.close()
+
+
+def browser(app: Any) -> TestClient:
+    """A client that keeps cookies like a browser; "https" because the session cookie is Secure."""
+    return TestClient(app, base_url="https://testserver")
+
+
+def form_token(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, "the page has a form with its token"
+    return found.group(1)
+
+
+def signed_in(app: Any, name: str, lang: str = "zh") -> TestClient:
+    client = browser(app)
+    page = client.get("/login", params={"lang": lang})
+    answer = client.post(
+        "/login",
+        data={"csrf": form_token(page.text), "name": name, "password": DEMO_PASSWORD, "next": "/", "lang": lang},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def test_a_page_asks_for_sign_in_and_comes_back_after_it(demo: Any) -> None:
+    app, _record = demo
+    client = browser(app)
+    first = client.get("/households?q=XF", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/login?next=%2Fhouseholds%3Fq%3DXF"
+    page = client.get(first.headers["location"])
+    assert 'name="next" value="/households?q=XF"' in page.text
+    answer = client.post(
+        "/login",
+        data={"csrf": form_token(page.text), "name": "wang", "password": DEMO_PASSWORD, "next": "/households?q=XF"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/households?q=XF"
+    cookie = answer.headers["set-cookie"].lower()
+    assert "lovemart_session=" in cookie and "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
+    assert client.get("/households?q=XF").status_code == 200
+
+
+def test_sign_in_never_sends_anyone_to_another_site(demo: Any) -> None:
+    app, _record = demo
+    client = browser(app)
+    page = client.get("/login")
+    answer = client.post(
+        "/login",
+        data={"csrf": form_token(page.text), "name": "wang", "password": DEMO_PASSWORD, "next": "//evil.example/x"},
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/"
+
+
+def test_a_sign_in_form_without_its_token_is_refused(demo: Any) -> None:
+    app, _record = demo
+    client = browser(app)
+    client.get("/login")
+    answer = client.post("/login", data={"csrf": "forged", "name": "wang", "password": DEMO_PASSWORD})
+    assert answer.status_code == 403 and "lovemart_session" not in answer.headers.get("set-cookie", "")
+    assert text("csrf_failed", "zh") in answer.text
+
+
+def test_wrong_passwords_lock_the_name_and_the_page_says_so(demo: Any) -> None:
+    app, _record = demo
+    client = browser(app)
+    statuses = []
+    for _ in range(6):
+        page = client.get("/login")
+        answer = client.post("/login", data={"csrf": form_token(page.text), "name": "chen", "password": "wrong-one!!"})
+        statuses.append(answer.status_code)
+    assert statuses[:4] == [401] * 4 and statuses[4:] == [429, 429]
+    assert "分钟" in answer.text  # the page says how long to wait
+    page = client.get("/login")
+    right = client.post("/login", data={"csrf": form_token(page.text), "name": "chen", "password": DEMO_PASSWORD})
+    assert right.status_code == 429  # even the right password waits
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_renders_for_the_administrator_with_every_word_found(demo: Any, lang: str) -> None:
+    app, _record = demo
+    client = signed_in(app, "wang", lang)
+    for path in ADMIN_PAGES:
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text[:300])
+        assert not re.findall(r"console\.(?!css)[a-z_]", page.text), (path, "a word missing from the catalogue")
+        assert page.headers["content-security-policy"].startswith("default-src 'self'")
+        assert "http://" not in page.text and "https://" not in page.text  # nothing from elsewhere
+    assert ("总览" if lang == "zh" else "Overview") in client.get("/").text
+
+
+def test_the_overview_counts_what_the_shops_did_and_warns_of_a_silent_shop(demo: Any) -> None:
+    app, record = demo
+    client = signed_in(app, "zhao")
+    page = client.get("/", params={"from": LONG_AGO}).text
+    assert "光明村积分超市" in page and "天未同步" in page  # S03 stopped syncing 40 days ago
+    with record.store.read() as unit:
+        households = unit.household_count()
+    assert f"<b>{households}</b>" in page
+
+
+def test_a_form_without_the_session_token_changes_nothing(demo: Any) -> None:
+    app, record = demo
+    client = signed_in(app, "wang")
+    before = township.policy_json(record)
+    answer = client.post("/policy", data={"redeemable_floor": "5", "base_points": "1"})
+    assert answer.status_code == 403
+    assert township.policy_json(record) == before
+
+
+def test_a_policy_change_is_logged_with_before_and_after(demo: Any) -> None:
+    app, record = demo
+    client = signed_in(app, "wang")
+    page = client.get("/policy").text
+    fields = dict(re.findall(r'name="([a-z_]+)" type="number" min="0" max="1000000000" value="(\d+)"', page))
+    fields["visitor_limit"] = str(int(fields["visitor_limit"]) + 7)
+    answer = client.post("/policy", data={**fields, "cycle": "annual", "csrf": form_token(page)})
+    assert answer.status_code == 200
+    assert township.policy_json(record)["visitor_limit"] == int(fields["visitor_limit"])
+    entries, _total = app.state.people.activity(action="policy.change")
+    assert entries[0].user_name == "wang" and '"visitor_limit"' in (entries[0].before or "")
+    assert fields["visitor_limit"] in (entries[0].after or "")
+
+
+def test_a_clerk_sees_their_village_only(demo: Any) -> None:
+    app, _record = demo
+    client = signed_in(app, "li")
+    landing = client.get("/", follow_redirects=False)
+    assert landing.status_code == 303 and "village=XF" in landing.headers["location"]
+    listing = client.get("/households").text
+    assert "XF0001" in listing and "HP0001" not in listing and "GM0001" not in listing
+    assert client.get("/households/HP0001").status_code == 403
+    assert client.get("/", params={"village": "HP"}).status_code == 403
+    assert client.get("/households", params={"village": "HP"}).status_code == 403
+    assert client.get("/households/XF0001").status_code == 200
+    assert client.get("/policy").status_code == 403
+    menu = re.findall(r'<nav class="menu">(.*?)</nav>', client.get("/households").text, re.S)[0]
+    assert "/users" not in menu and "/exceptions" not in menu
+
+
+def test_a_shop_manager_reads_their_shop(demo: Any) -> None:
+    app, _record = demo
+    client = signed_in(app, "liu")
+    landing = client.get("/", follow_redirects=False)
+    assert landing.status_code == 303 and landing.headers["location"] == "/shops"
+    shops = client.get("/shops").text
+    assert "S02" in shops and "S01" not in shops
+    assert client.get("/households").status_code == 403
+
+
+def test_the_auditor_reads_everything_and_changes_nothing(demo: Any) -> None:
+    app, _record = demo
+    client = signed_in(app, "zhao")
+    assert client.get("/activity").status_code == 200
+    page = client.get("/exceptions").text
+    assert "/resolve" not in page  # no form to change anything
+    token = form_token(client.get("/households").text)
+    assert client.post("/shops/S01/enrol", data={"csrf": token}).status_code == 403
+
+
+def test_a_statement_adds_up_to_the_balance(demo: Any) -> None:
+    app, record = demo
+    client = signed_in(app, "li")
+    page = client.get("/households/XF0002/statement", params={"from": LONG_AGO}).text
+    rows = re.findall(
+        r'<td class="num (?:plus|minus|)">([+-]?\d+)</td><td class="num">([\d,-]+)</td></tr>', page
+    )
+    assert rows, "the statement lists movements"
+    running = 0
+    for points, balance in rows:
+        running += int(points)
+        assert int(balance.replace(",", "")) == running
+    assert township.household(record, "XF0002")["balance"] == running
+
+
+def test_what_people_typed_is_shown_as_text_never_as_markup(demo: Any) -> None:
+    app, record = demo
+    township.put_household(record, township.HouseholdInput("XF0999", "XF", "<script>alert(1)</script>", "S01", ()))
+    client = signed_in(app, "wang")
+    page = client.get("/households/XF0999").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_an_enrolment_code_is_shown_once_and_a_revoked_device_cannot_sync(demo: Any) -> None:
+    app, _record = demo
+    client = signed_in(app, "wang")
+    token = form_token(client.get("/shops").text)
+    shown = client.post("/shops/S01/enrol", data={"csrf": token})
+    code = re.search(r'<code class="token">([^<]+)</code>', shown.text)
+    assert code, "the code is on the page"
+    assert code.group(1) not in client.get("/shops").text  # and only there
+    api = TestClient(app)
+    enrolled = api.post("/v1/enrol", json={"v": 1, "token": code.group(1)}).json()
+    device = {"Authorization": f"Bearer {enrolled['device_token']}"}
+    assert api.get("/v1/status", headers=device).status_code == 200
+    answer = client.post(f"/devices/{enrolled['device_id']}/revoke", data={"csrf": token}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert api.get("/v1/status", headers=device).status_code == 401
+
+
+def test_resolving_an_exception_records_who_and_why(demo: Any) -> None:
+    app, record = demo
+    open_ones = township.exceptions(record, "open")
+    assert open_ones, "the demo made an overdraft"
+    client = signed_in(app, "wang")
+    page = client.get("/exceptions").text
+    assert f"/exceptions/{open_ones[0]['id']}/resolve" in page
+    answer = client.post(
+        f"/exceptions/{open_ones[0]['id']}/resolve", data={"csrf": form_token(page), "note": "已上门核实，下次奖励抵扣"}
+    )
+    assert answer.status_code == 200
+    resolved = next(e for e in township.exceptions(record, None) if e["id"] == open_ones[0]["id"])
+    assert resolved["status"] == "resolved" and "已上门核实" in resolved["resolution"] and "wang" in resolved["resolution"]
+    assert app.state.people.activity(action="exception.resolve")[0][0].target == str(open_ones[0]["id"])
+
+
+def test_an_api_token_made_in_the_console_works_and_is_shown_once(demo: Any) -> None:
+    app, _record = demo
+    client = signed_in(app, "wang")
+    page = client.get("/users").text
+    zhao = re.search(r'action="/users/(\d+)/tokens"', page.split("zhao", 1)[1])
+    assert zhao
+    shown = client.post(f"/users/{zhao.group(1)}/tokens", data={"csrf": form_token(page), "label": "脚本"})
+    token = re.search(r'<code class="token">([^<]+)</code>', shown.text)
+    assert token
+    api = TestClient(app)
+    headers = {"Authorization": f"Bearer {token.group(1)}"}
+    assert api.get("/v1/admin/reports/totals", headers=headers).status_code == 200
+    assert api.get("/v1/admin/policy", headers=headers).status_code == 200
+    assert api.put("/v1/admin/policy", headers=headers, json={"visitor_limit": 1}).status_code == 403  # an auditor's
+    assert token.group(1) not in client.get("/users").text
+
+
+def test_the_language_switch_and_signing_out_everywhere(demo: Any) -> None:
+    app, _record = demo
+    first, second = signed_in(app, "zhao"), signed_in(app, "zhao")
+    page = first.get("/").text
+    switched = first.post("/lang", data={"csrf": form_token(page), "lang": "en", "back": "/households"})
+    assert switched.status_code == 200 and "Households" in switched.text
+    assert "农户" in second.get("/households").text  # the other session keeps its language
+    page = first.get("/").text
+    first.post("/logout-everywhere", data={"csrf": form_token(page)})
+    assert second.get("/", follow_redirects=False).status_code == 303  # signed out there too
+    assert first.get("/", follow_redirects=False).status_code == 303
+
+
+def test_console_static_files_are_shipped_in_the_package() -> None:
+    css = Path(__file__).resolve().parents[2] / "console" / "static" / "console.css"
+    assert css.is_file() and "@media print" in css.read_text(encoding="utf-8")
