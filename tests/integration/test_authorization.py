@@ -14,9 +14,9 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from console.site import create_site
 from ledger.access import Action, ConsoleRole, Grant, Person, Scope, may
 from sync.server import township
-from console.site import create_site
 from sync.server.people import SYSTEM, Actor, People
 from sync.server.record import CentralRecord
 

@@ -8,8 +8,8 @@ server and Chromium are in ``tests/e2e/test_console_browser.py``.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -248,7 +248,8 @@ def test_resolving_an_exception_records_who_and_why(demo: Any) -> None:
     )
     assert answer.status_code == 200
     resolved = next(e for e in township.exceptions(record, None) if e["id"] == open_ones[0]["id"])
-    assert resolved["status"] == "resolved" and "已上门核实" in resolved["resolution"] and "wang" in resolved["resolution"]
+    assert resolved["status"] == "resolved"
+    assert "已上门核实" in resolved["resolution"] and "wang" in resolved["resolution"]
     assert app.state.people.activity(action="exception.resolve")[0][0].target == str(open_ones[0]["id"])
 
 
