@@ -200,9 +200,7 @@ def test_a_statement_adds_up_to_the_balance(demo: Any) -> None:
     app, record = demo
     client = signed_in(app, "li")
     page = client.get("/households/XF0002/statement", params={"from": LONG_AGO}).text
-    rows = re.findall(
-        r'<td class="num (?:plus|minus|)">([+-]?\d+)</td><td class="num">([\d,-]+)</td></tr>', page
-    )
+    rows = re.findall(r'<td class="num (?:plus|minus|)">([+-]?\d+)</td><td class="num">([\d,-]+)</td></tr>', page)
     assert rows, "the statement lists movements"
     running = 0
     for points, balance in rows:
