@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.datastructures import FormData
 
 from ledger.access import TOWNSHIP, Action, Person, Scope, may, may_somewhere
-from ledger.messages import pick_language, text
+from ledger.messages import LANGS, pick_language, text
 from ledger.storage.people import SessionRecord
 from sync.errors import SyncError
 
@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 LOGIN_CSRF_COOKIE = "lovemart_login_csrf"
 LANG_COOKIE = "lovemart_lang"
 MAX_FORM_FIELDS = 200
+HTML_LANG = {"zh": "zh-CN", "en": "en"}  # the page's ``lang`` attribute (fonts and line breaking follow it)
 
 
 @cache
@@ -118,7 +119,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         .render(
             t=t,
             lang=lang,
-            other_lang="en" if lang == "zh" else "zh",
+            other_lang=next(other for other in LANGS if other != lang),
+            html_lang=HTML_LANG[lang],
             person=person,
             csrf=session.csrf if session else "",
             menu=menu_for(person),

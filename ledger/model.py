@@ -232,6 +232,8 @@ class Household:
     home_shop_id: str
     status: HouseholdStatus = HouseholdStatus.ACTIVE
     members: tuple[Member, ...] = ()
+    village_group: str = ""  # 村民小组, as the village's own lists have it ("3组")
+    house_no: str = ""  # 门牌号
 
 
 @dataclass(frozen=True)

@@ -549,6 +549,9 @@ class HouseholdWire(TypedDict):
     head_name: PersonText
     home_shop_id: DeviceId
     members: NotRequired[Annotated[list[tuple[PersonText, PersonText]], Field(max_length=100)]]
+    # Left out when empty, so an older shop reads a newer township's households unchanged.
+    village_group: NotRequired[Annotated[str, _STRICT, _length(32), _STORABLE]]
+    house_no: NotRequired[Annotated[str, _STRICT, _length(32), _STORABLE]]
 
 
 class CardWire(TypedDict):
@@ -685,13 +688,18 @@ def master_to_wire(record: MasterRecord) -> tuple[str, Message]:
     if isinstance(record, Shop):
         return "shop", {"shop_id": record.shop_id, "name": record.name, "village_id": record.village_id}
     if isinstance(record, Household):
-        return "household", {
+        wire: dict[str, Any] = {
             "household_id": record.household_id,
             "village_id": record.village_id,
             "head_name": record.head_name,
             "home_shop_id": record.home_shop_id,
             "members": [[m.name, m.relation] for m in record.members],
         }
+        if record.village_group:
+            wire["village_group"] = record.village_group
+        if record.house_no:
+            wire["house_no"] = record.house_no
+        return "household", wire
     if isinstance(record, PassbookCard):
         return "card", {
             "household_id": record.household_id,
@@ -734,6 +742,8 @@ def master_of(kind: str, data: Any) -> MasterRecord:
             data["home_shop_id"],
             HouseholdStatus.ACTIVE,
             members,
+            data.get("village_group", ""),
+            data.get("house_no", ""),
         )
     if kind == "card":
         return PassbookCard(

@@ -993,6 +993,8 @@ class CentralUnit:
                 T_HOUSEHOLD.c.household_id.ilike(pattern, escape="\\")
                 | T_HOUSEHOLD.c.head_name.like(pattern, escape="\\")
                 | T_HOUSEHOLD.c.members.like(pattern, escape="\\")
+                | T_HOUSEHOLD.c.house_no.like(pattern, escape="\\")
+                | T_HOUSEHOLD.c.village_group.like(pattern, escape="\\")
             )
         total = int(self.c.execute(select(func.count()).select_from(T_HOUSEHOLD).where(*where)).scalar_one())
         query = (

@@ -343,6 +343,8 @@ def _household(row: Row[Any]) -> Household:
         home_shop_id=row.home_shop_id,
         status=HouseholdStatus(row.status),
         members=tuple(Member(name, relation) for name, relation in json.loads(row.members)),
+        village_group=row.village_group,
+        house_no=row.house_no,
     )
 
 
@@ -468,6 +470,8 @@ class SqlUnit:
                 "home_shop_id": household.home_shop_id,
                 "status": str(household.status),
                 "members": members,
+                "village_group": household.village_group,
+                "house_no": household.house_no,
             },
         )
         if (
@@ -509,6 +513,8 @@ class SqlUnit:
                     "home_shop_id": h.home_shop_id,
                     "status": str(h.status),
                     "members": json.dumps([[m.name, m.relation] for m in h.members], ensure_ascii=False),
+                    "village_group": h.village_group,
+                    "house_no": h.house_no,
                 }
                 for h in new
             ],

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text  # not "text": the message extractor reads text("...") as a message key
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -97,6 +98,8 @@ class HouseholdRowTable(Base):
     home_shop_id: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="active")
     members: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[name, relation], ...]
+    village_group: Mapped[str] = mapped_column(String(32), default="", server_default=sql_text("''"))  # 村民小组 (0008)
+    house_no: Mapped[str] = mapped_column(String(32), default="", server_default=sql_text("''"))  # 门牌号 (0008)
 
 
 class PassbookCardRow(Base):

@@ -407,6 +407,8 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
             body.head_name,
             body.home_shop_id,
             township.members_from([m.model_dump() if isinstance(m, bodies.MemberIn) else m for m in body.members]),
+            body.village_group,
+            body.house_no,
         )
         return township.put_household(central, given)
 

@@ -7,7 +7,8 @@ nothing: a half-imported register leaves nobody sure which households have passb
 
 Columns (header names in Chinese or English; the header may sit below a title row):
 户号/household_id, 户主/head_name, 村/village (the village's id or name), 超市/home_shop (optional when
-the village has exactly one shop), 家庭成员/members (optional: ``李四(配偶)、王五(儿子)``).
+the village has exactly one shop), 家庭成员/members (optional: ``李四(配偶)、王五(儿子)``), 村民小组/village_group and
+门牌号/house_no (optional).
 Importing a household that exists updates its record; its points, status and cards stay.
 """
 
@@ -41,6 +42,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "village": ("村", "村名", "村编号", "行政村", "village_id", "village"),
     "home_shop": ("超市", "所属超市", "爱心超市", "home_shop_id", "home_shop", "shop"),
     "members": ("家庭成员", "成员", "members"),
+    "village_group": ("村民小组", "小组", "组", "village_group", "group"),
+    "house_no": ("门牌号", "门牌", "house_no", "house_number"),
 }
 REQUIRED = ("household_id", "head_name", "village")
 # A column as a refusal names it: "户号" to the township's clerk, "household_id" under ``--lang en``.
@@ -50,6 +53,8 @@ LABELS = {
     "village": Message("import.column.village"),
     "home_shop": Message("import.column.home_shop"),
     "members": Message("import.column.members"),
+    "village_group": Message("import.column.village_group"),
+    "house_no": Message("import.column.house_no"),
 }
 _MEMBER_SPLIT = re.compile(r"[、,，;；/\n]+")
 _MEMBER = re.compile(r"^\s*([^()（）]+?)\s*(?:[(（]\s*([^()（）]*?)\s*[)）])?\s*$")
@@ -145,7 +150,15 @@ def _check_rows(
             members = parse_members(_cell(values, columns, "members"))
         except Invalid as error:
             row_problems.append(error)
-        given = HouseholdInput(household_id, village_id or "", _cell(values, columns, "head_name"), shop_text, members)
+        given = HouseholdInput(
+            household_id,
+            village_id or "",
+            _cell(values, columns, "head_name"),
+            shop_text,
+            members,
+            _cell(values, columns, "village_group"),
+            _cell(values, columns, "house_no"),
+        )
         row_problems += check_household(unit, given, check_place=False)
         if household_id in seen:
             row_problems.append(Invalid("household_repeated", household_id=household_id, row=seen[household_id]))

@@ -184,6 +184,8 @@ class HouseholdInput:
     head_name: str
     home_shop_id: str
     members: tuple[Member, ...] = ()
+    village_group: str = ""  # 村民小组
+    house_no: str = ""  # 门牌号
 
 
 class Invalid(LedgerError):
@@ -207,6 +209,9 @@ def check_household(unit: CentralUnit, given: HouseholdInput, check_place: bool 
     for member in given.members:
         if not member.name.strip() or len(member.name) > 100 or len(member.relation) > 20:
             problems.append(Invalid("member_invalid", name=member.name))
+    for value in (given.village_group, given.house_no):
+        if len(value.strip()) > 32 or "\x00" in value:
+            problems.append(Invalid("household_place_too_long", text=value[:40]))
     return problems
 
 
@@ -218,7 +223,14 @@ def store_household(unit: CentralUnit, given: HouseholdInput, when: str) -> tupl
     # The head is a member too (the kiosk lists the household); registers often list only the others.
     members = given.members if any(m.name == head.name for m in given.members) else (head, *given.members)
     household = Household(
-        given.household_id, given.village_id, given.head_name.strip(), given.home_shop_id, status, members
+        given.household_id,
+        given.village_id,
+        given.head_name.strip(),
+        given.home_shop_id,
+        status,
+        members,
+        given.village_group.strip(),
+        given.house_no.strip(),
     )
     unit.ledger.put_household(household)
     card = None
@@ -253,6 +265,8 @@ def household_json(unit: CentralUnit, household_id: str) -> dict[str, Any]:
         "village_id": household.village_id,
         "home_shop_id": household.home_shop_id,
         "status": str(household.status),
+        "village_group": household.village_group,
+        "house_no": household.house_no,
         "members": [{"name": m.name, "relation": m.relation} for m in household.members],
         "balance": balance,
         "earned_cycle": earned,
