@@ -15,8 +15,10 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
-from console import charts
+from console import charts, documents
+from console.paper import Paper
 from console.web import (
     LANG_COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -30,12 +32,13 @@ from console.web import (
     safe_next,
     session_of,
 )
-from ledger.access import Action, ConsoleRole, Grant, Person, Scope, may, visible_villages
-from ledger.errors import LedgerError
+from ledger.access import Action, ConsoleRole, Grant, Person, Scope, may, may_somewhere, visible_villages
+from ledger.documents import TableDocument
+from ledger.errors import ImportProblem, LedgerError
 from ledger.messages import N_, pick_language
 from sync.errors import SyncError
-from sync.server import authz, overview, township
-from sync.server.app import LEDGER_STATUS
+from sync.server import authz, imports, overview, township
+from sync.server.app import LEDGER_STATUS, with_upload
 from sync.server.gate import SESSION_COOKIE
 from sync.server.people import Actor, People
 from sync.server.record import CentralRecord
@@ -83,11 +86,12 @@ def _villages_for(central: CentralRecord, person: Person, action: Action) -> lis
     return [v for v in villages if v["village_id"] in allowed]
 
 
-def install_pages(app: FastAPI, central: CentralRecord, people: People) -> None:
+def install_pages(app: FastAPI, central: CentralRecord, people: People, paper: Paper | None = None) -> None:
     router = APIRouter(include_in_schema=False)
     _sign_in_routes(router, central, people)
     _overview_routes(router, central)
-    _household_routes(router, central, people)
+    _household_form_routes(router, central, people)
+    _household_routes(router, central, people, paper)
     _shop_routes(router, central, people)
     _exception_routes(router, central, people)
     _policy_routes(router, central, people)
@@ -204,7 +208,7 @@ def _overview_routes(router: APIRouter, central: CentralRecord) -> None:
 # ----- households -------------------------------------------------------------------------------------------
 
 
-def _household_routes(router: APIRouter, central: CentralRecord, people: People) -> None:
+def _household_routes(router: APIRouter, central: CentralRecord, people: People, paper: Paper | None) -> None:
     @router.get("/households", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.somewhere))])
     def households_page(request: Request, q: Words = "", village: Village = None, offset: Offset = 0) -> Response:
         person = person_of(request)
@@ -213,6 +217,7 @@ def _household_routes(router: APIRouter, central: CentralRecord, people: People)
             request,
             "households.html",
             found=found,
+            can_edit=may_somewhere(person, Action.EDIT_HOUSEHOLDS),
             q=q,
             village_id=_village_arg(village),
             villages=_villages_for(central, person, Action.READ_VILLAGE),
@@ -239,6 +244,29 @@ def _household_routes(router: APIRouter, central: CentralRecord, people: People)
         found = overview.statement(central, household_id.strip().upper(), period, lang_of(request))
         return render(request, "statement.html", s=found, period=period)
 
+    @router.get(
+        "/households/{household_id}/statement.pdf",
+        dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.household_path))],
+    )
+    def statement_pdf(request: Request, household_id: HouseholdId, first: Day = None, last: LastDay = None) -> Response:
+        today = overview.today_of(central)
+        period = overview.Period.parse(first or f"{today.year}-01-01", last, today)
+        found = overview.statement(central, household_id.strip().upper(), period, lang_of(request))
+        document = documents.statement_document(found, lang_of(request))
+        name = f"statement-{found['household_id']}-{period.since}-{period.last.isoformat()}.pdf"
+        return _pdf(paper, document=document, name=name)
+
+    @router.get(
+        "/villages/{village_id}/cards.pdf",
+        dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.village_path))],
+    )
+    def village_cards(request: Request, village_id: Annotated[str, PathParam(min_length=1, max_length=32)]) -> Response:
+        village_id = village_id.strip().upper()
+        cards, title = documents.village_cards(central, village_id, lang_of(request))
+        if paper is None:
+            raise SyncError("pdf_unavailable")
+        return _pdf_bytes(paper.cards_pdf(cards, title), f"cards-{village_id}.pdf")
+
     @router.post(
         "/households/{household_id}/card",
         dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.household_path))],
@@ -263,6 +291,20 @@ def _household_routes(router: APIRouter, central: CentralRecord, people: People)
             {"card_no": after["card_no"]},
         )
         return back_to(f"/households/{household_id}")
+
+
+def _pdf(paper: Paper | None, *, document: TableDocument, name: str) -> Response:
+    if paper is None:
+        raise SyncError("pdf_unavailable")
+    return _pdf_bytes(paper.table_pdf(document), name)
+
+
+def _pdf_bytes(content: bytes, name: str) -> Response:
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
 # ----- shops and devices ------------------------------------------------------------------------------------
@@ -529,3 +571,155 @@ def refusal_page(request: Request, error: SyncError | LedgerError) -> HTMLRespon
     referer = urlsplit(request.headers.get("referer", ""))
     back = referer.path if referer.netloc == request.url.netloc and referer.path.startswith("/") else "/"
     return render(request, "refused.html", status_code=status, message=error.message(lang_of(request)), back=back)
+
+
+# ----- adding, editing, moving and importing households -----------------------------------------------------
+
+
+def _editable_villages(central: CentralRecord, person: Person) -> list[dict[str, str]]:
+    return _villages_for(central, person, Action.EDIT_HOUSEHOLDS)
+
+
+def _known_village(central: CentralRecord, village_id: str) -> None:
+    """A village that does not exist is said so (before anyone is told they may not use it)."""
+    if not any(v["village_id"] == village_id for v in township.villages(central)):
+        raise LedgerError("village_unknown", village_id=village_id or "—")
+
+
+def _household_input(form: Any, household_id: str) -> township.HouseholdInput:
+    try:
+        members = imports.parse_members(field(form, "members", 2000))
+    except LedgerError as error:
+        raise error from None
+    return township.HouseholdInput(
+        household_id.strip().upper(),
+        field(form, "village_id", 32).upper(),
+        field(form, "head_name", 100),
+        field(form, "home_shop_id", 16).upper(),
+        members,
+        field(form, "village_group", 32),
+        field(form, "house_no", 32),
+    )
+
+
+def _form_values(form: Any) -> dict[str, str]:
+    names = ("household_id", "village_id", "head_name", "home_shop_id", "members", "village_group", "house_no")
+    return {name: str(form.get(name, ""))[:2000] for name in names}
+
+
+def _household_form_routes(router: APIRouter, central: CentralRecord, people: People) -> None:
+    def form_page(
+        request: Request, values: dict[str, str], editing: str | None, error: str | None, status_code: int = 200
+    ) -> HTMLResponse:
+        person = person_of(request)
+        return render(
+            request,
+            "household_form.html",
+            status_code=status_code,
+            values=values,
+            editing=editing,
+            error=error,
+            villages=_editable_villages(central, person),
+            shops=township.shops(central),
+        )
+
+    @router.get("/households/new", dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.somewhere))])
+    def new_household(request: Request, village: Village = None) -> Response:
+        return form_page(request, {"village_id": _village_arg(village) or ""}, None, None)
+
+    @router.post("/households/new", dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.somewhere))])
+    async def add_household(request: Request) -> Response:
+        form = await checked_form(request)
+        try:
+            given = _household_input(form, field(form, "household_id", 16))
+            _known_village(central, given.village_id)
+            authz.check(person_of(request), Action.EDIT_HOUSEHOLDS, Scope(village_id=given.village_id))
+            if authz.household_scope(central, given.household_id) is not None:
+                raise LedgerError("household_exists", household_id=given.household_id)
+            after = await run_in_threadpool(township.put_household, central, given)
+        except (SyncError, LedgerError) as error:
+            status = error.status if isinstance(error, SyncError) else LEDGER_STATUS.get(error.code, 422)
+            return form_page(request, _form_values(form), None, error.message(lang_of(request)), status)
+        await run_in_threadpool(people.changed, _actor(request), "household.add", given.household_id, None, after)
+        return back_to(f"/households/{given.household_id}")
+
+    @router.get(
+        "/households/{household_id}/edit",
+        dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.household_path))],
+    )
+    def edit_household(request: Request, household_id: HouseholdId) -> Response:
+        h = township.household(central, household_id.strip().upper())
+        members = "、".join(f"{m['name']}({m['relation']})" if m["relation"] else m["name"] for m in h["members"])
+        values = {
+            "household_id": h["household_id"],
+            "village_id": h["village_id"],
+            "head_name": h["name"],
+            "home_shop_id": h["home_shop_id"],
+            "members": members,
+            "village_group": h["village_group"],
+            "house_no": h["house_no"],
+        }
+        return form_page(request, values, h["household_id"], None)
+
+    @router.post(
+        "/households/{household_id}/edit",
+        dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.household_path))],
+    )
+    async def save_household(request: Request, household_id: HouseholdId) -> Response:
+        form = await checked_form(request)
+        household_id = household_id.strip().upper()
+        before = await run_in_threadpool(township.household, central, household_id)
+        try:
+            given = _household_input(form, household_id)
+            # Moving a household: the person must be allowed in the village it goes to as well.
+            _known_village(central, given.village_id)
+            authz.check(person_of(request), Action.EDIT_HOUSEHOLDS, Scope(village_id=given.village_id))
+            after = await run_in_threadpool(township.put_household, central, given)
+        except (SyncError, LedgerError) as error:
+            status = error.status if isinstance(error, SyncError) else LEDGER_STATUS.get(error.code, 422)
+            values = _form_values(form) | {"household_id": household_id}
+            return form_page(request, values, household_id, error.message(lang_of(request)), status)
+        action = "household.move" if after["village_id"] != before["village_id"] else "household.edit"
+        kept = ("village_id", "name", "home_shop_id", "members", "village_group", "house_no")
+        await run_in_threadpool(
+            people.changed,
+            _actor(request),
+            action,
+            household_id,
+            {k: before[k] for k in kept},
+            {k: after[k] for k in kept},
+        )
+        return back_to(f"/households/{household_id}")
+
+    @router.post("/households/import", dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.somewhere))])
+    async def import_register(request: Request) -> Response:
+        form = await request.form(max_files=1, max_fields=10)
+        session = session_of(request)
+        sent = form.get("csrf")
+        if session is None or not isinstance(sent, str) or not secrets.compare_digest(sent, session.csrf):
+            raise SyncError("csrf_failed")
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise SyncError("invalid", detail="file: choose the register's Excel file")
+        person = person_of(request)
+        allowed = (
+            None
+            if may(person, Action.EDIT_HOUSEHOLDS)
+            else [v["village_id"] for v in _editable_villages(central, person)]
+        )
+        lang = lang_of(request)
+        try:
+            result = await run_in_threadpool(
+                with_upload, upload, lambda path: imports.import_households(central, path, allowed)
+            )
+        except ImportProblem as problem:
+            return render(request, "import_result.html", status_code=422, result=None, problems=problem.lines(lang))
+        await run_in_threadpool(
+            people.changed,
+            _actor(request),
+            "household.import",
+            result["file"],
+            None,
+            {k: result[k] for k in ("imported", "created", "updated")},
+        )
+        return render(request, "import_result.html", result=result, problems=[])

@@ -42,6 +42,7 @@ STATUS: dict[str, int] = {
     N_("password_long"): 422,
     N_("password_weak"): 422,
     N_("passwords_differ"): 422,
+    N_("pdf_unavailable"): 503,
 }
 
 
@@ -56,4 +57,3 @@ class SyncError(CodedError):
     def retryable(self) -> bool:
         """Worth trying again later (network down, server busy), as opposed to refused for good."""
         return self.status >= 500
-

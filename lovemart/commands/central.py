@@ -367,7 +367,7 @@ def cmd_server(args: argparse.Namespace, home: ShopParts) -> int:
         log_level=args.log_level,
         certfile=args.certfile,
         keyfile=args.keyfile,
-        factory="console.site:site_from_env",
+        factory="lovemart.site:server_from_env",
     )
     return 0
 

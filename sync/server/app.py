@@ -26,6 +26,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.access import Action, Scope
@@ -93,6 +94,7 @@ LEDGER_STATUS = {
     "passbook_unknown": 404,
     "manager_required": 403,
     "import_duplicate": 409,
+    "household_exists": 409,
     "nothing_to_do": 409,
     "not_configured": 503,
     "disk_full": 503,
@@ -414,7 +416,7 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
 
     @router.post("/households/import", tags=["admin"], dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS))])
     def import_households(request: Request, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
-        return _with_upload(file, lambda path: imports.import_households(central, path))
+        return with_upload(file, lambda path: imports.import_households(central, path))
 
     @router.get(
         "/households/{household_id}",
@@ -461,7 +463,7 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
 
     @router.post("/points/import", tags=["admin"], dependencies=[Depends(authz.needs(Action.POST_POINTS))])
     def import_points(request: Request, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
-        return _with_upload(file, lambda path: township.import_score_sheet(central, path))
+        return with_upload(file, lambda path: township.import_score_sheet(central, path))
 
     @router.post("/points/base-grant", tags=["admin"], dependencies=[Depends(authz.needs(Action.POST_POINTS))])
     def base_grant(request: Request) -> dict[str, Any]:
@@ -582,7 +584,7 @@ def upload_name(filename: str | None) -> str:
     return name if name.strip(". ") else "upload"
 
 
-def _with_upload(upload: UploadFile, work: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+def with_upload(upload: StarletteUpload, work: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
     """Save an uploaded sheet in a temporary folder (the readers want a path, the result names the file)."""
     name = upload_name(upload.filename)
     folder = Path(tempfile.mkdtemp(prefix="lovemart-upload-"))

@@ -94,3 +94,8 @@ def needs(action: Action, scope_of: ScopeOf = township) -> Callable[..., Any]:
 
     dependency.action = action  # type: ignore[attr-defined]  # read by the authorization matrix test
     return dependency
+
+
+def village_path(request: Request, _central: CentralRecord) -> Scope:
+    """The village in the path (``/villages/{village_id}/...``)."""
+    return Scope(village_id=str(request.path_params.get("village_id", "")).strip().upper())

@@ -55,7 +55,7 @@ log = logging.getLogger("lovemart.server")
 
 MAX_SMALL_BODY = 64 * 1024  # enrol and admin JSON bodies
 MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and headers around an uploaded sheet
-UPLOADS = ("/v1/admin/households/import", "/v1/admin/points/import")
+UPLOADS = ("/v1/admin/households/import", "/v1/admin/points/import", "/households/import")
 BIG_BODIES = ("/v1/push", "/v1/admin/bundles/apply")
 OPEN_PATHS = ("/v1/health", "/v1/enrol", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 DEVICE_PATHS = ("/v1/push", "/v1/pull", "/v1/status")

@@ -15,7 +15,7 @@ Importing a household that exists updates its record; its points, status and car
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,11 @@ def _cell(values: Sequence[object], columns: dict[str, int], key: str) -> str:
 
 
 def _check_rows(
-    unit: CentralUnit, rows: list[Row], header_row: int, columns: dict[str, int]
+    unit: CentralUnit,
+    rows: list[Row],
+    header_row: int,
+    columns: dict[str, int],
+    allowed: Collection[str] | None = None,
 ) -> tuple[list[HouseholdInput], list[tuple[int | None, LedgerError]]]:
     villages = {v.village_id: v for v in unit.villages()}
     by_name: dict[str, list[str]] = {}
@@ -136,6 +140,8 @@ def _check_rows(
         row_problems: list[LedgerError] = []
         if village_id is None:
             row_problems.append(LedgerError("village_unknown", village_id=village_text or "—"))
+        elif allowed is not None and village_id not in allowed:
+            row_problems.append(Invalid("import_village_not_yours", village_id=village_id))
         shop_text = _cell(values, columns, "home_shop").upper()
         if shop_text and shop_text not in known_shops:
             row_problems.append(Invalid("shop_unknown", shop_id=shop_text))
@@ -160,6 +166,9 @@ def _check_rows(
             _cell(values, columns, "house_no"),
         )
         row_problems += check_household(unit, given, check_place=False)
+        existing = unit.ledger.household(household_id) if allowed is not None else None
+        if allowed is not None and existing is not None and existing.village_id not in allowed:
+            row_problems.append(Invalid("import_village_not_yours", village_id=existing.village_id))
         if household_id in seen:
             row_problems.append(Invalid("household_repeated", household_id=household_id, row=seen[household_id]))
         seen.setdefault(household_id, row_no)
@@ -169,13 +178,17 @@ def _check_rows(
     return entries, problems
 
 
-def import_households(record: CentralRecord, path: Path) -> dict[str, Any]:
-    """Add or update the households of a register sheet, all or none; new households get card 1."""
+def import_households(record: CentralRecord, path: Path, villages: Collection[str] | None = None) -> dict[str, Any]:
+    """Add or update the households of a register sheet, all or none; new households get card 1.
+
+    ``villages``: the villages the importing person may edit (None: all); a row of another village, or
+    of a household that lives in one, is a problem of that row like any other.
+    """
     path = Path(path)
     sheets = _read_sheets(path, _read_bytes(path))
     rows, header_row, columns = _locate(sheets)
     with record.write() as unit:
-        entries, problems = _check_rows(unit, rows, header_row, columns)
+        entries, problems = _check_rows(unit, rows, header_row, columns, villages)
         if not problems and not entries:
             problems.append((header_row, LedgerError("import_no_rows")))
         if problems:

@@ -167,6 +167,8 @@ def find_households(
                 "village_id": h.village_id,
                 "village": villages.get(h.village_id, h.village_id),
                 "members": len(h.members),
+                "village_group": h.village_group,
+                "house_no": h.house_no,
                 "status": str(h.status),
                 "balance": balance,
                 "earned_cycle": earned,
@@ -187,6 +189,7 @@ def statement(record: CentralRecord, household_id: str, period: Period, lang: st
             raise LedgerError("household_unknown", household_id=household_id)
         village = ledger.village(household.village_id)
         here = ledger.identity().shop_id
+        township_name = ledger.township().name
         opening = 0
         rows: list[dict[str, Any]] = []
         for txn in ledger.transactions(household_id=household_id, until=period.until):
@@ -203,7 +206,7 @@ def statement(record: CentralRecord, household_id: str, period: Period, lang: st
                     "kind": str(txn.kind),
                     "points": movement.points,
                     "text": movement.words(lang),
-                    "shop": shop.name if shop else txn.shop_id,
+                    "shop": shop.name if shop else township_name if txn.shop_id == here else txn.shop_id,
                     "receipt_no": movement.receipt_no,
                 }
             )

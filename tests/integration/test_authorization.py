@@ -83,6 +83,13 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("GET", "/households/{household_id}"): (A.READ_VILLAGE, V1),
     ("GET", "/households/{household_id}/statement"): (A.READ_VILLAGE, V1),
     ("POST", "/households/{household_id}/card"): (A.EDIT_HOUSEHOLDS, V1),
+    ("GET", "/households/{household_id}/statement.pdf"): (A.READ_VILLAGE, V1),
+    ("GET", "/villages/{village_id}/cards.pdf"): (A.EDIT_HOUSEHOLDS, V1),
+    ("GET", "/households/new"): (A.EDIT_HOUSEHOLDS, None),
+    ("POST", "/households/new"): (A.EDIT_HOUSEHOLDS, None),
+    ("GET", "/households/{household_id}/edit"): (A.EDIT_HOUSEHOLDS, V1),
+    ("POST", "/households/{household_id}/edit"): (A.EDIT_HOUSEHOLDS, V1),
+    ("POST", "/households/import"): (A.EDIT_HOUSEHOLDS, None),
     ("GET", "/shops"): (A.READ_SHOP, None),
     ("POST", "/shops"): (A.MANAGE_SHOPS, T),
     ("POST", "/shops/{shop_id}/enrol"): (A.MANAGE_SHOPS, T),
@@ -111,6 +118,7 @@ FILLED = {
     "{txn_id}": "x",
     "{user_id}": "999",
     "{token_id}": "x",
+    "{village_id}": "V1",
 }
 PASSWORD = "correct horse battery"
 QUERY = {"/v1/admin/households": "?village=V1", "/v1/admin/reports/ranking": "?village=V1"}

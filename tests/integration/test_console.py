@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from console.site import create_site
 from ledger.messages import text
+from lovemart.site import HardwarePaper
 from lovemart_tools.console_demo import DEMO_PASSWORD, seed_console_demo
 from sync.server import township
 from sync.server.record import CentralRecord
@@ -32,7 +33,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     url = f"sqlite:///{tmp_path_factory.mktemp('console') / 'central.sqlite3'}"
     seed_console_demo(url, households=15)
     record = CentralRecord.open(url)
-    app = create_site(url, record=record)
+    app = create_site(url, record=record, paper=HardwarePaper())
     yield app, record
     record.close()
 
@@ -284,3 +285,111 @@ def test_the_language_switch_and_signing_out_everywhere(demo: Any) -> None:
 def test_console_static_files_are_shipped_in_the_package() -> None:
     css = Path(__file__).resolve().parents[2] / "console" / "static" / "console.css"
     assert css.is_file() and "@media print" in css.read_text(encoding="utf-8")
+
+
+def pdf_text(content: bytes) -> str:
+    import pypdfium2 as pdfium  # type: ignore[import-untyped]
+
+    document = pdfium.PdfDocument(content)
+    return "".join(page.get_textpage().get_text_range() for page in document)
+
+
+def test_a_statement_prints_as_a_pdf_with_the_same_lines(demo: Any) -> None:
+    app, record = demo
+    client = signed_in(app, "li")
+    answer = client.get("/households/XF0002/statement.pdf", params={"from": LONG_AGO})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    assert answer.content.startswith(b"%PDF")
+    words = pdf_text(answer.content)
+    name = township.household(record, "XF0002")["name"]
+    assert name in words and "XF0002" in words and "期初余额" in words
+    assert f"{township.household(record, 'XF0002')['balance']:,}" in words
+    assert client.get("/households/HP0001/statement.pdf").status_code == 403
+
+
+def test_a_village_sheet_of_cards_prints_for_its_clerk_only(demo: Any) -> None:
+    app, _record = demo
+    clerk = signed_in(app, "li")
+    sheet = clerk.get("/villages/XF/cards.pdf")
+    assert sheet.status_code == 200 and sheet.content.startswith(b"%PDF")
+    assert "XF0001" in pdf_text(sheet.content)
+    assert clerk.get("/villages/HP/cards.pdf").status_code == 403
+    assert signed_in(app, "zhao").get("/villages/XF/cards.pdf").status_code == 403  # an auditor issues nothing
+
+
+def test_a_clerk_adds_edits_and_moves_households_within_their_villages(demo: Any) -> None:
+    app, record = demo
+    client = signed_in(app, "li")
+    page = client.get("/households/new").text
+    token = form_token(page)
+    base = {"csrf": token, "head_name": "孙大伟", "home_shop_id": "S01", "members": "刘小梅(配偶)、孙乐(儿子)"}
+    elsewhere = client.post("/households/new", data={**base, "household_id": "HP0900", "village_id": "HP"})
+    assert elsewhere.status_code == 403 and authz_none(record, "HP0900")
+    added = client.post(
+        "/households/new",
+        data={**base, "household_id": "xf0900", "village_id": "XF", "village_group": "3组", "house_no": "幸福路 12 号"},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303 and added.headers["location"] == "/households/XF0900"
+    h = township.household(record, "XF0900")
+    assert (h["village_group"], h["house_no"]) == ("3组", "幸福路 12 号")
+    assert [m["name"] for m in h["members"]] == ["孙大伟", "刘小梅", "孙乐"] and h["card_no"] == 1
+    again = client.post("/households/new", data={**base, "household_id": "XF0900", "village_id": "XF"})
+    assert again.status_code == 409 and "已经有了" in again.text  # never silently replaced
+    found = client.get("/households", params={"q": "幸福路 12"}).text
+    assert "XF0900" in found  # found by house number
+    edit = client.post(
+        "/households/XF0900/edit",
+        data={**base, "village_id": "XF", "head_name": "孙大卫", "village_group": "4组"},
+        follow_redirects=False,
+    )
+    assert edit.status_code == 303 and township.household(record, "XF0900")["name"] == "孙大卫"
+    moved = client.post("/households/XF0900/edit", data={**base, "village_id": "HP"})
+    assert moved.status_code == 403 and township.household(record, "XF0900")["village_id"] == "XF"
+    entries, _total = app.state.people.activity(user="li", text="XF0900")
+    assert {e.action for e in entries} == {"household.add", "household.edit"}
+    edited = next(e for e in entries if e.action == "household.edit")
+    assert "孙大伟" in (edited.before or "") and "孙大卫" in (edited.after or "")
+
+
+def authz_none(record: CentralRecord, household_id: str) -> bool:
+    with record.store.read() as unit:
+        return unit.ledger.household(household_id) is None
+
+
+def register_file(tmp_path: Path, rows: list[list[object]]) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["幸福村户籍台账"])
+    sheet.append(["户号", "户主", "村", "村民小组", "门牌号", "家庭成员"])
+    for row in rows:
+        sheet.append(row)
+    path = tmp_path / "户籍台账.xlsx"
+    book.save(path)
+    return path
+
+
+def test_a_register_with_a_bad_row_imports_nothing_and_names_the_row(demo: Any, tmp_path: Path) -> None:
+    app, record = demo
+    client = signed_in(app, "li")
+    token = form_token(client.get("/households").text)
+    bad = register_file(
+        tmp_path, [["XF0801", "钱多多", "XF", "1组", "1号", ""], ["XF0802", "", "XF", "1组", "2号", ""]]
+    )
+    with bad.open("rb") as fp:
+        answer = client.post("/households/import", data={"csrf": token}, files={"file": (bad.name, fp)})
+    assert answer.status_code == 422 and "第 4 行" in answer.text
+    assert authz_none(record, "XF0801")  # nothing stored
+    other = register_file(tmp_path, [["HP0801", "钱多多", "HP", "", "", ""]])
+    with other.open("rb") as fp:
+        refused = client.post("/households/import", data={"csrf": token}, files={"file": (other.name, fp)})
+    assert refused.status_code == 422 and "不在你的管理范围内" in refused.text and authz_none(record, "HP0801")
+    good = register_file(tmp_path, [["XF0801", "钱多多", "幸福村", "1组", "1号", "钱小宝(孙子)"]])
+    with good.open("rb") as fp:
+        done = client.post("/households/import", data={"csrf": token}, files={"file": (good.name, fp)})
+    assert done.status_code == 200 and "新增 1 户" in done.text
+    assert township.household(record, "XF0801")["house_no"] == "1号"
+    without_token = client.post("/households/import", files={"file": (good.name, good.read_bytes())})
+    assert without_token.status_code == 403

@@ -1,0 +1,70 @@
+"""The console's printable documents, built from the services' answers in the reader's language.
+
+Each becomes a ``ledger.documents.TableDocument`` that the ``Paper`` port writes as an A4 PDF; the web
+pages show the same rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console.paper import CardText
+from ledger.documents import TableDocument
+from ledger.errors import LedgerError
+from ledger.messages import text
+from sync.server import township
+from sync.server.record import CentralRecord
+
+
+def statement_document(statement: dict[str, Any], lang: str) -> TableDocument:
+    """A household's statement (积分明细) for its period: every movement and the running balance."""
+
+    def t(key: str, **params: Any) -> str:
+        return text(key, lang, **params)
+
+    period = statement["period"]
+    rows = [(period["first"], t("console.statement.opening"), "", "", "", f"{statement['opening']:,}")]
+    for m in statement["movements"]:
+        points = f"{m['points']:+d}" if m["points"] else "0"
+        rows.append((m["when"], m["text"], m["shop"], m["receipt_no"], points, f"{m['balance']:,}"))
+    members = "、".join(m["name"] for m in statement["members"])
+    return TableDocument(
+        title=t("console.statement.heading", name=statement["name"], household_id=statement["household_id"]),
+        lines=(
+            f"{statement['village']} · {t('console.period', first=period['first'], last=period['last'])}",
+            f"{t('console.members')}：{members}" if members else "",
+        ),
+        headers=(
+            t("console.date"),
+            t("console.reason"),
+            t("console.shop"),
+            t("console.receipt"),
+            t("console.points"),
+            t("console.balance"),
+        ),
+        rows=tuple(rows),
+        numeric=frozenset({4, 5}),
+        widths=(14, 34, 16, 18, 8, 10),
+        footer=(
+            t("console.statement.closing", earned=statement["earned"], spent=statement["spent"])
+            + f"：{statement['closing']:,}",
+            text("console.statement.printed", lang),
+        ),
+    )
+
+
+def village_cards(record: CentralRecord, village_id: str, lang: str) -> tuple[list[CardText], str]:
+    """Every valid passbook card of a village, for the A4 sheet of cards, and the sheet's title."""
+    villages = {v["village_id"]: v["name"] for v in township.villages(record)}
+    if village_id not in villages:
+        raise LedgerError("village_unknown", village_id=village_id)
+    found = township.households(record, village_id, 0, 1_000_000)
+    cards: list[CardText] = []
+    for h in found["households"]:
+        code = h["passbook"]
+        if code:
+            card_no = int(code.split(":")[2])
+            cards.append((h["household_id"], h["name"], villages[village_id], card_no, code))
+    if not cards:
+        raise LedgerError("nothing_to_do")
+    return cards, text("console.cards.sheet_title", lang, village=villages[village_id])

@@ -1,0 +1,30 @@
+"""Printable documents as plain data: a title, a few lines about it, a table, a footer.
+
+The township prints a household's statement (积分明细), the ledgers (台账), the list for the committee
+(重点帮教) and the ranking poster (红榜) for the notice board. Each is the same shape: words and numbers in
+rows, said in the reader's language before they get here. Services build a ``TableDocument``; the
+PDF writer (``hardware.documents``) lays it out on A4; the console shows the same rows as a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TableDocument:
+    title: str
+    lines: tuple[str, ...]  # under the title: who, where, which period
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: frozenset[int] = frozenset()  # columns aligned right (points, money, counts)
+    footer: tuple[str, ...] = ()  # under the table: totals, signatures, how to object
+    poster: bool = False  # the notice-board form: large type, the first rows stand out
+    widths: tuple[float, ...] = ()  # each column's share of the page width (empty: as the text needs)
+
+    def __post_init__(self) -> None:
+        if self.widths and len(self.widths) != len(self.headers):
+            raise ValueError("one width per column")
+        for row in self.rows:
+            if len(row) != len(self.headers):
+                raise ValueError(f"a row of {len(row)} cells under {len(self.headers)} headers")
