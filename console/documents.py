@@ -68,3 +68,23 @@ def village_cards(record: CentralRecord, village_id: str, lang: str) -> tuple[li
     if not cards:
         raise LedgerError("nothing_to_do")
     return cards, text("console.cards.sheet_title", lang, village=villages[village_id])
+
+
+def ranking_poster(board: dict[str, Any], lang: str) -> TableDocument:
+    """The village's red list (红榜) as an A4 poster for the notice board: rank, household, points earned."""
+    rows = tuple((str(r["rank"]), r["name"], r["household_id"], f"{r['earned_cycle']:,}") for r in board["rows"])
+    return TableDocument(
+        title=text("console.ranking.poster_title", lang, village=board["village"]),
+        lines=(text("console.ranking.poster_line", lang, township=board["township"], date=board["date"]),),
+        headers=(
+            text("console.ranking.rank", lang),
+            text("console.head", lang),
+            text("console.household_no", lang),
+            text("console.earned_cycle", lang),
+        ),
+        rows=rows,
+        numeric=frozenset({0, 3}),
+        footer=(text("console.ranking.poster_footer", lang),),
+        poster=True,
+        widths=(12, 38, 25, 25),
+    )

@@ -37,7 +37,8 @@ from ledger.documents import TableDocument
 from ledger.errors import ImportProblem, LedgerError
 from ledger.messages import N_, pick_language
 from sync.errors import SyncError
-from sync.server import authz, imports, overview, township
+from sync.server import authz, imports, overview, township, views
+from sync.server import reports as server_reports
 from sync.server.app import LEDGER_STATUS, with_upload
 from sync.server.gate import SESSION_COOKIE
 from sync.server.people import Actor, People
@@ -63,6 +64,13 @@ DYNAMIC_WORDS = (
     N_("console.policy.max_points_per_award"),
     N_("console.policy.cycle_annual"),
     N_("console.policy.cycle_none"),
+    N_("console.reports.tab_redemptions"),
+    N_("console.reports.tab_stock_in"),
+    N_("console.reports.tab_donations"),
+    N_("console.reports.tab_points"),
+    N_("console.helping.frozen"),
+    N_("console.helping.under_floor"),
+    N_("console.helping.bottom"),
 )
 Village = Annotated[str | None, Query(max_length=32)]
 Day = Annotated[str | None, Query(max_length=10, alias="from")]
@@ -96,6 +104,7 @@ def install_pages(app: FastAPI, central: CentralRecord, people: People, paper: P
     _exception_routes(router, central, people)
     _policy_routes(router, central, people)
     _people_routes(router, central, people)
+    _report_routes(router, central, paper)
     app.include_router(router)
 
 
@@ -723,3 +732,129 @@ def _household_form_routes(router: APIRouter, central: CentralRecord, people: Pe
             {k: result[k] for k in ("imported", "created", "updated")},
         )
         return render(request, "import_result.html", result=result, problems=[])
+
+
+# ----- reports --------------------------------------------------------------------------------------------
+
+LEDGER_TABS = ("redemptions", "stock_in", "donations", "points")
+SHOWN_ROWS = 300  # on screen; the Excel file has them all
+
+
+def _report_scope(
+    central: CentralRecord, person: Person, village: str | None, shop: str | None
+) -> tuple[str | None, str | None]:
+    """The village or shop a report is about, checked against the person's grants; by default the
+    township for those who read it, else their first village, else their first shop."""
+    shop_id = shop.strip().upper() or None if shop else None
+    village_id = _village_arg(village)
+    if shop_id is not None:
+        found = next((s for s in township.shops(central) if s["shop_id"] == shop_id), None)
+        if found is None:
+            raise LedgerError("shop_unknown", shop_id=shop_id)
+        authz.check(person, Action.READ_SHOP, Scope(village_id=found["village_id"], shop_id=shop_id))
+        return None, shop_id
+    if village_id is not None:
+        authz.check(person, Action.READ_VILLAGE, Scope(village_id=village_id))
+        return village_id, None
+    if may(person, Action.READ_TOWNSHIP):
+        return None, None
+    mine = _villages_for(central, person, Action.READ_VILLAGE)
+    if mine:
+        return mine[0]["village_id"], None
+    shops = [s for s in township.shops(central) if may(person, Action.READ_SHOP, Scope(s["village_id"], s["shop_id"]))]
+    if shops:
+        return None, shops[0]["shop_id"]
+    raise SyncError("forbidden")
+
+
+def _report_routes(router: APIRouter, central: CentralRecord, paper: Paper | None) -> None:
+    @router.get("/reports", dependencies=[Depends(authz.needs(Action.READ_SHOP, authz.somewhere))])
+    def reports_page(
+        request: Request,
+        village: Village = None,
+        shop: Annotated[str | None, Query(max_length=16)] = None,
+        first: Day = None,
+        last: LastDay = None,
+        ledger: Annotated[str, Query(max_length=16)] = "redemptions",
+    ) -> Response:
+        person = person_of(request)
+        village_id, shop_id = _report_scope(central, person, village, shop)
+        period = overview.Period.parse(first, last, overview.today_of(central))
+        tables = server_reports.ledger_tables(central, period, village_id, shop_id)
+        chosen = ledger if ledger in LEDGER_TABS else LEDGER_TABS[0]
+        table = tables[LEDGER_TABS.index(chosen)]
+        shops = [
+            s for s in township.shops(central) if may(person, Action.READ_SHOP, Scope(s["village_id"], s["shop_id"]))
+        ]
+        return render(
+            request,
+            "reports.html",
+            tables=tables,
+            tabs=LEDGER_TABS,
+            chosen=chosen,
+            table=table,
+            shown=table.rows[:SHOWN_ROWS],
+            village_id=village_id,
+            shop_id=shop_id,
+            period=period,
+            villages=_villages_for(central, person, Action.READ_VILLAGE),
+            shops=shops,
+            liability=views.liability(central) if village_id is None and shop_id is None else None,
+        )
+
+    @router.get("/reports/ledgers.xlsx", dependencies=[Depends(authz.needs(Action.READ_SHOP, authz.somewhere))])
+    def ledgers_xlsx(
+        request: Request,
+        village: Village = None,
+        shop: Annotated[str | None, Query(max_length=16)] = None,
+        first: Day = None,
+        last: LastDay = None,
+    ) -> Response:
+        village_id, shop_id = _report_scope(central, person_of(request), village, shop)
+        period = overview.Period.parse(first, last, overview.today_of(central))
+        content = server_reports.ledgers_xlsx(central, period, village_id, shop_id)
+        where = shop_id or village_id or "township"
+        name = f"ledgers-{where}-{period.since}-{period.last.isoformat()}.xlsx"
+        return Response(
+            content,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+        )
+
+    @router.get("/reports/ranking", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.village_query()))])
+    def ranking_page(request: Request, village: Annotated[str, Query(min_length=1, max_length=32)]) -> Response:
+        village_id = village.strip().upper()
+        board = _ranking_board(central, village_id)
+        return render(request, "ranking.html", board=board, village_id=village_id)
+
+    @router.get("/reports/ranking.pdf", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.village_query()))])
+    def ranking_pdf(request: Request, village: Annotated[str, Query(min_length=1, max_length=32)]) -> Response:
+        village_id = village.strip().upper()
+        board = _ranking_board(central, village_id)
+        document = documents.ranking_poster(board, lang_of(request))
+        return _pdf(paper, document=document, name=f"ranking-{village_id}.pdf")
+
+    @router.get("/reports/helping", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.village_query()))])
+    def helping_page(request: Request, village: Annotated[str, Query(min_length=1, max_length=32)]) -> Response:
+        village_id = village.strip().upper()
+        rows = server_reports.helping_list(central, village_id)
+        name = next((v["name"] for v in township.villages(central) if v["village_id"] == village_id), village_id)
+        floor = township.policy_json(central)["redeemable_floor"]
+        return render(request, "helping.html", rows=rows, village=name, village_id=village_id, floor=floor)
+
+
+def _ranking_board(central: CentralRecord, village_id: str) -> dict[str, Any]:
+    villages = {v["village_id"]: v["name"] for v in township.villages(central)}
+    if village_id not in villages:
+        raise LedgerError("village_unknown", village_id=village_id)
+    rows = views.ranking(central, village_id, RANKING_POSTER)
+    today = overview.today_of(central)
+    return {
+        "village": villages[village_id],
+        "rows": rows,
+        "date": today.isoformat(),
+        "township": township.township_json(central)["name"],
+    }
+
+
+RANKING_POSTER = 20  # households on the red list poster

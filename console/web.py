@@ -82,6 +82,7 @@ MENU: tuple[tuple[str, str, Action], ...] = (
     ("/households", "console.nav.households", Action.READ_VILLAGE),
     ("/shops", "console.nav.shops", Action.READ_SHOP),
     ("/goods", "console.nav.goods", Action.READ_VILLAGE),
+    ("/reports", "console.nav.reports", Action.READ_SHOP),
     ("/exceptions", "console.nav.exceptions", Action.READ_TOWNSHIP),
     ("/policy", "console.nav.policy", Action.READ_TOWNSHIP),
     ("/users", "console.nav.users", Action.MANAGE_PEOPLE),

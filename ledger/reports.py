@@ -75,6 +75,11 @@ class _Names:
     households: dict[str, str]
     items: dict[str, str]
     operators: dict[str, str]
+    shops: frozenset[str] | None = None  # the shops a township report covers; None: this shop only
+
+    def here(self, txn: Transaction) -> bool:
+        """Whether the report covers the shop that made ``txn``."""
+        return txn.shop_id in self.shops if self.shops is not None else txn.shop_id == self.shop_id
 
     @classmethod
     def of(cls, unit: LedgerUnit) -> _Names:
@@ -459,7 +464,7 @@ POINTS_LEDGER = "积分台账"
 def _redemption_rows(
     txns: Sequence[Transaction], names: _Names, fetch: Callable[[str], Transaction | None]
 ) -> list[RedemptionRow]:
-    ours = [t for t in txns if t.shop_id == names.shop_id and t.kind in (TxnKind.REDEEM, TxnKind.VOID)]
+    ours = [t for t in txns if names.here(t) and t.kind in (TxnKind.REDEEM, TxnKind.VOID)]
     by_id = {t.txn_id: t for t in ours if t.kind == TxnKind.REDEEM}
     voided_by = {t.ref_txn_id: t for t in ours if t.kind == TxnKind.VOID and t.ref_txn_id}
     rows = []
@@ -491,7 +496,7 @@ def _redemption_rows(
 def _stock_in_rows(txns: Iterable[Transaction], names: _Names) -> list[StockInRow]:
     rows = []
     for txn in txns:
-        if txn.shop_id != names.shop_id or not txn.lines:
+        if not names.here(txn) or not txn.lines:
             continue
         if txn.kind == TxnKind.STOCK_IN:
             source = SOURCE_BOUGHT
@@ -526,7 +531,7 @@ def _donation_rows(txns: Iterable[Transaction], names: _Names) -> list[DonationR
             memo=txn.memo,
         )
         for txn in txns
-        if txn.kind == TxnKind.DONATION and txn.shop_id == names.shop_id
+        if txn.kind == TxnKind.DONATION and names.here(txn)
     ]
 
 
@@ -541,10 +546,13 @@ def _points_memo(txn: Transaction, names: _Names, receipts: dict[str, str]) -> s
     return txn.memo
 
 
-def _points_rows(txns: Iterable[Transaction], names: _Names, household_id: str | None) -> list[PointsRow]:
-    """Rows grouped by household (in household id order), each group in journal order with running balance."""
+def _points_rows(
+    txns: Iterable[Transaction], names: _Names, household_id: str | None, openings: dict[str, int] | None = None
+) -> list[PointsRow]:
+    """Rows grouped by household (in household id order), each group in journal order with running balance
+    (from ``openings``, each household's balance before the first of ``txns``, when they start mid-way)."""
     by_household: dict[str, list[PointsRow]] = {}
-    balances: dict[str, int] = {}
+    balances: dict[str, int] = dict(openings or {})
     receipts: dict[str, str] = {}
     for txn in txns:
         if txn.kind == TxnKind.REDEEM:
@@ -555,6 +563,8 @@ def _points_rows(txns: Iterable[Transaction], names: _Names, household_id: str |
         for hid in sorted(touched):
             if household_id is not None and hid != household_id:
                 continue
+            if names.shops is not None and hid not in names.households:
+                continue  # another village's household in a transfer or a shop's sale: not this report's
             change = txn.points_of(household_account(hid))
             balances[hid] = balances.get(hid, 0) + change
             by_household.setdefault(hid, []).append(
@@ -614,4 +624,28 @@ def ledger_tables(store: LedgerStore) -> list[Table]:
         Table(STOCK_IN_LEDGER, StockInRow.HEADER, tuple(r.cells() for r in _stock_in_rows(txns, names))),
         Table(DONATION_LEDGER, DonationRow.HEADER, tuple(r.cells() for r in _donation_rows(txns, names))),
         Table(POINTS_LEDGER, PointsRow.HEADER, tuple(r.cells() for r in _points_rows(txns, names, None))),
+    ]
+
+
+def township_ledger_tables(
+    unit: LedgerUnit,
+    txns: Sequence[Transaction],
+    shops: frozenset[str],
+    households: dict[str, str],
+    openings: dict[str, int],
+) -> list[Table]:
+    """The four ledgers of a village, a shop or the township for a period, at the central record.
+
+    ``txns`` are the period's transactions in journal order; ``shops`` the shops whose redemptions,
+    stock and donations the report covers; ``households`` (id to head's name) those whose points it
+    covers, each starting from its balance before the period (``openings``).
+    """
+    operators = {ADMIN.operator_id: ADMIN.name} | {o.operator_id: o.name for o in unit.operators()}
+    names = _Names(unit.identity().shop_id, households, {i.sku: i.name for i in unit.items()}, operators, shops)
+    redemptions = _redemption_rows(txns, names, unit.transaction)
+    return [
+        Table(REDEMPTION_LEDGER, RedemptionRow.HEADER, tuple(r.cells() for r in redemptions)),
+        Table(STOCK_IN_LEDGER, StockInRow.HEADER, tuple(r.cells() for r in _stock_in_rows(txns, names))),
+        Table(DONATION_LEDGER, DonationRow.HEADER, tuple(r.cells() for r in _donation_rows(txns, names))),
+        Table(POINTS_LEDGER, PointsRow.HEADER, tuple(r.cells() for r in _points_rows(txns, names, None, openings))),
     ]

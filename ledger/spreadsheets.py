@@ -51,6 +51,18 @@ def _column_widths(table: reports.Table) -> list[int]:
     return [min(MAX_COLUMN_WIDTH, width + 2) for width in widths]
 
 
+def tables_xlsx(tables: Sequence[reports.Table]) -> bytes:
+    """Ledgers as the bytes of one .xlsx with a sheet each (a download from the township console)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    for table in tables:
+        _write_sheet(workbook, table)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
 def export_ledgers(store: LedgerStore, path: Path) -> None:
     """Write the four ledgers to ``path`` as one .xlsx with a sheet each (兑换台账, 入库台账, 捐赠台账, 积分台账).
 

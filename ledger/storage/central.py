@@ -1008,6 +1008,45 @@ class CentralUnit:
         rows = [(_household(r), int(r.balance or 0), int(r.earned_cycle or 0)) for r in self.c.execute(query)]
         return rows, total
 
+    def period_transactions(
+        self, since: str, until: str, village_id: str | None = None, shop_id: str | None = None
+    ) -> list[Transaction]:
+        """The journal between two local times, in journal order: a village's (its households' and its
+        shops'), one shop's, or the whole township's (the 台账 of a period)."""
+        query = select(T_TXN).where(T_TXN.c.created_at >= since, T_TXN.c.created_at < until).order_by(T_TXN.c.id)
+        if shop_id is not None:
+            query = query.where(T_TXN.c.shop_id == shop_id)
+        else:
+            query = self._in_village(query, village_id)
+        return self.ledger.load_many(self.c.execute(query).all())
+
+    def household_names(self, village_id: str | None = None) -> dict[str, str]:
+        """Household id to the head's name, for one village or all."""
+        query = select(T_HOUSEHOLD.c.household_id, T_HOUSEHOLD.c.head_name)
+        if village_id is not None:
+            query = query.where(T_HOUSEHOLD.c.village_id == village_id)
+        return {r.household_id: r.head_name for r in self.c.execute(query)}
+
+    def balances_before(self, since: str, household_ids: Sequence[str] | None) -> dict[str, int]:
+        """Each household's balance before ``since`` (None: every household), from its postings."""
+        base = (
+            select(T_POSTING.c.account, func.sum(T_POSTING.c.amount).label("total"))
+            .select_from(T_POSTING.join(T_TXN, T_TXN.c.id == T_POSTING.c.txn_pk))
+            .where(T_TXN.c.created_at < since, T_POSTING.c.unit == POINTS)
+            .group_by(T_POSTING.c.account)
+        )
+        found: dict[str, int] = {}
+        if household_ids is None:
+            rows = self.c.execute(base.where(T_POSTING.c.account.like("household:%"))).all()
+        else:
+            accounts = ["household:" + h for h in household_ids]
+            rows = []
+            for start in range(0, len(accounts), 500):
+                rows += self.c.execute(base.where(T_POSTING.c.account.in_(accounts[start : start + 500]))).all()
+        for r in rows:
+            found[str(r.account).removeprefix("household:")] = int(r.total)
+        return found
+
     def shop_stock(self, shop_id: str) -> dict[str, int]:
         """Stock on hand at ``shop_id`` as far as its pushed transactions tell: the sum of its goods lines.
 

@@ -741,6 +741,15 @@ class SqlUnit:
             .order_by(T_TXN.c.seq)
             .limit(max(0, limit))
         ).all()
+        result: list[Transaction] = []
+        for txn in self.load_many(rows):
+            if result and txn.seq != result[-1].seq + 1:
+                break  # a hole (a ledger edited behind the triggers): the chain check will say so
+            result.append(txn)
+        return result
+
+    def load_many(self, rows: Sequence[Row[Any]]) -> list[Transaction]:
+        """Journal rows as transactions, their postings and lines read in one query per 500 rows."""
         if not rows:
             return []
         postings: dict[int, list[Row[Any]]] = {}
@@ -755,12 +764,7 @@ class SqlUnit:
                 )
                 for part in self.c.execute(query):
                     found.setdefault(part.txn_pk, []).append(part)
-        result: list[Transaction] = []
-        for row in rows:
-            if result and row.seq != result[-1].seq + 1:
-                break  # a hole (a ledger edited behind the triggers): the chain check will say so
-            result.append(build_transaction(row, postings.get(row.id, []), lines.get(row.id, [])))
-        return result
+        return [build_transaction(row, postings.get(row.id, []), lines.get(row.id, [])) for row in rows]
 
     def recent_transactions(self, household_id: str, limit: int) -> list[Transaction]:
         """Newest first: one indexed range read, however long the household's history."""

@@ -107,6 +107,11 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("POST", "/users/{user_id}/tokens"): (A.MANAGE_PEOPLE, T),
     ("POST", "/tokens/{token_id}/revoke"): (A.MANAGE_PEOPLE, T),
     ("GET", "/activity"): (A.READ_ACTIVITY, T),
+    ("GET", "/reports"): (A.READ_SHOP, None),
+    ("GET", "/reports/ledgers.xlsx"): (A.READ_SHOP, None),
+    ("GET", "/reports/ranking"): (A.READ_VILLAGE, V1),  # called with ?village=V1
+    ("GET", "/reports/ranking.pdf"): (A.READ_VILLAGE, V1),
+    ("GET", "/reports/helping"): (A.READ_VILLAGE, V1),
 }
 # Calls that would end the test's own session; their own tests sign out.
 NOT_CALLED = {("POST", "/logout"), ("POST", "/logout-everywhere")}
@@ -121,7 +126,13 @@ FILLED = {
     "{village_id}": "V1",
 }
 PASSWORD = "correct horse battery"
-QUERY = {"/v1/admin/households": "?village=V1", "/v1/admin/reports/ranking": "?village=V1"}
+QUERY = {
+    "/v1/admin/households": "?village=V1",
+    "/v1/admin/reports/ranking": "?village=V1",
+    "/reports/ranking": "?village=V1",
+    "/reports/ranking.pdf": "?village=V1",
+    "/reports/helping": "?village=V1",
+}
 
 PEOPLE = {
     "admin": [Grant(ConsoleRole.ADMIN)],

@@ -25,7 +25,18 @@ from sync.server.record import CentralRecord
 
 PAGES = ["/", "/households", "/households/XF0001", "/households/XF0001/statement", "/shops", "/goods"]
 LONG_AGO = (date.today() - timedelta(days=365)).isoformat()
-ADMIN_PAGES = PAGES + ["/exceptions", "/policy", "/users", "/activity", "/?village=HP"]
+ADMIN_PAGES = PAGES + [
+    "/exceptions",
+    "/policy",
+    "/users",
+    "/activity",
+    "/?village=HP",
+    "/reports",
+    "/reports?village=XF&ledger=points",
+    "/reports?shop=S02&ledger=stock_in",
+    "/reports/ranking?village=XF",
+    "/reports/helping?village=HP",
+]
 
 
 @pytest.fixture(scope="module")
@@ -393,3 +404,56 @@ def test_a_register_with_a_bad_row_imports_nothing_and_names_the_row(demo: Any, 
     assert township.household(record, "XF0801")["house_no"] == "1号"
     without_token = client.post("/households/import", files={"file": (good.name, good.read_bytes())})
     assert without_token.status_code == 403
+
+
+def test_the_ledgers_of_a_village_download_as_excel_and_add_up(demo: Any, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    app, record = demo
+    client = signed_in(app, "li")
+    answer = client.get("/reports/ledgers.xlsx", params={"village": "XF", "from": LONG_AGO})
+    assert answer.status_code == 200 and "spreadsheetml" in answer.headers["content-type"]
+    path = tmp_path / "ledgers.xlsx"
+    path.write_bytes(answer.content)
+    book = load_workbook(path, read_only=True)
+    assert book.sheetnames == ["兑换台账", "入库台账", "捐赠台账", "积分台账"]
+    points = list(book["积分台账"].iter_rows(min_row=2, values_only=True))
+    last: dict[str, int] = {}
+    for row in points:
+        last[str(row[0])] = int(row[7])
+        assert str(row[0]).startswith("XF")  # only this village's households
+    for household_id, balance in last.items():
+        assert township.household(record, household_id)["balance"] == balance
+    redemptions = list(book["兑换台账"].iter_rows(min_row=2, values_only=True))
+    assert redemptions and all(str(r[1]).startswith("S01-") for r in redemptions)  # the village's shop only
+    assert client.get("/reports/ledgers.xlsx", params={"village": "HP"}).status_code == 403
+
+
+def test_a_shop_manager_reads_their_shops_ledgers_only(demo: Any) -> None:
+    app, _record = demo
+    client = signed_in(app, "liu")
+    page = client.get("/reports", params={"ledger": "redemptions", "from": LONG_AGO})
+    assert page.status_code == 200 and "<td>S02-" in page.text and "<td>S01-" not in page.text
+    assert client.get("/reports", params={"shop": "S01"}).status_code == 403
+    assert client.get("/reports", params={"village": "HP"}).status_code == 403
+
+
+def test_the_red_list_poster_and_the_committee_list(demo: Any) -> None:
+    app, record = demo
+    client = signed_in(app, "li")  # chen, the reviewer, is locked out by the lock-out test
+    poster = client.get("/reports/ranking", params={"village": "XF"}).text
+    first = township_top(record, "XF")
+    assert first in poster
+    pdf = client.get("/reports/ranking.pdf", params={"village": "XF"})
+    assert pdf.status_code == 200 and first in pdf_text(pdf.content) and "红榜" in pdf_text(pdf.content)
+    helping = client.get("/reports/helping", params={"village": "XF"})
+    assert helping.status_code == 200 and "排名靠后" in helping.text
+    frozen = signed_in(app, "wang").get("/reports/helping", params={"village": "HP"}).text
+    assert "已冻结" in frozen  # the demo cleared a household of HP
+    assert client.get("/reports/ranking", params={"village": "HP"}).status_code == 403
+
+
+def township_top(record: CentralRecord, village_id: str) -> str:
+    from sync.server import views
+
+    return str(views.ranking(record, village_id, 1)[0]["name"])

@@ -318,8 +318,7 @@ def test_postgres_migrations_and_triggers(pg_url):
         with store.engine.begin() as connection:
             connection.execute(
                 text(
-                    "INSERT INTO activity_log (at, user_name, address, action, target) "
-                    "VALUES ('t', 'u', 'a', 'x', 'y')"
+                    "INSERT INTO activity_log (at, user_name, address, action, target) VALUES ('t', 'u', 'a', 'x', 'y')"
                 )
             )
         changed = {"txn": "memo", "activity_log": "action"}
