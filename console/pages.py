@@ -378,9 +378,18 @@ def _shop_routes(router: APIRouter, central: CentralRecord, people: People) -> N
         )
         return back_to("/shops")
 
-    @router.get("/goods", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.somewhere))])
-    def goods_page(request: Request) -> Response:
-        return render(request, "goods.html", items=township.items(central))
+    @router.get("/goods", dependencies=[Depends(authz.needs(Action.READ_SHOP, authz.somewhere))])
+    def goods_page(request: Request, shop: Annotated[str | None, Query(max_length=16)] = None) -> Response:
+        person = person_of(request)
+        visible = [
+            s for s in township.shops(central) if may(person, Action.READ_SHOP, Scope(s["village_id"], s["shop_id"]))
+        ]
+        shop_id = shop.strip().upper() if shop else (visible[0]["shop_id"] if visible else None)
+        chosen = next((s for s in visible if s["shop_id"] == shop_id), None)
+        if shop_id is not None and chosen is None:
+            raise SyncError("forbidden")
+        stock = overview.shop_shelf(central, shop_id) if shop_id else None
+        return render(request, "goods.html", items=township.items(central), shops=visible, chosen=chosen, stock=stock)
 
 
 # ----- exceptions ----------------------------------------------------------------------------------------------
@@ -400,6 +409,10 @@ def _exception_routes(router: APIRouter, central: CentralRecord, people: People)
         return render(
             request, "exceptions.html", found=found, held=held, status=status, kind=kind, shop=shop, page=PAGE
         )
+
+    @router.get("/transactions/{txn_id}", dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
+    def transaction_page(request: Request, txn_id: Annotated[str, PathParam(min_length=1, max_length=36)]) -> Response:
+        return render(request, "transaction.html", txn=overview.transaction_view(central, txn_id))
 
     @router.post("/exceptions/{exception_id}/resolve", dependencies=[Depends(authz.needs(Action.MANAGE_EXCEPTIONS))])
     async def resolve(request: Request, exception_id: Annotated[int, PathParam(ge=1, le=2**62)]) -> Response:

@@ -81,7 +81,7 @@ MENU: tuple[tuple[str, str, Action], ...] = (
     ("/", "console.nav.overview", Action.READ_VILLAGE),
     ("/households", "console.nav.households", Action.READ_VILLAGE),
     ("/shops", "console.nav.shops", Action.READ_SHOP),
-    ("/goods", "console.nav.goods", Action.READ_VILLAGE),
+    ("/goods", "console.nav.goods", Action.READ_SHOP),
     ("/reports", "console.nav.reports", Action.READ_SHOP),
     ("/exceptions", "console.nav.exceptions", Action.READ_TOWNSHIP),
     ("/policy", "console.nav.policy", Action.READ_TOWNSHIP),

@@ -226,3 +226,59 @@ def statement(record: CentralRecord, household_id: str, period: Period, lang: st
         "spent": -sum(r["points"] for r in rows if r["points"] < 0),
         "movements": rows,
     }
+
+
+def shop_shelf(record: CentralRecord, shop_id: str) -> dict[str, Any]:
+    """A shop's stock as its pushed transactions tell it, and when it last pushed (its stock "as of")."""
+    with record.store.read() as unit:
+        if unit.ledger.shop(shop_id) is None:
+            raise LedgerError("shop_unknown", shop_id=shop_id)
+        stock = unit.shop_stock(shop_id)
+        pushes = [d.last_push_at for d in unit.devices(shop_id) if d.last_push_at]
+    return {"on_hand": stock, "as_of": max(pushes) if pushes else None}
+
+
+def transaction_view(record: CentralRecord, txn_id: str) -> dict[str, Any]:
+    """One transaction as the township inspects it: what, when, where, who, every posting and line, its place
+    in its device's chain; or, when it was held, what the shop pushed and why it was held."""
+    with record.store.read() as unit:
+        ledger = unit.ledger
+        txn = ledger.transaction(txn_id)
+        held = unit.held(txn_id)
+        if txn is None and held is None:
+            raise SyncError("not_found", what=f"transaction {txn_id}")
+        items = {i.sku: i.name for i in ledger.items()}
+        shop = ledger.shop(txn.shop_id if txn else held.shop_id if held else "")
+        household = ledger.household((txn.household_id if txn else held.household_id if held else None) or "")
+        voided_by = ledger.voiding(txn_id) if txn else None
+    found: dict[str, Any] = {
+        "txn_id": txn_id,
+        "shop": shop.name if shop else None,
+        "household": {"household_id": household.household_id, "name": household.head_name} if household else None,
+        "held": {"rule": held.rule, "detail": held.detail, "status": held.status, "content": held.content}
+        if held
+        else None,
+        "voided_by": voided_by.receipt_no if voided_by else None,
+    }
+    if txn is not None:
+        found |= {
+            "kind": str(txn.kind),
+            "created_at": txn.created_at,
+            "receipt_no": txn.receipt_no,
+            "device_id": txn.device_id,
+            "seq": txn.seq,
+            "shop_id": txn.shop_id,
+            "operator": txn.operator,
+            "memo": txn.memo,
+            "party": txn.party,
+            "ref_txn_id": txn.ref_txn_id,
+            "pull_cursor": txn.pull_cursor,
+            "hash": txn.hash,
+            "prev_hash": txn.prev_hash,
+            "postings": [{"account": p.account, "amount": p.amount, "unit": p.unit} for p in txn.postings],
+            "lines": [
+                {"sku": ln.sku, "name": items.get(ln.sku, ln.sku), "qty": ln.qty, "points_each": ln.points_each}
+                for ln in txn.lines
+            ],
+        }
+    return found

@@ -36,6 +36,7 @@ ADMIN_PAGES = PAGES + [
     "/reports?shop=S02&ledger=stock_in",
     "/reports/ranking?village=XF",
     "/reports/helping?village=HP",
+    "/goods?shop=S03",
 ]
 
 
@@ -457,3 +458,27 @@ def township_top(record: CentralRecord, village_id: str) -> str:
     from sync.server import views
 
     return str(views.ranking(record, village_id, 1)[0]["name"])
+
+
+def test_goods_show_a_shops_stock_as_last_synced(demo: Any) -> None:
+    app, record = demo
+    client = signed_in(app, "liu")
+    page = client.get("/goods").text
+    with record.store.read() as unit:
+        stock = unit.shop_stock("S02")
+    sku, on_hand = max(stock.items(), key=lambda pair: pair[1])
+    assert re.search(rf"<td>{sku}</td>.*?<td class=\"num\">{on_hand:,}</td>", page, re.S)
+    assert client.get("/goods", params={"shop": "S01"}).status_code == 403
+
+
+def test_an_exception_links_to_the_transactions_it_names(demo: Any) -> None:
+    app, record = demo
+    exception = township.exceptions(record, None)[0]
+    client = signed_in(app, "zhao")
+    page = client.get("/exceptions", params={"status": ""}).text
+    txn_id = exception["txn_ids"][0]
+    assert f'href="/transactions/{txn_id}"' in page
+    detail = client.get(f"/transactions/{txn_id}")
+    assert detail.status_code == 200 and "household:" in detail.text
+    assert signed_in(app, "li").get(f"/transactions/{txn_id}").status_code == 403
+    assert client.get("/transactions/nope").status_code == 404
