@@ -1,0 +1,177 @@
+"""The township console in a real browser against a real ``lovemart server``, on SQLite and PostgreSQL (issue 13).
+
+Chromium is Debian's (``make install`` installs it; Playwright's own download is not reachable here).
+Each backend gets one demo township (``lovemart central demo --console``) and one server process; the
+tests walk what a township clerk does: sign in (after a lock-out), open every page, import a register
+with a bad row, download a statement PDF, resolve an exception, revoke a device that then cannot sync.
+Few and meaningful: browser tests are the slowest part of the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+PASSWORD = "lovemart-demo"
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (make install)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _lovemart(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lovemart.cli", *args], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A demo township served by ``lovemart server`` on a free loopback port: its base URL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('console-e2e') / 'central.sqlite3'}"
+        schema = None
+    else:
+        base = os.environ.get("LOVEMART_TEST_DATABASE_URL")
+        if not base:
+            pytest.skip("LOVEMART_TEST_DATABASE_URL is not set")
+        import uuid
+
+        from sqlalchemy import create_engine, text
+
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(base)
+        with admin.begin() as c:
+            c.execute(text(f"CREATE SCHEMA {schema}"))
+        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    seeded = _lovemart("central", "demo", "--console", "--households", "15", "--database-url", url)
+    assert seeded.returncode == 0, seeded.stderr
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lovemart.cli", "server", "--database-url", url, "--port", str(port)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base_url + "/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(10)
+        if schema is not None:
+            with admin.begin() as c:
+                c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def sign_in(page: Any, base_url: str, name: str, password: str = PASSWORD) -> None:
+    page.goto(base_url + "/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def test_sign_in_locks_out_then_every_page_opens(server: str, browser: Any) -> None:
+    page = browser.new_page()
+    for _ in range(5):
+        sign_in(page, server, "zhao", "not the password")
+    assert "分钟" in page.locator(".error").inner_text()  # locked: the page says for how long
+    sign_in(page, server, "wang")
+    assert page.url == server + "/"
+    assert page.locator("figure.chart svg rect").count() > 0  # the daily chart has bars
+    assert "天未同步" in page.locator("table").last.inner_text()  # the silent shop is flagged
+    for link in page.locator("nav.menu a").all():
+        href = link.get_attribute("href")
+        link.click()
+        page.wait_for_load_state()
+        assert page.url.split("?")[0] == server + href, href
+        assert page.locator("h1").count() >= 1 and page.locator(".error").count() == 0, href
+    page.click("text=English")
+    assert page.locator("nav.menu a").first.inner_text() == "Overview"
+    page.close()
+
+
+def test_a_clerk_imports_a_register_and_prints_a_statement(server: str, browser: Any, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["户号", "户主", "村", "门牌号"])
+    sheet.append(["XF0700", "冯春花", "XF", "幸福路 3 号"])
+    sheet.append(["XF0701", "", "XF", "幸福路 4 号"])
+    register = tmp_path / "register.xlsx"
+    book.save(register)
+    page = browser.new_page(accept_downloads=True)
+    sign_in(page, server, "li")
+    page.goto(server + "/households")
+    page.set_input_files("input[type=file]", str(register))
+    page.click("text=从 Excel 导入")
+    assert "第 3 行" in page.locator("ul.problems").inner_text()
+    page.goto(server + "/households?q=XF0700")
+    assert "找到 0 户" in page.content()  # nothing was stored
+    page.goto(server + "/households/XF0002/statement")
+    with page.expect_download() as download:
+        page.click("text=下载 PDF")
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 2000
+    page.close()
+
+
+def test_the_township_resolves_an_exception_and_revokes_a_device(server: str, browser: Any) -> None:
+    page = browser.new_page()
+    sign_in(page, server, "wang")
+    page.goto(server + "/exceptions")
+    before = page.locator("form[action$='/resolve']").count()
+    assert before >= 1, "the demo left an open exception"
+    form = page.locator("form[action$='/resolve']").first
+    form.locator("input[name=note]").fill("已核实：下次奖励时抵扣")
+    form.locator("button").click()
+    page.wait_for_load_state()
+    assert page.locator("form[action$='/resolve']").count() == before - 1
+    page.goto(server + "/exceptions?status=resolved")
+    assert "已核实：下次奖励时抵扣" in page.content() and "(wang)" in page.content()
+
+    page.goto(server + "/shops")
+    page.locator("form[action='/shops/S01/enrol'] button").click()
+    code = page.locator("code.token").inner_text()
+    enrolled = httpx.post(server + "/v1/enrol", json={"v": 1, "token": code}).json()
+    device = {"Authorization": f"Bearer {enrolled['device_token']}"}
+    assert httpx.get(server + "/v1/status", headers=device).status_code == 200
+    page.goto(server + "/shops")
+    page.locator(f"form[action='/devices/{enrolled['device_id']}/revoke'] button").click()
+    page.wait_for_load_state()
+    assert httpx.get(server + "/v1/status", headers=device).status_code == 401
+    page.close()
