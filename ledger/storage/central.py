@@ -592,10 +592,15 @@ class CentralUnit:
         ).rowcount
         return bool(changed)
 
-    def count_exceptions(self, status: str | None = None) -> int:
+    def count_exceptions(self, status: str | None = None, village_id: str | None = None) -> int:
+        """Exceptions, of one status or all; of a village: those of its shops or its households."""
         query = select(func.count()).select_from(T_EXCEPTION)
         if status is not None:
             query = query.where(T_EXCEPTION.c.status == status)
+        if village_id is not None:
+            households = select(T_HOUSEHOLD.c.household_id).where(T_HOUSEHOLD.c.village_id == village_id)
+            shops = select(T_SHOP.c.shop_id).where(T_SHOP.c.village_id == village_id)
+            query = query.where(T_EXCEPTION.c.household_id.in_(households) | T_EXCEPTION.c.shop_id.in_(shops))
         return int(self.c.execute(query).scalar_one())
 
     # ----- held transactions ---------------------------------------------------------------------------------

@@ -93,10 +93,15 @@ def _set_kiosk_token(args: argparse.Namespace, home: ShopParts) -> int:
 
 
 def cmd_screenshots(args: argparse.Namespace, home: ShopParts) -> int:
-    from lovemart_tools.screenshots import APPS, take_screenshots
-
     out = Path(args.out_dir).expanduser()
-    saved = take_screenshots(home, out, args.app or APPS)
+    if args.console:
+        from lovemart_tools.console_screenshots import take_console_screenshots
+
+        saved = take_console_screenshots(out)
+    else:
+        from lovemart_tools.screenshots import APPS, take_screenshots
+
+        saved = take_screenshots(home, out, args.app or APPS)
     lang = args.out.lang
     args.out.result(
         {"screenshots": saved, "out": str(out)},
@@ -133,6 +138,11 @@ def register(commands: Subcommands, add: AddCommand) -> None:
     p = add(commands, "screenshots", cmd_screenshots, "save a PNG of every POS and kiosk screen (demo data)")
     p.add_argument("--out", dest="out_dir", required=True, metavar="DIR")
     p.add_argument("--app", action="append", choices=["pos", "kiosk"], help="only this app (repeatable)")
+    p.add_argument(
+        "--console",
+        action="store_true",
+        help="the township console's pages instead, in Chinese and English, from Chromium (demo township)",
+    )
 
 
 def register_bench(g: Subcommands, add: AddCommand) -> None:

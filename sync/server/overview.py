@@ -81,7 +81,7 @@ def overview(record: CentralRecord, period: Period, village_id: str | None = Non
         register = unit.village_household_figures(village_id)
         shops = [s for s in unit.shops() if village_id is None or s.village_id == village_id]
         devices = unit.devices()
-        exceptions_open = unit.count_exceptions("open")
+        exceptions_open = unit.count_exceptions("open", village_id)
         items = {i.sku: i.points for i in ledger.items()}
         stock_points = 0
         for shop in shops:
