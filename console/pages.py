@@ -71,6 +71,11 @@ DYNAMIC_WORDS = (
     N_("console.helping.frozen"),
     N_("console.helping.under_floor"),
     N_("console.helping.bottom"),
+    N_("console.exception.overdraft"),
+    N_("console.exception.late_after_clearing"),
+    N_("console.exception.redeemed_while_frozen"),
+    N_("console.exception.conflict"),
+    N_("console.exception.held"),
 )
 Village = Annotated[str | None, Query(max_length=32)]
 Day = Annotated[str | None, Query(max_length=10, alias="from")]

@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.datastructures import FormData
 
 from ledger.access import TOWNSHIP, Action, Person, Scope, may, may_somewhere
-from ledger.messages import LANGS, pick_language, text
+from ledger.messages import LANGS, has, pick_language, text
 from ledger.storage.people import SessionRecord
 from sync.errors import SyncError
 
@@ -106,6 +106,10 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     def t(key: str, **params: Any) -> str:
         return text(key, lang, **params)
 
+    def word(key: str, fallback: str) -> str:
+        """The words for a value named in data (an exception's kind), or the value itself if it has none."""
+        return text(key, lang) if has(key, lang) else fallback
+
     def can(action: str, village_id: str | None = None) -> bool:
         scope = Scope(village_id=village_id) if village_id else TOWNSHIP
         return may(person, Action(action), scope)
@@ -119,6 +123,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         .get_template(template)
         .render(
             t=t,
+            word=word,
             lang=lang,
             other_lang=next(other for other in LANGS if other != lang),
             html_lang=HTML_LANG[lang],
