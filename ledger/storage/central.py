@@ -21,18 +21,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, insert, select, update
+from sqlalchemy import text as sql_text  # not "text": the message extractor reads text("...") as a message key
 
 from ledger.chain import new_in_chain
 from ledger.effects import Totals, effects_of
 from ledger.model import POINTS, Household, PassbookCard, Shop, Transaction, TxnKind, Village
 from ledger.storage.engine import make_engine, upgrade
+from ledger.storage.figures import REBUILD_FIGURES, count_rows
 from ledger.storage.people import PeopleTables
 from ledger.storage.store import (
     T_BALANCE,
     T_CARD,
     T_DEVICE,
     T_HOUSEHOLD,
-    T_LINE,
+    T_ITEM,
     T_POSTING,
     T_SHOP,
     T_TXN,
@@ -46,10 +48,12 @@ from ledger.storage.tables import (
     AdminTokenRow,
     CentralDeviceRow,
     ChangeLogRow,
+    DailyFigureRow,
     DeviceRefusalRow,
     EnrolTokenRow,
     HeldTxnRow,
     KioskTokenRow,
+    ShopStockRow,
     SyncExceptionRow,
 )
 
@@ -61,6 +65,8 @@ T_CHANGE = _table(ChangeLogRow)
 T_EXCEPTION = _table(SyncExceptionRow)
 T_HELD = _table(HeldTxnRow)
 T_REFUSAL = _table(DeviceRefusalRow)
+T_FIGURE = _table(DailyFigureRow)
+T_STOCK_FIGURE = _table(ShopStockRow)
 
 
 @dataclass(frozen=True)
@@ -692,7 +698,9 @@ class CentralUnit:
         transactions keep only their place in the chain (``SqlUnit.ingest``).
         """
         if self.c.dialect.name != "postgresql":
-            return self.ledger.ingest(txns, held=held, content_ok=content_ok)
+            stored = self.ledger.ingest(txns, held=held, content_ok=content_ok)
+            self.count_figures([t for t in stored if t.txn_id not in held])
+            return stored
         if content_ok is not None and len(content_ok) != len(txns):
             raise ValueError("content_ok must say something of every transaction")
         fresh, heads = self._checked(txns, content_ok)
@@ -709,6 +717,7 @@ class CentralUnit:
         if effective:
             self._insert_journal_pg(effective)
             self._apply_effects_pg(effective)
+            self.count_figures(effective)
         return fresh
 
     def _checked(
@@ -882,7 +891,49 @@ class CentralUnit:
             query = query.where(T_HOUSEHOLD.c.village_id == village_id)
         return [(r.household_id, r.head_name, int(r.earned_cycle), int(r.balance)) for r in self.c.execute(query)]
 
-    # ----- the township console's reads (issue 13) ----------------------------------------------------------
+    # ----- the township console's running figures and reads (issue 13) ----------------------------------------
+
+    def count_figures(self, txns: Sequence[Transaction]) -> None:
+        """Add transactions just stored in the journal to ``daily_figure`` and ``shop_stock``
+        (``ledger.storage.figures``), in the same database transaction as the journal rows."""
+        if not txns:
+            return
+        household_ids = sorted({t.household_id for t in txns if t.household_id})
+        villages: dict[str, str] = {}
+        for start in range(0, len(household_ids), 500):
+            chunk = household_ids[start : start + 500]
+            query = select(T_HOUSEHOLD.c.household_id, T_HOUSEHOLD.c.village_id).where(
+                T_HOUSEHOLD.c.household_id.in_(chunk)
+            )
+            villages.update((r.household_id, r.village_id) for r in self.c.execute(query))
+        shop_ids = sorted({t.shop_id for t in txns})
+        query = select(T_SHOP.c.shop_id, T_SHOP.c.village_id).where(T_SHOP.c.shop_id.in_(shop_ids))
+        shops = {r.shop_id: r.village_id for r in self.c.execute(query)}
+        figures, stock = count_rows(txns, villages, shops)
+        # In key order: two pushes adding to the same rows lock them in the same order (no deadlock).
+        self.c.execute(
+            _ADD_FIGURES,
+            [
+                {
+                    "day": k[0],
+                    "village_id": k[1],
+                    "shop_id": k[2],
+                    "kind": k[3],
+                    "txns": v[0],
+                    "points": v[1],
+                    "fen": v[2],
+                    "qty": v[3],
+                }
+                for k, v in sorted(figures.items())
+            ],
+        )
+        if stock:
+            self.c.execute(_ADD_STOCK, [{"shop_id": k[0], "sku": k[1], "qty": v} for k, v in sorted(stock.items())])
+
+    def rebuild_figures(self) -> None:
+        """Make the running figures again from the whole journal (after a bulk load that bypassed them)."""
+        for statement in REBUILD_FIGURES:
+            self.c.execute(sql_text(statement))
 
     def _in_village(self, query: Any, village_id: str | None) -> Any:
         """``query`` over the journal limited to a village: its households' transactions and its shops'."""
@@ -893,81 +944,51 @@ class CentralUnit:
         return query.where(T_TXN.c.household_id.in_(households) | T_TXN.c.shop_id.in_(shops))
 
     def period_figures(self, since: str, until: str, village_id: str | None = None) -> dict[str, dict[str, int]]:
-        """Per transaction kind, between ``since`` and ``until`` (local ISO times): how many, the points they
-        moved on household accounts, the money (fen) into shop funds and the goods quantity.
+        """Per transaction kind, on the local days from ``since`` up to ``until`` (``YYYY-MM-DD``): how many,
+        the points they moved on household accounts, the money (fen) into shop funds, the goods quantity.
 
-        One grouped read over the journal's time index: the overview and the reports ask it per period.
+        Read from the running figures (``daily_figure``): a few rows per day, whatever the journal's size.
         """
-        household_pt = case(
-            (T_POSTING.c.account.like("household:%") & (T_POSTING.c.unit == POINTS), T_POSTING.c.amount), else_=0
-        )
-        fund_fen = case(
-            (T_POSTING.c.account.like("shop:%:fund") & (T_POSTING.c.unit == "fen"), T_POSTING.c.amount), else_=0
-        )
-        postings = self._in_village(
+        query = (
             select(
-                T_TXN.c.kind,
-                func.coalesce(func.sum(household_pt), 0).label("points"),
-                func.coalesce(func.sum(fund_fen), 0).label("fen"),
+                T_FIGURE.c.kind,
+                func.sum(T_FIGURE.c.txns).label("txns"),
+                func.sum(T_FIGURE.c.points).label("points"),
+                func.sum(T_FIGURE.c.fen).label("fen"),
+                func.sum(T_FIGURE.c.qty).label("qty"),
             )
-            .select_from(T_TXN.join(T_POSTING, T_POSTING.c.txn_pk == T_TXN.c.id))
-            .where(T_TXN.c.created_at >= since, T_TXN.c.created_at < until)
-            .group_by(T_TXN.c.kind),
-            village_id,
+            .where(T_FIGURE.c.day >= since, T_FIGURE.c.day < until)
+            .group_by(T_FIGURE.c.kind)
         )
-        counts = self._in_village(
-            select(T_TXN.c.kind, func.count().label("n"))
-            .where(T_TXN.c.created_at >= since, T_TXN.c.created_at < until)
-            .group_by(T_TXN.c.kind),
-            village_id,
-        )
-        goods = self._in_village(
-            select(T_TXN.c.kind, func.coalesce(func.sum(T_LINE.c.qty), 0).label("qty"))
-            .select_from(T_TXN.join(T_LINE, T_LINE.c.txn_pk == T_TXN.c.id))
-            .where(T_TXN.c.created_at >= since, T_TXN.c.created_at < until)
-            .group_by(T_TXN.c.kind),
-            village_id,
-        )
-        result: dict[str, dict[str, int]] = {}
-
-        def row(kind: str) -> dict[str, int]:
-            return result.setdefault(kind, {"txns": 0, "points": 0, "fen": 0, "qty": 0})
-
-        for r in self.c.execute(counts):
-            row(r.kind)["txns"] = int(r.n)
-        for r in self.c.execute(postings):
-            row(r.kind)["points"] = int(r.points)
-            row(r.kind)["fen"] = int(r.fen)
-        for r in self.c.execute(goods):
-            row(r.kind)["qty"] = int(r.qty)
-        return result
+        if village_id is not None:
+            query = query.where(T_FIGURE.c.village_id == village_id)
+        return {
+            r.kind: {"txns": int(r.txns), "points": int(r.points), "fen": int(r.fen), "qty": int(r.qty)}
+            for r in self.c.execute(query)
+        }
 
     def daily_points(self, since: str, until: str, village_id: str | None = None) -> list[tuple[str, str, int]]:
         """(local date, kind, points on household accounts) per day and kind in the period: the charts."""
-        day = func.substr(T_TXN.c.created_at, 1, 10)
-        query = self._in_village(
-            select(day.label("day"), T_TXN.c.kind, func.sum(T_POSTING.c.amount).label("points"))
-            .select_from(T_TXN.join(T_POSTING, T_POSTING.c.txn_pk == T_TXN.c.id))
-            .where(
-                T_TXN.c.created_at >= since,
-                T_TXN.c.created_at < until,
-                T_POSTING.c.account.like("household:%"),
-                T_POSTING.c.unit == POINTS,
-            )
-            .group_by(day, T_TXN.c.kind)
-            .order_by(day),
-            village_id,
+        query = (
+            select(T_FIGURE.c.day, T_FIGURE.c.kind, func.sum(T_FIGURE.c.points).label("points"))
+            .where(T_FIGURE.c.day >= since, T_FIGURE.c.day < until)
+            .group_by(T_FIGURE.c.day, T_FIGURE.c.kind)
+            .order_by(T_FIGURE.c.day)
         )
+        if village_id is not None:
+            query = query.where(T_FIGURE.c.village_id == village_id)
         return [(str(r.day), str(r.kind), int(r.points)) for r in self.c.execute(query)]
 
-    def participants(self, since: str, until: str, kinds: Sequence[str], village_id: str | None = None) -> int:
-        """Households with at least one transaction of ``kinds`` in the period (participation)."""
-        query = self._in_village(
-            select(func.count(func.distinct(T_TXN.c.household_id))).where(
-                T_TXN.c.created_at >= since, T_TXN.c.created_at < until, T_TXN.c.kind.in_(list(kinds))
-            ),
-            village_id,
+    def stock_points(self, village_id: str | None = None) -> int:
+        """What the goods on the shops' shelves are worth in points (at today's prices), for one village or all."""
+        query = (
+            select(func.coalesce(func.sum(T_STOCK_FIGURE.c.on_hand * T_ITEM.c.points), 0))
+            .select_from(T_STOCK_FIGURE.join(T_ITEM, T_ITEM.c.sku == T_STOCK_FIGURE.c.sku))
+            .where(T_STOCK_FIGURE.c.on_hand > 0)
         )
+        if village_id is not None:
+            shops = select(T_SHOP.c.shop_id).where(T_SHOP.c.village_id == village_id)
+            query = query.where(T_STOCK_FIGURE.c.shop_id.in_(shops))
         return int(self.c.execute(query).scalar_one())
 
     def village_household_figures(self, village_id: str | None = None) -> dict[str, int]:
@@ -1055,17 +1076,11 @@ class CentralUnit:
     def shop_stock(self, shop_id: str) -> dict[str, int]:
         """Stock on hand at ``shop_id`` as far as its pushed transactions tell: the sum of its goods lines.
 
-        The same fold as a shop's own ``stock_level`` cache (``effects_of(txn, shop)``), done as one aggregate
-        over the township's goods lines: no cache at the central record, so the cost grows with the lines of
-        every shop (redemptions × goods), not with households. Unpushed sales are not in it; held ones never.
+        The same fold as a shop's own ``stock_level`` cache (``effects_of(txn, shop)``), kept as the running
+        figure ``shop_stock`` while transactions are stored. Unpushed sales are not in it; held ones never.
         """
-        query = (
-            select(T_LINE.c.sku, func.sum(T_LINE.c.qty).label("qty"))
-            .select_from(T_LINE.join(T_TXN, T_TXN.c.id == T_LINE.c.txn_pk))
-            .where(T_TXN.c.shop_id == shop_id)
-            .group_by(T_LINE.c.sku)
-        )
-        return {r.sku: int(r.qty) for r in self.c.execute(query)}
+        query = select(T_STOCK_FIGURE.c.sku, T_STOCK_FIGURE.c.on_hand).where(T_STOCK_FIGURE.c.shop_id == shop_id)
+        return {r.sku: int(r.on_hand) for r in self.c.execute(query)}
 
     # ----- figures for reports ---------------------------------------------------------------------------
     def account_total(self, account: str) -> int:
@@ -1104,6 +1119,20 @@ class CentralUnit:
             elif r.kind == str(TxnKind.VOID):
                 figures["voids"] += int(r.n)
         return result
+
+
+# Upserts both SQLite (3.24+) and PostgreSQL read: add to a row, or make it.
+_ADD_FIGURES = sql_text(
+    "INSERT INTO daily_figure (day, village_id, shop_id, kind, txns, points, fen, qty) "
+    "VALUES (:day, :village_id, :shop_id, :kind, :txns, :points, :fen, :qty) "
+    "ON CONFLICT (day, village_id, shop_id, kind) DO UPDATE SET txns = daily_figure.txns + excluded.txns, "
+    "points = daily_figure.points + excluded.points, fen = daily_figure.fen + excluded.fen, "
+    "qty = daily_figure.qty + excluded.qty"
+)
+_ADD_STOCK = sql_text(
+    "INSERT INTO shop_stock (shop_id, sku, on_hand) VALUES (:shop_id, :sku, :qty) "
+    "ON CONFLICT (shop_id, sku) DO UPDATE SET on_hand = shop_stock.on_hand + excluded.on_hand"
+)
 
 
 @contextmanager

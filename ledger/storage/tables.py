@@ -449,3 +449,35 @@ class ActivityRow(Base):
     target: Mapped[str] = mapped_column(String(200))
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# ----- the console's running figures (migration 0009) ---------------------------------------------------------
+# Kept up to date in the unit that stores each transaction at the central record, so the overview and the
+# reports read a few hundred rows instead of a month of the journal. ``CentralUnit.rebuild_figures``
+# makes them again from the journal (the migration, and a benchmark after COPY).
+
+
+class DailyFigureRow(Base):
+    """Per local day, village, shop and kind of transaction: how many, the points they moved on household
+    accounts, the money (fen) into shop funds and the goods quantity. A transaction counts in the village of
+    its household, or of its shop when it has none, so the villages add up to the township."""
+
+    __tablename__ = "daily_figure"
+    __table_args__ = (Index("ix_daily_figure_village_day", "village_id", "day"),)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    village_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    txns: Mapped[int] = mapped_column(BigInteger)
+    points: Mapped[int] = mapped_column(BigInteger)
+    fen: Mapped[int] = mapped_column(BigInteger)
+    qty: Mapped[int] = mapped_column(BigInteger)
+
+
+class ShopStockRow(Base):
+    """Goods on hand at each shop as its pushed transactions tell it: the sum of its goods lines."""
+
+    __tablename__ = "shop_stock"
+    shop_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(32), primary_key=True)
+    on_hand: Mapped[int] = mapped_column(BigInteger)

@@ -48,7 +48,11 @@ def master_entry(record: MasterRecord) -> LogEntry:
 
 
 def log_txns(unit: CentralUnit, txns: Iterable[Transaction], origin_device: str, when: str) -> None:
-    unit.log([txn_entry(t, origin_device) for t in txns], when)
+    """Send transactions the central record made itself to the shops, and count them in the running figures
+    (every such transaction passes here; pushed ones are counted as they are ingested)."""
+    made = list(txns)
+    unit.log([txn_entry(t, origin_device) for t in made], when)
+    unit.count_figures(made)
 
 
 def log_masters(unit: CentralUnit, records: Iterable[MasterRecord], when: str) -> None:

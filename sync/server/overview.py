@@ -77,15 +77,11 @@ def overview(record: CentralRecord, period: Period, village_id: str | None = Non
             raise LedgerError("village_unknown", village_id=village_id)
         by_kind = unit.period_figures(period.since, period.until, village_id)
         daily = unit.daily_points(period.since, period.until, village_id)
-        earned_in_period = unit.participants(period.since, period.until, [str(TxnKind.AWARD)], village_id)
         register = unit.village_household_figures(village_id)
         shops = [s for s in unit.shops() if village_id is None or s.village_id == village_id]
         devices = unit.devices()
         exceptions_open = unit.count_exceptions("open", village_id)
-        items = {i.sku: i.points for i in ledger.items()}
-        stock_points = 0
-        for shop in shops:
-            stock_points += sum(max(0, qty) * items.get(sku, 0) for sku, qty in unit.shop_stock(shop.shop_id).items())
+        stock_points = unit.stock_points(village_id)
         now = datetime.fromisoformat(record.now())
 
     def figure(kind: TxnKind, key: str) -> int:
@@ -123,7 +119,6 @@ def overview(record: CentralRecord, period: Period, village_id: str | None = Non
         "households": register["households"],
         "frozen": register["frozen"],
         "earning_cycle": register["earning"],
-        "earned_in_period": earned_in_period,
         "participation": round(100 * register["earning"] / register["households"]) if register["households"] else 0,
         "awarded": figure(TxnKind.AWARD, "points"),
         "base_granted": figure(TxnKind.BASE_GRANT, "points"),
