@@ -151,6 +151,7 @@ class TxnRow(Base):
         Index("ix_txn_household", "household_id"),
         Index("ix_txn_ref", "ref_txn_id"),
         Index("ix_txn_created", "created_at"),
+        Index("ix_txn_shop_created", "shop_id", "created_at"),  # a shop's 台账 of a period (0009)
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     txn_id: Mapped[str] = mapped_column(String(36), unique=True)

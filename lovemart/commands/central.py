@@ -905,8 +905,25 @@ def register(commands: Subcommands, add: AddCommand, group: AddGroup) -> None:
     database_option(p)
 
 
+def cmd_bench_console(args: argparse.Namespace, home: ShopParts) -> int:
+    from lovemart_tools.bench_console import run_console_bench
+    from lovemart_tools.measure import figure_lines
+
+    figures = run_console_bench(args.database_url, scale=args.scale, requests=args.requests)
+    return _show(args, figures, figure_lines(figures))
+
+
 def register_bench(g: Subcommands, add: AddCommand) -> None:
-    """Add ``lovemart bench sync`` to the ``bench`` group."""
+    """Add ``lovemart bench sync`` and ``lovemart bench console`` to the ``bench`` group."""
+    p = add(
+        g,
+        "console",
+        cmd_bench_console,
+        "township console: overview, search, statement and 台账 export over a large township (PostgreSQL)",
+    )
+    database_option(p)
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of 200,000 households and 10M transactions")
+    p.add_argument("--requests", type=int, default=400, help="pages requested by the client threads")
     p = add(g, "sync", cmd_bench_sync, "central record: ingest rate, city night, bootstrap, bytes per transaction")
     database_option(p)
     p.add_argument("--scale", type=float, default=1.0, help="fraction of the full city (quick runs: 0.05)")

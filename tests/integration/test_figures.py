@@ -71,6 +71,7 @@ def test_an_older_central_record_gets_its_figures_when_it_is_upgraded(tmp_path: 
     with closing(sqlite3.connect(path, isolation_level=None)) as c:
         c.execute("DROP TABLE daily_figure")
         c.execute("DROP TABLE shop_stock")
+        c.execute("DROP INDEX ix_txn_shop_created")
         c.execute("UPDATE alembic_version SET version_num = '0008'")
     store = CentralStore.open(f"sqlite:///{path}")  # migrates: 0009 makes the tables and fills them
     try:

@@ -45,6 +45,8 @@ def upgrade() -> None:
         sa.Column("on_hand", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("shop_id", "sku", name=op.f("pk_shop_stock")),
     )
+    # A shop's transactions of a period (a village's or a shop's 台账) without walking the township's.
+    op.create_index("ix_txn_shop_created", "txn", ["shop_id", "created_at"])
     connection = op.get_bind()
     role = connection.execute(sql("SELECT value FROM meta WHERE key = 'role'")).scalar()
     if role == "central":
