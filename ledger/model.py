@@ -224,6 +224,9 @@ class Member:
     relation: str = ""
 
 
+SEARCH_KEY_LEN = 100
+
+
 @dataclass(frozen=True)
 class Household:
     household_id: str
@@ -234,6 +237,13 @@ class Household:
     members: tuple[Member, ...] = ()
     village_group: str = ""  # 村民小组, as the village's own lists have it ("3组")
     house_no: str = ""  # 门牌号
+
+    def search_keys(self) -> frozenset[str]:
+        """What a clerk may type to find this household, each matched from its start: its number, the head's
+        and every member's name, its house number and its village group (upper case, as typed ids are)."""
+        words = {self.household_id, self.head_name, self.house_no, self.village_group}
+        words.update(m.name for m in self.members)
+        return frozenset(w.strip().upper()[:SEARCH_KEY_LEN] for w in words if w.strip())
 
 
 @dataclass(frozen=True)

@@ -29,3 +29,30 @@ def triggers_off(connection: sqlite3.Connection, *names: str) -> Iterator[None]:
     yield
     for text in sql.values():
         connection.execute(text)
+
+
+# What each migration after 0005 made, undone: a ledger file "from before" that revision, for upgrade tests.
+UNDO = {
+    "0009": (
+        "DROP TABLE daily_figure",
+        "DROP TABLE shop_stock",
+        "DROP TABLE household_key",
+        "DROP INDEX ix_txn_shop_created",
+        "DROP INDEX ix_household_village",
+    ),
+    "0008": ("ALTER TABLE household DROP COLUMN village_group", "ALTER TABLE household DROP COLUMN house_no"),
+    "0007": tuple(
+        f"DROP TABLE {t}"
+        for t in ("activity_log", "sign_in_failure", "api_token", "console_session", "console_grant", "console_user")
+    ),
+    "0006": ("ALTER TABLE print_job DROP COLUMN receipt",),
+}
+
+
+def rewind(connection: sqlite3.Connection, to: str) -> None:
+    """Undo every migration after revision ``to`` (newest first) and mark the file as at ``to``."""
+    for revision in sorted(UNDO, reverse=True):
+        if revision > to:
+            for statement in UNDO[revision]:
+                connection.execute(statement)
+    connection.execute("UPDATE alembic_version SET version_num = ?", (to,))

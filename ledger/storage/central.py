@@ -25,7 +25,7 @@ from sqlalchemy import text as sql_text  # not "text": the message extractor rea
 
 from ledger.chain import new_in_chain
 from ledger.effects import Totals, effects_of
-from ledger.model import POINTS, Household, PassbookCard, Shop, Transaction, TxnKind, Village
+from ledger.model import POINTS, SEARCH_KEY_LEN, Household, PassbookCard, Shop, Transaction, TxnKind, Village
 from ledger.storage.engine import make_engine, upgrade
 from ledger.storage.figures import REBUILD_FIGURES, count_rows
 from ledger.storage.people import PeopleTables
@@ -34,6 +34,7 @@ from ledger.storage.store import (
     T_CARD,
     T_DEVICE,
     T_HOUSEHOLD,
+    T_HOUSEHOLD_KEY,
     T_ITEM,
     T_POSTING,
     T_SHOP,
@@ -815,10 +816,13 @@ class CentralUnit:
                         "home_shop_id": h.home_shop_id,
                         "status": str(h.status),
                         "members": json.dumps([[m.name, m.relation] for m in h.members], ensure_ascii=False),
+                        "village_group": h.village_group,
+                        "house_no": h.house_no,
                     }
                     for h in part
                 ],
             )
+            self.ledger.index_households(part)
             self.c.execute(
                 insert(T_BALANCE), [{"household_id": h.household_id, "balance": 0, "earned_cycle": 0} for h in part]
             )
@@ -1012,21 +1016,24 @@ class CentralUnit:
     def find_households(
         self, words: str, village_ids: Sequence[str] | None, offset: int, limit: int
     ) -> tuple[list[tuple[Household, int, int]], int]:
-        """Households whose number, head's name or members match ``words`` (all of them when empty), within
-        ``village_ids`` (None: every village), as (household, balance, earned this cycle), and how many match."""
+        """Households found by the start of their number, the head's or a member's name, their house number
+        or village group (all of them when ``words`` is empty), within ``village_ids`` (None: every village),
+        as (household, balance, earned this cycle), and how many match.
+
+        A start is a range of the ``household_key`` index, so a township of 200,000 households answers in
+        milliseconds; "contains" would read every household on every search.
+        """
         where: list[Any] = []
         if village_ids is not None:
             where.append(T_HOUSEHOLD.c.village_id.in_(list(village_ids)))
-        needle = words.strip()
+        needle = words.strip().upper()[:SEARCH_KEY_LEN]
         if needle:
-            pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where.append(
-                T_HOUSEHOLD.c.household_id.ilike(pattern, escape="\\")
-                | T_HOUSEHOLD.c.head_name.like(pattern, escape="\\")
-                | T_HOUSEHOLD.c.members.like(pattern, escape="\\")
-                | T_HOUSEHOLD.c.house_no.like(pattern, escape="\\")
-                | T_HOUSEHOLD.c.village_group.like(pattern, escape="\\")
+            found = (
+                select(T_HOUSEHOLD_KEY.c.household_id)
+                .where(T_HOUSEHOLD_KEY.c.key >= needle, T_HOUSEHOLD_KEY.c.key < needle + "\U0010ffff")
+                .distinct()
             )
+            where.append(T_HOUSEHOLD.c.household_id.in_(found))
         total = int(self.c.execute(select(func.count()).select_from(T_HOUSEHOLD).where(*where)).scalar_one())
         query = (
             select(T_HOUSEHOLD, T_BALANCE.c.balance, T_BALANCE.c.earned_cycle)

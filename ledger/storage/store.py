@@ -55,6 +55,7 @@ from ledger.storage.tables import (
     ChainLinkRow,
     DeviceRow,
     HouseholdBalanceRow,
+    HouseholdKeyRow,
     HouseholdRowTable,
     ImportRecord,
     ItemRow,
@@ -88,6 +89,7 @@ T_CARD = _table(PassbookCardRow)
 T_ITEM = _table(ItemRow)
 T_OPERATOR = _table(OperatorRow)
 T_BALANCE = _table(HouseholdBalanceRow)
+T_HOUSEHOLD_KEY = _table(HouseholdKeyRow)
 T_STOCK = _table(StockLevelRow)
 T_TXN = _table(TxnRow)
 T_LINK = _table(ChainLinkRow)
@@ -474,6 +476,7 @@ class SqlUnit:
                 "house_no": household.house_no,
             },
         )
+        self.index_households([household])
         if (
             self.c.execute(
                 select(T_BALANCE.c.household_id).where(T_BALANCE.c.household_id == household.household_id)
@@ -481,6 +484,15 @@ class SqlUnit:
             is None
         ):
             self.c.execute(insert(T_BALANCE).values(household_id=household.household_id, balance=0, earned_cycle=0))
+
+    def index_households(self, households: Sequence[Household]) -> None:
+        """Make the search keys of ``households`` what they are now (``household_key``)."""
+        ids = [h.household_id for h in households]
+        for start in range(0, len(ids), 500):
+            self.c.execute(delete(T_HOUSEHOLD_KEY).where(T_HOUSEHOLD_KEY.c.household_id.in_(ids[start : start + 500])))
+        rows = [{"key": key, "household_id": h.household_id} for h in households for key in sorted(h.search_keys())]
+        for start in range(0, len(rows), 5000):
+            self.c.execute(insert(T_HOUSEHOLD_KEY), rows[start : start + 5000])
 
     def put_card(self, card: PassbookCard) -> None:
         self._replace(
@@ -498,6 +510,7 @@ class SqlUnit:
         """
         latest = {h.household_id: h for h in households}
         known = self._existing(T_HOUSEHOLD.c.household_id, T_HOUSEHOLD.c.status, list(latest))
+        self.index_households([h for h in latest.values() if h.household_id not in known])
         for household_id, status in known.items():
             self.put_household(replace(latest[household_id], status=HouseholdStatus(status)))
         new = [h for h in latest.values() if h.household_id not in known]

@@ -92,6 +92,7 @@ class DeviceRow(Base):
 
 class HouseholdRowTable(Base):
     __tablename__ = "household"
+    __table_args__ = (Index("ix_household_village", "village_id"),)
     household_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     village_id: Mapped[str] = mapped_column(ForeignKey("village.village_id"))
     head_name: Mapped[str] = mapped_column(String(100))
@@ -473,6 +474,20 @@ class DailyFigureRow(Base):
     points: Mapped[int] = mapped_column(BigInteger)
     fen: Mapped[int] = mapped_column(BigInteger)
     qty: Mapped[int] = mapped_column(BigInteger)
+
+
+class HouseholdKeyRow(Base):
+    """The words a household is found by (``Household.search_keys``), for searches "starting with".
+
+    Byte order (SQLite's BINARY, PostgreSQL's "C" collation), so that a prefix is a range of the index.
+    """
+
+    __tablename__ = "household_key"
+    __table_args__ = (Index("ix_household_key_household", "household_id"),)
+    key: Mapped[str] = mapped_column(
+        String(100).with_variant(String(100, collation="C"), "postgresql"), primary_key=True
+    )
+    household_id: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
 class ShopStockRow(Base):

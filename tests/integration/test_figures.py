@@ -14,6 +14,7 @@ import pytest
 
 from ledger.storage.central import T_FIGURE, T_STOCK_FIGURE, CentralStore
 from lovemart_tools.console_demo import seed_console_demo
+from tests.sqlite_raw import rewind
 
 
 def _rows(store: CentralStore) -> tuple[list[Any], list[Any]]:
@@ -69,10 +70,7 @@ def test_an_older_central_record_gets_its_figures_when_it_is_upgraded(tmp_path: 
     kept = _rows(store)
     store.close()
     with closing(sqlite3.connect(path, isolation_level=None)) as c:
-        c.execute("DROP TABLE daily_figure")
-        c.execute("DROP TABLE shop_stock")
-        c.execute("DROP INDEX ix_txn_shop_created")
-        c.execute("UPDATE alembic_version SET version_num = '0008'")
+        rewind(c, "0008")
     store = CentralStore.open(f"sqlite:///{path}")  # migrates: 0009 makes the tables and fills them
     try:
         assert _rows(store) == kept and kept[0]

@@ -22,6 +22,7 @@ from ledger.receipts import ReceiptContent, ReceiptKind
 from ledger.storage import open_ledger
 from tests.conftest import ADMIN_CTX, ShopFixture
 from tests.receipt_samples import GOLDEN, WIDTHS, receipt
+from tests.sqlite_raw import rewind
 
 
 class Printer:
@@ -116,16 +117,7 @@ def test_an_older_ledger_still_reprints_the_jobs_it_wrote_without_receipts(shop:
     with closing(sqlite3.connect(shop.path, isolation_level=None)) as c:
         figures = {"redeemable_before": 200, "redeemable_after": 130, "balance_after": 230}
         c.execute("UPDATE print_job SET facts = ?", (json.dumps(figures),))
-        c.execute("ALTER TABLE print_job DROP COLUMN receipt")
-        for table in ("activity_log", "sign_in_failure", "api_token", "console_session", "console_grant"):
-            c.execute(f"DROP TABLE {table}")  # made by 0007, after that ledger's time
-        c.execute("DROP TABLE console_user")
-        for column in ("village_group", "house_no"):
-            c.execute(f"ALTER TABLE household DROP COLUMN {column}")  # made by 0008
-        for table in ("daily_figure", "shop_stock"):
-            c.execute(f"DROP TABLE {table}")  # made by 0009
-        c.execute("DROP INDEX ix_txn_shop_created")  # made by 0009
-        c.execute("UPDATE alembic_version SET version_num = '0005'")
+        rewind(c, "0005")
     store = open_ledger(shop.path)  # migrates to the newest revision
     try:
         old = ShopFixture(store, shop.path)
