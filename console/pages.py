@@ -543,6 +543,12 @@ def _people_routes(router: APIRouter, central: CentralRecord, people: People) ->
         await run_in_threadpool(people.change_user, _actor(request), user_id, user.full_name, active, list(user.grants))
         return back_to("/users")
 
+    @router.post("/users/{user_id}/sign-out", dependencies=[Depends(authz.needs(Action.MANAGE_PEOPLE))])
+    async def sign_out_user(request: Request, user_id: Annotated[int, PathParam(ge=1, le=2**31)]) -> Response:
+        await checked_form(request)
+        await run_in_threadpool(people.sign_out_everywhere, _actor(request), user_id)
+        return back_to("/users")
+
     @router.post("/users/{user_id}/password", dependencies=[Depends(authz.needs(Action.MANAGE_PEOPLE))])
     async def set_password(request: Request, user_id: Annotated[int, PathParam(ge=1, le=2**31)]) -> Response:
         form = await checked_form(request)
