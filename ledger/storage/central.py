@@ -1018,7 +1018,8 @@ class CentralUnit:
     ) -> tuple[list[tuple[Household, int, int]], int]:
         """Households found by the start of their number, the head's or a member's name, their house number
         or village group (all of them when ``words`` is empty), within ``village_ids`` (None: every village),
-        as (household, balance, earned this cycle), and how many match.
+        as (household, balance, earned this cycle), and how many match (``SEARCH_COUNT_CAP`` + 1 meaning
+        "more than the cap").
 
         A start is a range of the ``household_key`` index, so a township of 200,000 households answers in
         milliseconds; "contains" would read every household on every search.
@@ -1034,7 +1035,9 @@ class CentralUnit:
                 .distinct()
             )
             where.append(T_HOUSEHOLD.c.household_id.in_(found))
-        total = int(self.c.execute(select(func.count()).select_from(T_HOUSEHOLD).where(*where)).scalar_one())
+        # Counted up to a cap: "more than 1,000" is all a person needs, and counting 200,000 is not free.
+        matching = select(T_HOUSEHOLD.c.household_id).where(*where).limit(SEARCH_COUNT_CAP + 1).subquery()
+        total = int(self.c.execute(select(func.count()).select_from(matching)).scalar_one())
         query = (
             select(T_HOUSEHOLD, T_BALANCE.c.balance, T_BALANCE.c.earned_cycle)
             .outerjoin(T_BALANCE, T_BALANCE.c.household_id == T_HOUSEHOLD.c.household_id)
@@ -1140,6 +1143,8 @@ class CentralUnit:
                 figures["voids"] += int(r.n)
         return result
 
+
+SEARCH_COUNT_CAP = 1000
 
 # Upserts both SQLite (3.24+) and PostgreSQL read: add to a row, or make it.
 _ADD_FIGURES = sql_text(

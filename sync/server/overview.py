@@ -15,6 +15,7 @@ from ledger.access import TOWNSHIP, Action, Person, may, visible_villages
 from ledger.errors import LedgerError
 from ledger.history import describe, shown_here
 from ledger.model import HOUSEHOLD_PREFIX, TxnKind
+from ledger.storage.central import SEARCH_COUNT_CAP
 from sync.errors import SyncError
 from sync.server.record import CentralRecord
 
@@ -153,7 +154,8 @@ def find_households(
             allowed = [village_id]
         rows, total = unit.find_households(words, allowed, offset, limit)
     return {
-        "total": total,
+        "total": min(total, SEARCH_COUNT_CAP),
+        "more": total > SEARCH_COUNT_CAP,
         "offset": offset,
         "households": [
             {
