@@ -498,26 +498,63 @@ def _policy_routes(router: APIRouter, central: CentralRecord, people: People) ->
 # ----- people, tokens and the activity log --------------------------------------------------------------------
 
 
+def _ids(form: Any, name: str) -> list[str]:
+    """Comma-separated ids of a form field ("XF, HP" or "XF，HP"), upper case."""
+    return [part.strip().upper() for part in field(form, name, 500).replace("，", ",").split(",") if part.strip()]
+
+
 def _grants_from(form: Any) -> list[Grant]:
-    try:
-        role = ConsoleRole(field(form, "role", 16))
-    except ValueError:
-        raise SyncError("invalid", detail="role: admin, clerk, reviewer, auditor or shop_manager") from None
-    villages = [v.strip().upper() for v in field(form, "villages", 500).replace("，", ",").split(",") if v.strip()]
-    shops = [s.strip().upper() for s in field(form, "shops", 500).replace("，", ",").split(",") if s.strip()]
-    if role in (ConsoleRole.ADMIN, ConsoleRole.AUDITOR):
-        return [Grant(role)]
-    if role == ConsoleRole.SHOP_MANAGER:
-        return [Grant(role, shop_id=s) for s in shops] or [Grant(role)]
-    return [Grant(role, village_id=v) for v in villages] or [Grant(role)]
+    """A person's roles from the form: township roles ticked, village roles and shop managers with their ids.
+    At least one role (a person without any could sign in and see nothing)."""
+    grants = [Grant(role) for role in (ConsoleRole.ADMIN, ConsoleRole.AUDITOR) if form.get(f"role_{role.value}")]
+    grants += [Grant(ConsoleRole.CLERK, village_id=v) for v in _ids(form, "clerk_villages")]
+    grants += [Grant(ConsoleRole.REVIEWER, village_id=v) for v in _ids(form, "reviewer_villages")]
+    grants += [Grant(ConsoleRole.SHOP_MANAGER, shop_id=s) for s in _ids(form, "manager_shops")]
+    if not grants:
+        raise SyncError("invalid", detail="roles: give the person at least one role")
+    return grants
+
+
+def _grant_fields(grants: tuple[Grant, ...]) -> dict[str, Any]:
+    """The role form's values for a person's grants (the edit form starts from them)."""
+
+    def ids(role: ConsoleRole, attribute: str) -> str:
+        return ", ".join(str(getattr(g, attribute)) for g in grants if g.role == role)
+
+    return {
+        "admin": any(g.role == ConsoleRole.ADMIN for g in grants),
+        "auditor": any(g.role == ConsoleRole.AUDITOR for g in grants),
+        "clerk_villages": ids(ConsoleRole.CLERK, "village_id"),
+        "reviewer_villages": ids(ConsoleRole.REVIEWER, "village_id"),
+        "manager_shops": ids(ConsoleRole.SHOP_MANAGER, "shop_id"),
+    }
 
 
 def _people_routes(router: APIRouter, central: CentralRecord, people: People) -> None:
+    def users_page_with(request: Request, new_token: dict[str, str] | None) -> HTMLResponse:
+        users = people.users()
+        return render(
+            request,
+            "users.html",
+            users=users,
+            grant_fields={u.user_id: _grant_fields(u.grants) for u in users},
+            tokens=people.tokens(),
+            new_token=new_token,
+        )
+
     @router.get("/users", dependencies=[Depends(authz.needs(Action.MANAGE_PEOPLE))])
     def users_page(request: Request) -> Response:
-        return render(
-            request, "users.html", users=people.users(), tokens=people.tokens(), new_token=None, roles=list(ConsoleRole)
+        return users_page_with(request, None)
+
+    @router.post("/users/{user_id}/roles", dependencies=[Depends(authz.needs(Action.MANAGE_PEOPLE))])
+    async def set_roles(request: Request, user_id: Annotated[int, PathParam(ge=1, le=2**31)]) -> Response:
+        form = await checked_form(request)
+        user = people.user(user_id)
+        full_name = field(form, "full_name", 100) or user.full_name
+        await run_in_threadpool(
+            people.change_user, _actor(request), user_id, full_name, user.active, _grants_from(form)
         )
+        return back_to("/users")
 
     @router.post("/users", dependencies=[Depends(authz.needs(Action.MANAGE_PEOPLE))])
     async def add_user(request: Request) -> Response:
@@ -565,14 +602,7 @@ def _people_routes(router: APIRouter, central: CentralRecord, people: People) ->
             people.new_api_token, _actor(request), user_id, field(form, "label", 100)
         )
         # Shown once, on this answer only (the page is not cached; only its sha256 is kept).
-        return render(
-            request,
-            "users.html",
-            users=people.users(),
-            tokens=people.tokens(),
-            new_token={"token": token, "token_id": token_id, "user": people.user(user_id).name},
-            roles=list(ConsoleRole),
-        )
+        return users_page_with(request, {"token": token, "token_id": token_id, "user": people.user(user_id).name})
 
     @router.post("/tokens/{token_id}/revoke", dependencies=[Depends(authz.needs(Action.MANAGE_PEOPLE))])
     async def revoke_token(

@@ -22,6 +22,7 @@ from sync.server.record import CentralRecord
 # Kinds that add to or take from what a household earned, and what it spent.
 AWARD_KINDS = (str(TxnKind.AWARD), str(TxnKind.BASE_GRANT))
 MAX_PERIOD_DAYS = 3 * 366
+SHOPS_LISTED = 30  # on the overview: every silent shop, and the others up to this many
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,10 @@ def overview(record: CentralRecord, period: Period, village_id: str | None = Non
                 "late": silent is None or silent > policy.max_offline_days,
             }
         )
+    # Silent shops first (the ones that need a call); a township of 2,000 shops lists the first of the rest.
+    shop_rows.sort(key=lambda row: (not row["late"], row["shop_id"]))
+    shops_late = sum(1 for row in shop_rows if row["late"])
+    listed = shop_rows[: max(SHOPS_LISTED, shops_late)]
     redeemed = -(figure(TxnKind.REDEEM, "points") + figure(TxnKind.VOID, "points"))
     series: dict[str, dict[str, int]] = {day: {"awarded": 0, "redeemed": 0} for day in period.days()}
     for day, kind, points in daily:
@@ -135,7 +140,9 @@ def overview(record: CentralRecord, period: Period, village_id: str | None = Non
         "stock_points": stock_points,
         "exceptions_open": exceptions_open,
         "max_offline_days": policy.max_offline_days,
-        "shops": shop_rows,
+        "shops": listed,
+        "shops_total": len(shop_rows),
+        "shops_late": shops_late,
         "daily": [{"day": day, **values} for day, values in series.items()],
     }
 

@@ -106,6 +106,7 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("POST", "/users/{user_id}/active"): (A.MANAGE_PEOPLE, T),
     ("POST", "/users/{user_id}/password"): (A.MANAGE_PEOPLE, T),
     ("POST", "/users/{user_id}/sign-out"): (A.MANAGE_PEOPLE, T),
+    ("POST", "/users/{user_id}/roles"): (A.MANAGE_PEOPLE, T),
     ("POST", "/users/{user_id}/tokens"): (A.MANAGE_PEOPLE, T),
     ("POST", "/tokens/{token_id}/revoke"): (A.MANAGE_PEOPLE, T),
     ("GET", "/activity"): (A.READ_ACTIVITY, T),

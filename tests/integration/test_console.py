@@ -482,3 +482,25 @@ def test_an_exception_links_to_the_transactions_it_names(demo: Any) -> None:
     assert detail.status_code == 200 and "household:" in detail.text
     assert signed_in(app, "li").get(f"/transactions/{txn_id}").status_code == 403
     assert client.get("/transactions/nope").status_code == 404
+
+
+def test_the_administrator_changes_a_persons_roles_and_scopes(demo: Any) -> None:
+    app, _record = demo
+    admin = signed_in(app, "wang")
+    page = admin.get("/users").text
+    chen = re.search(r'action="/users/(\d+)/roles"', page.split(">chen<", 1)[1])
+    assert chen
+    answer = admin.post(
+        f"/users/{chen.group(1)}/roles",
+        data={"csrf": form_token(page), "reviewer_villages": "XF, hp", "clerk_villages": "GM"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    grants = {(g.role.value, g.village_id) for g in app.state.people.user(int(chen.group(1))).grants}
+    assert grants == {("reviewer", "XF"), ("reviewer", "HP"), ("clerk", "GM")}
+    nobody = admin.post(f"/users/{chen.group(1)}/roles", data={"csrf": form_token(page)})
+    assert nobody.status_code == 422  # a person keeps at least one role
+    unknown = admin.post(f"/users/{chen.group(1)}/roles", data={"csrf": form_token(page), "clerk_villages": "ZZ"})
+    assert unknown.status_code == 404
+    entries, _total = app.state.people.activity(action="user.change")
+    assert entries and entries[0].target == "chen"
