@@ -612,6 +612,62 @@ def _people_routes(router: APIRouter, central: CentralRecord, people: People) ->
         await run_in_threadpool(people.revoke_token, _actor(request), token_id)
         return back_to("/users")
 
+    @router.get("/account", dependencies=[Depends(authz.needs(Action.MANAGE_SELF))])
+    def account_page(request: Request) -> Response:
+        return _account(request, None, None)
+
+    def _account(
+        request: Request, new_token: dict[str, str] | None, error: str | None, status_code: int = 200
+    ) -> HTMLResponse:
+        person = person_of(request)
+        return render(
+            request,
+            "account.html",
+            status_code=status_code,
+            user=people.user(person.user_id),
+            tokens=people.tokens(person.user_id),
+            sessions=len(people.sessions_of(person.user_id)),
+            new_token=new_token,
+            error=error,
+        )
+
+    @router.post("/account/password", dependencies=[Depends(authz.needs(Action.MANAGE_SELF))])
+    async def own_password(request: Request) -> Response:
+        form = await checked_form(request)
+        current, new, again = (
+            field(form, "current", 1000),
+            field(form, "password", 1000),
+            field(form, "password_again", 1000),
+        )
+        try:
+            if new != again:
+                raise SyncError("passwords_differ")
+            await run_in_threadpool(people.change_own_password, _actor(request), current, new)
+        except SyncError as error:
+            # A wrong current password is a mistake in the form (422), not a refused sign-in (401).
+            return _account(request, None, error.message(lang_of(request)), 422)
+        answer = RedirectResponse("/login", status_code=303)  # every session ended, this one too
+        answer.delete_cookie(SESSION_COOKIE, path="/")
+        return answer
+
+    @router.post("/account/tokens", dependencies=[Depends(authz.needs(Action.MANAGE_SELF))])
+    async def own_token(request: Request) -> Response:
+        form = await checked_form(request)
+        person = person_of(request)
+        token, token_id = await run_in_threadpool(
+            people.new_api_token, _actor(request), person.user_id, field(form, "label", 100)
+        )
+        return _account(request, {"token": token, "token_id": token_id, "user": person.name}, None)
+
+    @router.post("/account/tokens/{token_id}/revoke", dependencies=[Depends(authz.needs(Action.MANAGE_SELF))])
+    async def own_token_revoke(
+        request: Request, token_id: Annotated[str, PathParam(min_length=1, max_length=16)]
+    ) -> Response:
+        await checked_form(request)
+        person = person_of(request)
+        await run_in_threadpool(people.revoke_token, _actor(request), token_id, person.user_id)
+        return back_to("/account")
+
     @router.get("/activity", dependencies=[Depends(authz.needs(Action.READ_ACTIVITY))])
     def activity_page(
         request: Request,

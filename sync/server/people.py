@@ -227,6 +227,14 @@ class People:
             unit.people.clear_failures(user.name)
             self.log(unit, actor, "user.password", user.name)
 
+    def change_own_password(self, actor: Actor, current: str, new: str) -> None:
+        """A person's new password, given the current one (``sign_in_failed`` if it is wrong: the same words
+        as at sign-in); every session ends, this one too."""
+        user = self.user(actor.person.user_id)
+        if not user.password_hash or not _verify(user.password_hash, current[:1000]):
+            raise SyncError("sign_in_failed")
+        self.set_password(actor, user.user_id, new)
+
     # ----- signing in ------------------------------------------------------------------------------------
     def sign_in(self, name: str, password: str, address: str, lang: str) -> SignedIn:
         """A new session for the right name and password; ``sign_in_locked`` while the name is locked,

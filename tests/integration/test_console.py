@@ -504,3 +504,49 @@ def test_the_administrator_changes_a_persons_roles_and_scopes(demo: Any) -> None
     assert unknown.status_code == 404
     entries, _total = app.state.people.activity(action="user.change")
     assert entries and entries[0].target == "chen"
+
+
+def test_a_person_changes_their_own_password_and_makes_their_own_tokens(demo: Any) -> None:
+    app, _record = demo
+    client = signed_in(app, "liu")
+    page = client.get("/account").text
+    wrong = client.post(
+        "/account/password",
+        data={
+            "csrf": form_token(page),
+            "current": "not it at all",
+            "password": "a new long password",
+            "password_again": "a new long password",
+        },
+    )
+    assert wrong.status_code == 422
+    made = client.post("/account/tokens", data={"csrf": form_token(page), "label": "我的脚本"})
+    token = re.search(r'<code class="token">([^<]+)</code>', made.text)
+    assert (
+        token
+        and TestClient(app)
+        .get("/v1/admin/reports/totals", headers={"Authorization": f"Bearer {token.group(1)}"})
+        .status_code
+        == 403
+    )  # a shop manager's
+    other = signed_in(app, "liu")
+    changed = client.post(
+        "/account/password",
+        data={
+            "csrf": form_token(page),
+            "current": DEMO_PASSWORD,
+            "password": "a new long password",
+            "password_again": "a new long password",
+        },
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303 and changed.headers["location"] == "/login"
+    assert other.get("/", follow_redirects=False).headers["location"].startswith("/login")  # signed out everywhere
+    fresh = browser(app)
+    login = fresh.get("/login")
+    back = fresh.post(
+        "/login",
+        data={"csrf": form_token(login.text), "name": "liu", "password": "a new long password"},
+        follow_redirects=False,
+    )
+    assert back.status_code == 303
