@@ -26,7 +26,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +43,7 @@ from ledger.model import (
     shop_account,
 )
 from lovemart_tools.bench_sync import _is_postgres, _scratch, _seed_city, _Town
+from lovemart_tools.serving import serving
 
 FULL_SHOPS = 2_000
 FULL_HOUSEHOLDS = 200_000
@@ -111,31 +111,37 @@ def _seed_year(town: _Town, count: int) -> None:
             when = (start + timedelta(seconds=rng.randrange(365 * 86400))).isoformat(timespec="seconds")
             if rng.random() < 0.4:
                 points = rng.choice((2, 5, 10, 20))
-                device, draft = "AWARDS", TxnDraft(
-                    txn_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    kind=TxnKind.AWARD,
-                    created_at=when,
-                    shop_id="T01",
-                    operator="township",
-                    household_id=household,
-                    postings=(Posting(household_account(household), points), Posting(TOWNSHIP_AWARDS, -points)),
-                    memo="参加志愿服务",
+                device, draft = (
+                    "AWARDS",
+                    TxnDraft(
+                        txn_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                        kind=TxnKind.AWARD,
+                        created_at=when,
+                        shop_id="T01",
+                        operator="township",
+                        household_id=household,
+                        postings=(Posting(household_account(household), points), Posting(TOWNSHIP_AWARDS, -points)),
+                        memo="参加志愿服务",
+                    ),
                 )
             else:
                 sku, price = rng.choice(items)
-                device, draft = f"B{shop.shop_id}", TxnDraft(
-                    txn_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    kind=TxnKind.REDEEM,
-                    created_at=when,
-                    shop_id=shop.shop_id,
-                    operator="02",
-                    household_id=household,
-                    postings=(
-                        Posting(household_account(household), -price),
-                        Posting(shop_account(shop.shop_id, "redeemed"), price),
+                device, draft = (
+                    f"B{shop.shop_id}",
+                    TxnDraft(
+                        txn_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                        kind=TxnKind.REDEEM,
+                        created_at=when,
+                        shop_id=shop.shop_id,
+                        operator="02",
+                        household_id=household,
+                        postings=(
+                            Posting(household_account(household), -price),
+                            Posting(shop_account(shop.shop_id, "redeemed"), price),
+                        ),
+                        lines=(Line(sku, -1, price),),
+                        pull_cursor=1,
                     ),
-                    lines=(Line(sku, -1, price),),
-                    pull_cursor=1,
                 )
             seqs[device] = seqs.get(device, 0) + 1
             # No chain to check here: the bulk path stores the rows as given (the hash is a placeholder).
@@ -171,41 +177,9 @@ def _add_bench_admin(url: str) -> None:
         record.close()
 
 
-@contextmanager
-def _console_server(url: str) -> Iterator[str]:
-    """``lovemart server`` (the console and the API) on a free loopback port."""
-    import socket
-    import subprocess
-    import sys
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lovemart.cli", "server", "--database-url", url, "--port", str(port), "--workers", "2"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(base + "/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the township server did not start")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def _console_server(url: str) -> Any:
+    """``lovemart server`` (the console and the API, two worker processes) on a free loopback port."""
+    return serving(["lovemart.cli", "server", "--database-url", url, "--workers", "2"])
 
 
 # ----- measuring through the pages ---------------------------------------------------------------------------

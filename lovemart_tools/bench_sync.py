@@ -32,9 +32,6 @@ import dataclasses
 import json
 import random
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -71,6 +68,7 @@ from ledger.model import (
 )
 from ledger.storage import SqlLedgerStore
 from ledger.storage.central import CentralStore, CentralUnit, scratch_schema
+from lovemart_tools.serving import serving
 from sync import protocol
 from sync.apply import apply_page
 
@@ -284,49 +282,10 @@ def _scratch(url: str | None) -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@contextmanager
-def _serving(url: str) -> Iterator[str]:
+def _serving(url: str) -> Any:
     """The central record in its own process (``python -m sync.server``) on a free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sync.server",
-            "--database-url",
-            url,
-            "--port",
-            str(port),
-            "--workers",
-            str(SERVER_WORKERS),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        stdin=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        with httpx.Client(verify=False) as http:
-            while True:
-                try:
-                    if http.get(base + "/v1/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the central record did not start")
-                time.sleep(0.05)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    args = ["sync.server", "--database-url", url, "--workers", str(SERVER_WORKERS), "--log-level", "warning"]
+    return serving([*args, "--no-access-log"], quiet=False, start_s=60)
 
 
 def _seed_city(url: str, shops: int, households: int) -> _Town:

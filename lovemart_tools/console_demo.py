@@ -26,7 +26,17 @@ from ledger.model import Item, Member, Operator, Policy, Role
 from ledger.passbook import make_code
 from ledger.storage import SqlLedgerStore, open_ledger
 from lovemart_tools.bench_sync import MiniClient
-from lovemart_tools.demo import AWARDS, DEDUCTIONS, DONORS, GIVEN, GOODS, RELATIONS, SURNAMES, SimulatedClock
+from lovemart_tools.demo import (
+    AWARDS,
+    DEDUCTIONS,
+    DONORS,
+    GIVEN,
+    GOODS,
+    RELATIONS,
+    SURNAMES,
+    SimulatedClock,
+    _unique_name,
+)
 from sync.server import township
 from sync.server.people import SYSTEM, Actor, People
 from sync.server.record import CentralRecord
@@ -99,7 +109,7 @@ def _seed(
         ids_of[village_id] = []
         for n in range(1, per_village + 1):
             hid = f"{village_id}{n:04d}"
-            head = _name(rng, used)
+            head = _unique_name(rng, used)
             members = (Member(head, "户主"),) + tuple(
                 Member(rng.choice(SURNAMES) + rng.choice(GIVEN), rng.choice(RELATIONS))
                 for _ in range(rng.randint(1, 4))
@@ -140,17 +150,6 @@ def _seed(
         "password": DEMO_PASSWORD,
         **counts,
     }
-
-
-def _name(rng: random.Random, used: set[str]) -> str:
-    for _ in range(50):
-        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
-        if name not in used:
-            used.add(name)
-            return name
-    name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)[0]
-    used.add(name)
-    return name
 
 
 def _one_day(

@@ -5,19 +5,12 @@ the console demo (``console_demo``). The README's console pictures come from her
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
-
 from lovemart_tools.console_demo import DEMO_PASSWORD, seed_console_demo
+from lovemart_tools.serving import serving
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page, ViewportSize
@@ -57,7 +50,7 @@ def take_console_screenshots(out: Path, langs: tuple[str, ...] = ("zh", "en")) -
     with tempfile.TemporaryDirectory(prefix="lovemart-console-shots-") as folder:
         url = f"sqlite:///{Path(folder) / 'central.sqlite3'}"
         seed_console_demo(url, households=45)
-        with _serving(url) as base, sync_playwright() as p:
+        with serving(["lovemart.cli", "server", "--database-url", url]) as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
             try:
                 for lang in langs:
@@ -97,35 +90,3 @@ def _sign_in(context: BrowserContext, base: str, who: str, lang: str) -> None:
 def _shot(page: Page, out: Path, name: str) -> str:
     page.screenshot(path=str(out / name), full_page=True)
     return name
-
-
-@contextmanager
-def _serving(url: str) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lovemart.cli", "server", "--database-url", url, "--port", str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the township server did not start")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()

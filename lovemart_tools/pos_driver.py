@@ -155,7 +155,6 @@ def pos_screenshots(home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, i
                 written.append(offscreen.save_screenshot(out_dir / f"pos-{name}-{size[0]}x{size[1]}.png", size))
 
         with offscreen.running(app):
-
             offscreen.frames(3)
             samples = _samples(shop.store())
             shot("login")

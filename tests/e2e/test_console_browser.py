@@ -10,10 +10,8 @@ Few and meaningful: browser tests are the slowest part of the suite.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,15 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
+from lovemart_tools.serving import serving
+
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "lovemart-demo"
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (make install)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _lovemart(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -59,28 +53,10 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
     seeded = _lovemart("central", "demo", "--console", "--households", "15", "--database-url", url)
     assert seeded.returncode == 0, seeded.stderr
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lovemart.cli", "server", "--database-url", url, "--port", str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base_url + "/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
-        yield base_url
+        with serving(["lovemart.cli", "server", "--database-url", url]) as base_url:
+            yield base_url
     finally:
-        process.terminate()
-        process.wait(10)
         if schema is not None:
             with admin.begin() as c:
                 c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
