@@ -45,3 +45,14 @@ def test_a_ledger_smaller_than_its_samples_still_runs_clean(tmp_path: Path) -> N
     result = run_ledger_bench(transactions=10, samples=120, workdir=tmp_path)
     assert result["audit_ok"] is True
     assert result["seeded_transactions"] == 10
+
+
+def test_the_console_bench_runs_end_to_end_on_a_tiny_township() -> None:
+    """``lovemart bench console`` at its smallest: seeding, a real server, every page of the mix, baselines."""
+    from lovemart_tools.bench_console import run_console_bench
+
+    figures = run_console_bench(None, scale=0.0005, requests=25)
+    assert figures["database"] == "sqlite" and figures["transactions"] >= figures["households"]
+    for key in ("search_p95_ms", "statement_p95_ms", "baseline_overview_sql_ms", "baseline_export_sql_ms"):
+        assert figures[key] >= 0, key
+    assert {"overview_within_target", "search_within_target", "statement_within_target"} <= set(figures)
