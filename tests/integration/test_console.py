@@ -294,6 +294,14 @@ def test_the_language_switch_and_signing_out_everywhere(demo: Any) -> None:
     assert first.get("/", follow_redirects=False).status_code == 303
 
 
+def test_a_page_that_does_not_exist_says_so_as_a_page(demo: Any) -> None:
+    app, _record = demo
+    answer = signed_in(app, "wang").get("/no-such-page")
+    assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
+    assert "没有找到" in answer.text
+    assert TestClient(app).get("/v1/no-such-route").headers["content-type"] == "application/json"
+
+
 def test_console_static_files_are_shipped_in_the_package() -> None:
     css = Path(__file__).resolve().parents[2] / "console" / "static" / "console.css"
     assert css.is_file() and "@media print" in css.read_text(encoding="utf-8")
