@@ -23,7 +23,6 @@ from sync.server import authz, township
 from sync.server.people import People
 from sync.server.record import CentralRecord
 
-
 POLICY_FIELDS = ("redeemable_floor", "base_points", "visitor_limit", "max_offline_days", "max_points_per_award")
 
 

@@ -29,7 +29,6 @@ from sync.server import authz, overview, township, views
 from sync.server import reports as server_reports
 from sync.server.record import CentralRecord
 
-
 LEDGER_TABS = ("redemptions", "stock_in", "donations", "points")
 SHOWN_ROWS = 300  # on screen; the Excel file has them all
 
