@@ -20,6 +20,8 @@ from console.web import (
     render,
 )
 from ledger.access import Action, Scope, may
+from ledger.errors import LedgerError
+from ledger.model import Item
 from sync.errors import SyncError
 from sync.server import authz, overview, township
 from sync.server.people import People
@@ -97,3 +99,26 @@ def shop_routes(router: APIRouter, central: CentralRecord, people: People) -> No
             raise SyncError("forbidden")
         stock = overview.shop_shelf(central, shop_id) if shop_id else None
         return render(request, "goods.html", items=township.items(central), shops=visible, chosen=chosen, stock=stock)
+
+    @router.post("/goods", dependencies=[Depends(authz.needs(Action.MANAGE_CATALOGUE))])
+    async def put_goods(request: Request) -> Response:
+        """Add an item to the township's catalogue or change one (its price reaches each shop at its next sync)."""
+        form = await checked_form(request)
+        sku = field(form, "sku", 32).upper()
+        points = field(form, "points", 9)
+        if not points.isdigit():
+            raise LedgerError("bad_points", value=points or "—", max=1_000_000)
+        before = next((i for i in township.items(central) if i["sku"] == sku), None)
+        item = Item(
+            sku,
+            field(form, "name"),
+            field(form, "unit", 16),
+            int(points),
+            field(form, "barcode", 64) or None,
+            field(form, "category", 64),
+            form.get("active", "1") == "1",
+        )
+        await run_in_threadpool(township.put_item, central, item)
+        after = next((i for i in township.items(central) if i["sku"] == sku), None)
+        await run_in_threadpool(people.changed, actor_of(request), "item.put", sku, before, after)
+        return back_to("/goods")

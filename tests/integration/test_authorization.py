@@ -95,6 +95,7 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("POST", "/shops/{shop_id}/enrol"): (A.MANAGE_SHOPS, T),
     ("POST", "/devices/{device_id}/revoke"): (A.MANAGE_SHOPS, T),
     ("GET", "/goods"): (A.READ_SHOP, None),
+    ("POST", "/goods"): (A.MANAGE_CATALOGUE, T),
     ("GET", "/exceptions"): (A.READ_TOWNSHIP, T),
     ("GET", "/transactions/{txn_id}"): (A.READ_TOWNSHIP, T),
     ("POST", "/exceptions/{exception_id}/resolve"): (A.MANAGE_EXCEPTIONS, T),

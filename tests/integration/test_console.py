@@ -558,3 +558,32 @@ def test_a_person_changes_their_own_password_and_makes_their_own_tokens(demo: An
         follow_redirects=False,
     )
     assert back.status_code == 303
+
+
+def test_the_township_changes_a_price_and_it_is_logged(demo: Any) -> None:
+    app, record = demo
+    client = signed_in(app, "wang")
+    page = client.get("/goods").text
+    item = township.items(record)[0]
+    answer = client.post(
+        "/goods",
+        data={
+            "csrf": form_token(page),
+            "sku": item["sku"].lower(),
+            "name": item["name"],
+            "unit": item["unit"],
+            "points": str(item["points"] + 3),
+            "category": item["category"],
+            "active": "1",
+        },
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert next(i for i in township.items(record) if i["sku"] == item["sku"])["points"] == item["points"] + 3
+    entry = app.state.people.activity(action="item.put")[0][0]
+    assert entry.target == item["sku"] and f'"points": {item["points"]}' in (entry.before or "")
+    refused = client.post(
+        "/goods", data={"csrf": form_token(page), "sku": "X", "name": "x", "unit": "个", "points": "-1"}
+    )
+    assert refused.status_code == 422
+    assert signed_in(app, "li").post("/goods", data={"csrf": form_token(page)}).status_code == 403
