@@ -363,6 +363,13 @@ class CentralUnit:
             query = query.where(T_CENTRAL_DEVICE.c.shop_id == shop_id)
         return [_device(r) for r in self.c.execute(query)]
 
+    def devices_by_shop(self) -> dict[str, list[CentralDevice]]:
+        """Every device, grouped by its shop (a township's pages list 2,000 shops with their devices)."""
+        grouped: dict[str, list[CentralDevice]] = {}
+        for device in self.devices():
+            grouped.setdefault(device.shop_id, []).append(device)
+        return grouped
+
     def device_ids(self) -> set[str]:
         """Every device id in use, central or not (a new device must not take one)."""
         ids = set(self.c.execute(select(T_CENTRAL_DEVICE.c.device_id)).scalars())
@@ -1059,14 +1066,15 @@ class CentralUnit:
         if shop_id is not None:
             query = query.where(T_TXN.c.shop_id == shop_id)
         elif village_id is not None:
-            # Two indexed reads joined, not one OR that would walk the whole period of the township.
+            # Two indexed reads (the village's households, its shops), not one OR that would walk the whole
+            # period of the township, and not "id IN (...)", which a planner may answer by reading the journal.
             households = select(T_HOUSEHOLD.c.household_id).where(T_HOUSEHOLD.c.village_id == village_id)
             shops = select(T_SHOP.c.shop_id).where(T_SHOP.c.village_id == village_id)
-            ids = union(
-                select(T_TXN.c.id).where(T_TXN.c.household_id.in_(households), *in_period),
-                select(T_TXN.c.id).where(T_TXN.c.shop_id.in_(shops), *in_period),
-            )
-            query = select(T_TXN).where(T_TXN.c.id.in_(select(ids.subquery().c.id))).order_by(T_TXN.c.id)
+            both = union(
+                select(T_TXN).where(T_TXN.c.household_id.in_(households), *in_period),
+                select(T_TXN).where(T_TXN.c.shop_id.in_(shops), *in_period),
+            ).subquery()
+            query = select(both).order_by(both.c.id)
         return self.ledger.load_many(self.c.execute(query).all())
 
     def household_names(self, village_id: str | None = None) -> dict[str, str]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from ledger.access import TOWNSHIP, Action, Person, may, visible_villages
 from ledger.errors import LedgerError
 from ledger.history import describe, shown_here
 from ledger.model import HOUSEHOLD_PREFIX, TxnKind
+from ledger.ports import LedgerUnit
 from ledger.storage.central import SEARCH_COUNT_CAP
 from sync.errors import SyncError
 from sync.server.record import CentralRecord
@@ -81,7 +82,7 @@ def overview(record: CentralRecord, period: Period, village_id: str | None = Non
         daily = unit.daily_points(period.since, period.until, village_id)
         register = unit.village_household_figures(village_id)
         shops = [s for s in unit.shops() if village_id is None or s.village_id == village_id]
-        devices = unit.devices()
+        devices_of = unit.devices_by_shop()
         exceptions_open = unit.count_exceptions("open", village_id)
         stock_points = unit.stock_points(village_id)
         now = datetime.fromisoformat(record.now())
@@ -91,7 +92,7 @@ def overview(record: CentralRecord, period: Period, village_id: str | None = Non
 
     shop_rows = []
     for shop in shops:
-        own = [d for d in devices if d.shop_id == shop.shop_id]
+        own = devices_of.get(shop.shop_id, [])
         last = max((d.last_push_at or "" for d in own), default="") or None
         silent = _silent_days(last, now)
         shop_rows.append(
@@ -182,12 +183,34 @@ def find_households(
     }
 
 
+class _Remembered:
+    """A ledger unit that looks each shop and item up once: a household-year names the same few many times."""
+
+    def __init__(self, unit: Any) -> None:
+        self._unit = unit
+        self._shops: dict[str, Any] = {}
+        self._items: dict[str, Any] = {}
+
+    def shop(self, shop_id: str) -> Any:
+        if shop_id not in self._shops:
+            self._shops[shop_id] = self._unit.shop(shop_id)
+        return self._shops[shop_id]
+
+    def item(self, sku: str) -> Any:
+        if sku not in self._items:
+            self._items[sku] = self._unit.item(sku)
+        return self._items[sku]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._unit, name)
+
+
 def statement(record: CentralRecord, household_id: str, period: Period, lang: str) -> dict[str, Any]:
     """Every movement of a household's points in the period, with date, reason, shop and receipt, and the
     balance before, after each and at the end (一户一档: what the household can check line by line)."""
     account = HOUSEHOLD_PREFIX + household_id
     with record.store.read() as unit:
-        ledger = unit.ledger
+        ledger = cast(LedgerUnit, _Remembered(unit.ledger))
         household = ledger.household(household_id)
         if household is None:
             raise LedgerError("household_unknown", household_id=household_id)

@@ -135,10 +135,10 @@ def put_shop(record: CentralRecord, shop_id: str, name: str, village_id: str) ->
 def shops(record: CentralRecord) -> list[dict[str, Any]]:
     with record.store.read() as unit:
         rows = unit.shops()
-        devices = unit.devices()
+        devices_of = unit.devices_by_shop()
     result = []
     for row in rows:
-        own = [d for d in devices if d.shop_id == row.shop_id]
+        own = devices_of.get(row.shop_id, [])
         result.append(
             {
                 "shop_id": row.shop_id,

@@ -23,7 +23,7 @@ def totals(record: CentralRecord) -> dict[str, Any]:
     with record.store.read() as unit:
         redeemed = sum(v for k, v in unit.account_totals("shop:").items() if k.endswith(":redeemed"))
         overdraft = -sum(unit.account_totals("overdraft:").values())
-        devices = unit.devices()
+        devices_of = unit.devices_by_shop()
         shop_ids = [s.shop_id for s in unit.shops()]
         figures = {
             "households": unit.household_count(),
@@ -36,7 +36,7 @@ def totals(record: CentralRecord) -> dict[str, Any]:
         }
     shops = []
     for shop_id in shop_ids:
-        own = [d for d in devices if d.shop_id == shop_id]
+        own = devices_of.get(shop_id, [])
         shops.append(
             {
                 "shop_id": shop_id,
@@ -69,11 +69,11 @@ def shop_totals(record: CentralRecord) -> list[dict[str, Any]]:
     with record.store.read() as unit:
         redeemed = unit.account_totals("shop:")
         counts = unit.shop_activity()
-        devices = unit.devices()
+        devices_of = unit.devices_by_shop()
         shops = unit.shops()
     result = []
     for shop in shops:
-        own = [d for d in devices if d.shop_id == shop.shop_id]
+        own = devices_of.get(shop.shop_id, [])
         figures = counts.get(shop.shop_id, {"transactions": 0, "redemptions": 0, "voids": 0})
         result.append(
             {
