@@ -1015,9 +1015,24 @@ class CentralUnit:
             func.coalesce(func.sum(case((T_BALANCE.c.earned_cycle > 0, 1), else_=0)), 0).label("earning"),
             func.coalesce(func.sum(T_BALANCE.c.balance), 0).label("balance"),
         ).select_from(T_HOUSEHOLD.outerjoin(T_BALANCE, T_BALANCE.c.household_id == T_HOUSEHOLD.c.household_id))
-        if village_id is not None:
-            query = query.where(T_HOUSEHOLD.c.village_id == village_id)
-        r = self.c.execute(query).one()
+        if village_id is None:
+            # The whole township: each table read on its own (a join of 200,000 rows costs several times more).
+            balances = select(
+                func.coalesce(func.sum(case((T_BALANCE.c.earned_cycle > 0, 1), else_=0)), 0).label("earning"),
+                func.coalesce(func.sum(T_BALANCE.c.balance), 0).label("balance"),
+            )
+            households = select(
+                func.count().label("households"),
+                func.coalesce(func.sum(case((T_HOUSEHOLD.c.status == "frozen", 1), else_=0)), 0).label("frozen"),
+            )
+            b, h = self.c.execute(balances).one(), self.c.execute(households).one()
+            return {
+                "households": int(h.households),
+                "frozen": int(h.frozen),
+                "earning": int(b.earning),
+                "balance": int(b.balance),
+            }
+        r = self.c.execute(query.where(T_HOUSEHOLD.c.village_id == village_id)).one()
         return {k: int(getattr(r, k) or 0) for k in ("households", "frozen", "earning", "balance")}
 
     def find_households(
