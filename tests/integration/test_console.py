@@ -136,6 +136,8 @@ def test_every_page_renders_for_the_administrator_with_every_word_found(demo: An
         assert page.status_code == 200, (path, page.text[:300])
         assert not re.findall(r"console\.(?!css)[a-z_]", page.text), (path, "a word missing from the catalogue")
         assert page.headers["content-security-policy"].startswith("default-src 'self'")
+        title = re.search(r"<title>(.*?)</title>", page.text, re.S)
+        assert title and "<" not in title.group(1), (path, "the title is text")
         assert "http://" not in page.text and "https://" not in page.text  # nothing from elsewhere
     assert ("总览" if lang == "zh" else "Overview") in client.get("/").text
 
