@@ -30,7 +30,8 @@ HERE = Path(__file__).resolve().parent
 LOGIN_CSRF_COOKIE = "lovemart_login_csrf"
 LANG_COOKIE = "lovemart_lang"
 MAX_FORM_FIELDS = 200
-HTML_LANG = {"zh": "zh-CN", "en": "en"}  # the page's ``lang`` attribute (fonts and line breaking follow it)
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+PICKER_MAX = 60  # more villages than this: a village id is typed, not picked from a list  # the page's ``lang`` attribute (fonts and line breaking follow it)
 
 
 @cache
@@ -124,6 +125,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         .render(
             t=t,
             word=word,
+            PICKER_MAX=PICKER_MAX,
             lang=lang,
             other_lang=next(other for other in LANGS if other != lang),
             html_lang=HTML_LANG[lang],
