@@ -30,8 +30,8 @@ HERE = Path(__file__).resolve().parent
 LOGIN_CSRF_COOKIE = "lovemart_login_csrf"
 LANG_COOKIE = "lovemart_lang"
 MAX_FORM_FIELDS = 200
-HTML_LANG = {"zh": "zh-CN", "en": "en"}
-PICKER_MAX = 60  # more villages than this: a village id is typed, not picked from a list  # the page's ``lang`` attribute (fonts and line breaking follow it)
+HTML_LANG = {"zh": "zh-CN", "en": "en"}  # the page's ``lang`` attribute (fonts and line breaking follow it)
+PICKER_MAX = 60  # more villages than this: a village id is typed, not picked from a list
 
 
 @cache
