@@ -589,3 +589,15 @@ def test_the_township_changes_a_price_and_it_is_logged(demo: Any) -> None:
     )
     assert refused.status_code == 422
     assert signed_in(app, "li").post("/goods", data={"csrf": form_token(page)}).status_code == 403
+
+
+def test_a_township_of_many_villages_types_a_village_id_instead_of_picking_it(demo: Any) -> None:
+    """Runs last: it adds 61 villages to the shared demo township."""
+    app, record = demo
+    client = signed_in(app, "wang")
+    assert '<select name="village">' in client.get("/").text
+    for n in range(61):
+        township.put_village(record, f"ZZ{n:02d}", f"新村{n}")
+    page = client.get("/", params={"village": "XF"}).text
+    assert '<select name="village">' not in page and 'name="village" value="XF"' in page
+    assert client.get("/", params={"village": "ZZ07"}).status_code == 200
