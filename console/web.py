@@ -25,6 +25,7 @@ from ledger.access import TOWNSHIP, Action, Person, Scope, may, may_somewhere
 from ledger.messages import LANGS, has, pick_language, text
 from ledger.storage.people import SessionRecord
 from sync.errors import SyncError
+from sync.server.gate import SESSION_COOKIE
 
 HERE = Path(__file__).resolve().parent
 LOGIN_CSRF_COOKIE = "lovemart_login_csrf"
@@ -175,6 +176,13 @@ def back_to(path: str, **query: Any) -> RedirectResponse:
     """After a form: to a page (303, so a reload does not post again)."""
     kept = {k: v for k, v in query.items() if v not in (None, "")}
     return RedirectResponse(path + ("?" + urlencode(kept) if kept else ""), status_code=303)
+
+
+def to_sign_in_signed_out() -> RedirectResponse:
+    """After this session ended (signing out, everywhere, a new password): to the sign-in page, cookie gone."""
+    answer = RedirectResponse("/login", status_code=303)
+    answer.delete_cookie(SESSION_COOKIE, path="/")
+    return answer
 
 
 def safe_next(value: str | None) -> str:

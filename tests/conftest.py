@@ -6,7 +6,6 @@ import atexit
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,17 +106,10 @@ def pg_url() -> Iterator[str]:
     """A fresh schema in the test PostgreSQL database, dropped afterwards."""
     if not PG_URL:
         pytest.skip("LOVEMART_TEST_DATABASE_URL is not set")
-    from sqlalchemy import create_engine, text
+    from ledger.storage.central import scratch_schema
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as c:
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as c:
-        c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with scratch_schema(PG_URL) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from console.pages.common import (
     PAGE,
@@ -22,11 +22,11 @@ from console.web import (
     lang_of,
     person_of,
     render,
+    to_sign_in_signed_out,
 )
 from ledger.access import Action, ConsoleRole, Grant
 from sync.errors import SyncError
 from sync.server import authz
-from sync.server.gate import SESSION_COOKIE
 from sync.server.people import People
 from sync.server.record import CentralRecord
 
@@ -181,9 +181,7 @@ def people_routes(router: APIRouter, central: CentralRecord, people: People) -> 
         except SyncError as error:
             # A wrong current password is a mistake in the form (422), not a refused sign-in (401).
             return _account(request, None, error.message(lang_of(request)), 422)
-        answer = RedirectResponse("/login", status_code=303)  # every session ended, this one too
-        answer.delete_cookie(SESSION_COOKIE, path="/")
-        return answer
+        return to_sign_in_signed_out()  # every session ended, this one too
 
     @router.post("/account/tokens", dependencies=[Depends(authz.needs(Action.MANAGE_SELF))])
     async def own_token(request: Request) -> Response:

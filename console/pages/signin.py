@@ -23,6 +23,7 @@ from console.web import (
     render,
     safe_next,
     session_of,
+    to_sign_in_signed_out,
 )
 from ledger.access import Action
 from ledger.messages import pick_language
@@ -76,18 +77,14 @@ def sign_in_routes(router: APIRouter, central: CentralRecord, people: People) ->
         session = session_of(request)
         if session is not None:
             await run_in_threadpool(people.sign_out, session, actor_of(request))
-        answer = RedirectResponse("/login", status_code=303)
-        answer.delete_cookie(SESSION_COOKIE, path="/")
-        return answer
+        return to_sign_in_signed_out()
 
     @router.post("/logout-everywhere", dependencies=[Depends(authz.needs(Action.MANAGE_SELF))])
     async def logout_everywhere(request: Request) -> Response:
         await checked_form(request)
         person = person_of(request)
         await run_in_threadpool(people.sign_out_everywhere, actor_of(request), person.user_id)
-        answer = RedirectResponse("/login", status_code=303)
-        answer.delete_cookie(SESSION_COOKIE, path="/")
-        return answer
+        return to_sign_in_signed_out()
 
     @router.post("/lang", dependencies=[Depends(authz.needs(Action.MANAGE_SELF))])
     async def switch_language(request: Request) -> Response:

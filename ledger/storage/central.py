@@ -1185,7 +1185,7 @@ _ADD_STOCK = sql_text(
 
 @contextmanager
 def scratch_schema(url: str) -> Iterator[str]:
-    """A PostgreSQL URL whose tables go to a new, empty schema, dropped afterwards (benchmarks).
+    """A PostgreSQL URL whose tables go to a new, empty schema, dropped afterwards (benchmarks, tests).
 
     Benchmarks run against a real database without touching what is in it; the schema is chosen by
     ``search_path`` in the connection options, as the tests do.

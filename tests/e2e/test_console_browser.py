@@ -13,12 +13,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from ledger.storage.central import scratch_schema
 from lovemart_tools.serving import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,32 +37,17 @@ def _lovemart(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A demo township served by ``lovemart server`` on a free loopback port: its base URL."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('console-e2e') / 'central.sqlite3'}"
-        schema = None
-    else:
-        base = os.environ.get("LOVEMART_TEST_DATABASE_URL")
-        if not base:
-            pytest.skip("LOVEMART_TEST_DATABASE_URL is not set")
-        import uuid
-
-        from sqlalchemy import create_engine, text
-
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(base)
-        with admin.begin() as c:
-            c.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    seeded = _lovemart("central", "demo", "--console", "--households", "15", "--database-url", url)
-    assert seeded.returncode == 0, seeded.stderr
-    try:
-        with serving(["lovemart.cli", "server", "--database-url", url]) as base_url:
-            yield base_url
-    finally:
-        if schema is not None:
-            with admin.begin() as c:
-                c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('console-e2e') / 'central.sqlite3'}"
+        else:
+            base = os.environ.get("LOVEMART_TEST_DATABASE_URL")
+            if not base:
+                pytest.skip("LOVEMART_TEST_DATABASE_URL is not set")
+            url = stack.enter_context(scratch_schema(base))  # a schema of its own, dropped afterwards
+        seeded = _lovemart("central", "demo", "--console", "--households", "15", "--database-url", url)
+        assert seeded.returncode == 0, seeded.stderr
+        yield stack.enter_context(serving(["lovemart.cli", "server", "--database-url", url]))
 
 
 @pytest.fixture(scope="module")
