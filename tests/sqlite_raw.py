@@ -33,6 +33,7 @@ def triggers_off(connection: sqlite3.Connection, *names: str) -> Iterator[None]:
 
 # What each migration after 0005 made, undone: a ledger file "from before" that revision, for upgrade tests.
 UNDO = {
+    "0010": ("DELETE FROM daily_figure WHERE village_id = '*'",),
     "0009": (
         "DROP TABLE daily_figure",
         "DROP TABLE shop_stock",

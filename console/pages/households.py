@@ -36,13 +36,15 @@ from console.web import (
     render,
     session_of,
 )
-from ledger.access import Action, Person, Scope, may, may_somewhere
+from ledger.access import Action, Person, Scope, may, may_somewhere, visible_villages
 from ledger.errors import ImportProblem, LedgerError
 from sync.errors import SyncError
 from sync.server import authz, imports, overview, township
 from sync.server.app import LEDGER_STATUS, with_upload
 from sync.server.people import People
 from sync.server.record import CentralRecord
+
+CARD_SHEETS_LISTED = 3  # card-sheet buttons on the register page before a village must be picked first
 
 # ----- households -------------------------------------------------------------------------------------------
 
@@ -51,15 +53,21 @@ def household_routes(router: APIRouter, central: CentralRecord, people: People, 
     @router.get("/households", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.somewhere))])
     def households_page(request: Request, q: Words = "", village: Village = None, offset: Offset = 0) -> Response:
         person = person_of(request)
-        found = overview.find_households(central, person, q, village_arg(village), offset, PAGE)
+        village_id = village_arg(village)
+        found = overview.find_households(central, person, q, village_id, offset, PAGE)
+        villages = villages_for(central, person, Action.READ_VILLAGE)
+        editable = visible_villages(person, Action.EDIT_HOUSEHOLDS, [v["village_id"] for v in villages])
+        # A card sheet per village a clerk keeps; a township of many villages prints the one it picked.
+        shown = [village_id] if village_id else editable if len(editable) <= CARD_SHEETS_LISTED else []
         return render(
             request,
             "households.html",
             found=found,
             can_edit=may_somewhere(person, Action.EDIT_HOUSEHOLDS),
             q=q,
-            village_id=village_arg(village),
-            villages=villages_for(central, person, Action.READ_VILLAGE),
+            village_id=village_id,
+            villages=villages,
+            card_sheets=[v for v in villages if v["village_id"] in shown and v["village_id"] in editable],
             page=PAGE,
         )
 

@@ -27,7 +27,7 @@ from ledger.chain import new_in_chain
 from ledger.effects import Totals, effects_of
 from ledger.model import POINTS, SEARCH_KEY_LEN, Household, PassbookCard, Shop, Transaction, TxnKind, Village
 from ledger.storage.engine import make_engine, upgrade
-from ledger.storage.figures import REBUILD_FIGURES, count_rows
+from ledger.storage.figures import REBUILD_FIGURES, TOWNSHIP_ROW, count_rows
 from ledger.storage.people import PeopleTables
 from ledger.storage.store import (
     T_BALANCE,
@@ -369,6 +369,32 @@ class CentralUnit:
         for device in self.devices():
             grouped.setdefault(device.shop_id, []).append(device)
         return grouped
+
+    def shops_last_sync(self, village_id: str | None = None) -> list[tuple[Shop, int, str | None]]:
+        """Each shop of a village (None: of the township) with its active devices and its latest push, in
+        one grouped read: the overview of 2,000 shops needs these three figures, not 2,000 device records."""
+        devices = (
+            select(
+                T_CENTRAL_DEVICE.c.shop_id,
+                func.count(T_CENTRAL_DEVICE.c.device_id)
+                .filter(T_CENTRAL_DEVICE.c.revoked_at.is_(None))
+                .label("active"),
+                func.max(T_CENTRAL_DEVICE.c.last_push_at).label("last_push_at"),
+            )
+            .group_by(T_CENTRAL_DEVICE.c.shop_id)
+            .subquery()
+        )
+        query = (
+            select(T_SHOP, devices.c.active, devices.c.last_push_at)
+            .outerjoin(devices, devices.c.shop_id == T_SHOP.c.shop_id)
+            .order_by(T_SHOP.c.shop_id)
+        )
+        if village_id is not None:
+            query = query.where(T_SHOP.c.village_id == village_id)
+        return [
+            (Shop(r.shop_id, r.name, r.village_id), int(r.active or 0), r.last_push_at or None)
+            for r in self.c.execute(query)
+        ]
 
     def device_ids(self) -> set[str]:
         """Every device id in use, central or not (a new device must not take one)."""
@@ -861,6 +887,12 @@ class CentralUnit:
         self.log_bulk(entries, when)
 
     # ----- master data the ledger port does not list -------------------------------------------------------
+    def village_names(self) -> dict[str, str]:
+        """Village id to name, in id order: what pages list and pick from (plain pairs are several times
+        cheaper than 2,000 ``Village`` records on every page of a large township)."""
+        query = select(T_VILLAGE.c.village_id, T_VILLAGE.c.name).order_by(T_VILLAGE.c.village_id)
+        return {str(r[0]): str(r[1]) for r in self.c.execute(query)}
+
     def villages(self) -> list[Village]:
         return [
             Village(r.village_id, r.name) for r in self.c.execute(select(T_VILLAGE).order_by(T_VILLAGE.c.village_id))
@@ -963,7 +995,8 @@ class CentralUnit:
         """Per transaction kind, on the local days from ``since`` up to ``until`` (``YYYY-MM-DD``): how many,
         the points they moved on household accounts, the money (fen) into shop funds, the goods quantity.
 
-        Read from the running figures (``daily_figure``): a few rows per day, whatever the journal's size.
+        Read from the running figures (``daily_figure``): a few rows per day, whatever the journal's size;
+        the township's own rows (``TOWNSHIP_ROW``) when ``village_id`` is None.
         """
         query = (
             select(
@@ -974,10 +1007,9 @@ class CentralUnit:
                 func.sum(T_FIGURE.c.qty).label("qty"),
             )
             .where(T_FIGURE.c.day >= since, T_FIGURE.c.day < until)
+            .where(T_FIGURE.c.village_id == _figure_village(village_id))
             .group_by(T_FIGURE.c.kind)
         )
-        if village_id is not None:
-            query = query.where(T_FIGURE.c.village_id == village_id)
         return {
             r.kind: {"txns": int(r.txns), "points": int(r.points), "fen": int(r.fen), "qty": int(r.qty)}
             for r in self.c.execute(query)
@@ -988,11 +1020,10 @@ class CentralUnit:
         query = (
             select(T_FIGURE.c.day, T_FIGURE.c.kind, func.sum(T_FIGURE.c.points).label("points"))
             .where(T_FIGURE.c.day >= since, T_FIGURE.c.day < until)
+            .where(T_FIGURE.c.village_id == _figure_village(village_id))
             .group_by(T_FIGURE.c.day, T_FIGURE.c.kind)
             .order_by(T_FIGURE.c.day)
         )
-        if village_id is not None:
-            query = query.where(T_FIGURE.c.village_id == village_id)
         return [(str(r.day), str(r.kind), int(r.points)) for r in self.c.execute(query)]
 
     def stock_points(self, village_id: str | None = None) -> int:
@@ -1241,3 +1272,8 @@ class CentralStore:
             central = CentralUnit(unit)
             central.lock()
             yield central
+
+
+def _figure_village(village_id: str | None) -> str:
+    """The ``daily_figure`` rows of a village, or the township's own rows for None."""
+    return TOWNSHIP_ROW if village_id is None else village_id

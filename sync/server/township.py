@@ -115,7 +115,7 @@ def put_village(record: CentralRecord, village_id: str, name: str) -> Village:
 
 def villages(record: CentralRecord) -> list[dict[str, Any]]:
     with record.store.read() as unit:
-        return [dataclasses.asdict(v) for v in unit.villages()]
+        return [{"village_id": village_id, "name": name} for village_id, name in unit.village_names().items()]
 
 
 def put_shop(record: CentralRecord, shop_id: str, name: str, village_id: str) -> Shop:

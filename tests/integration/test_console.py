@@ -20,7 +20,7 @@ from console.site import create_site
 from ledger.messages import text
 from lovemart.site import HardwarePaper
 from lovemart_tools.console_demo import DEMO_PASSWORD, seed_console_demo
-from sync.server import township
+from sync.server import overview, township
 from sync.server.record import CentralRecord
 
 PAGES = ["/", "/households", "/households/XF0001", "/households/XF0001/statement", "/shops", "/goods"]
@@ -592,7 +592,7 @@ def test_the_township_changes_a_price_and_it_is_logged(demo: Any) -> None:
 
 
 def test_a_township_of_many_villages_types_a_village_id_instead_of_picking_it(demo: Any) -> None:
-    """Runs last: it adds 61 villages to the shared demo township."""
+    """Runs at the end: it adds 61 villages to the shared demo township."""
     app, record = demo
     client = signed_in(app, "wang")
     assert '<select name="village">' in client.get("/").text
@@ -601,3 +601,19 @@ def test_a_township_of_many_villages_types_a_village_id_instead_of_picking_it(de
     page = client.get("/", params={"village": "XF"}).text
     assert '<select name="village">' not in page and 'name="village" value="XF"' in page
     assert client.get("/", params={"village": "ZZ07"}).status_code == 200
+    # The register offers one card sheet per village only once a village is picked.
+    register = client.get("/households").text
+    assert "cards.pdf" not in register and "选定一个村" in register
+    picked = client.get("/households", params={"village": "XF"}).text
+    assert picked.count("cards.pdf") == 1 and "/villages/XF/cards.pdf" in picked
+
+
+def test_the_overview_lists_the_silent_shops_first_and_at_most_thirty(demo: Any) -> None:
+    """Runs at the end: it adds 35 shops that never synced."""
+    app, record = demo
+    client = signed_in(app, "wang")
+    for n in range(35):
+        township.put_shop(record, f"ZS{n:02d}", f"新店{n}", "XF")
+    page = client.get("/").text
+    assert page.count("<tr class=\"late\">") == overview.SHOPS_LISTED
+    assert "ZS00" in page and "ZS34" not in page  # never synced: listed first, by id, up to the limit

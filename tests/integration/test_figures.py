@@ -55,12 +55,21 @@ def test_the_kept_figures_equal_the_figures_rebuilt_from_the_journal(
             households = unit.household_count()
             figures = unit.period_figures("2000-01-01", "2100-01-01")
             assert sum(f["txns"] for f in figures.values()) == unit.transaction_count()
+            # The township's own rows are the sum of its villages' rows, day by day and kind by kind.
+            by_village: dict[tuple[str, str], list[int]] = {}
+            for village in [*unit.villages(), None]:
+                village_id = village.village_id if village else ""
+                for day, kind, points in unit.daily_points("2000-01-01", "2100-01-01", village_id):
+                    by_village.setdefault((day, kind), [0])[0] += points
+            township = unit.daily_points("2000-01-01", "2100-01-01")
+            assert {(day, kind): [points] for day, kind, points in township} == by_village
         assert households == 9
     finally:
         store.close()
 
 
-def test_an_older_central_record_gets_its_figures_when_it_is_upgraded(tmp_path: Any) -> None:
+@pytest.mark.parametrize("revision", ["0008", "0009"])
+def test_an_older_central_record_gets_its_figures_when_it_is_upgraded(tmp_path: Any, revision: str) -> None:
     import sqlite3
     from contextlib import closing
 
@@ -70,8 +79,9 @@ def test_an_older_central_record_gets_its_figures_when_it_is_upgraded(tmp_path: 
     kept = _rows(store)
     store.close()
     with closing(sqlite3.connect(path, isolation_level=None)) as c:
-        rewind(c, "0008")
-    store = CentralStore.open(f"sqlite:///{path}")  # migrates: 0009 makes the tables and fills them
+        rewind(c, revision)
+    # Migrates: 0009 makes the tables and fills them, 0010 adds the township's rows.
+    store = CentralStore.open(f"sqlite:///{path}")
     try:
         assert _rows(store) == kept and kept[0]
     finally:
