@@ -615,5 +615,5 @@ def test_the_overview_lists_the_silent_shops_first_and_at_most_thirty(demo: Any)
     for n in range(35):
         township.put_shop(record, f"ZS{n:02d}", f"新店{n}", "XF")
     page = client.get("/").text
-    assert page.count("<tr class=\"late\">") == overview.SHOPS_LISTED
+    assert page.count('<tr class="late">') == overview.SHOPS_LISTED
     assert "ZS00" in page and "ZS34" not in page  # never synced: listed first, by id, up to the limit
