@@ -7,10 +7,18 @@ transactions is inserted in bulk without the push's checks (``CentralUnit.insert
 push would store, at COPY-like speed), then the running figures are made from the journal
 (``rebuild_figures``, as migration 0009 does) and the database analysed.
 
-Then a real ``lovemart server`` serves it and client threads send the mix a township sees on a weekday
-(searching households, overviews of villages and of the township, statements, a village's year of 台账
-as Excel), all signed in as a township administrator. Figures per page: p50, p95 and max in ms; the
-targets are overview p95 ≤ 300 ms, search p95 ≤ 100 ms, statement ≤ 500 ms, village-year export ≤ 5 s.
+Then a real ``lovemart server`` serves it and four client threads send the mix a township sees on a
+weekday (searching households, overviews of villages and of the township, statements, a village's year
+of 台账 as Excel), all signed in as a township administrator, twice:
+
+- **paced** at ``--rate`` pages a second (default 20, more than twice a large township's busiest hour),
+  each request's time counted from when it was due, so a server that falls behind pays for the wait.
+  These are the judged figures: overview p95 ≤ 300 ms, search p95 ≤ 100 ms, statement ≤ 500 ms,
+  village-year export ≤ 5 s.
+- **saturated**: back to back, as fast as the four threads can send (``saturated_pages_per_s`` and the
+  same percentiles as ``saturated_*``), which is the server's capacity on this machine, not a load a
+  township makes; on a 2-core machine that also runs PostgreSQL and the client, it is queueing that
+  these percentiles show.
 
 The baseline, in the same run on the same database: the same reads as plain SQL statements in this
 process (the overview's aggregate, the search's query, a household-year's rows, a village-year's rows),
@@ -54,10 +62,15 @@ PASSWORD = "bench-console-password"
 # The weekday mix: (page, weight). A village-year's Excel is a few a day at a township, not one page in twenty:
 # one in a hundred here, still far more than a township makes.
 MIX = (("search", 50), ("overview_village", 22), ("overview_township", 8), ("statement", 19), ("export", 1))
+# Pages a second for the judged figures. A township of 2,000 villages at its busiest hour, a quarter of its
+# clerks at work and each opening a page a minute, asks for about 8; this is more than twice that.
+RATE = 20.0
 TARGETS_MS = {"overview": 300, "search": 100, "statement": 500, "export": 5000}
 
 
-def run_console_bench(database_url: str | None = None, scale: float = 1.0, requests: int = 400) -> dict[str, Any]:
+def run_console_bench(
+    database_url: str | None = None, scale: float = 1.0, requests: int = 400, rate: float = RATE
+) -> dict[str, Any]:
     """The figures of the module docstring. ``database_url`` None is a temporary SQLite file (PostgreSQL
     is what the targets are for); a PostgreSQL URL is used through a scratch schema, dropped after."""
     scale = max(0.0005, min(1.0, scale))
@@ -80,7 +93,7 @@ def run_console_bench(database_url: str | None = None, scale: float = 1.0, reque
         figures["seed_year_s"] = round(time.perf_counter() - started, 1)
         _add_bench_admin(url)
         with _console_server(url) as base:
-            figures.update(_measure(base, town, requests))
+            figures.update(_measure(base, town, requests, rate))
         figures.update(_baseline(url, town))
     for page, target in TARGETS_MS.items():
         key = f"{page}_p95_ms" if page != "export" else "export_max_ms"
@@ -206,7 +219,9 @@ def _signed_in(base: str) -> httpx.Client:
     return client
 
 
-def _measure(base: str, town: _Town, requests: int) -> dict[str, Any]:
+def _measure(base: str, town: _Town, requests: int, rate: float) -> dict[str, Any]:
+    """The mix twice: paced at ``rate`` pages a second (the figures the targets judge), then as fast as the
+    client threads can send it (the server's capacity, reported as ``saturated_*``)."""
     today = datetime.now().date()
     month_ago = (today - timedelta(days=30)).isoformat()
     year_ago = (today - timedelta(days=365)).isoformat()
@@ -228,55 +243,74 @@ def _measure(base: str, town: _Town, requests: int) -> dict[str, Any]:
 
     pages = [page for page, _weight in MIX]
     weights = [weight for _page, weight in MIX]
-    plan = [(page, url_for(page)) for page in (rng.choices(pages, weights)[0] for _ in range(requests))]
+
+    def plan() -> list[tuple[str, str]]:
+        return [(page, url_for(page)) for page in (rng.choices(pages, weights)[0] for _ in range(requests))]
+
     # Each page is warmed once (templates compiled, plans cached), as on a server that has run a while.
     warm = _signed_in(base)
     for page in pages:
         warm.get(url_for(page)).raise_for_status()
     warm.close()
-    timings: dict[str, list[float]] = {page: [] for page in pages}
+    figures: dict[str, Any] = {"requests": requests, "clients": CLIENTS, "rate_per_s": rate}
+    paced, _wall = _send(base, plan(), rate)
+    figures.update(_percentiles(paced, ""))
+    saturated, wall = _send(base, plan(), None)
+    figures["saturated_pages_per_s"] = round(requests / wall, 1)
+    figures.update(_percentiles(saturated, "saturated_"))
+    return figures
+
+
+def _send(base: str, plan: list[tuple[str, str]], rate: float | None) -> tuple[dict[str, list[float]], float]:
+    """Send ``plan`` from CLIENTS signed-in threads: request i at ``i / rate`` seconds from the start, its time
+    counted from then (so a server that falls behind is charged for the wait), or back to back (None)."""
+    timings: dict[str, list[float]] = {}
     lock = threading.Lock()
-    work: Iterator[tuple[str, str]] = iter(plan)
-
-    def client_loop() -> None:
-        client = _signed_in(base)
-        try:
-            while True:
-                with lock:
-                    item = next(work, None)
-                if item is None:
-                    return
-                page, url = item
-                started = time.perf_counter()
-                answer = client.get(url)
-                elapsed = (time.perf_counter() - started) * 1000
-                if answer.status_code != 200:
-                    raise RuntimeError(f"{url}: {answer.status_code}")
-                with lock:
-                    timings[page].append(elapsed)
-        finally:
-            client.close()
-
-    threads = [threading.Thread(target=client_loop) for _ in range(CLIENTS)]
+    work: Iterator[tuple[int, tuple[str, str]]] = iter(enumerate(plan))
+    clients = [_signed_in(base) for _ in range(CLIENTS)]
     started = time.perf_counter()
+
+    def client_loop(client: httpx.Client) -> None:
+        while True:
+            with lock:
+                item = next(work, None)
+            if item is None:
+                return
+            i, (page, url) = item
+            due = started + i / rate if rate else time.perf_counter()
+            time.sleep(max(0.0, due - time.perf_counter()))
+            answer = client.get(url)
+            elapsed = (time.perf_counter() - due) * 1000
+            if answer.status_code != 200:
+                raise RuntimeError(f"{url}: {answer.status_code}")
+            with lock:
+                timings.setdefault(page, []).append(elapsed)
+
+    threads = [threading.Thread(target=client_loop, args=(client,)) for client in clients]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    figures: dict[str, Any] = {"requests": requests, "clients": CLIENTS, "pages_per_s": round(requests / wall, 1)}
-    overview = timings["overview_village"] + timings["overview_township"]
+    for client in clients:
+        client.close()
+    return timings, wall
+
+
+def _percentiles(timings: dict[str, list[float]], prefix: str) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    overview = timings.get("overview_village", []) + timings.get("overview_township", [])
     for name, values in (
         ("overview", overview),
-        ("overview_township", timings["overview_township"]),
-        ("search", timings["search"]),
-        ("statement", timings["statement"]),
-        ("export", timings["export"]),
+        ("overview_township", timings.get("overview_township", [])),
+        ("search", timings.get("search", [])),
+        ("statement", timings.get("statement", [])),
+        ("export", timings.get("export", [])),
     ):
         if values:
-            figures[f"{name}_p50_ms"] = round(statistics.median(values), 1)
-            figures[f"{name}_p95_ms"] = round(_p95(values), 1)
-            figures[f"{name}_max_ms"] = round(max(values), 1)
+            figures[f"{prefix}{name}_p50_ms"] = round(statistics.median(values), 1)
+            figures[f"{prefix}{name}_p95_ms"] = round(_p95(values), 1)
+            figures[f"{prefix}{name}_max_ms"] = round(max(values), 1)
     return figures
 
 

@@ -909,7 +909,7 @@ def cmd_bench_console(args: argparse.Namespace, home: ShopParts) -> int:
     from lovemart_tools.bench_console import run_console_bench
     from lovemart_tools.measure import figure_lines
 
-    figures = run_console_bench(args.database_url, scale=args.scale, requests=args.requests)
+    figures = run_console_bench(args.database_url, scale=args.scale, requests=args.requests, rate=args.rate)
     return _show(args, figures, figure_lines(figures))
 
 
@@ -923,7 +923,10 @@ def register_bench(g: Subcommands, add: AddCommand) -> None:
     )
     database_option(p)
     p.add_argument("--scale", type=float, default=1.0, help="fraction of 200,000 households and 10M transactions")
-    p.add_argument("--requests", type=int, default=400, help="pages requested by the client threads")
+    p.add_argument("--requests", type=int, default=400, help="pages requested by the client threads, per phase")
+    p.add_argument(
+        "--rate", type=float, default=20.0, help="pages a second for the judged (paced) figures; then back to back"
+    )
     p = add(g, "sync", cmd_bench_sync, "central record: ingest rate, city night, bootstrap, bytes per transaction")
     database_option(p)
     p.add_argument("--scale", type=float, default=1.0, help="fraction of the full city (quick runs: 0.05)")

@@ -53,6 +53,13 @@ def test_the_console_bench_runs_end_to_end_on_a_tiny_township() -> None:
 
     figures = run_console_bench(None, scale=0.0005, requests=25)
     assert figures["database"] == "sqlite" and figures["transactions"] >= figures["households"]
-    for key in ("search_p95_ms", "statement_p95_ms", "baseline_overview_sql_ms", "baseline_export_sql_ms"):
+    for key in (
+        "search_p95_ms",
+        "statement_p95_ms",
+        "saturated_pages_per_s",
+        "saturated_search_p95_ms",
+        "baseline_overview_sql_ms",
+        "baseline_export_sql_ms",
+    ):
         assert figures[key] >= 0, key
     assert {"overview_within_target", "search_within_target", "statement_within_target"} <= set(figures)
