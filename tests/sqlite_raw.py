@@ -33,6 +33,10 @@ def triggers_off(connection: sqlite3.Connection, *names: str) -> Iterator[None]:
 
 # What each migration after 0005 made, undone: a ledger file "from before" that revision, for upgrade tests.
 UNDO = {
+    "0011": tuple(
+        f"DROP TABLE {t}"
+        for t in ("rule_version", "points_record", "record_step", "review_batch", "objection", "record_photo")
+    ),
     "0010": ("DELETE FROM daily_figure WHERE village_id = '*'",),
     "0009": (
         "DROP TABLE daily_figure",

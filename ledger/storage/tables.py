@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -221,7 +222,8 @@ class ImportRecord(Base):
 
 
 JOURNAL_TABLES = ("txn", "posting", "line")
-APPEND_ONLY_TABLES = (*JOURNAL_TABLES, "activity_log")  # the journal and the console's activity log (0007)
+# The journal; the console's activity log (0007); the rules' versions, the points records' steps and photos (0011).
+APPEND_ONLY_TABLES = (*JOURNAL_TABLES, "activity_log", "rule_version", "record_step", "record_photo")
 
 
 # ----- the central record only (migration 0003, docs/sync.md) ------------------------------------------
@@ -497,3 +499,115 @@ class ShopStockRow(Base):
     shop_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     sku: Mapped[str] = mapped_column(String(32), primary_key=True)
     on_hand: Mapped[int] = mapped_column(BigInteger)
+
+
+# ----- the award workflow and the rules catalogue (migration 0011, ledger.workflow, ledger.rulebook) ---------
+
+
+class RuleVersionRow(Base):
+    """One version of the rules (积分细则): the township's (``village_id`` '') or a village's changes and
+    local items, in force from ``effective_from``. Append-only: a change is a new version."""
+
+    __tablename__ = "rule_version"
+    village_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    effective_from: Mapped[str] = mapped_column(String(10))
+    content: Mapped[str] = mapped_column(Text)  # the items and changes, as JSON
+    note: Mapped[str] = mapped_column(String(200))
+    made_by: Mapped[str] = mapped_column(String(64))
+    made_at: Mapped[str] = mapped_column(String(32))
+
+
+class PointsRecordRow(Base):
+    """A recorded event on its way from record to issue: its current state (``ledger.workflow.PointsRecord``).
+    What happened to it, step by step, is ``record_step``."""
+
+    __tablename__ = "points_record"
+    __table_args__ = (
+        Index("ix_points_record_village_stage", "village_id", "stage"),
+        Index("ix_points_record_household", "household_id"),
+        Index("ix_points_record_batch", "batch_id"),
+    )
+    record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    village_id: Mapped[str] = mapped_column(String(32))
+    household_id: Mapped[str] = mapped_column(String(16))
+    item_code: Mapped[str] = mapped_column(String(16))
+    item_name: Mapped[str] = mapped_column(String(100))
+    direction: Mapped[str] = mapped_column(String(8))
+    zero_tolerance: Mapped[bool] = mapped_column(Boolean)
+    points: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[str] = mapped_column(String(10))
+    place: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))
+    recorded_by: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(16))
+    checked_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    reviewed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    batch_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    notice_until: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    approved_by_township: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    issued_txn_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class RecordStepRow(Base):
+    """Every step of every points record: who, when, what, the points before and after, why. Append-only."""
+
+    __tablename__ = "record_step"
+    __table_args__ = (Index("ix_record_step_record", "record_id"),)
+    step_id: Mapped[int] = mapped_column(_SERIAL, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    by: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[str] = mapped_column(String(32))
+    points_before: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    points_after: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    note: Mapped[str] = mapped_column(String(200))
+    batch_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ReviewBatchRow(Base):
+    """A review meeting's batch (第 N 批 of its village) and its notice window once published."""
+
+    __tablename__ = "review_batch"
+    __table_args__ = (UniqueConstraint("village_id", "number", name="uq_review_batch_village_number"),)
+    batch_id: Mapped[int] = mapped_column(_SERIAL, primary_key=True)
+    village_id: Mapped[str] = mapped_column(String(32))
+    number: Mapped[int] = mapped_column(Integer)
+    meeting_day: Mapped[str] = mapped_column(String(10))
+    attendees: Mapped[str] = mapped_column(String(500))
+    made_by: Mapped[int] = mapped_column(BigInteger)
+    made_at: Mapped[str] = mapped_column(String(32))
+    published_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    window_from: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    window_until: Mapped[str | None] = mapped_column(String(10), nullable=True)
+
+
+class ObjectionRow(Base):
+    """An objection (异议) to a record under notice, and how it was resolved."""
+
+    __tablename__ = "objection"
+    __table_args__ = (Index("ix_objection_record", "record_id"),)
+    objection_id: Mapped[int] = mapped_column(_SERIAL, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(32))
+    raised_by: Mapped[str] = mapped_column(String(100))
+    says: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    resolved_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    resolution: Mapped[str] = mapped_column(String(200))
+
+
+class RecordPhotoRow(Base):
+    """A photo kept with a points record (images only, size-limited at the edge). Append-only."""
+
+    __tablename__ = "record_photo"
+    __table_args__ = (Index("ix_record_photo_record", "record_id"),)
+    photo_id: Mapped[int] = mapped_column(_SERIAL, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(32))
+    media_type: Mapped[str] = mapped_column(String(32))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    added_by: Mapped[int] = mapped_column(BigInteger)
+    added_at: Mapped[str] = mapped_column(String(32))

@@ -321,7 +321,24 @@ def test_postgres_migrations_and_triggers(pg_url):
                     "INSERT INTO activity_log (at, user_name, address, action, target) VALUES ('t', 'u', 'a', 'x', 'y')"
                 )
             )
-        changed = {"txn": "memo", "activity_log": "action"}
+            # Row triggers on PostgreSQL: each append-only table needs a row to refuse the change of.
+            connection.execute(
+                text(
+                    "INSERT INTO rule_version (village_id, version, effective_from, content, note, made_by, made_at) "
+                    "VALUES ('', 1, '2026-01-01', '{}', '', 'u', 't')"
+                )
+            )
+            connection.execute(
+                text("INSERT INTO record_step (record_id, action, by, at, note) VALUES ('R1', 'record', 1, 't', '')")
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO record_photo (record_id, media_type, content, added_by, added_at) "
+                    "VALUES ('R1', 'image/png', 'x', 1, 't')"
+                )
+            )
+        changed = {"txn": "memo", "activity_log": "action", "rule_version": "note", "record_step": "note"}
+        changed["record_photo"] = "media_type"
         for table in APPEND_ONLY_TABLES:
             for statement in (f"UPDATE {table} SET {changed.get(table, 'idx')} = '99'", f"DELETE FROM {table}"):
                 with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
