@@ -26,6 +26,7 @@ from sqlalchemy import text as sql_text  # not "text": the message extractor rea
 from ledger.chain import new_in_chain
 from ledger.effects import Totals, effects_of
 from ledger.model import POINTS, SEARCH_KEY_LEN, Household, PassbookCard, Shop, Transaction, TxnKind, Village
+from ledger.storage.awards import AwardTables
 from ledger.storage.engine import make_engine, upgrade
 from ledger.storage.figures import REBUILD_FIGURES, TOWNSHIP_ROW, count_rows
 from ledger.storage.people import PeopleTables
@@ -288,6 +289,11 @@ class CentralUnit:
     def people(self) -> PeopleTables:
         """The console's users, sessions, API tokens and activity log, in this same transaction."""
         return PeopleTables(self.c)
+
+    @property
+    def awards(self) -> AwardTables:
+        """The rules catalogue and the award workflow's records, batches and objections, in this transaction."""
+        return AwardTables(self.c)
 
     def lock(self) -> None:
         """Make this unit the only writer until it ends (see the module docstring)."""
