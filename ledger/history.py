@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.messages import Listing, Message, Spoken
+from ledger.messages import N_, Listing, Message, Spoken
 from ledger.model import Transaction, TxnKind, household_account
 from ledger.ports import LedgerStore, LedgerUnit
+from ledger.workflow import notice_number
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,24 @@ _PLAIN = {
 }
 
 
+NOTICE_WORDS = {
+    TxnKind.AWARD: N_("history.award_notice"),
+    TxnKind.DEDUCT: N_("history.deduct_notice"),
+    TxnKind.CLEARING: N_("history.clearing_notice"),
+}
+
+
 def describe(unit: LedgerUnit, txn: Transaction, household_id: str) -> Movement:
     points = txn.points_of(household_account(household_id))
     shop = unit.shop(txn.shop_id)
     shop_name = shop.name if shop else txn.shop_id
     memo: str | Message = txn.memo.strip()
     kind = txn.kind
-    if kind == TxnKind.AWARD:
+    notice = notice_number(txn.party)
+    if notice is not None and kind in (TxnKind.AWARD, TxnKind.DEDUCT, TxnKind.CLEARING):
+        # Issued after a public notice: the rule item it was scored under, and which notice.
+        said = Message(NOTICE_WORDS[kind], item=memo, batch=notice)
+    elif kind == TxnKind.AWARD:
         said = Message("history.award", memo=memo or Message("history.by_committee"))
     elif kind == TxnKind.DEDUCT:
         said = Message("history.deduct", memo=memo or Message("history.by_committee"))

@@ -472,9 +472,11 @@ def award(
     reason: str,
     ctx: Context,
     txn_id: str | None = None,
+    party: str | None = None,
 ) -> Transaction:
-    """Points for civic behaviour (from the committee's score sheet)."""
-    return _points_event(store, TxnKind.AWARD, household_id, points, reason, ctx, txn_id)
+    """Points for civic behaviour (from the committee's score sheet, or issued after a public notice: then
+    ``party`` names the notice, ``ledger.workflow.notice_party``). Never to a frozen household."""
+    return _points_event(store, TxnKind.AWARD, household_id, points, reason, ctx, txn_id, party)
 
 
 def deduct(
@@ -484,9 +486,10 @@ def deduct(
     reason: str,
     ctx: Context,
     txn_id: str | None = None,
+    party: str | None = None,
 ) -> Transaction:
     """Points taken for misconduct. The balance may go below zero; nothing is redeemable until repaid."""
-    return _points_event(store, TxnKind.DEDUCT, household_id, points, reason, ctx, txn_id)
+    return _points_event(store, TxnKind.DEDUCT, household_id, points, reason, ctx, txn_id, party)
 
 
 def _points_event(
@@ -497,13 +500,16 @@ def _points_event(
     reason: str,
     ctx: Context,
     txn_id: str | None,
+    party: str | None = None,
 ) -> Transaction:
     if not reason.strip():
         raise LedgerError("reason_required")
     with store.write() as unit:
         require_points_authority(unit)
         check_points(points, unit.policy())
-        _household_or_refuse(unit, household_id)
+        household = _household_or_refuse(unit, household_id)
+        if kind == TxnKind.AWARD and household.status == HouseholdStatus.FROZEN:
+            raise LedgerError("household_frozen_no_award", household_id=household_id)
         sign = 1 if kind == TxnKind.AWARD else -1
         return unit.append(
             _draft(
@@ -517,6 +523,7 @@ def _points_event(
                     Posting(TOWNSHIP_AWARDS, -sign * points),
                 ),
                 memo=reason.strip(),
+                party=party,
             )
         )
 
@@ -592,8 +599,16 @@ def close_cycle(store: LedgerStore, ctx: Context) -> list[Transaction]:
         return done
 
 
-def clear_household(store: LedgerStore, household_id: str, reason: str, ctx: Context) -> Transaction:
-    """Zero tolerance: all points of the cycle are cleared and the household is frozen."""
+def clear_household(
+    store: LedgerStore,
+    household_id: str,
+    reason: str,
+    ctx: Context,
+    txn_id: str | None = None,
+    party: str | None = None,
+) -> Transaction:
+    """Zero tolerance: all points of the cycle are cleared and the household is frozen (``party`` as for
+    ``award``)."""
     _require_manager(ctx.operator)
     if not reason.strip():
         raise LedgerError("reason_required")
@@ -608,7 +623,16 @@ def clear_household(store: LedgerStore, household_id: str, reason: str, ctx: Con
                 Posting(TOWNSHIP_CLEARED, balance),
             )
         return unit.append(
-            _draft(unit, ctx, TxnKind.CLEARING, household_id=household_id, postings=postings, memo=reason.strip())
+            _draft(
+                unit,
+                ctx,
+                TxnKind.CLEARING,
+                txn_id=txn_id,
+                household_id=household_id,
+                postings=postings,
+                memo=reason.strip(),
+                party=party,
+            )
         )
 
 

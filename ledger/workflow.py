@@ -168,6 +168,23 @@ class Objection:
     resolution: str = ""
 
 
+# An award, deduction or clearing issued after a public notice names it in its ``party``, so that a shop's
+# kiosk (which has no workflow tables) can say "庭院整洁 · 第 3 批公示" instead of a bare reason.
+NOTICE_PARTY = "notice:"
+
+
+def notice_party(village_id: str, number: int) -> str:
+    return f"{NOTICE_PARTY}{village_id}:{number}"
+
+
+def notice_number(party: str | None) -> int | None:
+    """The batch number of the notice a transaction was issued after, or None."""
+    if not party or not party.startswith(NOTICE_PARTY):
+        return None
+    number = party.rpartition(":")[2]
+    return int(number) if number.isdigit() else None
+
+
 # ----- checks shared by the steps ---------------------------------------------------------------------------
 
 
