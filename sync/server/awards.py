@@ -1,0 +1,600 @@
+"""The award workflow and the rules catalogue at the central record: the use cases the console and the API call.
+
+Each function takes the person acting (``Actor``), checks their role and village here as the routes do
+(``ledger.access``), takes the step by the core's rules (``ledger.workflow``, ``ledger.rulebook``) and
+stores the record's new state, the step and an activity-log row in one database transaction. Issuing
+posts the awards, deductions and clearings at the central record (``services``), each naming its notice,
+and sends them to the shops with their next pull (``changes.log_txns``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from datetime import datetime
+from typing import Any
+
+from ledger import rulebook, services
+from ledger import workflow as wf
+from ledger.access import Action, Person, Scope, may
+from ledger.errors import LedgerError
+from ledger.messages import N_, Listing
+from ledger.model import HouseholdStatus, TxnKind
+from ledger.rulebook import Direction, RuleItem, RuleVersion, VillageChange
+from ledger.storage.central import CentralUnit
+from sync.errors import SyncError
+from sync.server import rules
+from sync.server.changes import log_txns
+from sync.server.people import Actor, People
+from sync.server.record import CENTRAL_DEVICE, CentralRecord
+
+# Workflow settings the township may change (kept in the central record's meta table; shops never need them).
+NOTICE_DAYS_KEY = "workflow.notice_days"
+CHECK_DAYS_KEY = "workflow.check_days"
+MAX_HOUSEHOLDS_PER_EVENT = 500  # a whole village group that swept the road, not the whole township
+PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
+MAX_PHOTO_BYTES = 2 * 1024 * 1024
+PHOTOS_PER_RECORD = 6
+# Issued transactions get an id made from their record's, so issuing twice can never post twice.
+ISSUE_NAMESPACE = uuid.UUID("5b0b1a4e-7f2c-4c55-9d43-0d2a1c8e6f10")
+
+
+def _check(person: Person, action: Action, village_id: str | None) -> None:
+    if not may(person, action, Scope(village_id=village_id)):
+        raise SyncError("forbidden")
+
+
+def _today(record: CentralRecord) -> str:
+    return datetime.fromisoformat(record.now()).date().isoformat()
+
+
+def workflow_days(unit: CentralUnit) -> tuple[int, int]:
+    """(days a notice stays up, days within which a record should be checked): the township's or 5 and 7."""
+    notice = unit.ledger.meta(NOTICE_DAYS_KEY)
+    check = unit.ledger.meta(CHECK_DAYS_KEY)
+    return (
+        int(notice) if notice and notice.isdigit() else wf.DEFAULT_NOTICE_DAYS,
+        int(check) if check and check.isdigit() else wf.DEFAULT_CHECK_DAYS,
+    )
+
+
+def set_workflow_days(record: CentralRecord, people: People, actor: Actor, notice_days: int, check_days: int) -> None:
+    _check(actor.person, Action.MANAGE_POLICY, None)
+    for value in (notice_days, check_days):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 60:
+            raise LedgerError("workflow_days_invalid", days=value)
+    with record.write() as unit:
+        before = workflow_days(unit)
+        unit.ledger.set_meta(NOTICE_DAYS_KEY, str(notice_days))
+        unit.ledger.set_meta(CHECK_DAYS_KEY, str(check_days))
+        people.log(unit, actor, "workflow.days", "policy", before, (notice_days, check_days))
+
+
+# ----- the rules catalogue -------------------------------------------------------------------------------------
+
+
+def put_rules(
+    record: CentralRecord,
+    people: People,
+    actor: Actor,
+    *,
+    village_id: str | None,
+    effective_from: str,
+    items: Sequence[RuleItem] = (),
+    changes: Sequence[VillageChange] = (),
+    note: str = "",
+) -> RuleVersion:
+    """A new version of the township's rules (``village_id`` None: administrators) or of a village's (its
+    clerks too), checked whole (``rulebook.problems``) before it is kept; every problem is said at once."""
+    _check(actor.person, Action.MANAGE_POLICY if village_id is None else Action.RECORD_POINTS, village_id)
+    with record.write() as unit:
+        if village_id is not None and unit.ledger.village(village_id) is None:
+            raise LedgerError("village_unknown", village_id=village_id)
+        awards = unit.awards
+        version = RuleVersion(
+            version=awards.next_rule_version(village_id),
+            effective_from=effective_from,
+            village_id=village_id,
+            items=tuple(replace_local(i, village_id is not None) for i in items),
+            changes=tuple(changes),
+            note=note.strip()[:200],
+            made_by=actor.person.name,
+            made_at=record.now(),
+        )
+        township = None
+        if village_id is not None:
+            base = rulebook.version_on(awards.rule_versions(), effective_from, None)
+            township = {i.code: i for i in base.items} if base else {}
+        found = rulebook.problems(version, township)
+        if found:
+            raise found[0].error if len(found) == 1 else LedgerError("rule_problems", problems=_listing(found))
+        awards.add_rule_version(version)
+        people.log(unit, actor, "rules.put", village_id or "township", None, asdict(version))
+    return version
+
+
+def replace_local(item: RuleItem, local: bool) -> RuleItem:
+    """A village's items are always its own (``local``); the township's never."""
+    return replace(item, local=local)
+
+
+def _listing(found: Sequence[rulebook.RuleProblem]) -> Listing:
+    return Listing.of((p.error for p in found), N_("list.lines"))
+
+
+def rule_versions(record: CentralRecord) -> list[RuleVersion]:
+    with record.store.read() as unit:
+        return unit.awards.rule_versions()
+
+
+def rules_in_force(record: CentralRecord, village_id: str, day: str | None = None) -> dict[str, RuleItem]:
+    with record.store.read() as unit:
+        return rulebook.in_force(unit.awards.rule_versions(), village_id, day or _today(record))
+
+
+# ----- record, check, review -------------------------------------------------------------------------------------
+
+
+def record_points(
+    record: CentralRecord,
+    people: People,
+    actor: Actor,
+    *,
+    household_ids: Sequence[str],
+    item_code: str,
+    points: int,
+    day: str,
+    place: str,
+    reason: str,
+    source: str,
+) -> list[wf.PointsRecord]:
+    """One record per household for one event (a household, or a whole group that swept the road). All of
+    them or none: a household that does not exist, is another village's than the person's, or is frozen
+    (for a reward) refuses the whole event."""
+    ids = list(dict.fromkeys(h.strip().upper() for h in household_ids if h.strip()))
+    if not ids:
+        raise LedgerError("workflow_no_household")
+    if len(ids) > MAX_HOUSEHOLDS_PER_EVENT:
+        raise LedgerError("workflow_too_many_households", count=len(ids), limit=MAX_HOUSEHOLDS_PER_EVENT)
+    today = _today(record)
+    at = record.now()
+    made: list[wf.PointsRecord] = []
+    with record.write() as unit:
+        awards = unit.awards
+        versions = awards.rule_versions()
+        for household_id in ids:
+            household = unit.ledger.household(household_id)
+            if household is None:
+                raise LedgerError("household_unknown", household_id=household_id)
+            _check(actor.person, Action.RECORD_POINTS, household.village_id)
+            item = rulebook.item_for(versions, household.village_id, day if _is_day(day) else today, item_code)
+            number = awards.next_record_number(household.village_id)
+            new, step = wf.record(
+                record_id=f"{household.village_id}-{number:06d}",
+                village_id=household.village_id,
+                household_id=household_id,
+                household_frozen=household.status == HouseholdStatus.FROZEN,
+                item=item,
+                points=points,
+                day=day,
+                place=place,
+                reason=reason,
+                source=source,
+                by=actor.person.user_id,
+                at=at,
+                today=today,
+            )
+            awards.add_record(new)
+            awards.add_steps([step])
+            made.append(new)
+        people.log(unit, actor, "points.record", ",".join(r.record_id for r in made)[:200], None, _said(made[0]))
+    return made
+
+
+def _is_day(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _said(current: wf.PointsRecord) -> dict[str, Any]:
+    return {
+        "record_id": current.record_id,
+        "household_id": current.household_id,
+        "item": current.item_code,
+        "points": current.signed_points,
+        "stage": str(current.stage),
+    }
+
+
+def _load(unit: CentralUnit, record_id: str) -> tuple[wf.PointsRecord, RuleItem]:
+    """A record and the rule item it is scored against (as in force for its village on its day)."""
+    current = unit.awards.record(record_id)
+    if current is None:
+        raise SyncError("not_found", what=f"record {record_id}")
+    versions = unit.awards.rule_versions()
+    item = rulebook.in_force(versions, current.village_id, current.day).get(current.item_code)
+    if item is None:  # switched off since: still judged by its recorded direction and the points it has
+        item = RuleItem(
+            current.item_code,
+            current.item_name,
+            "",
+            current.direction,
+            1,
+            max(current.points, 1),
+            zero_tolerance=current.zero_tolerance,
+        )
+    return current, item
+
+
+def add_photo(
+    record: CentralRecord, people: People, actor: Actor, record_id: str, media_type: str, content: bytes
+) -> int:
+    """A photo kept with a record: an image (JPEG, PNG, WebP, checked by its first bytes) of at most 2 MB."""
+    if media_type not in PHOTO_TYPES or not _looks_like(media_type, content):
+        raise LedgerError("photo_not_image")
+    if len(content) > MAX_PHOTO_BYTES:
+        raise LedgerError("photo_too_big", limit_mb=MAX_PHOTO_BYTES // (1024 * 1024))
+    with record.write() as unit:
+        current, _item = _load(unit, record_id)
+        _check(actor.person, Action.RECORD_POINTS, current.village_id)
+        if len(unit.awards.photos(record_id)) >= PHOTOS_PER_RECORD:
+            raise LedgerError("photo_too_many", limit=PHOTOS_PER_RECORD)
+        photo_id = unit.awards.add_photo(record_id, media_type, content, actor.person.user_id, record.now())
+        people.log(unit, actor, "points.photo", record_id, None, {"photo_id": photo_id, "bytes": len(content)})
+    return photo_id
+
+
+def _looks_like(media_type: str, content: bytes) -> bool:
+    if media_type == "image/jpeg":
+        return content.startswith(b"\xff\xd8\xff")
+    if media_type == "image/png":
+        return content.startswith(b"\x89PNG\r\n\x1a\n")
+    return content[:4] == b"RIFF" and content[8:12] == b"WEBP"
+
+
+def photo(record: CentralRecord, person: Person, photo_id: int) -> tuple[str, bytes]:
+    with record.store.read() as unit:
+        found = unit.awards.photo(photo_id)
+        if found is None:
+            raise SyncError("not_found", what=f"photo {photo_id}")
+        current = unit.awards.record(found[0])
+    _check(person, Action.READ_VILLAGE, current.village_id if current else None)
+    return found[1], found[2]
+
+
+def _step(
+    record: CentralRecord,
+    people: People,
+    actor: Actor,
+    record_id: str,
+    action: Action,
+    take: Callable[[CentralUnit, wf.PointsRecord, RuleItem], tuple[wf.PointsRecord, wf.Step]],
+) -> wf.PointsRecord:
+    """Load a record, check the person may ``action`` in its village, take the step, store it, log it."""
+    with record.write() as unit:
+        current, item = _load(unit, record_id)
+        _check(actor.person, action, current.village_id)
+        after, step = take(unit, current, item)
+        unit.awards.put_record(after)
+        unit.awards.add_steps([step])
+        people.log(unit, actor, f"points.{step.action}", record_id, _said(current), _said(after))
+    return after
+
+
+def check_record(
+    record: CentralRecord,
+    people: People,
+    actor: Actor,
+    record_id: str,
+    outcome: str,
+    *,
+    points: int | None = None,
+    note: str = "",
+) -> wf.PointsRecord:
+    """The week's check of the facts (a clerk or a reviewer of the village)."""
+    person = actor.person
+    action = (
+        Action.RECORD_POINTS
+        if may(person, Action.RECORD_POINTS, _scope_of(record, record_id))
+        else (Action.REVIEW_POINTS)
+    )
+    return _step(
+        record,
+        people,
+        actor,
+        record_id,
+        action,
+        lambda _u, current, item: wf.check(
+            current, item, outcome, by=person.user_id, at=record.now(), points=points, note=note
+        ),
+    )
+
+
+def _scope_of(record: CentralRecord, record_id: str) -> Scope:
+    with record.store.read() as unit:
+        current = unit.awards.record(record_id)
+    return Scope(village_id=current.village_id if current else None)
+
+
+def new_batch(
+    record: CentralRecord, people: People, actor: Actor, village_id: str, meeting_day: str, attendees: str
+) -> wf.Batch:
+    """A review meeting of a village's committee: the day it met and who attended."""
+    _check(actor.person, Action.REVIEW_POINTS, village_id)
+    with record.write() as unit:
+        if unit.ledger.village(village_id) is None:
+            raise LedgerError("village_unknown", village_id=village_id)
+        draft = wf.new_batch(
+            batch_id=0,
+            village_id=village_id,
+            number=0,
+            meeting_day=meeting_day,
+            attendees=attendees,
+            by=actor.person.user_id,
+            at=record.now(),
+            today=_today(record),
+        )
+        made = unit.awards.add_batch(draft)
+        people.log(unit, actor, "points.batch", f"{village_id}#{made.number}", None, asdict(made))
+    return made
+
+
+def _batch(unit: CentralUnit, batch_id: int) -> wf.Batch:
+    found = unit.awards.batch(batch_id)
+    if found is None:
+        raise SyncError("not_found", what=f"batch {batch_id}")
+    return found
+
+
+def review_record(
+    record: CentralRecord,
+    people: People,
+    actor: Actor,
+    record_id: str,
+    batch_id: int,
+    outcome: str,
+    *,
+    points: int | None = None,
+    note: str = "",
+) -> wf.PointsRecord:
+    """The committee's rating of a checked record in a meeting batch (never by the recorder)."""
+    person = actor.person
+    return _step(
+        record,
+        people,
+        actor,
+        record_id,
+        Action.REVIEW_POINTS,
+        lambda unit, current, item: wf.review(
+            current, _batch(unit, batch_id), item, outcome, by=person.user_id, at=record.now(), points=points, note=note
+        ),
+    )
+
+
+def approve_zero_tolerance(record: CentralRecord, people: People, actor: Actor, record_id: str) -> wf.PointsRecord:
+    """The township's approval a zero-tolerance item needs before its notice."""
+    return _step(
+        record,
+        people,
+        actor,
+        record_id,
+        Action.POST_POINTS,
+        lambda _u, current, _item: wf.approve_zero_tolerance(current, by=actor.person.user_id, at=record.now()),
+    )
+
+
+# ----- notice, objections, issue ---------------------------------------------------------------------------------
+
+
+def publish_batch(record: CentralRecord, people: People, actor: Actor, batch_id: int) -> wf.Batch:
+    """The batch's approved records go on public notice (公示) from today for the township's notice days."""
+    with record.write() as unit:
+        batch = _batch(unit, batch_id)
+        _check(actor.person, Action.REVIEW_POINTS, batch.village_id)
+        notice_days, _check_days = workflow_days(unit)
+        after, published, steps = wf.publish(
+            batch,
+            unit.awards.records(batch_id=batch_id, limit=100_000),
+            by=actor.person.user_id,
+            at=record.now(),
+            today=_today(record),
+            notice_days=notice_days,
+        )
+        unit.awards.put_batch(after)
+        for r in published:
+            unit.awards.put_record(r)
+        unit.awards.add_steps(steps)
+        people.log(
+            unit,
+            actor,
+            "points.notice",
+            f"{batch.village_id}#{batch.number}",
+            None,
+            {"records": len(published), "until": after.window_until},
+        )
+    return after
+
+
+def object_to(
+    record: CentralRecord, people: People, actor: Actor, record_id: str, raised_by: str, says: str
+) -> wf.Objection:
+    """An objection a villager raised to a record under notice, written down by a clerk of the village."""
+    with record.write() as unit:
+        current, _item = _load(unit, record_id)
+        _check(actor.person, Action.RECORD_POINTS, current.village_id)
+        draft = wf.object_to(
+            current,
+            objection_id=0,
+            raised_by=raised_by,
+            says=says,
+            by=actor.person.user_id,
+            at=record.now(),
+            today=_today(record),
+        )
+        made = unit.awards.add_objection(draft)
+        unit.awards.add_steps(
+            [wf.Step(record_id, "objection", actor.person.user_id, made.recorded_at, None, None, says[:200])]
+        )
+        people.log(unit, actor, "points.objection", record_id, None, asdict(made))
+    return made
+
+
+def resolve_objection(
+    record: CentralRecord,
+    people: People,
+    actor: Actor,
+    objection_id: int,
+    outcome: str,
+    *,
+    note: str,
+    points: int | None = None,
+) -> tuple[wf.Objection, wf.PointsRecord]:
+    """A reviewer's answer to an objection; a correction goes back on notice for a new window."""
+    with record.write() as unit:
+        objection = unit.awards.objection(objection_id)
+        if objection is None:
+            raise SyncError("not_found", what=f"objection {objection_id}")
+        current, item = _load(unit, objection.record_id)
+        _check(actor.person, Action.REVIEW_POINTS, current.village_id)
+        notice_days, _check_days = workflow_days(unit)
+        closed, after, step = wf.resolve(
+            objection,
+            current,
+            item,
+            outcome,
+            by=actor.person.user_id,
+            at=record.now(),
+            today=_today(record),
+            notice_days=notice_days,
+            note=note,
+            points=points,
+        )
+        unit.awards.put_objection(closed)
+        unit.awards.put_record(after)
+        unit.awards.add_steps([step])
+        people.log(unit, actor, f"points.{step.action}", current.record_id, _said(current), _said(after))
+    return closed, after
+
+
+def issue_batch(record: CentralRecord, people: People, actor: Actor, batch_id: int) -> dict[str, Any]:
+    """Post every record of the batch that may be issued today; say why each other one waits.
+
+    One award, deduction or clearing per record, made by the township, naming the notice (``party``), with
+    an id made from the record's (a second issue finds it issued); shops receive them at their next pull.
+    """
+    issued: list[wf.PointsRecord] = []
+    waiting: list[tuple[wf.PointsRecord, LedgerError]] = []
+    with record.write() as unit:
+        batch = _batch(unit, batch_id)
+        _check(actor.person, Action.POST_POINTS, batch.village_id)
+        today, when = _today(record), record.now()
+        mine = [r for r in unit.awards.records(batch_id=batch_id, limit=100_000) if r.stage is wf.Stage.ON_NOTICE]
+        opened = unit.awards.objections(record_ids=[r.record_id for r in mine], status="open") if mine else []
+        party = wf.notice_party(batch.village_id, batch.number)
+        posted = []
+        for current in mine:
+            household = unit.ledger.household(current.household_id)
+            frozen = household is not None and household.status == HouseholdStatus.FROZEN
+            problem = wf.why_not_issuable(current, today=today, open_objections=opened, household_frozen=frozen)
+            if problem is not None:
+                waiting.append((current, problem))
+                continue
+            txn = _post(record, current, party)
+            posted.append(txn)
+            after, step = wf.issued(current, txn.txn_id, by=actor.person.user_id, at=when)
+            unit.awards.put_record(after)
+            unit.awards.add_steps([step])
+            issued.append(after)
+        log_txns(unit, posted, CENTRAL_DEVICE, when)
+        for txn in posted:
+            if txn.kind == TxnKind.AWARD:
+                rules.repay_after_award(unit, txn, when)
+        if issued:
+            people.log(
+                unit,
+                actor,
+                "points.issue",
+                f"{batch.village_id}#{batch.number}",
+                None,
+                {"issued": len(issued), "waiting": len(waiting)},
+            )
+    return {
+        "batch": batch.number,
+        "village_id": batch.village_id,
+        "issued": [_said(r) for r in issued],
+        "waiting": [{**_said(r), "why": problem} for r, problem in waiting],
+    }
+
+
+def _post(record: CentralRecord, current: wf.PointsRecord, party: str) -> Any:
+    txn_id = str(uuid.uuid5(ISSUE_NAMESPACE, current.record_id))
+    ctx = record.context()
+    if current.zero_tolerance:
+        return services.clear_household(
+            record.ledger, current.household_id, current.item_name, ctx, txn_id=txn_id, party=party
+        )
+    post = services.award if current.direction is Direction.REWARD else services.deduct
+    return post(record.ledger, current.household_id, current.points, current.item_name, ctx, txn_id=txn_id, party=party)
+
+
+# ----- reading -----------------------------------------------------------------------------------------------
+
+
+def records_of(
+    record: CentralRecord,
+    person: Person,
+    *,
+    village_id: str | None,
+    stage: str | None = None,
+    household_id: str | None = None,
+    batch_id: int | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[wf.PointsRecord]:
+    """Records a person may read: of one village, or of every village they read."""
+    if village_id is not None:
+        _check(person, Action.READ_VILLAGE, village_id)
+        villages = None
+    elif may(person, Action.READ_VILLAGE, Scope()):
+        villages = None
+    else:
+        villages = sorted(person.villages)
+    with record.store.read() as unit:
+        return unit.awards.records(
+            village_id=village_id,
+            villages=villages,
+            stage=stage,
+            household_id=household_id,
+            batch_id=batch_id,
+            offset=offset,
+            limit=limit,
+        )
+
+
+def record_detail(record: CentralRecord, person: Person, record_id: str) -> dict[str, Any]:
+    """A record with every step, its objections and its photos: the auditor follows it from event to shelf."""
+    with record.store.read() as unit:
+        current = unit.awards.record(record_id)
+        if current is None:
+            raise SyncError("not_found", what=f"record {record_id}")
+        _check(person, Action.READ_VILLAGE, current.village_id)
+        return {
+            "record": current,
+            "steps": unit.awards.steps(record_id),
+            "objections": unit.awards.objections(record_ids=[record_id]),
+            "photos": unit.awards.photos(record_id),
+            "batch": unit.awards.batch(current.batch_id) if current.batch_id else None,
+        }
+
+
+def overdue_checks(record: CentralRecord, village_id: str | None) -> int:
+    """Records waiting for their check longer than the township allows (flagged on the overview)."""
+    with record.store.read() as unit:
+        _notice, check_days = workflow_days(unit)
+        limit = datetime.fromisoformat(record.now()).date().toordinal() - check_days
+        before = datetime.fromordinal(limit).date().isoformat()
+        return unit.awards.count_records(village_id, str(wf.Stage.RECORDED), before)

@@ -1,0 +1,305 @@
+"""The award workflow at a real central record (``sync.server.awards``), on SQLite and PostgreSQL: rules, record,
+check, review, notice, objection, issue; then what a shop pulls and what its kiosk says."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ledger.access import ConsoleRole, Grant
+from ledger.errors import LedgerError
+from ledger.history import describe
+from ledger.model import Member, Policy, TxnKind
+from ledger.rulebook import Direction, RuleItem, VillageChange
+from ledger.workflow import Stage
+from lovemart_tools.demo import SimulatedClock
+from sync.errors import SyncError
+from sync.server import awards, township
+from sync.server.people import SYSTEM, Actor, People
+from sync.server.record import CentralRecord
+
+YARD = RuleItem("A01", "庭院整洁", "评议分", Direction.REWARD, 1, 10, village_low=1, village_high=20)
+VOLUNTEER = RuleItem("B01", "参加志愿服务", "贡献分", Direction.REWARD, 5, 5)
+LITTER = RuleItem("C01", "乱倒垃圾", "评议分", Direction.PENALTY, 2, 5)
+DRUNK = RuleItem("Z01", "酒驾", "零容忍", Direction.PENALTY, 1, 1, zero_tolerance=True)
+
+
+class Town:
+    def __init__(self, url: str) -> None:
+        self.clock = SimulatedClock(datetime(2026, 11, 2, 9, 0).astimezone())
+        self.record = CentralRecord.open(url, clock=self.clock)
+        self.record.initialise("T01", "红星镇", Policy(base_points=100, redeemable_floor=100))
+        township.put_village(self.record, "XF", "幸福村")
+        township.put_village(self.record, "HP", "和平村")
+        township.put_shop(self.record, "S01", "幸福村爱心超市", "XF")
+        for n, village in ((1, "XF"), (2, "XF"), (3, "XF"), (4, "HP")):
+            township.put_household(
+                self.record,
+                township.HouseholdInput(f"{village}{n:04d}", village, f"户主{n}", "S01", (Member(f"户主{n}", "户主"),)),
+            )
+        self.people = People(self.record)
+        system = Actor(SYSTEM, "test")
+        self.actors = {}
+        for name, grant in (
+            ("wang", Grant(ConsoleRole.ADMIN)),
+            ("li", Grant(ConsoleRole.CLERK, village_id="XF")),
+            ("chen", Grant(ConsoleRole.REVIEWER, village_id="XF")),
+            ("zhang", Grant(ConsoleRole.REVIEWER, village_id="XF")),
+            ("zhao", Grant(ConsoleRole.AUDITOR)),
+            ("hp", Grant(ConsoleRole.CLERK, village_id="HP")),
+        ):
+            user = self.people.add_user(system, name, name, None, [grant])
+            self.actors[name] = Actor(user.person, "127.0.0.1")
+        awards.put_rules(
+            self.record,
+            self.people,
+            self.actors["wang"],
+            village_id=None,
+            effective_from="2026-01-01",
+            items=[YARD, VOLUNTEER, LITTER, DRUNK],
+        )
+
+    def days_pass(self, days: int) -> None:
+        self.clock.now = self.clock.now + timedelta(days=days)
+
+    def __getitem__(self, name: str) -> Actor:
+        return self.actors[name]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def town(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    url = (
+        f"sqlite:///{tmp_path / 'central.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    )
+    made = Town(url)
+    yield made
+    made.record.close()
+
+
+def test_a_batch_goes_from_record_to_the_shelf(town: Town) -> None:
+    record, people = town.record, town.people
+    yard = awards.record_points(
+        record,
+        people,
+        town["li"],
+        household_ids=["XF0001"],
+        item_code="A01",
+        points=8,
+        day="2026-11-01",
+        place="村东",
+        reason="庭院干净整洁",
+        source="cadre_visit",
+    )[0]
+    # A whole group that swept the road: one record per household, numbered in the village.
+    group = awards.record_points(
+        record,
+        people,
+        town["li"],
+        household_ids=["XF0002", "XF0003"],
+        item_code="B01",
+        points=5,
+        day="2026-11-01",
+        place="村道",
+        reason="清扫村道",
+        source="declaration",
+    )
+    assert [r.record_id for r in [yard, *group]] == ["XF-000001", "XF-000002", "XF-000003"]
+    for r in (yard, *group):
+        awards.check_record(record, people, town["li"], r.record_id, "confirm")
+    batch = awards.new_batch(record, people, town["chen"], "XF", "2026-11-02", "陈国强、张伟、村民代表三人")
+    assert batch.number == 1
+    awards.review_record(
+        record, people, town["chen"], yard.record_id, batch.batch_id, "correct", points=6, note="东侧堆放杂物"
+    )
+    for r in group:
+        awards.review_record(record, people, town["chen"], r.record_id, batch.batch_id, "approve")
+    published = awards.publish_batch(record, people, town["chen"], batch.batch_id)
+    assert (published.window_from, published.window_until) == ("2026-11-02", "2026-11-06")
+    objection = awards.object_to(record, people, town["li"], group[1].record_id, "王大爷", "那天他家没人去扫")
+    town.days_pass(5)  # the window has closed
+    result = awards.issue_batch(record, people, town["wang"], batch.batch_id)
+    assert [r["record_id"] for r in result["issued"]] == ["XF-000001", "XF-000002"]
+    assert [(r["record_id"], r["why"].code) for r in result["waiting"]] == [("XF-000003", "workflow_objection_open")]
+    # The objection is dismissed (with the reason): the record may then be issued.
+    _closed, corrected = awards.resolve_objection(
+        record, people, town["zhang"], objection.objection_id, "dismiss", note="核实确有参加"
+    )
+    assert corrected.stage is Stage.ON_NOTICE
+    again = awards.issue_batch(record, people, town["wang"], batch.batch_id)
+    assert [r["record_id"] for r in again["issued"]] == ["XF-000003"] and again["waiting"] == []
+    assert awards.issue_batch(record, people, town["wang"], batch.batch_id)["issued"] == []  # twice is once
+    with record.store.read() as unit:
+        txns = [t for t in unit.ledger.transactions(household_id="XF0001") if t.kind == TxnKind.AWARD]
+        assert [(t.points_of("household:XF0001"), t.memo, t.party) for t in txns] == [(6, "庭院整洁", "notice:XF:1")]
+        said = describe(unit.ledger, txns[0], "XF0001").said
+        assert said.message("zh") == "庭院整洁（第 1 批公示）"
+        detail = awards.record_detail(record, town["zhao"].person, yard.record_id)
+    assert [s.action for s in detail["steps"]] == ["record", "check.confirm", "review.correct", "notice", "issue"]
+    assert [(s.points_before, s.points_after, s.note) for s in detail["steps"]][2] == (8, 6, "东侧堆放杂物")
+
+
+def test_nobody_reviews_their_own_record_and_a_village_sees_only_its_own(town: Town) -> None:
+    record, people = town.record, town.people
+    own = awards.record_points(
+        record,
+        people,
+        town["li"],
+        household_ids=["XF0001"],
+        item_code="C01",
+        points=3,
+        day="2026-11-02",
+        place="",
+        reason="乱倒垃圾",
+        source="neighbours",
+    )[0]
+    awards.check_record(record, people, town["li"], own.record_id, "confirm")
+    batch = awards.new_batch(record, people, town["chen"], "XF", "2026-11-02", "评议小组")
+    with pytest.raises(SyncError):
+        awards.review_record(record, people, town["li"], own.record_id, batch.batch_id, "approve")  # a clerk
+    with pytest.raises(SyncError):
+        awards.record_points(
+            record,
+            people,
+            town["hp"],
+            household_ids=["XF0002"],
+            item_code="A01",
+            points=3,
+            day="2026-11-02",
+            place="",
+            reason="x",
+            source="declaration",
+        )
+    assert awards.records_of(record, town["hp"].person, village_id=None) == []
+    assert len(awards.records_of(record, town["zhao"].person, village_id=None)) == 1
+    # A reviewer who recorded it themselves is refused by the core rule.
+    mine = awards.record_points(
+        record,
+        people,
+        town["wang"],
+        household_ids=["XF0002"],
+        item_code="A01",
+        points=3,
+        day="2026-11-02",
+        place="",
+        reason="x",
+        source="declaration",
+    )[0]
+    awards.check_record(record, people, town["li"], mine.record_id, "confirm")
+    with pytest.raises(LedgerError) as refused:
+        awards.review_record(record, people, town["wang"], mine.record_id, batch.batch_id, "approve")
+    assert refused.value.code == "review_own_record"
+
+
+def test_a_village_moves_an_item_within_its_bounds_and_a_zero_tolerance_item_clears_and_freezes(town: Town) -> None:
+    record, people = town.record, town.people
+    awards.put_rules(
+        record,
+        people,
+        town["li"],
+        village_id="XF",
+        effective_from="2026-11-01",
+        changes=[VillageChange("A01", low=5, high=20)],
+    )
+    with pytest.raises(LedgerError) as refused:
+        awards.put_rules(
+            record,
+            people,
+            town["li"],
+            village_id="XF",
+            effective_from="2026-11-01",
+            changes=[VillageChange("A01", low=5, high=30)],
+        )
+    assert refused.value.code == "rule_village_range"
+    assert (
+        awards.rules_in_force(record, "XF")["A01"].high == 20 and awards.rules_in_force(record, "HP")["A01"].high == 10
+    )
+    with pytest.raises(LedgerError) as refused:
+        awards.record_points(
+            record,
+            people,
+            town["li"],
+            household_ids=["XF0001"],
+            item_code="A01",
+            points=3,
+            day="2026-11-02",
+            place="",
+            reason="x",
+            source="declaration",
+        )
+    assert refused.value.code == "rule_points_range"
+    drunk = awards.record_points(
+        record,
+        people,
+        town["li"],
+        household_ids=["XF0001"],
+        item_code="Z01",
+        points=1,
+        day="2026-11-02",
+        place="县道",
+        reason="酒后驾驶",
+        source="inspection",
+    )[0]
+    awards.check_record(record, people, town["li"], drunk.record_id, "confirm")
+    batch = awards.new_batch(record, people, town["chen"], "XF", "2026-11-02", "评议小组")
+    awards.review_record(record, people, town["chen"], drunk.record_id, batch.batch_id, "approve")
+    with pytest.raises(LedgerError) as refused:
+        awards.publish_batch(record, people, town["chen"], batch.batch_id)
+    assert refused.value.code == "workflow_zero_tolerance_unapproved"
+    with pytest.raises(SyncError):
+        awards.approve_zero_tolerance(
+            record, people, town["chen"], drunk.record_id
+        )  # the township's, not the village's
+    awards.approve_zero_tolerance(record, people, town["wang"], drunk.record_id)
+    awards.publish_batch(record, people, town["chen"], batch.batch_id)
+    town.days_pass(6)
+    assert [r["record_id"] for r in awards.issue_batch(record, people, town["wang"], batch.batch_id)["issued"]] == [
+        drunk.record_id
+    ]
+    with record.store.read() as unit:
+        assert str(unit.ledger.household("XF0001").status) == "frozen"  # type: ignore[union-attr]
+    # A frozen household receives no award while frozen.
+    with pytest.raises(LedgerError) as refused:
+        awards.record_points(
+            record,
+            people,
+            town["li"],
+            household_ids=["XF0001"],
+            item_code="B01",
+            points=5,
+            day="2026-11-08",
+            place="",
+            reason="志愿服务",
+            source="declaration",
+        )
+    assert refused.value.code == "household_frozen_no_award"
+
+
+def test_photos_are_images_of_a_limited_size(town: Town) -> None:
+    record, people = town.record, town.people
+    made = awards.record_points(
+        record,
+        people,
+        town["li"],
+        household_ids=["XF0001"],
+        item_code="A01",
+        points=3,
+        day="2026-11-02",
+        place="",
+        reason="x",
+        source="declaration",
+    )[0]
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+    photo_id = awards.add_photo(record, people, town["li"], made.record_id, "image/png", png)
+    assert awards.photo(record, town["zhao"].person, photo_id) == ("image/png", png)
+    for media_type, content, code in (
+        ("image/png", b"<script>", "photo_not_image"),
+        ("text/html", png, "photo_not_image"),
+        ("image/png", png + b"\x00" * awards.MAX_PHOTO_BYTES, "photo_too_big"),
+    ):
+        with pytest.raises(LedgerError) as refused:
+            awards.add_photo(record, people, town["li"], made.record_id, media_type, content)
+        assert refused.value.code == code
+    with pytest.raises(SyncError):
+        awards.photo(record, town["hp"].person, photo_id)
