@@ -79,7 +79,9 @@ def calls(
 
 
 def keys_in(
-    source: str, keywords: Mapping[str, KeywordSpec], prefixes: Mapping[str, str] | None = None,
+    source: str,
+    keywords: Mapping[str, KeywordSpec],
+    prefixes: Mapping[str, str] | None = None,
     filename: str = "<source>",
 ) -> Iterator[tuple[int, str, str]]:
     """``(line, keyword, key)`` for every key a keyword call in ``source`` can be given."""
