@@ -100,9 +100,7 @@ LEFT_OUT_IN_CHINESE = {"settings_malformed": {"detail"}, "settings_unreadable": 
 
 def test_placeholders_are_the_same_in_both_languages() -> None:
     zh, en = entries("zh"), entries("en")
-    differ = {
-        k: (placeholders(zh[k]) | LEFT_OUT_IN_CHINESE.get(k, set()), placeholders(en[k])) for k in zh if k in en
-    }
+    differ = {k: (placeholders(zh[k]) | LEFT_OUT_IN_CHINESE.get(k, set()), placeholders(en[k])) for k in zh if k in en}
     assert {k: v for k, v in differ.items() if v[0] != v[1]} == {}
 
 
