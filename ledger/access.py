@@ -46,8 +46,9 @@ class Action(StrEnum):
     READ_SHOP = "read_shop"  # a shop's stock, devices and 台账
     READ_ACTIVITY = "read_activity"  # the activity log
     EDIT_HOUSEHOLDS = "edit_households"  # add, edit, move, import households; issue and revoke cards
-    RECORD_POINTS = "record_points"  # record points events for households of a village
-    REVIEW_POINTS = "review_points"  # check and rate recorded points
+    RECORD_POINTS = "record_points"  # record points events and objections; a village's own rules
+    CHECK_POINTS = "check_points"  # check the facts of recorded points within the week
+    REVIEW_POINTS = "review_points"  # rate checked points in a meeting batch, publish it, resolve objections
     POST_POINTS = "post_points"  # post awards, deductions, clearings and cycle moves at once
     MANAGE_SHOPS = "manage_shops"  # shops, enrolment codes, devices, kiosk tokens, bundles
     MANAGE_CATALOGUE = "manage_catalogue"  # the township's goods and points prices
@@ -122,6 +123,7 @@ RULES: dict[Action, frozenset[ConsoleRole]] = {
     Action.READ_ACTIVITY: _READERS,
     Action.EDIT_HOUSEHOLDS: _TOWNSHIP_ONLY | {ConsoleRole.CLERK},
     Action.RECORD_POINTS: _TOWNSHIP_ONLY | {ConsoleRole.CLERK},
+    Action.CHECK_POINTS: _TOWNSHIP_ONLY | VILLAGE_ROLES,
     Action.REVIEW_POINTS: _TOWNSHIP_ONLY | {ConsoleRole.REVIEWER},
     Action.POST_POINTS: _TOWNSHIP_ONLY,
     Action.MANAGE_SHOPS: _TOWNSHIP_ONLY,

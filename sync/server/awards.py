@@ -297,27 +297,16 @@ def check_record(
 ) -> wf.PointsRecord:
     """The week's check of the facts (a clerk or a reviewer of the village)."""
     person = actor.person
-    action = (
-        Action.RECORD_POINTS
-        if may(person, Action.RECORD_POINTS, _scope_of(record, record_id))
-        else (Action.REVIEW_POINTS)
-    )
     return _step(
         record,
         people,
         actor,
         record_id,
-        action,
+        Action.CHECK_POINTS,
         lambda _u, current, item: wf.check(
             current, item, outcome, by=person.user_id, at=record.now(), points=points, note=note
         ),
     )
-
-
-def _scope_of(record: CentralRecord, record_id: str) -> Scope:
-    with record.store.read() as unit:
-        current = unit.awards.record(record_id)
-    return Scope(village_id=current.village_id if current else None)
 
 
 def new_batch(
