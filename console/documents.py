@@ -88,3 +88,26 @@ def ranking_poster(board: dict[str, Any], lang: str) -> TableDocument:
         poster=True,
         widths=(12, 38, 25, 25),
     )
+
+
+def notice_document(notice: dict[str, Any], lang: str) -> TableDocument:
+    """The batch's public notice (公示) for the village's notice board: each household head's name with the
+    item, the points and the reason, the window, and how to object."""
+
+    def t(key: str, **params: Any) -> str:
+        return text(key, lang, **params)
+
+    rows = tuple((r["name"], r["item"], f"{r['points']:+d}", r["reason"]) for r in notice["rows"])
+    return TableDocument(
+        title=t("console.notice.title", village=notice["village"], number=notice["number"]),
+        lines=(
+            t("console.notice.line", township=notice["township"], meeting_day=notice["meeting_day"]),
+            t("console.notice.window", first=notice["window_from"], last=notice["window_until"]),
+        ),
+        headers=(t("console.head"), t("console.notice.item"), t("console.points"), t("console.reason")),
+        rows=rows,
+        numeric=frozenset({2}),
+        widths=(14, 24, 8, 44),
+        footer=(t("console.notice.how_to_object", last=notice["window_until"]), t("console.notice.signed")),
+        poster=False,
+    )

@@ -82,6 +82,7 @@ def address_of(request: Request) -> str:
 MENU: tuple[tuple[str, str, Action], ...] = (
     ("/", "console.nav.overview", Action.READ_VILLAGE),
     ("/households", "console.nav.households", Action.READ_VILLAGE),
+    ("/points", "console.nav.points", Action.READ_VILLAGE),
     ("/shops", "console.nav.shops", Action.READ_SHOP),
     ("/goods", "console.nav.goods", Action.READ_SHOP),
     ("/reports", "console.nav.reports", Action.READ_SHOP),
@@ -151,9 +152,10 @@ SECURITY_HEADERS = {
 }
 
 
-async def checked_form(request: Request) -> FormData:
-    """The posted form, after its CSRF token was compared with the session's (403 ``csrf_failed``)."""
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+async def checked_form(request: Request, files: int = 0) -> FormData:
+    """The posted form (with at most ``files`` uploads), after its CSRF token was compared with the session's
+    (403 ``csrf_failed``)."""
+    form = await request.form(max_files=files, max_fields=MAX_FORM_FIELDS)
     session = session_of(request)
     sent = form.get("csrf")
     if session is None or not isinstance(sent, str) or not secrets.compare_digest(sent, session.csrf):

@@ -39,6 +39,14 @@ class Source(StrEnum):
     INSPECTION = "inspection"  # an inspection from above (上级检查)
 
 
+SOURCE_WORDS = (
+    N_("workflow.source.declaration"),
+    N_("workflow.source.neighbours"),
+    N_("workflow.source.cadre_visit"),
+    N_("workflow.source.inspection"),
+)
+
+
 class Stage(StrEnum):
     RECORDED = "recorded"  # waiting to be checked
     CHECKED = "checked"  # confirmed or corrected; waiting for the committee
@@ -217,6 +225,13 @@ def _stage(record: PointsRecord, *expected: Stage) -> None:
         raise LedgerError("workflow_wrong_stage", record_id=record.record_id, stage=record.stage.words)
 
 
+def _outcome(value: Outcome | str) -> Outcome:
+    try:
+        return Outcome(value)
+    except ValueError:
+        raise LedgerError("workflow_outcome_invalid", outcome=str(value)[:32]) from None
+
+
 def _points(item: RuleItem, points: int) -> int:
     problem = item.points_problem(points)
     if problem is not None:
@@ -289,7 +304,7 @@ def check(
     """The check of the facts, within the week: confirmed, corrected (other points, with the reason) or
     rejected (with the reason)."""
     _stage(current, Stage.RECORDED)
-    outcome = Outcome(outcome)
+    outcome = _outcome(outcome)
     if outcome is Outcome.CONFIRM:
         after = replace(current, stage=Stage.CHECKED, checked_by=by)
     elif outcome is Outcome.CORRECT:
@@ -334,7 +349,7 @@ def review(
         raise LedgerError("workflow_batch_village", batch=batch.number, village_id=batch.village_id)
     if batch.published:
         raise LedgerError("workflow_batch_published", batch=batch.number)
-    outcome = Outcome(outcome)
+    outcome = _outcome(outcome)
     if outcome is Outcome.APPROVE:
         after = replace(current, stage=Stage.APPROVED, reviewed_by=by, batch_id=batch.batch_id)
     elif outcome is Outcome.CORRECT:
@@ -414,7 +429,7 @@ def resolve(
         raise LedgerError("review_own_record", record_id=current.record_id)
     _stage(current, Stage.ON_NOTICE)
     note = _text(note, "note")
-    outcome = Outcome(outcome)
+    outcome = _outcome(outcome)
     if outcome is Outcome.DISMISS:
         status, after = ObjectionStatus.DISMISSED, current
     elif outcome is Outcome.CORRECT:

@@ -16,6 +16,7 @@ from console.pages.exceptions import exception_routes
 from console.pages.households import household_form_routes, household_routes
 from console.pages.overview import overview_routes
 from console.pages.people import people_routes
+from console.pages.points import points_routes, rules_routes
 from console.pages.policy import policy_routes
 from console.pages.reports import report_routes
 from console.pages.shops import shop_routes
@@ -38,4 +39,6 @@ def install_pages(app: FastAPI, central: CentralRecord, people: People, paper: P
     policy_routes(router, central, people)
     people_routes(router, central, people)
     report_routes(router, central, paper)
+    points_routes(router, central, people, paper)
+    rules_routes(router, central)
     app.include_router(router)

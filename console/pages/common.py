@@ -29,6 +29,23 @@ from sync.server.record import CentralRecord
 PAGE = 50
 # Words the templates build from a value ("console.status." + status): named here for the catalogues.
 DYNAMIC_WORDS = (
+    N_("console.step.record"),
+    N_("console.step.check.confirm"),
+    N_("console.step.check.correct"),
+    N_("console.step.check.reject"),
+    N_("console.step.review.approve"),
+    N_("console.step.review.correct"),
+    N_("console.step.review.reject"),
+    N_("console.step.township.approve"),
+    N_("console.step.notice"),
+    N_("console.step.objection"),
+    N_("console.step.objection.dismiss"),
+    N_("console.step.objection.correct"),
+    N_("console.step.objection.withdraw"),
+    N_("console.step.issue"),
+    N_("console.points.objection_open"),
+    N_("console.points.objection_upheld"),
+    N_("console.points.objection_dismissed"),
     N_("console.status.active"),
     N_("console.status.frozen"),
     N_("console.role.admin"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -34,7 +33,6 @@ from console.web import (
     lang_of,
     person_of,
     render,
-    session_of,
 )
 from ledger.access import Action, Person, Scope, may, may_somewhere, visible_villages
 from ledger.errors import ImportProblem, LedgerError
@@ -260,11 +258,7 @@ def household_form_routes(router: APIRouter, central: CentralRecord, people: Peo
 
     @router.post("/households/import", dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.somewhere))])
     async def import_register(request: Request) -> Response:
-        form = await request.form(max_files=1, max_fields=10)
-        session = session_of(request)
-        sent = form.get("csrf")
-        if session is None or not isinstance(sent, str) or not secrets.compare_digest(sent, session.csrf):
-            raise SyncError("csrf_failed")
+        form = await checked_form(request, files=1)
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise SyncError("invalid", detail="file: choose the register's Excel file")

@@ -99,3 +99,61 @@ def needs(action: Action, scope_of: ScopeOf = township) -> Callable[..., Any]:
 def village_path(request: Request, _central: CentralRecord) -> Scope:
     """The village in the path (``/villages/{village_id}/...``)."""
     return Scope(village_id=str(request.path_params.get("village_id", "")).strip().upper())
+
+
+def _village_of(central: CentralRecord, find: Callable[[Any], str | None]) -> Scope:
+    """A scope from a village looked up in the workflow's tables; unknown: the township (as for households)."""
+    with central.store.read() as unit:
+        village_id = find(unit.awards)
+    return Scope(village_id=village_id) if village_id else TOWNSHIP
+
+
+def _number(request: Request, name: str) -> int | None:
+    value = str(request.path_params.get(name, ""))
+    return int(value) if value.isdigit() and len(value) < 18 else None
+
+
+def record_path(request: Request, central: CentralRecord) -> Scope:
+    """The village of the points record in the path."""
+    record_id = str(request.path_params.get("record_id", "")).strip().upper()
+
+    def find(awards: Any) -> str | None:
+        found = awards.record(record_id)
+        return found.village_id if found else None
+
+    return _village_of(central, find)
+
+
+def batch_path(request: Request, central: CentralRecord) -> Scope:
+    """The village of the review batch in the path."""
+    batch_id = _number(request, "batch_id")
+
+    def find(awards: Any) -> str | None:
+        found = awards.batch(batch_id) if batch_id else None
+        return found.village_id if found else None
+
+    return _village_of(central, find)
+
+
+def objection_path(request: Request, central: CentralRecord) -> Scope:
+    """The village of the record an objection in the path is about."""
+    objection_id = _number(request, "objection_id")
+
+    def find(awards: Any) -> str | None:
+        found = awards.objection(objection_id) if objection_id else None
+        record = awards.record(found.record_id) if found else None
+        return record.village_id if record else None
+
+    return _village_of(central, find)
+
+
+def photo_path(request: Request, central: CentralRecord) -> Scope:
+    """The village of the record a photo in the path belongs to."""
+    photo_id = _number(request, "photo_id")
+
+    def find(awards: Any) -> str | None:
+        found = awards.photo(photo_id) if photo_id else None
+        record = awards.record(found[0]) if found else None
+        return record.village_id if record else None
+
+    return _village_of(central, find)

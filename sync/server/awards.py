@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from ledger import rulebook, services
@@ -313,10 +313,10 @@ def new_batch(
     record: CentralRecord, people: People, actor: Actor, village_id: str, meeting_day: str, attendees: str
 ) -> wf.Batch:
     """A review meeting of a village's committee: the day it met and who attended."""
-    _check(actor.person, Action.REVIEW_POINTS, village_id)
     with record.write() as unit:
-        if unit.ledger.village(village_id) is None:
-            raise LedgerError("village_unknown", village_id=village_id)
+        if unit.ledger.village(village_id) is None:  # said before anyone hears they may not use it
+            raise LedgerError("village_unknown", village_id=village_id or "—")
+        _check(actor.person, Action.REVIEW_POINTS, village_id)
         draft = wf.new_batch(
             batch_id=0,
             village_id=village_id,
@@ -571,9 +571,13 @@ def record_detail(record: CentralRecord, person: Person, record_id: str) -> dict
         if current is None:
             raise SyncError("not_found", what=f"record {record_id}")
         _check(person, Action.READ_VILLAGE, current.village_id)
+        steps = unit.awards.steps(record_id)
+        users = {s.by for s in steps}
+        names = {u: user.full_name or user.name for u in users if (user := unit.people.user(u)) is not None}
         return {
             "record": current,
-            "steps": unit.awards.steps(record_id),
+            "steps": steps,
+            "names": names,
             "objections": unit.awards.objections(record_ids=[record_id]),
             "photos": unit.awards.photos(record_id),
             "batch": unit.awards.batch(current.batch_id) if current.batch_id else None,
@@ -587,3 +591,82 @@ def overdue_checks(record: CentralRecord, village_id: str | None) -> int:
         limit = datetime.fromisoformat(record.now()).date().toordinal() - check_days
         before = datetime.fromordinal(limit).date().isoformat()
         return unit.awards.count_records(village_id, str(wf.Stage.RECORDED), before)
+
+
+def batches_of(record: CentralRecord, person: Person, village_id: str | None) -> list[wf.Batch]:
+    """Review batches of one village, or of every village the person reads, newest first."""
+    if village_id is not None:
+        _check(person, Action.READ_VILLAGE, village_id)
+    with record.store.read() as unit:
+        found = unit.awards.batches(village_id)
+    if village_id is None and not may(person, Action.READ_VILLAGE, Scope()):
+        found = [b for b in found if may(person, Action.READ_VILLAGE, Scope(village_id=b.village_id))]
+    return found
+
+
+def batch_detail(record: CentralRecord, person: Person, batch_id: int) -> dict[str, Any]:
+    """A batch, its records, the village's checked records that wait for a batch, and the open objections."""
+    with record.store.read() as unit:
+        batch = _batch(unit, batch_id)
+        _check(person, Action.READ_VILLAGE, batch.village_id)
+        mine = unit.awards.records(batch_id=batch_id, limit=100_000)
+        checked = [] if batch.published else unit.awards.records(village_id=batch.village_id, stage="checked")
+        objections = unit.awards.objections(record_ids=[r.record_id for r in mine]) if mine else []
+    return {"batch": batch, "records": mine, "checked": checked, "objections": objections}
+
+
+def notice(record: CentralRecord, batch_id: int) -> dict[str, Any]:
+    """What the village's notice board shows of a published batch (公示): each household head's name with
+    the item, the points and the reason, the window, how to object. Nothing else about the households."""
+    with record.store.read() as unit:
+        batch = _batch(unit, batch_id)
+        if not batch.published:
+            raise LedgerError("workflow_batch_not_published", batch=batch.number)
+        village = unit.ledger.village(batch.village_id)
+        township = unit.ledger.township()
+        mine = [
+            r
+            for r in unit.awards.records(batch_id=batch_id, limit=100_000)
+            if r.stage in (wf.Stage.ON_NOTICE, wf.Stage.ISSUED)
+        ]
+        names = {h: unit.ledger.household(h) for h in {r.household_id for r in mine}}
+    rows = [
+        {
+            "record_id": r.record_id,
+            "name": _head(names.get(r.household_id), r.household_id),
+            "item": r.item_name,
+            "points": r.signed_points,
+            "zero_tolerance": r.zero_tolerance,
+            "reason": r.reason,
+            "until": r.notice_until,
+        }
+        for r in sorted(mine, key=lambda r: r.record_id)
+    ]
+    return {
+        "township": township.name if township else "",
+        "village_id": batch.village_id,
+        "village": village.name if village else batch.village_id,
+        "number": batch.number,
+        "meeting_day": batch.meeting_day,
+        "window_from": batch.window_from,
+        "window_until": max([batch.window_until or "", *(r["until"] or "" for r in rows)]),
+        "rows": rows,
+    }
+
+
+def public_notices(record: CentralRecord, village_id: str, today: date) -> list[dict[str, Any]]:
+    """The notices of a village whose window is open today (or closed within the last week), for the public
+    page and the kiosks: no sign-in, so nothing beyond the notice itself."""
+    shown: list[dict[str, Any]] = []
+    since = today.toordinal() - 7
+    with record.store.read() as unit:
+        batches = unit.awards.batches(village_id, published=True)
+    for batch in batches:
+        found = notice(record, batch.batch_id)
+        if found["window_until"] and date.fromisoformat(found["window_until"]).toordinal() >= since:
+            shown.append(found)
+    return shown
+
+
+def _head(household: Any, household_id: str) -> str:
+    return str(household.head_name) if household is not None else household_id

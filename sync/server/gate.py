@@ -55,7 +55,8 @@ log = logging.getLogger("lovemart.server")
 
 MAX_SMALL_BODY = 64 * 1024  # enrol and admin JSON bodies
 MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and headers around an uploaded sheet
-UPLOADS = ("/v1/admin/households/import", "/v1/admin/points/import", "/households/import")
+UPLOADS = ("/v1/admin/households/import", "/v1/admin/points/import", "/households/import", "/rules/import")
+UPLOAD_SUFFIXES = ("/photos",)  # a points record's photos (console, issue 14)
 BIG_BODIES = ("/v1/push", "/v1/admin/bundles/apply")
 OPEN_PATHS = ("/v1/health", "/v1/enrol", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
 DEVICE_PATHS = ("/v1/push", "/v1/pull", "/v1/status")
@@ -93,7 +94,7 @@ def guard_of(path: str) -> str:
 def body_limit(path: str) -> int:
     if path in BIG_BODIES:
         return protocol.MAX_BODY_BYTES
-    if path in UPLOADS:
+    if path in UPLOADS or path.endswith(UPLOAD_SUFFIXES):
         return MAX_IMPORT_BYTES + MULTIPART_OVERHEAD
     return MAX_SMALL_BODY
 

@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 
 from console.site import create_site
 from ledger.access import Action, ConsoleRole, Grant, Person, Scope, may
-from sync.server import township
+from ledger.rulebook import Direction, RuleItem
+from sync.server import awards, township
 from sync.server.people import SYSTEM, Actor, People
 from sync.server.record import CentralRecord
 
@@ -120,6 +121,26 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("GET", "/reports/ranking"): (A.READ_VILLAGE, V1),  # called with ?village=V1
     ("GET", "/reports/ranking.pdf"): (A.READ_VILLAGE, V1),
     ("GET", "/reports/helping"): (A.READ_VILLAGE, V1),
+    # The award workflow (issue 14): a record, batch, objection or photo is about its village (V1 here).
+    ("GET", "/points"): (A.READ_VILLAGE, None),
+    ("GET", "/points/new"): (A.RECORD_POINTS, None),
+    ("POST", "/points/new"): (A.RECORD_POINTS, None),
+    ("GET", "/points/{record_id}"): (A.READ_VILLAGE, V1),
+    ("POST", "/points/{record_id}/check"): (A.CHECK_POINTS, V1),
+    ("POST", "/points/{record_id}/review"): (A.REVIEW_POINTS, V1),
+    ("POST", "/points/{record_id}/approve"): (A.POST_POINTS, V1),
+    ("POST", "/points/{record_id}/object"): (A.RECORD_POINTS, V1),
+    ("POST", "/points/{record_id}/photos"): (A.RECORD_POINTS, V1),
+    ("GET", "/photos/{photo_id}"): (A.READ_VILLAGE, V1),
+    ("POST", "/objections/{objection_id}/resolve"): (A.REVIEW_POINTS, T),  # no such objection: the township's
+    ("GET", "/batches"): (A.READ_VILLAGE, None),
+    ("POST", "/batches"): (A.REVIEW_POINTS, None),
+    ("GET", "/batches/{batch_id}"): (A.READ_VILLAGE, V1),
+    ("POST", "/batches/{batch_id}/publish"): (A.REVIEW_POINTS, V1),
+    ("POST", "/batches/{batch_id}/issue"): (A.POST_POINTS, V1),
+    ("GET", "/batches/{batch_id}/notice.pdf"): (A.READ_VILLAGE, V1),
+    ("GET", "/public/{village_id}"): (None, None),
+    ("GET", "/rules"): (A.READ_VILLAGE, None),
 }
 # Calls that would end the test's own session; their own tests sign out.
 NOT_CALLED = {("POST", "/logout"), ("POST", "/logout-everywhere")}
@@ -132,6 +153,10 @@ FILLED = {
     "{user_id}": "999",
     "{token_id}": "x",
     "{village_id}": "V1",
+    "{record_id}": "V1-000001",
+    "{batch_id}": "1",
+    "{objection_id}": "1",
+    "{photo_id}": "1",
 }
 PASSWORD = "correct horse battery"
 QUERY = {
@@ -188,6 +213,24 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Any:
     township.put_household(record, township.HouseholdInput("H1", "V1", "张三", "S1"))
     app = create_site(url, record=record)
     people: People = app.state.people
+    # One points record with a photo and a review batch in V1, made by the system (so nobody's own).
+    system = Actor.command_line(Person(0, "system", (Grant(ConsoleRole.ADMIN),)))
+    item = RuleItem("A01", "庭院整洁", "评议分", Direction.REWARD, 1, 10)
+    awards.put_rules(record, people, system, village_id=None, effective_from="2020-01-01", items=[item])
+    made = awards.record_points(
+        record,
+        people,
+        system,
+        household_ids=["H1"],
+        item_code="A01",
+        points=5,
+        day="2026-01-01",
+        place="",
+        reason="庭院整洁",
+        source="declaration",
+    )[0]
+    awards.add_photo(record, people, system, made.record_id, "image/png", b"\x89PNG\r\n\x1a\n")
+    awards.new_batch(record, people, system, "V1", "2026-01-02", "评议小组")
     tokens = {}
     for name, grants in PEOPLE.items():
         user = people.add_user(Actor.command_line(SYSTEM), name, name, PASSWORD, grants)

@@ -1,0 +1,190 @@
+"""The award workflow's console pages (issue 14) over the real app: each person signs in and uses the forms a
+browser would, from recording an event to the public notice and the points a shop then pulls."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from console.site import create_site
+from ledger.access import ConsoleRole, Grant
+from ledger.model import Member, Policy, TxnKind
+from ledger.rulebook import Direction, RuleItem
+from lovemart.site import HardwarePaper
+from lovemart_tools.demo import SimulatedClock
+from sync.server import awards, township
+from sync.server.people import SYSTEM, Actor
+from sync.server.record import CentralRecord
+
+PASSWORD = "correct horse battery"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+
+
+@pytest.fixture
+def site(tmp_path: Any) -> Iterator[Any]:
+    clock = SimulatedClock(datetime(2026, 11, 2, 9, 0).astimezone())
+    record = CentralRecord.open(f"sqlite:///{tmp_path / 'central.sqlite3'}", clock=clock)
+    record.initialise("T01", "红星镇", Policy(base_points=100, redeemable_floor=100))
+    township.put_village(record, "XF", "幸福村")
+    township.put_village(record, "HP", "和平村")
+    township.put_shop(record, "S01", "幸福村爱心超市", "XF")
+    for n in (1, 2):
+        township.put_household(
+            record, township.HouseholdInput(f"XF{n:04d}", "XF", f"王{n}", "S01", (Member(f"王{n}", "户主"),))
+        )
+    app = create_site(f"sqlite:///{tmp_path / 'central.sqlite3'}", record=record, paper=HardwarePaper())
+    people = app.state.people
+    system = Actor(SYSTEM, "test")
+    for name, grant in (
+        ("wang", Grant(ConsoleRole.ADMIN)),
+        ("li", Grant(ConsoleRole.CLERK, village_id="XF")),
+        ("chen", Grant(ConsoleRole.REVIEWER, village_id="XF")),
+        ("hp", Grant(ConsoleRole.CLERK, village_id="HP")),
+    ):
+        people.add_user(system, name, name, PASSWORD, [grant])
+    admin = Actor(people.user_named("wang").person, "test")
+    awards.put_rules(
+        record,
+        people,
+        admin,
+        village_id=None,
+        effective_from="2026-01-01",
+        items=[RuleItem("A01", "庭院整洁", "评议分", Direction.REWARD, 1, 10)],
+    )
+    yield app, record, clock
+    record.close()
+
+
+def token(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, "a form with its token"
+    return found.group(1)
+
+
+def signed_in(app: Any, name: str) -> TestClient:
+    client = TestClient(app, base_url="https://testserver")
+    page = client.get("/login")
+    answer = client.post(
+        "/login",
+        data={"csrf": token(page.text), "name": name, "password": PASSWORD, "next": "/"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def post(client: TestClient, path: str, data: dict[str, str], **kwargs: Any) -> Any:
+    page = client.get("/account")
+    return client.post(path, data={"csrf": token(page.text), **data}, follow_redirects=False, **kwargs)
+
+
+def test_a_record_walks_from_the_form_to_the_notice_board_and_the_shelf(site: Any) -> None:
+    app, record, clock = site
+    li, chen, wang = signed_in(app, "li"), signed_in(app, "chen"), signed_in(app, "wang")
+    form = li.get("/points/new").text  # one village: its rules at once
+    assert "庭院整洁" in form and 'name="households"' in form
+    refused = post(
+        li,
+        "/points/new",
+        {
+            "village_id": "XF",
+            "households": "XF0001",
+            "item": "A01",
+            "points": "11",
+            "day": "2026-11-01",
+            "reason": "院子干净",
+            "source": "cadre_visit",
+        },
+    )
+    assert refused.status_code == 422 and "1 到 10 分" in refused.text  # the form again, saying why
+    made = post(
+        li,
+        "/points/new",
+        {
+            "village_id": "XF",
+            "households": "XF0001",
+            "item": "A01",
+            "points": "8",
+            "day": "2026-11-01",
+            "place": "村东",
+            "reason": "院子干净",
+            "source": "cadre_visit",
+        },
+    )
+    assert made.status_code == 303 and made.headers["location"] == "/points/XF-000001"
+    assert post(li, "/points/XF-000001/photos", {}, files={"photo": ("yard.png", PNG, "image/png")}).status_code == 303
+    page = li.get("/points/XF-000001").text
+    assert "/photos/1" in page and "待核查" in page
+    assert li.get("/photos/1").content == PNG and signed_in(app, "hp").get("/photos/1").status_code == 403
+    assert post(li, "/points/XF-000001/check", {"outcome": "confirm"}).status_code == 303
+    assert post(li, "/batches", {"village_id": "XF", "meeting_day": "2026-11-02", "attendees": "x"}).status_code == 403
+    batch = post(chen, "/batches", {"village_id": "XF", "meeting_day": "2026-11-02", "attendees": "陈国强、张伟"})
+    assert batch.status_code == 303 and batch.headers["location"] == "/batches/1"
+    assert "XF-000001" in chen.get("/batches/1").text  # waiting for review
+    reviewed = post(
+        chen, "/points/XF-000001/review", {"batch_id": "1", "outcome": "correct", "points": "6", "note": "东侧有杂物"}
+    )
+    assert reviewed.status_code == 303
+    assert post(chen, "/batches/1/publish", {}).status_code == 303
+    public = TestClient(app, base_url="https://testserver").get("/public/XF")  # no sign-in
+    assert public.status_code == 200 and "王1" in public.text and "庭院整洁" in public.text and "+6" in public.text
+    assert "XF0001" not in public.text  # the notice only: no household numbers, balances or anything else
+    pdf = chen.get("/batches/1/notice.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert post(li, "/points/XF-000001/object", {"raised_by": "赵大爷", "says": "杂物是邻居家的"}).status_code == 303
+    assert "有异议待处理" in wang.get("/batches/1").text
+    clock.now = clock.now + timedelta(days=7)
+    assert post(wang, "/batches/1/issue", {}).status_code == 303
+    assert "公示中" in wang.get("/points/XF-000001").text  # the open objection holds it
+    assert post(chen, "/objections/1/resolve", {"outcome": "dismiss", "note": "核实属实"}).status_code == 303
+    assert post(wang, "/batches/1/issue", {}).status_code == 303
+    page = wang.get("/points/XF-000001").text
+    assert "已核发" in page and "评议更正" in page and "异议不成立" in page
+    with record.store.read() as unit:
+        awarded = [t for t in unit.ledger.transactions(household_id="XF0001") if t.kind == TxnKind.AWARD]
+    assert [(t.points_of("household:XF0001"), t.party) for t in awarded] == [(6, "notice:XF:1")]
+
+
+def test_bad_input_on_the_workflow_forms_is_a_page_that_says_why(site: Any) -> None:
+    app, _record, _clock = site
+    li = signed_in(app, "li")
+    answer = post(li, "/points/XF-000999/check", {"outcome": "confirm"})
+    assert answer.status_code in (403, 404)
+    post(
+        li,
+        "/points/new",
+        {
+            "village_id": "XF",
+            "households": "XF0001",
+            "item": "A01",
+            "points": "3",
+            "day": "2026-11-01",
+            "reason": "x",
+            "source": "declaration",
+        },
+    )
+    odd = post(li, "/points/XF-000001/check", {"outcome": "maybe"})
+    assert odd.status_code == 422 and "maybe" in odd.text
+    wrong = post(li, "/points/XF-000001/photos", {}, files={"photo": ("x.png", b"<html>", "image/png")})
+    assert wrong.status_code == 422 and "JPEG" in wrong.text
+    assert (
+        post(
+            li,
+            "/points/new",
+            {
+                "village_id": "XF",
+                "households": "HP9999",
+                "item": "A01",
+                "points": "3",
+                "day": "2026-11-01",
+                "reason": "x",
+                "source": "declaration",
+            },
+        ).status_code
+        == 422
+    )
