@@ -111,3 +111,20 @@ def notice_document(notice: dict[str, Any], lang: str) -> TableDocument:
         footer=(t("console.notice.how_to_object", last=notice["window_until"]), t("console.notice.signed")),
         poster=False,
     )
+
+
+def rules_document(items: list[Any], village: str, day: str, lang: str) -> TableDocument:
+    """The rules for the village's notice board (怎样得积分), in large print: class, item, points."""
+    from ledger.rulebook import value_text
+
+    rows = tuple((i.category, i.name, value_text(i) + (" *" if i.zero_tolerance else "")) for i in items if i.active)
+    return TableDocument(
+        title=text("console.rules.sheet_title", lang, village=village),
+        lines=(text("console.rules.in_force", lang, day=day),),
+        headers=(text("rules.sheet.category", lang), text("rules.sheet.name", lang), text("console.points", lang)),
+        rows=rows,
+        numeric=frozenset({2}),
+        widths=(20, 56, 24),
+        footer=(text("console.rules.sheet_footer", lang),),
+        poster=True,
+    )

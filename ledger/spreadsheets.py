@@ -256,6 +256,21 @@ def import_points(store: LedgerStore, path: Path, ctx: services.Context) -> Impo
     return ImportResult(path.name, digest, when, tuple(done))
 
 
+def read_rows(path: Path) -> list[list[Row]]:
+    """Every sheet of a .xlsx or .csv as rows numbered as the user sees them (other imports' readers)."""
+    path = Path(path)
+    return _read_sheets(path, _read_bytes(path))
+
+
+def normalise(value: object) -> str:
+    """A cell as compared with column names and words: trimmed, lower case, without spaces."""
+    return _normalise(value)
+
+
+def is_blank(values: Sequence[object]) -> bool:
+    return _is_blank(values)
+
+
 def _unreadable(path: Path, detail: str | Message) -> LedgerError:
     return LedgerError("import_unreadable", path=str(path), detail=detail)
 

@@ -40,5 +40,5 @@ def install_pages(app: FastAPI, central: CentralRecord, people: People, paper: P
     people_routes(router, central, people)
     report_routes(router, central, paper)
     points_routes(router, central, people, paper)
-    rules_routes(router, central)
+    rules_routes(router, central, people, paper)
     app.include_router(router)

@@ -36,6 +36,7 @@ from console.web import (
 )
 from ledger.access import Action, Person, Scope, may, may_somewhere, visible_villages
 from ledger.errors import ImportProblem, LedgerError
+from ledger.messages import N_
 from sync.errors import SyncError
 from sync.server import authz, imports, overview, township
 from sync.server.app import LEDGER_STATUS, with_upload
@@ -274,7 +275,15 @@ def household_form_routes(router: APIRouter, central: CentralRecord, people: Peo
                 with_upload, upload, lambda path: imports.import_households(central, path, allowed)
             )
         except ImportProblem as problem:
-            return render(request, "import_result.html", status_code=422, result=None, problems=problem.lines(lang))
+            return render(
+                request,
+                "import_result.html",
+                status_code=422,
+                result=None,
+                problems=problem.lines(lang),
+                heading=N_("console.households.import"),
+                back="/households",
+            )
         await run_in_threadpool(
             people.changed,
             actor_of(request),
@@ -283,4 +292,11 @@ def household_form_routes(router: APIRouter, central: CentralRecord, people: Peo
             None,
             {k: result[k] for k in ("imported", "created", "updated")},
         )
-        return render(request, "import_result.html", result=result, problems=[])
+        return render(
+            request,
+            "import_result.html",
+            result=result,
+            problems=[],
+            heading=N_("console.households.import"),
+            back="/households",
+        )

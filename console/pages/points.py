@@ -7,6 +7,7 @@ comes back as a page saying why (``refusal_page``), nothing changed.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
@@ -23,9 +24,11 @@ from console.web import back_to, checked_form, field, lang_of, person_of, render
 from ledger import rulebook
 from ledger import workflow as wf
 from ledger.access import Action, Scope, may, may_somewhere
-from ledger.errors import LedgerError
+from ledger.errors import ImportProblem, LedgerError
+from ledger.messages import N_, text
 from sync.errors import SyncError
 from sync.server import authz, awards, overview
+from sync.server.app import with_upload
 from sync.server.people import People
 from sync.server.record import CentralRecord
 
@@ -319,7 +322,7 @@ def points_routes(router: APIRouter, central: CentralRecord, people: People, pap
         return overview.today_of(central).isoformat()
 
 
-def rules_routes(router: APIRouter, central: CentralRecord) -> None:
+def rules_routes(router: APIRouter, central: CentralRecord, people: People, paper: Paper | None) -> None:
     @router.get("/rules", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.somewhere))])
     def rules_page(request: Request, village: Village = None) -> Response:
         person = person_of(request)
@@ -338,3 +341,66 @@ def rules_routes(router: APIRouter, central: CentralRecord) -> None:
             villages=villages_for(central, person, Action.READ_VILLAGE),
             today=today,
         )
+
+    def _scope_checked(request: Request, village: str | None) -> str | None:
+        village_id = village_arg(village)
+        if village_id is not None:
+            authz.check(person_of(request), Action.READ_VILLAGE, Scope(village_id=village_id))
+        return village_id
+
+    @router.get("/rules.xlsx", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.somewhere))])
+    def rules_xlsx(request: Request, village: Village = None) -> Response:
+        village_id = _scope_checked(request, village)
+        content = awards.rules_xlsx(central, village_id, lang_of(request))
+        return Response(
+            content,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="rules-{village_id or "township"}.xlsx"'},
+        )
+
+    @router.get("/rules.pdf", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.somewhere))])
+    def rules_pdf(request: Request, village: Village = None) -> Response:
+        village_id = _scope_checked(request, village)
+        names = {v["village_id"]: v["name"] for v in villages_for(central, person_of(request), Action.READ_VILLAGE)}
+        today = overview.today_of(central).isoformat()
+        items = awards.rules_for_sheet(central, village_id, today)
+        where = names.get(village_id, village_id) if village_id else text("console.rules.township", lang_of(request))
+        document = documents.rules_document(items, where or "", today, lang_of(request))
+        return pdf_answer(paper, document=document, name=f"rules-{village_id or 'township'}.pdf")
+
+    @router.post("/rules/import", dependencies=[Depends(authz.needs(Action.RECORD_POINTS, authz.somewhere))])
+    async def import_rules(request: Request) -> Response:
+        form = await checked_form(request, files=1)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise SyncError("invalid", detail="file: choose the rules' Excel file")
+        village_id = field(form, "village_id", 32).upper() or None
+        effective_from = field(form, "effective_from", 10)
+        note = field(form, "note")
+        try:
+            await run_in_threadpool(
+                with_upload,
+                upload,
+                lambda path: asdict(
+                    awards.import_rules(
+                        central,
+                        people,
+                        actor_of(request),
+                        path,
+                        village_id=village_id,
+                        effective_from=effective_from,
+                        note=note,
+                    )
+                ),
+            )
+        except ImportProblem as problem:
+            return render(
+                request,
+                "import_result.html",
+                status_code=422,
+                result=None,
+                problems=problem.lines(lang_of(request)),
+                heading=N_("console.rules.import"),
+                back="/rules",
+            )
+        return back_to("/rules", village=village_id)

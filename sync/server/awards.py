@@ -13,15 +13,17 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
-from ledger import rulebook, services
+from ledger import rule_sheets, rulebook, services
 from ledger import workflow as wf
 from ledger.access import Action, Person, Scope, may
 from ledger.errors import LedgerError
 from ledger.messages import N_, Listing
 from ledger.model import HouseholdStatus, TxnKind
 from ledger.rulebook import Direction, RuleItem, RuleVersion, VillageChange
+from ledger.spreadsheets import tables_xlsx
 from ledger.storage.central import CentralUnit
 from sync.errors import SyncError
 from sync.server import rules
@@ -670,3 +672,51 @@ def public_notices(record: CentralRecord, village_id: str, today: date) -> list[
 
 def _head(household: Any, household_id: str) -> str:
     return str(household.head_name) if household is not None else household_id
+
+
+# ----- the rules as a spreadsheet and as a notice-board sheet ------------------------------------------------
+
+
+def import_rules(
+    record: CentralRecord,
+    people: People,
+    actor: Actor,
+    path: Path,
+    *,
+    village_id: str | None,
+    effective_from: str,
+    note: str = "",
+) -> RuleVersion:
+    """A new version of the rules from a sheet (``ledger.rule_sheets``): every row, or none."""
+    township_items = None
+    if village_id is not None:
+        with record.store.read() as unit:
+            base = rulebook.version_on(unit.awards.rule_versions(), effective_from, None)
+        township_items = {i.code: i for i in base.items} if base else {}
+    items, changes = rule_sheets.read_rules(path, township_items)
+    return put_rules(
+        record,
+        people,
+        actor,
+        village_id=village_id,
+        effective_from=effective_from,
+        items=items,
+        changes=changes,
+        note=note,
+    )
+
+
+def rules_for_sheet(record: CentralRecord, village_id: str | None, day: str | None = None) -> list[RuleItem]:
+    """The items to print or export: a village's in force (its changes applied), or the township's version
+    in force with the items it has switched off."""
+    day = day or _today(record)
+    with record.store.read() as unit:
+        versions = unit.awards.rule_versions()
+    if village_id is not None:
+        return list(rulebook.in_force(versions, village_id, day).values())
+    township = rulebook.version_on(versions, day, None)
+    return list(township.items) if township else []
+
+
+def rules_xlsx(record: CentralRecord, village_id: str | None, lang: str) -> bytes:
+    return tables_xlsx([rule_sheets.rules_table(rules_for_sheet(record, village_id), lang)])

@@ -141,6 +141,9 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("GET", "/batches/{batch_id}/notice.pdf"): (A.READ_VILLAGE, V1),
     ("GET", "/public/{village_id}"): (None, None),
     ("GET", "/rules"): (A.READ_VILLAGE, None),
+    ("GET", "/rules.xlsx"): (A.READ_VILLAGE, None),
+    ("GET", "/rules.pdf"): (A.READ_VILLAGE, None),
+    ("POST", "/rules/import"): (A.RECORD_POINTS, None),
 }
 # Calls that would end the test's own session; their own tests sign out.
 NOT_CALLED = {("POST", "/logout"), ("POST", "/logout-everywhere")}

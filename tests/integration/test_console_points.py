@@ -60,6 +60,12 @@ def site(tmp_path: Any) -> Iterator[Any]:
     record.close()
 
 
+def pdf_text(content: bytes) -> str:
+    from tests.integration.test_console import pdf_text as read
+
+    return read(content)
+
+
 def token(page: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', page)
     assert found, "a form with its token"
@@ -136,6 +142,9 @@ def test_a_record_walks_from_the_form_to_the_notice_board_and_the_shelf(site: An
     assert "XF0001" not in public.text  # the notice only: no household numbers, balances or anything else
     pdf = chen.get("/batches/1/notice.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    said = pdf_text(pdf.content)
+    for words in ("幸福村积分公示（第 1 批）", "王1", "庭院整洁", "+6", "2026-11-02 至 2026-11-06", "异议"):
+        assert words in said, words
     assert post(li, "/points/XF-000001/object", {"raised_by": "赵大爷", "says": "杂物是邻居家的"}).status_code == 303
     assert "有异议待处理" in wang.get("/batches/1").text
     clock.now = clock.now + timedelta(days=7)
@@ -188,3 +197,93 @@ def test_bad_input_on_the_workflow_forms_is_a_page_that_says_why(site: Any) -> N
         ).status_code
         == 422
     )
+
+
+def _sheet(rows: list[list[Any]]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_the_rules_come_from_a_sheet_and_go_back_to_one_and_to_the_notice_board(site: Any) -> None:
+    app, _record, _clock = site
+    wang, li = signed_in(app, "wang"), signed_in(app, "li")
+    township = _sheet(
+        [
+            ["编号", "项目", "类别", "加扣分", "最低分", "最高分", "村可调最低", "村可调最高", "零容忍", "停用"],
+            ["A01", "庭院整洁", "评议分", "加分", 1, 10, 1, 20, "", ""],
+            ["B01", "参加志愿服务", "贡献分", "加分", 5, 5, None, None, "", ""],
+            ["Z01", "酒驾", "零容忍", "扣分", 1, 1, None, None, "是", ""],
+        ]
+    )
+    answer = post(
+        wang,
+        "/rules/import",
+        {"village_id": "", "effective_from": "2026-11-01"},
+        files={"file": ("细则.xlsx", township, XLSX)},
+    )
+    assert answer.status_code == 303
+    assert (
+        post(
+            li,
+            "/rules/import",
+            {"village_id": "", "effective_from": "2026-11-01"},
+            files={"file": ("细则.xlsx", township, XLSX)},
+        ).status_code
+        == 403
+    )  # the township's rules
+    bad = _sheet(
+        [
+            ["编号", "项目", "类别", "加扣分", "最低分"],
+            ["A01", "庭院整洁", "评议分", "加分", 1],
+            ["", "x", "y", "加分", 1],
+            ["C01", "乱倒垃圾", "评议分", "罚", 2],
+        ]
+    )
+    refused = post(
+        li,
+        "/rules/import",
+        {"village_id": "XF", "effective_from": "2026-11-02"},
+        files={"file": ("村细则.xlsx", bad, XLSX)},
+    )
+    assert refused.status_code == 422 and "第 3 行" in refused.text and "第 4 行" in refused.text
+    village = _sheet(
+        [
+            ["编号", "项目", "类别", "加扣分", "最低分", "最高分", "停用"],
+            ["A01", "", "", "", 5, 20, ""],
+            ["B01", "", "", "", None, None, "是"],
+            ["XF-1", "护林巡山", "贡献分", "加分", 3, 8, ""],
+        ]
+    )
+    assert (
+        post(
+            li,
+            "/rules/import",
+            {"village_id": "XF", "effective_from": "2026-11-02"},
+            files={"file": ("村细则.xlsx", village, XLSX)},
+        ).status_code
+        == 303
+    )
+    page = li.get("/rules", params={"village": "XF"}).text
+    assert "护林巡山" in page and "参加志愿服务" not in page and "+5～20" in page
+    exported = li.get("/rules.xlsx", params={"village": "XF"})
+    assert exported.status_code == 200 and exported.content.startswith(b"PK")
+    again = post(
+        wang,
+        "/rules/import",
+        {"village_id": "", "effective_from": "2026-12-01"},
+        files={"file": ("回读.xlsx", wang.get("/rules.xlsx").content, XLSX)},
+    )
+    assert again.status_code == 303  # a township's export reads back as its next version
+    printed = li.get("/rules.pdf", params={"village": "XF"})
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF")

@@ -1,0 +1,194 @@
+"""The rules catalogue as a spreadsheet: a township's items, or a village's changes and own items, in and out.
+
+Townships write their 积分细则 in Excel, so the console imports them from a sheet and exports the rules in
+force as one. One row per item, in the columns ``COLUMNS`` names (Chinese or English headers). For a
+village, a row whose code is a township item changes it (its range, or 停用 to switch it off); any other
+row is the village's own item. Every row is checked before anything is kept, and every bad row is named
+by its row number (``ImportProblem``), as for the other imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from ledger import reports
+from ledger.errors import ImportProblem, LedgerError
+from ledger.messages import N_, text
+from ledger.rulebook import Direction, RuleItem, VillageChange
+from ledger.spreadsheets import Row, is_blank, normalise, read_rows
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "code": ("编号", "代码", "code"),
+    "name": ("项目", "名称", "积分项目", "name", "item"),
+    "category": ("类别", "分类", "category", "class"),
+    "direction": ("加扣分", "加/扣分", "方向", "direction"),
+    "low": ("最低分", "分值", "low", "points"),
+    "high": ("最高分", "high"),
+    "village_low": ("村可调最低", "villagelow"),
+    "village_high": ("村可调最高", "villagehigh"),
+    "zero_tolerance": ("零容忍", "zerotolerance"),
+    "off": ("停用", "off"),
+}
+DIRECTIONS = {
+    "加分": Direction.REWARD,
+    "奖励": Direction.REWARD,
+    "+": Direction.REWARD,
+    "reward": Direction.REWARD,
+    "扣分": Direction.PENALTY,
+    "减分": Direction.PENALTY,
+    "-": Direction.PENALTY,
+    "penalty": Direction.PENALTY,
+}
+YES = {"是", "yes", "y", "1", "true", "√", "✓"}
+NO = {"", "否", "no", "n", "0", "false"}
+# The exported sheet's header and words (read back through ``COLUMNS`` and ``DIRECTIONS``).
+SHEET_WORDS = (
+    N_("rules.sheet.title"),
+    N_("rules.sheet.name"),
+    N_("rules.sheet.code"),
+    N_("rules.sheet.category"),
+    N_("rules.sheet.direction"),
+    N_("rules.sheet.low"),
+    N_("rules.sheet.high"),
+    N_("rules.sheet.village_low"),
+    N_("rules.sheet.village_high"),
+    N_("rules.sheet.zero_tolerance"),
+    N_("rules.sheet.off"),
+    N_("rules.sheet.reward"),
+    N_("rules.sheet.penalty"),
+    N_("rules.sheet.yes"),
+)
+HEADER_SEARCH_ROWS = 5
+MAX_ROWS = 2000
+
+
+def read_rules(
+    path: Path, township_items: Mapping[str, RuleItem] | None = None
+) -> tuple[list[RuleItem], list[VillageChange]]:
+    """The items (and, for a village, the changes to ``township_items``) of a rules sheet, or every row's
+    problem at once."""
+    rows, header_row, columns = _header(read_rows(path))
+    items: list[RuleItem] = []
+    changes: list[VillageChange] = []
+    problems: list[tuple[int | None, LedgerError]] = []
+    for row_no, values in rows:
+        if row_no <= header_row or is_blank(values):
+            continue
+        if len(items) + len(changes) >= MAX_ROWS:
+            problems.append((row_no, LedgerError("rules_too_many_rows", limit=MAX_ROWS)))
+            break
+        try:
+            found = _row(values, columns, township_items)
+        except LedgerError as error:
+            problems.append((row_no, error))
+            continue
+        if isinstance(found, RuleItem):
+            items.append(found)
+        else:
+            changes.append(found)
+    if not problems and not items and not changes:
+        problems.append((header_row, LedgerError("import_no_rows")))
+    if problems:
+        raise ImportProblem(problems)
+    return items, changes
+
+
+def _header(sheets: list[list[Row]]) -> tuple[list[Row], int, dict[str, int]]:
+    names = {normalise(alias): key for key, aliases in COLUMNS.items() for alias in aliases}
+    for sheet in sheets:
+        for row_no, values in sheet[:HEADER_SEARCH_ROWS]:
+            columns: dict[str, int] = {}
+            for index, value in enumerate(values):
+                key = names.get(normalise(value))
+                if key is not None and key not in columns:
+                    columns[key] = index
+            if "code" in columns and ("name" in columns or "low" in columns or "off" in columns):
+                return sheet, row_no, columns
+    raise ImportProblem([(1, LedgerError("rules_header"))])
+
+
+def _row(
+    values: Sequence[object], columns: Mapping[str, int], township_items: Mapping[str, RuleItem] | None
+) -> RuleItem | VillageChange:
+    def cell(key: str) -> str:
+        index = columns.get(key)
+        value = values[index] if index is not None and index < len(values) else None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return "" if value is None else str(value).strip()
+
+    code = cell("code").upper()
+    if not code:
+        raise LedgerError("rules_no_code")
+    off = _yes_no(cell("off"))
+    if township_items is not None and code in township_items:
+        return VillageChange(code, _number(cell("low"), True), _number(cell("high"), True), active=not off)
+    direction = DIRECTIONS.get(normalise(cell("direction")))
+    if direction is None:
+        raise LedgerError("rules_bad_direction", value=cell("direction"))
+    low = _number(cell("low"), False)
+    high = _number(cell("high"), True)
+    assert low is not None
+    return RuleItem(
+        code=code,
+        name=cell("name"),
+        category=cell("category"),
+        direction=direction,
+        low=low,
+        high=high if high is not None else low,
+        zero_tolerance=_yes_no(cell("zero_tolerance")),
+        village_low=_number(cell("village_low"), True),
+        village_high=_number(cell("village_high"), True),
+        active=not off,
+        local=township_items is not None,
+    )
+
+
+def _number(value: str, optional: bool) -> int | None:
+    if not value and optional:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise LedgerError("rules_bad_number", value=value or "—") from None
+    if not 1 <= number <= 100_000:
+        raise LedgerError("rules_bad_number", value=value)
+    return number
+
+
+def _yes_no(value: str) -> bool:
+    said = normalise(value)
+    if said in YES:
+        return True
+    if said in NO:
+        return False
+    raise LedgerError("rules_bad_yes_no", value=value)
+
+
+def rules_table(items: Sequence[RuleItem], lang: str) -> reports.Table:
+    """The rules as a sheet in the columns ``read_rules`` reads back (one header language, the reader's)."""
+
+    def yes(flag: bool) -> str:
+        return text("rules.sheet.yes", lang) if flag else ""
+
+    header = tuple(
+        text(f"rules.sheet.{key}", lang)
+        for key in ("code", "name", "category", "direction", "low", "high", "village_low", "village_high")
+    ) + (text("rules.sheet.zero_tolerance", lang), text("rules.sheet.off", lang))
+    rows = tuple(
+        (
+            i.code,
+            i.name,
+            i.category,
+            text(f"rules.sheet.{i.direction}", lang),
+            i.low,
+            i.high,
+            i.bounds[0],
+            i.bounds[1],
+            yes(i.zero_tolerance),
+            yes(not i.active),
+        )
+        for i in items
+    )
+    return reports.Table(text("rules.sheet.title", lang), header, rows)
