@@ -19,7 +19,7 @@ from console.web import (
     render,
 )
 from ledger.access import Action, Scope, may
-from sync.server import authz, overview
+from sync.server import authz, awards, overview
 from sync.server.record import CentralRecord
 
 
@@ -49,4 +49,6 @@ def overview_routes(router: APIRouter, central: CentralRecord) -> None:
             villages=villages_for(central, person, Action.READ_VILLAGE),
             village_id=village_id,
             period=period,
+            checks_overdue=awards.overdue_checks(central, village_id),
+            check_days=awards.check_days(central),
         )

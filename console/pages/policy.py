@@ -19,7 +19,7 @@ from console.web import (
 )
 from ledger.access import Action
 from sync.errors import SyncError
-from sync.server import authz, township
+from sync.server import authz, awards, township
 from sync.server.people import People
 from sync.server.record import CentralRecord
 
@@ -29,7 +29,27 @@ POLICY_FIELDS = ("redeemable_floor", "base_points", "visitor_limit", "max_offlin
 def policy_routes(router: APIRouter, central: CentralRecord, people: People) -> None:
     @router.get("/policy", dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def policy_page(request: Request) -> Response:
-        return render(request, "policy.html", policy=township.policy_json(central), fields=POLICY_FIELDS)
+        notice_days, check_days = awards.workflow_settings(central)
+        return render(
+            request,
+            "policy.html",
+            policy=township.policy_json(central),
+            fields=POLICY_FIELDS,
+            notice_days=notice_days,
+            check_days=check_days,
+        )
+
+    @router.post("/policy/workflow", dependencies=[Depends(authz.needs(Action.MANAGE_POLICY))])
+    async def change_workflow(request: Request) -> Response:
+        form = await checked_form(request)
+        days = []
+        for name in ("notice_days", "check_days"):
+            value = field(form, name, 3)
+            if not value.isdigit():
+                raise SyncError("invalid", detail=f"{name}: a whole number of days")
+            days.append(int(value))
+        await run_in_threadpool(awards.set_workflow_days, central, people, actor_of(request), days[0], days[1])
+        return back_to("/policy")
 
     @router.post("/policy", dependencies=[Depends(authz.needs(Action.MANAGE_POLICY))])
     async def change_policy(request: Request) -> Response:

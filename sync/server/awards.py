@@ -586,6 +586,16 @@ def record_detail(record: CentralRecord, person: Person, record_id: str) -> dict
         }
 
 
+def workflow_settings(record: CentralRecord) -> tuple[int, int]:
+    """(notice days, check days) as the township set them."""
+    with record.store.read() as unit:
+        return workflow_days(unit)
+
+
+def check_days(record: CentralRecord) -> int:
+    return workflow_settings(record)[1]
+
+
 def overdue_checks(record: CentralRecord, village_id: str | None) -> int:
     """Records waiting for their check longer than the township allows (flagged on the overview)."""
     with record.store.read() as unit:

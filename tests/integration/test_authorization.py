@@ -103,6 +103,7 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("POST", "/held/{txn_id}/decide"): (A.MANAGE_EXCEPTIONS, T),
     ("GET", "/policy"): (A.READ_TOWNSHIP, T),
     ("POST", "/policy"): (A.MANAGE_POLICY, T),
+    ("POST", "/policy/workflow"): (A.MANAGE_POLICY, T),
     ("GET", "/users"): (A.MANAGE_PEOPLE, T),
     ("POST", "/users"): (A.MANAGE_PEOPLE, T),
     ("POST", "/users/{user_id}/active"): (A.MANAGE_PEOPLE, T),

@@ -287,3 +287,34 @@ def test_the_rules_come_from_a_sheet_and_go_back_to_one_and_to_the_notice_board(
     assert again.status_code == 303  # a township's export reads back as its next version
     printed = li.get("/rules.pdf", params={"village": "XF"})
     assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
+
+
+def test_the_township_sets_how_long_a_notice_stays_up_and_the_overview_flags_late_checks(site: Any) -> None:
+    app, _record, clock = site
+    wang, li, chen = signed_in(app, "wang"), signed_in(app, "li"), signed_in(app, "chen")
+    assert post(li, "/policy/workflow", {"notice_days": "3", "check_days": "7"}).status_code == 403
+    assert post(wang, "/policy/workflow", {"notice_days": "0", "check_days": "7"}).status_code == 422
+    assert post(wang, "/policy/workflow", {"notice_days": "3", "check_days": "2"}).status_code == 303
+    assert 'name="notice_days" type="number" min="1" max="60" value="3"' in wang.get("/policy").text
+    for n in (1, 2):
+        post(
+            li,
+            "/points/new",
+            {
+                "village_id": "XF",
+                "households": f"XF000{n}",
+                "item": "A01",
+                "points": "3",
+                "day": "2026-11-01",
+                "reason": "院子干净",
+                "source": "declaration",
+            },
+        )
+    clock.now = clock.now + timedelta(days=3)
+    overview = wang.get("/").text
+    assert "超过 2 天未核查的积分记录" in overview and '<div class="tile warn"><b>2</b>' in overview
+    post(li, "/points/XF-000001/check", {"outcome": "confirm"})
+    post(chen, "/batches", {"village_id": "XF", "meeting_day": "2026-11-05", "attendees": "评议小组"})
+    post(chen, "/points/XF-000001/review", {"batch_id": "1", "outcome": "approve"})
+    post(chen, "/batches/1/publish", {})
+    assert "2026-11-05 ～ 2026-11-07" in chen.get("/batches/1").text  # three days, from the day it went up
