@@ -24,6 +24,7 @@ from ledger.access import ConsoleRole, Grant
 from ledger.errors import LedgerError
 from ledger.model import Item, Member, Operator, Policy, Role
 from ledger.passbook import make_code
+from ledger.rulebook import Direction, RuleItem
 from ledger.storage import SqlLedgerStore, open_ledger
 from lovemart_tools.bench_sync import MiniClient
 from lovemart_tools.demo import (
@@ -141,6 +142,7 @@ def _seed(
         _overdraft(record, shops[1], clock, now, clerk)
         for shop in shops:
             shop.store.close()
+    _workflow(record, people, clock, now, ids_of["XF"])
     with record.store.read() as reading:
         counts = {"households": reading.household_count(), "transactions": reading.transaction_count()}
     return {
@@ -227,3 +229,91 @@ def _overdraft(record: CentralRecord, shop: DemoShop, clock: SimulatedClock, now
     _redeem(shop, random.Random(7), hid, ctx)
     clock.now = (now - timedelta(days=1)).replace(hour=21)
     shop.client.push(shop.store)
+
+
+# The township's rules (积分细则), as the seeds describe them: classes, reward and penalty items, ranges.
+DEMO_RULES = (
+    RuleItem("A01", "庭院整洁、房前屋后干净", "评议分", Direction.REWARD, 1, 10, village_low=1, village_high=15),
+    RuleItem("A02", "孝老爱亲、邻里和睦", "评议分", Direction.REWARD, 5, 20),
+    RuleItem("B01", "参加志愿服务（每次）", "贡献分", Direction.REWARD, 5, 5),
+    RuleItem("B02", "参加技能培训", "贡献分", Direction.REWARD, 3, 10),
+    RuleItem("C01", "见义勇为、拾金不昧", "表彰分", Direction.REWARD, 50, 100),
+    RuleItem("D01", "乱倒垃圾、乱堆乱放", "扣分项", Direction.PENALTY, 2, 10),
+    RuleItem("D02", "不赡养老人", "扣分项", Direction.PENALTY, 20, 50),
+    RuleItem("Z01", "酒驾醉驾、黄赌毒", "零容忍", Direction.PENALTY, 1, 1, zero_tolerance=True),
+)
+
+
+def _workflow(record: CentralRecord, people: People, clock: SimulatedClock, now: datetime, xf: list[str]) -> None:
+    """幸福村's points made the scheme's way: one batch published and issued, one on notice with an objection,
+    records waiting for review and for their check (one of them late)."""
+    from sync.server import awards
+
+    def actor(name: str) -> Actor:
+        user = people.user_named(name)
+        assert user is not None
+        return Actor(user.person, "demo")
+
+    li, chen, wang = actor("li"), actor("chen"), actor("wang")
+    clock.now = now - timedelta(days=DAYS)
+    awards.put_rules(
+        record,
+        people,
+        wang,
+        village_id=None,
+        effective_from=clock.now.date().isoformat(),
+        items=DEMO_RULES,
+        note="2026 年积分细则",
+    )
+
+    def at(days_ago: int) -> str:
+        clock.now = now - timedelta(days=days_ago)
+        return clock.now.date().isoformat()
+
+    def made(n: int, item: str, points: int, days_ago: int, reason: str, source: str) -> str:
+        day = at(days_ago)
+        return awards.record_points(
+            record,
+            people,
+            li,
+            household_ids=[xf[n % len(xf)]],
+            item_code=item,
+            points=points,
+            day=day,
+            place="",
+            reason=reason,
+            source=source,
+        )[0].record_id
+
+    first = [
+        made(0, "A01", 8, 20, "庭院干净，花草整齐", "cadre_visit"),
+        made(1, "B01", 5, 20, "清扫村道", "declaration"),
+        made(2, "D01", 5, 20, "柴草堆在路边", "neighbours"),
+    ]
+    at(19)
+    for record_id in first:
+        awards.check_record(record, people, li, record_id, "confirm")
+    meeting = awards.new_batch(record, people, chen, "XF", at(18), "陈国强、张伟、刘玉兰、村民代表王德福")
+    for record_id in first:
+        awards.review_record(record, people, chen, record_id, meeting.batch_id, "approve")
+    awards.publish_batch(record, people, chen, meeting.batch_id)
+    second = [
+        made(3, "A02", 10, 5, "照顾瘫痪婆婆多年", "neighbours"),
+        made(4, "B02", 6, 5, "参加果树修剪培训", "declaration"),
+    ]
+    at(4)
+    for record_id in second:
+        awards.check_record(record, people, li, record_id, "confirm")
+    meeting2 = awards.new_batch(record, people, chen, "XF", at(3), "陈国强、张伟、刘玉兰")
+    awards.review_record(record, people, chen, second[0], meeting2.batch_id, "approve")
+    awards.review_record(record, people, chen, second[1], meeting2.batch_id, "correct", points=4, note="只参加了半天")
+    at(2)
+    awards.publish_batch(record, people, chen, meeting2.batch_id)
+    at(1)
+    awards.object_to(record, people, li, second[1], "张大爷", "他那天没去培训")
+    waiting = made(5, "B01", 5, 2, "帮助五保户收玉米", "cadre_visit")
+    at(1)
+    awards.check_record(record, people, li, waiting, "confirm")
+    made(6, "A01", 6, 9, "院子打扫干净", "cadre_visit")  # not checked within the week: flagged
+    clock.now = now
+    awards.issue_batch(record, people, wang, meeting.batch_id)
