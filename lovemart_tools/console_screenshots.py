@@ -32,6 +32,11 @@ PAGES: tuple[tuple[str, str, str, ViewportSize], ...] = (
     ("reports", "/reports?village=XF&from={month_ago}", "wang", DESKTOP),
     ("ranking-poster", "/reports/ranking?village=XF", "li", DESKTOP),
     ("helping", "/reports/helping?village=HP", "wang", DESKTOP),
+    ("points", "/points?village=XF", "li", DESKTOP),
+    ("points-record", "/points/XF-000005", "chen", DESKTOP),
+    ("batch-on-notice", "/batches/2", "wang", DESKTOP),
+    ("public-notice", "/public/XF", "", TABLET),
+    ("rules", "/rules?village=XF", "li", DESKTOP),
     ("policy", "/policy", "wang", DESKTOP),
     ("users", "/users", "wang", DESKTOP),
     ("activity", "/activity", "zhao", DESKTOP),
@@ -63,11 +68,13 @@ def take_console_screenshots(out: Path, langs: tuple[str, ...] = ("zh", "en")) -
                         context = sessions.get(who)
                         if context is None:
                             context = browser.new_context(viewport=DESKTOP)
-                            _sign_in(context, base, who, lang)
+                            if who:  # "": a page anyone may open (the public notice), in the language asked
+                                _sign_in(context, base, who, lang)
                             sessions[who] = context
                         page = context.new_page()
                         page.set_viewport_size(viewport)
-                        page.goto(base + path.format(month_ago=month_ago))
+                        shown = path.format(month_ago=month_ago)
+                        page.goto(base + shown + ("" if who else ("&" if "?" in shown else "?") + f"lang={lang}"))
                         saved.append(_shot(page, out, f"console-{name}-{lang}.png"))
                         page.close()
                     for context in sessions.values():
