@@ -21,6 +21,7 @@ from typing import ClassVar
 from ledger.model import (
     FEN,
     POINTS,
+    HouseholdStatus,
     Transaction,
     TxnKind,
     account_household,
@@ -267,9 +268,15 @@ def ranking(store: LedgerStore, village_id: str | None = None, limit: int | None
 
     Equal points share a rank and the next rank is skipped (1, 2, 2, 4), the way a village notice board
     ranks; the household id only fixes the order of the tied rows so the board is the same every day.
+    A frozen household (zero tolerance) is left off the red list while it is frozen.
     """
     with store.read() as unit:
-        rows = [r for r in unit.households() if village_id is None or r.household.village_id == village_id]
+        rows = [
+            r
+            for r in unit.households()
+            if (village_id is None or r.household.village_id == village_id)
+            and r.household.status != HouseholdStatus.FROZEN
+        ]
     rows.sort(key=lambda r: (-r.earned_cycle, r.household.household_id))
     result: list[RankRow] = []
     for position, row in enumerate(rows, start=1):

@@ -929,8 +929,11 @@ class CentralUnit:
             found.update((r.household_id, (int(r.balance or 0), str(r.status))) for r in self.c.execute(query))
         return found
 
-    def ranking_rows(self, village_id: str | None = None) -> list[tuple[str, str, int, int]]:
-        """(household id, head's name, points earned, balance) by points earned, then id: the red list."""
+    def ranking_rows(
+        self, village_id: str | None = None, include_frozen: bool = True
+    ) -> list[tuple[str, str, int, int]]:
+        """(household id, head's name, points earned, balance) by points earned, then id: the red list
+        (without frozen households) or the committee's lists (with them)."""
         query = (
             select(T_HOUSEHOLD.c.household_id, T_HOUSEHOLD.c.head_name, T_BALANCE.c.earned_cycle, T_BALANCE.c.balance)
             .join(T_BALANCE, T_BALANCE.c.household_id == T_HOUSEHOLD.c.household_id)
@@ -938,6 +941,8 @@ class CentralUnit:
         )
         if village_id is not None:
             query = query.where(T_HOUSEHOLD.c.village_id == village_id)
+        if not include_frozen:
+            query = query.where(T_HOUSEHOLD.c.status != "frozen")
         return [(r.household_id, r.head_name, int(r.earned_cycle), int(r.balance)) for r in self.c.execute(query)]
 
     # ----- the township console's running figures and reads (issue 13) ----------------------------------------

@@ -50,10 +50,11 @@ def totals(record: CentralRecord) -> dict[str, Any]:
 def ranking(record: CentralRecord, village_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """The red list (红榜) by points earned this cycle, per village or the whole township.
 
-    Equal points share a rank and the next rank is skipped (1, 2, 2, 4), as ``ledger.reports.ranking``.
+    Equal points share a rank and the next rank is skipped (1, 2, 2, 4), as ``ledger.reports.ranking``;
+    frozen households are left off it while they are frozen.
     """
     with record.store.read() as unit:
-        rows = unit.ranking_rows(village_id)
+        rows = unit.ranking_rows(village_id, include_frozen=False)
     result: list[dict[str, Any]] = []
     for position, (household_id, name, earned, balance) in enumerate(rows, start=1):
         tied = result and result[-1]["earned_cycle"] == earned

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from ledger import reports, services
+from ledger.errors import LedgerError
 from ledger.model import Household, Item, Role, Village
 from tests.conftest import ADMIN_CTX
 
@@ -122,9 +123,12 @@ def test_liability_compares_redeemable_points_with_stock(shop):
     shop.household("H1", points=300)  # floor 100: 200 redeemable
     shop.household("H2", points=50)  # under the floor: nothing redeemable
     shop.household("H3", points=400, home_shop="S2")  # a visitor: at most 50 here
-    shop.household("H4")
-    services.clear_household(shop.store, "H4", "违反村规", ctx=ADMIN_CTX)
-    services.award(shop.store, "H4", 80, "补记", ctx=ADMIN_CTX)  # frozen: nothing redeemable
+    shop.household("H4", points=80)
+    services.clear_household(shop.store, "H4", "违反村规", ctx=ADMIN_CTX)  # cleared and frozen
+    with pytest.raises(LedgerError) as refused:
+        services.award(shop.store, "H4", 80, "补记", ctx=ADMIN_CTX)  # a frozen household receives no award
+    assert refused.value.code == "household_frozen_no_award"
+    assert [r.household_id for r in reports.ranking(shop.store)] == ["H3", "H1", "H2"]  # frozen: off the red list
     shop.item("RICE", 30, stock=5)
     shop.item("OIL", 50, stock=2)
     shop.item("SOAP", 10, stock=10)
@@ -132,7 +136,7 @@ def test_liability_compares_redeemable_points_with_stock(shop):
 
     owed = reports.liability(shop.store)
     assert owed.households == 4
-    assert owed.total_balance == 300 + 50 + 400 + 80
+    assert owed.total_balance == 300 + 50 + 400 + 0
     assert owed.total_redeemable == 200 + 0 + 50 + 0
     assert owed.stock_points == 5 * 30 + 2 * 50
     assert owed.ratio == 1.0
