@@ -10,7 +10,10 @@ by its row number (``ImportProblem``), as for the other imports.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from ledger import reports
 from ledger.errors import ImportProblem, LedgerError
@@ -192,3 +195,112 @@ def rules_table(items: Sequence[RuleItem], lang: str) -> reports.Table:
         for i in items
     )
     return reports.Table(text("rules.sheet.title", lang), header, rows)
+
+
+# ----- a score sheet: many records at once (the workflow's import) ---------------------------------------------
+
+SCORE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "household_id": ("户号", "户编号", "household", "householdid"),
+    "item_code": ("项目编号", "编号", "细则编号", "item", "code"),
+    "points": ("分值", "积分", "分数", "points"),
+    "day": ("日期", "时间", "date", "day"),
+    "reason": ("事由", "原因", "reason"),
+    "place": ("地点", "place"),
+    "source": ("来源", "source"),
+}
+SOURCES = {
+    "农户申报": "declaration",
+    "申报": "declaration",
+    "群众反映": "neighbours",
+    "邻里反映": "neighbours",
+    "干部走访": "cadre_visit",
+    "走访": "cadre_visit",
+    "上级检查": "inspection",
+    "检查": "inspection",
+    "declaration": "declaration",
+    "neighbours": "neighbours",
+    "cadrevisit": "cadre_visit",
+    "inspection": "inspection",
+}
+MAX_SCORE_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    row: int
+    household_id: str
+    item_code: str
+    points: int
+    day: str
+    reason: str
+    place: str
+    source: str
+
+
+def read_score_sheet(path: Path) -> list[ScoreRow]:
+    """The rows of a score sheet, each as typed; every row that cannot even be read is named at once."""
+    sheets = read_rows(path)
+    names = {normalise(alias): key for key, aliases in SCORE_COLUMNS.items() for alias in aliases}
+    for sheet in sheets:
+        for header_row, values in sheet[:HEADER_SEARCH_ROWS]:
+            columns: dict[str, int] = {}
+            for index, value in enumerate(values):
+                key = names.get(normalise(value))
+                if key is not None and key not in columns:
+                    columns[key] = index
+            if {"household_id", "item_code", "points"} <= set(columns):
+                return _score_rows(sheet, header_row, columns)
+    raise ImportProblem([(1, LedgerError("score_sheet_header"))])
+
+
+def _score_rows(sheet: list[Row], header_row: int, columns: Mapping[str, int]) -> list[ScoreRow]:
+    found: list[ScoreRow] = []
+    problems: list[tuple[int | None, LedgerError]] = []
+    for row_no, values in sheet:
+        if row_no <= header_row or is_blank(values):
+            continue
+        if len(found) >= MAX_SCORE_ROWS:
+            problems.append((row_no, LedgerError("rules_too_many_rows", limit=MAX_SCORE_ROWS)))
+            break
+
+        def cell(key: str, values: Sequence[object] = values) -> object:
+            index = columns.get(key)
+            return values[index] if index is not None and index < len(values) else None
+
+        try:
+            found.append(_score_row(row_no, cell))
+        except LedgerError as error:
+            problems.append((row_no, error))
+    if not problems and not found:
+        problems.append((header_row, LedgerError("import_no_rows")))
+    if problems:
+        raise ImportProblem(problems[:100])
+    return found
+
+
+def _score_row(row_no: int, cell: Any) -> ScoreRow:
+    def said(key: str) -> str:
+        value = cell(key)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return "" if value is None else str(value).strip()
+
+    household_id = said("household_id").upper()
+    if not household_id:
+        raise LedgerError("import_no_household")
+    try:
+        points = int(said("points"))
+    except ValueError:
+        raise LedgerError("workflow_number_invalid", value=said("points") or "—") from None
+    raw_day = cell("day")
+    if isinstance(raw_day, datetime):
+        day = raw_day.date().isoformat()
+    elif isinstance(raw_day, date):
+        day = raw_day.isoformat()
+    else:
+        day = said("day").replace("/", "-").replace(".", "-")
+    source_said = said("source")
+    source = SOURCES.get(normalise(source_said), "" if source_said else "declaration")
+    if not source:
+        raise LedgerError("workflow_source_invalid", source=source_said)
+    return ScoreRow(row_no, household_id, said("item_code").upper(), points, day, said("reason"), said("place"), source)

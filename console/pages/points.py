@@ -126,6 +126,31 @@ def points_routes(router: APIRouter, central: CentralRecord, people: People, pap
             return back_to(f"/points/{made[0].record_id}")
         return back_to("/points", village=made[0].village_id)
 
+    @router.post("/points/import", dependencies=[Depends(authz.needs(Action.RECORD_POINTS, authz.somewhere))])
+    async def import_records(request: Request) -> Response:
+        form = await checked_form(request, files=1)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise SyncError("invalid", detail="file: choose the score sheet")
+        try:
+            made = await run_in_threadpool(
+                with_upload,
+                upload,
+                lambda path: {"made": awards.import_records(central, people, actor_of(request), path)},
+            )
+        except ImportProblem as problem:
+            return render(
+                request,
+                "import_result.html",
+                status_code=422,
+                result=None,
+                problems=problem.lines(lang_of(request)),
+                heading=N_("console.points.import"),
+                back="/points",
+            )
+        records = made["made"]
+        return back_to("/points", village=records[0].village_id if records else None, stage="recorded")
+
     @router.get("/points/{record_id}", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.record_path))])
     def record_page(request: Request, record_id: RecordId) -> Response:
         person = person_of(request)

@@ -19,7 +19,7 @@ from typing import Any
 from ledger import rule_sheets, rulebook, services
 from ledger import workflow as wf
 from ledger.access import Action, Person, Scope, may
-from ledger.errors import LedgerError
+from ledger.errors import ImportProblem, LedgerError
 from ledger.messages import N_, Listing
 from ledger.model import HouseholdStatus, TxnKind
 from ledger.rulebook import Direction, RuleItem, RuleVersion, VillageChange
@@ -163,34 +163,93 @@ def record_points(
     at = record.now()
     made: list[wf.PointsRecord] = []
     with record.write() as unit:
-        awards = unit.awards
-        versions = awards.rule_versions()
+        versions = unit.awards.rule_versions()
         for household_id in ids:
-            household = unit.ledger.household(household_id)
-            if household is None:
-                raise LedgerError("household_unknown", household_id=household_id)
-            _check(actor.person, Action.RECORD_POINTS, household.village_id)
-            item = rulebook.item_for(versions, household.village_id, day if _is_day(day) else today, item_code)
-            number = awards.next_record_number(household.village_id)
-            new, step = wf.record(
-                record_id=f"{household.village_id}-{number:06d}",
-                village_id=household.village_id,
-                household_id=household_id,
-                household_frozen=household.status == HouseholdStatus.FROZEN,
-                item=item,
-                points=points,
-                day=day,
-                place=place,
-                reason=reason,
-                source=source,
-                by=actor.person.user_id,
-                at=at,
-                today=today,
+            made.append(
+                _record_one(
+                    unit, actor, versions, household_id, item_code, points, day, place, reason, source, today, at
+                )
             )
-            awards.add_record(new)
-            awards.add_steps([step])
-            made.append(new)
         people.log(unit, actor, "points.record", ",".join(r.record_id for r in made)[:200], None, _said(made[0]))
+    return made
+
+
+def _record_one(
+    unit: CentralUnit,
+    actor: Actor,
+    versions: Sequence[RuleVersion],
+    household_id: str,
+    item_code: str,
+    points: int,
+    day: str,
+    place: str,
+    reason: str,
+    source: str,
+    today: str,
+    at: str,
+) -> wf.PointsRecord:
+    """One household's record, checked (its village the person's, the item in force that day, the points in
+    range) and stored with its first step."""
+    household = unit.ledger.household(household_id)
+    if household is None:
+        raise LedgerError("household_unknown", household_id=household_id)
+    _check(actor.person, Action.RECORD_POINTS, household.village_id)
+    item = rulebook.item_for(versions, household.village_id, day if _is_day(day) else today, item_code)
+    number = unit.awards.next_record_number(household.village_id)
+    new, step = wf.record(
+        record_id=f"{household.village_id}-{number:06d}",
+        village_id=household.village_id,
+        household_id=household_id,
+        household_frozen=household.status == HouseholdStatus.FROZEN,
+        item=item,
+        points=points,
+        day=day,
+        place=place,
+        reason=reason,
+        source=source,
+        by=actor.person.user_id,
+        at=at,
+        today=today,
+    )
+    unit.awards.add_record(new)
+    unit.awards.add_steps([step])
+    return new
+
+
+def import_records(record: CentralRecord, people: People, actor: Actor, path: Path) -> list[wf.PointsRecord]:
+    """A score sheet of many records (户号, 项目编号, 分值, 日期, 事由, optionally 地点 and 来源): every row is
+    recorded, or none, and every bad row is named by its number."""
+    rows = rule_sheets.read_score_sheet(path)
+    today, at = _today(record), record.now()
+    made: list[wf.PointsRecord] = []
+    problems: list[tuple[int | None, LedgerError]] = []
+    with record.write() as unit:
+        versions = unit.awards.rule_versions()
+        for row in rows:
+            try:
+                made.append(
+                    _record_one(
+                        unit,
+                        actor,
+                        versions,
+                        row.household_id,
+                        row.item_code,
+                        row.points,
+                        row.day,
+                        row.place,
+                        row.reason,
+                        row.source,
+                        today,
+                        at,
+                    )
+                )
+            except SyncError:
+                problems.append((row.row, LedgerError("workflow_not_your_village", household_id=row.household_id)))
+            except LedgerError as error:
+                problems.append((row.row, error))
+        if problems:
+            raise ImportProblem(problems[:100])  # the write unit rolls back: nothing is kept
+        people.log(unit, actor, "points.import", path.name[:200], None, {"records": len(made)})
     return made
 
 

@@ -55,7 +55,13 @@ log = logging.getLogger("lovemart.server")
 
 MAX_SMALL_BODY = 64 * 1024  # enrol and admin JSON bodies
 MULTIPART_OVERHEAD = 64 * 1024  # the form's boundaries and headers around an uploaded sheet
-UPLOADS = ("/v1/admin/households/import", "/v1/admin/points/import", "/households/import", "/rules/import")
+UPLOADS = (
+    "/v1/admin/households/import",
+    "/v1/admin/points/import",
+    "/households/import",
+    "/rules/import",
+    "/points/import",
+)
 UPLOAD_SUFFIXES = ("/photos",)  # a points record's photos (console, issue 14)
 BIG_BODIES = ("/v1/push", "/v1/admin/bundles/apply")
 OPEN_PATHS = ("/v1/health", "/v1/enrol", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")

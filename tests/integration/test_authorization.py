@@ -126,6 +126,7 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("GET", "/points"): (A.READ_VILLAGE, None),
     ("GET", "/points/new"): (A.RECORD_POINTS, None),
     ("POST", "/points/new"): (A.RECORD_POINTS, None),
+    ("POST", "/points/import"): (A.RECORD_POINTS, None),
     ("GET", "/points/{record_id}"): (A.READ_VILLAGE, V1),
     ("POST", "/points/{record_id}/check"): (A.CHECK_POINTS, V1),
     ("POST", "/points/{record_id}/review"): (A.REVIEW_POINTS, V1),

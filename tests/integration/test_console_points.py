@@ -318,3 +318,22 @@ def test_the_township_sets_how_long_a_notice_stays_up_and_the_overview_flags_lat
     post(chen, "/points/XF-000001/review", {"batch_id": "1", "outcome": "approve"})
     post(chen, "/batches/1/publish", {})
     assert "2026-11-05 ～ 2026-11-07" in chen.get("/batches/1").text  # three days, from the day it went up
+
+
+def test_a_score_sheet_of_500_rows_with_two_bad_rows_stores_nothing_and_names_both(site: Any) -> None:
+    app, record, _clock = site
+    li = signed_in(app, "li")
+    header = ["户号", "项目编号", "分值", "日期", "事由", "来源"]
+    rows = [[f"XF000{1 + n % 2}", "A01", 1 + n % 10, "2026-11-01", "清扫村道", "干部走访"] for n in range(500)]
+    rows[5][0] = "XF9999"  # sheet row 7: no such household
+    rows[298][2] = 11  # sheet row 300: over the item's 10 points
+    answer = post(li, "/points/import", {}, files={"file": ("评分表.xlsx", _sheet([header, *rows]), XLSX)})
+    assert answer.status_code == 422
+    assert "第 7 行" in answer.text and "XF9999" in answer.text and "第 300 行" in answer.text
+    with record.store.read() as unit:
+        assert unit.awards.count_records() == 0
+    rows[5][0], rows[298][2] = "XF0001", 10
+    answer = post(li, "/points/import", {}, files={"file": ("评分表.xlsx", _sheet([header, *rows]), XLSX)})
+    assert answer.status_code == 303
+    with record.store.read() as unit:
+        assert unit.awards.count_records("XF", "recorded") == 500
