@@ -303,3 +303,45 @@ def test_photos_are_images_of_a_limited_size(town: Town) -> None:
         assert refused.value.code == code
     with pytest.raises(SyncError):
         awards.photo(record, town["hp"].person, photo_id)
+
+
+def test_a_shop_pulls_the_issued_points_and_its_kiosk_says_the_item_and_the_notice(town: Town, tmp_path: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from ledger.history import recent_movements
+    from ledger.storage import open_ledger
+    from lovemart_tools.bench_sync import MiniClient
+    from sync.server.app import create_app
+
+    record, people = town.record, town.people
+    made = awards.record_points(
+        record,
+        people,
+        town["li"],
+        household_ids=["XF0001"],
+        item_code="A01",
+        points=7,
+        day="2026-11-01",
+        place="",
+        reason="院子干净",
+        source="cadre_visit",
+    )[0]
+    awards.check_record(record, people, town["li"], made.record_id, "confirm")
+    batch = awards.new_batch(record, people, town["chen"], "XF", "2026-11-02", "评议小组")
+    awards.review_record(record, people, town["chen"], made.record_id, batch.batch_id, "approve")
+    awards.publish_batch(record, people, town["chen"], batch.batch_id)
+    town.days_pass(6)
+    awards.issue_batch(record, people, town["wang"], batch.batch_id)
+    store = open_ledger(tmp_path / "shop.sqlite3", durable=False)
+    try:
+        with TestClient(create_app("unused", record=record), base_url="http://127.0.0.1") as http:
+            client = MiniClient("http://127.0.0.1", http=http)
+            client.provision(store, record.new_enrol_token("S01"))
+            client.pull(store)
+        said = [m.said.message("zh") for m in recent_movements(store, "XF0001")]
+        assert "庭院整洁（第 1 批公示）" in said
+        assert "Yard tidy" not in said and any(
+            "(notice no. 1)" in m.said.message("en") for m in recent_movements(store, "XF0001")
+        )
+    finally:
+        store.close()
