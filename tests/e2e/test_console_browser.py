@@ -138,3 +138,78 @@ def test_the_township_resolves_an_exception_and_revokes_a_device(server: str, br
     page.wait_for_load_state()
     assert httpx.get(server + "/v1/status", headers=device).status_code == 401
     page.close()
+
+
+def test_points_go_from_a_clerks_form_with_a_photo_to_a_public_notice_and_an_objection(
+    server: str, browser: Any, tmp_path: Path
+) -> None:
+    """The award workflow by hand (issue 14): record with a photo, check, a review meeting, the notice (its
+    PDF read back and the public page without signing in), an objection and its resolution. The demo's first
+    batch was issued when the demo was made: its records say so."""
+    from PIL import Image
+
+    photo = tmp_path / "yard.png"
+    Image.new("RGB", (64, 48), (40, 160, 60)).save(photo)
+    li = browser.new_page()
+    sign_in(li, server, "li")
+    li.goto(server + "/points/new")
+    li.fill("textarea[name=households]", "XF0003")
+    li.select_option("select[name=item]", "A01")
+    li.fill("input[name=points]", "7")
+    li.fill("input[name=reason]", "房前屋后干净")
+    li.click("form[action='/points/new'] button[type=submit]")
+    li.wait_for_load_state()
+    record_url = li.url
+    assert "/points/XF-" in record_url and "待核查" in li.content()
+    li.set_input_files("input[name=photo]", str(photo))
+    li.click("form[action$='/photos'] button")
+    li.wait_for_load_state()
+    assert li.locator("p.photos img").count() == 1
+    assert li.evaluate("document.querySelector('p.photos img').naturalWidth") == 64  # the photo itself
+    li.click("button[value=confirm]")
+    li.wait_for_load_state()
+    assert "已核查，待评议" in li.content()
+
+    chen = browser.new_page(accept_downloads=True)
+    sign_in(chen, server, "chen")
+    chen.goto(server + "/batches?village=XF")
+    chen.fill("textarea[name=attendees]", "陈国强、张伟、刘玉兰")
+    chen.click("form[action='/batches'] button")
+    chen.wait_for_load_state()
+    record_id = record_url.rsplit("/", 1)[1]
+    chen.locator(f"form[action='/points/{record_id}/review'] button[value=approve]").click()
+    chen.wait_for_load_state()
+    chen.click("form[action$='/publish'] button")
+    chen.wait_for_load_state()
+    assert "公示中" in chen.content()
+    with chen.expect_download() as download:
+        chen.click("text=公示单 PDF")
+    import pypdfium2 as pdfium  # type: ignore[import-untyped]
+
+    document = pdfium.PdfDocument(Path(download.value.path()).read_bytes())
+    said = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    assert "积分公示" in said and "房前屋后干净" in said and "+7" in said
+
+    public = browser.new_page()  # nobody signed in
+    public.goto(server + "/public/XF")
+    assert "房前屋后干净" in public.content() and "XF0003" not in public.content()
+    assert public.locator("nav.menu").count() == 0
+
+    li.goto(record_url)
+    li.fill("input[name=raised_by]", "赵大爷")
+    li.fill("input[name=says]", "那天院子里堆着柴火")
+    li.click("form[action$='/object'] button")
+    li.wait_for_load_state()
+    assert "有异议待处理" in li.content() or "赵大爷" in li.content()
+    chen.goto(record_url)
+    chen.fill("form[action$='/resolve'] input[name=note]", "核实后柴火已清走")
+    chen.click("form[action$='/resolve'] button[value=dismiss]")
+    chen.wait_for_load_state()
+    assert "异议不成立" in chen.content()
+
+    wang = browser.new_page()
+    sign_in(wang, server, "wang")
+    wang.goto(server + "/batches/1")
+    assert wang.locator("text=已核发").count() >= 1  # the demo's first batch, issued after its notice
+    for page in (li, chen, public, wang):
+        page.close()

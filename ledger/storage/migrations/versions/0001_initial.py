@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.storage.triggers import PG_FUNCTION, append_only
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -170,24 +172,11 @@ def upgrade() -> None:
 def create_append_only_triggers() -> None:
     """The journal refuses UPDATE and DELETE at the database, whoever connects to it."""
     dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        for table in JOURNAL:
-            for action in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_append_only_{action.lower()} BEFORE {action} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, 'ledger is append-only: {action} on {table} refused'); END"
-                )
-    elif dialect == "postgresql":
-        op.execute(
-            "CREATE OR REPLACE FUNCTION ledger_append_only() RETURNS trigger AS $$ BEGIN "
-            "RAISE EXCEPTION 'ledger is append-only: % on % refused', TG_OP, TG_TABLE_NAME; END $$ "
-            "LANGUAGE plpgsql"
-        )
-        for table in JOURNAL:
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()"
-            )
+    if dialect == "postgresql":
+        op.execute(PG_FUNCTION)
+    for table in JOURNAL:
+        for statement in append_only(table, dialect):
+            op.execute(statement)
 
 
 def downgrade() -> None:

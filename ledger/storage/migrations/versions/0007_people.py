@@ -16,6 +16,8 @@ import hashlib
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.storage.triggers import append_only
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -91,20 +93,9 @@ def upgrade() -> None:
 
 
 def _append_only(table: str) -> None:
-    """The activity log refuses UPDATE and DELETE at the database, as the journal does (0001)."""
-    dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        for action in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only_{action.lower()} BEFORE {action} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, 'the activity log is append-only: {action} refused'); END"
-            )
-    elif dialect == "postgresql":
-        # ledger_append_only() was made by 0001 on every database this migration reaches.
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()"
-        )
+    """UPDATE and DELETE refused at the database, as for the journal (0001)."""
+    for statement in append_only(table, op.get_bind().dialect.name):
+        op.execute(statement)
 
 
 def _admin_tokens_to_a_person() -> None:

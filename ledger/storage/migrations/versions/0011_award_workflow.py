@@ -15,6 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from ledger.storage.triggers import append_only
+
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
@@ -116,19 +118,9 @@ def upgrade() -> None:
 
 
 def _append_only(table: str) -> None:
-    """UPDATE and DELETE refused at the database, as for the journal (0001) and the activity log (0007)."""
-    dialect = op.get_bind().dialect.name
-    if dialect == "sqlite":
-        for action in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only_{action.lower()} BEFORE {action} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {action} refused'); END"
-            )
-    elif dialect == "postgresql":
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()"
-        )
+    """UPDATE and DELETE refused at the database, as for the journal (0001)."""
+    for statement in append_only(table, op.get_bind().dialect.name):
+        op.execute(statement)
 
 
 def downgrade() -> None:
