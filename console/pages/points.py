@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from console import documents
 from console.pages.common import Village, actor_of, pdf_answer, village_arg, villages_for
 from console.paper import Paper
-from console.web import back_to, checked_form, field, lang_of, person_of, render
+from console.web import back_to, checked_form, field, lang_of, person_of, render, safe_next
 from ledger import rulebook
 from ledger import workflow as wf
 from ledger.access import Action, Scope, may, may_somewhere
@@ -175,9 +175,11 @@ def points_routes(router: APIRouter, central: CentralRecord, people: People, pap
         )
 
     async def _step(request: Request, record_id: str, take: Any) -> Response:
+        """Take a step from a form, then back to the record, or to the batch page the form was on."""
         form = await checked_form(request)
         await run_in_threadpool(take, form, actor_of(request))
-        return back_to(f"/points/{record_id}")
+        back = field(form, "back", 200)
+        return back_to(back if back.startswith("/batches/") and safe_next(back) == back else f"/points/{record_id}")
 
     @router.post(
         "/points/{record_id}/check", dependencies=[Depends(authz.needs(Action.CHECK_POINTS, authz.record_path))]

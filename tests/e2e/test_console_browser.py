@@ -157,7 +157,7 @@ def test_points_go_from_a_clerks_form_with_a_photo_to_a_public_notice_and_an_obj
     li.select_option("select[name=item]", "A01")
     li.fill("input[name=points]", "7")
     li.fill("input[name=reason]", "房前屋后干净")
-    li.click("form[action='/points/new'] button[type=submit]")
+    li.click("form[method=post][action='/points/new'] button[type=submit]")
     li.wait_for_load_state()
     record_url = li.url
     assert "/points/XF-" in record_url and "待核查" in li.content()
@@ -174,7 +174,7 @@ def test_points_go_from_a_clerks_form_with_a_photo_to_a_public_notice_and_an_obj
     sign_in(chen, server, "chen")
     chen.goto(server + "/batches?village=XF")
     chen.fill("textarea[name=attendees]", "陈国强、张伟、刘玉兰")
-    chen.click("form[action='/batches'] button")
+    chen.click("form[method=post][action='/batches'] button")
     chen.wait_for_load_state()
     record_id = record_url.rsplit("/", 1)[1]
     chen.locator(f"form[action='/points/{record_id}/review'] button[value=approve]").click()
