@@ -177,6 +177,8 @@ class LedgerMachine(RuleBasedStateMachine):
             expected.add("bad_points")
         if household_id not in HOUSEHOLDS:
             expected.add("household_unknown")
+        elif sign > 0 and household_id in self.model.frozen:
+            expected.add("household_frozen_no_award")  # a frozen household receives no award while frozen
         txn = self.attempt(expected, fn, self.store, household_id, points, "测试", ctx=ADMIN_CTX)
         if txn is not None:
             self.model.balance[household_id] += sign * points

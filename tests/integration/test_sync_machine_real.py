@@ -314,6 +314,11 @@ class RealSyncMachine(RuleBasedStateMachine):
     def award_at_central(self, data: st.DataObject, points: int) -> None:
         household_id = data.draw(st.sampled_from(self.households))
         body = {"household_id": household_id, "points": points, "reason": "志愿服务"}
+        if self.central.admin("GET", f"/v1/admin/households/{household_id}")["status"] == "frozen":
+            headers = {"Authorization": f"Bearer {self.central.admin_token}"}
+            reply = HTTP.post(self.central.url + "/v1/admin/points", headers=headers, json=body, timeout=30)
+            assert reply.json()["error"]["code"] == "household_frozen_no_award", reply.text  # no award while frozen
+            return
         done = self.central.admin("POST", "/v1/admin/points", json=body)["transactions"]
         assert 1 <= len(done) <= 2  # the award, and the repayment of an overdraft if there is one
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -117,6 +118,13 @@ class SyncMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.shops))
     @rule(household=st.sampled_from(HOUSEHOLDS), points=st.integers(min_value=1, max_value=150))
     def award_at_central(self, household: str, points: int) -> None:
+        with self.central.store.read() as unit:
+            frozen = unit.household(household).status == HouseholdStatus.FROZEN  # type: ignore[union-attr]
+        if frozen:  # a frozen household receives no award while frozen
+            with pytest.raises(LedgerError) as refused:
+                self.central.award(household, points)
+            assert refused.value.code == "household_frozen_no_award"
+            return
         self.central.award(household, points)
 
     @precondition(lambda self: bool(self.shops))
