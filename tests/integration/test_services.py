@@ -193,12 +193,12 @@ def test_frozen_household_cannot_redeem_until_unfrozen(any_shop):
 
     error = refuse(store, "household_frozen", services.redeem, store, code, [("RICE", 1)], ctx=ADMIN_CTX)
     assert "张三" in error.message("zh")
-    # points can still be awarded to a frozen household, but not spent
-    services.award(store, "H1", 500, "好人好事", ctx=ADMIN_CTX)
-    assert services.balance_for_code(store, code).redeemable == 0
+    # a frozen household receives no award while frozen (issue 14), and spends nothing
+    refuse(store, "household_frozen_no_award", services.award, store, "H1", 500, "好人好事", ctx=ADMIN_CTX)
     refuse(store, "household_frozen", services.redeem, store, code, [("RICE", 1)], ctx=ADMIN_CTX)
 
     services.unfreeze(store, "H1", "整改到位", Context(MANAGER))
+    services.award(store, "H1", 500, "好人好事", ctx=ADMIN_CTX)
     view = services.balance_for_code(store, code)
     assert (view.status, view.balance, view.redeemable) == ("active", 500, 400)
     receipt = services.redeem(store, code, [("RICE", 1)], ctx=ADMIN_CTX)
