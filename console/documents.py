@@ -108,7 +108,7 @@ def notice_document(notice: dict[str, Any], lang: str) -> TableDocument:
         rows=rows,
         numeric=frozenset({2}),
         widths=(14, 24, 8, 44),
-        footer=(t("console.notice.how_to_object", last=notice["window_until"]), t("console.notice.signed")),
+        footer=(t("console.notice.how_to_object", last=notice["window_until"]), text("console.notice.signed", lang)),
         poster=False,
     )
 

@@ -528,6 +528,53 @@ def _points_event(
         )
 
 
+@dataclass(frozen=True)
+class PointsEntry:
+    """One award or deduction of many posted together (``post_points_many``)."""
+
+    kind: TxnKind  # AWARD or DEDUCT
+    household_id: str
+    points: int
+    reason: str
+    txn_id: str | None = None
+    party: str | None = None
+
+
+def post_points_many(store: LedgerStore, entries: Sequence[PointsEntry], ctx: Context) -> list[Transaction]:
+    """Many awards and deductions in one write, each checked as ``award`` and ``deduct`` check one (issuing
+    a notice's batch of thousands); all of them, or, on the first refusal, none."""
+    with store.write() as unit:
+        require_points_authority(unit)
+        policy = unit.policy()
+        drafts = []
+        for entry in entries:
+            if entry.kind not in (TxnKind.AWARD, TxnKind.DEDUCT):
+                raise ValueError(f"post_points_many posts awards and deductions, not {entry.kind}")
+            if not entry.reason.strip():
+                raise LedgerError("reason_required")
+            check_points(entry.points, policy)
+            household = _household_or_refuse(unit, entry.household_id)
+            if entry.kind == TxnKind.AWARD and household.status == HouseholdStatus.FROZEN:
+                raise LedgerError("household_frozen_no_award", household_id=entry.household_id)
+            sign = 1 if entry.kind == TxnKind.AWARD else -1
+            drafts.append(
+                _draft(
+                    unit,
+                    ctx,
+                    entry.kind,
+                    txn_id=entry.txn_id,
+                    household_id=entry.household_id,
+                    postings=(
+                        Posting(household_account(entry.household_id), sign * entry.points),
+                        Posting(TOWNSHIP_AWARDS, -sign * entry.points),
+                    ),
+                    memo=entry.reason.strip(),
+                    party=entry.party,
+                )
+            )
+        return unit.append_many(drafts)
+
+
 def _cycle_no(unit: LedgerUnit) -> int:
     return int(unit.meta("cycle_no") or 1)
 

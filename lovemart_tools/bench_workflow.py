@@ -94,7 +94,9 @@ def _run(url: str, town: Any, items: int, notice: int) -> dict[str, Any]:
                 ids = [r.record_id for r in made]
                 watcher.record_id = ids[0]
                 timed("check_s", lambda: awards.check_all(record, people, actors["li"], ids))
-                batch = awards.new_batch(record, people, actors["chen"], village, clock.now.date().isoformat(), "评议小组")
+                batch = awards.new_batch(
+                    record, people, actors["chen"], village, clock.now.date().isoformat(), "评议小组"
+                )
                 watcher.batch_id = batch.batch_id
                 timed("review_s", lambda: awards.review_all(record, people, actors["chen"], batch.batch_id, ids))
                 timed("publish_s", lambda: awards.publish_batch(record, people, actors["chen"], batch.batch_id))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from ledger.rulebook import Direction, RuleItem, RuleVersion, VillageChange
 from ledger.storage.store import _table
@@ -81,6 +81,34 @@ class AwardTables:
         values = _record_values(record)
         del values["record_id"]
         self.c.execute(update(T_RECORD).where(T_RECORD.c.record_id == record.record_id).values(**values))
+
+    def put_records(self, records: Sequence[PointsRecord]) -> None:
+        """Many records' new states in one statement (a bulk check, a meeting's approvals, an issue)."""
+        if not records:
+            return
+        rows = []
+        for r in records:
+            values = _record_values(r)
+            values["b_record_id"] = values.pop("record_id")
+            rows.append(values)
+        columns = [c for c in rows[0] if c != "b_record_id"]
+        statement = (
+            update(T_RECORD)
+            .where(T_RECORD.c.record_id == bindparam("b_record_id"))
+            .values({c: bindparam(c) for c in columns})
+        )
+        self.c.execute(statement, rows)
+
+    def records_by_id(self, record_ids: Sequence[str]) -> list[PointsRecord]:
+        """Records by id, in the order asked, 500 per query; unknown ids are left out."""
+        found: dict[str, PointsRecord] = {}
+        for start in range(0, len(record_ids), 500):
+            chunk = list(record_ids[start : start + 500])
+            found.update(
+                (r.record_id, _record(r))
+                for r in self.c.execute(select(T_RECORD).where(T_RECORD.c.record_id.in_(chunk)))
+            )
+        return [found[i] for i in record_ids if i in found]
 
     def add_steps(self, steps: Sequence[Step]) -> None:
         if steps:

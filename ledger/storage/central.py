@@ -25,7 +25,17 @@ from sqlalchemy import text as sql_text  # not "text": the message extractor rea
 
 from ledger.chain import new_in_chain
 from ledger.effects import Totals, effects_of
-from ledger.model import POINTS, SEARCH_KEY_LEN, Household, PassbookCard, Shop, Transaction, TxnKind, Village
+from ledger.model import (
+    POINTS,
+    SEARCH_KEY_LEN,
+    Household,
+    PassbookCard,
+    Shop,
+    Transaction,
+    TxnKind,
+    Village,
+    overdraft_account,
+)
 from ledger.storage.awards import AwardTables
 from ledger.storage.engine import make_engine, upgrade
 from ledger.storage.figures import REBUILD_FIGURES, TOWNSHIP_ROW, count_rows
@@ -1176,6 +1186,30 @@ class CentralUnit:
             T_POSTING.c.account == account, T_POSTING.c.unit == POINTS
         )
         return int(self.c.execute(query).scalar_one())
+
+    def frozen_among(self, household_ids: Sequence[str]) -> set[str]:
+        """Which of ``household_ids`` are frozen, 500 per query."""
+        ids = sorted(set(household_ids))
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            query = select(T_HOUSEHOLD.c.household_id).where(
+                T_HOUSEHOLD.c.household_id.in_(ids[start : start + 500]), T_HOUSEHOLD.c.status == "frozen"
+            )
+            found.update(self.c.execute(query).scalars())
+        return found
+
+    def in_debt(self, household_ids: Sequence[str]) -> set[str]:
+        """Which of ``household_ids`` owe points for past overdrafts, 500 accounts per query."""
+        accounts = sorted({overdraft_account(h) for h in household_ids})
+        owing: set[str] = set()
+        for start in range(0, len(accounts), 500):
+            query = (
+                select(T_POSTING.c.account, func.sum(T_POSTING.c.amount).label("total"))
+                .where(T_POSTING.c.account.in_(accounts[start : start + 500]), T_POSTING.c.unit == POINTS)
+                .group_by(T_POSTING.c.account)
+            )
+            owing.update(str(r.account).removeprefix("overdraft:") for r in self.c.execute(query) if r.total < 0)
+        return owing
 
     def account_totals(self, prefix: str) -> dict[str, int]:
         """Point totals of every account starting with ``prefix`` (e.g. each shop's ``redeemed``)."""

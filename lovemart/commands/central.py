@@ -913,8 +913,16 @@ def cmd_bench_console(args: argparse.Namespace, home: ShopParts) -> int:
     return _show(args, figures, figure_lines(figures))
 
 
+def cmd_bench_workflow(args: argparse.Namespace, home: ShopParts) -> int:
+    from lovemart_tools.bench_workflow import run_workflow_bench
+    from lovemart_tools.measure import figure_lines
+
+    figures = run_workflow_bench(args.database_url, items=args.items, notice=args.notice)
+    return _show(args, figures, figure_lines(figures))
+
+
 def register_bench(g: Subcommands, add: AddCommand) -> None:
-    """Add ``lovemart bench sync`` and ``lovemart bench console`` to the ``bench`` group."""
+    """Add ``lovemart bench sync``, ``console`` and ``workflow`` to the ``bench`` group."""
     p = add(
         g,
         "console",
@@ -927,6 +935,15 @@ def register_bench(g: Subcommands, add: AddCommand) -> None:
     p.add_argument(
         "--rate", type=float, default=20.0, help="pages a second for the judged (paced) figures; then back to back"
     )
+    p = add(
+        g,
+        "workflow",
+        cmd_bench_workflow,
+        "award workflow: import, check, review, publish and issue a village's season; the notice PDF; a shop's pull",
+    )
+    database_option(p)
+    p.add_argument("--items", type=int, default=5000, help="records in the season (one per household)")
+    p.add_argument("--notice", type=int, default=500, help="rows of the notice PDF that is timed")
     p = add(g, "sync", cmd_bench_sync, "central record: ingest rate, city night, bootstrap, bytes per transaction")
     database_option(p)
     p.add_argument("--scale", type=float, default=1.0, help="fraction of the full city (quick runs: 0.05)")

@@ -276,7 +276,11 @@ def _load(unit: CentralUnit, record_id: str) -> tuple[wf.PointsRecord, RuleItem]
     current = unit.awards.record(record_id)
     if current is None:
         raise SyncError("not_found", what=f"record {record_id}")
-    versions = unit.awards.rule_versions()
+    return current, _item_of(unit.awards.rule_versions(), current)
+
+
+def _item_of(versions: Sequence[RuleVersion], current: wf.PointsRecord) -> RuleItem:
+    """The rule item a record is scored against, as in force for its village on its day."""
     item = rulebook.in_force(versions, current.village_id, current.day).get(current.item_code)
     if item is None:  # switched off since: still judged by its recorded direction and the points it has
         item = RuleItem(
@@ -288,7 +292,7 @@ def _load(unit: CentralUnit, record_id: str) -> tuple[wf.PointsRecord, RuleItem]
             max(current.points, 1),
             zero_tolerance=current.zero_tolerance,
         )
-    return current, item
+    return item
 
 
 def add_photo(
@@ -425,6 +429,64 @@ def review_record(
     )
 
 
+def check_all(
+    record: CentralRecord, people: People, actor: Actor, record_ids: Sequence[str], outcome: str = "confirm"
+) -> list[wf.PointsRecord]:
+    """A clerk confirms a whole sheet's records at once (each still checked by the core's rule, all or none)."""
+    return _steps_all(
+        record,
+        people,
+        actor,
+        record_ids,
+        Action.CHECK_POINTS,
+        lambda _unit, current, item: wf.check(current, item, outcome, by=actor.person.user_id, at=record.now()),
+        "points.check.all",
+    )
+
+
+def review_all(
+    record: CentralRecord, people: People, actor: Actor, batch_id: int, record_ids: Sequence[str]
+) -> list[wf.PointsRecord]:
+    """The meeting approves many checked records into its batch at once (never the reviewer's own)."""
+    return _steps_all(
+        record,
+        people,
+        actor,
+        record_ids,
+        Action.REVIEW_POINTS,
+        lambda unit, current, item: wf.review(
+            current, _batch(unit, batch_id), item, wf.Outcome.APPROVE, by=actor.person.user_id, at=record.now()
+        ),
+        "points.review.all",
+    )
+
+
+def _steps_all(
+    record: CentralRecord,
+    people: People,
+    actor: Actor,
+    record_ids: Sequence[str],
+    action: Action,
+    take: Callable[[CentralUnit, wf.PointsRecord, RuleItem], tuple[wf.PointsRecord, wf.Step]],
+    logged: str,
+) -> list[wf.PointsRecord]:
+    """One step for many records in one database transaction: every one of them, or none."""
+    done: list[wf.PointsRecord] = []
+    steps: list[wf.Step] = []
+    with record.write() as unit:
+        versions = unit.awards.rule_versions()
+        for current in unit.awards.records_by_id(list(dict.fromkeys(record_ids))):
+            _check(actor.person, action, current.village_id)
+            item = _item_of(versions, current)
+            after, step = take(unit, current, item)
+            done.append(after)
+            steps.append(step)
+        unit.awards.put_records(done)
+        unit.awards.add_steps(steps)
+        people.log(unit, actor, logged, f"{len(done)} records", None, {"records": [r.record_id for r in done][:50]})
+    return done
+
+
 def approve_zero_tolerance(record: CentralRecord, people: People, actor: Actor, record_id: str) -> wf.PointsRecord:
     """The township's approval a zero-tolerance item needs before its notice."""
     return _step(
@@ -455,8 +517,7 @@ def publish_batch(record: CentralRecord, people: People, actor: Actor, batch_id:
             notice_days=notice_days,
         )
         unit.awards.put_batch(after)
-        for r in published:
-            unit.awards.put_record(r)
+        unit.awards.put_records(published)
         unit.awards.add_steps(steps)
         people.log(
             unit,
@@ -535,8 +596,9 @@ def issue_batch(record: CentralRecord, people: People, actor: Actor, batch_id: i
 
     One award, deduction or clearing per record, made by the township, naming the notice (``party``), with
     an id made from the record's (a second issue finds it issued); shops receive them at their next pull.
+    Awards and deductions go in one append (``services.post_points_many``); a zero-tolerance clearing,
+    which depends on the balance at that moment, one by one after them.
     """
-    issued: list[wf.PointsRecord] = []
     waiting: list[tuple[wf.PointsRecord, LedgerError]] = []
     with record.write() as unit:
         batch = _batch(unit, batch_id)
@@ -544,24 +606,51 @@ def issue_batch(record: CentralRecord, people: People, actor: Actor, batch_id: i
         today, when = _today(record), record.now()
         mine = [r for r in unit.awards.records(batch_id=batch_id, limit=100_000) if r.stage is wf.Stage.ON_NOTICE]
         opened = unit.awards.objections(record_ids=[r.record_id for r in mine], status="open") if mine else []
+        frozen = unit.frozen_among([r.household_id for r in mine])
         party = wf.notice_party(batch.village_id, batch.number)
-        posted = []
+        ready: list[wf.PointsRecord] = []
         for current in mine:
-            household = unit.ledger.household(current.household_id)
-            frozen = household is not None and household.status == HouseholdStatus.FROZEN
-            problem = wf.why_not_issuable(current, today=today, open_objections=opened, household_frozen=frozen)
+            problem = wf.why_not_issuable(
+                current, today=today, open_objections=opened, household_frozen=current.household_id in frozen
+            )
             if problem is not None:
                 waiting.append((current, problem))
-                continue
-            txn = _post(record, current, party)
-            posted.append(txn)
+            else:
+                ready.append(current)
+        plain = [r for r in ready if not r.zero_tolerance]
+        ctx = record.context()
+        posted = services.post_points_many(
+            record.ledger,
+            [
+                services.PointsEntry(
+                    TxnKind.AWARD if r.direction is Direction.REWARD else TxnKind.DEDUCT,
+                    r.household_id,
+                    r.points,
+                    r.item_name,
+                    _issued_id(r),
+                    party,
+                )
+                for r in plain
+            ],
+            ctx,
+        )
+        posted += [
+            services.clear_household(record.ledger, r.household_id, r.item_name, ctx, txn_id=_issued_id(r), party=party)
+            for r in ready
+            if r.zero_tolerance
+        ]
+        by_record = dict(zip([*plain, *(r for r in ready if r.zero_tolerance)], posted, strict=True))
+        issued, steps = [], []
+        for current, txn in by_record.items():
             after, step = wf.issued(current, txn.txn_id, by=actor.person.user_id, at=when)
-            unit.awards.put_record(after)
-            unit.awards.add_steps([step])
             issued.append(after)
+            steps.append(step)
+        unit.awards.put_records(issued)
+        unit.awards.add_steps(steps)
         log_txns(unit, posted, CENTRAL_DEVICE, when)
+        owing = unit.in_debt([t.household_id for t in posted if t.kind == TxnKind.AWARD and t.household_id])
         for txn in posted:
-            if txn.kind == TxnKind.AWARD:
+            if txn.kind == TxnKind.AWARD and txn.household_id in owing:
                 rules.repay_after_award(unit, txn, when)
         if issued:
             people.log(
@@ -580,15 +669,8 @@ def issue_batch(record: CentralRecord, people: People, actor: Actor, batch_id: i
     }
 
 
-def _post(record: CentralRecord, current: wf.PointsRecord, party: str) -> Any:
-    txn_id = str(uuid.uuid5(ISSUE_NAMESPACE, current.record_id))
-    ctx = record.context()
-    if current.zero_tolerance:
-        return services.clear_household(
-            record.ledger, current.household_id, current.item_name, ctx, txn_id=txn_id, party=party
-        )
-    post = services.award if current.direction is Direction.REWARD else services.deduct
-    return post(record.ledger, current.household_id, current.points, current.item_name, ctx, txn_id=txn_id, party=party)
+def _issued_id(current: wf.PointsRecord) -> str:
+    return str(uuid.uuid5(ISSUE_NAMESPACE, current.record_id))
 
 
 # ----- reading -----------------------------------------------------------------------------------------------

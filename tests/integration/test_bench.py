@@ -63,3 +63,14 @@ def test_the_console_bench_runs_end_to_end_on_a_tiny_township() -> None:
     ):
         assert figures[key] >= 0, key
     assert {"overview_within_target", "search_within_target", "statement_within_target"} <= set(figures)
+
+
+def test_the_workflow_bench_runs_end_to_end_on_a_small_village() -> None:
+    """``lovemart bench workflow`` at its smallest: import, check, review, publish, notice PDF, issue, a pull."""
+    from lovemart_tools.bench_workflow import run_workflow_bench
+
+    figures = run_workflow_bench(None, items=20, notice=10)
+    assert figures["issued"] == 20 and figures["shop_pulled_changes"] >= 20
+    for key in ("import_s", "check_s", "review_s", "publish_s", "notice_pdf_s", "issue_s", "baseline_plain_inserts_s"):
+        assert figures[key] >= 0, key
+    assert {"issue_within_target", "notice_pdf_within_target", "pages_p95_within_target"} <= set(figures)
