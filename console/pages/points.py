@@ -318,6 +318,20 @@ def points_routes(router: APIRouter, central: CentralRecord, people: People, pap
         )
 
     @router.post(
+        "/batches/{batch_id}/approve-all",
+        dependencies=[Depends(authz.needs(Action.REVIEW_POINTS, authz.batch_path))],
+    )
+    async def approve_all(request: Request, batch_id: Number) -> Response:
+        """The meeting approves every checked record it sees on the batch page (not the reviewer's own)."""
+        await checked_form(request)
+        person = person_of(request)
+        waiting = awards.batch_detail(central, person, batch_id)["checked"]
+        ids = [r.record_id for r in waiting if r.recorded_by != person.user_id]
+        if ids:
+            await run_in_threadpool(awards.review_all, central, people, actor_of(request), batch_id, ids)
+        return back_to(f"/batches/{batch_id}")
+
+    @router.post(
         "/batches/{batch_id}/publish", dependencies=[Depends(authz.needs(Action.REVIEW_POINTS, authz.batch_path))]
     )
     async def publish(request: Request, batch_id: Number) -> Response:

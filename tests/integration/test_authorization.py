@@ -138,6 +138,7 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("GET", "/batches"): (A.READ_VILLAGE, None),
     ("POST", "/batches"): (A.REVIEW_POINTS, None),
     ("GET", "/batches/{batch_id}"): (A.READ_VILLAGE, V1),
+    ("POST", "/batches/{batch_id}/approve-all"): (A.REVIEW_POINTS, V1),
     ("POST", "/batches/{batch_id}/publish"): (A.REVIEW_POINTS, V1),
     ("POST", "/batches/{batch_id}/issue"): (A.POST_POINTS, V1),
     ("GET", "/batches/{batch_id}/notice.pdf"): (A.READ_VILLAGE, V1),

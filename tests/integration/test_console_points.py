@@ -337,3 +337,31 @@ def test_a_score_sheet_of_500_rows_with_two_bad_rows_stores_nothing_and_names_bo
     assert answer.status_code == 303
     with record.store.read() as unit:
         assert unit.awards.count_records("XF", "recorded") == 500
+
+
+def test_the_meeting_approves_every_checked_record_but_the_reviewers_own_at_once(site: Any) -> None:
+    app, record, _clock = site
+    li, wang = signed_in(app, "li"), signed_in(app, "wang")
+    for who, n in ((li, 1), (li, 2), (wang, 1)):
+        post(
+            who,
+            "/points/new",
+            {
+                "village_id": "XF",
+                "households": f"XF000{n}",
+                "item": "A01",
+                "points": "3",
+                "day": "2026-11-01",
+                "reason": "院子干净",
+                "source": "declaration",
+            },
+        )
+    for record_id in ("XF-000001", "XF-000002", "XF-000003"):
+        post(li, f"/points/{record_id}/check", {"outcome": "confirm"})
+    post(wang, "/batches", {"village_id": "XF", "meeting_day": "2026-11-02", "attendees": "评议小组"})
+    assert "全部通过" in wang.get("/batches/1").text
+    assert post(li, "/batches/1/approve-all", {}).status_code == 403  # a clerk does not review
+    assert post(wang, "/batches/1/approve-all", {}).status_code == 303
+    with record.store.read() as unit:
+        stages = {r.record_id: str(r.stage) for r in unit.awards.records(village_id="XF")}
+    assert stages == {"XF-000001": "approved", "XF-000002": "approved", "XF-000003": "checked"}  # wang's own waits
