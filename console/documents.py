@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from console.paper import CardText
-from ledger.documents import TableDocument
+from ledger.documents import Certificate, TableDocument
 from ledger.errors import LedgerError
 from ledger.messages import text
 from sync.server import township
@@ -128,3 +128,38 @@ def rules_document(items: list[Any], village: str, day: str, lang: str) -> Table
         footer=(text("console.rules.sheet_footer", lang),),
         poster=True,
     )
+
+
+def honours_poster(board: dict[str, Any], lang: str) -> TableDocument:
+    """The village's star households (星级文明户) as an A4 poster for the notice board."""
+    rows = tuple((r["name"], r["household_id"], "★" * r["stars"], f"{r['earned_cycle']:,}") for r in board["rows"])
+    return TableDocument(
+        title=text("console.honours.poster_title", lang, village=board["village"]),
+        lines=(text("console.ranking.poster_line", lang, township=board["township"], date=board["date"]),),
+        headers=(
+            text("console.head", lang),
+            text("console.household_no", lang),
+            text("console.honours.stars", lang),
+            text("console.earned_cycle", lang),
+        ),
+        rows=rows,
+        numeric=frozenset({3}),
+        widths=(30, 22, 28, 20),
+        poster=True,
+    )
+
+
+def certificates(board: dict[str, Any], rows: list[dict[str, Any]], today: Any, lang: str) -> list[Certificate]:
+    """A certificate of honour for each household of ``rows`` (from ``honours.honours``)."""
+    issuer = text("console.honours.issuer", lang, village=board["village"])
+    when = text("console.honours.date", lang, year=today.year, month=today.month, day=today.day)
+    return [
+        Certificate(
+            title=text("console.honours.certificate", lang),
+            recipient=text("console.honours.recipient", lang, name=r["name"], household_id=r["household_id"]),
+            body=text("console.honours.body", lang, year=today.year, stars=r["stars"], earned=r["earned_cycle"]),
+            issuer=issuer,
+            date=when,
+        )
+        for r in rows
+    ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from ledger.documents import TableDocument
+from ledger.documents import Certificate, TableDocument
 
 # (household id, head's name, village name, card number, passbook code): one card of the sheet.
 CardText = tuple[str, str, str, int, str]
@@ -20,3 +20,5 @@ class Paper(Protocol):
     def table_pdf(self, document: TableDocument) -> bytes: ...
 
     def cards_pdf(self, cards: Sequence[CardText], title: str) -> bytes: ...
+
+    def certificates_pdf(self, certificates: Sequence[Certificate]) -> bytes: ...

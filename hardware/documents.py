@@ -8,10 +8,10 @@ forms. reportlab is imported inside the functions: importing this module stays c
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hardware.cards import CardFace, _pdf_font, write_cards_pdf
-from ledger.documents import TableDocument
+from ledger.documents import Certificate, TableDocument
 
 
 def table_pdf(document: TableDocument) -> bytes:
@@ -103,3 +103,62 @@ def cards_pdf(faces: Sequence[CardFace], title: str) -> bytes:
         path = Path(folder) / "cards.pdf"
         write_cards_pdf(faces, path, title=title)
         return path.read_bytes()
+
+
+def certificates_pdf(certificates: Sequence[Certificate]) -> bytes:
+    """Certificates of honour, one to a landscape A4 page with a red double border, as bytes."""
+    from reportlab.lib import colors  # type: ignore[import-untyped]
+    from reportlab.lib.pagesizes import A4, landscape  # type: ignore[import-untyped]
+    from reportlab.lib.units import mm  # type: ignore[import-untyped]
+    from reportlab.pdfgen import canvas as pdf_canvas  # type: ignore[import-untyped]
+
+    font = _pdf_font()
+    width, height = landscape(A4)
+    red = colors.HexColor("#b3261e")
+    out = io.BytesIO()
+    page = pdf_canvas.Canvas(out, pagesize=(width, height))
+    page.setTitle(certificates[0].title if certificates else "")
+    for certificate in certificates:
+        page.setStrokeColor(red)
+        page.setLineWidth(4)
+        page.rect(12 * mm, 12 * mm, width - 24 * mm, height - 24 * mm)
+        page.setLineWidth(1)
+        page.rect(16 * mm, 16 * mm, width - 32 * mm, height - 32 * mm)
+        page.setFillColor(red)
+        page.setFont(font, 44)
+        page.drawCentredString(width / 2, height - 52 * mm, certificate.title)
+        page.setFillColor(colors.black)
+        page.setFont(font, 22)
+        page.drawString(40 * mm, height - 85 * mm, certificate.recipient)
+        page.setFont(font, 18)
+        lines = _wrapped(certificate.body, lambda text: page.stringWidth(text, font, 18), width - 90 * mm)
+        for n, line in enumerate(lines):
+            page.drawString(50 * mm, height - (105 + 12 * n) * mm, line)
+        page.setFont(font, 16)
+        page.drawRightString(width - 40 * mm, 50 * mm, certificate.issuer)
+        page.drawRightString(width - 40 * mm, 40 * mm, certificate.date)
+        page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+# Chinese line breaking (禁则): no line starts with one of these, no line ends with an opening mark.
+NO_LINE_START = set("，。、；：？！）」』】》〉”’,.;:?!)")
+NO_LINE_END = set("（「『【《〈“‘(")
+
+
+def _wrapped(text: str, measure: Callable[[str], float], width: float) -> list[str]:
+    """``text`` in lines no wider than ``width`` (as ``measure`` says), broken anywhere between characters
+    but never before a closing mark or after an opening one: the mark moves with its neighbour."""
+    lines: list[str] = []
+    line = ""
+    for ch in text:
+        if line and measure(line + ch) > width and ch not in NO_LINE_START:
+            carried = ""
+            while line and line[-1] in NO_LINE_END:
+                carried = line[-1] + carried
+                line = line[:-1]
+            lines.append(line)
+            line = carried
+        line += ch
+    return [*lines, line] if line or not lines else lines

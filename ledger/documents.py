@@ -28,3 +28,15 @@ class TableDocument:
         for row in self.rows:
             if len(row) != len(self.headers):
                 raise ValueError(f"a row of {len(row)} cells under {len(self.headers)} headers")
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certificate of honour (荣誉证书) for one household, one to a landscape A4 page: words only, said in
+    the reader's language before they get here."""
+
+    title: str  # 荣誉证书
+    recipient: str  # 王秀兰 户（XF0001）
+    body: str  # 在 2026 年度积分评比中获得“五星文明户”称号，特发此证，以资鼓励。
+    issuer: str  # 幸福村村民委员会
+    date: str  # 2026 年 12 月 7 日

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from fastapi import FastAPI
 
-from ledger.documents import TableDocument
+from ledger.documents import Certificate, TableDocument
 
 
 class HardwarePaper:
@@ -23,6 +23,11 @@ class HardwarePaper:
         from hardware.documents import cards_pdf
 
         return cards_pdf([CardFace(*card) for card in cards], title)
+
+    def certificates_pdf(self, certificates: Sequence[Certificate]) -> bytes:
+        from hardware.documents import certificates_pdf
+
+        return certificates_pdf(certificates)
 
 
 def create_server(database_url: str, *, migrate: bool = True) -> FastAPI:

@@ -18,7 +18,7 @@ from console.pages.overview import overview_routes
 from console.pages.people import people_routes
 from console.pages.points import points_routes, rules_routes
 from console.pages.policy import policy_routes
-from console.pages.reports import report_routes
+from console.pages.reports import honours_routes, report_routes
 from console.pages.shops import shop_routes
 from console.pages.signin import sign_in_routes
 from console.paper import Paper
@@ -39,6 +39,7 @@ def install_pages(app: FastAPI, central: CentralRecord, people: People, paper: P
     policy_routes(router, central, people)
     people_routes(router, central, people)
     report_routes(router, central, paper)
+    honours_routes(router, central, paper)
     points_routes(router, central, people, paper)
     rules_routes(router, central, people, paper)
     app.include_router(router)

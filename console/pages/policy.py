@@ -18,8 +18,9 @@ from console.web import (
     render,
 )
 from ledger.access import Action
+from ledger.errors import LedgerError
 from sync.errors import SyncError
-from sync.server import authz, awards, township
+from sync.server import authz, awards, honours, township
 from sync.server.people import People
 from sync.server.record import CentralRecord
 
@@ -37,7 +38,19 @@ def policy_routes(router: APIRouter, central: CentralRecord, people: People) -> 
             fields=POLICY_FIELDS,
             notice_days=notice_days,
             check_days=check_days,
+            stars=honours.star_thresholds(central),
         )
+
+    @router.post("/policy/stars", dependencies=[Depends(authz.needs(Action.MANAGE_POLICY))])
+    async def change_stars(request: Request) -> Response:
+        form = await checked_form(request)
+        said = field(form, "stars", 60).replace("，", ",").replace("、", ",").replace(" ", ",")
+        try:
+            thresholds = [int(n) for n in said.split(",") if n]
+        except ValueError:
+            raise LedgerError("honours_thresholds_invalid", limit=honours.MAX_STARS) from None
+        await run_in_threadpool(honours.set_star_thresholds, central, people, actor_of(request), thresholds)
+        return back_to("/policy")
 
     @router.post("/policy/workflow", dependencies=[Depends(authz.needs(Action.MANAGE_POLICY))])
     async def change_workflow(request: Request) -> Response:

@@ -13,6 +13,7 @@ from console.pages.common import (
     LastDay,
     Village,
     pdf_answer,
+    pdf_bytes_answer,
     village_arg,
     villages_for,
 )
@@ -25,7 +26,7 @@ from console.web import (
 from ledger.access import Action, Person, Scope, may
 from ledger.errors import LedgerError
 from sync.errors import SyncError
-from sync.server import authz, overview, township, views
+from sync.server import authz, honours, overview, township, views
 from sync.server import reports as server_reports
 from sync.server.record import CentralRecord
 
@@ -134,6 +135,40 @@ def report_routes(router: APIRouter, central: CentralRecord, paper: Paper | None
         name = next((v["name"] for v in township.villages(central) if v["village_id"] == village_id), village_id)
         floor = township.policy_json(central)["redeemable_floor"]
         return render(request, "helping.html", rows=rows, village=name, village_id=village_id, floor=floor)
+
+
+def honours_routes(router: APIRouter, central: CentralRecord, paper: Paper | None) -> None:
+    village_scope = Depends(authz.needs(Action.READ_VILLAGE, authz.village_query()))
+
+    @router.get("/reports/honours", dependencies=[village_scope])
+    def honours_page(request: Request, village: Annotated[str, Query(min_length=1, max_length=32)]) -> Response:
+        board = honours.honours(central, village.strip().upper())
+        return render(request, "honours.html", board=board, village_id=board["village_id"])
+
+    @router.get("/reports/honours.pdf", dependencies=[village_scope])
+    def honours_pdf(request: Request, village: Annotated[str, Query(min_length=1, max_length=32)]) -> Response:
+        board = honours.honours(central, village.strip().upper())
+        board["date"] = overview.today_of(central).isoformat()
+        document = documents.honours_poster(board, lang_of(request))
+        return pdf_answer(paper, document=document, name=f"honours-{board['village_id']}.pdf")
+
+    @router.get("/reports/certificates.pdf", dependencies=[village_scope])
+    def certificates_pdf(
+        request: Request,
+        village: Annotated[str, Query(min_length=1, max_length=32)],
+        household: Annotated[str, Query(max_length=16)] = "",
+    ) -> Response:
+        board = honours.honours(central, village.strip().upper())
+        wanted = household.strip().upper()
+        rows = [r for r in board["rows"] if not wanted or r["household_id"] == wanted]
+        if paper is None:
+            raise SyncError("pdf_unavailable")
+        if not rows:
+            raise LedgerError("nothing_to_do")
+        today = overview.today_of(central)
+        certificates = documents.certificates(board, rows, today, lang_of(request))
+        name = f"certificates-{board['village_id']}{'-' + wanted if wanted else ''}.pdf"
+        return pdf_bytes_answer(paper.certificates_pdf(certificates), name)
 
 
 def _ranking_board(central: CentralRecord, village_id: str) -> dict[str, Any]:

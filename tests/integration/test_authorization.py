@@ -104,6 +104,7 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("GET", "/policy"): (A.READ_TOWNSHIP, T),
     ("POST", "/policy"): (A.MANAGE_POLICY, T),
     ("POST", "/policy/workflow"): (A.MANAGE_POLICY, T),
+    ("POST", "/policy/stars"): (A.MANAGE_POLICY, T),
     ("GET", "/users"): (A.MANAGE_PEOPLE, T),
     ("POST", "/users"): (A.MANAGE_PEOPLE, T),
     ("POST", "/users/{user_id}/active"): (A.MANAGE_PEOPLE, T),
@@ -122,6 +123,9 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("GET", "/reports/ranking"): (A.READ_VILLAGE, V1),  # called with ?village=V1
     ("GET", "/reports/ranking.pdf"): (A.READ_VILLAGE, V1),
     ("GET", "/reports/helping"): (A.READ_VILLAGE, V1),
+    ("GET", "/reports/honours"): (A.READ_VILLAGE, V1),
+    ("GET", "/reports/honours.pdf"): (A.READ_VILLAGE, V1),
+    ("GET", "/reports/certificates.pdf"): (A.READ_VILLAGE, V1),
     # The award workflow (issue 14): a record, batch, objection or photo is about its village (V1 here).
     ("GET", "/points"): (A.READ_VILLAGE, None),
     ("GET", "/points/new"): (A.RECORD_POINTS, None),
@@ -171,6 +175,9 @@ QUERY = {
     "/reports/ranking": "?village=V1",
     "/reports/ranking.pdf": "?village=V1",
     "/reports/helping": "?village=V1",
+    "/reports/honours": "?village=V1",
+    "/reports/honours.pdf": "?village=V1",
+    "/reports/certificates.pdf": "?village=V1",
 }
 
 PEOPLE = {

@@ -365,3 +365,21 @@ def test_the_meeting_approves_every_checked_record_but_the_reviewers_own_at_once
     with record.store.read() as unit:
         stages = {r.record_id: str(r.stage) for r in unit.awards.records(village_id="XF")}
     assert stages == {"XF-000001": "approved", "XF-000002": "approved", "XF-000003": "checked"}  # wang's own waits
+
+
+def test_star_households_their_poster_and_certificates(site: Any) -> None:
+    app, record, clock = site
+    wang = signed_in(app, "wang")
+    assert post(wang, "/policy/stars", {"stars": "300, 200"}).status_code == 422  # not increasing
+    assert post(wang, "/policy/stars", {"stars": "50，100、150"}).status_code == 303
+    township.award(record, "XF0001", 120, "见义勇为")  # earned 120: two stars
+    township.award(record, "XF0002", 60, "好人好事")  # earned 60: one star
+    township.clear(record, "XF0002", "酒驾")  # then frozen: no honour while frozen
+    page = wang.get("/reports/honours", params={"village": "XF"}).text
+    assert "王1" in page and "★★<" in page and "王2" not in page
+    poster = wang.get("/reports/honours.pdf", params={"village": "XF"})
+    assert poster.status_code == 200 and "幸福村星级文明户" in pdf_text(poster.content)
+    one = wang.get("/reports/certificates.pdf", params={"village": "XF", "household": "XF0001"})
+    said = pdf_text(one.content)
+    assert "荣誉证书" in said and "王1" in said and "2 星级文明户" in said and "幸福村村民委员会" in said
+    assert wang.get("/reports/certificates.pdf", params={"village": "XF", "household": "XF0002"}).status_code == 409

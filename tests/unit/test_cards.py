@@ -156,3 +156,14 @@ def test_symbols_have_their_quiet_zones_and_whole_dot_modules() -> None:
 def test_a_code_that_cannot_be_printed_is_refused() -> None:
     with pytest.raises(ValueError):
         CardFace("XF0001", "张三", "幸福村", 1, "LM1:张三:1:ABCDEF")
+
+
+def test_a_certificates_lines_never_start_with_a_closing_mark() -> None:
+    from hardware.documents import _wrapped
+
+    body = "在 2026 年度积分评比中获得 420 分，评为“4 星级文明户”。特发此证，以资鼓励。"
+    for width in range(8, 40):
+        lines = _wrapped(body, len, width)
+        assert "".join(lines) == body
+        assert all(line and line[0] not in "，。、”）" for line in lines[1:]), lines
+        assert all(line[-1] not in "“（" for line in lines if line), lines
