@@ -31,6 +31,7 @@ PAGES: tuple[tuple[str, str, str, ViewportSize], ...] = (
     ("exceptions", "/exceptions", "wang", DESKTOP),
     ("reports", "/reports?village=XF&from={month_ago}", "wang", DESKTOP),
     ("ranking-poster", "/reports/ranking?village=XF", "li", DESKTOP),
+    ("honours", "/reports/honours?village=XF", "li", DESKTOP),
     ("helping", "/reports/helping?village=HP", "wang", DESKTOP),
     ("points", "/points?village=XF", "li", DESKTOP),
     ("points-record", "/points/XF-000005", "chen", DESKTOP),
