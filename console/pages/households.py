@@ -38,7 +38,7 @@ from ledger.access import Action, Person, Scope, may, may_somewhere, visible_vil
 from ledger.errors import ImportProblem, LedgerError
 from ledger.messages import N_
 from sync.errors import SyncError
-from sync.server import authz, imports, overview, township
+from sync.server import authz, awards, imports, overview, township
 from sync.server.app import LEDGER_STATUS, with_upload
 from sync.server.people import People
 from sync.server.record import CentralRecord
@@ -76,7 +76,10 @@ def household_routes(router: APIRouter, central: CentralRecord, people: People, 
     )
     def household_page(request: Request, household_id: HouseholdId) -> Response:
         found = township.household(central, household_id.strip().upper())
-        return render(request, "household.html", h=found, shops=township.shops(central))
+        records = awards.records_of(
+            central, person_of(request), village_id=found["village_id"], household_id=found["household_id"], limit=50
+        )
+        return render(request, "household.html", h=found, shops=township.shops(central), records=records)
 
     @router.get(
         "/households/{household_id}/statement",

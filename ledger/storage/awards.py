@@ -118,6 +118,11 @@ class AwardTables:
         row = self.c.execute(select(T_RECORD).where(T_RECORD.c.record_id == record_id)).first()
         return _record(row) if row else None
 
+    def record_issued_as(self, txn_id: str) -> PointsRecord | None:
+        """The record an award, deduction or clearing was issued for (the auditor's way back)."""
+        row = self.c.execute(select(T_RECORD).where(T_RECORD.c.issued_txn_id == txn_id)).first()
+        return _record(row) if row else None
+
     def records(
         self,
         *,

@@ -527,6 +527,7 @@ class PointsRecordRow(Base):
         Index("ix_points_record_village_stage", "village_id", "stage"),
         Index("ix_points_record_household", "household_id"),
         Index("ix_points_record_batch", "batch_id"),
+        Index("ix_points_record_issued", "issued_txn_id"),  # a transaction back to the record it issued
     )
     record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     village_id: Mapped[str] = mapped_column(String(32))

@@ -276,7 +276,9 @@ def transaction_view(record: CentralRecord, txn_id: str) -> dict[str, Any]:
         shop = ledger.shop(txn.shop_id if txn else held.shop_id if held else "")
         household = ledger.household((txn.household_id if txn else held.household_id if held else None) or "")
         voided_by = ledger.voiding(txn_id) if txn else None
+        issued_for = unit.awards.record_issued_as(txn_id)
     found: dict[str, Any] = {
+        "record_id": issued_for.record_id if issued_for else None,
         "txn_id": txn_id,
         "shop": shop.name if shop else None,
         "household": {"household_id": household.household_id, "name": household.head_name} if household else None,

@@ -157,6 +157,11 @@ def test_a_record_walks_from_the_form_to_the_notice_board_and_the_shelf(site: An
     with record.store.read() as unit:
         awarded = [t for t in unit.ledger.transactions(household_id="XF0001") if t.kind == TxnKind.AWARD]
     assert [(t.points_of("household:XF0001"), t.party) for t in awarded] == [(6, "notice:XF:1")]
+    # The auditor's way from the shelf back to the event, and from the household to its records.
+    assert "/points/XF-000001" in wang.get(f"/transactions/{awarded[0].txn_id}").text
+    assert "/points/XF-000001" in li.get("/households/XF0001").text
+    logged = [e.action for e in app.state.people.activity(user="chen")[0]]
+    assert {"points.review.correct", "points.notice", "points.objection.dismiss"} <= set(logged)
 
 
 def test_bad_input_on_the_workflow_forms_is_a_page_that_says_why(site: Any) -> None:

@@ -63,6 +63,7 @@ def upgrade() -> None:
     op.create_index("ix_points_record_village_stage", "points_record", ["village_id", "stage"])
     op.create_index("ix_points_record_household", "points_record", ["household_id"])
     op.create_index("ix_points_record_batch", "points_record", ["batch_id"])
+    op.create_index("ix_points_record_issued", "points_record", ["issued_txn_id"])
     op.create_table(
         "record_step",
         sa.Column("step_id", SERIAL, primary_key=True),
