@@ -313,7 +313,7 @@ def points_routes(router: APIRouter, central: CentralRecord, people: People, pap
             waiting=found["checked"],
             objections=found["objections"],
             may_review=may(person, Action.REVIEW_POINTS, scope),
-            may_issue=may(person, Action.POST_POINTS, scope),
+            may_issue=awards.may_issue(central, person, found["batch"].village_id),
             today=overview.today_of(central).isoformat(),
         )
 
@@ -339,7 +339,10 @@ def points_routes(router: APIRouter, central: CentralRecord, people: People, pap
         await run_in_threadpool(awards.publish_batch, central, people, actor_of(request), batch_id)
         return back_to(f"/batches/{batch_id}")
 
-    @router.post("/batches/{batch_id}/issue", dependencies=[Depends(authz.needs(Action.POST_POINTS, authz.batch_path))])
+    # Declared as a reviewer's: the service also asks whether the township lets village reviewers issue.
+    @router.post(
+        "/batches/{batch_id}/issue", dependencies=[Depends(authz.needs(Action.REVIEW_POINTS, authz.batch_path))]
+    )
     async def issue(request: Request, batch_id: Number) -> Response:
         await checked_form(request)
         await run_in_threadpool(awards.issue_batch, central, people, actor_of(request), batch_id)

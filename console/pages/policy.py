@@ -39,6 +39,7 @@ def policy_routes(router: APIRouter, central: CentralRecord, people: People) -> 
             notice_days=notice_days,
             check_days=check_days,
             stars=honours.star_thresholds(central),
+            village_issues=awards.village_issues_allowed(central),
         )
 
     @router.post("/policy/stars", dependencies=[Depends(authz.needs(Action.MANAGE_POLICY))])
@@ -62,6 +63,8 @@ def policy_routes(router: APIRouter, central: CentralRecord, people: People) -> 
                 raise SyncError("invalid", detail=f"{name}: a whole number of days")
             days.append(int(value))
         await run_in_threadpool(awards.set_workflow_days, central, people, actor_of(request), days[0], days[1])
+        allowed = field(form, "village_issues", 8) == "yes"
+        await run_in_threadpool(awards.set_village_issues, central, people, actor_of(request), allowed)
         return back_to("/policy")
 
     @router.post("/policy", dependencies=[Depends(authz.needs(Action.MANAGE_POLICY))])

@@ -34,6 +34,7 @@ from sync.server.record import CENTRAL_DEVICE, CentralRecord
 # Workflow settings the township may change (kept in the central record's meta table; shops never need them).
 NOTICE_DAYS_KEY = "workflow.notice_days"
 CHECK_DAYS_KEY = "workflow.check_days"
+VILLAGE_ISSUES_KEY = "workflow.village_issues"
 MAX_HOUSEHOLDS_PER_EVENT = 500  # a whole village group that swept the road, not the whole township
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 MAX_PHOTO_BYTES = 2 * 1024 * 1024
@@ -71,6 +72,33 @@ def set_workflow_days(record: CentralRecord, people: People, actor: Actor, notic
         unit.ledger.set_meta(NOTICE_DAYS_KEY, str(notice_days))
         unit.ledger.set_meta(CHECK_DAYS_KEY, str(check_days))
         people.log(unit, actor, "workflow.days", "policy", before, (notice_days, check_days))
+
+
+def village_issues(unit: CentralUnit) -> bool:
+    """Whether the township lets each village's review group issue its own batches (else the township does)."""
+    return unit.ledger.meta(VILLAGE_ISSUES_KEY) == "yes"
+
+
+def set_village_issues(record: CentralRecord, people: People, actor: Actor, allowed: bool) -> None:
+    _check(actor.person, Action.MANAGE_POLICY, None)
+    with record.write() as unit:
+        before = village_issues(unit)
+        unit.ledger.set_meta(VILLAGE_ISSUES_KEY, "yes" if allowed else "no")
+        people.log(unit, actor, "workflow.village_issues", "policy", before, allowed)
+
+
+def village_issues_allowed(record: CentralRecord) -> bool:
+    with record.store.read() as unit:
+        return village_issues(unit)
+
+
+def may_issue(record: CentralRecord, person: Person, village_id: str) -> bool:
+    """The township's administrators issue; a village's reviewers too when the township allows it."""
+    if may(person, Action.POST_POINTS, Scope(village_id=village_id)):
+        return True
+    with record.store.read() as unit:
+        allowed = village_issues(unit)
+    return allowed and may(person, Action.REVIEW_POINTS, Scope(village_id=village_id))
 
 
 # ----- the rules catalogue -------------------------------------------------------------------------------------
@@ -602,7 +630,11 @@ def issue_batch(record: CentralRecord, people: People, actor: Actor, batch_id: i
     waiting: list[tuple[wf.PointsRecord, LedgerError]] = []
     with record.write() as unit:
         batch = _batch(unit, batch_id)
-        _check(actor.person, Action.POST_POINTS, batch.village_id)
+        allowed = may(actor.person, Action.POST_POINTS, Scope(village_id=batch.village_id)) or (
+            village_issues(unit) and may(actor.person, Action.REVIEW_POINTS, Scope(village_id=batch.village_id))
+        )
+        if not allowed:
+            raise SyncError("forbidden")
         today, when = _today(record), record.now()
         mine = [r for r in unit.awards.records(batch_id=batch_id, limit=100_000) if r.stage is wf.Stage.ON_NOTICE]
         opened = unit.awards.objections(record_ids=[r.record_id for r in mine], status="open") if mine else []

@@ -144,7 +144,7 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("GET", "/batches/{batch_id}"): (A.READ_VILLAGE, V1),
     ("POST", "/batches/{batch_id}/approve-all"): (A.REVIEW_POINTS, V1),
     ("POST", "/batches/{batch_id}/publish"): (A.REVIEW_POINTS, V1),
-    ("POST", "/batches/{batch_id}/issue"): (A.POST_POINTS, V1),
+    ("POST", "/batches/{batch_id}/issue"): (A.REVIEW_POINTS, V1),  # the township lets reviewers issue here
     ("GET", "/batches/{batch_id}/notice.pdf"): (A.READ_VILLAGE, V1),
     ("GET", "/public/{village_id}"): (None, None),
     ("GET", "/rules"): (A.READ_VILLAGE, None),
@@ -244,6 +244,7 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Any:
     )[0]
     awards.add_photo(record, people, system, made.record_id, "image/png", b"\x89PNG\r\n\x1a\n")
     awards.new_batch(record, people, system, "V1", "2026-01-02", "评议小组")
+    awards.set_village_issues(record, people, system, True)
     tokens = {}
     for name, grants in PEOPLE.items():
         user = people.add_user(Actor.command_line(SYSTEM), name, name, PASSWORD, grants)

@@ -388,3 +388,35 @@ def test_star_households_their_poster_and_certificates(site: Any) -> None:
     said = pdf_text(one.content)
     assert "荣誉证书" in said and "王1" in said and "2 星级文明户" in said and "幸福村村民委员会" in said
     assert wang.get("/reports/certificates.pdf", params={"village": "XF", "household": "XF0002"}).status_code == 409
+
+
+def test_a_villages_reviewers_issue_their_batches_only_when_the_township_lets_them(site: Any) -> None:
+    app, record, clock = site
+    li, chen, wang = signed_in(app, "li"), signed_in(app, "chen"), signed_in(app, "wang")
+    post(
+        li,
+        "/points/new",
+        {
+            "village_id": "XF",
+            "households": "XF0001",
+            "item": "A01",
+            "points": "3",
+            "day": "2026-11-01",
+            "reason": "院子干净",
+            "source": "declaration",
+        },
+    )
+    post(li, "/points/XF-000001/check", {"outcome": "confirm"})
+    post(chen, "/batches", {"village_id": "XF", "meeting_day": "2026-11-02", "attendees": "评议小组"})
+    post(chen, "/points/XF-000001/review", {"batch_id": "1", "outcome": "approve"})
+    post(chen, "/batches/1/publish", {})
+    clock.now = clock.now + timedelta(days=6)
+    assert "核发积分" not in chen.get("/batches/1").text
+    assert post(chen, "/batches/1/issue", {}).status_code == 403
+    ticked = {"notice_days": "5", "check_days": "7", "village_issues": "yes"}
+    assert post(wang, "/policy/workflow", ticked).status_code == 303
+    assert "核发积分" in chen.get("/batches/1").text
+    assert post(chen, "/batches/1/issue", {}).status_code == 303
+    with record.store.read() as unit:
+        assert str(unit.awards.record("XF-000001").stage) == "issued"  # type: ignore[union-attr]
+    assert post(li, "/batches/1/issue", {}).status_code == 403  # a clerk never issues
