@@ -61,6 +61,31 @@ class Town:
             items=[YARD, VOLUNTEER, LITTER, DRUNK],
         )
 
+    def recorded(
+        self,
+        who: str,
+        households: list[str],
+        item: str,
+        points: int,
+        day: str,
+        reason: str,
+        source: str,
+        place: str = "",
+    ) -> list[Any]:
+        """``who`` records one event for ``households`` (one record each)."""
+        return awards.record_points(
+            self.record,
+            self.people,
+            self.actors[who],
+            household_ids=households,
+            item_code=item,
+            points=points,
+            day=day,
+            place=place,
+            reason=reason,
+            source=source,
+        )
+
     def days_pass(self, days: int) -> None:
         self.clock.now = self.clock.now + timedelta(days=days)
 
@@ -80,31 +105,9 @@ def town(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
 
 def test_a_batch_goes_from_record_to_the_shelf(town: Town) -> None:
     record, people = town.record, town.people
-    yard = awards.record_points(
-        record,
-        people,
-        town["li"],
-        household_ids=["XF0001"],
-        item_code="A01",
-        points=8,
-        day="2026-11-01",
-        place="村东",
-        reason="庭院干净整洁",
-        source="cadre_visit",
-    )[0]
+    yard = town.recorded("li", ["XF0001"], "A01", 8, "2026-11-01", "庭院干净整洁", "cadre_visit", place="村东")[0]
     # A whole group that swept the road: one record per household, numbered in the village.
-    group = awards.record_points(
-        record,
-        people,
-        town["li"],
-        household_ids=["XF0002", "XF0003"],
-        item_code="B01",
-        points=5,
-        day="2026-11-01",
-        place="村道",
-        reason="清扫村道",
-        source="declaration",
-    )
+    group = town.recorded("li", ["XF0002", "XF0003"], "B01", 5, "2026-11-01", "清扫村道", "declaration", place="村道")
     assert [r.record_id for r in [yard, *group]] == ["XF-000001", "XF-000002", "XF-000003"]
     for r in (yard, *group):
         awards.check_record(record, people, town["li"], r.record_id, "confirm")
@@ -142,50 +145,17 @@ def test_a_batch_goes_from_record_to_the_shelf(town: Town) -> None:
 
 def test_nobody_reviews_their_own_record_and_a_village_sees_only_its_own(town: Town) -> None:
     record, people = town.record, town.people
-    own = awards.record_points(
-        record,
-        people,
-        town["li"],
-        household_ids=["XF0001"],
-        item_code="C01",
-        points=3,
-        day="2026-11-02",
-        place="",
-        reason="乱倒垃圾",
-        source="neighbours",
-    )[0]
+    own = town.recorded("li", ["XF0001"], "C01", 3, "2026-11-02", "乱倒垃圾", "neighbours")[0]
     awards.check_record(record, people, town["li"], own.record_id, "confirm")
     batch = awards.new_batch(record, people, town["chen"], "XF", "2026-11-02", "评议小组")
     with pytest.raises(SyncError):
         awards.review_record(record, people, town["li"], own.record_id, batch.batch_id, "approve")  # a clerk
     with pytest.raises(SyncError):
-        awards.record_points(
-            record,
-            people,
-            town["hp"],
-            household_ids=["XF0002"],
-            item_code="A01",
-            points=3,
-            day="2026-11-02",
-            place="",
-            reason="x",
-            source="declaration",
-        )
+        town.recorded("hp", ["XF0002"], "A01", 3, "2026-11-02", "x", "declaration")
     assert awards.records_of(record, town["hp"].person, village_id=None) == []
     assert len(awards.records_of(record, town["zhao"].person, village_id=None)) == 1
     # A reviewer who recorded it themselves is refused by the core rule.
-    mine = awards.record_points(
-        record,
-        people,
-        town["wang"],
-        household_ids=["XF0002"],
-        item_code="A01",
-        points=3,
-        day="2026-11-02",
-        place="",
-        reason="x",
-        source="declaration",
-    )[0]
+    mine = town.recorded("wang", ["XF0002"], "A01", 3, "2026-11-02", "x", "declaration")[0]
     awards.check_record(record, people, town["li"], mine.record_id, "confirm")
     with pytest.raises(LedgerError) as refused:
         awards.review_record(record, people, town["wang"], mine.record_id, batch.batch_id, "approve")
@@ -216,31 +186,9 @@ def test_a_village_moves_an_item_within_its_bounds_and_a_zero_tolerance_item_cle
         awards.rules_in_force(record, "XF")["A01"].high == 20 and awards.rules_in_force(record, "HP")["A01"].high == 10
     )
     with pytest.raises(LedgerError) as refused:
-        awards.record_points(
-            record,
-            people,
-            town["li"],
-            household_ids=["XF0001"],
-            item_code="A01",
-            points=3,
-            day="2026-11-02",
-            place="",
-            reason="x",
-            source="declaration",
-        )
+        town.recorded("li", ["XF0001"], "A01", 3, "2026-11-02", "x", "declaration")
     assert refused.value.code == "rule_points_range"
-    drunk = awards.record_points(
-        record,
-        people,
-        town["li"],
-        household_ids=["XF0001"],
-        item_code="Z01",
-        points=1,
-        day="2026-11-02",
-        place="县道",
-        reason="酒后驾驶",
-        source="inspection",
-    )[0]
+    drunk = town.recorded("li", ["XF0001"], "Z01", 1, "2026-11-02", "酒后驾驶", "inspection", place="县道")[0]
     awards.check_record(record, people, town["li"], drunk.record_id, "confirm")
     batch = awards.new_batch(record, people, town["chen"], "XF", "2026-11-02", "评议小组")
     awards.review_record(record, people, town["chen"], drunk.record_id, batch.batch_id, "approve")
@@ -261,35 +209,13 @@ def test_a_village_moves_an_item_within_its_bounds_and_a_zero_tolerance_item_cle
         assert str(unit.ledger.household("XF0001").status) == "frozen"  # type: ignore[union-attr]
     # A frozen household receives no award while frozen.
     with pytest.raises(LedgerError) as refused:
-        awards.record_points(
-            record,
-            people,
-            town["li"],
-            household_ids=["XF0001"],
-            item_code="B01",
-            points=5,
-            day="2026-11-08",
-            place="",
-            reason="志愿服务",
-            source="declaration",
-        )
+        town.recorded("li", ["XF0001"], "B01", 5, "2026-11-08", "志愿服务", "declaration")
     assert refused.value.code == "household_frozen_no_award"
 
 
 def test_photos_are_images_of_a_limited_size(town: Town) -> None:
     record, people = town.record, town.people
-    made = awards.record_points(
-        record,
-        people,
-        town["li"],
-        household_ids=["XF0001"],
-        item_code="A01",
-        points=3,
-        day="2026-11-02",
-        place="",
-        reason="x",
-        source="declaration",
-    )[0]
+    made = town.recorded("li", ["XF0001"], "A01", 3, "2026-11-02", "x", "declaration")[0]
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
     photo_id = awards.add_photo(record, people, town["li"], made.record_id, "image/png", png)
     assert awards.photo(record, town["zhao"].person, photo_id) == ("image/png", png)
@@ -314,18 +240,7 @@ def test_a_shop_pulls_the_issued_points_and_its_kiosk_says_the_item_and_the_noti
     from sync.server.app import create_app
 
     record, people = town.record, town.people
-    made = awards.record_points(
-        record,
-        people,
-        town["li"],
-        household_ids=["XF0001"],
-        item_code="A01",
-        points=7,
-        day="2026-11-01",
-        place="",
-        reason="院子干净",
-        source="cadre_visit",
-    )[0]
+    made = town.recorded("li", ["XF0001"], "A01", 7, "2026-11-01", "院子干净", "cadre_visit")[0]
     awards.check_record(record, people, town["li"], made.record_id, "confirm")
     batch = awards.new_batch(record, people, town["chen"], "XF", "2026-11-02", "评议小组")
     awards.review_record(record, people, town["chen"], made.record_id, batch.batch_id, "approve")

@@ -89,6 +89,12 @@ def post(client: TestClient, path: str, data: dict[str, str], **kwargs: Any) -> 
     return client.post(path, data={"csrf": token(page.text), **data}, follow_redirects=False, **kwargs)
 
 
+def record_form(client: TestClient, households: str, points: int, reason: str) -> Any:
+    """The clerk's form for one event of item A01 on 2026-11-01, as the household declared it."""
+    form = {"village_id": "XF", "households": households, "item": "A01", "points": str(points), "day": "2026-11-01"}
+    return post(client, "/points/new", {**form, "reason": reason, "source": "declaration"})
+
+
 def test_a_record_walks_from_the_form_to_the_notice_board_and_the_shelf(site: Any) -> None:
     app, record, clock = site
     li, chen, wang = signed_in(app, "li"), signed_in(app, "chen"), signed_in(app, "wang")
@@ -169,39 +175,12 @@ def test_bad_input_on_the_workflow_forms_is_a_page_that_says_why(site: Any) -> N
     li = signed_in(app, "li")
     answer = post(li, "/points/XF-000999/check", {"outcome": "confirm"})
     assert answer.status_code in (403, 404)
-    post(
-        li,
-        "/points/new",
-        {
-            "village_id": "XF",
-            "households": "XF0001",
-            "item": "A01",
-            "points": "3",
-            "day": "2026-11-01",
-            "reason": "x",
-            "source": "declaration",
-        },
-    )
+    record_form(li, "XF0001", 3, "x")
     odd = post(li, "/points/XF-000001/check", {"outcome": "maybe"})
     assert odd.status_code == 422 and "maybe" in odd.text
     wrong = post(li, "/points/XF-000001/photos", {}, files={"photo": ("x.png", b"<html>", "image/png")})
     assert wrong.status_code == 422 and "JPEG" in wrong.text
-    assert (
-        post(
-            li,
-            "/points/new",
-            {
-                "village_id": "XF",
-                "households": "HP9999",
-                "item": "A01",
-                "points": "3",
-                "day": "2026-11-01",
-                "reason": "x",
-                "source": "declaration",
-            },
-        ).status_code
-        == 422
-    )
+    assert record_form(li, "HP9999", 3, "x").status_code == 422
 
 
 def _sheet(rows: list[list[Any]]) -> bytes:
@@ -302,19 +281,7 @@ def test_the_township_sets_how_long_a_notice_stays_up_and_the_overview_flags_lat
     assert post(wang, "/policy/workflow", {"notice_days": "3", "check_days": "2"}).status_code == 303
     assert 'name="notice_days" type="number" min="1" max="60" value="3"' in wang.get("/policy").text
     for n in (1, 2):
-        post(
-            li,
-            "/points/new",
-            {
-                "village_id": "XF",
-                "households": f"XF000{n}",
-                "item": "A01",
-                "points": "3",
-                "day": "2026-11-01",
-                "reason": "院子干净",
-                "source": "declaration",
-            },
-        )
+        record_form(li, f"XF000{n}", 3, "院子干净")
     clock.now = clock.now + timedelta(days=3)
     overview = wang.get("/").text
     assert "超过 2 天未核查的积分记录" in overview and '<div class="tile warn"><b>2</b>' in overview
@@ -348,19 +315,7 @@ def test_the_meeting_approves_every_checked_record_but_the_reviewers_own_at_once
     app, record, _clock = site
     li, wang = signed_in(app, "li"), signed_in(app, "wang")
     for who, n in ((li, 1), (li, 2), (wang, 1)):
-        post(
-            who,
-            "/points/new",
-            {
-                "village_id": "XF",
-                "households": f"XF000{n}",
-                "item": "A01",
-                "points": "3",
-                "day": "2026-11-01",
-                "reason": "院子干净",
-                "source": "declaration",
-            },
-        )
+        record_form(who, f"XF000{n}", 3, "院子干净")
     for record_id in ("XF-000001", "XF-000002", "XF-000003"):
         post(li, f"/points/{record_id}/check", {"outcome": "confirm"})
     post(wang, "/batches", {"village_id": "XF", "meeting_day": "2026-11-02", "attendees": "评议小组"})
@@ -393,19 +348,7 @@ def test_star_households_their_poster_and_certificates(site: Any) -> None:
 def test_a_villages_reviewers_issue_their_batches_only_when_the_township_lets_them(site: Any) -> None:
     app, record, clock = site
     li, chen, wang = signed_in(app, "li"), signed_in(app, "chen"), signed_in(app, "wang")
-    post(
-        li,
-        "/points/new",
-        {
-            "village_id": "XF",
-            "households": "XF0001",
-            "item": "A01",
-            "points": "3",
-            "day": "2026-11-01",
-            "reason": "院子干净",
-            "source": "declaration",
-        },
-    )
+    record_form(li, "XF0001", 3, "院子干净")
     post(li, "/points/XF-000001/check", {"outcome": "confirm"})
     post(chen, "/batches", {"village_id": "XF", "meeting_day": "2026-11-02", "attendees": "评议小组"})
     post(chen, "/points/XF-000001/review", {"batch_id": "1", "outcome": "approve"})
