@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -25,21 +26,38 @@ def day(n: int) -> str:
     return (date.fromisoformat(DAY0) + timedelta(days=n)).isoformat()
 
 
+def record_args(**changes: Any) -> dict[str, Any]:
+    """The arguments of ``wf.record`` for a yard-tidiness record of XF0001 today, with ``changes``."""
+    made = {
+        "record_id": "R9",
+        "village_id": "XF",
+        "household_id": "XF0001",
+        "household_frozen": False,
+        "item": YARD,
+        "points": 5,
+        "day": day(0),
+        "place": "",
+        "reason": "x",
+        "source": "declaration",
+        "by": CLERK,
+        "at": day(0),
+        "today": day(0),
+    }
+    return {**made, **changes}
+
+
 def recorded(record_id: str = "R1", item: RuleItem = YARD, points: int = 5, by: int = CLERK) -> wf.PointsRecord:
     made, step = wf.record(
-        record_id=record_id,
-        village_id="XF",
-        household_id="XF0001",
-        household_frozen=False,
-        item=item,
-        points=points,
-        day=day(0),
-        place="村东头",
-        reason="庭院干净整洁",
-        source="cadre_visit",
-        by=by,
-        at=day(0) + "T09:00:00+08:00",
-        today=day(0),
+        **record_args(
+            record_id=record_id,
+            item=item,
+            points=points,
+            place="村东头",
+            reason="庭院干净整洁",
+            source="cadre_visit",
+            by=by,
+            at=day(0) + "T09:00:00+08:00",
+        )
     )
     assert step.action == "record" and step.points_after == points
     return made
@@ -208,81 +226,18 @@ def test_a_zero_tolerance_item_needs_the_townships_approval_before_its_notice() 
 
 
 def test_a_frozen_household_receives_no_award() -> None:
-    refused(
-        "household_frozen_no_award",
-        wf.record,
-        record_id="R9",
-        village_id="XF",
-        household_id="XF0001",
-        household_frozen=True,
-        item=YARD,
-        points=5,
-        day=day(0),
-        place="",
-        reason="x",
-        source="declaration",
-        by=CLERK,
-        at=day(0),
-        today=day(0),
-    )
+    refused("household_frozen_no_award", wf.record, **record_args(household_frozen=True))
     _meeting, record = on_notice()
     no = wf.why_not_issuable(record, today=day(9), open_objections=[], household_frozen=True)
     assert no is not None and no.code == "household_frozen_no_award"
 
 
 def test_bad_input_is_refused_in_plain_words() -> None:
-    refused(
-        "workflow_day_future",
-        wf.record,
-        record_id="R9",
-        village_id="XF",
-        household_id="XF0001",
-        household_frozen=False,
-        item=YARD,
-        points=5,
-        day=day(1),
-        place="",
-        reason="x",
-        source="declaration",
-        by=CLERK,
-        at=day(0),
-        today=day(0),
-    )
+    refused("workflow_day_future", wf.record, **record_args(day=day(1)))
     with pytest.raises(LedgerError) as caught:
-        recorded_reason = wf.record  # the reason is required
-        recorded_reason(
-            record_id="R9",
-            village_id="XF",
-            household_id="XF0001",
-            household_frozen=False,
-            item=YARD,
-            points=5,
-            day=day(0),
-            place="",
-            reason="  ",
-            source="declaration",
-            by=CLERK,
-            at=day(0),
-            today=day(0),
-        )
+        wf.record(**record_args(reason="  "))  # the reason is required
     assert caught.value.message("zh") == "请填写事由（最多 200 字）。"
-    refused(
-        "workflow_source_invalid",
-        wf.record,
-        record_id="R9",
-        village_id="XF",
-        household_id="XF0001",
-        household_frozen=False,
-        item=YARD,
-        points=5,
-        day=day(0),
-        place="",
-        reason="x",
-        source="rumour",
-        by=CLERK,
-        at=day(0),
-        today=day(0),
-    )
+    refused("workflow_source_invalid", wf.record, **record_args(source="rumour"))
     record = recorded()
     with pytest.raises(LedgerError) as caught:
         wf.review(record, batch(), YARD, Outcome.APPROVE, by=REVIEWER, at=day(2))
