@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
 
 from ledger.errors import LedgerError
 from ledger.messages import N_, Message
@@ -232,11 +233,35 @@ def _outcome(value: Outcome | str) -> Outcome:
         raise LedgerError("workflow_outcome_invalid", outcome=str(value)[:32]) from None
 
 
-def _points(item: RuleItem, points: int) -> int:
-    problem = item.points_problem(points)
+def _points(item: RuleItem, points: int | None) -> int:
+    """Points within the item's range; none given (a correction without its number) is refused as out of it."""
+    problem = item.points_problem(points if points is not None else -1)
     if problem is not None:
         raise problem
+    assert points is not None
     return points
+
+
+def _judged(
+    current: PointsRecord,
+    item: RuleItem,
+    outcome: Outcome,
+    passing: Outcome,
+    passed: Stage,
+    points: int | None,
+    note: str,
+    **marks: Any,
+) -> tuple[PointsRecord, str]:
+    """The three answers a check and a review give: ``passing`` (the record as it stands goes on to
+    ``passed``), CORRECT (other points within the item's range, with the reason) or REJECT (with the
+    reason). ``marks`` say who judged (and in which batch). Returns the record as it becomes and the note."""
+    if outcome is passing:
+        return replace(current, stage=passed, **marks), note
+    if outcome is Outcome.CORRECT:
+        return replace(current, stage=passed, points=_points(item, points), **marks), _text(note, "note")
+    if outcome is Outcome.REJECT:
+        return replace(current, stage=Stage.REJECTED, **marks), _text(note, "note")
+    raise LedgerError("workflow_outcome_invalid", outcome=str(outcome))
 
 
 def last_day(start: str, days: int) -> str:
@@ -305,18 +330,7 @@ def check(
     rejected (with the reason)."""
     _stage(current, Stage.RECORDED)
     outcome = _outcome(outcome)
-    if outcome is Outcome.CONFIRM:
-        after = replace(current, stage=Stage.CHECKED, checked_by=by)
-    elif outcome is Outcome.CORRECT:
-        after = replace(
-            current, stage=Stage.CHECKED, checked_by=by, points=_points(item, points if points is not None else -1)
-        )
-        note = _text(note, "note")
-    elif outcome is Outcome.REJECT:
-        after = replace(current, stage=Stage.REJECTED, checked_by=by)
-        note = _text(note, "note")
-    else:
-        raise LedgerError("workflow_outcome_invalid", outcome=str(outcome))
+    after, note = _judged(current, item, outcome, Outcome.CONFIRM, Stage.CHECKED, points, note, checked_by=by)
     return after, Step(current.record_id, f"check.{outcome}", by, at, current.points, after.points, note)
 
 
@@ -350,17 +364,9 @@ def review(
     if batch.published:
         raise LedgerError("workflow_batch_published", batch=batch.number)
     outcome = _outcome(outcome)
-    if outcome is Outcome.APPROVE:
-        after = replace(current, stage=Stage.APPROVED, reviewed_by=by, batch_id=batch.batch_id)
-    elif outcome is Outcome.CORRECT:
-        points = _points(item, points if points is not None else -1)
-        note = _text(note, "note")
-        after = replace(current, stage=Stage.APPROVED, reviewed_by=by, batch_id=batch.batch_id, points=points)
-    elif outcome is Outcome.REJECT:
-        note = _text(note, "note")
-        after = replace(current, stage=Stage.REJECTED, reviewed_by=by, batch_id=batch.batch_id)
-    else:
-        raise LedgerError("workflow_outcome_invalid", outcome=str(outcome))
+    after, note = _judged(
+        current, item, outcome, Outcome.APPROVE, Stage.APPROVED, points, note, reviewed_by=by, batch_id=batch.batch_id
+    )
     step = Step(current.record_id, f"review.{outcome}", by, at, current.points, after.points, note, batch.batch_id)
     return after, step
 
@@ -436,7 +442,7 @@ def resolve(
         status = ObjectionStatus.UPHELD
         after = replace(
             current,
-            points=_points(item, points if points is not None else -1),
+            points=_points(item, points),
             notice_until=last_day(today, notice_days),
         )
     elif outcome is Outcome.WITHDRAW:
