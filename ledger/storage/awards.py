@@ -74,8 +74,9 @@ class AwardTables:
         query = select(func.count()).select_from(T_RECORD).where(T_RECORD.c.village_id == village_id)
         return int(self.c.execute(query).scalar_one()) + 1
 
-    def add_record(self, record: PointsRecord) -> None:
-        self.c.execute(insert(T_RECORD).values(**_record_values(record)))
+    def add_records(self, records: Sequence[PointsRecord]) -> None:
+        if records:
+            self.c.execute(insert(T_RECORD), [_record_values(r) for r in records])
 
     def put_record(self, record: PointsRecord) -> None:
         values = _record_values(record)

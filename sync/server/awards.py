@@ -187,98 +187,81 @@ def record_points(
         raise LedgerError("workflow_no_household")
     if len(ids) > MAX_HOUSEHOLDS_PER_EVENT:
         raise LedgerError("workflow_too_many_households", count=len(ids), limit=MAX_HOUSEHOLDS_PER_EVENT)
-    today = _today(record)
-    at = record.now()
-    made: list[wf.PointsRecord] = []
     with record.write() as unit:
-        versions = unit.awards.rule_versions()
-        for household_id in ids:
-            made.append(
-                _record_one(
-                    unit, actor, versions, household_id, item_code, points, day, place, reason, source, today, at
-                )
-            )
+        recorder = _Recorder(unit, actor, _today(record), record.now())
+        made = [recorder.one(h, item_code, points, day, place, reason, source) for h in ids]
+        recorder.store()
         people.log(unit, actor, "points.record", ",".join(r.record_id for r in made)[:200], None, _said(made[0]))
     return made
 
 
-def _record_one(
-    unit: CentralUnit,
-    actor: Actor,
-    versions: Sequence[RuleVersion],
-    household_id: str,
-    item_code: str,
-    points: int,
-    day: str,
-    place: str,
-    reason: str,
-    source: str,
-    today: str,
-    at: str,
-) -> wf.PointsRecord:
-    """One household's record, checked (its village the person's, the item in force that day, the points in
-    range) and stored with its first step."""
-    household = unit.ledger.household(household_id)
-    if household is None:
-        raise LedgerError("household_unknown", household_id=household_id)
-    _check(actor.person, Action.RECORD_POINTS, household.village_id)
-    item = rulebook.item_for(versions, household.village_id, day if _is_day(day) else today, item_code)
-    number = unit.awards.next_record_number(household.village_id)
-    new, step = wf.record(
-        record_id=f"{household.village_id}-{number:06d}",
-        village_id=household.village_id,
-        household_id=household_id,
-        household_frozen=household.status == HouseholdStatus.FROZEN,
-        item=item,
-        points=points,
-        day=day,
-        place=place,
-        reason=reason,
-        source=source,
-        by=actor.person.user_id,
-        at=at,
-        today=today,
-    )
-    unit.awards.add_record(new)
-    unit.awards.add_steps([step])
-    return new
+class _Recorder:
+    """Records made in one write unit: each checked (its village the person's, the item in force that day,
+    the points in range), numbered in its village ("XF-000042", counted once per village, not once per
+    record) and stored with its first step when the unit is done (one statement per table)."""
+
+    def __init__(self, unit: CentralUnit, actor: Actor, today: str, at: str) -> None:
+        self.unit, self.actor, self.today, self.at = unit, actor, today, at
+        self.versions = unit.awards.rule_versions()
+        self.next_number: dict[str, int] = {}
+        self.made: list[wf.PointsRecord] = []
+        self.steps: list[wf.Step] = []
+
+    def one(
+        self, household_id: str, item_code: str, points: int, day: str, place: str, reason: str, source: str
+    ) -> wf.PointsRecord:
+        household = self.unit.ledger.household(household_id)
+        if household is None:
+            raise LedgerError("household_unknown", household_id=household_id)
+        village_id = household.village_id
+        _check(self.actor.person, Action.RECORD_POINTS, village_id)
+        item = rulebook.item_for(self.versions, village_id, day if _is_day(day) else self.today, item_code)
+        if village_id not in self.next_number:
+            self.next_number[village_id] = self.unit.awards.next_record_number(village_id)
+        new, step = wf.record(
+            record_id=f"{village_id}-{self.next_number[village_id]:06d}",
+            village_id=village_id,
+            household_id=household_id,
+            household_frozen=household.status == HouseholdStatus.FROZEN,
+            item=item,
+            points=points,
+            day=day,
+            place=place,
+            reason=reason,
+            source=source,
+            by=self.actor.person.user_id,
+            at=self.at,
+            today=self.today,
+        )
+        self.next_number[village_id] += 1
+        self.made.append(new)
+        self.steps.append(step)
+        return new
+
+    def store(self) -> None:
+        self.unit.awards.add_records(self.made)
+        self.unit.awards.add_steps(self.steps)
 
 
 def import_records(record: CentralRecord, people: People, actor: Actor, path: Path) -> list[wf.PointsRecord]:
     """A score sheet of many records (户号, 项目编号, 分值, 日期, 事由, optionally 地点 and 来源): every row is
     recorded, or none, and every bad row is named by its number."""
     rows = rule_sheets.read_score_sheet(path)
-    today, at = _today(record), record.now()
-    made: list[wf.PointsRecord] = []
     problems: list[tuple[int | None, LedgerError]] = []
     with record.write() as unit:
-        versions = unit.awards.rule_versions()
+        recorder = _Recorder(unit, actor, _today(record), record.now())
         for row in rows:
             try:
-                made.append(
-                    _record_one(
-                        unit,
-                        actor,
-                        versions,
-                        row.household_id,
-                        row.item_code,
-                        row.points,
-                        row.day,
-                        row.place,
-                        row.reason,
-                        row.source,
-                        today,
-                        at,
-                    )
-                )
+                recorder.one(row.household_id, row.item_code, row.points, row.day, row.place, row.reason, row.source)
             except SyncError:
                 problems.append((row.row, LedgerError("workflow_not_your_village", household_id=row.household_id)))
             except LedgerError as error:
                 problems.append((row.row, error))
         if problems:
             raise ImportProblem(problems[:100])  # the write unit rolls back: nothing is kept
-        people.log(unit, actor, "points.import", path.name[:200], None, {"records": len(made)})
-    return made
+        recorder.store()
+        people.log(unit, actor, "points.import", path.name[:200], None, {"records": len(recorder.made)})
+    return recorder.made
 
 
 def _is_day(value: str) -> bool:
