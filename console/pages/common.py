@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Path as PathParam
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
 from console.paper import Paper
 from console.web import (
@@ -18,7 +19,7 @@ from console.web import (
 )
 from ledger.access import Action, Person, visible_villages
 from ledger.documents import TableDocument
-from ledger.errors import LedgerError
+from ledger.errors import ImportProblem, LedgerError
 from ledger.messages import N_
 from sync.errors import SyncError
 from sync.server import township
@@ -118,3 +119,24 @@ def refusal_page(request: Request, error: SyncError | LedgerError) -> HTMLRespon
     referer = urlsplit(request.headers.get("referer", ""))
     back = referer.path if referer.netloc == request.url.netloc and referer.path.startswith("/") else "/"
     return render(request, "refused.html", status_code=status, message=error.message(lang_of(request)), back=back)
+
+
+def uploaded_file(form: Any, what: str) -> UploadFile:
+    """The file a form uploaded as ``file``, or a refusal saying which file to choose."""
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise SyncError("invalid", detail=f"file: choose {what}")
+    return upload
+
+
+def refused_sheet_page(request: Request, problem: ImportProblem, heading: str, back: str) -> HTMLResponse:
+    """A sheet refused as a whole: the page that names each bad row, in the reader's language."""
+    return render(
+        request,
+        "import_result.html",
+        status_code=422,
+        result=None,
+        problems=problem.lines(lang_of(request)),
+        heading=heading,
+        back=back,
+    )

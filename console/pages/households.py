@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import UploadFile
 
 from console import documents
 from console.pages.common import (
@@ -22,6 +21,8 @@ from console.pages.common import (
     actor_of,
     pdf_answer,
     pdf_bytes_answer,
+    refused_sheet_page,
+    uploaded_file,
     village_arg,
     villages_for,
 )
@@ -263,30 +264,19 @@ def household_form_routes(router: APIRouter, central: CentralRecord, people: Peo
     @router.post("/households/import", dependencies=[Depends(authz.needs(Action.EDIT_HOUSEHOLDS, authz.somewhere))])
     async def import_register(request: Request) -> Response:
         form = await checked_form(request, files=1)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise SyncError("invalid", detail="file: choose the register's Excel file")
+        upload = uploaded_file(form, "the register's Excel file")
         person = person_of(request)
         allowed = (
             None
             if may(person, Action.EDIT_HOUSEHOLDS)
             else [v["village_id"] for v in _editable_villages(central, person)]
         )
-        lang = lang_of(request)
         try:
             result = await run_in_threadpool(
                 with_upload, upload, lambda path: imports.import_households(central, path, allowed)
             )
         except ImportProblem as problem:
-            return render(
-                request,
-                "import_result.html",
-                status_code=422,
-                result=None,
-                problems=problem.lines(lang),
-                heading=N_("console.households.import"),
-                back="/households",
-            )
+            return refused_sheet_page(request, problem, N_("console.households.import"), "/households")
         await run_in_threadpool(
             people.changed,
             actor_of(request),

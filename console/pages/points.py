@@ -7,7 +7,6 @@ comes back as a page saying why (``refusal_page``), nothing changed.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
@@ -18,7 +17,15 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from console import documents
-from console.pages.common import Village, actor_of, pdf_answer, village_arg, villages_for
+from console.pages.common import (
+    Village,
+    actor_of,
+    pdf_answer,
+    refused_sheet_page,
+    uploaded_file,
+    village_arg,
+    villages_for,
+)
 from console.paper import Paper
 from console.web import back_to, checked_form, field, lang_of, person_of, render, safe_next
 from ledger import rulebook
@@ -129,26 +136,13 @@ def points_routes(router: APIRouter, central: CentralRecord, people: People, pap
     @router.post("/points/import", dependencies=[Depends(authz.needs(Action.RECORD_POINTS, authz.somewhere))])
     async def import_records(request: Request) -> Response:
         form = await checked_form(request, files=1)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise SyncError("invalid", detail="file: choose the score sheet")
+        upload = uploaded_file(form, "the score sheet")
         try:
-            made = await run_in_threadpool(
-                with_upload,
-                upload,
-                lambda path: {"made": awards.import_records(central, people, actor_of(request), path)},
+            records = await run_in_threadpool(
+                with_upload, upload, lambda path: awards.import_records(central, people, actor_of(request), path)
             )
         except ImportProblem as problem:
-            return render(
-                request,
-                "import_result.html",
-                status_code=422,
-                result=None,
-                problems=problem.lines(lang_of(request)),
-                heading=N_("console.points.import"),
-                back="/points",
-            )
-        records = made["made"]
+            return refused_sheet_page(request, problem, N_("console.points.import"), "/points")
         return back_to("/points", village=records[0].village_id if records else None, stage="recorded")
 
     @router.get("/points/{record_id}", dependencies=[Depends(authz.needs(Action.READ_VILLAGE, authz.record_path))])
@@ -415,9 +409,7 @@ def rules_routes(router: APIRouter, central: CentralRecord, people: People, pape
     @router.post("/rules/import", dependencies=[Depends(authz.needs(Action.RECORD_POINTS, authz.somewhere))])
     async def import_rules(request: Request) -> Response:
         form = await checked_form(request, files=1)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise SyncError("invalid", detail="file: choose the rules' Excel file")
+        upload = uploaded_file(form, "the rules' Excel file")
         village_id = field(form, "village_id", 32).upper() or None
         effective_from = field(form, "effective_from", 10)
         note = field(form, "note")
@@ -425,26 +417,16 @@ def rules_routes(router: APIRouter, central: CentralRecord, people: People, pape
             await run_in_threadpool(
                 with_upload,
                 upload,
-                lambda path: asdict(
-                    awards.import_rules(
-                        central,
-                        people,
-                        actor_of(request),
-                        path,
-                        village_id=village_id,
-                        effective_from=effective_from,
-                        note=note,
-                    )
+                lambda path: awards.import_rules(
+                    central,
+                    people,
+                    actor_of(request),
+                    path,
+                    village_id=village_id,
+                    effective_from=effective_from,
+                    note=note,
                 ),
             )
         except ImportProblem as problem:
-            return render(
-                request,
-                "import_result.html",
-                status_code=422,
-                result=None,
-                problems=problem.lines(lang_of(request)),
-                heading=N_("console.rules.import"),
-                back="/rules",
-            )
+            return refused_sheet_page(request, problem, N_("console.rules.import"), "/rules")
         return back_to("/rules", village=village_id)

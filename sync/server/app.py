@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi import Path as PathParam
@@ -584,7 +584,10 @@ def upload_name(filename: str | None) -> str:
     return name if name.strip(". ") else "upload"
 
 
-def with_upload(upload: StarletteUpload, work: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+Done = TypeVar("Done")
+
+
+def with_upload(upload: StarletteUpload, work: Callable[[Path], Done]) -> Done:
     """Save an uploaded sheet in a temporary folder (the readers want a path, the result names the file)."""
     name = upload_name(upload.filename)
     folder = Path(tempfile.mkdtemp(prefix="lovemart-upload-"))
