@@ -49,6 +49,5 @@ def overview_routes(router: APIRouter, central: CentralRecord) -> None:
             villages=villages_for(central, person, Action.READ_VILLAGE),
             village_id=village_id,
             period=period,
-            checks_overdue=awards.overdue_checks(central, village_id),
-            check_days=awards.check_days(central),
+            late_checks=awards.late_checks(central, village_id),
         )

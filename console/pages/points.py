@@ -81,7 +81,7 @@ def points_routes(router: APIRouter, central: CentralRecord, people: People, pap
             stages=list(wf.Stage),
             villages=villages_for(central, person, Action.READ_VILLAGE),
             can_record=may_somewhere(person, Action.RECORD_POINTS),
-            overdue=awards.overdue_checks(central, village_id),
+            overdue=awards.late_checks(central, village_id)[0],
         )
 
     @router.get("/points/new", dependencies=[Depends(authz.needs(Action.RECORD_POINTS, authz.somewhere))])

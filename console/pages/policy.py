@@ -30,16 +30,14 @@ POLICY_FIELDS = ("redeemable_floor", "base_points", "visitor_limit", "max_offlin
 def policy_routes(router: APIRouter, central: CentralRecord, people: People) -> None:
     @router.get("/policy", dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def policy_page(request: Request) -> Response:
-        notice_days, check_days = awards.workflow_settings(central)
+        workflow = awards.workflow_settings(central)
         return render(
             request,
             "policy.html",
             policy=township.policy_json(central),
             fields=POLICY_FIELDS,
-            notice_days=notice_days,
-            check_days=check_days,
+            workflow=workflow,
             stars=honours.star_thresholds(central),
-            village_issues=awards.village_issues_allowed(central),
         )
 
     @router.post("/policy/stars", dependencies=[Depends(authz.needs(Action.MANAGE_POLICY))])
@@ -62,9 +60,8 @@ def policy_routes(router: APIRouter, central: CentralRecord, people: People) -> 
             if not value.isdigit():
                 raise SyncError("invalid", detail=f"{name}: a whole number of days")
             days.append(int(value))
-        await run_in_threadpool(awards.set_workflow_days, central, people, actor_of(request), days[0], days[1])
-        allowed = field(form, "village_issues", 8) == "yes"
-        await run_in_threadpool(awards.set_village_issues, central, people, actor_of(request), allowed)
+        chosen = awards.WorkflowSettings(days[0], days[1], field(form, "village_issues", 8) == "yes")
+        await run_in_threadpool(awards.set_workflow_settings, central, people, actor_of(request), chosen)
         return back_to("/policy")
 
     @router.post("/policy", dependencies=[Depends(authz.needs(Action.MANAGE_POLICY))])

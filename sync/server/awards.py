@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
-from datetime import date, datetime
+from dataclasses import asdict, dataclass, replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,53 +52,49 @@ def _today(record: CentralRecord) -> str:
     return datetime.fromisoformat(record.now()).date().isoformat()
 
 
-def workflow_days(unit: CentralUnit) -> tuple[int, int]:
-    """(days a notice stays up, days within which a record should be checked): the township's or 5 and 7."""
+@dataclass(frozen=True)
+class WorkflowSettings:
+    """The township's choices for the workflow (policy page), kept in the central record's meta table."""
+
+    notice_days: int = wf.DEFAULT_NOTICE_DAYS  # how long a batch stays on public notice
+    check_days: int = wf.DEFAULT_CHECK_DAYS  # within how many days a record should be checked
+    village_issues: bool = False  # each village's review group may issue its own batches
+
+
+def settings_of(unit: CentralUnit) -> WorkflowSettings:
     notice = unit.ledger.meta(NOTICE_DAYS_KEY)
     check = unit.ledger.meta(CHECK_DAYS_KEY)
-    return (
+    return WorkflowSettings(
         int(notice) if notice and notice.isdigit() else wf.DEFAULT_NOTICE_DAYS,
         int(check) if check and check.isdigit() else wf.DEFAULT_CHECK_DAYS,
+        unit.ledger.meta(VILLAGE_ISSUES_KEY) == "yes",
     )
 
 
-def set_workflow_days(record: CentralRecord, people: People, actor: Actor, notice_days: int, check_days: int) -> None:
+def workflow_settings(record: CentralRecord) -> WorkflowSettings:
+    with record.store.read() as unit:
+        return settings_of(unit)
+
+
+def set_workflow_settings(record: CentralRecord, people: People, actor: Actor, chosen: WorkflowSettings) -> None:
+    """The township's workflow settings, all at once, logged with what they were."""
     _check(actor.person, Action.MANAGE_POLICY, None)
-    for value in (notice_days, check_days):
+    for value in (chosen.notice_days, chosen.check_days):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 60:
             raise LedgerError("workflow_days_invalid", days=value)
     with record.write() as unit:
-        before = workflow_days(unit)
-        unit.ledger.set_meta(NOTICE_DAYS_KEY, str(notice_days))
-        unit.ledger.set_meta(CHECK_DAYS_KEY, str(check_days))
-        people.log(unit, actor, "workflow.days", "policy", before, (notice_days, check_days))
-
-
-def village_issues(unit: CentralUnit) -> bool:
-    """Whether the township lets each village's review group issue its own batches (else the township does)."""
-    return unit.ledger.meta(VILLAGE_ISSUES_KEY) == "yes"
-
-
-def set_village_issues(record: CentralRecord, people: People, actor: Actor, allowed: bool) -> None:
-    _check(actor.person, Action.MANAGE_POLICY, None)
-    with record.write() as unit:
-        before = village_issues(unit)
-        unit.ledger.set_meta(VILLAGE_ISSUES_KEY, "yes" if allowed else "no")
-        people.log(unit, actor, "workflow.village_issues", "policy", before, allowed)
-
-
-def village_issues_allowed(record: CentralRecord) -> bool:
-    with record.store.read() as unit:
-        return village_issues(unit)
+        before = settings_of(unit)
+        unit.ledger.set_meta(NOTICE_DAYS_KEY, str(chosen.notice_days))
+        unit.ledger.set_meta(CHECK_DAYS_KEY, str(chosen.check_days))
+        unit.ledger.set_meta(VILLAGE_ISSUES_KEY, "yes" if chosen.village_issues else "no")
+        people.log(unit, actor, "workflow.settings", "policy", asdict(before), asdict(chosen))
 
 
 def may_issue(record: CentralRecord, person: Person, village_id: str) -> bool:
     """The township's administrators issue; a village's reviewers too when the township allows it."""
     if may(person, Action.POST_POINTS, Scope(village_id=village_id)):
         return True
-    with record.store.read() as unit:
-        allowed = village_issues(unit)
-    return allowed and may(person, Action.REVIEW_POINTS, Scope(village_id=village_id))
+    return workflow_settings(record).village_issues and may(person, Action.REVIEW_POINTS, Scope(village_id=village_id))
 
 
 # ----- the rules catalogue -------------------------------------------------------------------------------------
@@ -518,7 +514,7 @@ def publish_batch(record: CentralRecord, people: People, actor: Actor, batch_id:
     with record.write() as unit:
         batch = _batch(unit, batch_id)
         _check(actor.person, Action.REVIEW_POINTS, batch.village_id)
-        notice_days, _check_days = workflow_days(unit)
+        notice_days = settings_of(unit).notice_days
         after, published, steps = wf.publish(
             batch,
             unit.awards.records(batch_id=batch_id, limit=100_000),
@@ -582,7 +578,7 @@ def resolve_objection(
             raise SyncError("not_found", what=f"objection {objection_id}")
         current, item = _load(unit, objection.record_id)
         _check(actor.person, Action.REVIEW_POINTS, current.village_id)
-        notice_days, _check_days = workflow_days(unit)
+        notice_days = settings_of(unit).notice_days
         closed, after, step = wf.resolve(
             objection,
             current,
@@ -614,7 +610,8 @@ def issue_batch(record: CentralRecord, people: People, actor: Actor, batch_id: i
     with record.write() as unit:
         batch = _batch(unit, batch_id)
         allowed = may(actor.person, Action.POST_POINTS, Scope(village_id=batch.village_id)) or (
-            village_issues(unit) and may(actor.person, Action.REVIEW_POINTS, Scope(village_id=batch.village_id))
+            settings_of(unit).village_issues
+            and may(actor.person, Action.REVIEW_POINTS, Scope(village_id=batch.village_id))
         )
         if not allowed:
             raise SyncError("forbidden")
@@ -742,23 +739,13 @@ def record_detail(record: CentralRecord, person: Person, record_id: str) -> dict
         }
 
 
-def workflow_settings(record: CentralRecord) -> tuple[int, int]:
-    """(notice days, check days) as the township set them."""
+def late_checks(record: CentralRecord, village_id: str | None) -> tuple[int, int]:
+    """(records waiting for their check longer than the township allows, the days it allows): the overview's
+    flag."""
     with record.store.read() as unit:
-        return workflow_days(unit)
-
-
-def check_days(record: CentralRecord) -> int:
-    return workflow_settings(record)[1]
-
-
-def overdue_checks(record: CentralRecord, village_id: str | None) -> int:
-    """Records waiting for their check longer than the township allows (flagged on the overview)."""
-    with record.store.read() as unit:
-        _notice, check_days = workflow_days(unit)
-        limit = datetime.fromisoformat(record.now()).date().toordinal() - check_days
-        before = datetime.fromordinal(limit).date().isoformat()
-        return unit.awards.count_records(village_id, str(wf.Stage.RECORDED), before)
+        days = settings_of(unit).check_days
+        before = (datetime.fromisoformat(record.now()).date() - timedelta(days=days)).isoformat()
+        return unit.awards.count_records(village_id, str(wf.Stage.RECORDED), before), days
 
 
 def batches_of(record: CentralRecord, person: Person, village_id: str | None) -> list[wf.Batch]:
