@@ -9,11 +9,11 @@ by its row number (``ImportProblem``), as for the other imports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from ledger import reports
 from ledger.errors import ImportProblem, LedgerError
@@ -71,34 +71,72 @@ def read_rules(
 ) -> tuple[list[RuleItem], list[VillageChange]]:
     """The items (and, for a village, the changes to ``township_items``) of a rules sheet, or every row's
     problem at once."""
-    rows, header_row, columns = _header(read_rows(path))
-    items: list[RuleItem] = []
-    changes: list[VillageChange] = []
+    rows, header_row, columns = _header(
+        read_rows(path), COLUMNS, lambda found: "code" in found and bool({"name", "low", "off"} & found), "rules_header"
+    )
+    found = _each_row(rows, header_row, MAX_ROWS, lambda _row_no, cells: _row(cells, township_items), columns)
+    items = [f for f in found if isinstance(f, RuleItem)]
+    changes = [f for f in found if isinstance(f, VillageChange)]
+    return items, changes
+
+
+Parsed = TypeVar("Parsed")
+
+
+class _Cells:
+    """One data row's cells by column name (``None`` or "" where the sheet has no such column)."""
+
+    def __init__(self, values: Sequence[object], columns: Mapping[str, int]) -> None:
+        self.values, self.columns = values, columns
+
+    def raw(self, key: str) -> object:
+        index = self.columns.get(key)
+        return self.values[index] if index is not None and index < len(self.values) else None
+
+    def text(self, key: str) -> str:
+        """The cell as typed: Excel's 3.0 for a typed 3 reads "3"."""
+        value = self.raw(key)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return "" if value is None else str(value).strip()
+
+
+def _each_row(
+    rows: list[Row],
+    header_row: int,
+    limit: int,
+    parse: Callable[[int, _Cells], Parsed],
+    columns: Mapping[str, int],
+) -> list[Parsed]:
+    """Every non-blank row under the header parsed, or every row's problem at once (``ImportProblem``)."""
+    found: list[Parsed] = []
     problems: list[tuple[int | None, LedgerError]] = []
     for row_no, values in rows:
         if row_no <= header_row or is_blank(values):
             continue
-        if len(items) + len(changes) >= MAX_ROWS:
-            problems.append((row_no, LedgerError("rules_too_many_rows", limit=MAX_ROWS)))
+        if len(found) >= limit:
+            problems.append((row_no, LedgerError("rules_too_many_rows", limit=limit)))
             break
         try:
-            found = _row(values, columns, township_items)
+            found.append(parse(row_no, _Cells(values, columns)))
         except LedgerError as error:
             problems.append((row_no, error))
-            continue
-        if isinstance(found, RuleItem):
-            items.append(found)
-        else:
-            changes.append(found)
-    if not problems and not items and not changes:
+    if not problems and not found:
         problems.append((header_row, LedgerError("import_no_rows")))
     if problems:
-        raise ImportProblem(problems)
-    return items, changes
+        raise ImportProblem(problems[:100])
+    return found
 
 
-def _header(sheets: list[list[Row]]) -> tuple[list[Row], int, dict[str, int]]:
-    names = {normalise(alias): key for key, aliases in COLUMNS.items() for alias in aliases}
+def _header(
+    sheets: list[list[Row]],
+    known: Mapping[str, tuple[str, ...]],
+    usable: Callable[[set[str]], bool],
+    refusal: str,
+) -> tuple[list[Row], int, dict[str, int]]:
+    """The first sheet with a header row among its first rows whose columns (named as ``known`` names them)
+    are ``usable``: that sheet, the header's row number and each column's index; else ``refusal``."""
+    names = {normalise(alias): key for key, aliases in known.items() for alias in aliases}
     for sheet in sheets:
         for row_no, values in sheet[:HEADER_SEARCH_ROWS]:
             columns: dict[str, int] = {}
@@ -106,21 +144,13 @@ def _header(sheets: list[list[Row]]) -> tuple[list[Row], int, dict[str, int]]:
                 key = names.get(normalise(value))
                 if key is not None and key not in columns:
                     columns[key] = index
-            if "code" in columns and ("name" in columns or "low" in columns or "off" in columns):
+            if usable(set(columns)):
                 return sheet, row_no, columns
-    raise ImportProblem([(1, LedgerError("rules_header"))])
+    raise ImportProblem([(1, LedgerError(refusal))])
 
 
-def _row(
-    values: Sequence[object], columns: Mapping[str, int], township_items: Mapping[str, RuleItem] | None
-) -> RuleItem | VillageChange:
-    def cell(key: str) -> str:
-        index = columns.get(key)
-        value = values[index] if index is not None and index < len(values) else None
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return "" if value is None else str(value).strip()
-
+def _row(cells: _Cells, township_items: Mapping[str, RuleItem] | None) -> RuleItem | VillageChange:
+    cell = cells.text
     code = cell("code").upper()
     if not code:
         raise LedgerError("rules_no_code")
@@ -239,52 +269,17 @@ class ScoreRow:
 
 def read_score_sheet(path: Path) -> list[ScoreRow]:
     """The rows of a score sheet, each as typed; every row that cannot even be read is named at once."""
-    sheets = read_rows(path)
-    names = {normalise(alias): key for key, aliases in SCORE_COLUMNS.items() for alias in aliases}
-    for sheet in sheets:
-        for header_row, values in sheet[:HEADER_SEARCH_ROWS]:
-            columns: dict[str, int] = {}
-            for index, value in enumerate(values):
-                key = names.get(normalise(value))
-                if key is not None and key not in columns:
-                    columns[key] = index
-            if {"household_id", "item_code", "points"} <= set(columns):
-                return _score_rows(sheet, header_row, columns)
-    raise ImportProblem([(1, LedgerError("score_sheet_header"))])
+    sheet, header_row, columns = _header(
+        read_rows(path),
+        SCORE_COLUMNS,
+        lambda found: {"household_id", "item_code", "points"} <= found,
+        "score_sheet_header",
+    )
+    return _each_row(sheet, header_row, MAX_SCORE_ROWS, _score_row, columns)
 
 
-def _score_rows(sheet: list[Row], header_row: int, columns: Mapping[str, int]) -> list[ScoreRow]:
-    found: list[ScoreRow] = []
-    problems: list[tuple[int | None, LedgerError]] = []
-    for row_no, values in sheet:
-        if row_no <= header_row or is_blank(values):
-            continue
-        if len(found) >= MAX_SCORE_ROWS:
-            problems.append((row_no, LedgerError("rules_too_many_rows", limit=MAX_SCORE_ROWS)))
-            break
-
-        def cell(key: str, values: Sequence[object] = values) -> object:
-            index = columns.get(key)
-            return values[index] if index is not None and index < len(values) else None
-
-        try:
-            found.append(_score_row(row_no, cell))
-        except LedgerError as error:
-            problems.append((row_no, error))
-    if not problems and not found:
-        problems.append((header_row, LedgerError("import_no_rows")))
-    if problems:
-        raise ImportProblem(problems[:100])
-    return found
-
-
-def _score_row(row_no: int, cell: Any) -> ScoreRow:
-    def said(key: str) -> str:
-        value = cell(key)
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return "" if value is None else str(value).strip()
-
+def _score_row(row_no: int, cells: _Cells) -> ScoreRow:
+    said, cell = cells.text, cells.raw
     household_id = said("household_id").upper()
     if not household_id:
         raise LedgerError("import_no_household")
