@@ -146,7 +146,7 @@ _IMPORT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "lovemart:points-import")
 AWARD = "award"
 DEDUCT = "deduct"
 
-# Column names accepted in the header row, compared after ``_normalise``.
+# Column names accepted in the header row, compared after ``normalise``.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "household_id": ("户号", "户编号", "household_id", "household"),
     "points": ("分值", "积分", "分数", "points"),
@@ -262,15 +262,6 @@ def read_rows(path: Path) -> list[list[Row]]:
     return _read_sheets(path, _read_bytes(path))
 
 
-def normalise(value: object) -> str:
-    """A cell as compared with column names and words: trimmed, lower case, without spaces."""
-    return _normalise(value)
-
-
-def is_blank(values: Sequence[object]) -> bool:
-    return _is_blank(values)
-
-
 def _unreadable(path: Path, detail: str | Message) -> LedgerError:
     return LedgerError("import_unreadable", path=str(path), detail=detail)
 
@@ -342,7 +333,8 @@ def _read_csv(path: Path, data: bytes) -> list[Row]:
         raise _unreadable(path, str(exc)) from exc
 
 
-def _normalise(value: object) -> str:
+def normalise(value: object) -> str:
+    """A cell as compared with column names and words: trimmed, lower case, without spaces."""
     text = "" if value is None else str(value)
     return "".join(ch for ch in text.strip().lower() if ch not in " _\u3000\ufeff")
 
@@ -365,7 +357,7 @@ def _columns(values: Sequence[object]) -> dict[str, int]:
     names = {alias.replace("_", ""): key for key, aliases in COLUMNS.items() for alias in aliases}
     found: dict[str, int] = {}
     for index, value in enumerate(values):
-        key = names.get(_normalise(value))
+        key = names.get(normalise(value))
         if key is not None and key not in found:
             found[key] = index
     return found
@@ -376,7 +368,7 @@ def _repeated_columns(values: Sequence[object]) -> list[Message]:
     seen: set[str] = set()
     repeated = []
     for value in values:
-        key = names.get(_normalise(value))
+        key = names.get(normalise(value))
         if key is not None:
             if key in seen:
                 repeated.append(COLUMN_LABELS[key])
@@ -384,7 +376,7 @@ def _repeated_columns(values: Sequence[object]) -> list[Message]:
     return repeated
 
 
-def _is_blank(values: Sequence[object]) -> bool:
+def is_blank(values: Sequence[object]) -> bool:
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
 
 
@@ -414,7 +406,7 @@ def _validate(sheets: list[list[Row]], unit: LedgerUnit) -> list[_Entry]:
 def _locate_header(sheets: list[list[Row]]) -> tuple[list[Row], int, dict[str, int]]:
     """The first sheet with a usable header, its non-blank rows, the header's row number and columns."""
     for sheet in sheets:
-        rows = [(n, v) for n, v in sheet if not _is_blank(v)]
+        rows = [(n, v) for n, v in sheet if not is_blank(v)]
         found = _find_header(rows)
         if found is None:
             continue
@@ -426,7 +418,7 @@ def _locate_header(sheets: list[list[Row]]) -> tuple[list[Row], int, dict[str, i
         if problems:
             raise ImportProblem(problems)
         return rows, header_row, columns
-    first_no, first_values = next(((n, v) for sheet in sheets for n, v in sheet if not _is_blank(v)), (1, ()))
+    first_no, first_values = next(((n, v) for sheet in sheets for n, v in sheet if not is_blank(v)), (1, ()))
     columns = _columns(first_values)
     missing = Listing.of(COLUMN_LABELS[c] for c in REQUIRED_COLUMNS if c not in columns)
     raise ImportProblem([_problem(first_no, "import_header", missing=missing)])
@@ -459,8 +451,8 @@ def _check_row(
             problems.append(_problem(row_no, "household_unknown", household_id=household_id))
 
     raw_kind = cell("kind")
-    kind = None if _is_blank((raw_kind,)) else KINDS.get(_normalise(raw_kind))
-    if kind is None and not _is_blank((raw_kind,)):
+    kind = None if is_blank((raw_kind,)) else KINDS.get(normalise(raw_kind))
+    if kind is None and not is_blank((raw_kind,)):
         problems.append(_problem(row_no, "import_bad_kind", value=str(raw_kind).strip()))
 
     raw_points = cell("points")
@@ -472,7 +464,7 @@ def _check_row(
         problems.append(_problem(row_no, "import_sign_conflict", value=shown))
 
     raw_reason = cell("reason")
-    reason = "" if _is_blank((raw_reason,)) else str(raw_reason).strip()
+    reason = "" if is_blank((raw_reason,)) else str(raw_reason).strip()
     if not reason:
         problems.append(_problem(row_no, "reason_required"))
 

@@ -27,10 +27,9 @@ from ledger.spreadsheets import (
     MAX_LISTED_PROBLEMS,
     Row,
     _household_text,
-    _is_blank,
-    _normalise,
-    _read_bytes,
-    _read_sheets,
+    is_blank,
+    normalise,
+    read_rows,
 )
 from ledger.storage.central import CentralUnit
 from sync.server.record import CentralRecord
@@ -61,14 +60,14 @@ _MEMBER = re.compile(r"^\s*([^()（）]+?)\s*(?:[(（]\s*([^()（）]*?)\s*[)）
 
 
 def _aliases() -> dict[str, str]:
-    return {_normalise(alias): key for key, aliases in COLUMNS.items() for alias in aliases}
+    return {normalise(alias): key for key, aliases in COLUMNS.items() for alias in aliases}
 
 
 def _columns(values: Sequence[object]) -> dict[str, int]:
     names = _aliases()
     found: dict[str, int] = {}
     for index, value in enumerate(values):
-        key = names.get(_normalise(value))
+        key = names.get(normalise(value))
         if key is not None and key not in found:
             found[key] = index
     return found
@@ -76,14 +75,14 @@ def _columns(values: Sequence[object]) -> dict[str, int]:
 
 def _locate(sheets: list[list[Row]]) -> tuple[list[Row], int, dict[str, int]]:
     for sheet in sheets:
-        rows = [(n, v) for n, v in sheet if not _is_blank(v)]
+        rows = [(n, v) for n, v in sheet if not is_blank(v)]
         for row_no, values in rows[:HEADER_SEARCH_ROWS]:
             columns = _columns(values)
             if "household_id" in columns and "head_name" in columns:
                 if "village" not in columns:
                     raise ImportProblem([(row_no, _header_problem(["village"]))])
                 return rows, row_no, columns
-    first_no, first = next(((n, v) for sheet in sheets for n, v in sheet if not _is_blank(v)), (1, ()))
+    first_no, first = next(((n, v) for sheet in sheets for n, v in sheet if not is_blank(v)), (1, ()))
     missing = [c for c in REQUIRED if c not in _columns(first)]
     raise ImportProblem([(first_no, _header_problem(missing))])
 
@@ -185,7 +184,7 @@ def import_households(record: CentralRecord, path: Path, villages: Collection[st
     of a household that lives in one, is a problem of that row like any other.
     """
     path = Path(path)
-    sheets = _read_sheets(path, _read_bytes(path))
+    sheets = read_rows(path)
     rows, header_row, columns = _locate(sheets)
     with record.write() as unit:
         entries, problems = _check_rows(unit, rows, header_row, columns, villages)
