@@ -72,7 +72,10 @@ def read_rules(
     """The items (and, for a village, the changes to ``township_items``) of a rules sheet, or every row's
     problem at once."""
     rows, header_row, columns = _header(
-        read_rows(path), COLUMNS, lambda found: "code" in found and bool({"name", "low", "off"} & found), "rules_header"
+        read_rows(path),
+        COLUMNS,
+        lambda found: "code" in found and bool({"name", "low", "off"} & found),
+        N_("rules_header"),
     )
     found = _each_row(rows, header_row, MAX_ROWS, lambda _row_no, cells: _row(cells, township_items), columns)
     items = [f for f in found if isinstance(f, RuleItem)]
@@ -273,7 +276,7 @@ def read_score_sheet(path: Path) -> list[ScoreRow]:
         read_rows(path),
         SCORE_COLUMNS,
         lambda found: {"household_id", "item_code", "points"} <= found,
-        "score_sheet_header",
+        N_("score_sheet_header"),
     )
     return _each_row(sheet, header_row, MAX_SCORE_ROWS, _score_row, columns)
 
