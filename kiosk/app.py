@@ -7,7 +7,9 @@ What it wires, and why here:
   UI thread. The lookup is done right there: on a shop ledger it is about 5 ms (one read unit, measured
   on 5,000 households), far less than the frame it feeds, and a worker hop would add a frame of latency.
 - The ranking ranks every household of the village (about 200 ms on 5,000 households), so it is read on a
-  ``ui.background`` worker at start and every ``ranking_refresh_s``; the shelf (a few ms) is read again
+  ``ui.background`` worker at start and every ``ranking_refresh_s``, with the village's board (rules and
+  notices, ``ledger.board``); the idle screen's panel turns from the ranking to each current notice every
+  ``board_turn_s``. The shelf (a few ms) is read again
   each time the kiosk returns to idle, so stock the POS just sold is not shown as available.
 - The household screen is drawn in three frames: name and figures first, then the ten movements, then
   the goods. Every text is a texture to render (about a millisecond each on a software-GL kiosk, some
@@ -38,6 +40,7 @@ from kivy.properties import NumericProperty, StringProperty
 from kiosk.access import ManagerAccess
 from kiosk.presenter import ErrorKind, KioskPresenter
 from kiosk.sources import Ranking
+from ledger.board import VillageBoard
 from ui.app import KitApp
 from ui.background import run_in_background
 from ui.lockdown import LockdownMixin
@@ -76,6 +79,7 @@ class KioskSettings:
     error_timeout_s: float = 8.0
     maintenance_timeout_s: float = 60.0
     ranking_refresh_s: float = 300.0
+    board_turn_s: float = 15.0  # the idle panel turns from the ranking to each notice (公示) and back
     speak_automatically: bool = False
     lockdown: bool = True
     fullscreen: bool = True
@@ -123,6 +127,7 @@ class KioskApp(LockdownMixin, KitApp):
         self._wedge_binding: WedgeBinding | None = None
         self._timer: Any = None
         self._ranking_event: Any = None
+        self._turn_event: Any = None
         self._ranking_task: Any = None
         self._fill_events: list[Any] = []
         self._scans = 0  # scans seen; a lookup that comes back after a newer scan or a reset is dropped
@@ -139,6 +144,7 @@ class KioskApp(LockdownMixin, KitApp):
         from kiosk.screens.household import KioskHouseholdScreen
         from kiosk.screens.idle import KioskIdleScreen
         from kiosk.screens.maintenance import KioskMaintenanceScreen
+        from kiosk.screens.rules import KioskRulesScreen
         from kiosk.screens.widgets import KioskRoot
 
         load_kv()
@@ -151,7 +157,15 @@ class KioskApp(LockdownMixin, KitApp):
         self.household_screen = KioskHouseholdScreen(name="household")
         self.error_screen = KioskErrorScreen(name="error")
         self.maintenance_screen = KioskMaintenanceScreen(name="maintenance")
-        for screen in (self.idle_screen, self.household_screen, self.error_screen, self.maintenance_screen):
+        self.rules_screen = KioskRulesScreen(name="rules")
+        screens = (
+            self.idle_screen,
+            self.household_screen,
+            self.rules_screen,
+            self.error_screen,
+            self.maintenance_screen,
+        )
+        for screen in screens:
             manager.add_widget(screen)
         self.screens = manager
         root = KioskRoot()
@@ -186,6 +200,8 @@ class KioskApp(LockdownMixin, KitApp):
             self._ranking_event = Clock.schedule_interval(
                 lambda _dt: self.reload_ranking(), self.settings.ranking_refresh_s
             )
+        if self.settings.board_turn_s > 0:
+            self._turn_event = Clock.schedule_interval(lambda _dt: self.turn_board(), self.settings.board_turn_s)
         if self.freeze_gc:
             # Everything built so far lives as long as the kiosk: keep the collector from scanning it again.
             Clock.schedule_once(lambda _dt: gc.freeze(), 0)
@@ -201,8 +217,9 @@ class KioskApp(LockdownMixin, KitApp):
         if self._wedge_binding is not None:
             self._wedge_binding.detach()
             self._wedge_binding = None
-        if self._ranking_event is not None:
-            self._ranking_event.cancel()
+        for event in (self._ranking_event, self._turn_event):
+            if event is not None:
+                event.cancel()
         if self._ranking_task is not None:
             self._ranking_task.cancel()
         self._cancel_timer()
@@ -347,6 +364,8 @@ class KioskApp(LockdownMixin, KitApp):
                 self.error_screen.show(error, self.presenter.tr("kiosk.error_back", seconds=seconds))
         elif self.screen == "idle":
             self.idle_screen.show(self.presenter.idle_view())
+        elif self.screen == "rules":
+            self.rules_screen.show(self.presenter.rules_view())
 
     def on_lang(self, instance: object, lang: str) -> None:
         super().on_lang(instance, lang)
@@ -368,15 +387,35 @@ class KioskApp(LockdownMixin, KitApp):
         if self._ranking_task is not None and not self._ranking_task.future.done():
             return  # the last one is still reading
 
-        def done(ranking: Ranking) -> None:
-            self.presenter.set_ranking(ranking)
+        presenter = self.presenter
+
+        def fetch() -> tuple[Ranking, VillageBoard]:
+            return presenter.fetch_ranking(), presenter.fetch_board()
+
+        def done(found: tuple[Ranking, VillageBoard]) -> None:
+            presenter.set_ranking(found[0])
+            presenter.set_board(found[1])
             if self.screen == "idle":
-                self.idle_screen.show(self.presenter.idle_view())
+                self.idle_screen.show(presenter.idle_view())
 
         def failed(error: Exception) -> None:
             log.error("kiosk: could not read the ranking: %r", error)
 
-        self._ranking_task = run_in_background(self.presenter.fetch_ranking, on_done=done, on_error=failed)
+        self._ranking_task = run_in_background(fetch, on_done=done, on_error=failed)
+
+    def turn_board(self) -> None:
+        """Turn the idle panel to the next notice (or back to the ranking); only while idle shows."""
+        if self.screen == "idle" and self.presenter.rotate():
+            self.idle_screen.show(self.presenter.idle_view())
+
+    # ------------------------------------------------------------ 怎样得积分
+
+    def show_rules(self) -> None:
+        """The rules in large print (the idle screen's button); back to idle on 返回 or after ``timeout_s``."""
+        self._forget_household()
+        self.rules_screen.show(self.presenter.rules_view())
+        self._switch("rules")
+        self._restart_timer(self.settings.timeout_s)
 
     # ------------------------------------------------------------ timeouts and activity
 
@@ -396,7 +435,7 @@ class KioskApp(LockdownMixin, KitApp):
 
     def _activity(self) -> None:
         """A touch: someone is reading the household screen (or typing a PIN), so give them the full time."""
-        if self.screen == "household":
+        if self.screen in ("household", "rules"):
             self._restart_timer(self.settings.timeout_s)
         elif self.screen == "maintenance":
             self._restart_timer(self.settings.maintenance_timeout_s)

@@ -21,6 +21,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from kiosk.sources import Freshness, GoodsOffer, HouseholdFacts, KioskSource, Ranking, Shelf
+from ledger import rulebook
+from ledger.board import EMPTY_BOARD, Notice, NoticeLine, VillageBoard
 from ledger.errors import LedgerError
 from ledger.messages import DEFAULT_LANG, N_, pick_language, text
 
@@ -91,6 +93,11 @@ class IdleView:
     ranking_title: str
     ranking: tuple[RankLine, ...]
     ranking_empty: str  # shown instead of the list when it is empty, else ""
+    # The panel beside the invitation shows the ranking and each current notice (公示) in turn.
+    panel: Literal["ranking", "notice"]
+    notice_title: str  # "第 2 批公示" while a notice shows, else ""
+    notice_window: str  # its window and where to object
+    notice: tuple[MovementLine, ...]  # its lines: "张三  庭院整洁", the reason under it, the points
     goods: tuple[GoodsLine, ...]
     goods_empty: str
     shop: str
@@ -110,6 +117,27 @@ class HouseholdView:
     affordable_note: str  # "not enough for anything" or "N more", else ""
     freshness: str
     speech: str
+    on_notice_title: str = ""  # "公示中的积分" when the household has items on a current notice, else ""
+    on_notice: tuple[str, ...] = ()  # one line per item: "第2批：庭院整洁 +5（公示至12月10日）"
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    name: str
+    value: str  # "+1～+10", or "清零" for a zero-tolerance item
+    heading: bool = False  # a class of items (基础分, 评议分, ...): a band, not a line
+    penalty: bool = False  # points taken away (drawn in red, the sign says it too)
+
+
+@dataclass(frozen=True)
+class RulesView:
+    """怎样得积分: the rules that apply to this village, in large print."""
+
+    title: str
+    subtitle: str
+    lines: tuple[RuleLine, ...]
+    empty: str  # shown when the township has sent no rules yet, else ""
+    as_of: str  # when the township sent them
 
 
 @dataclass(frozen=True)
@@ -153,6 +181,8 @@ class KioskPresenter:
         self._facts: HouseholdFacts | None = None
         self._error: tuple[ErrorKind, dict[str, Any]] | None = None
         self._camera = "ready"
+        self._board: VillageBoard = EMPTY_BOARD
+        self._panel = 0  # 0: the ranking; n: the n-th notice shown today (see ``rotate``)
 
     # ------------------------------------------------------------ language
 
@@ -199,6 +229,24 @@ class KioskPresenter:
     def refresh_ranking(self) -> None:
         self.set_ranking(self.fetch_ranking())
 
+    def fetch_board(self) -> VillageBoard:
+        """Read the village's rules and notices (off the UI thread, like the ranking). Changes no state."""
+        return self.source.board()
+
+    def set_board(self, board: VillageBoard) -> None:
+        self._board = board
+
+    def _notices(self) -> tuple[Notice, ...]:
+        return self._board.notices_on(self.clock().date())
+
+    def rotate(self) -> bool:
+        """Show the next panel: the ranking, then each notice shown today, then the ranking again. True when
+        what shows changed (there is a notice to turn to, or the last one went)."""
+        panels = 1 + len(self._notices())
+        before = self._panel
+        self._panel = (self._panel + 1) % panels
+        return panels > 1 or before != self._panel
+
     def refresh_shelf(self) -> None:
         """Read the goods on offer again (a few ms); a failure keeps the last shelf and is logged."""
         try:
@@ -213,12 +261,23 @@ class KioskPresenter:
         goods = shelf.goods if shelf else ()
         title = self.tr("kiosk.ranking_title", village=ranking.village_name if ranking else "").strip()
         freshness = shelf.freshness if shelf else (ranking.freshness if ranking else None)
+        notices = self._notices()
+        if self._panel > len(notices):  # a notice went since the last turn
+            self._panel = 0
+        notice = notices[self._panel - 1] if self._panel else None
         return IdleView(
             ranking_title=title,
             ranking=tuple(
                 RankLine(str(e.rank), e.name, self.tr("kiosk.ranking_points", points=e.earned)) for e in entries
             ),
             ranking_empty="" if entries else self.tr("kiosk.ranking_empty"),
+            panel="notice" if notice else "ranking",
+            notice_title=self.tr("kiosk.notice_title", number=notice.number) if notice else "",
+            notice_window=self._window(notice) if notice else "",
+            notice=tuple(
+                MovementLine(line.reason, f"{line.name}  {line.item}", self._points(line), line.points > 0)
+                for line in (notice.lines if notice else ())
+            ),
             goods=tuple(self._goods_line(g) for g in goods),
             goods_empty="" if goods else self.tr("kiosk.goods_empty"),
             shop=shelf.shop_name if shelf else "",
@@ -285,6 +344,7 @@ class KioskPresenter:
         affordable = [g for g in facts.goods if 0 < g.points <= facts.redeemable and g.on_hand > 0]
         affordable.sort(key=lambda g: (-g.points, g.name, g.sku))  # the big things first: rice, oil
         shown = affordable[: max(0, self.affordable_shown)]
+        mine = self._board.lines_of(facts.household_id, self.clock().date())
         if not affordable:
             note = self.tr("kiosk.affordable_none")
         elif len(affordable) > len(shown):
@@ -305,6 +365,36 @@ class KioskPresenter:
             affordable_note=note,
             freshness=self.freshness_text(facts.freshness),
             speech=self.speech() or "",
+            on_notice_title=self.tr("kiosk.on_notice_title") if mine else "",
+            on_notice=tuple(
+                self.tr(
+                    "kiosk.on_notice_line",
+                    number=notice.number,
+                    item=line.item,
+                    points=self._points(line),
+                    last=self._day(notice.window_until),
+                )
+                for notice, line in mine
+            ),
+        )
+
+    def rules_view(self) -> RulesView:
+        """The rules in force for the village, by class in the township's order, with their values."""
+        lines: list[RuleLine] = []
+        category = None
+        for rule in self._board.rules:
+            if rule.category != category:
+                category = rule.category
+                lines.append(RuleLine(rule.category, "", heading=True))
+            value = self.tr("kiosk.rule_clears") if rule.zero_tolerance else rulebook.value_text(rule)
+            lines.append(RuleLine(rule.name, value, penalty=rule.direction is rulebook.Direction.PENALTY))
+        village = self._ranking.village_name if self._ranking else ""
+        return RulesView(
+            title=self.tr("kiosk.rules_title"),
+            subtitle=self.tr("kiosk.rules_subtitle", village=village).strip() if village else "",
+            lines=tuple(lines),
+            empty="" if lines else self.tr("kiosk.rules_empty"),
+            as_of=self.tr("kiosk.rules_as_of", when=self._when(self._board.made_at)) if self._board.made_at else "",
         )
 
     def error_view(self) -> ErrorView | None:
@@ -349,6 +439,22 @@ class KioskPresenter:
         if moment.year == self.clock().year:
             return self.tr("kiosk.date", when=moment)
         return self.tr("kiosk.date_year", when=moment)
+
+    def _day(self, iso_day: str) -> str:
+        """An ISO date as a short date ("12月10日")."""
+        try:
+            return self._date(datetime.fromisoformat(iso_day).strftime("%Y-%m-%d %H:%M"))
+        except ValueError:
+            return iso_day
+
+    def _window(self, notice: Notice) -> str:
+        first, last = self._day(notice.window_from), self._day(notice.window_until)
+        if notice.open_on(self.clock().date()):
+            return self.tr("kiosk.notice_window", first=first, last=last)
+        return self.tr("kiosk.notice_closed", last=last)
+
+    def _points(self, line: NoticeLine) -> str:
+        return self.tr("kiosk.rule_clears") if line.zero_tolerance else _signed(line.points)
 
     def _goods_line(self, offer: GoodsOffer) -> GoodsLine:
         return GoodsLine(

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from ledger import reports, services
+from ledger.board import VillageBoard, stored_board
 from ledger.history import Movement, describe
 from ledger.model import HouseholdStatus
 from ledger.ports import LedgerStore, LedgerUnit
@@ -99,6 +100,9 @@ class KioskSource(Protocol):
     a shop ledger), so the app asks for it off the UI thread and only now and then; ``shelf`` and
     ``household`` are a few milliseconds and are asked for on every visit.
 
+    ``board`` is the village's rules and notices (公示) as the township last sent them (``ledger.board``);
+    an empty board when none came yet.
+
     ``household`` raises ``ledger.errors.LedgerError`` for a code that is malformed, forged, unknown or
     revoked (codes ``passbook_malformed``, ``passbook_forged``, ``passbook_unknown``, ``passbook_revoked``).
     """
@@ -108,6 +112,8 @@ class KioskSource(Protocol):
     def shelf(self) -> Shelf: ...
 
     def household(self, code: str) -> HouseholdFacts: ...
+
+    def board(self) -> VillageBoard: ...
 
 
 def _offers(unit: LedgerUnit) -> tuple[GoodsOffer, ...]:
@@ -155,6 +161,10 @@ class LocalSource:
         with self.store.read() as unit:
             _village_id, shop_name = self._village_and_shop(unit)
             return Shelf(shop_name, _offers(unit), self._freshness(unit))
+
+    def board(self) -> VillageBoard:
+        with self.store.read() as unit:
+            return stored_board(unit)
 
     def household(self, code: str) -> HouseholdFacts:
         with self.store.read() as unit:

@@ -3,7 +3,8 @@
 ``RemoteKioskSource`` is a ``kiosk.sources.KioskSource`` over the central record's read-only kiosk
 endpoints (docs/sync.md, "Kiosk away from the shop"):
 
-- ``GET /v1/kiosk/board?village=V&size=N``: the village's public ranking and the goods on offer at its shop;
+- ``GET /v1/kiosk/board?village=V&size=N``: the village's public ranking and the goods on offer at its shop,
+  and with the ranking (``size`` > 0) the village's rules and notices (``ledger.board``);
 - ``POST /v1/kiosk/balance`` ``{"code": C, "village": V}``: one passbook's figures, its recent movements and
   the shelf. The code goes in the body, never the URL, which access logs and proxies keep.
 
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from kiosk.sources import Freshness, GoodsOffer, HouseholdFacts, RankEntry, Ranking, Shelf
+from ledger.board import EMPTY_BOARD, VillageBoard
 from ledger.errors import DeviceFault, LedgerError
 from ledger.history import Movement
 from ledger.messages import Said
@@ -108,6 +110,7 @@ class RemoteKioskSource:
         self.clock = clock
         self.lang = lang
         self._shelf: Shelf | None = None
+        self._notices: VillageBoard = EMPTY_BOARD
         self._shelf_at = 0.0
         self._down_until = 0.0
 
@@ -154,6 +157,8 @@ class RemoteKioskSource:
         params = {"village": self.village_id, "size": max(0, size)}
         board = self._fetch(KioskBoard, "GET", "/v1/kiosk/board", params=params)
         self._remember_shelf(board)
+        if board.notice_board is not None:  # sent with the ranking (a server older than it sends none)
+            self._notices = board.notice_board.board()
         return board
 
     def _remember_shelf(self, reply: KioskShelf) -> Shelf:
@@ -173,6 +178,10 @@ class RemoteKioskSource:
         board = self._board(size)
         entries = tuple(RankEntry(r.rank, r.household_id, r.name, r.earned_cycle) for r in board.ranking)
         return Ranking(board.village.name, entries, self._freshness(board))
+
+    def board(self) -> VillageBoard:
+        """The village's rules and notices as they came with the last ranking (``ranking`` fetches them)."""
+        return self._notices
 
     def shelf(self) -> Shelf:
         now = self.clock()

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from sync.protocol import bad_text
+from sync.protocol import VillageBoardWire, bad_text
 
 
 def _storable(value: str) -> str:
@@ -171,6 +171,7 @@ class KioskBoard(KioskShelf):
 
     village: KioskVillage
     ranking: list[KioskRankLine]
+    notice_board: VillageBoardWire | None = None  # with the ranking only; a server older than it sends none
 
 
 class KioskMovement(BaseModel):

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger import services
+from ledger.board import store_board
 from ledger.ports import LedgerStore
 from sync import protocol
 from sync.apply import apply_page, pull_cursor
@@ -169,6 +170,8 @@ def import_reply(
         applied = apply_page(store, page.changes, page.next)  # joins this unit
         if not page.more:
             unit.set_meta(LAST_SYNCED_KEY, _synced_at(reply.created_at, clock))
+        if reply.board is not None:
+            store_board(unit, reply.board.board())
     return Imported(
         acked,
         reply.exceptions,

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from ledger import services
+from ledger.board import VillageBoard, store_board
 from ledger.errors import LedgerError
 from ledger.messages import Said, Spoken, text
 from ledger.model import Policy, Shop, Township, Transaction, Village
@@ -268,9 +269,12 @@ class SyncClient:
         try:
             pushed = self.push()
             pulled = self.pull()
+            board = self.fetch_board()
             when = services.timestamp(self.clock)
             with self.store.write() as unit:
                 unit.set_meta(LAST_SYNCED_KEY, when)
+                if board is not None:
+                    store_board(unit, board)
                 if unit.meta(ERROR_KEY):
                     unit.set_meta(ERROR_KEY, "")
             self._unrecorded_error = None
@@ -414,6 +418,16 @@ class SyncClient:
                     )
                 cursor = applied.cursor
                 page = ahead.result()
+
+    def fetch_board(self) -> VillageBoard | None:
+        """The village's rules and notices for the kiosk (``ledger.board``); None from a township server
+        older than the board, which a shop syncs with all the same."""
+        try:
+            return self._call(protocol.VillageBoardWire, "/v1/board").board()
+        except SyncError as error:
+            if error.code == "not_found":
+                return None
+            raise
 
     def _page(self, after: int) -> Page:
         reply = self._call(protocol.PullReply, "/v1/pull", params={"after": after, "limit": protocol.PULL_PAGE})

@@ -45,6 +45,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict  # pydantic needs this one's TypedDict before Python 3.12
 
+from ledger.board import VillageBoard, board_of
 from ledger.model import (
     POINTS,
     Household,
@@ -774,6 +775,55 @@ def master_from_wire(kind: str, data: Any) -> MasterRecord:
     return master_of(kind, checked)
 
 
+# ----- the village's notice board (``GET /v1/board``, and in reply bundles) ----------------------------------
+# Shown at the kiosk, never counted (``ledger.board``): it travels beside the change log, replaced whole.
+
+DayText = Annotated[str, _STRICT, _length(10), _STORABLE]  # an ISO date, or "" when not known
+MAX_BOARD_RULES = 2000
+MAX_BOARD_NOTICES = 50
+MAX_NOTICE_LINES = 20_000
+
+
+class BoardRuleWire(BaseModel):
+    code: Annotated[str, _STRICT, _length(16, 1), _STORABLE]
+    name: NameText
+    category: NameText
+    direction: Literal["reward", "penalty"]
+    low: Setting
+    high: Setting
+    zero_tolerance: Annotated[bool, _STRICT] = False
+    local: Annotated[bool, _STRICT] = False
+
+
+class NoticeLineWire(BaseModel):
+    household_id: DeviceId
+    name: PersonText
+    item: NameText
+    points: Amount
+    reason: Annotated[str, _STRICT, _length(500), _STORABLE] = ""
+    zero_tolerance: Annotated[bool, _STRICT] = False
+
+
+class NoticeWire(BaseModel):
+    number: Seq
+    village: NameText = ""
+    window_from: DayText = ""
+    window_until: DayText = ""
+    lines: Annotated[list[NoticeLineWire], Field(max_length=MAX_NOTICE_LINES)]
+
+
+class VillageBoardWire(BaseModel):
+    """A village's rules in force and its notices (公示), as the township sends them to its shops."""
+
+    village_id: Annotated[str, _STRICT, _length(32), _STORABLE]
+    made_at: OptionalTime = ""
+    rules: Annotated[list[BoardRuleWire], Field(max_length=MAX_BOARD_RULES)]
+    notices: Annotated[list[NoticeWire], Field(max_length=MAX_BOARD_NOTICES)]
+
+    def board(self) -> VillageBoard:
+        return board_of(self.model_dump())
+
+
 # ----- bundles (USB stick) -----------------------------------------------------------------------------
 
 
@@ -808,6 +858,7 @@ class BundleReply(BaseModel):
     next: Cursor | None = None
     more: Annotated[bool, _STRICT] = False
     after: Cursor | None = None
+    board: VillageBoardWire | None = None  # a newer township's; an older shop ignores it
     sig: str
 
     def page(self) -> PullReply:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-KV_FILES = ("widgets.kv", "idle.kv", "household.kv", "error.kv", "maintenance.kv")
+KV_FILES = ("widgets.kv", "idle.kv", "household.kv", "rules.kv", "error.kv", "maintenance.kv")
 _HERE = Path(__file__).parent
 
 
@@ -17,7 +17,7 @@ def load_kv() -> None:
     from kivy.lang import Builder
 
     # The Python classes must be registered with the Factory before their rules are applied.
-    from kiosk.screens import error, household, idle, maintenance, widgets  # noqa: F401
+    from kiosk.screens import error, household, idle, maintenance, rules, widgets  # noqa: F401
 
     for name in KV_FILES:
         path = str(_HERE / name)

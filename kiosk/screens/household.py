@@ -1,5 +1,6 @@
 """The household screen: whose passbook, the redeemable points in very large digits, balance, points earned,
-the last ten movements in words, what the points buy now, how fresh the figures are.
+its items on a current notice (公示), the last ten movements in words, what the points buy now, how fresh
+the figures are.
 
 ``clear()`` empties every text on it (and its lists) when the kiosk returns to idle: the screen object
 lives on, out of sight, and must not keep the last household's figures. Layout in ``household.kv``.
@@ -14,7 +15,17 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.presenter import HouseholdView
 
-_TEXTS = ("name", "redeemable", "balance", "earned", "movements_empty", "affordable_note", "freshness")
+_TEXTS = (
+    "name",
+    "redeemable",
+    "balance",
+    "earned",
+    "movements_empty",
+    "affordable_note",
+    "freshness",
+    "on_notice_title",
+    "on_notice",
+)
 
 
 class KioskHouseholdScreen(Screen):
@@ -27,6 +38,8 @@ class KioskHouseholdScreen(Screen):
     movements_empty = StringProperty("")
     affordable_note = StringProperty("")
     freshness = StringProperty("")
+    on_notice_title = StringProperty("")
+    on_notice = StringProperty("")  # one item a line
     voice_available = BooleanProperty(False)
 
     def show(self, view: HouseholdView) -> None:
@@ -44,6 +57,8 @@ class KioskHouseholdScreen(Screen):
         self.movements_empty = view.movements_empty
         self.affordable_note = view.affordable_note
         self.freshness = view.freshness
+        self.on_notice_title = view.on_notice_title
+        self.on_notice = "\n".join(view.on_notice)
 
     def show_movements(self, view: HouseholdView) -> None:
         self.ids.movements.set_rows([asdict(line) for line in view.movements])

@@ -1,4 +1,5 @@
-"""The idle screen: a big invitation to scan, a picture of how, the village ranking (红榜) and the goods.
+"""The idle screen: a big invitation to scan, a picture of how, the village ranking (红榜) in turn with the
+village's current notices (公示), the goods, and 怎样得积分 (the rules, on a screen of their own).
 
 Shows public facts only (``IdleView``): whatever the last household saw is gone by the time this screen
 is filled. Layout in ``idle.kv``: three columns on a landscape panel, stacked on a portrait one.
@@ -24,6 +25,9 @@ class KioskIdleScreen(Screen):
     shop = StringProperty("")
     freshness = StringProperty("")
     camera_note = StringProperty("")
+    panel = StringProperty("ranking")  # or "notice": which the panel beside the invitation shows
+    notice_title = StringProperty("")
+    notice_window = StringProperty("")
 
     def on_enter(self, *_args: object) -> None:
         self.ids.preview.active = True  # the camera picture moves only while this screen shows
@@ -38,5 +42,10 @@ class KioskIdleScreen(Screen):
         self.shop = view.shop
         self.freshness = view.freshness
         self.camera_note = view.camera_note
+        self.panel = view.panel
+        self.notice_title = view.notice_title
+        self.notice_window = view.notice_window
         self.ids.ranking.set_rows([asdict(line) for line in view.ranking])
+        self.ids.notice.set_rows([asdict(line) for line in view.notice])
+        self.ids.notice_scroll.scroll_y = 1
         self.ids.goods.set_rows([asdict(line) for line in view.goods])

@@ -74,6 +74,21 @@ class KioskMovementRow(KioskRow):
         self.gain = False
 
 
+class KioskRuleRow(KioskRow):
+    """One line of 怎样得积分: an item and its value, or (``heading``) the class the next items belong to."""
+
+    fields = ("name", "value")
+    name = StringProperty("")
+    value = StringProperty("")
+    heading = BooleanProperty(False)
+    penalty = BooleanProperty(False)  # drawn in red: "清零" has no minus sign to tell it by
+
+    def clear(self) -> None:
+        super().clear()
+        self.heading = False
+        self.penalty = False
+
+
 class KioskRowList(BoxLayout):
     """A vertical list of ``row_class`` rows filled from mappings; row widgets are kept and reused.
 

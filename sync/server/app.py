@@ -30,6 +30,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.access import Action, Scope
+from ledger.board import board_to_json
 from ledger.errors import ImportProblem, LedgerError
 from ledger.messages import pick_language
 from ledger.model import Item
@@ -38,7 +39,7 @@ from ledger.storage import DatabaseFailure
 from ledger.storage.central import CentralDevice, CentralStore
 from sync import bodies, protocol
 from sync.errors import SyncError
-from sync.server import authz, bundles, imports, township, views
+from sync.server import authz, awards, bundles, imports, township, views
 from sync.server.gate import MAX_SMALL_BODY, BodyTooLarge, Gate, database_refusal
 from sync.server.people import People
 from sync.server.record import CentralRecord, Conflict
@@ -291,6 +292,12 @@ def _protocol_routes(app: FastAPI, central: CentralRecord) -> None:
     ) -> Response:
         device = _device(central, request)
         return gzip_json(central.pull_body(device.device_id, after, limit))
+
+    # The village's rules and notices for the shop's kiosk (``ledger.board``): replaced whole at each sync.
+    @app.get("/v1/board", tags=["sync"], response_model=protocol.VillageBoardWire)
+    def village_board(request: Request) -> dict[str, Any]:
+        device = _device(central, request)
+        return board_to_json(awards.board_for_shop(central, device.shop_id))
 
     @app.get("/v1/status", tags=["sync"], response_model=protocol.StatusReply)
     def status(request: Request) -> dict[str, Any]:

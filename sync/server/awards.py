@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger import rule_sheets, rulebook, services
+from ledger import board, rule_sheets, rulebook, services
 from ledger import workflow as wf
 from ledger.access import Action, Person, Scope, may
 from ledger.errors import ImportProblem, LedgerError
@@ -788,6 +788,7 @@ def notice(record: CentralRecord, batch_id: int) -> dict[str, Any]:
     rows = [
         {
             "record_id": r.record_id,
+            "household_id": r.household_id,  # for the shop's kiosk ("your items"); the public page leaves it out
             "name": _head(names.get(r.household_id), r.household_id),
             "item": r.item_name,
             "points": r.signed_points,
@@ -821,6 +822,36 @@ def public_notices(record: CentralRecord, village_id: str, today: date) -> list[
         if found["window_until"] and date.fromisoformat(found["window_until"]).toordinal() >= since:
             shown.append(found)
     return shown
+
+
+def village_board(record: CentralRecord, village_id: str, today: date | None = None) -> board.VillageBoard:
+    """What a village's kiosks show beside the ranking: the rules in force today (switched-off items left
+    out) and the notices the public page shows (``ledger.board``)."""
+    today = today or date.fromisoformat(_today(record))
+    rules = tuple(r for r in rules_for_sheet(record, village_id, today.isoformat()) if r.active)
+    notices = tuple(
+        board.Notice(
+            number=n["number"],
+            village=n["village"],
+            window_from=n["window_from"] or "",
+            window_until=n["window_until"] or "",
+            lines=tuple(
+                board.NoticeLine(r["household_id"], r["name"], r["item"], r["points"], r["reason"], r["zero_tolerance"])
+                for r in n["rows"]
+            ),
+        )
+        for n in public_notices(record, village_id, today)
+    )
+    return board.VillageBoard(village_id, rules, notices, made_at=record.now())
+
+
+def board_for_shop(record: CentralRecord, shop_id: str) -> board.VillageBoard:
+    """The board of a shop's village (an empty one for a shop the record does not place in a village)."""
+    with record.store.read() as unit:
+        shop = unit.ledger.shop(shop_id)
+    if shop is None or not shop.village_id:
+        return board.EMPTY_BOARD
+    return village_board(record, shop.village_id)
 
 
 def _head(household: Any, household_id: str) -> str:

@@ -6,7 +6,8 @@ A village with no network carries the same messages on a stick (docs/sync.md, "B
   ``{"v": 1, "type": "bundle", "shop_id", "device_id", "cursor", "created_at", "push": <push message>, "sig"}``;
 - the township's answer (``lovemart central bundle reply``) is ``protocol.encode`` of
   ``{"v": 1, "type": "bundle_reply", "shop_id", "device_id", "acked_through", "exceptions", "created_at",
-  "pull": {"after", "changes", "next", "more"}, "sig"}`` (``sync.bundle`` reads it on the shop PC).
+  "pull": {"after", "changes", "next", "more"}, "board": <the village's board>, "sig"}`` (``sync.bundle``
+  reads it on the shop PC; the board is ``ledger.board``'s, replaced whole).
 
 ``sig`` is ``protocol.sign(key, canonical(message without "sig"))`` with ``canonical`` = compact JSON,
 sorted keys, UTF-8. The key is ``sync.server.bundlekeys.key_of(record, device)``: derived from a server
@@ -21,10 +22,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ledger.board import board_to_json
 from ledger.storage.central import CentralDevice
 from sync import protocol
 from sync.errors import SyncError
-from sync.server import bundlekeys
+from sync.server import awards, bundlekeys
 from sync.server.record import CentralRecord
 
 MAX_REPLY_CHANGES = 200_000  # a stick holds far more; a shop this far behind brings the stick twice
@@ -90,6 +92,7 @@ def reply_bundle(record: CentralRecord, body: bytes, exceptions: int = 0) -> byt
         "exceptions": exceptions,
         "created_at": record.now(),
         "pull": {"after": after, "changes": changes, "next": cursor, "more": more},
+        "board": board_to_json(awards.board_for_shop(record, device.shop_id)),
     }
     return protocol.encode(signed(reply, bundlekeys.key_of(record, device)))
 

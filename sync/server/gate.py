@@ -6,7 +6,7 @@ an anonymous caller make the server hold and parse whatever it sent. This ASGI m
 the application sees the request:
 
 1. **Authentication**, from the path alone: ``/v1/admin/...`` needs a person's API token, ``/v1/push``,
-   ``/v1/pull`` and ``/v1/status`` a device token, ``/v1/kiosk/...`` a kiosk token; ``/v1/health``,
+   ``/v1/pull``, ``/v1/status`` and ``/v1/board`` a device token, ``/v1/kiosk/...`` a kiosk token; ``/v1/health``,
    ``/v1/enrol`` (its enrolment token is in the body), the OpenAPI pages, the console's sign-in page, its
    static files and the public notice pages need none; every other page of the console needs a session
    cookie (without one, a page is answered with a redirect to the sign-in page). A refused caller gets
@@ -65,7 +65,7 @@ UPLOADS = (
 UPLOAD_SUFFIXES = ("/photos",)  # a points record's photos (console, issue 14)
 BIG_BODIES = ("/v1/push", "/v1/admin/bundles/apply")
 OPEN_PATHS = ("/v1/health", "/v1/enrol", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
-DEVICE_PATHS = ("/v1/push", "/v1/pull", "/v1/status")
+DEVICE_PATHS = ("/v1/push", "/v1/pull", "/v1/status", "/v1/board")
 # Console pages anyone may open: signing in, the static files, the public notices (issue 14), the icon.
 CONSOLE_OPEN = ("/login", "/favicon.ico")
 CONSOLE_OPEN_PREFIXES = ("/static/", "/public/")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ledger import services
+from ledger.board import board_to_json
 from ledger.errors import LedgerError
 from ledger.history import describe, shown_here
 from ledger.model import HouseholdStatus, Shop
 from ledger.storage.central import CentralUnit
-from sync.server import rules
+from sync.server import awards, rules
 from sync.server.record import CentralRecord
 from sync.server.township import device_json
 
@@ -170,6 +171,8 @@ def kiosk_board(record: CentralRecord, village_id: str, size: int = RANKING_TOP)
         ],
         **shelf,
         "server_time": record.now(),
+        # The rules and notices change far less often than the shelf: sent with the ranking only.
+        **({"notice_board": board_to_json(awards.village_board(record, village_id))} if size else {}),
     }
 
 
