@@ -259,3 +259,67 @@ def test_a_shop_pulls_the_issued_points_and_its_kiosk_says_the_item_and_the_noti
         assert "庭院整洁 (notice no. 1)" in english
     finally:
         store.close()
+
+
+def test_a_shop_gets_its_villages_rules_and_notices_at_each_sync_and_in_a_reply_bundle(
+    town: Town, tmp_path: Any
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from ledger.board import stored_board
+    from ledger.storage import open_ledger
+    from lovemart_tools.bench_sync import MiniClient
+    from sync.bundle import export_bundle, import_reply
+    from sync.client import SyncClient
+    from sync.server.app import create_app
+    from sync.server.bundles import apply_and_reply
+
+    record, people = town.record, town.people
+    yard = town.recorded("li", ["XF0001"], "A01", 7, "2026-11-01", "院子干净", "cadre_visit")[0]
+    litter = town.recorded("li", ["XF0002"], "C01", 3, "2026-11-01", "乱倒垃圾", "neighbours")[0]
+    hp = town.recorded("hp", ["HP0004"], "A01", 4, "2026-11-01", "和平村的", "cadre_visit")[0]
+    for made in (yard, litter):
+        awards.check_record(record, people, town["li"], made.record_id, "confirm")
+    awards.check_record(record, people, town["hp"], hp.record_id, "confirm")
+    batch = awards.new_batch(record, people, town["chen"], "XF", "2026-11-02", "评议小组")
+    for made in (yard, litter):
+        awards.review_record(record, people, town["chen"], made.record_id, batch.batch_id, "approve")
+    store = open_ledger(tmp_path / "shop.sqlite3", durable=False)
+    try:
+        with TestClient(create_app("unused", record=record), base_url="http://127.0.0.1") as http:
+            mini = MiniClient("http://127.0.0.1", http=http)
+            mini.provision(store, record.new_enrol_token("S01"))
+            shop = SyncClient(store, "http://127.0.0.1", mini.token, http=http, sleep=lambda _s: None)
+            shop.sync()
+            with store.read() as unit:
+                before = stored_board(unit)
+            # The rules in force for the village, in the township's order; nothing on notice yet.
+            assert [r.code for r in before.rules] == ["A01", "B01", "C01", "Z01"] and before.notices == ()
+            awards.publish_batch(record, people, town["chen"], batch.batch_id)
+            shop.sync()
+            with store.read() as unit:
+                board = stored_board(unit)
+            assert board.village_id == "XF" and [n.number for n in board.notices] == [1]
+            lines = board.notices[0].lines
+            assert [(x.household_id, x.name, x.item, x.points, x.reason) for x in lines] == [
+                ("XF0001", "户主1", "庭院整洁", 7, "院子干净"),
+                ("XF0002", "户主2", "乱倒垃圾", -3, "乱倒垃圾"),
+            ]  # 和平村's record is not on 幸福村's board
+            today = town.clock().date()
+            assert [line.item for _n, line in board.lines_of("XF0001", today)] == ["庭院整洁"]
+            assert board.lines_of("XF0003", today) == ()
+            # Only a device may ask for it: a person's token, a kiosk's or none is refused.
+            assert http.get("/v1/board").status_code == 401
+            assert http.get("/v1/board", headers={"Authorization": "Bearer nope"}).status_code == 401
+            # An offline shop gets the same board in its reply bundle (with a later notice window here).
+            town.days_pass(1)
+            sealed = export_bundle(store, mini.token, key=mini.bundle_key)
+            reply = apply_and_reply(record, sealed.body)
+            with store.write() as unit:  # an older board already kept would not be replaced by it
+                unit.set_meta("village_board", "")
+            import_reply(store, mini.token, reply, key=mini.bundle_key)
+            with store.read() as unit:
+                carried = stored_board(unit)
+            assert carried.notices == board.notices and carried.made_at > board.made_at
+    finally:
+        store.close()

@@ -350,3 +350,87 @@ def test_ledger_access_lets_only_a_manager_with_the_right_pin_out(shop: ShopFixt
     assert access.check("01", "9999") == "kiosk.maint_wrong"
     assert access.check("99", "1234") == "kiosk.maint_wrong"
     assert access.check("02", "0000") == "kiosk.maint_not_manager"
+
+
+# ----- the village board: 怎样得积分, notices in turn with the ranking, a household's items on notice ---------
+
+
+def _board(shop: ShopFixture, household_id: str) -> None:
+    from ledger.board import Notice, NoticeLine, VillageBoard, store_board
+    from ledger.rulebook import Direction, RuleItem
+
+    rules = (
+        RuleItem("A01", "庭院整洁", "评议分", Direction.REWARD, 1, 10),
+        RuleItem("A02", "参加志愿服务", "评议分", Direction.REWARD, 5, 5),
+        RuleItem("C01", "乱倒垃圾", "扣分", Direction.PENALTY, 2, 5),
+        RuleItem("Z01", "酒驾", "扣分", Direction.PENALTY, 1, 1, zero_tolerance=True),
+    )
+    on_notice = Notice(
+        3,
+        "幸福村",
+        "2026-11-20",
+        "2026-11-24",
+        (
+            NoticeLine(household_id, "王秀兰", "庭院整洁", 6, "院子干净"),
+            NoticeLine("OTHER", "李建国", "乱倒垃圾", -3, "倒在河边"),
+        ),
+    )
+    old = Notice(1, "幸福村", "2026-10-01", "2026-10-05", (NoticeLine(household_id, "王秀兰", "酒驾", -1, "x"),))
+    with shop.store.write() as unit:
+        store_board(unit, VillageBoard("XF", rules, (on_notice, old), "2026-11-21T08:00:00+08:00"))
+
+
+def test_idle_turns_from_the_ranking_to_each_current_notice_and_back(stocked: ShopFixture) -> None:
+    _board(stocked, "H1")
+    presenter = presenter_for(stocked)
+    presenter.refresh_ranking()
+    assert presenter.idle_view().panel == "ranking"  # nothing read yet: no notice to turn to
+    assert not presenter.rotate()
+    presenter.set_board(presenter.fetch_board())
+    assert presenter.rotate()
+    view = presenter.idle_view()
+    assert (view.panel, view.notice_title) == ("notice", "第3批积分公示")  # the old notice (October) is gone
+    assert view.notice_window == "公示期 11月20日 至 11月24日，有异议请向村委会提出"
+    assert [(x.text, x.when, x.points, x.gain) for x in view.notice] == [
+        ("王秀兰  庭院整洁", "院子干净", "+6", True),
+        ("李建国  乱倒垃圾", "倒在河边", "-3", False),
+    ]
+    assert view.ranking[0].name == "李建国"  # the ranking is still there for the next turn
+    assert presenter.rotate() and presenter.idle_view().panel == "ranking"
+    presenter.lang = "en"
+    presenter.rotate()
+    assert presenter.idle_view().notice_title == "Points on public notice, no. 3"
+
+
+def test_a_household_sees_its_own_items_on_notice_and_nobody_elses(stocked: ShopFixture) -> None:
+    _board(stocked, "H1")
+    presenter = presenter_for(stocked)
+    presenter.set_board(presenter.fetch_board())
+    presenter.scan(stocked.codes["H1"])
+    view = presenter.household_view()
+    assert view is not None
+    assert view.on_notice_title == "您家正在公示的积分（公示期满后发放）"
+    assert view.on_notice == ("第3批：庭院整洁 +6，公示至11月24日",)
+    presenter.scan(stocked.codes["H2"])
+    other = presenter.household_view()
+    assert other is not None and other.on_notice == () and other.on_notice_title == ""
+
+
+def test_the_rules_come_by_class_with_their_values_in_large_print(stocked: ShopFixture) -> None:
+    presenter = presenter_for(stocked)
+    presenter.refresh_ranking()
+    empty = presenter.rules_view()
+    assert empty.lines == () and empty.empty == "乡镇还没有发来积分细则，请问村委会。"
+    _board(stocked, "H1")
+    presenter.set_board(presenter.fetch_board())
+    view = presenter.rules_view()
+    assert (view.title, view.subtitle, view.empty) == ("怎样得积分", "幸福村积分细则", "")
+    assert [(x.name, x.value, x.heading, x.penalty) for x in view.lines] == [
+        ("评议分", "", True, False),
+        ("庭院整洁", "+1～+10", False, False),
+        ("参加志愿服务", "+5", False, False),
+        ("扣分", "", True, False),
+        ("乱倒垃圾", "−2～−5", False, True),
+        ("酒驾", "清零", False, True),
+    ]
+    assert view.as_of == "乡镇于11月21日 08:00发来"
