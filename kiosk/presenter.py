@@ -89,6 +89,16 @@ class MovementLine:
 
 
 @dataclass(frozen=True)
+class NoticeRow:
+    """A line of a notice: who and for what (wrapped, never cut), the reason under it, the points."""
+
+    text: str
+    reason: str
+    points: str
+    gain: bool
+
+
+@dataclass(frozen=True)
 class IdleView:
     ranking_title: str
     ranking: tuple[RankLine, ...]
@@ -97,7 +107,7 @@ class IdleView:
     panel: Literal["ranking", "notice"]
     notice_title: str  # "第 2 批公示" while a notice shows, else ""
     notice_window: str  # its window and where to object
-    notice: tuple[MovementLine, ...]  # its lines: "张三  庭院整洁", the reason under it, the points
+    notice: tuple[NoticeRow, ...]
     goods: tuple[GoodsLine, ...]
     goods_empty: str
     shop: str
@@ -117,8 +127,8 @@ class HouseholdView:
     affordable_note: str  # "not enough for anything" or "N more", else ""
     freshness: str
     speech: str
-    on_notice_title: str = ""  # "公示中的积分" when the household has items on a current notice, else ""
-    on_notice: tuple[str, ...] = ()  # one line per item: "第2批：庭院整洁 +5（公示至12月10日）"
+    notice_items_title: str = ""  # "正在公示" when the household has items on a current notice, else ""
+    notice_items: tuple[NoticeRow, ...] = ()  # its items there, above the movements
 
 
 @dataclass(frozen=True)
@@ -275,7 +285,7 @@ class KioskPresenter:
             notice_title=self.tr("kiosk.notice_title", number=notice.number) if notice else "",
             notice_window=self._window(notice) if notice else "",
             notice=tuple(
-                MovementLine(line.reason, f"{line.name}  {line.item}", self._points(line), line.points > 0)
+                NoticeRow(f"{line.name}  {line.item}", line.reason, self._points(line), line.points > 0)
                 for line in (notice.lines if notice else ())
             ),
             goods=tuple(self._goods_line(g) for g in goods),
@@ -365,14 +375,13 @@ class KioskPresenter:
             affordable_note=note,
             freshness=self.freshness_text(facts.freshness),
             speech=self.speech() or "",
-            on_notice_title=self.tr("kiosk.on_notice_title") if mine else "",
-            on_notice=tuple(
-                self.tr(
-                    "kiosk.on_notice_line",
-                    number=notice.number,
-                    item=line.item,
-                    points=self._points(line),
-                    last=self._day(notice.window_until),
+            notice_items_title=self.tr("kiosk.on_notice_title") if mine else "",
+            notice_items=tuple(
+                NoticeRow(
+                    self.tr("kiosk.on_notice_item", number=notice.number, item=line.item),
+                    self.tr("kiosk.on_notice_until", last=self._day(notice.window_until)),
+                    self._points(line),
+                    line.points > 0,
                 )
                 for notice, line in mine
             ),

@@ -24,12 +24,12 @@ from ledger.access import ConsoleRole, Grant
 from ledger.errors import LedgerError
 from ledger.model import Item, Member, Operator, Policy, Role
 from ledger.passbook import make_code
-from ledger.rulebook import Direction, RuleItem
 from ledger.storage import SqlLedgerStore, open_ledger
 from lovemart_tools.bench_sync import MiniClient
 from lovemart_tools.demo import (
     AWARDS,
     DEDUCTIONS,
+    DEMO_RULES,
     DONORS,
     GIVEN,
     GOODS,
@@ -229,19 +229,6 @@ def _overdraft(record: CentralRecord, shop: DemoShop, clock: SimulatedClock, now
     _redeem(shop, random.Random(7), hid, ctx)
     clock.now = (now - timedelta(days=1)).replace(hour=21)
     shop.client.push(shop.store)
-
-
-# The township's rules (积分细则), as the seeds describe them: classes, reward and penalty items, ranges.
-DEMO_RULES = (
-    RuleItem("A01", "庭院整洁、房前屋后干净", "评议分", Direction.REWARD, 1, 10, village_low=1, village_high=15),
-    RuleItem("A02", "孝老爱亲、邻里和睦", "评议分", Direction.REWARD, 5, 20),
-    RuleItem("B01", "参加志愿服务（每次）", "贡献分", Direction.REWARD, 5, 5),
-    RuleItem("B02", "参加技能培训", "贡献分", Direction.REWARD, 3, 10),
-    RuleItem("C01", "见义勇为、拾金不昧", "表彰分", Direction.REWARD, 50, 100),
-    RuleItem("D01", "乱倒垃圾、乱堆乱放", "扣分项", Direction.PENALTY, 2, 10),
-    RuleItem("D02", "不赡养老人", "扣分项", Direction.PENALTY, 20, 50),
-    RuleItem("Z01", "酒驾醉驾、黄赌毒", "零容忍", Direction.PENALTY, 1, 1, zero_tolerance=True),
-)
 
 
 def _workflow(record: CentralRecord, people: People, clock: SimulatedClock, now: datetime, xf: list[str]) -> None:

@@ -15,10 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ledger import integrity, services
+from ledger.board import Notice, NoticeLine, VillageBoard, store_board
 from ledger.errors import LedgerError
 from ledger.messages import text
 from ledger.model import Household, HouseholdStatus, Item, Member, Operator, Policy, Role, Shop, Township, Village
 from ledger.passbook import make_code
+from ledger.rulebook import Direction, RuleItem
 from lovemart import settings as settings_mod
 from lovemart.bootstrap import ShopParts
 
@@ -159,6 +161,19 @@ class DemoSummary:
             f"  {program} --home {self.home} audit verify",
         ]
         return lines
+
+
+# The township's rules (积分细则), as the seeds describe them: classes, reward and penalty items, ranges.
+DEMO_RULES = (
+    RuleItem("A01", "庭院整洁、房前屋后干净", "评议分", Direction.REWARD, 1, 10, village_low=1, village_high=15),
+    RuleItem("A02", "孝老爱亲、邻里和睦", "评议分", Direction.REWARD, 5, 20),
+    RuleItem("B01", "参加志愿服务（每次）", "贡献分", Direction.REWARD, 5, 5),
+    RuleItem("B02", "参加技能培训", "贡献分", Direction.REWARD, 3, 10),
+    RuleItem("C01", "见义勇为、拾金不昧", "表彰分", Direction.REWARD, 50, 100),
+    RuleItem("D01", "乱倒垃圾、乱堆乱放", "扣分项", Direction.PENALTY, 2, 10),
+    RuleItem("D02", "不赡养老人", "扣分项", Direction.PENALTY, 20, 50),
+    RuleItem("Z01", "酒驾醉驾、黄赌毒", "零容忍", Direction.PENALTY, 1, 1, zero_tolerance=True),
+)
 
 
 def run(home: ShopParts, households: int = 200, seed: int = 2026, reset: bool = False) -> DemoSummary:
@@ -310,10 +325,36 @@ def seed_township(home: ShopParts, households: int, seed: int) -> None:
             services.reissue_passbook(store, ids[-2], clock)
         clock.now = now - timedelta(days=3)
         services.stock_count(store, {"SOAP": max(0, _stock(store).get("SOAP", 0) - 1)}, "月底盘点", ctx=manager)
+        _notice_board(store, now)
         # The past year's receipts were printed at the time; only what happens from now on waits to print.
         with store.write() as writing:
             for job in writing.print_jobs(status="pending"):
                 writing.finish_print_job(job.job_id, job.created_at)
+
+
+def _notice_board(store: Any, now: datetime) -> None:
+    """The village board a township would send the shop (``ledger.board``): its rules, and a notice (公示) on
+    which the households with the most points earned have an item, so the kiosk's notice panel and a
+    household's "on notice" lines can be seen. A real standalone shop has no township to send one."""
+    with store.read() as unit:
+        rows = [r for r in unit.households() if r.household.status == HouseholdStatus.ACTIVE and r.card_no]
+    top = sorted(rows, key=lambda r: (-r.earned_cycle, r.household.household_id))[:6]
+    items = [
+        ("庭院整洁、房前屋后干净", 8, "院落干净，柴草堆放整齐"),
+        ("参加志愿服务（每次）", 5, "清扫村道"),
+        ("孝老爱亲、邻里和睦", 10, "照顾瘫痪在床的婆婆十年"),
+        ("参加技能培训", 3, "参加县里的电商培训"),
+        ("乱倒垃圾、乱堆乱放", -4, "垃圾倒在河边"),
+        ("庭院整洁、房前屋后干净", 6, "房前屋后干净"),
+    ]
+    lines = tuple(
+        NoticeLine(r.household.household_id, r.household.head_name, item, points, reason)
+        for r, (item, points, reason) in zip(top, items, strict=False)
+    )
+    first, last = (now - timedelta(days=1)).date(), (now + timedelta(days=3)).date()
+    notice = Notice(3, "幸福村", first.isoformat(), last.isoformat(), lines)
+    with store.write() as unit:
+        store_board(unit, VillageBoard(VILLAGE_ID, DEMO_RULES, (notice,), now.isoformat()))
 
 
 def _unique_name(rng: random.Random, used: set[str]) -> str:

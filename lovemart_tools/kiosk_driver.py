@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ledger.board import stored_board
 from ledger.passbook import make_code
 from lovemart.bootstrap import ShopParts, fake_parts
 from lovemart.kiosk_main import build_kiosk
@@ -51,10 +52,14 @@ def _samples(home: ShopParts) -> _Samples:
         key = unit.township().passbook_key
         floor = unit.policy().redeemable_floor
         rows = unit.households()
+        on_notice = {line.household_id for notice in stored_board(unit).notices for line in notice.lines}
     active = [r for r in rows if r.card_no and r.household.status == HouseholdStatus.ACTIVE]
     if not active:
         raise RuntimeError("the ledger has no active household with a passbook to show")
-    best = max(active[:200], key=lambda r: (r.balance - floor > 20, r.earned_cycle))
+    # A household with points to spend and, when the board has a notice, an item on it (to show those lines).
+    best = max(
+        active[:200], key=lambda r: (r.balance - floor > 20, r.household.household_id in on_notice, r.earned_cycle)
+    )
     reissued = next((r for r in rows if r.card_no and r.card_no > 1), None)
     frozen = next((r for r in rows if r.card_no and r.household.status == HouseholdStatus.FROZEN), None)
     household = make_code(key, best.household.household_id, best.card_no or 1)
@@ -71,7 +76,8 @@ def kiosk_screenshots(
     home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, int]] = SCREENSHOT_SIZES
 ) -> list[Path]:
     """PNGs of every kiosk screen at every size, driven through the real app by a fake scanner:
-    ``kiosk-<screen>-<w>x<h>.png`` for idle, idle-preview (the camera's mirror, with a frame of the scan
+    ``kiosk-<screen>-<w>x<h>.png`` for idle, idle-notice (the panel turned to a notice, when the board has
+    one), rules (怎样得积分), idle-preview (the camera's mirror, with a frame of the scan
     benchmark: a printed passbook card, photographed), household, error-unknown, error-revoked, error-forged,
     error-frozen, error-camera, idle-camera (the note that stays), maintenance. Run in a process of its own
     (it opens Kivy's one window offscreen)."""
@@ -114,6 +120,15 @@ def kiosk_screenshots(
             fake.report(ScannerStatus("ready"))
             offscreen.frames(1)
             shot("idle")
+            if app.presenter.rotate():  # the panel's turn to the village's notice (公示), when there is one
+                app.go_idle()
+                shot("idle-notice")
+                while app.presenter.idle_view().panel != "ranking":
+                    app.presenter.rotate()
+                app.go_idle()
+            app.show_rules()
+            shot("rules")
+            app.go_idle()
             preview.frames = lambda: camera_frame
             offscreen.frames_until(lambda: bool(preview.live))
             shot("idle-preview")

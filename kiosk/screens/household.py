@@ -23,8 +23,7 @@ _TEXTS = (
     "movements_empty",
     "affordable_note",
     "freshness",
-    "on_notice_title",
-    "on_notice",
+    "notice_items_title",
 )
 
 
@@ -38,8 +37,7 @@ class KioskHouseholdScreen(Screen):
     movements_empty = StringProperty("")
     affordable_note = StringProperty("")
     freshness = StringProperty("")
-    on_notice_title = StringProperty("")
-    on_notice = StringProperty("")  # one item a line
+    notice_items_title = StringProperty("")
     voice_available = BooleanProperty(False)
 
     def show(self, view: HouseholdView) -> None:
@@ -57,10 +55,10 @@ class KioskHouseholdScreen(Screen):
         self.movements_empty = view.movements_empty
         self.affordable_note = view.affordable_note
         self.freshness = view.freshness
-        self.on_notice_title = view.on_notice_title
-        self.on_notice = "\n".join(view.on_notice)
+        self.notice_items_title = view.notice_items_title
 
     def show_movements(self, view: HouseholdView) -> None:
+        self.ids.notice_items.set_rows([asdict(line) for line in view.notice_items])
         self.ids.movements.set_rows([asdict(line) for line in view.movements])
         self.ids.movements_scroll.scroll_y = 1
 
@@ -71,5 +69,6 @@ class KioskHouseholdScreen(Screen):
     def clear(self) -> None:
         for name in _TEXTS:
             setattr(self, "name_text" if name == "name" else name, "")
+        self.ids.notice_items.clear_rows()
         self.ids.movements.clear_rows()
         self.ids.affordable.clear_rows()

@@ -74,6 +74,18 @@ class KioskMovementRow(KioskRow):
         self.gain = False
 
 
+class KioskNoticeRow(KioskRow):
+    fields = ("text", "reason", "points")
+    text = StringProperty("")
+    reason = StringProperty("")
+    points = StringProperty("")
+    gain = BooleanProperty(False)
+
+    def clear(self) -> None:
+        super().clear()
+        self.gain = False
+
+
 class KioskRuleRow(KioskRow):
     """One line of 怎样得积分: an item and its value, or (``heading``) the class the next items belong to."""
 

@@ -447,3 +447,99 @@ def test_a_remote_lookup_runs_off_the_ui_thread_and_a_late_answer_is_dropped(vil
         kiosk.scan(village.codes["H1"])
         assert app.screen == "household" and kh.find(app.household_screen, "redeemable").text == "80"
         assert source.threads and "MainThread" not in source.threads
+
+
+# ----- the village board: notices in turn with the ranking, 怎样得积分, a household's items on notice -----------
+
+
+def put_board(shop: ShopFixture) -> None:
+    from datetime import date, timedelta
+
+    from ledger.board import Notice, NoticeLine, VillageBoard, store_board
+    from ledger.rulebook import Direction, RuleItem
+
+    today = date.today()
+    rules = (
+        RuleItem("A01", "庭院整洁，房前屋后无垃圾、无杂物乱堆乱放", "评议分", Direction.REWARD, 1, 10),
+        RuleItem("B01", "参加志愿服务", "贡献分", Direction.REWARD, 5, 5),
+        RuleItem("C01", "乱倒垃圾", "扣分项", Direction.PENALTY, 2, 5),
+        RuleItem("Z01", "酒驾", "扣分项", Direction.PENALTY, 1, 1, zero_tolerance=True),
+    )
+    lines = (
+        NoticeLine("H1", "王秀兰", "庭院整洁", 6, "院子干净，柴草堆放整齐"),
+        NoticeLine("H2", "李建国", "乱倒垃圾", -3, "倒在河边"),
+    )
+    first, last = today - timedelta(days=1), today + timedelta(days=3)
+    notice = Notice(2, "幸福村", first.isoformat(), last.isoformat(), lines)
+    with shop.store.write() as unit:
+        store_board(unit, VillageBoard("XF", rules, (notice,), f"{today.isoformat()}T08:00:00+08:00"))
+
+
+def fits(label: Any) -> bool:
+    """The label's text is drawn whole inside it (no line cut off at the bottom or the side)."""
+    width, height = label.texture_size
+    return width <= label.width + 1 and height <= label.height + 1
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_the_idle_panel_turns_to_the_notice_and_the_rules_open_in_large_print(
+    village: ShopFixture, size: tuple[int, int]
+) -> None:
+    put_board(village)
+    k = make_kiosk(village, board_turn_s=0)  # turned by the test, not by the Clock
+    app = k.app
+    with kh.running(app, size):
+        kh.wait_background()
+        kh.pump(2)
+        idle = app.idle_screen
+        assert idle.panel == "ranking" and kh.find(idle, "ranking_title").text == "幸福村红榜"
+        app.turn_board()
+        kh.pump(2)
+        assert idle.panel == "notice" and kh.find(idle, "ranking_title").text == "第2批积分公示"
+        window = kh.find(idle, "notice_window")
+        assert window.text.startswith("公示期 ") and "\n有异议" in window.text and window.height > 0 and fits(window)
+        rows = idle.ids.notice.rows
+        assert [(r.text, r.points) for r in rows] == [("王秀兰  庭院整洁", "+6"), ("李建国  乱倒垃圾", "-3")]
+        for row in rows:  # names, items and reasons wrap, never cut
+            assert all(fits(row.ids[part]) for part in ("text", "reason", "points")), row.text
+        assert idle.ids.ranking_scroll.opacity == 0 and idle.ids.notice_scroll.height > 0
+        app.turn_board()
+        kh.pump(2)
+        assert idle.panel == "ranking" and idle.ids.ranking_scroll.height > 0 and idle.ids.notice_scroll.height == 0
+        # 怎样得积分: a tap opens the rules, big, nothing of them cut; 返回 goes back.
+        kh.tap(kh.find(idle, "rules_button"))
+        kh.pump(2)
+        assert app.screen == "rules"
+        rules = app.rules_screen
+        shown = [(r.name, r.value) for r in rules.ids.rules.rows]
+        assert shown[:3] == [("评议分", ""), ("庭院整洁，房前屋后无垃圾、无杂物乱堆乱放", "+1～+10"), ("贡献分", "")]
+        assert shown[-1] == ("酒驾", "清零")
+        for row in rules.ids.rules.rows:
+            name, value = row.ids.name, row.ids.value
+            assert fits(name) and fits(value), row.name
+            assert name.font_size >= 0.045 * size[1] * rules.fs - 1  # larger than the body text of other screens
+        kh.tap(kh.find(rules, "back"))
+        assert app.screen == "idle"
+        # The household sees its own item on notice, not yet in its balance.
+        k.scan(village.codes["H1"])
+        screen = app.household_screen
+        kh.pump(2)
+        title = kh.find(screen, "notice_items_title")
+        assert title.text == "正在公示（还未计入余额）" and title.height > 0 and fits(title)
+        items = screen.ids.notice_items.rows
+        assert [(r.text, r.points) for r in items] == [("第2批公示：庭院整洁", "+6")]
+        assert all(fits(items[0].ids[part]) for part in ("text", "reason", "points"))
+        # above the movements, inside the same scrolled list
+        assert items[0].to_window(*items[0].pos)[1] > screen.ids.movements.rows[0].to_window(0, 0)[1]
+        app.go_idle()
+        assert screen.ids.notice_items.rows == [] and screen.notice_items_title == ""
+
+
+def test_the_rules_screen_times_out_to_idle(village: ShopFixture) -> None:
+    put_board(village)
+    k = make_kiosk(village, timeout_s=1.0)
+    with kh.running(k.app):
+        k.app.show_rules()
+        assert k.app.screen == "rules"
+        frames = kh.pump_until(lambda: k.app.screen == "idle", timeout_s=10, what="rules back to idle")
+        assert frames > 1

@@ -365,7 +365,7 @@ def _board(shop: ShopFixture, household_id: str) -> None:
         RuleItem("C01", "乱倒垃圾", "扣分", Direction.PENALTY, 2, 5),
         RuleItem("Z01", "酒驾", "扣分", Direction.PENALTY, 1, 1, zero_tolerance=True),
     )
-    on_notice = Notice(
+    notice_items = Notice(
         3,
         "幸福村",
         "2026-11-20",
@@ -377,7 +377,7 @@ def _board(shop: ShopFixture, household_id: str) -> None:
     )
     old = Notice(1, "幸福村", "2026-10-01", "2026-10-05", (NoticeLine(household_id, "王秀兰", "酒驾", -1, "x"),))
     with shop.store.write() as unit:
-        store_board(unit, VillageBoard("XF", rules, (on_notice, old), "2026-11-21T08:00:00+08:00"))
+        store_board(unit, VillageBoard("XF", rules, (notice_items, old), "2026-11-21T08:00:00+08:00"))
 
 
 def test_idle_turns_from_the_ranking_to_each_current_notice_and_back(stocked: ShopFixture) -> None:
@@ -390,8 +390,8 @@ def test_idle_turns_from_the_ranking_to_each_current_notice_and_back(stocked: Sh
     assert presenter.rotate()
     view = presenter.idle_view()
     assert (view.panel, view.notice_title) == ("notice", "第3批积分公示")  # the old notice (October) is gone
-    assert view.notice_window == "公示期 11月20日 至 11月24日，有异议请向村委会提出"
-    assert [(x.text, x.when, x.points, x.gain) for x in view.notice] == [
+    assert view.notice_window == "公示期 11月20日至11月24日\n有异议请向村委会提出"
+    assert [(x.text, x.reason, x.points, x.gain) for x in view.notice] == [
         ("王秀兰  庭院整洁", "院子干净", "+6", True),
         ("李建国  乱倒垃圾", "倒在河边", "-3", False),
     ]
@@ -409,11 +409,13 @@ def test_a_household_sees_its_own_items_on_notice_and_nobody_elses(stocked: Shop
     presenter.scan(stocked.codes["H1"])
     view = presenter.household_view()
     assert view is not None
-    assert view.on_notice_title == "您家正在公示的积分（公示期满后发放）"
-    assert view.on_notice == ("第3批：庭院整洁 +6，公示至11月24日",)
+    assert view.notice_items_title == "正在公示（还未计入余额）"
+    assert [(x.text, x.reason, x.points, x.gain) for x in view.notice_items] == [
+        ("第3批公示：庭院整洁", "公示至11月24日，无异议即发放", "+6", True)
+    ]
     presenter.scan(stocked.codes["H2"])
     other = presenter.household_view()
-    assert other is not None and other.on_notice == () and other.on_notice_title == ""
+    assert other is not None and other.notice_items == () and other.notice_items_title == ""
 
 
 def test_the_rules_come_by_class_with_their_values_in_large_print(stocked: ShopFixture) -> None:
