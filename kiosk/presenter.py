@@ -379,7 +379,9 @@ class KioskPresenter:
             notice_items=tuple(
                 NoticeRow(
                     self.tr("kiosk.on_notice_item", number=notice.number, item=line.item),
-                    self.tr("kiosk.on_notice_until", last=self._day(notice.window_until)),
+                    self.tr("kiosk.on_notice_until", last=self._day(notice.window_until))
+                    if notice.open_on(self.clock().date())
+                    else self.tr("kiosk.on_notice_waiting"),
                     self._points(line),
                     line.points > 0,
                 )

@@ -43,6 +43,7 @@ class NoticeLine:
     points: int  # signed: a penalty is negative
     reason: str
     zero_tolerance: bool = False
+    issued: bool = False  # the points were issued (核发): in the balance now, no longer "on notice"
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,13 @@ class VillageBoard:
         return tuple(sorted(shown, key=lambda n: (n.window_from, n.number), reverse=True))
 
     def lines_of(self, household_id: str, day: date) -> tuple[tuple[Notice, NoticeLine], ...]:
-        """A household's own items on the notices shown on ``day``."""
-        return tuple((n, line) for n in self.notices_on(day) for line in n.lines if line.household_id == household_id)
+        """A household's own items on the notices shown on ``day`` that are not issued yet."""
+        return tuple(
+            (n, line)
+            for n in self.notices_on(day)
+            for line in n.lines
+            if line.household_id == household_id and not line.issued
+        )
 
 
 EMPTY_BOARD = VillageBoard("", (), ())
@@ -126,6 +132,7 @@ def board_to_json(board: VillageBoard) -> dict[str, Any]:
                         "points": line.points,
                         "reason": line.reason,
                         "zero_tolerance": line.zero_tolerance,
+                        "issued": line.issued,
                     }
                     for line in n.lines
                 ],
@@ -167,6 +174,7 @@ def board_of(data: Mapping[str, Any]) -> VillageBoard:
                         points=int(line["points"]),
                         reason=line.get("reason", ""),
                         zero_tolerance=bool(line.get("zero_tolerance", False)),
+                        issued=bool(line.get("issued", False)),
                     )
                     for line in n.get("lines", ())
                 ),

@@ -232,8 +232,9 @@ def _overdraft(record: CentralRecord, shop: DemoShop, clock: SimulatedClock, now
 
 
 def _workflow(record: CentralRecord, people: People, clock: SimulatedClock, now: datetime, xf: list[str]) -> None:
-    """幸福村's points made the scheme's way: one batch published and issued, one on notice with an objection,
-    records waiting for review and for their check (one of them late)."""
+    """幸福村's points made the scheme's way: batch 1 published and issued, batch 2 past its notice and ready to
+    issue, batch 3 on notice with an objection (record XF-000006), records waiting for review and for their
+    check (one of them late)."""
     from sync.server import awards
 
     def actor(name: str) -> Actor:
@@ -284,21 +285,34 @@ def _workflow(record: CentralRecord, people: People, clock: SimulatedClock, now:
     for record_id in first:
         awards.review_record(record, people, chen, record_id, meeting.batch_id, "approve")
     awards.publish_batch(record, people, chen, meeting.batch_id)
+    # The second batch's window closed without objection: ready for the township to issue (核发).
     second = [
-        made(3, "A02", 10, 5, "照顾瘫痪婆婆多年", "neighbours"),
-        made(4, "B02", 6, 5, "参加果树修剪培训", "declaration"),
+        made(3, "A02", 10, 10, "照顾瘫痪婆婆多年", "neighbours"),
+        made(7, "B01", 5, 10, "帮助五保户收玉米", "cadre_visit"),
     ]
-    at(4)
+    at(9)
     for record_id in second:
         awards.check_record(record, people, li, record_id, "confirm")
-    meeting2 = awards.new_batch(record, people, chen, "XF", at(3), "陈国强、张伟、刘玉兰")
-    awards.review_record(record, people, chen, second[0], meeting2.batch_id, "approve")
-    awards.review_record(record, people, chen, second[1], meeting2.batch_id, "correct", points=4, note="只参加了半天")
-    at(2)
+    meeting2 = awards.new_batch(record, people, chen, "XF", at(8), "陈国强、张伟、刘玉兰")
+    for record_id in second:
+        awards.review_record(record, people, chen, record_id, meeting2.batch_id, "approve")
     awards.publish_batch(record, people, chen, meeting2.batch_id)
+    # The third is on notice now, with an objection to one of its items.
+    third = [
+        made(4, "B02", 6, 5, "参加果树修剪培训", "declaration"),
+        made(8, "A01", 9, 5, "院落干净，柴草堆放整齐", "cadre_visit"),
+    ]
+    at(4)
+    for record_id in third:
+        awards.check_record(record, people, li, record_id, "confirm")
+    meeting3 = awards.new_batch(record, people, chen, "XF", at(3), "陈国强、张伟、刘玉兰")
+    awards.review_record(record, people, chen, third[0], meeting3.batch_id, "correct", points=4, note="只参加了半天")
+    awards.review_record(record, people, chen, third[1], meeting3.batch_id, "approve")
+    at(2)
+    awards.publish_batch(record, people, chen, meeting3.batch_id)
     at(1)
-    awards.object_to(record, people, li, second[1], "张大爷", "他那天没去培训")
-    waiting = made(5, "B01", 5, 2, "帮助五保户收玉米", "cadre_visit")
+    awards.object_to(record, people, li, third[0], "张大爷", "他那天没去培训")
+    waiting = made(5, "B01", 5, 2, "帮邻居抢收玉米", "cadre_visit")
     at(1)
     awards.check_record(record, people, li, waiting, "confirm")
     made(6, "A01", 6, 9, "院子打扫干净", "cadre_visit")  # not checked within the week: flagged

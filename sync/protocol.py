@@ -802,6 +802,7 @@ class NoticeLineWire(BaseModel):
     points: Amount
     reason: Annotated[str, _STRICT, _length(500), _STORABLE] = ""
     zero_tolerance: Annotated[bool, _STRICT] = False
+    issued: Annotated[bool, _STRICT] = False
 
 
 class NoticeWire(BaseModel):

@@ -793,6 +793,7 @@ def notice(record: CentralRecord, batch_id: int) -> dict[str, Any]:
             "item": r.item_name,
             "points": r.signed_points,
             "zero_tolerance": r.zero_tolerance,
+            "issued": r.stage is wf.Stage.ISSUED,
             "reason": r.reason,
             "until": r.notice_until,
         }
@@ -836,7 +837,9 @@ def village_board(record: CentralRecord, village_id: str, today: date | None = N
             window_from=n["window_from"] or "",
             window_until=n["window_until"] or "",
             lines=tuple(
-                board.NoticeLine(r["household_id"], r["name"], r["item"], r["points"], r["reason"], r["zero_tolerance"])
+                board.NoticeLine(
+                    r["household_id"], r["name"], r["item"], r["points"], r["reason"], r["zero_tolerance"], r["issued"]
+                )
                 for r in n["rows"]
             ),
         )

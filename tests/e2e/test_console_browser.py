@@ -25,6 +25,7 @@ from lovemart_tools.serving import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "lovemart-demo"
+DATABASE_OF: dict[str, str] = {}  # a served base URL -> its database URL (a test sets up a shop PC with it)
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (make install)")
 
 
@@ -47,7 +48,9 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             url = stack.enter_context(scratch_schema(base))  # a schema of its own, dropped afterwards
         seeded = _lovemart("central", "demo", "--console", "--households", "15", "--database-url", url)
         assert seeded.returncode == 0, seeded.stderr
-        yield stack.enter_context(serving(["lovemart.cli", "server", "--database-url", url]))
+        base_url = stack.enter_context(serving(["lovemart.cli", "server", "--database-url", url]))
+        DATABASE_OF[base_url] = url
+        yield base_url
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +216,63 @@ def test_points_go_from_a_clerks_form_with_a_photo_to_a_public_notice_and_an_obj
     assert wang.locator("text=已核发").count() >= 1  # the demo's first batch, issued after its notice
     for page in (li, chen, public, wang):
         page.close()
+
+
+def test_the_township_issues_a_batch_a_shop_syncs_and_its_kiosk_shows_the_item_and_the_notice(
+    server: str, browser: Any, tmp_path: Path
+) -> None:
+    """The last leg of the workflow: the demo's second batch has passed its notice; the administrator issues
+    it in the browser, a shop PC set up from the server syncs, and its kiosk (the presenter over the shop's
+    ledger) says the item and "第 2 批公示", turns to the notice now on the board, and shows a household its
+    own item on that notice."""
+    from kiosk.presenter import KioskPresenter
+    from kiosk.sources import LocalSource
+    from ledger.history import recent_movements
+    from ledger.passbook import make_code
+    from ledger.storage import open_ledger
+    from sync.server.record import CentralRecord
+
+    wang = browser.new_page()
+    sign_in(wang, server, "wang")
+    wang.goto(server + "/batches/2")
+    wang.click("form[action$='/issue'] button")
+    wang.wait_for_load_state()
+    assert "已核发" in wang.content()
+    wang.close()
+
+    record = CentralRecord.open(DATABASE_OF[server], migrate=False)
+    try:
+        token = record.new_enrol_token("S01")
+    finally:
+        record.close()
+    home = tmp_path / "shop"
+    made = _lovemart("provision", "--home", str(home), "--server", server, "--token", token, "--json")
+    assert made.returncode == 0, made.stderr
+    store = open_ledger(home / "ledger.sqlite3", durable=False)
+    try:
+        with store.read() as unit:
+            key = unit.township().passbook_key
+            cards = {r.household.household_id: r.card_no for r in unit.households()}
+        issued = {
+            hid: [m.words("zh") for m in recent_movements(store, hid) if "第 2 批公示" in m.words("zh")]
+            for hid in cards
+        }
+        household, said = next((h, w) for h, w in issued.items() if w)
+        assert said == ["孝老爱亲、邻里和睦（第 2 批公示）"] or said == ["参加志愿服务（每次）（第 2 批公示）"]
+        kiosk = KioskPresenter(LocalSource(store))
+        kiosk.refresh_ranking()
+        kiosk.set_board(kiosk.fetch_board())
+        kiosk.scan(make_code(key, household, cards[household] or 1))
+        view = kiosk.household_view()
+        assert view is not None and said[0] in [m.text for m in view.movements]
+        kiosk.reset()
+        panels = {}  # the panel turns through every notice on the board (an earlier test published one more)
+        while kiosk.rotate() and kiosk.idle_view().panel == "notice":
+            panels[kiosk.idle_view().notice_title] = [r.reason for r in kiosk.idle_view().notice]
+        assert "院落干净，柴草堆放整齐" in panels["第3批积分公示"]
+        on_notice = next(line.household_id for n in kiosk.fetch_board().notices for line in n.lines if line.points == 9)
+        kiosk.scan(make_code(key, on_notice, cards[on_notice] or 1))
+        mine = kiosk.household_view()
+        assert mine is not None and [r.text for r in mine.notice_items] == ["第3批公示：庭院整洁、房前屋后干净"]
+    finally:
+        store.close()

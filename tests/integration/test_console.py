@@ -43,6 +43,7 @@ ADMIN_PAGES = PAGES + [
     "/batches?village=XF",
     "/batches/1",
     "/batches/2",
+    "/batches/3",
     "/rules?village=XF",
     "/rules",
     "/reports/honours?village=XF",

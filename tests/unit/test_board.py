@@ -41,19 +41,20 @@ def test_a_notice_shows_in_its_window_and_a_week_after_newest_first() -> None:
         (
             notice(1, "2026-11-02", "2026-11-06", line("XF0001")),
             notice(2, "2026-11-20", "2026-11-24", line("XF0001", "参加志愿服务"), line("XF0002")),
+            notice(3, "2026-11-14", "2026-11-18", NoticeLine("XF0001", "户主XF0001", "孝老爱亲", 10, "", issued=True)),
         ),
     )
-    assert [n.number for n in board.notices_on(date(2026, 11, 13))] == [2, 1]  # 1 closed a week ago: still shown
-    assert [n.number for n in board.notices_on(date(2026, 11, 14))] == [2]
+    assert [n.number for n in board.notices_on(date(2026, 11, 13))] == [2, 3, 1]  # 1 closed a week ago: still shown
+    assert [n.number for n in board.notices_on(date(2026, 11, 14))] == [2, 3]
     assert [n.number for n in board.notices_on(date(2026, 12, 2))] == []
     assert board.notices[1].open_on(date(2026, 11, 24)) and not board.notices[1].open_on(date(2026, 11, 25))
     mine = board.lines_of("XF0001", date(2026, 11, 21))
-    assert [(n.number, x.item) for n, x in mine] == [(2, "参加志愿服务")]
+    assert [(n.number, x.item) for n, x in mine] == [(2, "参加志愿服务")]  # 孝老爱亲 is issued: in the balance
     assert board.lines_of("XF0009", date(2026, 11, 21)) == ()
 
 
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
-lines = st.builds(NoticeLine, texts, texts, texts, st.integers(-10_000, 10_000), texts, st.booleans())
+lines = st.builds(NoticeLine, texts, texts, texts, st.integers(-10_000, 10_000), texts, st.booleans(), st.booleans())
 notices = st.builds(Notice, st.integers(1, 99), texts, texts, texts, st.lists(lines, max_size=4).map(tuple))
 
 

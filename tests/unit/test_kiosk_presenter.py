@@ -413,6 +413,11 @@ def test_a_household_sees_its_own_items_on_notice_and_nobody_elses(stocked: Shop
     assert [(x.text, x.reason, x.points, x.gain) for x in view.notice_items] == [
         ("第3批公示：庭院整洁", "公示至11月24日，无异议即发放", "+6", True)
     ]
+    later = KioskPresenter(LocalSource(stocked.store, clock), lambda: datetime(2026, 11, 26, 9, 0).astimezone())
+    later.set_board(later.fetch_board())
+    later.scan(stocked.codes["H1"])
+    waiting = later.household_view()
+    assert waiting is not None and [x.reason for x in waiting.notice_items] == ["公示期已满，等待发放"]
     presenter.scan(stocked.codes["H2"])
     other = presenter.household_view()
     assert other is not None and other.notice_items == () and other.notice_items_title == ""
