@@ -362,3 +362,38 @@ def test_a_remote_kiosk_refuses_plain_http_across_a_network_unless_its_settings_
     for allowed in ({**kiosk, "allow_plain_http": True}, {**kiosk, "server": "http://127.0.0.1:8000"}):
         settings_mod.update(settings, {"kiosk": {"allow_plain_http": None, **allowed}})
         remote_source(shop_parts(tmp_path / "hall")).close()
+
+
+def test_a_hall_kiosk_gets_the_villages_rules_with_the_ranking(hall: Hall) -> None:
+    from ledger.access import ConsoleRole, Grant
+    from ledger.rulebook import Direction, RuleItem
+    from sync.server import awards
+    from sync.server.people import SYSTEM, Actor, People
+
+    people = People(hall.record)
+    if people.user_named("rules-admin") is None:
+        people.add_user(Actor(SYSTEM, "test"), "rules-admin", "乡镇管理员", None, [Grant(ConsoleRole.ADMIN)])
+    admin = people.user_named("rules-admin")
+    assert admin is not None
+    awards.put_rules(
+        hall.record,
+        people,
+        Actor(admin.person, "127.0.0.1"),
+        village_id=None,
+        effective_from="2026-01-01",
+        items=[RuleItem("A01", "庭院整洁", "评议分", Direction.REWARD, 1, 10)],
+    )
+    source = hall.source()
+    try:
+        assert source.board().rules == ()  # nothing asked yet
+        source.shelf()  # the shelf alone does not bring the rules (they come with the ranking)
+        assert source.board().rules == ()
+        source.ranking(3)
+        board = source.board()
+        assert board.village_id == "V01" and [r.name for r in board.rules] == ["庭院整洁"]
+        presenter = KioskPresenter(source)
+        presenter.refresh_ranking()
+        presenter.set_board(presenter.fetch_board())
+        assert [line.value for line in presenter.rules_view().lines] == ["", "+1～+10"]
+    finally:
+        source.close()
