@@ -20,8 +20,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from sync.server.record import CentralRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("LOVEMART_TEST_DATABASE_URL")
@@ -206,3 +210,14 @@ def pg_schema() -> Iterator[str]:
         with admin.begin() as c:
             c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def allow_direct_points(record: CentralRecord) -> None:
+    """Turn on the township's direct points (``POST /v1/admin/points``): the sync tests award points that way,
+    as a township entering its paper passbooks would, instead of walking each award through the workflow."""
+    from ledger.access import ConsoleRole, Grant, Person
+    from sync.server import awards
+    from sync.server.people import Actor, People
+
+    township = Actor.command_line(Person(0, "test set-up", (Grant(ConsoleRole.ADMIN),)))
+    awards.set_workflow_settings(record, People(record), township, awards.WorkflowSettings(direct_points=True))

@@ -60,7 +60,12 @@ def policy_routes(router: APIRouter, central: CentralRecord, people: People) -> 
             if not value.isdigit():
                 raise SyncError("invalid", detail=f"{name}: a whole number of days")
             days.append(int(value))
-        chosen = awards.WorkflowSettings(days[0], days[1], field(form, "village_issues", 8) == "yes")
+        chosen = awards.WorkflowSettings(
+            days[0],
+            days[1],
+            village_issues=field(form, "village_issues", 8) == "yes",
+            direct_points=field(form, "direct_points", 8) == "yes",
+        )
         await run_in_threadpool(awards.set_workflow_settings, central, people, actor_of(request), chosen)
         return back_to("/policy")
 

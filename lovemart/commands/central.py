@@ -850,13 +850,24 @@ def register(commands: Subcommands, add: AddCommand, group: AddGroup) -> None:
     p.add_argument("file")
     _server_options(p)
     for kind in ("award", "deduct"):
-        p = add(g, kind, cmd_central_points, f"{kind} points for one household")
+        p = add(
+            g,
+            kind,
+            cmd_central_points,
+            f"{kind} points for one household at once, without the workflow (only while the township's policy "
+            "page allows direct points, e.g. to enter old paper passbooks; logged)",
+        )
         p.set_defaults(kind=kind)
         p.add_argument("household_id")
         p.add_argument("points", type=int)
         p.add_argument("--reason", required=True)
         _server_options(p)
-    p = add(g, "points-import", cmd_central_points_import, "awards and deductions from a score sheet (.xlsx/.csv)")
+    p = add(
+        g,
+        "points-import",
+        cmd_central_points_import,
+        "awards and deductions from a sheet at once, without the workflow (only while direct points are allowed)",
+    )
     p.add_argument("file")
     _server_options(p)
 

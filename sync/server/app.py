@@ -41,7 +41,7 @@ from sync import bodies, protocol
 from sync.errors import SyncError
 from sync.server import authz, awards, bundles, imports, township, views
 from sync.server.gate import MAX_SMALL_BODY, BodyTooLarge, Gate, database_refusal
-from sync.server.people import People
+from sync.server.people import Actor, People
 from sync.server.record import CentralRecord, Conflict
 
 log = logging.getLogger("lovemart.server")
@@ -97,6 +97,7 @@ LEDGER_STATUS = {
     "import_duplicate": 409,
     "household_exists": 409,
     "nothing_to_do": 409,
+    "points_direct_off": 409,
     "not_configured": 503,
     "disk_full": 503,
     "ledger_corrupt": 503,
@@ -320,6 +321,10 @@ def _protocol_routes(app: FastAPI, central: CentralRecord) -> None:
         return views.kiosk_board(central, village.upper(), size)
 
 
+def _actor(request: Request) -> Actor:
+    return Actor(authz.caller(request), request.client.host if request.client else "")
+
+
 def _caller(request: Request) -> Any:
     return getattr(request.state, "caller", None)
 
@@ -337,6 +342,7 @@ def _device(central: CentralRecord, request: Request) -> CentralDevice:
 def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
     # Who may use each route: ``sync.server.authz`` (the gate has found the caller already).
     router = APIRouter(prefix="/v1/admin")
+    people: People = app.state.people
 
     @router.get("/township", tags=["admin"], dependencies=[Depends(authz.needs(Action.READ_TOWNSHIP))])
     def get_township(request: Request) -> dict[str, Any]:
@@ -463,14 +469,25 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
 
     @router.post("/points", tags=["admin"], dependencies=[Depends(authz.needs(Action.POST_POINTS))])
     def post_points(request: Request, body: bodies.PointsIn) -> dict[str, Any]:
-        txns = township.award(
-            central, body.household_id.strip().upper(), body.points, body.reason, body.kind, body.txn_id
+        household_id = body.household_id.strip().upper()
+        txns = awards.direct_points(
+            central,
+            people,
+            _actor(request),
+            lambda: township.award(central, household_id, body.points, body.reason, body.kind, body.txn_id),
+            {"household_id": household_id, "points": body.points, "kind": body.kind, "reason": body.reason},
         )
         return {"transactions": [township.txn_json(t) for t in txns]}
 
     @router.post("/points/import", tags=["admin"], dependencies=[Depends(authz.needs(Action.POST_POINTS))])
     def import_points(request: Request, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
-        return with_upload(file, lambda path: township.import_score_sheet(central, path))
+        what = {"sheet": file.filename or ""}
+        return with_upload(
+            file,
+            lambda path: awards.direct_points(
+                central, people, _actor(request), lambda: township.import_score_sheet(central, path), what
+            ),
+        )
 
     @router.post("/points/base-grant", tags=["admin"], dependencies=[Depends(authz.needs(Action.POST_POINTS))])
     def base_grant(request: Request) -> dict[str, Any]:

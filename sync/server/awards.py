@@ -35,6 +35,7 @@ from sync.server.record import CENTRAL_DEVICE, CentralRecord
 NOTICE_DAYS_KEY = "workflow.notice_days"
 CHECK_DAYS_KEY = "workflow.check_days"
 VILLAGE_ISSUES_KEY = "workflow.village_issues"
+DIRECT_POINTS_KEY = "workflow.direct_points"
 MAX_HOUSEHOLDS_PER_EVENT = 500  # a whole village group that swept the road, not the whole township
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 MAX_PHOTO_BYTES = 2 * 1024 * 1024
@@ -59,6 +60,9 @@ class WorkflowSettings:
     notice_days: int = wf.DEFAULT_NOTICE_DAYS  # how long a batch stays on public notice
     check_days: int = wf.DEFAULT_CHECK_DAYS  # within how many days a record should be checked
     village_issues: bool = False  # each village's review group may issue its own batches
+    # Points posted at once by an administrator, without record, review and notice (``direct_points``): off
+    # unless the township turns it on for a while, for example to enter the old paper passbooks' points.
+    direct_points: bool = False
 
 
 def settings_of(unit: CentralUnit) -> WorkflowSettings:
@@ -68,6 +72,7 @@ def settings_of(unit: CentralUnit) -> WorkflowSettings:
         int(notice) if notice and notice.isdigit() else wf.DEFAULT_NOTICE_DAYS,
         int(check) if check and check.isdigit() else wf.DEFAULT_CHECK_DAYS,
         unit.ledger.meta(VILLAGE_ISSUES_KEY) == "yes",
+        unit.ledger.meta(DIRECT_POINTS_KEY) == "yes",
     )
 
 
@@ -87,6 +92,7 @@ def set_workflow_settings(record: CentralRecord, people: People, actor: Actor, c
         unit.ledger.set_meta(NOTICE_DAYS_KEY, str(chosen.notice_days))
         unit.ledger.set_meta(CHECK_DAYS_KEY, str(chosen.check_days))
         unit.ledger.set_meta(VILLAGE_ISSUES_KEY, "yes" if chosen.village_issues else "no")
+        unit.ledger.set_meta(DIRECT_POINTS_KEY, "yes" if chosen.direct_points else "no")
         people.log(unit, actor, "workflow.settings", "policy", asdict(before), asdict(chosen))
 
 
@@ -95,6 +101,28 @@ def may_issue(record: CentralRecord, person: Person, village_id: str) -> bool:
     if may(person, Action.POST_POINTS, Scope(village_id=village_id)):
         return True
     return workflow_settings(record).village_issues and may(person, Action.REVIEW_POINTS, Scope(village_id=village_id))
+
+
+def direct_points(
+    record: CentralRecord,
+    people: People,
+    actor: Actor,
+    post: Callable[[], Any],
+    what: dict[str, Any],
+) -> Any:
+    """Points posted without the workflow (``POST /v1/admin/points``, ``/points/import``): refused unless the
+    township turned direct points on (``WorkflowSettings.direct_points``), and each posting logged with who.
+
+    The workflow is what makes points trusted; an administrator typing an award skips the check, the review
+    and the notice. Some townships need it for a while (the old paper passbooks' points on the first day),
+    so it is a setting on the policy page, off by default, and every use is in the activity log.
+    """
+    if not workflow_settings(record).direct_points:
+        raise LedgerError("points_direct_off")
+    done = post()
+    with record.write() as unit:
+        people.log(unit, actor, "points.direct", str(what.get("household_id", "sheet")), None, what)
+    return done
 
 
 # ----- the rules catalogue -------------------------------------------------------------------------------------

@@ -245,7 +245,9 @@ def town(tmp_path_factory: pytest.TempPathFactory) -> Any:
     )[0]
     awards.add_photo(record, people, system, made.record_id, "image/png", b"\x89PNG\r\n\x1a\n")
     awards.new_batch(record, people, system, "V1", "2026-01-02", "评议小组")
-    awards.set_workflow_settings(record, people, system, awards.WorkflowSettings(village_issues=True))
+    awards.set_workflow_settings(
+        record, people, system, awards.WorkflowSettings(village_issues=True, direct_points=True)
+    )
     tokens = {}
     for name, grants in PEOPLE.items():
         user = people.add_user(Actor.command_line(SYSTEM), name, name, PASSWORD, grants)

@@ -323,3 +323,31 @@ def test_a_shop_gets_its_villages_rules_and_notices_at_each_sync_and_in_a_reply_
             assert carried.notices == board.notices and carried.made_at > board.made_at
     finally:
         store.close()
+
+
+def test_points_posted_without_the_workflow_are_refused_unless_the_township_allows_it_and_then_logged(
+    town: Town,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from sync.server.app import create_app
+
+    record, people = town.record, town.people
+    wang = people.user_named("wang")
+    assert wang is not None
+    token, _token_id = people.new_api_token(town["wang"], wang.user_id, "script")
+    body = {"household_id": "XF0001", "points": 50, "reason": "纸质存折旧积分"}
+    with TestClient(create_app("unused", record=record), base_url="http://127.0.0.1") as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        refused = http.post("/v1/admin/points", json=body, headers=headers)
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "points_direct_off"
+        assert "评定流程" in refused.json()["error"]["message"]
+        with record.store.read() as unit:
+            assert [t for t in unit.ledger.transactions(household_id="XF0001") if t.kind == TxnKind.AWARD] == []
+        awards.set_workflow_settings(record, people, town["wang"], awards.WorkflowSettings(direct_points=True))
+        posted = http.post("/v1/admin/points", json=body, headers=headers)
+        assert posted.status_code == 200, posted.text
+    rows, _count = people.activity()
+    direct = [r for r in rows if r.action == "points.direct"]
+    assert len(direct) == 1 and direct[0].user_name == "wang" and direct[0].target == "XF0001"
+    assert "纸质存折旧积分" in (direct[0].after or "")

@@ -33,7 +33,7 @@ from sync.server import bundlekeys, bundles, township
 from sync.server.record import CentralRecord
 from sync.server.tokens import bundle_key
 from tests.conftest import ADMIN_CTX
-from tests.server_harness import HTTP, PG_URL, ServerProcess, pg_schema, running
+from tests.server_harness import HTTP, PG_URL, ServerProcess, allow_direct_points, pg_schema, running
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -106,6 +106,7 @@ def set_up_township(record: CentralRecord) -> None:
         township.put_shop(record, f"S0{n}", f"{name}爱心超市", f"V0{n}")
     township.put_item(record, Item("SOAP", "肥皂", "块", 3, "6901234500127", "洗护"))
     township.put_item(record, Item("OIL5", "食用油", "5L桶", 60, "6901234500042", "粮油"))
+    allow_direct_points(record)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

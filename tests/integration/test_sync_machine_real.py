@@ -65,7 +65,7 @@ from sync.client import SyncClient, enrol
 from sync.server import township
 from sync.server.record import CentralRecord
 from tests.conftest import ADMIN_CTX
-from tests.server_harness import HTTP, PG_URL, ServerProcess, pg_schema
+from tests.server_harness import HTTP, PG_URL, ServerProcess, allow_direct_points, pg_schema
 from tests.sync_fake import Crash, fresh_ledger, journal_of, meta_int, points_total
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -192,6 +192,7 @@ def central(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Central]
     try:
         record.initialise("T01", "红星镇")
         admin_token = record.new_admin_token()
+        allow_direct_points(record)
         for sku, points in ITEMS.items():
             township.put_item(record, Item(sku, f"商品{sku}", "件", points))
         server = ServerProcess(database_url).start()
