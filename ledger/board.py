@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -100,42 +100,24 @@ EMPTY_BOARD = VillageBoard("", (), ())
 # ----- to and from the ledger's meta, and the wire -----------------------------------------------------------
 
 
+# What of a rule a kiosk needs (not the bounds a village may choose within, nor switched-off items).
+_RULE_FIELDS = ("code", "name", "category", "direction", "low", "high", "zero_tolerance", "local")
+_LINE_FIELDS = tuple(f.name for f in fields(NoticeLine))
+
+
 def board_to_json(board: VillageBoard) -> dict[str, Any]:
-    """The board as plain JSON, the same shape on the wire (``sync.bodies.VillageBoardWire``) and at the shop."""
+    """The board as plain JSON, the same shape on the wire (``sync.protocol.VillageBoardWire``) and at the shop."""
     return {
         "village_id": board.village_id,
         "made_at": board.made_at,
-        "rules": [
-            {
-                "code": r.code,
-                "name": r.name,
-                "category": r.category,
-                "direction": str(r.direction),
-                "low": r.low,
-                "high": r.high,
-                "zero_tolerance": r.zero_tolerance,
-                "local": r.local,
-            }
-            for r in board.rules
-        ],
+        "rules": [{name: getattr(r, name) for name in _RULE_FIELDS} for r in board.rules],
         "notices": [
             {
                 "number": n.number,
                 "village": n.village,
                 "window_from": n.window_from,
                 "window_until": n.window_until,
-                "lines": [
-                    {
-                        "household_id": line.household_id,
-                        "name": line.name,
-                        "item": line.item,
-                        "points": line.points,
-                        "reason": line.reason,
-                        "zero_tolerance": line.zero_tolerance,
-                        "issued": line.issued,
-                    }
-                    for line in n.lines
-                ],
+                "lines": [asdict(line) for line in n.lines],
             }
             for n in board.notices
         ],
@@ -148,16 +130,7 @@ def board_of(data: Mapping[str, Any]) -> VillageBoard:
         village_id=str(data.get("village_id", "")),
         made_at=str(data.get("made_at", "")),
         rules=tuple(
-            RuleItem(
-                code=r["code"],
-                name=r["name"],
-                category=r["category"],
-                direction=Direction(r["direction"]),
-                low=int(r["low"]),
-                high=int(r["high"]),
-                zero_tolerance=bool(r.get("zero_tolerance", False)),
-                local=bool(r.get("local", False)),
-            )
+            RuleItem(**{name: r[name] for name in _RULE_FIELDS if name in r} | {"direction": Direction(r["direction"])})
             for r in data.get("rules", ())
         ),
         notices=tuple(
@@ -166,18 +139,7 @@ def board_of(data: Mapping[str, Any]) -> VillageBoard:
                 village=n.get("village", ""),
                 window_from=n.get("window_from", ""),
                 window_until=n.get("window_until", ""),
-                lines=tuple(
-                    NoticeLine(
-                        household_id=line["household_id"],
-                        name=line["name"],
-                        item=line["item"],
-                        points=int(line["points"]),
-                        reason=line.get("reason", ""),
-                        zero_tolerance=bool(line.get("zero_tolerance", False)),
-                        issued=bool(line.get("issued", False)),
-                    )
-                    for line in n.get("lines", ())
-                ),
+                lines=tuple(NoticeLine(**{k: x[k] for k in _LINE_FIELDS if k in x}) for x in n.get("lines", ())),
             )
             for n in data.get("notices", ())
         ),

@@ -273,43 +273,40 @@ def _workflow(record: CentralRecord, people: People, clock: SimulatedClock, now:
             source=source,
         )[0].record_id
 
+    def on_notice(
+        records: list[str], checked: int, met: int, published: int, corrections: dict[str, tuple[int, str]]
+    ) -> Any:
+        """Check ``records`` (days ago), review them at a meeting (approved, or corrected with the reason) and
+        publish the batch: the days it all happened, as a village committee would."""
+        at(checked)
+        for record_id in records:
+            awards.check_record(record, people, li, record_id, "confirm")
+        batch = awards.new_batch(record, people, chen, "XF", at(met), "陈国强、张伟、刘玉兰")
+        for record_id in records:
+            points, note = corrections.get(record_id, (None, ""))
+            outcome = "approve" if points is None else "correct"
+            awards.review_record(record, people, chen, record_id, batch.batch_id, outcome, points=points, note=note)
+        at(published)
+        return awards.publish_batch(record, people, chen, batch.batch_id)
+
     first = [
         made(0, "A01", 8, 20, "庭院干净，花草整齐", "cadre_visit"),
         made(1, "B01", 5, 20, "清扫村道", "declaration"),
         made(2, "D01", 5, 20, "柴草堆在路边", "neighbours"),
     ]
-    at(19)
-    for record_id in first:
-        awards.check_record(record, people, li, record_id, "confirm")
-    meeting = awards.new_batch(record, people, chen, "XF", at(18), "陈国强、张伟、刘玉兰、村民代表王德福")
-    for record_id in first:
-        awards.review_record(record, people, chen, record_id, meeting.batch_id, "approve")
-    awards.publish_batch(record, people, chen, meeting.batch_id)
+    meeting = on_notice(first, 19, 18, 18, {})
     # The second batch's window closed without objection: ready for the township to issue (核发).
     second = [
         made(3, "A02", 10, 10, "照顾瘫痪婆婆多年", "neighbours"),
         made(7, "B01", 5, 10, "帮助五保户收玉米", "cadre_visit"),
     ]
-    at(9)
-    for record_id in second:
-        awards.check_record(record, people, li, record_id, "confirm")
-    meeting2 = awards.new_batch(record, people, chen, "XF", at(8), "陈国强、张伟、刘玉兰")
-    for record_id in second:
-        awards.review_record(record, people, chen, record_id, meeting2.batch_id, "approve")
-    awards.publish_batch(record, people, chen, meeting2.batch_id)
+    on_notice(second, 9, 8, 8, {})
     # The third is on notice now, with an objection to one of its items.
     third = [
         made(4, "B02", 6, 5, "参加果树修剪培训", "declaration"),
         made(8, "A01", 9, 5, "院落干净，柴草堆放整齐", "cadre_visit"),
     ]
-    at(4)
-    for record_id in third:
-        awards.check_record(record, people, li, record_id, "confirm")
-    meeting3 = awards.new_batch(record, people, chen, "XF", at(3), "陈国强、张伟、刘玉兰")
-    awards.review_record(record, people, chen, third[0], meeting3.batch_id, "correct", points=4, note="只参加了半天")
-    awards.review_record(record, people, chen, third[1], meeting3.batch_id, "approve")
-    at(2)
-    awards.publish_batch(record, people, chen, meeting3.batch_id)
+    on_notice(third, 4, 3, 2, {third[0]: (4, "只参加了半天")})
     at(1)
     awards.object_to(record, people, li, third[0], "张大爷", "他那天没去培训")
     waiting = made(5, "B01", 5, 2, "帮邻居抢收玉米", "cadre_visit")
