@@ -170,6 +170,9 @@ def test_provision_builds_the_shop_from_the_central_record(shop: Path, central: 
             assert {i.sku for i in unit.items()} == {"RICE", "OIL"}
             assert int(unit.meta("pull_cursor") or 0) == len(central.log)
             assert unit.meta("last_synced")
+            # A township server older than the village board (this fake answers 404) syncs all the same.
+            assert unit.meta("village_board") is None
+        assert central.count("GET", "/v1/board") >= 1
     finally:
         store.close()
     code, audit, _ = cli(shop, "audit", "verify")
