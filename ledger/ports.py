@@ -191,6 +191,14 @@ class SyncStatus:
     error: Spoken | None = None  # the last failure: a refusal (or recorded words) said in the reader's language
 
 
+class BackupPort(Protocol):
+    """The shop's backups as the POS sees them (``lovemart.backups``). Both read the whole ledger file: call
+    them off the UI thread. Each returns where the copy went, or None when none was due."""
+
+    def back_up(self) -> str: ...
+    def back_up_if_due(self) -> str | None: ...
+
+
 class SyncPort(Protocol):
     """The sync client as the apps see it. ``sync_now`` blocks: call it off the UI thread."""
 

@@ -26,7 +26,7 @@ from ledger.model import BalanceView, Role, Transaction
 from ledger.passbook import make_code
 from lovemart import redact
 from lovemart.bootstrap import ShopParts, shop_parts
-from lovemart.commands import apps, central, devices, doctor, sync_cmd
+from lovemart.commands import apps, backup_cmd, central, devices, doctor, sync_cmd
 from lovemart.commands.devices import print_after_commit
 from lovemart.settings import default_home
 from lovemart.wiring import local_fault
@@ -742,6 +742,7 @@ def build_parser() -> argparse.ArgumentParser:
     devices.register(commands, add, group)
     apps.register(commands, add)
     sync_cmd.register(commands, add)
+    backup_cmd.register(commands, add)
     central.register(commands, add, group)
     doctor.register(commands, add)
     return parser

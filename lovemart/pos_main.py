@@ -25,6 +25,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ledger.errors import LedgerError
+from lovemart.backups import HomeBackups
 from lovemart.bootstrap import AppSync, ShopParts
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ def build_pos(
         clock=parts.clock,
         monotonic=parts.monotonic,
         idle_lock_s=settings.pos.idle_lock_s if idle_lock_s is None else idle_lock_s,
+        backups=HomeBackups(settings, parts.clock),
     )
     locked = settings.pos.lockdown if lockdown is None else lockdown
     app_class = LockedPosApp if locked else PosApp

@@ -164,6 +164,15 @@ class SyncSection:
 
 
 @dataclass(frozen=True)
+class BackupSection:
+    """``[backup]``: where the shop's automatic copies go (``lovemart.backups``)."""
+
+    folder: str = "backups"  # relative to the shop's folder, like [ledger] path
+    # Where USB sticks appear; a stick with a lovemart-backup folder at its top gets a copy of each backup.
+    usb_roots: tuple[str, ...] = ("/media", "/run/media", "/mnt")
+
+
+@dataclass(frozen=True)
 class Settings:
     """``lovemart.toml`` of one shop folder, checked. Change it with ``update``, never in place."""
 
@@ -176,6 +185,7 @@ class Settings:
     pos: PosSection = PosSection()
     kiosk: KioskSection = KioskSection()
     sync: SyncSection = SyncSection()
+    backup: BackupSection = BackupSection()
     unknown: tuple[str, ...] = field(default=())  # keys this version does not know, as "[section] key"
 
     @property
@@ -190,6 +200,11 @@ class Settings:
     @property
     def lock_path(self) -> Path:
         return self.home / LOCK_NAME
+
+    @property
+    def backup_dir(self) -> Path:
+        path = Path(self.backup.folder).expanduser()
+        return path if path.is_absolute() else self.home / path
 
     def unknown_report(self) -> LedgerError | None:
         """The report of keys this version does not know (a typo, or a newer version's), or None."""
@@ -244,7 +259,7 @@ def _parsed(path: Path, text: str) -> dict[str, object]:
         raise LedgerError("settings_malformed", path=str(path), line=line, detail=words) from None
 
 
-SECTIONS = ("shop", "ledger", "printer", "scanner", "pos", "kiosk", "sync")
+SECTIONS = ("shop", "ledger", "printer", "scanner", "pos", "kiosk", "sync", "backup")
 
 
 def _checked(home: Path, data: Mapping[str, object]) -> Settings:
@@ -269,6 +284,7 @@ def _checked(home: Path, data: Mapping[str, object]) -> Settings:
         pos=_pos(sections["pos"]),
         kiosk=_kiosk(sections["kiosk"]),
         sync=_sync(sections["sync"]),
+        backup=_backup(sections["backup"]),
     )
     unknown = top.unknown() + [key for table in sections.values() for key in table.unknown()]
     return replace(settings, unknown=tuple(unknown)) if unknown else settings
@@ -362,6 +378,13 @@ def _sync(t: _Table) -> SyncSection:
     )
 
 
+def _backup(t: _Table) -> BackupSection:
+    return BackupSection(
+        folder=t.string("folder", "backups", empty=False),
+        usb_roots=t.texts("usb_roots", BackupSection.usb_roots),
+    )
+
+
 def _shown(value: object) -> str:
     """A value as it is written in the file (``true``, ``"abc"``, ``12``)."""
     if isinstance(value, bool):
@@ -432,6 +455,14 @@ class _Table:
         if not isinstance(value, str) or value.strip().lower() not in choices:
             raise self.wrong(key, value, " / ".join(f'"{c}"' for c in choices if c))
         return value.strip().lower()
+
+    def texts(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.wrong(key, value, '["...", "..."]')
+        return tuple(v.strip() for v in value)
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.optional_flag(key)

@@ -58,6 +58,7 @@ SCREENS = {  # name -> the Kivy class (registered in Kivy's Factory when its mod
 IDLE_CHECK_S = 1.0
 STATUS_REFRESH_S = 60.0
 NIGHTLY_CHECK_S = 30.0
+BACKUP_CHECK_S = 3600.0  # an hour: a copy a day, whatever time the till was started
 
 
 class PosApp(KitApp):
@@ -166,6 +167,7 @@ class PosApp(KitApp):
         self._events = [
             Clock.schedule_interval(self._check_idle, IDLE_CHECK_S),
             Clock.schedule_interval(self._refresh_sync_status, STATUS_REFRESH_S),
+            Clock.schedule_interval(self._check_backup, BACKUP_CHECK_S),
         ]
         if self.nightly_sync is not None and self.sync.port is not None:
             self._nightly_due = self.nightly_sync(self.clock())
@@ -183,6 +185,12 @@ class PosApp(KitApp):
             # on every collection (shorter pauses between frames all day).
             gc.collect()
             gc.freeze()
+
+    def _check_backup(self, _dt: float = 0) -> None:
+        """At least one backup a day, for a till left running for days (``ledger.backups.due``)."""
+        run_in_background(
+            self.day_close.back_up_if_due, on_error=lambda error: log.warning("daily backup failed: %s", error)
+        )
 
     def on_stop(self) -> None:
         for event in self._events:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.ports import LedgerStore, ReceiptPrinter, SyncPort
+from ledger.ports import BackupPort, LedgerStore, ReceiptPrinter, SyncPort
 from pos.presenters.catalog import Catalog
 from pos.presenters.common import Clock, PrinterFactory, PrinterSlot, local_now
 from pos.presenters.day_close import DayClosePresenter
@@ -51,6 +51,7 @@ def pos_presenters(
     clock: Clock = local_now,
     monotonic: Callable[[], float] = time.monotonic,
     idle_lock_s: float = DEFAULT_IDLE_LOCK_S,
+    backups: BackupPort | None = None,
 ) -> PosPresenters:
     """The POS's presenters on ``store``. The printer is ``printer``, or asked of ``printer_factory`` until it
     gives one (a printer plugged in after the till started); ``sync`` None means "not connected"."""
@@ -68,6 +69,6 @@ def pos_presenters(
         count=CountPresenter(store, catalog),
         write_off=WriteOffPresenter(store, catalog),
         donation=DonationPresenter(store, catalog, slot, clock),
-        day_close=DayClosePresenter(store, slot, clock),
+        day_close=DayClosePresenter(store, slot, clock, backups),
         sync=SyncPresenter(sync),
     )

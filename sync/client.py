@@ -31,7 +31,7 @@ from ledger import services
 from ledger.board import VillageBoard, store_board
 from ledger.errors import LedgerError
 from ledger.messages import Said, Spoken, text
-from ledger.model import Policy, Shop, Township, Transaction, Village
+from ledger.model import GENESIS_HASH, Policy, Shop, Township, Transaction, Village
 from ledger.ports import Identity, LedgerStore, LedgerUnit, SyncStatus
 from sync import protocol
 from sync.apply import apply_in, apply_page, pull_cursor
@@ -432,6 +432,35 @@ class SyncClient:
     def _page(self, after: int) -> Page:
         reply = self._call(protocol.PullReply, "/v1/pull", params={"after": after, "limit": protocol.PULL_PAGE})
         return read_page(reply, after)
+
+    # ----- after restoring a backup -----------------------------------------------------------------------
+    def recover_own(self) -> int:
+        """Take back this device's own transactions that the township holds and this ledger lacks.
+
+        A ledger restored from a backup older than what the township acknowledged must not number new
+        sales again from its old head: the township would refuse them as a fork. Its own missing sales come
+        back from the township, chained onto the backup's last one, with their effects on balances and
+        stock; what was never synced is gone with the old ledger. Returns how many came back.
+        """
+        with self._lock:
+            with self.store.read() as unit:
+                identity = unit.identity()
+                head = device_head(unit, identity, _meta_int(unit, ACKED_KEY))
+            recovered = 0
+            while True:
+                reply = self._call(protocol.OwnReply, "/v1/own", params={"after": head})
+                if not reply.txns:
+                    return recovered
+                with self.store.write() as unit:
+                    previous = unit.hash_at(identity.device_id, head) if head else GENESIS_HASH
+                    txns = protocol.chain_of(reply.txns, identity.device_id, previous or GENESIS_HASH)
+                    unit.ingest(txns)
+                    head = txns[-1].seq
+                    unit.set_meta(ACKED_KEY, str(max(head, _meta_int(unit, ACKED_KEY))))
+                recovered += len(txns)
+                self._report(Progress("recover", head))
+                if not reply.more:
+                    return recovered
 
     # ----- provisioning ----------------------------------------------------------------------------------
     def bootstrap(self, shop_id: str, device_id: str) -> SyncSummary:

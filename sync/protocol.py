@@ -416,6 +416,18 @@ class PushReply(BaseModel):
     exceptions: Count = 0
 
 
+class OwnReply(BaseModel):
+    """``GET /v1/own?after=N``: this device's own transactions the township holds after ``N``, in order.
+
+    For a shop PC whose ledger was restored from a backup older than what the township acknowledged: it takes
+    its own missing transactions back (``SyncClient.recover_own``) instead of numbering new ones again.
+    """
+
+    v: Literal[1] = VERSION
+    txns: list[TxnWire] = Field(max_length=MAX_PUSH_TXNS)
+    more: Annotated[bool, _STRICT] = False
+
+
 def push_message(shop_id: str, device_id: str, txns: Sequence[Transaction]) -> Message:
     """Transactions of one device, consecutive, after what the server acknowledged (a ``PushRequest``)."""
     if not txns:

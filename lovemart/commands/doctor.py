@@ -295,6 +295,20 @@ def check_tampering(home: ShopParts) -> list[Check]:
     return checks
 
 
+def check_backup(home: ShopParts, now: datetime) -> Check:
+    """The age of the newest backup in ``backups/``: a warning after two days (the POS makes one a day)."""
+    from ledger.backups import WARN_AFTER
+    from lovemart.backups import last_backup
+
+    last = last_backup(home.settings)
+    if last is None:
+        return Check("backup", "warn", Message("doctor.no_backup", folder=str(home.settings.backup_dir)))
+    ago, span = _age(last.taken_at.astimezone().isoformat(), now)
+    if span is not None and span > WARN_AFTER:
+        return Check("backup", "warn", Message("doctor.backup_old", ago=ago, name=last.name))
+    return Check("backup", "ok", Message("doctor.backup_ok", ago=ago, name=last.name))
+
+
 def check_settings(home: ShopParts) -> list[Check]:
     """Keys of lovemart.toml this version does not know (a typo, or a newer version's): not used, so said.
     Wrong values never get here: the settings are refused before any command runs."""
@@ -311,6 +325,7 @@ def cmd_doctor(args: argparse.Namespace, home: ShopParts) -> int:
     checks += check_server_and_clock(home, facts["last"] if facts else None)
     checks.append(check_permissions(home, permissions_before))
     checks += check_tampering(home) if facts else []
+    checks += [check_backup(home, home.clock())] if facts else []
     lang = args.out.lang
     mark = {"ok": "✓", "warn": "!", "fail": "✗"}
     ok = all(c.status != "fail" for c in checks)

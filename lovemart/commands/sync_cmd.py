@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledger.errors import LedgerError
 from ledger.messages import text
 from lovemart.bootstrap import ShopParts
 
@@ -68,6 +69,7 @@ def cmd_sync(args: argparse.Namespace, home: ShopParts) -> int:
         summary = run_sync(client, home.settings, home.store)
     finally:
         client.close()
+        _daily_backup(home, lang)
     lines = [
         text("cli.sync.done", lang, pushed=summary.pushed, pulled=summary.pulled, acked_through=summary.acked_through)
     ]
@@ -77,6 +79,20 @@ def cmd_sync(args: argparse.Namespace, home: ShopParts) -> int:
         lines.append(text("cli.sync.corrected", lang, corrected=summary.corrected))
     args.out.result(summary.as_dict(), lines)
     return 0
+
+
+def _daily_backup(home: ShopParts, lang: str) -> None:
+    """The nightly sync job also keeps the daily backup, whether the sync went through or not (a shop with
+    its network down needs its copy most). A failed backup is said, never the sync's failure."""
+    from lovemart.backups import backup_if_due
+
+    try:
+        taken = backup_if_due(home.settings, home.clock())
+    except LedgerError as failure:
+        print(failure.message(lang), file=sys.stderr)
+        return
+    if taken is not None:
+        print(text("cli.backup.done", lang, path=str(taken.path)), file=sys.stderr)
 
 
 def _token(home: ShopParts) -> str:

@@ -15,7 +15,7 @@ from ledger import integrity, printing, reports, services
 from ledger.audit import AuditReport
 from ledger.messages import N_
 from ledger.model import Transaction, TxnKind
-from ledger.ports import LedgerStore
+from ledger.ports import BackupPort, LedgerStore
 from pos.presenters.common import Clock, PrinterSlot, day_range, local_now, print_committed
 
 
@@ -53,10 +53,13 @@ def totals_of(summary: reports.DayClose) -> dict[str, Any]:
 
 
 class DayClosePresenter:
-    def __init__(self, store: LedgerStore, printer: PrinterSlot, clock: Clock = local_now) -> None:
+    def __init__(
+        self, store: LedgerStore, printer: PrinterSlot, clock: Clock = local_now, backups: BackupPort | None = None
+    ) -> None:
         self.store = store
         self.printer = printer
         self.clock = clock
+        self.backups = backups
 
     def today(self) -> dt.date:
         return self.clock().date()
@@ -83,6 +86,15 @@ class DayClosePresenter:
         result is recorded for doctor; a pass is the checkpoint of tomorrow's start-up check, a failure stops
         selling until the township has looked (``ledger.integrity``)."""
         return integrity.full_audit(self.store, self.clock)
+
+    def back_up(self) -> str | None:
+        """A copy of the ledger after the day close (after its audit passed: a ledger that fails it is kept
+        as evidence, not rotated into the backups). None when this till has no backups wired."""
+        return self.backups.back_up() if self.backups is not None else None
+
+    def back_up_if_due(self) -> str | None:
+        """The daily copy, for a till that runs for days without a day close (the app asks every hour)."""
+        return self.backups.back_up_if_due() if self.backups is not None else None
 
     def print_receipt(self, txn_id: str) -> printing.PrintOutcome:
         return print_committed(self.store, txn_id, self.printer, self.clock)

@@ -77,8 +77,13 @@ class PosDayCloseScreen(PosScreen):
     def _audited(self, report: AuditReport) -> None:
         if report.ok:
             self.notify(self.tr("pos.dc_audited", count=report.transactions))
+            run_in_background(self.app.day_close.back_up, on_done=self._backed_up, on_error=self._failed)
         else:
             self.refuse(LedgerError("ledger_tampered", detail=report.problems[0].detail))
+
+    def _backed_up(self, where: str | None) -> None:
+        if where:
+            self.notify(self.tr("pos.dc_backed_up", path=where))
 
     def _offer_sync(self) -> None:
         ask(self.tr("pos.dc_sync_question"), lambda yes: self._sync() if yes else self.refresh())

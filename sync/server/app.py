@@ -294,6 +294,11 @@ def _protocol_routes(app: FastAPI, central: CentralRecord) -> None:
         device = _device(central, request)
         return gzip_json(central.pull_body(device.device_id, after, limit))
 
+    # A PC restored from an old backup takes back its own transactions instead of numbering new ones again.
+    @app.get("/v1/own", tags=["sync"], response_model=protocol.OwnReply)
+    def own(request: Request, after: Annotated[int, Query(ge=0, le=protocol.MAX_BIGINT)] = 0) -> dict[str, Any]:
+        return central.own(_device(central, request), after)
+
     # The village's rules and notices for the shop's kiosk (``ledger.board``): replaced whole at each sync.
     @app.get("/v1/board", tags=["sync"], response_model=protocol.VillageBoardWire)
     def village_board(request: Request) -> dict[str, Any]:

@@ -6,12 +6,12 @@ an anonymous caller make the server hold and parse whatever it sent. This ASGI m
 the application sees the request:
 
 1. **Authentication**, from the path alone: ``/v1/admin/...`` needs a person's API token, ``/v1/push``,
-   ``/v1/pull``, ``/v1/status`` and ``/v1/board`` a device token, ``/v1/kiosk/...`` a kiosk token; ``/v1/health``,
-   ``/v1/enrol`` (its enrolment token is in the body), the OpenAPI pages, the console's sign-in page, its
-   static files and the public notice pages need none; every other page of the console needs a session
-   cookie (without one, a page is answered with a redirect to the sign-in page). A refused caller gets
-   401 and not a byte of the body is read, so a bad body never earns validation detail either. What
-   each person may do is then each route's own check (``sync.server.authz``).
+   ``/v1/pull``, ``/v1/status``, ``/v1/board`` and ``/v1/own`` a device token, ``/v1/kiosk/...`` a kiosk
+   token; ``/v1/health``, ``/v1/enrol`` (its enrolment token is in the body), the OpenAPI pages, the
+   console's sign-in page, its static files and the public notice pages need none; every other page of the
+   console needs a session cookie (without one, a page is answered with a redirect to the sign-in page). A
+   refused caller gets 401 and not a byte of the body is read, so a bad body never earns validation detail
+   either. What each person may do is then each route's own check (``sync.server.authz``).
 2. **Bounds of the request line**: a NUL character or text that is not valid UTF-8 in the path or the
    query is refused (400): PostgreSQL refuses NUL in text, and such a value is never a real name.
 3. **Throttling** of a device the central record keeps refusing (429 with ``Retry-After``), from the
@@ -65,7 +65,7 @@ UPLOADS = (
 UPLOAD_SUFFIXES = ("/photos",)  # a points record's photos (console, issue 14)
 BIG_BODIES = ("/v1/push", "/v1/admin/bundles/apply")
 OPEN_PATHS = ("/v1/health", "/v1/enrol", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
-DEVICE_PATHS = ("/v1/push", "/v1/pull", "/v1/status", "/v1/board")
+DEVICE_PATHS = ("/v1/push", "/v1/pull", "/v1/status", "/v1/board", "/v1/own")
 # Console pages anyone may open: signing in, the static files, the public notices (issue 14), the icon.
 CONSOLE_OPEN = ("/login", "/favicon.ico")
 CONSOLE_OPEN_PREFIXES = ("/static/", "/public/")

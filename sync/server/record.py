@@ -24,7 +24,17 @@ from ledger.errors import LedgerError
 from ledger.model import Operator, Policy, Role, Township, Transaction
 from ledger.storage.central import CentralDevice, CentralStore, CentralUnit, LogEntry
 from sync.errors import SyncError
-from sync.protocol import PULL_PAGE, VERSION, EnrolRequest, Message, PushRequest, push_request, validated
+from sync.protocol import (
+    MAX_PUSH_TXNS,
+    PULL_PAGE,
+    VERSION,
+    EnrolRequest,
+    Message,
+    PushRequest,
+    push_request,
+    txn_to_wire,
+    validated,
+)
 from sync.server import abuse, bundlekeys, holds, rules
 from sync.server.changes import dumps, log_masters, log_txns, txn_entry
 from sync.server.tokens import new_token, token_hash
@@ -322,6 +332,13 @@ class CentralRecord:
             "server_time": self.now(),
             "cursor": cursor,
         }
+
+    def own(self, device: CentralDevice, after: int) -> dict[str, Any]:
+        """``device``'s transactions stored here after ``after`` (one push's worth), for a restored PC."""
+        with self.store.read() as unit:
+            txns = unit.ledger.device_transactions(device.device_id, after, MAX_PUSH_TXNS + 1)
+        page = txns[:MAX_PUSH_TXNS]
+        return {"v": VERSION, "txns": [txn_to_wire(t) for t in page], "more": len(txns) > len(page)}
 
     def log_central(self, unit: CentralUnit, txns: Sequence[Transaction]) -> None:
         log_txns(unit, txns, CENTRAL_DEVICE, self.now())

@@ -71,6 +71,7 @@ EXPECTED: dict[tuple[str, str], tuple[Action | None, Scope | None]] = {
     ("GET", "/v1/pull"): (None, None),
     ("GET", "/v1/status"): (None, None),
     ("GET", "/v1/board"): (None, None),
+    ("GET", "/v1/own"): (None, None),
     ("POST", "/v1/kiosk/balance"): (None, None),
     ("GET", "/v1/kiosk/board"): (None, None),
     # The console's pages (a session cookie instead of a token; ``None`` scope: "some grant allows it",
