@@ -138,7 +138,7 @@ def _rotate(folder: Path) -> list[str]:
         if backup.name not in kept:
             (folder / backup.name).unlink(missing_ok=True)
             removed.append(backup.name)
-    for stale in folder.glob("*.partial"):  # a copy a crash or a pulled stick cut short
+    for stale in folder.glob("*.partial*"):  # a copy a crash or a pulled stick cut short (and its journal)
         stale.unlink(missing_ok=True)
     return removed
 
@@ -181,7 +181,10 @@ def restore(
         raise LedgerError("restore_not_found", path=str(source))
     ledger = settings.ledger_path
     prepared = ledger.with_name("ledger-restoring.sqlite3")
-    online_backup(source, prepared)  # a copy on the internal disk: the stick may go, the original stays
+    try:  # a copy on the internal disk: the stick may go, the original stays as it was
+        online_backup(source, prepared)
+    except LedgerError as unreadable:  # not a database, or cut short: SQLite cannot even copy it
+        raise LedgerError("restore_backup_bad", detail=str(unreadable.params.get("detail", ""))) from unreadable
     at("copied")
     try:
         checked = _checked(prepared)

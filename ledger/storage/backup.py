@@ -35,7 +35,7 @@ def online_backup(source: Path, dest: Path, progress: Progress | None = None) ->
     """
     partial = partial_of(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial.unlink(missing_ok=True)
+    _remove(partial)
     try:
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
@@ -52,9 +52,15 @@ def online_backup(source: Path, dest: Path, progress: Progress | None = None) ->
         os.replace(partial, dest)
         _flush_dir(dest.parent)
     except (sqlite3.Error, OSError) as failure:
-        partial.unlink(missing_ok=True)
+        _remove(partial)
         raise LedgerError("backup_failed", path=str(dest), detail=str(failure)[:200]) from failure
     return dest
+
+
+def _remove(partial: Path) -> None:
+    """A cut-short copy and the rollback journal SQLite may have left beside it."""
+    partial.unlink(missing_ok=True)
+    partial.with_name(partial.name + "-journal").unlink(missing_ok=True)
 
 
 def integrity_problems(path: Path) -> list[str]:
