@@ -213,3 +213,50 @@ def test_no_restore_while_a_till_sells_from_the_ledger(capsys: pytest.CaptureFix
         code, refused, _ = run(capsys, home, "restore", taken["path"], "--yes")
     assert code == 1 and refused["error"]["code"] == "ledger_locked"
     assert not list((home / "backups").glob("replaced-*"))
+
+
+def test_a_backup_older_than_the_township_is_refused_unless_this_pc_takes_its_sales_back(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from ledger.model import Item
+    from sync.server import township
+    from sync.server.record import CentralRecord
+    from tests.server_harness import ServerProcess
+
+    url = f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    record = CentralRecord.open(url)
+    record.initialise("T01", "红星镇")
+    township.put_village(record, "V01", "幸福村")
+    township.put_shop(record, "S01", "幸福村爱心超市", "V01")
+    township.put_item(record, Item("SOAP", "肥皂", "块", 3))
+    township.put_household(record, township.HouseholdInput("H1", "V01", "王秀兰", "S01"))
+    township.award(record, "H1", 300, "卫生评比")
+    server = ServerProcess(url).start()
+    home = tmp_path / "shop"
+    try:
+        code, _, err = run(capsys, home, "provision", "--server", server.url, "--token", record.new_enrol_token("S01"))
+        assert code == 0, err
+        assert run(capsys, home, "stock", "in", "SOAP=20")[0] == 0
+        passbook = run(capsys, home, "households", "list")[1]["households"][0]["passbook"]
+        assert run(capsys, home, "redeem", passbook, "SOAP=1")[0] == 0
+        code, taken, _ = run(capsys, home, "backup")
+        for _ in range(2):  # two more sales, synced: the township now holds more than the backup
+            assert run(capsys, home, "redeem", passbook, "SOAP=1")[0] == 0
+        code, synced, err = run(capsys, home, "sync")
+        assert code == 0, err
+        balance = run(capsys, home, "balance", passbook)[1]["balance"]
+        code, refused, _ = run(capsys, home, "restore", taken["path"], "--yes")
+        assert code == 1 and refused["error"]["code"] == "restore_older_than_township"
+        assert "--resync" in refused["error"]["message"]
+        code, restored, err = run(capsys, home, "restore", taken["path"], "--yes", "--resync")
+        assert code == 0, err
+        assert restored["recovered"] == 2 and restored["township_acked"] == synced["acked_through"]
+        assert run(capsys, home, "balance", passbook)[1]["balance"] == balance  # the sales are back
+        audit_ok(capsys, home)
+        code, sold, err = run(capsys, home, "redeem", passbook, "SOAP=1")  # and the next sale follows on
+        assert code == 0, err
+        code, again, err = run(capsys, home, "sync")
+        assert code == 0 and again["acked_through"] == synced["acked_through"] + 1, err
+    finally:
+        server.stop()
+        record.close()
