@@ -8,6 +8,7 @@ Kivy is imported inside the tests (see ``tests/e2e/test_ui_kit.py`` for why); ``
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -410,6 +411,16 @@ def test_day_close_audits_the_whole_ledger_in_the_background_and_records_it(pos:
     (close,) = pos.ledger(TxnKind.DAY_CLOSE)
     assert checkpoint is not None and checkpoint.heads["P1"] == (close.seq, close.hash)  # audited after the close
     assert integrity.check_chain(pos.shop.store).ok
+    # Then a backup of the audited ledger, which holds the day close (``lovemart.backups``).
+    assert pos.shop.path is not None
+    folder = pos.shop.path.parent / "backups"
+    kh.pump_until(lambda: folder.is_dir() and any(folder.glob("ledger-*.sqlite3")), what="the day close's backup")
+    (copy,) = folder.glob("ledger-*.sqlite3")
+    with sqlite3.connect(copy) as db:
+        assert db.execute("SELECT count(*) FROM txn WHERE kind = 'day_close'").fetchone() == (1,)
+    pos.app._check_backup()  # the hourly look: one was made today, so none is due
+    kh.wait_background()
+    assert list(folder.glob("ledger-*.sqlite3")) == [copy]
 
 
 def test_day_close_audit_that_fails_stops_selling(pos: Pos) -> None:
