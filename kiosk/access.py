@@ -49,7 +49,7 @@ class LedgerAccess:
 
     def managers(self) -> list[Manager]:
         with self.store.read() as unit:
-            return [Manager(o.operator_id, o.name) for o in unit.operators() if o.is_manager]
+            return [Manager(o.operator_id, o.name) for o in unit.operators() if o.is_manager and o.active]
 
     def check(self, operator_id: str, pin: str) -> str | None:
         try:

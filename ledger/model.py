@@ -273,6 +273,7 @@ class Operator:
     role: Role
     pin_salt: str = ""
     pin_hash: str = ""
+    active: bool = True  # a disabled operator's PIN no longer opens the till; past receipts keep the name
 
     @property
     def is_manager(self) -> bool:

@@ -77,14 +77,54 @@ def hash_pin(pin: str, salt: str) -> str:
     return hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), PIN_ITERATIONS).hex()
 
 
-def add_operator(store: LedgerStore, operator_id: str, name: str, role: Role, pin: str) -> Operator:
+def _pin_hashed(pin: str) -> tuple[str, str]:
     if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
         raise LedgerError("pin_format")
     salt = secrets.token_hex(16)
-    operator = Operator(operator_id, name, role, salt, hash_pin(pin, salt))
+    return salt, hash_pin(pin, salt)
+
+
+def add_operator(store: LedgerStore, operator_id: str, name: str, role: Role, pin: str) -> Operator:
+    """A new operator. A number already given is refused (``operator_exists``): silently replacing someone's
+    PIN would lock them out, or let a new PIN into their name. ``set_operator_pin`` changes a PIN."""
+    operator_id = operator_id.strip()
+    if not operator_id or not name.strip():
+        raise LedgerError("operator_incomplete")
+    salt, digest = _pin_hashed(pin)
+    operator = Operator(operator_id, name.strip(), role, salt, digest)
     with store.write() as unit:
+        existing = unit.operator(operator_id)
+        if existing is not None:
+            raise LedgerError("operator_exists", operator=operator_id, name=existing.name)
         unit.put_operator(operator)
     return operator
+
+
+def set_operator_pin(store: LedgerStore, operator_id: str, pin: str) -> Operator:
+    """A new PIN for an operator (forgotten, or seen by someone); a disabled operator stays disabled."""
+    salt, digest = _pin_hashed(pin)
+    with store.write() as unit:
+        operator = unit.operator(operator_id)
+        if operator is None:
+            raise LedgerError("operator_unknown", operator=operator_id)
+        changed = replace(operator, pin_salt=salt, pin_hash=digest)
+        unit.put_operator(changed)
+    return changed
+
+
+def disable_operator(store: LedgerStore, operator_id: str) -> Operator:
+    """Someone who left: their PIN no longer opens the till; their name stays on past receipts. The last
+    active manager cannot be disabled (nobody could void, count stock or add an operator again)."""
+    with store.write() as unit:
+        operator = unit.operator(operator_id)
+        if operator is None:
+            raise LedgerError("operator_unknown", operator=operator_id)
+        others = [o for o in unit.operators() if o.is_manager and o.active and o.operator_id != operator_id]
+        if operator.is_manager and operator.active and not others:
+            raise LedgerError("operator_last_manager", name=operator.name)
+        changed = replace(operator, active=False)
+        unit.put_operator(changed)
+    return changed
 
 
 def login(store: LedgerStore, operator_id: str, pin: str) -> Operator:
@@ -94,6 +134,8 @@ def login(store: LedgerStore, operator_id: str, pin: str) -> Operator:
         raise LedgerError("operator_unknown", operator=operator_id)
     if not hmac.compare_digest(hash_pin(pin, operator.pin_salt), operator.pin_hash):
         raise LedgerError("bad_pin")
+    if not operator.active:  # said after the PIN check: a wrong PIN learns nothing about who is disabled
+        raise LedgerError("operator_disabled", name=operator.name)
     return operator
 
 

@@ -472,14 +472,15 @@ def cmd_passbook_reissue(args: argparse.Namespace, home: ShopParts) -> int:
 def cmd_operators_add(args: argparse.Namespace, home: ShopParts) -> int:
     """The PIN is asked for (twice, hidden) or read from standard input: on the command line it would be
     visible to every user of the PC (``ps``) and stay in the shell's history."""
-    from lovemart.commands.apps import ask_secret
 
     lang = args.out.lang
     if args.pin is not None:
         raise LedgerError("secret_on_command_line", option="--pin")
-    pin = ask_secret(text("cli.operators.ask_pin", lang))
-    if sys.stdin.isatty() and ask_secret(text("cli.ask_again", lang)) != pin:
-        raise LedgerError("bad_pin")
+    with home.store().read() as unit:  # said before the PIN is typed, not after
+        existing = unit.operator(args.operator_id.strip())
+    if existing is not None:
+        raise LedgerError("operator_exists", operator=existing.operator_id, name=existing.name)
+    pin = ask_new_pin(lang)
     op = services.add_operator(home.store(), args.operator_id, args.name, Role(args.role), pin)
     args.out.result(
         {"operator_id": op.operator_id, "role": str(op.role)},
@@ -488,10 +489,44 @@ def cmd_operators_add(args: argparse.Namespace, home: ShopParts) -> int:
     return 0
 
 
-def cmd_operators_list(args: argparse.Namespace, home: ShopParts) -> int:
+def ask_new_pin(lang: str) -> str:
+    """A new PIN, typed twice at a terminal (hidden), or read once from standard input (a script)."""
+    from lovemart.commands.apps import ask_secret
+
+    pin = ask_secret(text("cli.operators.ask_pin", lang))
+    if sys.stdin.isatty() and ask_secret(text("cli.ask_again", lang)) != pin:
+        raise LedgerError("pin_mismatch")
+    return pin
+
+
+def cmd_operators_set_pin(args: argparse.Namespace, home: ShopParts) -> int:
+    lang = args.out.lang
     with home.store().read() as unit:
-        ops = [{"operator_id": o.operator_id, "name": o.name, "role": str(o.role)} for o in unit.operators()]
-    args.out.result({"operators": ops}, [f"{o['operator_id']}\t{o['name']}\t{o['role']}" for o in ops])
+        if unit.operator(args.operator_id) is None:
+            raise LedgerError("operator_unknown", operator=args.operator_id)
+    op = services.set_operator_pin(home.store(), args.operator_id, ask_new_pin(lang))
+    args.out.result({"operator_id": op.operator_id}, text("cli.operators.pin_set", lang, name=op.name))
+    return 0
+
+
+def cmd_operators_disable(args: argparse.Namespace, home: ShopParts) -> int:
+    op = services.disable_operator(home.store(), args.operator_id)
+    args.out.result(
+        {"operator_id": op.operator_id, "active": False}, text("cli.operators.disabled", args.out.lang, name=op.name)
+    )
+    return 0
+
+
+def cmd_operators_list(args: argparse.Namespace, home: ShopParts) -> int:
+    lang = args.out.lang
+    with home.store().read() as unit:
+        ops = [
+            {"operator_id": o.operator_id, "name": o.name, "role": str(o.role), "active": o.active}
+            for o in unit.operators()
+        ]
+    off = text("cli.operators.off", lang)
+    lines = [f"{o['operator_id']}\t{o['name']}\t{o['role']}" + ("" if o["active"] else f"\t{off}") for o in ops]
+    args.out.result({"operators": ops}, lines)
     return 0
 
 
@@ -701,6 +736,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--role", choices=["clerk", "manager"], default="clerk")
     p.add_argument("--pin", default=None, help=argparse.SUPPRESS)  # refused: the PIN is asked for
+    p = add(g, "set-pin", cmd_operators_set_pin, "a new PIN for an operator (asked for twice)")
+    p.add_argument("operator_id")
+    p = add(g, "disable", cmd_operators_disable, "someone who left: their PIN no longer opens the till")
+    p.add_argument("operator_id")
     add(g, "list", cmd_operators_list, "list operators")
 
     g = group("report", "reports and ledgers")

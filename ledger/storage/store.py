@@ -359,7 +359,7 @@ def _card(row: Row[Any]) -> PassbookCard:
 
 
 def _operator(row: Row[Any]) -> Operator:
-    return Operator(row.operator_id, row.name, Role(row.role), row.pin_salt, row.pin_hash)
+    return Operator(row.operator_id, row.name, Role(row.role), row.pin_salt, row.pin_hash, bool(row.active))
 
 
 def build_transaction(row: Row[Any], postings: Sequence[Row[Any]], lines: Sequence[Row[Any]]) -> Transaction:
@@ -613,6 +613,7 @@ class SqlUnit:
                 "role": str(operator.role),
                 "pin_salt": operator.pin_salt,
                 "pin_hash": operator.pin_hash,
+                "active": operator.active,
             },
         )
 

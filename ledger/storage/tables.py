@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy import text as sql_text  # not "text": the message extractor reads text("...") as a message key
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -131,6 +132,7 @@ class OperatorRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     pin_salt: Mapped[str] = mapped_column(String(64))
     pin_hash: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class HouseholdBalanceRow(Base):

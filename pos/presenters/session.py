@@ -69,7 +69,7 @@ class Session:
     def operators(self) -> list[OperatorChoice]:
         """Operators of this shop, managers first, then by id (the order of the name buttons)."""
         with self.store.read() as unit:
-            found = unit.operators()
+            found = [o for o in unit.operators() if o.active]
         choices = [OperatorChoice(o.operator_id, o.name, o.is_manager) for o in found]
         return sorted(choices, key=lambda c: (not c.is_manager, c.operator_id))
 
@@ -129,7 +129,7 @@ class Session:
     def authorize_manager(self, pin: str) -> Operator:
         """The manager whose PIN this is; ``bad_pin`` if none, ``manager_required`` if the shop has no manager."""
         with self.store.read() as unit:
-            managers = [o for o in unit.operators() if o.is_manager]
+            managers = [o for o in unit.operators() if o.is_manager and o.active]
         if not managers:
             raise LedgerError("manager_required")
         for manager in sorted(managers, key=lambda o: o.operator_id):
