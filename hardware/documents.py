@@ -142,6 +142,41 @@ def certificates_pdf(certificates: Sequence[Certificate]) -> bytes:
     return out.getvalue()
 
 
+def recovery_sheet_pdf(title: str, lines: Sequence[str], qr_text: str, key_text: str) -> bytes:
+    """One A4 page to keep locked away: what it is for, the township's key as a QR code and as text."""
+    from reportlab.graphics import renderPDF  # type: ignore[import-untyped]
+    from reportlab.graphics.barcode.qr import QrCodeWidget  # type: ignore[import-untyped]
+    from reportlab.graphics.shapes import Drawing  # type: ignore[import-untyped]
+    from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
+    from reportlab.lib.units import mm  # type: ignore[import-untyped]
+    from reportlab.pdfgen import canvas as pdf_canvas  # type: ignore[import-untyped]
+
+    font = _pdf_font()
+    width, height = A4
+    out = io.BytesIO()
+    page = pdf_canvas.Canvas(out, pagesize=A4)
+    page.setTitle(title)
+    page.setFont(font, 20)
+    page.drawCentredString(width / 2, height - 30 * mm, title)
+    page.setFont(font, 12)
+    y = height - 45 * mm
+    for line in lines:
+        for part in _wrapped(line, lambda text: page.stringWidth(text, font, 12), width - 40 * mm):
+            page.drawString(20 * mm, y, part)
+            y -= 7 * mm
+    side = 70 * mm
+    widget = QrCodeWidget(qr_text, barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(side, side, transform=[side / (x1 - x0), 0, 0, side / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    renderPDF.draw(drawing, page, (width - side) / 2, y - side - 5 * mm)
+    page.setFont("Courier-Bold", 13)
+    page.drawCentredString(width / 2, y - side - 15 * mm, key_text)
+    page.showPage()
+    page.save()
+    return out.getvalue()
+
+
 # Chinese line breaking (禁则): no line starts with one of these, no line ends with an opening mark.
 NO_LINE_START = set("，。、；：？！）」』】》〉”’,.;:?!)")
 NO_LINE_END = set("（「『【《〈“‘(")

@@ -74,3 +74,34 @@ def verify_code(key: bytes, text: str) -> PassbookCode:
     if not hmac.compare_digest(expected, code.mac):
         raise LedgerError("passbook_forged")
     return code
+
+
+# ----- the township key on paper (the recovery sheet of ``lovemart init``) -----------------------------------
+
+KEY_PREFIX = "LMKEY1"
+
+
+def key_text(key: bytes) -> str:
+    """The key as a person can copy it: base32 in groups of four ("ABCD-EFGH-…"), no padding."""
+    plain = base64.b32encode(key).decode("ascii").rstrip("=")
+    return "-".join(plain[i : i + 4] for i in range(0, len(plain), 4))
+
+
+def key_of_text(text: str) -> bytes:
+    """The key from what was typed off the recovery sheet (or scanned from its QR code): dashes, spaces
+    and case do not matter; anything else that is not base32 is refused (``recovery_key_invalid``)."""
+    plain = re.sub(r"[\s-]", "", text.upper().removeprefix(KEY_PREFIX + ":").split(":")[-1])
+    if not plain or not re.fullmatch(r"[A-Z2-7]+", plain):
+        raise LedgerError("recovery_key_invalid")
+    try:
+        key = base64.b32decode(plain + "=" * (-len(plain) % 8))
+    except ValueError as error:
+        raise LedgerError("recovery_key_invalid") from error
+    if len(key) < 16:
+        raise LedgerError("recovery_key_invalid")
+    return key
+
+
+def key_qr_text(township_id: str, key: bytes) -> str:
+    """What the recovery sheet's QR code holds: ``LMKEY1:<township>:<key>``, ASCII like a passbook code."""
+    return f"{KEY_PREFIX}:{township_id}:{base64.b32encode(key).decode('ascii').rstrip('=')}"

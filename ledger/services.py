@@ -77,9 +77,14 @@ def hash_pin(pin: str, salt: str) -> str:
     return hashlib.pbkdf2_hmac("sha256", pin.encode(), bytes.fromhex(salt), PIN_ITERATIONS).hex()
 
 
-def _pin_hashed(pin: str) -> tuple[str, str]:
+def check_pin_format(pin: str) -> None:
+    """4 to 8 digits: typed on the till's keypad, never letters."""
     if not (pin.isascii() and pin.isdigit() and 4 <= len(pin) <= 8):
         raise LedgerError("pin_format")
+
+
+def _pin_hashed(pin: str) -> tuple[str, str]:
+    check_pin_format(pin)
     salt = secrets.token_hex(16)
     return salt, hash_pin(pin, salt)
 

@@ -26,7 +26,7 @@ from ledger.model import BalanceView, Role, Transaction
 from ledger.passbook import make_code
 from lovemart import redact
 from lovemart.bootstrap import ShopParts, shop_parts
-from lovemart.commands import apps, backup_cmd, central, devices, doctor, sync_cmd
+from lovemart.commands import apps, backup_cmd, central, devices, doctor, init_cmd, sync_cmd
 from lovemart.commands.devices import print_after_commit
 from lovemart.settings import default_home
 from lovemart.wiring import local_fault
@@ -480,6 +480,8 @@ def cmd_operators_add(args: argparse.Namespace, home: ShopParts) -> int:
         existing = unit.operator(args.operator_id.strip())
     if existing is not None:
         raise LedgerError("operator_exists", operator=existing.operator_id, name=existing.name)
+    from lovemart.commands.apps import ask_new_pin
+
     pin = ask_new_pin(lang)
     op = services.add_operator(home.store(), args.operator_id, args.name, Role(args.role), pin)
     args.out.result(
@@ -489,21 +491,13 @@ def cmd_operators_add(args: argparse.Namespace, home: ShopParts) -> int:
     return 0
 
 
-def ask_new_pin(lang: str) -> str:
-    """A new PIN, typed twice at a terminal (hidden), or read once from standard input (a script)."""
-    from lovemart.commands.apps import ask_secret
-
-    pin = ask_secret(text("cli.operators.ask_pin", lang))
-    if sys.stdin.isatty() and ask_secret(text("cli.ask_again", lang)) != pin:
-        raise LedgerError("pin_mismatch")
-    return pin
-
-
 def cmd_operators_set_pin(args: argparse.Namespace, home: ShopParts) -> int:
     lang = args.out.lang
     with home.store().read() as unit:
         if unit.operator(args.operator_id) is None:
             raise LedgerError("operator_unknown", operator=args.operator_id)
+    from lovemart.commands.apps import ask_new_pin
+
     op = services.set_operator_pin(home.store(), args.operator_id, ask_new_pin(lang))
     args.out.result({"operator_id": op.operator_id}, text("cli.operators.pin_set", lang, name=op.name))
     return 0
@@ -782,6 +776,7 @@ def build_parser() -> argparse.ArgumentParser:
     apps.register(commands, add)
     sync_cmd.register(commands, add)
     backup_cmd.register(commands, add)
+    init_cmd.register(commands, add)
     central.register(commands, add, group)
     doctor.register(commands, add)
     return parser

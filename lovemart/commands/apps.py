@@ -45,6 +45,16 @@ def ask_secret(prompt: str) -> str:
     return sys.stdin.readline().strip()
 
 
+def ask_new_pin(lang: str) -> str:
+    """A new PIN, typed twice at a terminal (hidden), or read once from standard input (a script)."""
+    from ledger.errors import LedgerError
+
+    pin = ask_secret(text("cli.operators.ask_pin", lang))
+    if sys.stdin.isatty() and ask_secret(text("cli.ask_again", lang)) != pin:
+        raise LedgerError("pin_mismatch")
+    return pin
+
+
 def _set_kiosk_pin(args: argparse.Namespace, home: ShopParts) -> int:
     """Store a hashed manager PIN in ``[kiosk] manager_pin``: who may close a kiosk with no shop ledger.
 
