@@ -24,6 +24,7 @@ from ledger.access import ConsoleRole, Grant
 from ledger.errors import LedgerError
 from ledger.model import Item, Member, Operator, Policy, Role
 from ledger.passbook import make_code
+from ledger.register import HouseholdInput
 from ledger.storage import SqlLedgerStore, open_ledger
 from lovemart_tools.bench_sync import MiniClient
 from lovemart_tools.demo import (
@@ -115,7 +116,7 @@ def _seed(
                 Member(rng.choice(SURNAMES) + rng.choice(GIVEN), rng.choice(RELATIONS))
                 for _ in range(rng.randint(1, 4))
             )
-            township.put_household(record, township.HouseholdInput(hid, village_id, head, shop_id, members))
+            township.put_household(record, HouseholdInput(hid, village_id, head, shop_id, members))
             ids_of[village_id].append(hid)
     people = People(record)
     actor = Actor(SYSTEM, "demo")

@@ -38,6 +38,7 @@ from console.web import (
 from ledger.access import Action, Person, Scope, may, may_somewhere, visible_villages
 from ledger.errors import ImportProblem, LedgerError
 from ledger.messages import N_
+from ledger.register import HouseholdInput
 from sync.errors import SyncError
 from sync.server import authz, awards, imports, overview, township
 from sync.server.app import LEDGER_STATUS, with_upload
@@ -156,12 +157,12 @@ def _known_village(central: CentralRecord, village_id: str) -> None:
         raise LedgerError("village_unknown", village_id=village_id or "—")
 
 
-def _household_input(form: Any, household_id: str) -> township.HouseholdInput:
+def _household_input(form: Any, household_id: str) -> HouseholdInput:
     try:
         members = imports.parse_members(field(form, "members", 2000))
     except LedgerError as error:
         raise error from None
-    return township.HouseholdInput(
+    return HouseholdInput(
         household_id.strip().upper(),
         field(form, "village_id", 32).upper(),
         field(form, "head_name", 100),

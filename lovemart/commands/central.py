@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
 from ledger.messages import N_, Coded, Message, Said, Spoken, text
+from ledger.register import HouseholdInput
 from lovemart.bootstrap import ShopParts
 
 if TYPE_CHECKING:
@@ -270,7 +271,7 @@ def seed_demo(record: CentralRecord, households: int, shops: int, seed: int = 20
                 )
                 hid = f"H{v:02d}{n:05d}"
                 township.store_household(
-                    unit, township.HouseholdInput(hid, f"V{v:02d}", head, f"S{v:02d}", members), record.now()
+                    unit, HouseholdInput(hid, f"V{v:02d}", head, f"S{v:02d}", members), record.now()
                 )
                 ids.append(hid)
             township.grant_base(record)

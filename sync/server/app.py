@@ -34,6 +34,7 @@ from ledger.board import board_to_json
 from ledger.errors import ImportProblem, LedgerError
 from ledger.messages import pick_language
 from ledger.model import Item
+from ledger.register import HouseholdInput
 from ledger.spreadsheets import MAX_IMPORT_BYTES
 from ledger.storage import DatabaseFailure
 from ledger.storage.central import CentralDevice, CentralStore
@@ -421,7 +422,7 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
         authz.check(person, Action.EDIT_HOUSEHOLDS, Scope(village_id=body.village_id.strip().upper()))
         if (existing := authz.household_scope(central, body.household_id)) is not None:
             authz.check(person, Action.EDIT_HOUSEHOLDS, existing)
-        given = township.HouseholdInput(
+        given = HouseholdInput(
             body.household_id.strip().upper(),
             body.village_id,
             body.head_name,

@@ -18,7 +18,6 @@ from ledger import services
 from ledger.errors import LedgerError
 from ledger.model import (
     Household,
-    HouseholdStatus,
     Item,
     Member,
     PassbookCard,
@@ -29,7 +28,8 @@ from ledger.model import (
     TxnKind,
     Village,
 )
-from ledger.passbook import make_code, valid_household_id
+from ledger.passbook import make_code
+from ledger.register import HouseholdInput, household_of, household_problems
 from ledger.spreadsheets import import_points
 from ledger.storage.central import CentralUnit, SyncExceptionRecord
 from sync.errors import SyncError
@@ -177,61 +177,17 @@ def revoke_device(record: CentralRecord, device_id: str) -> None:
 # ----- households and cards ----------------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class HouseholdInput:
-    household_id: str
-    village_id: str
-    head_name: str
-    home_shop_id: str
-    members: tuple[Member, ...] = ()
-    village_group: str = ""  # 村民小组
-    house_no: str = ""  # 门牌号
-
-
-class Invalid(LedgerError):
-    """A bad field of a record (an import lists these by row); its code names the field's problem."""
-
-
 def check_household(unit: CentralUnit, given: HouseholdInput, check_place: bool = True) -> list[LedgerError]:
-    """Every problem with a household record (an import reports them all, by row).
-
-    ``check_place=False`` leaves out the village and home shop (an import resolves those itself).
-    """
-    problems: list[LedgerError] = []
-    if not valid_household_id(given.household_id):
-        problems.append(Invalid("household_id_invalid", household_id=given.household_id))
-    if not given.head_name.strip() or len(given.head_name) > 100:
-        problems.append(Invalid("head_name_required"))
-    if check_place and unit.ledger.village(given.village_id) is None:
-        problems.append(LedgerError("village_unknown", village_id=given.village_id))
-    if check_place and unit.ledger.shop(given.home_shop_id) is None:
-        problems.append(Invalid("shop_unknown", shop_id=given.home_shop_id))
-    for member in given.members:
-        if not member.name.strip() or len(member.name) > 100 or len(member.relation) > 20:
-            problems.append(Invalid("member_invalid", name=member.name))
-    for value in (given.village_group, given.house_no):
-        if len(value.strip()) > 32 or "\x00" in value:
-            problems.append(Invalid("household_place_too_long", text=value[:40]))
-    return problems
+    """Every problem with a household record (``ledger.register``), its village and shop looked up here."""
+    if not check_place:
+        return household_problems(given)
+    return household_problems(given, unit.ledger.village, unit.ledger.shop)
 
 
 def store_household(unit: CentralUnit, given: HouseholdInput, when: str) -> tuple[Household, PassbookCard | None]:
     """Add or change a household (its status kept); a new household gets card 1. Logs both records."""
     existing = unit.ledger.household(given.household_id)
-    status = existing.status if existing else HouseholdStatus.ACTIVE
-    head = Member(given.head_name.strip(), "户主")
-    # The head is a member too (the kiosk lists the household); registers often list only the others.
-    members = given.members if any(m.name == head.name for m in given.members) else (head, *given.members)
-    household = Household(
-        given.household_id,
-        given.village_id,
-        given.head_name.strip(),
-        given.home_shop_id,
-        status,
-        members,
-        given.village_group.strip(),
-        given.house_no.strip(),
-    )
+    household = household_of(given, existing)
     unit.ledger.put_household(household)
     card = None
     if existing is None:
