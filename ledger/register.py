@@ -22,8 +22,10 @@ from pathlib import Path
 
 from ledger.errors import ImportProblem, LedgerError
 from ledger.messages import Listing, Message
-from ledger.model import Household, HouseholdStatus, Member, Shop, Village
+from ledger.model import Household, HouseholdStatus, Member, PassbookCard, Shop, Village
 from ledger.passbook import valid_household_id
+from ledger.ports import LedgerStore, LedgerUnit
+from ledger.services import Clock, local_now, timestamp
 from ledger.spreadsheets import (
     HEADER_SEARCH_ROWS,
     MAX_LISTED_PROBLEMS,
@@ -266,3 +268,75 @@ def _cell(values: Sequence[object], columns: dict[str, int], key: str) -> str:
     index = columns.get(key)
     value = values[index] if index is not None and index < len(values) else None
     return "" if value is None else _household_text(value) if key == "household_id" else str(value).strip()
+
+
+# ----- a standalone shop's own register (a connected shop's comes from the township) ----------------------
+
+
+def require_own_register(unit: LedgerUnit) -> None:
+    """Refuse to change households at a shop connected to a township: the township owns the register and
+    would replace any change at the next sync."""
+    if unit.meta("server_url") and unit.meta("role") != "central":
+        raise LedgerError("register_township_owned")
+
+
+def add_household(store: LedgerStore, given: HouseholdInput, clock: Clock = local_now) -> PassbookCard:
+    """A new household of a standalone shop, with its first passbook card; a number in use is refused."""
+    with store.write() as unit:
+        require_own_register(unit)
+        problems = household_problems(given, unit.village, unit.shop)
+        if problems:
+            raise problems[0]
+        existing = unit.household(given.household_id)
+        if existing is not None:
+            raise LedgerError("household_taken", household_id=given.household_id, name=existing.head_name)
+        unit.put_household(household_of(given, None))
+        card = PassbookCard(given.household_id, 1, True, timestamp(clock))
+        unit.put_card(card)
+    return card
+
+
+def edit_household(store: LedgerStore, given: HouseholdInput) -> Household:
+    """A standalone shop's household changed (name, members, place); its points, status and cards stay."""
+    with store.write() as unit:
+        require_own_register(unit)
+        existing = unit.household(given.household_id)
+        if existing is None:
+            raise LedgerError("household_unknown", household_id=given.household_id)
+        problems = household_problems(given, unit.village, unit.shop)
+        if problems:
+            raise problems[0]
+        household = household_of(given, existing)
+        unit.put_household(household)
+    return household
+
+
+@dataclass(frozen=True)
+class RegisterImport:
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+
+
+def import_register(store: LedgerStore, path: Path, clock: Clock = local_now) -> RegisterImport:
+    """A register sheet into a standalone shop (``ledger.register``): every row or none, bad rows named.
+    Rows may name the shop's village by number or name; new households get card 1."""
+    sheet = read_register(path)
+    created: list[str] = []
+    updated: list[str] = []
+    with store.write() as unit:
+        require_own_register(unit)
+        shop = unit.shop(unit.identity().shop_id)
+        village = unit.village(shop.village_id) if shop else None
+        if shop is None or village is None:
+            raise LedgerError("not_configured")
+        entries = checked_rows(sheet, [village], [shop], unit.household)
+        when = timestamp(clock)
+        for entry in entries:
+            existing = unit.household(entry.household_id)
+            unit.put_household(household_of(entry, existing))
+            if existing is None:
+                unit.put_card(PassbookCard(entry.household_id, 1, True, when))
+                created.append(entry.household_id)
+            else:
+                updated.append(entry.household_id)
+    return RegisterImport(tuple(created), tuple(updated))

@@ -26,7 +26,7 @@ from ledger.model import BalanceView, Role, Transaction
 from ledger.passbook import make_code
 from lovemart import redact
 from lovemart.bootstrap import ShopParts, shop_parts
-from lovemart.commands import apps, backup_cmd, central, devices, doctor, init_cmd, sync_cmd
+from lovemart.commands import apps, backup_cmd, central, devices, doctor, init_cmd, register_cmd, sync_cmd
 from lovemart.commands.devices import print_after_commit
 from lovemart.settings import default_home
 from lovemart.wiring import local_fault
@@ -658,6 +658,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = group("households", "households with passbook codes and balances")
     add(g, "list", cmd_households_list, "list households with passbook codes and balances")
+    register_cmd.register(g, add)
 
     p = add(commands, "balance", cmd_balance, "redeemable points, balance and points earned for a passbook")
     p.add_argument("code", help="the passbook code, LM1:<household>:<card>:<check>")
