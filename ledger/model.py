@@ -280,6 +280,11 @@ class Operator:
         return self.role in (Role.MANAGER, Role.ADMIN)
 
 
+# Who headless commands record (``lovemart redeem`` and the like, without ``--operator``): one name, 管理员,
+# on receipts, in the day close and in every 台账. Whoever can run commands can read the ledger file anyway.
+COMMAND_LINE_OPERATOR = Operator("admin", "管理员", Role.ADMIN)
+
+
 @dataclass(frozen=True)
 class BalanceView:
     """What a shopkeeper or villager is shown for one household."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from ledger.errors import DeviceFault, LedgerError
 from ledger.model import (
+    COMMAND_LINE_OPERATOR,
     FEN,
     POINTS,
     Household,
@@ -67,6 +68,8 @@ def _when(created_at: str) -> str:
 
 def _operator(unit: LedgerUnit, operator_id: str) -> str:
     operator = unit.operator(operator_id)
+    if operator is None and operator_id == COMMAND_LINE_OPERATOR.operator_id:
+        operator = COMMAND_LINE_OPERATOR  # "管理员", as the day close and the 台账 say it
     return f"{operator.name} ({operator_id})" if operator else operator_id
 
 

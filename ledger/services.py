@@ -20,6 +20,7 @@ from ledger import integrity, printing
 from ledger.audit import AuditReport, verify
 from ledger.errors import LedgerError
 from ledger.model import (
+    COMMAND_LINE_OPERATOR,
     FEN,
     TOWNSHIP_AWARDS,
     TOWNSHIP_BASE,
@@ -55,7 +56,7 @@ Clock = Callable[[], datetime]
 PIN_ITERATIONS = 120_000
 # The administrator is whoever runs headless commands on the shop PC: they can read the ledger file
 # anyway, so the command line acts as them and records it.
-ADMIN = Operator("admin", "管理员", Role.ADMIN)
+ADMIN = COMMAND_LINE_OPERATOR
 
 
 def local_now() -> datetime:

@@ -38,6 +38,28 @@ Handler = Callable[[argparse.Namespace, ShopParts], int]
 # Headless commands act as the shop's administrator, recorded under its one name (DESIGN §10).
 ADMIN_CTX = services.Context(services.ADMIN)
 
+
+def acting(args: argparse.Namespace, home: ShopParts) -> services.Context:
+    """Who a command records: the shop's administrator (管理员: whoever can run commands can read the ledger
+    file anyway), or with ``--operator NO`` that person, once their PIN (asked, never an argument) is right."""
+    number = getattr(args, "operator", None)
+    if not number:
+        return ADMIN_CTX
+    from lovemart.commands.apps import ask_secret
+
+    pin = ask_secret(text("cli.operator_pin", args.out.lang, operator=number))
+    return services.Context(services.login(home.store(), number.strip(), pin))
+
+
+def operator_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--operator",
+        metavar="NO",
+        default=None,
+        help="record this operator instead of 管理员 (their PIN is asked for)",
+    )
+
+
 # Every log record of this process is redacted (tokens, PINs, keys), and so are those of the server's worker
 # processes: uvicorn starts them with multiprocessing's "spawn", which imports the `lovemart` script, and
 # with it this module, again.
@@ -194,7 +216,7 @@ def cmd_redeem(args: argparse.Namespace, home: ShopParts) -> int:
     goods = parse_goods(args.goods)
     with home.pos_lock():
         refuse_if_chain_broken(home)
-        receipt = services.redeem(home.store(), args.code, goods, ctx=ADMIN_CTX)
+        receipt = services.redeem(home.store(), args.code, goods, ctx=acting(args, home))
     txn = receipt.transaction
     points = -txn.household_points
     lang = args.out.lang
@@ -229,7 +251,7 @@ def cmd_redeem(args: argparse.Namespace, home: ShopParts) -> int:
 
 def cmd_void(args: argparse.Namespace, home: ShopParts) -> int:
     with home.pos_lock():
-        receipt = services.void(home.store(), args.receipt_no, args.reason, ctx=ADMIN_CTX)
+        receipt = services.void(home.store(), args.receipt_no, args.reason, ctx=acting(args, home))
     txn = receipt.transaction
     returned = txn.household_points
     with home.store().read() as unit:
@@ -289,7 +311,7 @@ def _txn_json(txn: Transaction) -> dict[str, Any]:
 def cmd_stock_in(args: argparse.Namespace, home: ShopParts) -> int:
     cost = parse_yuan(args.cost) if args.cost else 0
     txn = services.stock_intake(
-        home.store(), parse_goods(args.goods), supplier=args.supplier or "", cost_fen=cost, ctx=ADMIN_CTX
+        home.store(), parse_goods(args.goods), supplier=args.supplier or "", cost_fen=cost, ctx=acting(args, home)
     )
     printed, note = print_after_commit(home, txn, args.out.lang)
     args.out.result(
@@ -305,7 +327,7 @@ def cmd_stock_count(args: argparse.Namespace, home: ShopParts) -> int:
         differences = services.preview_count(home.store(), counted)
         receipt_no = None
     else:
-        txn, differences = services.stock_count(home.store(), counted, ctx=ADMIN_CTX)
+        txn, differences = services.stock_count(home.store(), counted, ctx=acting(args, home))
         receipt_no = txn.receipt_no
     rows = [
         {"sku": d.sku, "name": d.name, "expected": d.expected, "counted": d.counted, "difference": d.difference}
@@ -326,7 +348,7 @@ def cmd_stock_count(args: argparse.Namespace, home: ShopParts) -> int:
 def cmd_stock_writeoff(args: argparse.Namespace, home: ShopParts) -> int:
     goods = parse_goods(args.goods)
     with home.store().write():
-        txns = [services.write_off(home.store(), sku, qty, args.reason, ctx=ADMIN_CTX) for sku, qty in goods]
+        txns = [services.write_off(home.store(), sku, qty, args.reason, ctx=acting(args, home)) for sku, qty in goods]
     args.out.result(
         {"receipts": [t.receipt_no for t in txns]},
         text("cli.stock.written_off", args.out.lang, receipts=", ".join(t.receipt_no for t in txns)),
@@ -351,7 +373,12 @@ def cmd_items_add(args: argparse.Namespace, home: ShopParts) -> int:
 def cmd_donations_add(args: argparse.Namespace, home: ShopParts) -> int:
     amount = parse_yuan(args.amount) if args.amount else 0
     txn = services.record_donation(
-        home.store(), args.donor, amount_fen=amount, goods=parse_goods(args.goods), memo=args.memo or "", ctx=ADMIN_CTX
+        home.store(),
+        args.donor,
+        amount_fen=amount,
+        goods=parse_goods(args.goods),
+        memo=args.memo or "",
+        ctx=acting(args, home),
     )
     printed, note = print_after_commit(home, txn, args.out.lang)
     data = _txn_json(txn) | {"donor": txn.party, "amount_fen": amount, "printed": printed}
@@ -393,7 +420,7 @@ def cmd_donations_list(args: argparse.Namespace, home: ShopParts) -> int:
 
 def cmd_points_award(args: argparse.Namespace, home: ShopParts) -> int:
     fn = services.award if args.kind == "award" else services.deduct
-    txn = fn(home.store(), args.household_id.upper(), args.points, args.reason, ADMIN_CTX)
+    txn = fn(home.store(), args.household_id.upper(), args.points, args.reason, acting(args, home))
     args.out.result(
         _txn_json(txn) | {"household_id": txn.household_id, "points": args.points},
         text("cli.points.recorded", args.out.lang, receipt_no=txn.receipt_no),
@@ -404,7 +431,7 @@ def cmd_points_award(args: argparse.Namespace, home: ShopParts) -> int:
 def cmd_points_import(args: argparse.Namespace, home: ShopParts) -> int:
     from ledger.spreadsheets import import_points
 
-    result = import_points(home.store(), Path(args.file), ctx=ADMIN_CTX)
+    result = import_points(home.store(), Path(args.file), ctx=acting(args, home))
     data = result.as_dict()
     lang = args.out.lang
     args.out.result(
@@ -422,7 +449,7 @@ def cmd_points_import(args: argparse.Namespace, home: ShopParts) -> int:
 
 
 def cmd_points_grant_base(args: argparse.Namespace, home: ShopParts) -> int:
-    txns = services.grant_base(home.store(), ctx=ADMIN_CTX)
+    txns = services.grant_base(home.store(), ctx=acting(args, home))
     args.out.result(
         {"households": len(txns)},
         text("cli.points.base_granted", args.out.lang, households=len(txns)),
@@ -431,7 +458,7 @@ def cmd_points_grant_base(args: argparse.Namespace, home: ShopParts) -> int:
 
 
 def cmd_points_close_cycle(args: argparse.Namespace, home: ShopParts) -> int:
-    txns = services.close_cycle(home.store(), ctx=ADMIN_CTX)
+    txns = services.close_cycle(home.store(), ctx=acting(args, home))
     args.out.result(
         {"households": len(txns)},
         text("cli.points.cycle_closed", args.out.lang, households=len(txns)),
@@ -440,7 +467,7 @@ def cmd_points_close_cycle(args: argparse.Namespace, home: ShopParts) -> int:
 
 
 def cmd_points_clear(args: argparse.Namespace, home: ShopParts) -> int:
-    txn = services.clear_household(home.store(), args.household_id.upper(), args.reason, ctx=ADMIN_CTX)
+    txn = services.clear_household(home.store(), args.household_id.upper(), args.reason, ctx=acting(args, home))
     cleared = -txn.household_points
     args.out.result(
         _txn_json(txn) | {"cleared": cleared},
@@ -450,7 +477,7 @@ def cmd_points_clear(args: argparse.Namespace, home: ShopParts) -> int:
 
 
 def cmd_points_unfreeze(args: argparse.Namespace, home: ShopParts) -> int:
-    txn = services.unfreeze(home.store(), args.household_id.upper(), args.reason, ctx=ADMIN_CTX)
+    txn = services.unfreeze(home.store(), args.household_id.upper(), args.reason, ctx=acting(args, home))
     args.out.result(_txn_json(txn), text("cli.points.unfrozen", args.out.lang))
     return 0
 
@@ -664,10 +691,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code", help="the passbook code, LM1:<household>:<card>:<check>")
 
     p = add(commands, "redeem", cmd_redeem, "redeem points for goods (headless POS) and print the receipt")
+    operator_option(p)
     p.add_argument("code", help="the passbook code")
     p.add_argument("goods", nargs="+", metavar="SKU=QTY", help="items and quantities")
 
     p = add(commands, "void", cmd_void, "void a redemption (points and goods go back)")
+    operator_option(p)
     p.add_argument("receipt_no", help="the receipt number, e.g. S01-P1-000123")
     p.add_argument("--reason", required=True, help="why (输错, 顾客退货, ...)")
 
@@ -675,13 +704,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(g, "list", cmd_stock_list, "items with points price and stock on hand")
     p.add_argument("--low", type=int, default=None, metavar="N", help="only items with N or fewer on hand")
     p = add(g, "in", cmd_stock_in, "goods bought for the shop")
+    operator_option(p)
     p.add_argument("goods", nargs="+", metavar="SKU=QTY")
     p.add_argument("--supplier", help="who sold them")
     p.add_argument("--cost", metavar="YUAN", help="what they cost, in yuan")
     p = add(g, "count", cmd_stock_count, "a stock count: differences become an adjustment")
+    operator_option(p)
     p.add_argument("goods", nargs="+", metavar="SKU=QTY", help="counted quantities")
     p.add_argument("--dry-run", action="store_true", help="show the differences without recording them")
     p = add(g, "writeoff", cmd_stock_writeoff, "goods spoiled, broken or lost")
+    operator_option(p)
     p.add_argument("goods", nargs="+", metavar="SKU=QTY")
     p.add_argument("--reason", required=True)
 
@@ -696,6 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = group("donations", "donations of money or goods (捐赠)")
     p = add(g, "add", cmd_donations_add, "record a donation and print the voucher (捐赠凭证)")
+    operator_option(p)
     p.add_argument("goods", nargs="*", metavar="SKU=QTY", help="donated goods")
     p.add_argument("--donor", required=True, help="person, company or unit")
     p.add_argument("--amount", metavar="YUAN", help="money donated, in yuan")
@@ -705,18 +738,24 @@ def build_parser() -> argparse.ArgumentParser:
     g = group("points", "points from the village committee (standalone shops)")
     for kind in ("award", "deduct"):
         p = add(g, kind, cmd_points_award, f"{kind} points for one household")
+        operator_option(p)
         p.set_defaults(kind=kind)
         p.add_argument("household_id")
         p.add_argument("points", type=int)
         p.add_argument("--reason", required=True)
     p = add(g, "import", cmd_points_import, "import awards and deductions from an .xlsx or .csv score sheet")
+    operator_option(p)
     p.add_argument("file")
-    add(g, "grant-base", cmd_points_grant_base, "give every household the policy's base points for this cycle")
-    add(g, "close-cycle", cmd_points_close_cycle, "end the points year: unspent points expire")
+    p = add(g, "grant-base", cmd_points_grant_base, "give every household the policy's base points for this cycle")
+    operator_option(p)
+    p = add(g, "close-cycle", cmd_points_close_cycle, "end the points year: unspent points expire")
+    operator_option(p)
     p = add(g, "clear", cmd_points_clear, "zero tolerance: clear a household's points and freeze it")
+    operator_option(p)
     p.add_argument("household_id")
     p.add_argument("--reason", required=True)
     p = add(g, "unfreeze", cmd_points_unfreeze, "unfreeze a household")
+    operator_option(p)
     p.add_argument("household_id")
     p.add_argument("--reason", required=True)
 

@@ -63,3 +63,27 @@ def test_the_last_manager_cannot_be_disabled(capsys: pytest.CaptureFixture[str],
         assert run(capsys, home, "operators", "disable", manager)[0] == 0
     code, refused, _ = run(capsys, home, "operators", "disable", managers[-1])
     assert code == 1 and refused["error"]["code"] == "operator_last_manager"
+
+
+def test_commands_are_recorded_as_the_administrator_or_as_the_operator_whose_pin_is_right(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, home: Path, tmp_path: Path
+) -> None:
+    from tests.cli_harness import first_redeemable
+
+    household = first_redeemable(capsys, home)
+    code, sold, err = run(capsys, home, "redeem", household["passbook"], "SOAP=1")
+    assert code == 0, err
+    out = tmp_path / "admin.bin"
+    assert run(capsys, home, "receipt", sold["receipt_no"], "--out", str(out))[0] == 0
+    assert "管理员 (admin)".encode("gb18030") in out.read_bytes()  # the name the day close and 台账 use too
+    typed(monkeypatch, "0000")  # the demo clerk 02's PIN
+    code, named, err = run(capsys, home, "redeem", household["passbook"], "SOAP=1", "--operator", "02")
+    assert code == 0, err
+    out = tmp_path / "clerk.bin"
+    assert run(capsys, home, "receipt", named["receipt_no"], "--out", str(out))[0] == 0
+    assert "李建国 (02)".encode("gb18030") in out.read_bytes()
+    typed(monkeypatch, "9999")
+    code, refused, _ = run(capsys, home, "redeem", household["passbook"], "SOAP=1", "--operator", "02")
+    assert code == 1 and refused["error"]["code"] == "bad_pin"
+    code, after, _ = run(capsys, home, "balance", household["passbook"])
+    assert after["balance"] == household["balance"] - 2 * 3  # two soaps; the refused one changed nothing
