@@ -175,11 +175,49 @@ def cmd_provision(args: argparse.Namespace, home: ShopParts) -> int:
 
         token = ask_secret(text("cli.provision.ask_token", lang))
     shop_id, device_id, summary = provision(home.settings, home.store, args.server, token, progress=_progress(lang))
+    lines = [text("cli.provision.done", lang, shop_id=shop_id, device_id=device_id, pulled=summary.pulled)]
+    manager = _first_manager(args, home, lang)
+    if manager is not None:
+        lines.append(text("cli.provision.manager", lang, name=manager[1], operator=manager[0]))
+    elif not _operators(home):
+        lines.append(text("cli.provision.no_manager", lang))
     args.out.result(
-        {"shop_id": shop_id, "device_id": device_id, "pulled": summary.pulled, "cursor": summary.cursor},
-        [text("cli.provision.done", lang, shop_id=shop_id, device_id=device_id, pulled=summary.pulled)],
+        {
+            "shop_id": shop_id,
+            "device_id": device_id,
+            "pulled": summary.pulled,
+            "cursor": summary.cursor,
+            "manager": manager[0] if manager else None,
+        },
+        lines,
     )
     return 0
+
+
+def _operators(home: ShopParts) -> list[str]:
+    with home.store().read() as unit:
+        return [o.operator_id for o in unit.operators() if o.active]
+
+
+def _first_manager(args: argparse.Namespace, home: ShopParts, lang: str) -> tuple[str, str] | None:
+    """A provisioned PC with nobody to open its till gets its first manager: ``--manager NAME`` (a script,
+    the PIN read from standard input), or asked at a terminal. None when the shop has operators already, or
+    nobody is there to ask (said in the result, with the command to add one)."""
+    if _operators(home):
+        return None
+    name = args.manager
+    if name is None:
+        if not sys.stdin.isatty():
+            return None
+        sys.stderr.write(text("cli.init.ask_manager", lang) + " ")
+        sys.stderr.flush()
+        name = sys.stdin.readline().strip()
+    from ledger import services
+    from ledger.model import Role
+    from lovemart.commands.apps import ask_new_pin
+
+    operator = services.add_operator(home.store(), args.manager_no, name, Role.MANAGER, ask_new_pin(lang))
+    return operator.operator_id, operator.name
 
 
 def register(commands: Subcommands, add: AddCommand) -> None:
@@ -198,3 +236,5 @@ def register(commands: Subcommands, add: AddCommand) -> None:
         metavar="ENROL",
         help="the one-use enrolment code from the township (asked for when left out)",
     )
+    p.add_argument("--manager", default=None, help="the first manager's name (asked at a terminal; PIN asked)")
+    p.add_argument("--manager-no", default="01", help="the first manager's number (default 01)")

@@ -179,6 +179,26 @@ def test_provision_builds_the_shop_from_the_central_record(shop: Path, central: 
     assert code == 0 and audit["ok"], audit
 
 
+def test_provision_makes_the_first_manager_so_the_till_can_be_opened(
+    tmp_path: Path, central: FakeCentral, url: str, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    plain = tmp_path / "plain"
+    code, data, err = cli(plain, "provision", "--server", url, f"--token={central.enrol_token('S1')}")
+    assert code == 0 and data["manager"] is None, err  # a script that named nobody: told how to add one
+    home = tmp_path / "managed"
+    monkeypatch.setattr("sys.stdin", io.StringIO("2468\n"))
+    token = central.enrol_token("S1")
+    code, data, err = cli(home, "provision", "--server", url, f"--token={token}", "--manager", "王秀兰")
+    assert code == 0 and data["manager"] == "01", err
+    store = open_shop(home)
+    try:
+        assert services.login(store, "01", "2468").is_manager
+    finally:
+        store.close()
+
+
 def test_provision_refuses_a_home_that_already_has_a_ledger(
     shop: Path, central: FakeCentral, url: str, cli: Any
 ) -> None:
