@@ -535,9 +535,15 @@ def deduct(
     ctx: Context,
     txn_id: str | None = None,
     party: str | None = None,
+    *,
+    allow_negative: bool = True,
 ) -> Transaction:
-    """Points taken for misconduct. The balance may go below zero; nothing is redeemable until repaid."""
-    return _points_event(store, TxnKind.DEDUCT, household_id, points, reason, ctx, txn_id, party)
+    """Points taken for misconduct. The balance may go below zero (nothing is redeemable until repaid), but
+    a person typing a deduction is told first (``allow_negative=False``: ``deduct_below_zero`` with what the
+    balance would become), since a slip of a digit is more likely than a penalty larger than the balance."""
+    return _points_event(
+        store, TxnKind.DEDUCT, household_id, points, reason, ctx, txn_id, party, allow_negative=allow_negative
+    )
 
 
 def _points_event(
@@ -549,6 +555,8 @@ def _points_event(
     ctx: Context,
     txn_id: str | None,
     party: str | None = None,
+    *,
+    allow_negative: bool = True,
 ) -> Transaction:
     if not reason.strip():
         raise LedgerError("reason_required")
@@ -558,6 +566,12 @@ def _points_event(
         household = _household_or_refuse(unit, household_id)
         if kind == TxnKind.AWARD and household.status == HouseholdStatus.FROZEN:
             raise LedgerError("household_frozen_no_award", household_id=household_id)
+        if kind == TxnKind.DEDUCT and not allow_negative:
+            balance, _earned = unit.balance(household_id)
+            if balance - points < 0:
+                raise LedgerError(
+                    "deduct_below_zero", household_id=household_id, balance=balance, after=balance - points
+                )
         sign = 1 if kind == TxnKind.AWARD else -1
         return unit.append(
             _draft(
@@ -709,7 +723,9 @@ def clear_household(
         raise LedgerError("reason_required")
     with store.write() as unit:
         require_points_authority(unit)
-        _household_or_refuse(unit, household_id)
+        household = _household_or_refuse(unit, household_id)
+        if household.status == HouseholdStatus.FROZEN:  # cleared already: a second clearing changes nothing
+            raise LedgerError("household_already_cleared", household_id=household_id)
         balance, _ = unit.balance(household_id)
         postings: tuple[Posting, ...] = ()
         if balance > 0:

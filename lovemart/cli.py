@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import traceback
@@ -184,7 +185,13 @@ def balance_json(view: BalanceView) -> dict[str, Any]:
 
 
 def cmd_balance(args: argparse.Namespace, home: ShopParts) -> int:
-    view = services.balance_for_code(home.store(), args.code)
+    """A passbook code, or (for the shopkeeper on the phone with a villager) a household number. Redeeming
+    always needs the passbook: a number alone proves nothing about who is at the counter."""
+    given = args.code.strip()
+    if re.fullmatch(r"[A-Za-z]*[0-9]+", given):  # XF0002: a household number, not a mistyped code
+        view = services.balance_for_household(home.store(), given.upper())
+    else:
+        view = services.balance_for_code(home.store(), given)
     lang = args.out.lang
     synced = view.last_synced or text("cli.balance.not_synced", lang)
     lines = [
@@ -419,8 +426,12 @@ def cmd_donations_list(args: argparse.Namespace, home: ShopParts) -> int:
 
 
 def cmd_points_award(args: argparse.Namespace, home: ShopParts) -> int:
-    fn = services.award if args.kind == "award" else services.deduct
-    txn = fn(home.store(), args.household_id.upper(), args.points, args.reason, acting(args, home))
+    household_id, ctx = args.household_id.upper(), acting(args, home)
+    if args.kind == "award":
+        txn = services.award(home.store(), household_id, args.points, args.reason, ctx)
+    else:
+        allow = bool(getattr(args, "allow_negative", False))
+        txn = services.deduct(home.store(), household_id, args.points, args.reason, ctx, allow_negative=allow)
     args.out.result(
         _txn_json(txn) | {"household_id": txn.household_id, "points": args.points},
         text("cli.points.recorded", args.out.lang, receipt_no=txn.receipt_no),
@@ -467,6 +478,12 @@ def cmd_points_close_cycle(args: argparse.Namespace, home: ShopParts) -> int:
 
 
 def cmd_points_clear(args: argparse.Namespace, home: ShopParts) -> int:
+    if not args.yes:
+        from lovemart.commands.apps import confirmed
+
+        question = text("cli.points.clear_question", args.out.lang, household_id=args.household_id.upper())
+        if not confirmed(question):
+            raise LedgerError("not_confirmed")
     txn = services.clear_household(home.store(), args.household_id.upper(), args.reason, ctx=acting(args, home))
     cleared = -txn.household_points
     args.out.result(
@@ -687,8 +704,8 @@ def build_parser() -> argparse.ArgumentParser:
     add(g, "list", cmd_households_list, "list households with passbook codes and balances")
     register_cmd.register(g, add)
 
-    p = add(commands, "balance", cmd_balance, "redeemable points, balance and points earned for a passbook")
-    p.add_argument("code", help="the passbook code, LM1:<household>:<card>:<check>")
+    p = add(commands, "balance", cmd_balance, "redeemable points, balance and points earned of a passbook or household")
+    p.add_argument("code", help="the passbook code, LM1:<household>:<card>:<check>, or a household number")
 
     p = add(commands, "redeem", cmd_redeem, "redeem points for goods (headless POS) and print the receipt")
     operator_option(p)
@@ -743,6 +760,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("household_id")
         p.add_argument("points", type=int)
         p.add_argument("--reason", required=True)
+        if kind == "deduct":
+            p.add_argument(
+                "--allow-negative", action="store_true", help="deduct even when the balance goes below zero"
+            )
     p = add(g, "import", cmd_points_import, "import awards and deductions from an .xlsx or .csv score sheet")
     operator_option(p)
     p.add_argument("file")
@@ -750,10 +771,11 @@ def build_parser() -> argparse.ArgumentParser:
     operator_option(p)
     p = add(g, "close-cycle", cmd_points_close_cycle, "end the points year: unspent points expire")
     operator_option(p)
-    p = add(g, "clear", cmd_points_clear, "zero tolerance: clear a household's points and freeze it")
+    p = add(g, "clear", cmd_points_clear, "zero tolerance: clear a household's points and freeze it (asks first)")
     operator_option(p)
     p.add_argument("household_id")
     p.add_argument("--reason", required=True)
+    p.add_argument("--yes", action="store_true", help="do not ask for a confirmation")
     p = add(g, "unfreeze", cmd_points_unfreeze, "unfreeze a household")
     operator_option(p)
     p.add_argument("household_id")

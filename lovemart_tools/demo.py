@@ -8,8 +8,8 @@ township key are random, as in real life).
 
 from __future__ import annotations
 
+import hashlib
 import random
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -176,6 +176,11 @@ DEMO_RULES = (
 )
 
 
+# The demo township's passbook key is the same on every machine, so the passbook codes in the README work as
+# written on anyone's demo. A demo key is public: never use a demo folder for a real shop (lovemart init).
+DEMO_KEY = hashlib.sha256(b"lovemart demo township T01").digest()
+
+
 def run(home: ShopParts, households: int = 200, seed: int = 2026, reset: bool = False) -> DemoSummary:
     if households < 1 or households > 100_000:
         raise LedgerError("bad_quantity", value=households, max=100_000)
@@ -255,7 +260,7 @@ def seed_township(home: ShopParts, households: int, seed: int) -> None:
     policy = Policy(base_points=100, redeemable_floor=100, cycle="annual", fen_per_point=100, visitor_limit=50)
     services.set_up_shop(
         store,
-        Township("T01", "红星镇", secrets.token_bytes(32)),
+        Township("T01", "红星镇", DEMO_KEY),
         Village(VILLAGE_ID, "幸福村"),
         Shop(SHOP_ID, "幸福村爱心超市", VILLAGE_ID),
         DEVICE_ID,

@@ -45,6 +45,15 @@ def ask_secret(prompt: str) -> str:
     return sys.stdin.readline().strip()
 
 
+def confirmed(question: str) -> bool:
+    """Asked on the terminal; with no one at a terminal (a script), it is a no: such callers pass --yes."""
+    if not sys.stdin.isatty():
+        return False
+    sys.stderr.write(question + " [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes", "是", "好", "确定")
+
+
 def ask_new_pin(lang: str) -> str:
     """A new PIN, typed twice at a terminal (hidden), or read once from standard input (a script)."""
     from ledger.errors import LedgerError

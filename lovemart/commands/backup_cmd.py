@@ -8,13 +8,13 @@ acknowledgement, the sales taken back from the township (``--resync``).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ledger.errors import LedgerError
 from ledger.messages import text
 from lovemart.bootstrap import ShopParts
+from lovemart.commands.apps import confirmed
 
 if TYPE_CHECKING:
     from lovemart.commands import AddCommand, Subcommands
@@ -54,8 +54,8 @@ def cmd_restore(args: argparse.Namespace, home: ShopParts) -> int:
 
     lang = args.out.lang
     source = Path(args.file).expanduser()
-    if not args.yes and not _confirmed(text("cli.restore.question", lang, path=str(source))):
-        raise LedgerError("restore_not_confirmed")
+    if not args.yes and not confirmed(text("cli.restore.question", lang, path=str(source))):
+        raise LedgerError("not_confirmed")
     with home.pos_lock():  # no till may sell from the ledger while it is replaced
         home.close()
         restored = restore(home.settings, source, home.clock(), allow_older=args.resync)
@@ -80,15 +80,6 @@ def cmd_restore(args: argparse.Namespace, home: ShopParts) -> int:
         lines,
     )
     return 0
-
-
-def _confirmed(question: str) -> bool:
-    """Asked on the terminal; with no one at a terminal (a script), it is a no: such callers pass --yes."""
-    if not sys.stdin.isatty():
-        return False
-    sys.stderr.write(question + " [y/N] ")
-    sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes", "是", "好", "确定")
 
 
 def _take_back_from_township(home: ShopParts) -> int:

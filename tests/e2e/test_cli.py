@@ -103,7 +103,7 @@ def test_revoked_and_frozen_passbooks(capsys, home: Path) -> None:
     assert code == 0 and reissued["card_no"] == 2
     code, refusal, _ = run(capsys, home, "redeem", old["passbook"], "SALT=1")
     assert code == 1 and refusal["error"]["code"] == "passbook_revoked"
-    code, cleared, _ = run(capsys, home, "points", "clear", old["household_id"], "--reason", "零容忍")
+    code, cleared, _ = run(capsys, home, "points", "clear", old["household_id"], "--reason", "零容忍", "--yes")
     assert code == 0
     code, refusal, _ = run(capsys, home, "redeem", reissued["passbook"], "SALT=1")
     assert code == 1 and refusal["error"]["code"] == "household_frozen"

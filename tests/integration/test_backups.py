@@ -60,7 +60,7 @@ def test_a_backup_is_a_whole_ledger_on_the_disk_and_the_stick_and_a_restore_brin
     sold = redeem_one(capsys, home)  # a sale after the backup
     assert audit_ok(capsys, home) == before + 1
     code, refused, _ = run(capsys, home, "restore", str(usb / copy.name))  # no --yes, nobody at a terminal
-    assert code == 1 and refused["error"]["code"] == "restore_not_confirmed"
+    assert code == 1 and refused["error"]["code"] == "not_confirmed"
     code, restored, err = run(capsys, home, "restore", str(usb / copy.name), "--yes")
     assert code == 0, err
     assert restored["transactions"] == before and restored["township_acked"] == 0

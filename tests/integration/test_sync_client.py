@@ -773,7 +773,7 @@ def test_a_connected_shop_refuses_to_make_points_and_a_standalone_one_keeps_them
         ("points", "deduct", "H001", "10", "--reason", "乱倒垃圾"),
         ("points", "grant-base"),
         ("points", "close-cycle"),
-        ("points", "clear", "H001", "--reason", "零容忍"),
+        ("points", "clear", "H001", "--reason", "零容忍", "--yes"),
         ("points", "unfreeze", "H001", "--reason", "整改"),
         ("points", "import", str(sheet)),
     ]
