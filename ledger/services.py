@@ -292,8 +292,9 @@ def _merge_cart(cart: Iterable[tuple[str, int]], policy: Policy) -> dict[str, in
     for sku, qty in cart:
         check_quantity(qty, policy)
         merged[sku] = merged.get(sku, 0) + qty
-    for total in merged.values():
-        check_quantity(total, policy)
+    for sku, total in merged.items():
+        if total > policy.max_quantity:  # each line was within the limit: say they were added up
+            raise LedgerError("bad_quantity_total", sku=sku, total=total, max=policy.max_quantity)
     if not merged:
         raise LedgerError("empty_cart")
     return merged
@@ -829,8 +830,8 @@ def record_donation(
         raise LedgerError("donor_required")
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen < 0:
         raise LedgerError("bad_amount", value=amount_fen)
-    if amount_fen == 0 and not goods:
-        raise LedgerError("bad_amount", value=0)
+    if amount_fen == 0 and not goods:  # nothing typed: say what a donation needs, not "amount 0"
+        raise LedgerError("donation_empty")
     with store.write() as unit:
         lines = _goods_lines(unit, goods, +1) if goods else []
         shop_id = unit.identity().shop_id
@@ -880,7 +881,7 @@ def _count_differences(unit: LedgerUnit, counted: dict[str, int]) -> list[CountD
         if item is None:
             raise LedgerError("unknown_sku", sku=sku)
         if isinstance(qty, bool) or not isinstance(qty, int) or not 0 <= qty <= 1_000_000:
-            raise LedgerError("bad_quantity", value=qty, max=1_000_000)
+            raise LedgerError("count_quantity", sku=sku, value=qty, max=1_000_000)
         result.append(CountDifference(sku, item.name, unit.stock(sku), qty))
     return result
 

@@ -8,6 +8,9 @@ shop's administrator and are recorded as such.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import io
 import json
 import os
 import re
@@ -91,16 +94,18 @@ class Output:
 
 
 def parse_goods(pairs: Sequence[str]) -> list[tuple[str, int]]:
-    """``SKU=QTY`` words into (sku, qty); a bare SKU means one. Fractions and words are refused."""
+    """``SKU=QTY`` words into (sku, qty). A bare SKU is refused (a slip, not "one"), and so are fractions
+    and words, naming what was typed: the allowed range depends on the command and is said by it."""
     goods = []
     for pair in pairs:
         sku, sep, qty_text = pair.partition("=")
         sku = sku.strip().upper()
-        qty_text = qty_text.strip() if sep else "1"
+        if not sep or not sku:
+            raise LedgerError("goods_without_quantity", typed=pair)
         try:
-            qty = int(qty_text)
+            qty = int(qty_text.strip())
         except ValueError:
-            raise LedgerError("bad_quantity", value=qty_text, max=99) from None
+            raise LedgerError("quantity_not_whole", typed=pair) from None
         goods.append((sku, qty))
     return goods
 
@@ -364,13 +369,46 @@ def cmd_stock_writeoff(args: argparse.Namespace, home: ShopParts) -> int:
 
 
 def cmd_items_add(args: argparse.Namespace, home: ShopParts) -> int:
+    """A new item; an SKU in use is refused (changing an item silently would change what a price means)."""
     from ledger.model import Item
 
+    sku = args.sku.strip().upper()
+    with home.store().read() as unit:
+        existing = unit.item(sku)
+    if existing is not None:
+        raise LedgerError("item_exists", sku=sku, name=existing.name)
     item = services.add_item(
-        home.store(),
-        Item(args.sku.upper(), args.name, args.unit, args.points, args.barcode, args.category or ""),
+        home.store(), Item(sku, args.name, args.unit, args.points, args.barcode, args.category or "")
     )
     args.out.result({"sku": item.sku}, text("cli.items.added", args.out.lang, sku=item.sku))
+    return 0
+
+
+def cmd_items_edit(args: argparse.Namespace, home: ShopParts) -> int:
+    """Change what was given of an item: its name, unit, points price, barcode, category, or take it off sale."""
+    sku = args.sku.strip().upper()
+    with home.store().read() as unit:
+        existing = unit.item(sku)
+    if existing is None:
+        raise LedgerError("unknown_sku", sku=sku)
+    changes: dict[str, object] = {
+        name: value
+        for name, value in (
+            ("name", args.name),
+            ("unit", args.unit),
+            ("points", args.points),
+            ("barcode", args.barcode),
+            ("category", args.category),
+        )
+        if value is not None
+    }
+    if args.off_sale or args.on_sale:
+        changes["active"] = bool(args.on_sale)
+    item = services.add_item(home.store(), dataclasses.replace(existing, **changes))  # type: ignore[arg-type]
+    args.out.result(
+        {"sku": item.sku, "points": item.points, "active": item.active},
+        text("cli.items.changed", args.out.lang, sku=item.sku, name=item.name),
+    )
     return 0
 
 
@@ -735,13 +773,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True)
 
     g = group("items", "the catalogue")
-    p = add(g, "add", cmd_items_add, "add or change an item")
+    p = add(g, "add", cmd_items_add, "add a new item (an SKU in use is refused: use items edit)")
     p.add_argument("sku")
     p.add_argument("name")
     p.add_argument("unit")
     p.add_argument("points", type=int)
     p.add_argument("--barcode")
     p.add_argument("--category")
+    p = add(g, "edit", cmd_items_edit, "change an item's name, unit, points, barcode or category, or take it off sale")
+    p.add_argument("sku")
+    p.add_argument("--name")
+    p.add_argument("--unit")
+    p.add_argument("--points", type=int)
+    p.add_argument("--barcode")
+    p.add_argument("--category")
+    sale = p.add_mutually_exclusive_group()
+    sale.add_argument("--off-sale", action="store_true", help="no longer offered (its history stays)")
+    sale.add_argument("--on-sale", action="store_true", help="offered again")
 
     g = group("donations", "donations of money or goods (捐赠)")
     p = add(g, "add", cmd_donations_add, "record a donation and print the voucher (捐赠凭证)")
@@ -761,9 +809,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("points", type=int)
         p.add_argument("--reason", required=True)
         if kind == "deduct":
-            p.add_argument(
-                "--allow-negative", action="store_true", help="deduct even when the balance goes below zero"
-            )
+            p.add_argument("--allow-negative", action="store_true", help="deduct even when the balance goes below zero")
     p = add(g, "import", cmd_points_import, "import awards and deductions from an .xlsx or .csv score sheet")
     operator_option(p)
     p.add_argument("file")
@@ -844,9 +890,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parsed(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace:
+    """The command's arguments. A mistyped command asked for ``--json`` also gets its error object on stdout
+    (exit status 2), as every other failure does: a script reads stdout, not the usage on stderr."""
+    if "--json" not in words:
+        return parser.parse_args(words)
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            return parser.parse_args(words)
+    except SystemExit as stop:
+        sys.stderr.write(said.getvalue())
+        if stop.code == 2:
+            lines = [line for line in said.getvalue().splitlines() if line.strip()]
+            message = lines[-1] if lines else "usage"
+            print(json.dumps({"error": {"code": "usage", "message": message}}, ensure_ascii=False))
+        raise
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parsed(parser, sys.argv[1:] if argv is None else list(argv))
     redact.install()
     folder = Path(args.home).expanduser() if args.home else default_home()
     try:

@@ -46,3 +46,59 @@ def test_balance_takes_a_household_number_too(capsys: pytest.CaptureFixture[str]
     assert by_number == by_code
     code, refused, _ = run(capsys, home, "balance", "XF9999")
     assert code == 1 and refused["error"]["code"] == "household_unknown"
+
+
+@pytest.mark.parametrize(
+    ("words", "code", "said"),
+    [
+        (("stock", "in", "RICE5=1.5"), "quantity_not_whole", "RICE5=1.5"),  # not "1 到 99": stock-in allows more
+        (("stock", "count", "SOAP=-1"), "count_quantity", "0 到"),  # 0 is a count
+        (("donations", "add", "--donor", "x"), "donation_empty", "--amount"),  # not "金额不对：0"
+    ],
+)
+def test_a_refusal_names_what_was_typed_and_the_real_rule(
+    capsys: pytest.CaptureFixture[str], home: Path, words: tuple[str, ...], code: str, said: str
+) -> None:
+    before = run(capsys, home, "audit", "verify")[1]["transactions"]
+    status, refused, _ = run(capsys, home, *words)
+    assert status == 1 and refused["error"]["code"] == code and said in refused["error"]["message"]
+    assert run(capsys, home, "audit", "verify")[1]["transactions"] == before
+
+
+def test_a_cart_names_the_item_written_twice_and_a_bare_sku_is_not_one(
+    capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    household = first_redeemable(capsys, home)
+    code, refused, _ = run(capsys, home, "redeem", household["passbook"], "SOAP=60", "SOAP=60")
+    assert code == 1 and refused["error"]["code"] == "bad_quantity_total"
+    assert "SOAP" in refused["error"]["message"] and "120" in refused["error"]["message"]
+    code, refused, _ = run(capsys, home, "redeem", household["passbook"], "SOAP")
+    assert (
+        code == 1 and refused["error"]["code"] == "goods_without_quantity" and "SOAP=1" in refused["error"]["message"]
+    )
+    assert run(capsys, home, "balance", household["passbook"])[1]["balance"] == household["balance"]
+
+
+def test_items_add_never_changes_an_item_and_items_edit_does(capsys: pytest.CaptureFixture[str], home: Path) -> None:
+    before = next(i for i in run(capsys, home, "stock", "list")[1]["items"] if i["sku"] == "SOAP")
+    code, refused, _ = run(capsys, home, "items", "add", "SOAP", "别的", "个", "9")
+    assert code == 1 and refused["error"]["code"] == "item_exists"
+    assert next(i for i in run(capsys, home, "stock", "list")[1]["items"] if i["sku"] == "SOAP") == before
+    code, changed, err = run(capsys, home, "items", "edit", "SOAP", "--points", "4")
+    assert code == 0 and changed["points"] == 4, err
+    after = next(i for i in run(capsys, home, "stock", "list")[1]["items"] if i["sku"] == "SOAP")
+    assert after == before | {"points": 4}
+
+
+def test_a_mistyped_command_asked_for_json_prints_its_error_object(
+    capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    from lovemart.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--home", str(home), "stok", "list", "--json"])
+    out = capsys.readouterr().out
+    assert stop.value.code == 2
+    import json
+
+    assert json.loads(out)["error"]["code"] == "usage" and "stok" in json.loads(out)["error"]["message"]
