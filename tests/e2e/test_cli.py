@@ -63,7 +63,7 @@ def test_balance_redeem_void_round_trip(capsys, home: Path) -> None:
     [
         (["SOAP=0"], "bad_quantity"),
         (["SOAP=-1"], "bad_quantity"),
-        (["SOAP=1.5"], "bad_quantity"),
+        (["SOAP=1.5"], "quantity_not_whole"),
         (["SOAP=100000"], "bad_quantity"),
         (["NOPE=1"], "unknown_sku"),
         (["RICE10=98"], "out_of_stock"),

@@ -188,8 +188,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(household_id=households)
     def clear(self, household_id):
+        expected = set() if household_id in HOUSEHOLDS else {"household_unknown"}
+        if household_id in self.model.frozen:
+            expected.add("household_already_cleared")  # cleared once is enough: no second transaction
         txn = self.attempt(
-            set() if household_id in HOUSEHOLDS else {"household_unknown"},
+            expected,
             services.clear_household,
             self.store,
             household_id,
@@ -258,7 +261,7 @@ class LedgerMachine(RuleBasedStateMachine):
             else:
                 merged[sku] = merged.get(sku, 0) + qty
         if any(total > POLICY.max_quantity for total in merged.values()):
-            expected.add("bad_quantity")
+            expected.add("bad_quantity_total")
         total = 0
         skus_ok = True
         for sku, qty in merged.items():
@@ -414,8 +417,10 @@ class LedgerMachine(RuleBasedStateMachine):
         expected = set()
         if not donor.strip():
             expected.add("donor_required")
-        if not valid_int(amount, 0, 10**12) or (amount == 0 and not goods):
+        if not valid_int(amount, 0, 10**12):
             expected.add("bad_amount")
+        elif amount == 0 and not goods:
+            expected.add("donation_empty")
         merged: dict[str, int] = {}
         for sku, qty in goods:
             if not valid_int(qty, 1, 100_000):
@@ -425,7 +430,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if sku not in ITEMS:
                 expected.add("unknown_sku")
         if any(q > 100_000 for q in merged.values()):
-            expected.add("bad_quantity")
+            expected.add("bad_quantity_total")
         txn = self.attempt(
             expected, services.record_donation, self.store, donor, amount_fen=amount, goods=goods, ctx=ADMIN_CTX
         )
@@ -443,7 +448,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if any(sku not in ITEMS for sku in counted):
             expected.add("unknown_sku")
         if any(qty < 0 for qty in counted.values()):
-            expected.add("bad_quantity")
+            expected.add("count_quantity")
         result = self.attempt(expected, services.stock_count, self.store, counted, ctx=ADMIN_CTX)
         if result is not None:
             txn, differences = result

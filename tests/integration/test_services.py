@@ -366,7 +366,7 @@ def test_quantity_limit_applies_to_the_merged_cart(shop):
     store = shop.store
     code = shop.household("H1", points=10_000)
     shop.item("ONE", 1, stock=500)
-    refuse(store, "bad_quantity", services.redeem, store, code, [("ONE", 60), ("ONE", 40)], ctx=ADMIN_CTX)
+    refuse(store, "bad_quantity_total", services.redeem, store, code, [("ONE", 60), ("ONE", 40)], ctx=ADMIN_CTX)
     receipt = services.redeem(store, code, [("ONE", 60), ("ONE", 39)], ctx=ADMIN_CTX)
     assert receipt.transaction.lines[0].qty == -99
     audit_ok(store)
@@ -611,7 +611,7 @@ def test_money_and_goods_donations(any_shop):
 DONATION_REFUSALS = [
     ("", 100, (), "donor_required"),
     ("   ", 100, (), "donor_required"),
-    ("李四", 0, (), "bad_amount"),
+    ("李四", 0, (), "donation_empty"),
     ("李四", -100, (), "bad_amount"),
     ("李四", -100, (("OIL", 1),), "bad_amount"),
     ("李四", 1.5, (), "bad_amount"),
@@ -707,11 +707,11 @@ def test_stock_count_preview_and_adjustment(any_shop):
 COUNT_REFUSALS = [
     ({}, "empty_cart"),
     ({"NOPE": 1}, "unknown_sku"),
-    ({"RICE": -1}, "bad_quantity"),
-    ({"RICE": 1.5}, "bad_quantity"),
-    ({"RICE": True}, "bad_quantity"),
-    ({"RICE": "3"}, "bad_quantity"),
-    ({"RICE": 10**9}, "bad_quantity"),
+    ({"RICE": -1}, "count_quantity"),
+    ({"RICE": 1.5}, "count_quantity"),
+    ({"RICE": True}, "count_quantity"),
+    ({"RICE": "3"}, "count_quantity"),
+    ({"RICE": 10**9}, "count_quantity"),
     ({"RICE": 3, "NOPE": 1}, "unknown_sku"),
 ]
 
