@@ -50,4 +50,4 @@ def test_the_readme_daily_use_commands_work_as_written_on_the_demo(
         code, data, err = run(capsys, home, *args)
         assert code == 0, (args, data, err)
         if args[0] == "redeem":
-            assert data["receipt_no"] == "S01-P1-002865"  # the receipt the README voids next
+            assert data["receipt_no"] == "S01-P1-002996"  # the receipt the README voids next
