@@ -217,7 +217,8 @@ def test_scan_reports_every_code_and_checks_the_passbook(capsys, home: Path, tmp
     code, data, err = run(capsys, home, "scan", str(blank))
     assert code == 1 and data["codes"] == [] and data["passbook"] is None and data["error"]["code"] == "scan_empty"
 
-    other = first_redeemable(capsys, home, at_least=0)
+    listed = run(capsys, home, "households", "list")[1]["households"]
+    other = next(h for h in listed if h["household_id"] != household["household_id"] and h["passbook"])
     two = Image.new("L", (1400, 700), 255)
     two.paste(Image.open(_card_png(tmp_path, "a.png", "A", reissued["passbook"])), (0, 0))
     two.paste(Image.open(_card_png(tmp_path, "b.png", "B", other["passbook"])), (700, 0))

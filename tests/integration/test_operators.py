@@ -13,7 +13,7 @@ from ledger.errors import LedgerError
 from ledger.storage import open_ledger
 from tests.cli_harness import run
 
-DEMO_HOUSEHOLDS = 3
+DEMO_HOUSEHOLDS = 12
 
 
 def typed(monkeypatch: pytest.MonkeyPatch, *lines: str) -> None:
