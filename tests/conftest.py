@@ -143,3 +143,13 @@ def home(demo_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "shop"
     shutil.copytree(demo_template, target)
     return target
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line for the PostgreSQL tests skipped without a database, instead of one line each."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    without = [r for r in skipped if "LOVEMART_TEST_DATABASE_URL" in str(getattr(r, "longrepr", ""))]
+    if without:
+        terminalreporter.write_line(
+            f"{len(without)} PostgreSQL tests skipped: LOVEMART_TEST_DATABASE_URL is not set (.ci/run sets it)"
+        )
