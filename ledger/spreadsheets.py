@@ -21,6 +21,7 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -243,8 +244,8 @@ def import_points(store: LedgerStore, path: Path, ctx: services.Context) -> Impo
     with store.write() as unit:
         services.require_points_authority(unit)
         already = unit.imported(digest)
-        if already is not None:
-            raise LedgerError("import_duplicate", when=already)
+        if already is not None:  # said in local time, as the shopkeeper remembers the day
+            raise LedgerError("import_duplicate", when=_local(already))
         entries = _validate(sheets, unit)
         when = services.timestamp(ctx.clock)
         done = []
@@ -264,6 +265,13 @@ def read_rows(path: Path) -> list[list[Row]]:
 
 def _unreadable(path: Path, detail: str | Message) -> LedgerError:
     return LedgerError("import_unreadable", path=str(path), detail=detail)
+
+
+def _local(stamp: str) -> datetime | str:
+    try:
+        return datetime.fromisoformat(stamp).astimezone()
+    except ValueError:
+        return stamp
 
 
 def _read_bytes(path: Path) -> bytes:

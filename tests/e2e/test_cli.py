@@ -166,6 +166,9 @@ def test_reports_and_score_sheet_import(capsys, home: Path, tmp_path: Path) -> N
     assert code == 0 and imported["awards"] == 1 and imported["deductions"] == 1
     code, again, _ = run(capsys, home, "points", "import", str(sheet))
     assert code == 1 and again["error"]["code"] == "import_duplicate"
+    # when, in local time and in words: "在 2026年12月7日 10:05 导入过了", not "2026-12-07T02:05:00+00:00"
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d", again["error"]["message"])
+    assert "T" not in again["error"]["message"] and "+00:00" not in again["error"]["message"]
     bad = tmp_path / "bad.csv"
     bad.write_text("户号,分值,事由\nXF0001,5,志愿服务\nXF9999,x,\n", encoding="utf-8")
     code, refused, err = run(capsys, home, "points", "import", str(bad))
