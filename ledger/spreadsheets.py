@@ -268,8 +268,9 @@ def _unreadable(path: Path, detail: str | Message) -> LedgerError:
 
 
 def _local(stamp: str) -> datetime | str:
+    """A stored time as the shop's clock said it when it was recorded (its own offset kept)."""
     try:
-        return datetime.fromisoformat(stamp).astimezone()
+        return datetime.fromisoformat(stamp)
     except ValueError:
         return stamp
 
