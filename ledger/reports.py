@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import ClassVar
 
 from ledger.model import (
@@ -30,7 +31,19 @@ from ledger.model import (
 from ledger.ports import LedgerStore, LedgerUnit
 from ledger.services import ADMIN, Clock, local_now, redeemable_points
 
-Cell = str | int
+
+@dataclass(frozen=True)
+class Money:
+    """An amount of money in a table: exact integer fen, shown as yuan ("500.00"), and written into a
+    spreadsheet as a number with two decimals, so a township clerk's column of amounts sums."""
+
+    fen: int
+
+    def __str__(self) -> str:
+        return yuan(self.fen)
+
+
+Cell = str | int | Money
 
 # The words a points ledger uses for each kind of transaction, as a village committee writes them.
 KIND_LABELS: dict[TxnKind, str] = {
@@ -432,7 +445,8 @@ class DonationRow:
     memo: str
 
     def cells(self) -> tuple[Cell, ...]:
-        return (self.date, self.receipt_no, self.donor, self.amount_yuan, self.goods, self.memo)
+        fen = int(Decimal(self.amount_yuan) * 100)
+        return (self.date, self.receipt_no, self.donor, Money(fen), self.goods, self.memo)
 
 
 @dataclass(frozen=True)

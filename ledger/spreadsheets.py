@@ -132,6 +132,10 @@ def _text_safe(sheet: Any, value: reports.Cell) -> Any:
         cell = WriteOnlyCell(sheet, value=value)
         cell.data_type = "s"
         return cell
+    if isinstance(value, reports.Money):  # exact: a Decimal of fen / 100, never a float
+        cell = WriteOnlyCell(sheet, value=Decimal(value.fen) / 100)
+        cell.number_format = "0.00"
+        return cell
     return value
 
 

@@ -102,3 +102,23 @@ def test_a_mistyped_command_asked_for_json_prints_its_error_object(
     import json
 
     assert json.loads(out)["error"]["code"] == "usage" and "stok" in json.loads(out)["error"]["message"]
+
+
+def test_the_donation_ledgers_money_is_numbers_that_sum(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path
+) -> None:
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    assert run(capsys, home, "donations", "add", "--donor", "县邮政分公司", "--amount", "1234.56")[0] == 0
+    out = tmp_path / "台账.xlsx"
+    assert run(capsys, home, "report", "ledgers", "--xlsx", str(out))[0] == 0
+    sheet = load_workbook(out)["捐赠台账"]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    column = header.index("金额（元）")
+    amounts = [row[column] for row in sheet.iter_rows(min_row=2)]
+    assert amounts and all(isinstance(c.value, int | float) and c.number_format == "0.00" for c in amounts)
+    donations = run(capsys, home, "donations", "list")[1]["donations"]
+    total = sum(Decimal(str(c.value)) for c in amounts)
+    assert total == Decimal(sum(d["amount_fen"] for d in donations)) / 100 and total % 1 != 0
