@@ -85,7 +85,8 @@ def test_export_writes_the_four_ledgers(village, tmp_path):
 
     donations = workbook["捐赠台账"]
     assert donations["C2"].data_type == "s"  # a donor name is never run as a formula
-    assert donations["D2"].value == "500.00" and donations["E2"].value == "大米×5"
+    assert donations["D2"].value == 500 and donations["D2"].number_format == "0.00"  # a number that sums
+    assert donations["E2"].value == "大米×5"
 
     points = workbook["积分台账"]
     rows = [[c.value for c in row] for row in points.iter_rows(min_row=2)]
