@@ -189,10 +189,26 @@ def money(fen: int) -> str:
     return f"{sign}{YUAN}{yuan:,}.{cents:02d}"
 
 
-def qty_text(line: ReceiptLine, width: int) -> str:
-    """Quantity with its unit ("2袋") when that fits the column, the bare number otherwise."""
+def unit_with_name(line: ReceiptLine) -> bool:
+    """A unit that starts with a figure ("400g袋", "5L桶") is part of what the item is: it goes with the
+    name, never after the quantity, where "1" and "400g袋" would read as "1400g袋"."""
+    unit = clean(line.unit)
+    return bool(unit) and unit[0].isascii() and unit[0].isalnum()
+
+
+def qty_text(line: ReceiptLine, width: int, units: bool = True) -> str:
+    """Quantity with its unit ("2袋") when ``units`` (all of a receipt's fit) and the unit is a measure
+    word; the bare number otherwise."""
+    if not units or unit_with_name(line) or not line.unit:
+        return str(line.qty)
+    return f"{line.qty}{clean(line.unit)}"
+
+
+def _unit_fits(line: ReceiptLine, width: int) -> bool:
+    if unit_with_name(line) or not line.unit:
+        return True
     with_unit = f"{line.qty}{clean(line.unit)}"
-    return with_unit if display_width(with_unit) <= width and text_printable(with_unit) else str(line.qty)
+    return display_width(with_unit) <= width and text_printable(with_unit)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -388,14 +404,17 @@ class _Paper:
         if points:
             headers.extend(["单价", "积分"] if len(widths) == 3 else ["积分"])
         self.line(self._row(headers, name_w, widths))
+        # Every line with its unit, or none: "2块" beside a bare "3" reads as if the 3 had no unit.
+        units = all(_unit_fits(item, widths[0] - 1) for item in lines)
         for item in lines:
-            cells: list[str] = [qty_text(item, widths[0] - 1)]
+            cells: list[str] = [qty_text(item, widths[0] - 1, units)]
             if points:
                 if len(widths) == 3:
                     cells.append(str(item.points_each))
                 cells.append(str(item.points))
             # Continuation lines are indented so they do not read as another item.
-            names = wrap(item.name, name_w, name_w - CONTINUATION_INDENT)
+            name = f"{item.name} {clean(item.unit)}" if unit_with_name(item) else item.name
+            names = wrap(name, name_w, name_w - CONTINUATION_INDENT)
             self.line(self._row((names[0], *cells), name_w, widths))
             self.lines([" " * CONTINUATION_INDENT + extra for extra in names[1:]])
 

@@ -295,3 +295,22 @@ def test_profiles() -> None:
     with pytest.raises(HardwareError) as caught:
         profile_for(76)
     assert caught.value.code == "printer_config"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_quantity_never_runs_into_its_unit_and_units_are_all_or_none(width: int) -> None:
+    """ "食盐 1400g袋" read as 1,400 g: a unit that starts with a figure goes with the name ("食盐 400g袋", qty 1);
+    and on one receipt either every line shows its unit in the quantity column or none does."""
+    salt = ReceiptLine("食盐", 1, "400g袋", 2)
+    soap = ReceiptLine("肥皂", 2, "块", 3)
+    long_unit = ReceiptLine("毛巾", 3, "条（大号）", 5)
+    for goods in ((salt, soap), (soap, long_unit), (salt, soap, long_unit)):
+        lines = receipt_text_lines(build_receipt(receipt(lines=goods), profile_for(width)))
+        text = "\n".join(lines)
+        assert "1400g" not in text
+        salt_line = next((line for line in lines if line.startswith("食盐")), None)
+        if salt_line is not None:
+            assert salt_line.startswith("食盐 400g袋") and salt_line.split()[2] == "1"
+        rows = [line for line in lines if line.startswith(("肥皂", "毛巾"))]
+        with_unit = [("2块" in r) or ("3条" in r) for r in rows]
+        assert all(with_unit) or not any(with_unit), rows
