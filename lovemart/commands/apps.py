@@ -8,7 +8,9 @@ window per process, and an offscreen one so it works on a PC with no screen.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +21,20 @@ if TYPE_CHECKING:
     from lovemart.commands import AddCommand, Subcommands
 
 
+def require_display(environ: Mapping[str, str] | None = None) -> None:
+    """A till or kiosk started where there is no screen (an SSH session, a service without a desktop) would
+    run with nothing to see: refuse it and say so. A framebuffer panel sets ``SDL_VIDEODRIVER`` itself."""
+    env = os.environ if environ is None else environ
+    if sys.platform.startswith("linux") and not any(
+        env.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")
+    ):
+        from ledger.errors import LedgerError
+
+        raise LedgerError("no_display")
+
+
 def cmd_pos(args: argparse.Namespace, home: ShopParts) -> int:
+    require_display()
     from lovemart.pos_main import run_pos
 
     return run_pos(home, windowed=args.windowed)
@@ -30,6 +45,7 @@ def cmd_kiosk(args: argparse.Namespace, home: ShopParts) -> int:
         return _set_kiosk_pin(args, home)
     if args.set_kiosk_token:
         return _set_kiosk_token(args, home)
+    require_display()
     from lovemart.kiosk_main import run_kiosk
 
     return run_kiosk(home, windowed=args.windowed)

@@ -122,3 +122,17 @@ def test_the_donation_ledgers_money_is_numbers_that_sum(
     donations = run(capsys, home, "donations", "list")[1]["donations"]
     total = sum(Decimal(str(c.value)) for c in amounts)
     assert total == Decimal(sum(d["amount_fen"] for d in donations)) / 100 and total % 1 != 0
+
+
+def test_the_apps_refuse_to_run_invisibly_where_there_is_no_screen(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    from lovemart.commands.apps import require_display
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"):
+        monkeypatch.delenv(name, raising=False)
+    for app in ("pos", "kiosk"):
+        code, refused, _ = run(capsys, home, app)
+        assert code == 1 and refused["error"]["code"] == "no_display" and "显示器" in refused["error"]["message"]
+    require_display({"SDL_VIDEODRIVER": "kmsdrm"})  # a framebuffer panel says so itself
+    require_display({"DISPLAY": ":0"})
