@@ -90,6 +90,7 @@ def open_video_capture(device: int | str, width: int = 640, height: int = 480, f
     """
     import cv2  # lazily: a till without a camera never loads OpenCV
 
+    _quiet(cv2)
     source: int | str = int(device) if isinstance(device, str) and device.isdigit() else device
     capture = cv2.VideoCapture(source)
     if capture.isOpened():
@@ -100,6 +101,16 @@ def open_video_capture(device: int | str, width: int = 640, height: int = 480, f
         capture.set(cv2.CAP_PROP_FPS, fps)
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
     return capture
+
+
+def _quiet(cv2: Any) -> None:
+    """OpenCV's own warnings off: with no camera plugged in it writes two lines to the terminal on every try,
+    every ``retry_s``, while ``CameraScanner`` already says "no camera" once, in words (``camera_not_found``)."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)  # OpenCV 5; 4.x had cv2.setLogLevel too
+    if logging is not None and hasattr(logging, "setLogLevel"):
+        logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    elif callable(getattr(cv2, "setLogLevel", None)):
+        cv2.setLogLevel(2)
 
 
 @dataclass

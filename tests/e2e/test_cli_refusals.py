@@ -136,3 +136,15 @@ def test_the_apps_refuse_to_run_invisibly_where_there_is_no_screen(
         assert code == 1 and refused["error"]["code"] == "no_display" and "显示器" in refused["error"]["message"]
     require_display({"SDL_VIDEODRIVER": "kmsdrm"})  # a framebuffer panel says so itself
     require_display({"DISPLAY": ":0"})
+
+
+def test_a_camera_that_cannot_be_opened_leaves_no_opencv_warnings_on_the_terminal() -> None:
+    """The scanner says "no camera" once, in words; OpenCV's own two lines per try (every 2 s) are off."""
+    import subprocess
+    import sys
+
+    code = "from hardware.camera import open_video_capture\nassert not open_video_capture(63).isOpened()\n"
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "WARN" not in done.stderr and "VIDEOIO" not in done.stderr, done.stderr
