@@ -31,8 +31,8 @@ from ledger.spreadsheets import (
     MAX_LISTED_PROBLEMS,
     Row,
     _household_text,
+    columns_of,
     is_blank,
-    normalise,
     read_rows,
 )
 
@@ -246,18 +246,8 @@ def checked_rows(
     return entries
 
 
-def _aliases() -> dict[str, str]:
-    return {normalise(alias): key for key, aliases in COLUMNS.items() for alias in aliases}
-
-
 def _columns(values: Sequence[object]) -> dict[str, int]:
-    names = _aliases()
-    found: dict[str, int] = {}
-    for index, value in enumerate(values):
-        key = names.get(normalise(value))
-        if key is not None and key not in found:
-            found[key] = index
-    return found
+    return columns_of(values, COLUMNS)
 
 
 def _header_problem(missing: list[str]) -> LedgerError:

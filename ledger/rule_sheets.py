@@ -19,7 +19,7 @@ from ledger import reports
 from ledger.errors import ImportProblem, LedgerError
 from ledger.messages import N_, text
 from ledger.rulebook import Direction, RuleItem, VillageChange
-from ledger.spreadsheets import Row, is_blank, normalise, read_rows
+from ledger.spreadsheets import Row, columns_of, is_blank, normalise, read_rows
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "code": ("编号", "代码", "code"),
@@ -139,14 +139,9 @@ def _header(
 ) -> tuple[list[Row], int, dict[str, int]]:
     """The first sheet with a header row among its first rows whose columns (named as ``known`` names them)
     are ``usable``: that sheet, the header's row number and each column's index; else ``refusal``."""
-    names = {normalise(alias): key for key, aliases in known.items() for alias in aliases}
     for sheet in sheets:
         for row_no, values in sheet[:HEADER_SEARCH_ROWS]:
-            columns: dict[str, int] = {}
-            for index, value in enumerate(values):
-                key = names.get(normalise(value))
-                if key is not None and key not in columns:
-                    columns[key] = index
+            columns = columns_of(values, known)
             if usable(set(columns)):
                 return sheet, row_no, columns
     raise ImportProblem([(1, LedgerError(refusal))])

@@ -19,7 +19,7 @@ import os
 import tempfile
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -366,14 +366,20 @@ def _find_header(rows: list[Row]) -> tuple[int, dict[str, int]] | None:
     return None
 
 
-def _columns(values: Sequence[object]) -> dict[str, int]:
-    names = {alias.replace("_", ""): key for key, aliases in COLUMNS.items() for alias in aliases}
+def columns_of(values: Sequence[object], known: Mapping[str, tuple[str, ...]]) -> dict[str, int]:
+    """Which column of a header row holds what: each cell matched, ``normalise``d, against the names
+    ``known`` gives each key (Chinese and English); the first column of a name wins."""
+    names = {normalise(alias): key for key, aliases in known.items() for alias in aliases}
     found: dict[str, int] = {}
     for index, value in enumerate(values):
         key = names.get(normalise(value))
         if key is not None and key not in found:
             found[key] = index
     return found
+
+
+def _columns(values: Sequence[object]) -> dict[str, int]:
+    return columns_of(values, COLUMNS)
 
 
 def _repeated_columns(values: Sequence[object]) -> list[Message]:
