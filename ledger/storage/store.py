@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, Row, Table, and_, bindparam, delete, 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from ledger.audit import CachedState
+from ledger.board import BOARD_KEY
 from ledger.chain import chain_hash, new_in_chain
 from ledger.effects import Totals, effects_of
 from ledger.errors import LedgerError
@@ -79,6 +80,7 @@ def _table(model: type[Base]) -> Table:
 
 
 T_META = _table(Meta)
+LARGE_META = (BOARD_KEY,)
 T_TOWNSHIP = _table(TownshipRow)
 T_POLICY = _table(PolicyRow)
 T_VILLAGE = _table(VillageRow)
@@ -118,7 +120,10 @@ class _Prepared:
     compiled cache serves every later call.
     """
 
-    meta_all = select(T_META.c.key, T_META.c.value)
+    # Every unit reads the small settings (identity, cursors) at once; the village board (tens of KB) is
+    # read only by whoever asks for it (the kiosk), not by every sale. A length() test would read it anyway.
+    meta_all = select(T_META.c.key, T_META.c.value).where(T_META.c.key.not_in(LARGE_META))
+    meta_one = select(T_META.c.value).where(T_META.c.key == bindparam("key"))
     township = select(T_TOWNSHIP).limit(1)
     policy = select(T_POLICY).order_by(T_POLICY.c.version.desc()).limit(1)
     household = select(T_HOUSEHOLD).where(T_HOUSEHOLD.c.household_id == bindparam("household_id"))
@@ -389,13 +394,17 @@ class SqlUnit:
     def __init__(self, connection: Connection) -> None:
         self.c = connection
         self._identity: Identity | None = None
-        self._meta: dict[str, str] | None = None
+        self._meta: dict[str, str | None] | None = None
 
     # ----- identity and configuration -------------------------------------------------------
     def meta(self, key: str) -> str | None:
         if self._meta is None:
             self._meta = {r.key: r.value for r in self.c.execute(_Prepared.meta_all)}
-        return self._meta.get(key)
+        if key in self._meta:
+            return self._meta[key]
+        found: str | None = self.c.execute(_Prepared.meta_one, {"key": key}).scalar_one_or_none()
+        self._meta[key] = found  # asked again in this unit (or absent): not read again
+        return found
 
     def set_meta(self, key: str, value: str) -> None:
         self.c.execute(delete(T_META).where(T_META.c.key == key))
