@@ -25,7 +25,7 @@ from ledger.messages import Listing, Message
 from ledger.model import Household, HouseholdStatus, Member, PassbookCard, Shop, Village
 from ledger.passbook import valid_household_id
 from ledger.ports import LedgerStore, LedgerUnit
-from ledger.services import Clock, local_now, timestamp
+from ledger.services import Clock, connected_to_township, local_now, timestamp
 from ledger.spreadsheets import (
     HEADER_SEARCH_ROWS,
     MAX_LISTED_PROBLEMS,
@@ -266,7 +266,7 @@ def _cell(values: Sequence[object], columns: dict[str, int], key: str) -> str:
 def require_own_register(unit: LedgerUnit) -> None:
     """Refuse to change households at a shop connected to a township: the township owns the register and
     would replace any change at the next sync."""
-    if unit.meta("server_url") and unit.meta("role") != "central":
+    if connected_to_township(unit):
         raise LedgerError("register_township_owned")
 
 

@@ -503,8 +503,14 @@ def require_points_authority(unit: LedgerUnit) -> None:
     township (DESIGN §4); a connected shop only spends them, and the central record would hold anything
     else it pushed. A standalone shop (never provisioned) is its own township and keeps these commands.
     """
-    if unit.meta("server_url") and unit.meta("role") != "central":
+    if connected_to_township(unit):
         raise LedgerError("township_only")
+
+
+def connected_to_township(unit: LedgerUnit) -> bool:
+    """A shop provisioned from a central record (which keeps the points and the register); not the
+    central record itself, nor a standalone shop, which is its own township."""
+    return bool(unit.meta("server_url")) and unit.meta("role") != "central"
 
 
 def _household_or_refuse(unit: LedgerUnit, household_id: str) -> Household:
