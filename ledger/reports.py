@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import ClassVar
 
 from ledger.model import (
@@ -440,13 +439,16 @@ class DonationRow:
     date: str
     receipt_no: str
     donor: str
-    amount_yuan: str
+    amount_fen: int
     goods: str
     memo: str
 
+    @property
+    def amount_yuan(self) -> str:
+        return yuan(self.amount_fen)
+
     def cells(self) -> tuple[Cell, ...]:
-        fen = int(Decimal(self.amount_yuan) * 100)
-        return (self.date, self.receipt_no, self.donor, Money(fen), self.goods, self.memo)
+        return (self.date, self.receipt_no, self.donor, Money(self.amount_fen), self.goods, self.memo)
 
 
 @dataclass(frozen=True)
@@ -547,7 +549,7 @@ def _donation_rows(txns: Iterable[Transaction], names: _Names) -> list[DonationR
             date=local_date(txn.created_at),
             receipt_no=txn.receipt_no,
             donor=txn.party or "",
-            amount_yuan=yuan(_money_in(txn)),
+            amount_fen=_money_in(txn),
             goods=names.goods(txn),
             memo=txn.memo,
         )

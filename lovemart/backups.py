@@ -20,8 +20,6 @@ the backup's old head would repeat receipt numbers the township already holds.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +30,7 @@ from ledger import services
 from ledger.backups import Backup
 from ledger.errors import LedgerError
 from ledger.storage import open_ledger
-from ledger.storage.backup import Progress, checkpoint, integrity_problems, online_backup, partial_of, put_in_place
+from ledger.storage.backup import Progress, checkpoint, integrity_problems, online_backup, put_in_place
 from lovemart.settings import Settings
 
 Hook = Callable[[str], object]  # named points of a restore, where the crash tests stop the process
@@ -97,7 +95,7 @@ def take_backup(
     targets = usb_folders(settings.backup.usb_roots) + ([extra] if extra is not None else [])
     for target in targets:
         try:
-            copies.append(_copy(dest, target / name))
+            copies.append(online_backup(dest, target / name))  # whole or not at all there too
             if target != extra:
                 _rotate(target)
         except (LedgerError, OSError) as failure:
@@ -114,21 +112,6 @@ def backup_if_due(settings: Settings, now: datetime) -> BackupTaken | None:
     if not rules.due(list_backups(settings.backup_dir), now.replace(tzinfo=None)):
         return None
     return take_backup(settings, now)
-
-
-def _copy(source: Path, dest: Path) -> Path:
-    """A finished backup copied whole onto a stick: a ``.partial`` renamed when flushed."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = partial_of(dest)
-    try:
-        shutil.copyfile(source, partial)
-        with open(partial, "rb+") as handle:
-            os.fsync(handle.fileno())
-        partial.replace(dest)
-    except OSError:
-        partial.unlink(missing_ok=True)
-        raise
-    return dest
 
 
 def _rotate(folder: Path) -> list[str]:
