@@ -444,19 +444,22 @@ class KioskPresenter:
     def _date(self, when: str) -> str:
         """A movement's local "YYYY-MM-DD HH:MM" as a short date."""
         try:
-            moment = datetime.strptime(when, "%Y-%m-%d %H:%M")
+            return self._short(datetime.strptime(when, "%Y-%m-%d %H:%M"))
         except ValueError:
             return when[:10]
-        if moment.year == self.clock().year:
-            return self.tr("kiosk.date", when=moment)
-        return self.tr("kiosk.date_year", when=moment)
 
     def _day(self, iso_day: str) -> str:
         """An ISO date as a short date ("12月10日")."""
         try:
-            return self._date(datetime.fromisoformat(iso_day).strftime("%Y-%m-%d %H:%M"))
+            return self._short(datetime.fromisoformat(iso_day))
         except ValueError:
             return iso_day
+
+    def _short(self, moment: datetime) -> str:
+        """"12月10日", with the year when it is not this year."""
+        if moment.year == self.clock().year:
+            return self.tr("kiosk.date", when=moment)
+        return self.tr("kiosk.date_year", when=moment)
 
     def _window(self, notice: Notice) -> str:
         first, last = self._day(notice.window_from), self._day(notice.window_until)
