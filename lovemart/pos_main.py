@@ -29,7 +29,9 @@ from lovemart.backups import HomeBackups
 from lovemart.bootstrap import AppSync, ShopParts
 
 if TYPE_CHECKING:
+    from ledger.shop_setup import ShopSetup
     from pos.app import PosApp
+    from pos.first_run import PosFirstRunApp
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +108,31 @@ def _check_chain_at_start(parts: ShopParts) -> LedgerError | None:
     return LedgerError("ledger_tampered", detail=result.problems[0].detail)
 
 
+def build_first_run(parts: ShopParts) -> PosFirstRunApp:
+    """The first-run set-up by touch, making its shop in ``parts``' folder (``lovemart.first_run``)."""
+    from lovemart.first_run import make_shop
+    from pos.first_run import PosFirstRunApp
+    from pos.presenters.setup import FirstRunPresenter, ShopMade
+
+    def made(setup: ShopSetup, pin: str) -> ShopMade:
+        shop = make_shop(parts, setup, pin)
+        return ShopMade(
+            shop=shop.setup.shop,
+            shop_id=shop.setup.shop_id,
+            manager=shop.manager.name,
+            operator_id=shop.manager.operator_id,
+            recovery_sheet=str(shop.recovery_sheet),
+        )
+
+    return PosFirstRunApp(FirstRunPresenter(made), lang=parts.settings.language)
+
+
 def run_pos(parts: ShopParts, *, windowed: bool = False) -> int:
     """``lovemart pos``: the till, until a manager closes it. One POS per ledger: refuses with
-    ``ledger_locked`` when another one runs. A missing printer or camera does not stop the till."""
+    ``ledger_locked`` when another one runs. A missing printer or camera does not stop the till. A folder
+    with no shop yet gets the first-run set-up by touch first (``build_first_run``)."""
     locked = parts.settings.pos.lockdown
     with parts.pos_lock():
-        parts.store()  # refuses a missing or damaged ledger before any window opens
-        tampered = _check_chain_at_start(parts)
         _kivy_environment()
         if locked:
             from ui.lockdown import configure_before_window
@@ -122,6 +142,13 @@ def run_pos(parts: ShopParts, *, windowed: bool = False) -> int:
             from kivy.config import Config
 
             Config.set("graphics", "fullscreen", "auto")
+        if not parts.exists:
+            first_run = build_first_run(parts)
+            first_run.run()
+            if not first_run.ready:
+                return 1  # the window was closed before a shop was made: nothing was written
+        parts.store()  # refuses a damaged ledger before the till's window opens
+        tampered = _check_chain_at_start(parts)
         sync = parts.sync()
         app = build_pos(parts, fullscreen=not windowed, sync=sync)
         if tampered is not None:

@@ -273,7 +273,39 @@ def pos_screenshots(home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, i
             app.lock()
             shot("locked")
         shop.close()
+        _first_run_shots(Path(tmp) / "new-shop", shot)
     return written
+
+
+def _first_run_shots(folder: Path, shot: Callable[[str], None]) -> None:
+    """The first-run set-up of a PC with no shop: the first page with a mistake marked, the manager's page
+    and what was made (into ``folder``, a throw-away)."""
+    from lovemart.pos_main import build_first_run
+
+    parts = fake_parts(folder)
+    app = build_first_run(parts)
+    app._leave = lambda: None
+    presenter = app.first_run
+    with offscreen.running(app):
+        screen = app.root.ids.screens.current_screen
+        answers = {"township": "红星镇", "township_id": "T01", "village": "幸福村", "village_id": "X F"}
+        answers.update({"shop": "幸福村爱心超市", "shop_id": "S01"})
+        for name, value in answers.items():
+            presenter.set(name, value)
+        screen.refresh()
+        screen.go_next()
+        shot("setup-place")
+        presenter.set("village_id", "XF")
+        screen.go_next()
+        shot("setup-rules")
+        screen.go_next()
+        presenter.set("manager", "王秀兰")
+        screen.refresh()
+        screen.pin_typed("2468")
+        shot("setup-manager")
+        screen.pin_typed("2468")
+        shot("setup-done")
+    parts.close()
 
 
 # ----- the benchmark ----------------------------------------------------------------------------------------

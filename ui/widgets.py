@@ -66,12 +66,30 @@ def install_kit() -> None:
         return
     register_fonts()
     install_kv_globals()
+    _quiet_clipboard()
     from kivy.lang import global_idmap
 
     global_idmap["theme"] = _theme.theme()
     if str(KV_FILE) not in Builder.files:
         Builder.load_file(str(KV_FILE))
     _kit_installed = True
+
+
+def _quiet_clipboard() -> None:
+    """Load Kivy's clipboard before any text box does, with its log muted.
+
+    On Linux a ``TextInput`` looks for ``xclip`` or ``xsel`` (middle-click paste) and, when neither is
+    installed, logs a CRITICAL line and two tracebacks on the shopkeeper's terminal. Nothing here needs that
+    paste; the clipboard itself falls back to SDL's, which works."""
+    import logging
+
+    kivy_log = logging.getLogger("kivy")
+    level = kivy_log.level
+    kivy_log.setLevel(logging.CRITICAL + 1)
+    try:
+        import kivy.core.clipboard  # noqa: F401
+    finally:
+        kivy_log.setLevel(level)
 
 
 def _now() -> float:

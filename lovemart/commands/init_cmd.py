@@ -12,88 +12,72 @@ A folder that already has a ledger is refused: ``init`` never overwrites a shop.
 from __future__ import annotations
 
 import argparse
-import re
-import secrets
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger import services
 from ledger.errors import LedgerError
 from ledger.messages import N_, text
-from ledger.model import Policy, Role, Shop, Township, Village
-from ledger.passbook import key_of_text, key_qr_text, key_text
+from ledger.passbook import key_of_text
+from ledger.shop_setup import ShopSetup, setup_problems
 from lovemart.bootstrap import ShopParts
 
 if TYPE_CHECKING:
     from lovemart.commands import AddCommand, Subcommands
 
-RECOVERY_SHEET = "recovery-sheet.pdf"
-_ID = re.compile(r"^[A-Z0-9]{1,16}$")
-
 
 @dataclass(frozen=True)
 class _Question:
-    option: str  # the argparse destination
+    option: str  # the argparse destination, and the ``ShopSetup`` field
     prompt: str  # message key
-    is_id: bool = False
 
 
 QUESTIONS = (
     _Question("township", N_("cli.init.ask_township")),
-    _Question("township_id", N_("cli.init.ask_township_id"), True),
+    _Question("township_id", N_("cli.init.ask_township_id")),
     _Question("village", N_("cli.init.ask_village")),
-    _Question("village_id", N_("cli.init.ask_village_id"), True),
+    _Question("village_id", N_("cli.init.ask_village_id")),
     _Question("shop", N_("cli.init.ask_shop")),
-    _Question("shop_id", N_("cli.init.ask_shop_id"), True),
+    _Question("shop_id", N_("cli.init.ask_shop_id")),
     _Question("manager", N_("cli.init.ask_manager")),
 )
+
+
+def _option(field: str) -> str:
+    return "--" + field.replace("_", "-")
 
 
 def cmd_init(args: argparse.Namespace, home: ShopParts) -> int:
     lang = args.out.lang
     if home.exists:
         raise LedgerError("init_ledger_exists", path=str(home.settings.ledger_path))
-    answers = {q.option: _answer(args, q, lang) for q in QUESTIONS}
-    for option in ("base_points", "floor", "visitor_limit"):
-        if (getattr(args, option) or 0) < 0:
-            raise LedgerError("init_value", option="--" + option.replace("_", "-"), value=getattr(args, option))
+    numbers = {n: getattr(args, n) for n in ("base_points", "floor", "visitor_limit", "cycle")}
+    setup = ShopSetup(device=args.device, manager_no=args.manager_no, **numbers)  # type: ignore[arg-type]
+    for question in QUESTIONS:  # each answer checked as it is given, not after the last one
+        setup = _answer(args, question, setup, lang)
+    problems = setup_problems(setup.cleaned(), name_of=_option)
+    if problems:
+        raise next(iter(problems.values()))
     key = _key(args, lang)
     from lovemart.commands.apps import ask_new_pin
+    from lovemart.first_run import make_shop
 
-    pin = ask_new_pin(lang)
-    services.check_pin_format(pin)  # said before anything is made, not after
-    policy = Policy(
-        base_points=args.base_points,
-        redeemable_floor=args.base_points if args.floor is None else args.floor,
-        cycle=args.cycle,
-        visitor_limit=args.visitor_limit,
-    )
-    township = Township(answers["township_id"], answers["township"], key)
-    village = Village(answers["village_id"], answers["village"])
-    shop = Shop(answers["shop_id"], answers["shop"], village.village_id)
-    store = home.store(create=True)
-    services.set_up_shop(store, township, village, shop, args.device, policy)
-    manager = services.add_operator(store, args.manager_no, answers["manager"], Role.MANAGER, pin)
-    from lovemart import settings as settings_mod
-
-    settings_mod.update(home.settings, {"shop": {"id": shop.shop_id, "device": args.device}})
-    sheet = _recovery_sheet(home, township, village, shop, lang)
+    made = make_shop(home, setup, ask_new_pin(lang), key)
+    setup, policy = made.setup, made.setup.policy()
     lines = [
-        text("cli.init.done", lang, shop=shop.name, shop_id=shop.shop_id, village=village.name),
-        text("cli.init.manager", lang, name=manager.name, operator=manager.operator_id),
-        text("cli.init.sheet", lang, path=str(sheet)),
+        text("cli.init.done", lang, shop=setup.shop, shop_id=setup.shop_id, village=setup.village),
+        text("cli.init.manager", lang, name=made.manager.name, operator=made.manager.operator_id),
+        text("cli.init.sheet", lang, path=str(made.recovery_sheet)),
         text("cli.init.next", lang),
     ]
     args.out.result(
         {
-            "shop_id": shop.shop_id,
-            "device_id": args.device,
-            "township_id": township.township_id,
-            "village_id": village.village_id,
-            "manager": manager.operator_id,
-            "recovery_sheet": str(sheet),
+            "shop_id": setup.shop_id,
+            "device_id": setup.device,
+            "township_id": setup.township_id,
+            "village_id": setup.village_id,
+            "manager": made.manager.operator_id,
+            "recovery_sheet": str(made.recovery_sheet),
             "policy": {
                 "base_points": policy.base_points,
                 "redeemable_floor": policy.redeemable_floor,
@@ -106,53 +90,33 @@ def cmd_init(args: argparse.Namespace, home: ShopParts) -> int:
     return 0
 
 
-def _answer(args: argparse.Namespace, question: _Question, lang: str) -> str:
-    """The option's value, else asked at a terminal; a script without it is refused, naming the option."""
+def _answer(args: argparse.Namespace, question: _Question, setup: ShopSetup, lang: str) -> ShopSetup:
+    """``setup`` with the option's value, else the answer asked at a terminal; a script without it is
+    refused, naming the option."""
+    from dataclasses import replace
+
     value: str | None = getattr(args, question.option)
     if value is None:
         if not sys.stdin.isatty():
-            raise LedgerError("init_missing", option="--" + question.option.replace("_", "-"))
+            raise LedgerError("init_missing", option=_option(question.option))
         sys.stderr.write(text(question.prompt, lang) + " ")
         sys.stderr.flush()
         value = sys.stdin.readline()
-    value = value.strip()
-    if question.is_id:
-        value = value.upper()
-        if not _ID.match(value):
-            raise LedgerError("init_id", option="--" + question.option.replace("_", "-"), value=value)
-    elif not value or len(value) > 100:
-        raise LedgerError("init_value", option="--" + question.option.replace("_", "-"), value=value)
-    return value
+    setup = replace(setup, **{question.option: value}).cleaned()
+    problems = setup_problems(setup, only=(question.option,), name_of=_option)
+    if problems:
+        raise problems[question.option]
+    return setup
 
 
-def _key(args: argparse.Namespace, lang: str) -> bytes:
-    """A new township key, or (``--recovery-key``) the one typed off the recovery sheet, asked hidden."""
+def _key(args: argparse.Namespace, lang: str) -> bytes | None:
+    """None (``make_shop`` makes a new key), or (``--recovery-key``) the one typed off the recovery sheet,
+    asked hidden."""
     if not args.recovery_key:
-        return secrets.token_bytes(32)
+        return None
     from lovemart.commands.apps import ask_secret
 
     return key_of_text(ask_secret(text("cli.init.ask_key", lang)))
-
-
-def _recovery_sheet(home: ShopParts, township: Township, village: Village, shop: Shop, lang: str) -> Path:
-    from hardware.documents import recovery_sheet_pdf
-    from lovemart.wiring import PRIVATE_FILE, replace_file
-
-    lines = [
-        text("cli.init.sheet_what", "zh", township=township.name, township_id=township.township_id),
-        text("cli.init.sheet_shop", "zh", village=village.name, shop=shop.name, shop_id=shop.shop_id),
-        text("cli.init.sheet_keep", "zh"),
-        text("cli.init.sheet_use", "zh"),
-    ]
-    pdf = recovery_sheet_pdf(
-        text("cli.init.sheet_title", "zh"),
-        lines,
-        key_qr_text(township.township_id, township.passbook_key),
-        key_text(township.passbook_key),
-    )
-    path = home.home / RECOVERY_SHEET
-    replace_file(path, pdf, PRIVATE_FILE)  # the key forges passbooks: this user's only, like the ledger
-    return path
 
 
 def register(commands: Subcommands, add: AddCommand) -> None:

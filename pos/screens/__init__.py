@@ -20,6 +20,7 @@ KV_FILES = (
     HERE / "donation.kv",
     HERE / "day_close.kv",
     HERE / "sync.kv",
+    HERE / "setup.kv",
     HERE.parent / "pos.kv",
 )
 

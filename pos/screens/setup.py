@@ -1,0 +1,151 @@
+"""First run: set up a new standalone shop by touch (``pos.presenters.setup``), one page at a time.
+
+Names are typed (a keyboard and the system's input method: this happens once, usually with whoever installs
+the PC); numbers take digits only; the PIN is typed twice on the keypad. A wrong answer is said under its
+field, in words, and the page stays. The last page makes the shop and says where the recovery sheet is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.factory import Factory
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from ledger.errors import LedgerError
+from ledger.messages import N_
+from pos.presenters.setup import PAGE_TITLES, PAGES, Field, FirstRunPresenter
+from pos.screens.base import PosScreen
+
+
+class SetupField(BoxLayout):
+    """One answer: its label, the box to type in (or the two cycle choices), and a hint or a problem."""
+
+    field = ObjectProperty(None)
+    label_text = StringProperty("")
+    hint_text = StringProperty("")
+    problem = StringProperty("")
+    value = StringProperty("")
+    kind = StringProperty("text")
+    on_change = ObjectProperty(None)
+
+    def changed(self, value: str) -> None:
+        self.value = value
+        self.problem = ""
+        if self.on_change is not None:
+            self.on_change(self.field.name, value)
+
+
+class PosSetupScreen(PosScreen):
+    title_id = StringProperty(N_("pos.setup.title"))
+    page_title = StringProperty("")
+    last_page = BooleanProperty(False)
+    first_page = BooleanProperty(True)
+    pin_prompt = StringProperty("")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._first_pin = ""
+
+    @property
+    def presenter(self) -> FirstRunPresenter:
+        return self.app.first_run  # type: ignore[no-any-return]
+
+    def refresh(self) -> None:
+        presenter = self.presenter
+        presenter.label = self.tr
+        self.first_page = presenter.page == 0
+        self.last_page = presenter.last_page
+        self.page_title = self.tr(
+            "pos.setup.step", page=presenter.page + 1, pages=len(PAGES), title=self.tr(PAGE_TITLES[presenter.page])
+        )
+        box = self.ids.fields
+        box.clear_widgets()
+        for field in presenter.fields:
+            box.add_widget(self._field_widget(field))
+        self._reset_pin()
+
+    def _field_widget(self, field: Field) -> SetupField:
+        rule = "SetupChoiceField" if field.kind == "cycle" else "SetupTextField"
+        widget: SetupField = getattr(Factory, rule)(
+            field=field,
+            kind=field.kind,
+            label_text=self.tr(field.label),
+            hint_text=self.tr(field.hint),
+            value=self.presenter.answers.get(field.name, ""),
+        )
+        widget.on_change = self.presenter.set
+        return widget
+
+    def _widgets(self) -> dict[str, SetupField]:
+        return {w.field.name: w for w in self.ids.fields.children}
+
+    def _show_problems(self, problems: dict[str, LedgerError]) -> bool:
+        for name, widget in self._widgets().items():
+            widget.problem = self.app.error_text(problems[name]) if name in problems else ""
+        if problems:
+            self.notify(self.tr("pos.setup.fix_marked"), "warning")
+            first = next(w for w in reversed(self.ids.fields.children) if w.field.name in problems)
+            self.ids.scroll.scroll_to(first, animate=False)  # the first red line in view, not below the fold
+        return bool(problems)
+
+    def go_next(self) -> None:
+        if not self._show_problems(self.presenter.next()):
+            self.app.root.ids.banner.hide()
+            self.refresh()
+
+    def go_back(self) -> None:
+        self.presenter.back()
+        self.refresh()
+
+    # ----- the PIN, typed twice on the keypad
+
+    def _reset_pin(self) -> None:
+        self._first_pin = ""
+        self.pin_prompt = self.tr("pos.setup.pin")
+        if "keypad" in self.ids:
+            self.ids.keypad.clear()
+
+    def pin_typed(self, pin: str) -> None:
+        keypad = self.ids.keypad
+        keypad.clear()
+        if not self._first_pin:
+            if self._show_problems(self.presenter.next()):  # the name and number first, then the PIN
+                return
+            self._first_pin = pin
+            self.pin_prompt = self.tr("pos.setup.pin_again")
+            return
+        first, self._first_pin = self._first_pin, ""
+        try:
+            self.presenter.finish(first, pin)
+        except LedgerError as refusal:
+            self._reset_pin()
+            self.refuse(refusal)
+            return
+        self._show_done()
+
+    def _show_done(self) -> None:
+        self.app.root.ids.banner.hide()
+        self.manager.current = "done"
+
+
+class PosSetupDoneScreen(PosScreen):
+    """What was made, where the recovery sheet is, and 开始使用."""
+
+    title_id = StringProperty(N_("pos.setup.title"))
+    done_text = StringProperty("")
+
+    def refresh(self) -> None:
+        presenter: FirstRunPresenter = self.app.first_run
+        made = presenter.made
+        if made is None:
+            return
+        self.done_text = "\n\n".join(
+            (
+                self.tr("cli.init.done", shop=made.shop, shop_id=made.shop_id, village=presenter.answers["village"]),
+                self.tr("pos.setup.manager_made", name=made.manager, operator=made.operator_id),
+                self.tr("cli.init.sheet", path=made.recovery_sheet),
+                self.tr("pos.setup.next"),
+            )
+        )
