@@ -237,6 +237,7 @@ class Household:
     members: tuple[Member, ...] = ()
     village_group: str = ""  # 村民小组, as the village's own lists have it ("3组")
     house_no: str = ""  # 门牌号
+    phone: str = ""  # 联系电话 (optional): for the shopkeeper to call; never on a kiosk or a receipt
 
     def search_keys(self) -> frozenset[str]:
         """What a clerk may type to find this household, each matched from its start: its number, the head's

@@ -7,9 +7,10 @@ same words on the same rows.
 
 Sheets (.xlsx or .csv, ``ledger.spreadsheets``: the header may sit below a title row; header names in Chinese
 or English): 户号/household_id, 户主/head_name, 村/village (its number or name), 超市/home_shop (optional
-when the village has one shop), 家庭成员/members (optional: ``李四(配偶)、王五(儿子)``), 村民小组/village_group
-and 门牌号/house_no (optional). Every row is checked before any is stored: one bad row imports nothing, since
-a half-imported register leaves nobody sure which households have passbooks.
+when the village has one shop), 家庭成员/members (optional: ``李四(配偶)、王五(儿子)``), 村民小组/village_group,
+门牌号/house_no and 联系电话/phone (optional; a phone Excel made a number, 13812345678.0, reads as its digits).
+Every row is checked before any is stored: one bad row imports nothing, since a half-imported register leaves
+nobody sure which households have passbooks.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from ledger.spreadsheets import (
 )
 
 PLACE_LEN = 32  # 村民小组 and 门牌号
+PHONE_LEN = (5, 20)  # 联系电话, stripped: digits, spaces and '-', a leading '+'
+_PHONE = re.compile(r"\+?[0-9][0-9 -]*")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class HouseholdInput:
     members: tuple[Member, ...] = ()
     village_group: str = ""  # 村民小组
     house_no: str = ""  # 门牌号
+    phone: str = ""  # 联系电话
 
 
 class Invalid(LedgerError):
@@ -78,7 +82,16 @@ def household_problems(
     for value in (given.village_group, given.house_no):
         if len(value.strip()) > PLACE_LEN or "\x00" in value:
             problems.append(Invalid("household_place_too_long", text=value[:40]))
+    if given.phone.strip() and not valid_phone(given.phone):
+        problems.append(Invalid("household_phone_invalid", text=given.phone[:40]))
     return problems
+
+
+def valid_phone(value: str) -> bool:
+    """A phone number as a household gives it (empty is not one): ``138 1234 5678``, ``0571-8888888``,
+    ``+86 13812345678``; 5 to 20 characters once stripped."""
+    phone = value.strip()
+    return PHONE_LEN[0] <= len(phone) <= PHONE_LEN[1] and _PHONE.fullmatch(phone) is not None
 
 
 def household_of(given: HouseholdInput, existing: Household | None) -> Household:
@@ -96,6 +109,7 @@ def household_of(given: HouseholdInput, existing: Household | None) -> Household
         members,
         given.village_group.strip(),
         given.house_no.strip(),
+        given.phone.strip(),
     )
 
 
@@ -126,6 +140,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "members": ("家庭成员", "成员", "members"),
     "village_group": ("村民小组", "小组", "组", "village_group", "group"),
     "house_no": ("门牌号", "门牌", "house_no", "house_number"),
+    "phone": ("电话", "联系电话", "手机", "手机号", "phone", "phone_number"),
 }
 REQUIRED = ("household_id", "head_name", "village")
 # A column as a refusal names it: "户号" to the clerk, "household_id" under ``--lang en``.
@@ -137,6 +152,7 @@ LABELS = {
     "members": Message("import.column.members"),
     "village_group": Message("import.column.village_group"),
     "house_no": Message("import.column.house_no"),
+    "phone": Message("import.column.phone"),
 }
 
 
@@ -224,6 +240,7 @@ def checked_rows(
             members,
             cell("village_group"),
             cell("house_no"),
+            cell("phone"),
         )
         row_problems += household_problems(given)
         if allowed is not None:
@@ -254,10 +271,14 @@ def _header_problem(missing: list[str]) -> LedgerError:
     return Invalid("household_import_header", missing=Listing.of(LABELS[c] for c in missing))
 
 
+# Columns Excel may have turned into numbers (1001 or 1001.0 for "1001"; 13812345678.0 for a phone).
+_NUMBER_LIKE = frozenset({"household_id", "phone"})
+
+
 def _cell(values: Sequence[object], columns: dict[str, int], key: str) -> str:
     index = columns.get(key)
     value = values[index] if index is not None and index < len(values) else None
-    return "" if value is None else _household_text(value) if key == "household_id" else str(value).strip()
+    return "" if value is None else _household_text(value) if key in _NUMBER_LIKE else str(value).strip()
 
 
 # ----- a standalone shop's own register (a connected shop's comes from the township) ----------------------

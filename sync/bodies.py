@@ -75,6 +75,7 @@ class HouseholdIn(BaseModel):
     home_shop_id: Text = Field(max_length=16)
     village_group: Text = Field(default="", max_length=32)  # 村民小组
     house_no: Text = Field(default="", max_length=32)  # 门牌号
+    phone: Text = Field(default="", max_length=20)  # 联系电话
     # ``{"name", "relation"}`` or ``[name, relation]`` (a spreadsheet row's form)
     members: list[MemberIn | Annotated[list[Annotated[Text, Field(max_length=100)]], Field(max_length=2)]] = Field(
         default_factory=list, max_length=50

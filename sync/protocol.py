@@ -565,6 +565,7 @@ class HouseholdWire(TypedDict):
     # Left out when empty, so an older shop reads a newer township's households unchanged.
     village_group: NotRequired[Annotated[str, _STRICT, _length(32), _STORABLE]]
     house_no: NotRequired[Annotated[str, _STRICT, _length(32), _STORABLE]]
+    phone: NotRequired[Annotated[str, _STRICT, _length(20), _STORABLE]]
 
 
 class CardWire(TypedDict):
@@ -712,6 +713,8 @@ def master_to_wire(record: MasterRecord) -> tuple[str, Message]:
             wire["village_group"] = record.village_group
         if record.house_no:
             wire["house_no"] = record.house_no
+        if record.phone:
+            wire["phone"] = record.phone
         return "household", wire
     if isinstance(record, PassbookCard):
         return "card", {
@@ -757,6 +760,7 @@ def master_of(kind: str, data: Any) -> MasterRecord:
             members,
             data.get("village_group", ""),
             data.get("house_no", ""),
+            data.get("phone", ""),
         )
     if kind == "card":
         return PassbookCard(

@@ -33,6 +33,7 @@ def triggers_off(connection: sqlite3.Connection, *names: str) -> Iterator[None]:
 
 # What each migration after 0005 made, undone: a ledger file "from before" that revision, for upgrade tests.
 UNDO = {
+    "0013": ("ALTER TABLE household DROP COLUMN phone",),
     "0012": ("ALTER TABLE operator DROP COLUMN active",),
     "0011": tuple(
         f"DROP TABLE {t}"

@@ -170,11 +170,12 @@ def _household_input(form: Any, household_id: str) -> HouseholdInput:
         members,
         field(form, "village_group", 32),
         field(form, "house_no", 32),
+        field(form, "phone", 40),  # longer than a phone may be: the register's check says what is wrong
     )
 
 
 def _form_values(form: Any) -> dict[str, str]:
-    names = ("household_id", "village_id", "head_name", "home_shop_id", "members", "village_group", "house_no")
+    names = ("household_id", "village_id", "head_name", "home_shop_id", "members", "village_group", "house_no", "phone")
     return {name: str(form.get(name, ""))[:2000] for name in names}
 
 
@@ -229,6 +230,7 @@ def household_form_routes(router: APIRouter, central: CentralRecord, people: Peo
             "members": members,
             "village_group": h["village_group"],
             "house_no": h["house_no"],
+            "phone": h["phone"],
         }
         return form_page(request, values, h["household_id"], None)
 
@@ -251,7 +253,7 @@ def household_form_routes(router: APIRouter, central: CentralRecord, people: Peo
             values = _form_values(form) | {"household_id": household_id}
             return form_page(request, values, household_id, error.message(lang_of(request)), status)
         action = "household.move" if after["village_id"] != before["village_id"] else "household.edit"
-        kept = ("village_id", "name", "home_shop_id", "members", "village_group", "house_no")
+        kept = ("village_id", "name", "home_shop_id", "members", "village_group", "house_no", "phone")
         await run_in_threadpool(
             people.changed,
             actor_of(request),

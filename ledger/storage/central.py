@@ -867,6 +867,7 @@ class CentralUnit:
                         "members": json.dumps([[m.name, m.relation] for m in h.members], ensure_ascii=False),
                         "village_group": h.village_group,
                         "house_no": h.house_no,
+                        "phone": h.phone,
                     }
                     for h in part
                 ],

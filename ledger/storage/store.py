@@ -352,6 +352,7 @@ def _household(row: Row[Any]) -> Household:
         members=tuple(Member(name, relation) for name, relation in json.loads(row.members)),
         village_group=row.village_group,
         house_no=row.house_no,
+        phone=row.phone,
     )
 
 
@@ -483,6 +484,7 @@ class SqlUnit:
                 "members": members,
                 "village_group": household.village_group,
                 "house_no": household.house_no,
+                "phone": household.phone,
             },
         )
         self.index_households([household])
@@ -537,6 +539,7 @@ class SqlUnit:
                     "members": json.dumps([[m.name, m.relation] for m in h.members], ensure_ascii=False),
                     "village_group": h.village_group,
                     "house_no": h.house_no,
+                    "phone": h.phone,
                 }
                 for h in new
             ],

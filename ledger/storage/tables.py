@@ -103,6 +103,7 @@ class HouseholdRowTable(Base):
     members: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[name, relation], ...]
     village_group: Mapped[str] = mapped_column(String(32), default="", server_default=sql_text("''"))  # 村民小组 (0008)
     house_no: Mapped[str] = mapped_column(String(32), default="", server_default=sql_text("''"))  # 门牌号 (0008)
+    phone: Mapped[str] = mapped_column(String(20), default="", server_default=sql_text("''"))  # 联系电话 (0013)
 
 
 class PassbookCardRow(Base):

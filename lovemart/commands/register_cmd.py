@@ -42,6 +42,7 @@ def cmd_households_add(args: argparse.Namespace, home: ShopParts) -> int:
         parse_members(args.members or ""),
         args.group or "",
         args.house_no or "",
+        args.phone or "",
     )
     card = households_register.add_household(home.store(), given, home.clock)
     with home.store().read() as unit:
@@ -67,6 +68,7 @@ def cmd_households_edit(args: argparse.Namespace, home: ShopParts) -> int:
         parse_members(args.members) if args.members is not None else existing.members,
         args.group if args.group is not None else existing.village_group,
         args.house_no if args.house_no is not None else existing.house_no,
+        args.phone if args.phone is not None else existing.phone,
     )
     household = households_register.edit_household(home.store(), given)
     args.out.result(
@@ -91,7 +93,7 @@ def register(households: Subcommands, add: AddCommand) -> None:
     p.add_argument("household_id", help="its number, e.g. XF0031")
     p.add_argument("--head", required=True, help="the head of the household (户主)")
     _place_options(p)
-    p = add(households, "edit", cmd_households_edit, "change a household's head, members, group or house number")
+    p = add(households, "edit", cmd_households_edit, "change a household's head, members, group, house number or phone")
     p.add_argument("household_id")
     p.add_argument("--head", default=None)
     _place_options(p)
@@ -103,3 +105,6 @@ def _place_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--members", default=None, help='the others, e.g. "李四(配偶)、王五(儿子)"')
     p.add_argument("--group", default=None, help="the village group (村民小组), e.g. 3组")
     p.add_argument("--house-no", default=None, help="the house number (门牌号)")
+    p.add_argument(
+        "--phone", default=None, help='a phone number to call the household on (联系电话), e.g. "138 1234 5678"'
+    )

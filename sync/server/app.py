@@ -430,6 +430,7 @@ def _admin_routes(app: FastAPI, central: CentralRecord) -> None:
             township.members_from([m.model_dump() if isinstance(m, bodies.MemberIn) else m for m in body.members]),
             body.village_group,
             body.house_no,
+            body.phone,
         )
         return township.put_household(central, given)
 

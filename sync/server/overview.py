@@ -172,6 +172,7 @@ def find_households(
                 "members": len(h.members),
                 "village_group": h.village_group,
                 "house_no": h.house_no,
+                "phone": h.phone,
                 "status": str(h.status),
                 "balance": balance,
                 "earned_cycle": earned,

@@ -223,6 +223,7 @@ def household_json(unit: CentralUnit, household_id: str) -> dict[str, Any]:
         "status": str(household.status),
         "village_group": household.village_group,
         "house_no": household.house_no,
+        "phone": household.phone,
         "members": [{"name": m.name, "relation": m.relation} for m in household.members],
         "balance": balance,
         "earned_cycle": earned,

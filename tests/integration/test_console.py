@@ -386,6 +386,32 @@ def test_a_clerk_adds_edits_and_moves_households_within_their_villages(demo: Any
     assert "孙大伟" in (edited.before or "") and "孙大卫" in (edited.after or "")
 
 
+def test_a_households_phone_is_kept_shown_and_edited_but_not_listed(demo: Any) -> None:
+    app, record = demo
+    client = signed_in(app, "li")
+    token = form_token(client.get("/households/new").text)
+    base = {"csrf": token, "head_name": "周小芳", "home_shop_id": "S01", "village_id": "XF"}
+    bad = client.post("/households/new", data={**base, "household_id": "XF0910", "phone": "138abc"})
+    assert bad.status_code == 422 and "电话号码不对：138abc" in bad.text and authz_none(record, "XF0910")
+    assert 'value="138abc"' in bad.text  # the form comes back as typed
+    added = client.post(
+        "/households/new", data={**base, "household_id": "XF0910", "phone": " 138 1234 5678 "}, follow_redirects=False
+    )
+    assert added.status_code == 303
+    assert township.household(record, "XF0910")["phone"] == "138 1234 5678"
+    assert "138 1234 5678" in client.get("/households/XF0910").text
+    form = client.get("/households/XF0910/edit").text
+    assert 'name="phone" type="tel" value="138 1234 5678" maxlength="20"' in form
+    assert "138 1234 5678" not in client.get("/households", params={"q": "XF0910"}).text  # the list stays narrow
+    edit = client.post("/households/XF0910/edit", data={**base, "phone": "0571-8888888"}, follow_redirects=False)
+    assert edit.status_code == 303 and township.household(record, "XF0910")["phone"] == "0571-8888888"
+    entries, _total = app.state.people.activity(user="li", text="XF0910")
+    edited = next(e for e in entries if e.action == "household.edit")
+    assert "138 1234 5678" in (edited.before or "") and "0571-8888888" in (edited.after or "")
+    english = signed_in(app, "li", lang="en").get("/households/XF0910").text
+    assert "Phone" in english and "0571-8888888" in english
+
+
 def authz_none(record: CentralRecord, household_id: str) -> bool:
     with record.store.read() as unit:
         return unit.ledger.household(household_id) is None

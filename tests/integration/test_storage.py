@@ -117,6 +117,34 @@ def test_upgrade_twice_is_harmless(store):
     assert services.audit(store).ok
 
 
+def test_a_ledger_from_before_phones_gets_an_empty_phone_for_every_household(shop):
+    """Migration 0013 adds 联系电话: the households a ledger had keep everything else and have no phone."""
+    from dataclasses import replace
+
+    from tests.sqlite_raw import rewind
+
+    shop.household("H1", points=50)
+    with shop.store.read() as unit:
+        before = unit.household("H1")
+    shop.store.close()
+    with closing(sqlite3.connect(shop.path, isolation_level=None)) as c:
+        rewind(c, "0012")
+        assert "phone" not in {row[1] for row in c.execute("PRAGMA table_info(household)")}
+    store = open_ledger(shop.path)  # migrates to the newest revision
+    try:
+        with store.read() as unit:
+            assert unit.household("H1") == before and before.phone == ""
+            assert unit.balance("H1") == (50, 50)
+        with store.write() as unit:
+            unit.put_household(replace(before, phone="138 1234 5678"))
+        with store.read() as unit:
+            assert unit.household("H1").phone == "138 1234 5678"
+        assert schema_revision(store.engine)[0] == "0013"
+        assert services.audit(store).ok
+    finally:
+        store.close()
+
+
 def test_reopening_keeps_everything(ledger_path):
     first = open_ledger(ledger_path)
     set_up(first)

@@ -729,6 +729,48 @@ def test_end_to_end_with_the_real_server(real_town: Any, tmp_path: Path, cli: An
     assert code == 0 and data["pushed"] == 1, err
 
 
+def test_a_phone_added_at_the_township_reaches_the_shop(real_town: Any, tmp_path: Path, cli: Any) -> None:
+    """联系电话 is kept by the township's register and comes down to the household's shop with it."""
+    from tests.server_harness import HTTP
+
+    record, server = real_town
+    headers = {"Authorization": f"Bearer {record.new_admin_token()}"}
+    home = tmp_path / "S01"
+    code, _, err = cli(home, "provision", "--server", server.url, f"--token={record.new_enrol_token('S01')}")
+    assert code == 0, err
+    quick(home)
+    body = {"household_id": "H9", "village_id": "V01", "head_name": "周小芳", "home_shop_id": "S01"}
+
+    def post(**fields: Any) -> httpx.Response:
+        return HTTP.post(server.url + "/v1/admin/households", json={**body, **fields}, headers=headers)
+
+    for bad in ("12ab", "1" * 21, "138\x0012345"):  # refused with a 4xx, nothing stored
+        refused = post(phone=bad)
+        assert 400 <= refused.status_code < 500, (bad, refused.text)
+    with record.store.read() as unit:
+        assert unit.ledger.household("H9") is None
+    added = post(phone=" 138 1234 5678 ", house_no="幸福路 9 号")
+    assert added.status_code == 200, added.text
+    assert added.json()["phone"] == "138 1234 5678"
+    assert cli(home, "sync")[0] == 0
+    store = open_shop(home)
+    try:
+        with store.read() as unit:
+            household = unit.household("H9")
+        assert household is not None and (household.phone, household.house_no) == ("138 1234 5678", "幸福路 9 号")
+    finally:
+        store.close()
+    assert post(phone="").status_code == 200  # taken away at the township: gone at the shop too
+    assert cli(home, "sync")[0] == 0
+    store = open_shop(home)
+    try:
+        with store.read() as unit:
+            household = unit.household("H9")
+        assert household is not None and household.phone == ""
+    finally:
+        store.close()
+
+
 def test_bundles_with_the_real_server(real_town: Any, tmp_path: Path, cli: Any) -> None:
     record, server = real_town
     from sync.server import bundles, township

@@ -41,6 +41,18 @@ def test_master_records_round_trip() -> None:
         assert protocol.master_from_wire(kind, json.loads(json.dumps(data))) == record
 
 
+def test_a_households_phone_travels_only_when_it_has_one() -> None:
+    household = Household("H001", "V1", "张秀英", "S1", house_no="12号", phone="138 1234 5678")
+    kind, data = protocol.master_to_wire(household)
+    assert data["phone"] == "138 1234 5678"
+    assert protocol.master_from_wire(kind, json.loads(json.dumps(data))) == household
+    _, without = protocol.master_to_wire(Household("H001", "V1", "张秀英", "S1"))
+    assert "phone" not in without  # an older shop reads a newer township's households unchanged
+    for bad in ("1" * 21, "138\x001234", 13812345678):
+        with pytest.raises(SyncError):
+            protocol.master_from_wire(kind, {**data, "phone": bad})
+
+
 @pytest.mark.parametrize(
     "body, code",
     [
