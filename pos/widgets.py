@@ -328,3 +328,29 @@ class PosRowList(RecycleView):
 
     def on_row(self, key: str) -> None:
         """Default handler."""
+
+
+class FormRow(BoxLayout):
+    """One answer of a form: its label, the box to type in (``FormTextRow``) or a choice of two
+    (``FormChoiceRow``), and under it a hint or, once checked, the problem in red. ``on_change(name, value)``
+    hears every change; a change clears the problem."""
+
+    field = ObjectProperty(None)  # the ``pos.presenters.common.Question``
+    label_text = StringProperty("")
+    hint_text = StringProperty("")
+    problem = StringProperty("")
+    value = StringProperty("")
+    kind = StringProperty("text")
+    choices = ListProperty([("", ""), ("", "")])  # a choice row's two (value, label key)
+    on_change = ObjectProperty(None)
+
+    def filter(self, typed: str, _from_undo: bool = False) -> str:
+        """What a number box or a phone box lets through of a keystroke (or a paste)."""
+        allowed = "0123456789" + (" -+" if self.kind == "phone" else "")
+        return "".join(c for c in typed if c in allowed)
+
+    def changed(self, value: str) -> None:
+        self.value = value
+        self.problem = ""
+        if self.on_change is not None:
+            self.on_change(self.field.name, value)

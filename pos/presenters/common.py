@@ -29,6 +29,19 @@ def day_range(day: dt.date) -> tuple[str, str]:
     return day.isoformat(), (day + dt.timedelta(days=1)).isoformat()
 
 
+@dataclass(frozen=True)
+class Question:
+    """One answer a form asks for (the first-run set-up, the household register): the field it fills, its
+    label and hint (message keys), and what may be typed: "text", "id" (letters and digits), "number"
+    (whole points), "phone", or "choice" (one of two)."""
+
+    name: str
+    label: str
+    hint: str
+    kind: str = "text"
+    choices: tuple[tuple[str, str], ...] = ()  # for "choice": (value, label key) each
+
+
 class PosRefusal(LedgerError):
     """A rule of the counter (not of the ledger) said no (codes ``pos_*``, in the same catalogues).
 

@@ -16,34 +16,32 @@ from ledger.errors import LedgerError
 from ledger.messages import N_
 from ledger.services import check_pin_format
 from ledger.shop_setup import NUMBERS, ShopSetup, setup_problems
+from pos.presenters.common import Question
 
-
-@dataclass(frozen=True)
-class Field:
-    name: str  # the ``ShopSetup`` field
-    label: str  # message key
-    hint: str  # message key: what to type, with an example
-    kind: str = "text"  # "text", "id" (letters and digits), "number" (whole points), "cycle" (a choice)
-
-
-PAGES: tuple[tuple[Field, ...], ...] = (
+PAGES: tuple[tuple[Question, ...], ...] = (
     (
-        Field("township", N_("pos.setup.township"), N_("pos.setup.township_hint")),
-        Field("township_id", N_("pos.setup.township_id"), N_("pos.setup.township_id_hint"), "id"),
-        Field("village", N_("pos.setup.village"), N_("pos.setup.village_hint")),
-        Field("village_id", N_("pos.setup.village_id"), N_("pos.setup.village_id_hint"), "id"),
-        Field("shop", N_("pos.setup.shop"), N_("pos.setup.shop_hint")),
-        Field("shop_id", N_("pos.setup.shop_id"), N_("pos.setup.shop_id_hint"), "id"),
+        Question("township", N_("pos.setup.township"), N_("pos.setup.township_hint")),
+        Question("township_id", N_("pos.setup.township_id"), N_("pos.setup.township_id_hint"), "id"),
+        Question("village", N_("pos.setup.village"), N_("pos.setup.village_hint")),
+        Question("village_id", N_("pos.setup.village_id"), N_("pos.setup.village_id_hint"), "id"),
+        Question("shop", N_("pos.setup.shop"), N_("pos.setup.shop_hint")),
+        Question("shop_id", N_("pos.setup.shop_id"), N_("pos.setup.shop_id_hint"), "id"),
     ),
     (
-        Field("base_points", N_("pos.setup.base_points"), N_("pos.setup.base_points_hint"), "number"),
-        Field("floor", N_("pos.setup.floor"), N_("pos.setup.floor_hint"), "number"),
-        Field("cycle", N_("pos.setup.cycle"), N_("pos.setup.cycle_hint"), "cycle"),
-        Field("visitor_limit", N_("pos.setup.visitor_limit"), N_("pos.setup.visitor_limit_hint"), "number"),
+        Question("base_points", N_("pos.setup.base_points"), N_("pos.setup.base_points_hint"), "number"),
+        Question("floor", N_("pos.setup.floor"), N_("pos.setup.floor_hint"), "number"),
+        Question(
+            "cycle",
+            N_("pos.setup.cycle"),
+            N_("pos.setup.cycle_hint"),
+            "choice",
+            (("annual", N_("pos.setup.cycle_annual")), ("none", N_("pos.setup.cycle_none"))),
+        ),
+        Question("visitor_limit", N_("pos.setup.visitor_limit"), N_("pos.setup.visitor_limit_hint"), "number"),
     ),
     (
-        Field("manager", N_("pos.setup.manager"), N_("pos.setup.manager_hint")),
-        Field("manager_no", N_("pos.setup.manager_no"), N_("pos.setup.manager_no_hint"), "id"),
+        Question("manager", N_("pos.setup.manager"), N_("pos.setup.manager_hint")),
+        Question("manager_no", N_("pos.setup.manager_no"), N_("pos.setup.manager_no_hint"), "id"),
     ),
 )
 PAGE_TITLES = (N_("pos.setup.page_place"), N_("pos.setup.page_rules"), N_("pos.setup.page_manager"))
@@ -82,7 +80,7 @@ class FirstRunPresenter:
         self.made: ShopMade | None = None
 
     @property
-    def fields(self) -> tuple[Field, ...]:
+    def fields(self) -> tuple[Question, ...]:
         return PAGES[self.page]
 
     @property

@@ -10,31 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.factory import Factory
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
-from kivy.uix.boxlayout import BoxLayout
+from kivy.properties import BooleanProperty, StringProperty
 
 from ledger.errors import LedgerError
 from ledger.messages import N_
-from pos.presenters.setup import PAGE_TITLES, PAGES, Field, FirstRunPresenter
+from pos.presenters.common import Question
+from pos.presenters.setup import PAGE_TITLES, PAGES, FirstRunPresenter
 from pos.screens.base import PosScreen
-
-
-class SetupField(BoxLayout):
-    """One answer: its label, the box to type in (or the two cycle choices), and a hint or a problem."""
-
-    field = ObjectProperty(None)
-    label_text = StringProperty("")
-    hint_text = StringProperty("")
-    problem = StringProperty("")
-    value = StringProperty("")
-    kind = StringProperty("text")
-    on_change = ObjectProperty(None)
-
-    def changed(self, value: str) -> None:
-        self.value = value
-        self.problem = ""
-        if self.on_change is not None:
-            self.on_change(self.field.name, value)
+from pos.widgets import FormRow
 
 
 class PosSetupScreen(PosScreen):
@@ -66,19 +49,20 @@ class PosSetupScreen(PosScreen):
             box.add_widget(self._field_widget(field))
         self._reset_pin()
 
-    def _field_widget(self, field: Field) -> SetupField:
-        rule = "SetupChoiceField" if field.kind == "cycle" else "SetupTextField"
-        widget: SetupField = getattr(Factory, rule)(
+    def _field_widget(self, field: Question) -> FormRow:
+        rule = "FormChoiceRow" if field.kind == "choice" else "FormTextRow"
+        widget: FormRow = getattr(Factory, rule)(
             field=field,
             kind=field.kind,
             label_text=self.tr(field.label),
             hint_text=self.tr(field.hint),
             value=self.presenter.answers.get(field.name, ""),
+            choices=list(field.choices) or [("", ""), ("", "")],
         )
         widget.on_change = self.presenter.set
         return widget
 
-    def _widgets(self) -> dict[str, SetupField]:
+    def _widgets(self) -> dict[str, FormRow]:
         return {w.field.name: w for w in self.ids.fields.children}
 
     def _show_problems(self, problems: dict[str, LedgerError]) -> bool:

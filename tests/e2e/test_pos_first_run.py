@@ -23,8 +23,7 @@ def _tap(widget: Any) -> None:
 def _fields(screen: Any) -> dict[str, Any]:
     kh.pump(2)
     return {
-        w.field.name: w
-        for w in kh.find_all(screen, lambda w: type(w).__name__ in ("SetupTextField", "SetupChoiceField"))
+        w.field.name: w for w in kh.find_all(screen, lambda w: type(w).__name__ in ("FormTextRow", "FormChoiceRow"))
     }
 
 
@@ -79,7 +78,7 @@ def test_a_new_shop_is_set_up_by_touch_and_the_till_opens_on_it(tmp_path: Path) 
         _tap(kh.find(screen, "next"))
         assert _fields(screen)["visitor_limit"].problem == "外村最多可换 写得不对："
         _type(screen, visitor_limit="30")
-        _tap(kh.find(_fields(screen)["cycle"], "none"))
+        _tap(kh.find(_fields(screen)["cycle"], "choice_1"))
         _tap(kh.find(screen, "next"))
         assert screen.page_title == "第3步（共3步）：第一位管理员"
         assert not parts.exists  # nothing is written before the last page
