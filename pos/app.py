@@ -54,7 +54,9 @@ SCREENS = {  # name -> the Kivy class (registered in Kivy's Factory when its mod
     "donation": "PosDonationScreen",
     "day_close": "PosDayCloseScreen",
     "sync": "PosSyncScreen",
+    "register": "PosRegisterScreen",
 }
+MANAGER_SCREENS = frozenset({"register"})  # a clerk is asked for a manager's PIN first
 IDLE_CHECK_S = 1.0
 STATUS_REFRESH_S = 60.0
 NIGHTLY_CHECK_S = 30.0
@@ -104,6 +106,7 @@ class PosApp(KitApp):
         self.donation = presenters.donation
         self.day_close = presenters.day_close
         self.sync = presenters.sync
+        self.register = presenters.register
         self.scanners = list(scanners)
         self.wedge_factory = wedge_factory
         self.bridge: ScanBridge | None = None
@@ -135,6 +138,7 @@ class PosApp(KitApp):
         import pos.screens.home  # noqa: F401
         import pos.screens.login  # noqa: F401
         import pos.screens.redeem  # noqa: F401
+        import pos.screens.register  # noqa: F401
         import pos.screens.stock  # noqa: F401
         import pos.screens.sync  # noqa: F401
         import pos.screens.today  # noqa: F401

@@ -18,6 +18,7 @@ from pos.presenters.day_close import DayClosePresenter
 from pos.presenters.donation import DonationPresenter
 from pos.presenters.receipts import ReceiptsPresenter
 from pos.presenters.redeem import RedeemPresenter
+from pos.presenters.register import RegisterPresenter
 from pos.presenters.session import DEFAULT_IDLE_LOCK_S, Session
 from pos.presenters.stock import CountPresenter, StockInPresenter, WriteOffPresenter
 from pos.presenters.sync import SyncPresenter
@@ -40,6 +41,7 @@ class PosPresenters:
     donation: DonationPresenter
     day_close: DayClosePresenter
     sync: SyncPresenter
+    register: RegisterPresenter
 
 
 def pos_presenters(
@@ -71,4 +73,5 @@ def pos_presenters(
         donation=DonationPresenter(store, catalog, slot, clock),
         day_close=DayClosePresenter(store, slot, clock, backups),
         sync=SyncPresenter(sync),
+        register=RegisterPresenter(store, slot, clock),
     )

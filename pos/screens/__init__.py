@@ -21,6 +21,7 @@ KV_FILES = (
     HERE / "day_close.kv",
     HERE / "sync.kv",
     HERE / "setup.kv",
+    HERE / "register.kv",
     HERE.parent / "pos.kv",
 )
 

@@ -13,6 +13,11 @@ class PosHomeScreen(PosScreen):
     title_id = StringProperty(N_("pos.home_title"))
 
     def open(self, name: str) -> None:
+        from pos.app import MANAGER_SCREENS
+
+        if name in MANAGER_SCREENS and not self.app.session.is_manager:
+            self.app.ask_manager(lambda _manager: self.app.go(name))
+            return
         self.app.go(name)
 
     def lock(self) -> None:

@@ -676,3 +676,65 @@ def test_a_physical_keyboard_types_into_the_keypads_and_a_scanner_burst_still_sc
         kh.type_burst(counter.codes["XF0001"])  # the scanner on the same keyboard: a burst, not typing
         kh.pump_until(lambda: pos.screen().hh_name == "张三", what="the scanned household")
         assert app.keyboard.typed_digits == 10  # the scan's digits went to the scan, not into a keypad
+
+
+# ----- the household register ----------------------------------------------------------------------------
+
+
+def _form(pos: Pos) -> dict[str, Any]:
+    kh.pump(2)
+    rows = kh.find_all(pos.screen(), lambda w: type(w).__name__ == "FormTextRow")
+    return {row.field.name: row for row in rows}
+
+
+def test_a_manager_registers_a_household_and_its_card_prints_by_taps(pos: Pos) -> None:
+    pos.log_in("02", "0000")  # a clerk: the register asks for a manager's PIN first
+    pos.menu("go_register")
+    pos.digits("1234")
+    kh.pump(2)
+    assert pos.app.screens.current == "register"
+    form = _form(pos)
+    assert kh.find(form["household_id"], "input").text == "XF0003"  # the next free number
+
+    kh.find(form["phone"], "input").text = "123"
+    pos.tap_id("add")
+    form = _form(pos)
+    assert form["head_name"].problem == "户主姓名不能为空（最多 100 字）。"
+    assert form["phone"].problem.startswith("电话号码不对：123")
+    with pos.shop.store.read() as unit:
+        assert unit.household("XF0003") is None  # a refusal stores nothing
+
+    kh.find(form["head_name"], "input").text = "王五"
+    kh.find(form["members"], "input").text = "刘芳(配偶)、王小明(儿子)"
+    kh.find(form["phone"], "input").text = "138 1234 5678"
+    pos.printer.fail_with(HardwareError("printer_offline", where="USB 0416:5011"))
+    pos.tap_id("add")
+    kh.wait_background()
+    kh.pump(2)
+    assert pos.banner.text.startswith("XF0003 已登记，但存折卡没打出来")
+    with pos.shop.store.read() as unit:
+        household = unit.household("XF0003")
+        assert household is not None and household.phone == "138 1234 5678"
+        assert [m.relation for m in household.members] == ["户主", "配偶", "儿子"]
+        assert unit.active_card("XF0003") is not None
+    assert kh.find(_form(pos)["household_id"], "input").text == "XF0004"  # ready for the next one
+
+    pos.printer.fail_with(None)
+    pos.tap_id("print_again")
+    kh.wait_background()
+    kh.pump(2)
+    assert pos.banner.text == "XF0003 的存折卡已打印，请交给户主。"
+    card = "\n".join(last_text(pos.printer))
+    assert "XF0003" in card and "王五" in card
+
+
+def test_a_connected_shop_says_the_township_keeps_its_register(pos: Pos) -> None:
+    with pos.shop.store.write() as unit:
+        unit.set_meta("server_url", "https://township.example")
+    pos.log_in("01", "1234")
+    pos.menu("go_register")
+    kh.pump(2)
+    screen = pos.screen()
+    assert not screen.own_register and not _form(pos)
+    assert kh.find(screen, "about").text.startswith("本店已接入乡镇，农户名册由乡镇管理")
+    assert kh.find(screen, "add").disabled

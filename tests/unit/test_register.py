@@ -98,4 +98,4 @@ def test_a_register_row_with_a_bad_phone_is_named_and_nothing_imports(tmp_path: 
     with pytest.raises(ImportProblem) as refused:
         checked_rows(read_register(path), VILLAGES, SHOPS, lambda _id: None)
     assert [(row, p.code) for row, p in refused.value.row_problems] == [(4, "household_phone_invalid")]
-    assert refused.value.lines("zh") == ["第 4 行：电话号码不对：12ab（只能有数字、空格和 -，5 到 20 位）"]
+    assert refused.value.lines("zh") == ["第 4 行：电话号码不对：12ab（只能有数字、空格和-，5到20位）"]
