@@ -22,7 +22,7 @@ from typing import Any
 from ledger import services
 from ledger.access import ConsoleRole, Grant
 from ledger.errors import LedgerError
-from ledger.model import Item, Member, Operator, Policy, Role
+from ledger.model import Item, Operator, Policy, Role
 from ledger.passbook import make_code
 from ledger.register import HouseholdInput
 from ledger.storage import SqlLedgerStore, open_ledger
@@ -32,12 +32,9 @@ from lovemart_tools.demo import (
     DEDUCTIONS,
     DEMO_RULES,
     DONORS,
-    GIVEN,
     GOODS,
-    RELATIONS,
-    SURNAMES,
     SimulatedClock,
-    _unique_name,
+    family,
 )
 from sync.server import township
 from sync.server.people import SYSTEM, Actor, People
@@ -111,12 +108,8 @@ def _seed(
         ids_of[village_id] = []
         for n in range(1, per_village + 1):
             hid = f"{village_id}{n:04d}"
-            head = _unique_name(rng, used)
-            members = (Member(head, "户主"),) + tuple(
-                Member(rng.choice(SURNAMES) + rng.choice(GIVEN), rng.choice(RELATIONS))
-                for _ in range(rng.randint(1, 4))
-            )
-            township.put_household(record, HouseholdInput(hid, village_id, head, shop_id, members))
+            head, members = family(rng, used)
+            township.put_household(record, HouseholdInput(hid, village_id, head, shop_id, tuple(members)))
             ids_of[village_id].append(hid)
     people = People(record)
     actor = Actor(SYSTEM, "demo")

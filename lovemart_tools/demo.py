@@ -30,11 +30,30 @@ VILLAGE_ID = "V01"
 DEMO_PINS = {"01": ("王秀兰", Role.MANAGER, "1234"), "02": ("李建国", Role.CLERK, "0000")}
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-GIVEN = (
-    "建国 秀英 桂兰 志强 玉兰 海燕 春梅 国庆 德福 明亮 金花 永红 丽娟 小军 红梅 振华 淑珍 文斌 凤英 "
-    "长林 宝山 翠兰 俊杰 秀芳 学文 兰芳 福生 彩霞 家宝 立新 美玲 守业 喜梅 树林 春生 桂芝 大勇 巧云"
+# Given names by the sex they are usually given to (a name worn by both, such as 永红, is left out), so that a
+# member's name fits their relation to the head of the household: no 赵凤英 listed as a son.
+MALE_GIVEN = (
+    "建国 志强 国庆 德福 明亮 小军 振华 文斌 长林 宝山 俊杰 学文 福生 家宝 立新 守业 树林 春生 大勇 永刚 "
+    "海涛 子豪 浩然 宇航"
 ).split()
+FEMALE_GIVEN = (
+    "秀英 桂兰 玉兰 海燕 春梅 金花 丽娟 红梅 淑珍 凤英 翠兰 秀芳 兰芳 彩霞 美玲 喜梅 桂芝 巧云 婷婷 欣怡 雨涵 春燕"
+).split()
+GIVEN = MALE_GIVEN + FEMALE_GIVEN  # either sex (for demos that do not care whose name it is)
 RELATIONS = ["配偶", "儿子", "女儿", "母亲", "父亲", "孙子", "孙女", "儿媳"]
+# Whether the member in that relation to the head is a man; None: the spouse, of the head's opposite sex.
+RELATION_IS_MALE: dict[str, bool | None] = {
+    "配偶": None,
+    "儿子": True,
+    "女儿": False,
+    "母亲": False,
+    "父亲": True,
+    "孙子": True,
+    "孙女": False,
+    "儿媳": False,
+}
+ONE_ONLY = {"配偶", "母亲", "父亲"}  # a head has one of each, however many children
+HEAD_IS_MALE = 0.7  # the share of households registered under a man
 
 # (sku, name, unit, points, category, barcode)
 GOODS: list[tuple[str, str, str, int, str, str | None]] = [
@@ -276,11 +295,7 @@ def seed_township(home: ShopParts, households: int, seed: int) -> None:
         used_names: set[str] = set()
         for n in range(1, households + 1):
             hid = f"XF{n:04d}"
-            name = _unique_name(rng, used_names)
-            members = [Member(name, "户主")] + [
-                Member(rng.choice(SURNAMES) + rng.choice(GIVEN), rng.choice(RELATIONS))
-                for _ in range(rng.randint(1, 4))
-            ]
+            name, members = family(rng, used_names)
             services.register_household(store, Household(hid, VILLAGE_ID, name, SHOP_ID, members=tuple(members)), clock)
             ids.append(hid)
         for sku, name, unit, points, category, barcode in GOODS:
@@ -362,13 +377,51 @@ def _notice_board(store: Any, now: datetime) -> None:
         store_board(unit, VillageBoard(VILLAGE_ID, DEMO_RULES, (notice,), now.isoformat()))
 
 
-def _unique_name(rng: random.Random, used: set[str]) -> str:
+def family(rng: random.Random, used: set[str]) -> tuple[str, list[Member]]:
+    """A household's head (a name not in ``used``, which is added to it) and its members, the head first.
+
+    Each member's given name fits the sex of their relation to the head (the spouse is of the head's opposite
+    sex). Sons, daughters and grandchildren carry the family's surname: the head's if the head is a man, else
+    the husband's; the head's father carries the head's surname; the spouse of a man, the head's mother and a
+    daughter-in-law were born into other families. No relation that a head has only one of is drawn twice,
+    and no two members share a name.
+    """
+    head_is_male = rng.random() < HEAD_IS_MALE
+    head = _unique_name(rng, used, MALE_GIVEN if head_is_male else FEMALE_GIVEN)
+    head_surname = head[0]
+    family_surname = head_surname if head_is_male else rng.choice(SURNAMES)
+    members = [Member(head, "户主")]
+    names = {head}
+    for _ in range(rng.randint(1, 4)):
+        taken = {m.relation for m in members} & ONE_ONLY
+        relation = rng.choice([r for r in RELATIONS if r not in taken])
+        is_male = RELATION_IS_MALE[relation]
+        if is_male is None:
+            is_male = not head_is_male
+        if relation == "父亲":
+            surname = head_surname
+        elif relation in ("儿子", "女儿", "孙子", "孙女") or (relation == "配偶" and is_male):
+            surname = family_surname
+        else:
+            surname = rng.choice(SURNAMES)
+        given = MALE_GIVEN if is_male else FEMALE_GIVEN
+        name = surname + rng.choice(given)
+        while name in names:
+            name = surname + rng.choice(given)
+        names.add(name)
+        members.append(Member(name, relation))
+    return head, members
+
+
+def _unique_name(rng: random.Random, used: set[str], given: list[str] | None = None) -> str:
+    """A full name not in ``used`` (which it is added to), its given name from ``given`` (either sex if None)."""
+    pool = GIVEN if given is None else given
     for _ in range(50):
-        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        name = rng.choice(SURNAMES) + rng.choice(pool)
         if name not in used:
             used.add(name)
             return name
-    name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)[0]
+    name = rng.choice(SURNAMES) + rng.choice(pool) + rng.choice(pool)[0]
     used.add(name)
     return name
 

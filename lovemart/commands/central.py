@@ -231,13 +231,12 @@ def seed_demo(record: CentralRecord, households: int, shops: int, seed: int = 20
     from ledger.model import (
         TOWNSHIP_AWARDS,
         Item,
-        Member,
         Posting,
         TxnDraft,
         TxnKind,
         household_account,
     )
-    from lovemart_tools.demo import AWARDS, DEDUCTIONS, GIVEN, GOODS, RELATIONS, SURNAMES
+    from lovemart_tools.demo import AWARDS, DEDUCTIONS, GOODS, family
     from sync.server import township
     from sync.server.changes import log_txns
     from sync.server.record import CENTRAL_DEVICE
@@ -262,16 +261,13 @@ def seed_demo(record: CentralRecord, households: int, shops: int, seed: int = 20
             for sku, name, unit_name, points, category, barcode in GOODS:
                 township.put_item(record, Item(sku, name, unit_name, points, barcode, category))
             ids: list[str] = []
+            used: set[str] = set()
             for n in range(1, households + 1):
                 v = (n - 1) % shops + 1
-                head = rng.choice(SURNAMES) + rng.choice(GIVEN)
-                members = (Member(head, "户主"),) + tuple(
-                    Member(rng.choice(SURNAMES) + rng.choice(GIVEN), rng.choice(RELATIONS))
-                    for _ in range(rng.randint(1, 4))
-                )
+                head, members = family(rng, used)
                 hid = f"H{v:02d}{n:05d}"
                 township.store_household(
-                    unit, HouseholdInput(hid, f"V{v:02d}", head, f"S{v:02d}", members), record.now()
+                    unit, HouseholdInput(hid, f"V{v:02d}", head, f"S{v:02d}", tuple(members)), record.now()
                 )
                 ids.append(hid)
             township.grant_base(record)

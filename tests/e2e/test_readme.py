@@ -50,4 +50,9 @@ def test_the_readme_daily_use_commands_work_as_written_on_the_demo(
         code, data, err = run(capsys, home, *args)
         assert code == 0, (args, data, err)
         if args[0] == "redeem":
-            assert data["receipt_no"] == "S01-P1-002996"  # the receipt the README voids next
+            assert data["receipt_no"] == "S01-P1-003012"  # the receipt the README voids next
+    # The receipt the README reprints is one of the demo's redemptions (not a number with no receipt).
+    shown = re.search(r"lovemart receipt (S01-P1-\d{6}) --out r\.bin --width 80", README.read_text(encoding="utf-8"))
+    assert shown is not None
+    code, data, err = run(capsys, home, "receipt", shown.group(1), "--out", "r.bin", "--width", "80")
+    assert code == 0, (data, err)
