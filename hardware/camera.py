@@ -219,6 +219,9 @@ class CameraScanner:
                 log.warning("camera thread %s did not stop within %.1f s", thread.name, self.join_timeout_s)
         self._latest = None
         self._state = "stopped"
+        close = getattr(self.decoder, "close", None)  # native objects let go of (``ZxingDecoder.close``)
+        if close is not None:
+            close()
         if run.on_status is not None:
             self._call(run.on_status, ScannerStatus("stopped"))
 

@@ -134,6 +134,12 @@ ZXING_PASSES = (
 )
 
 
+@dataclass(frozen=True)
+class _ZxingNative:
+    passes: list[tuple[Callable[[Frame], Frame] | None, dict[str, Any]]]
+    names: dict[Any, str]
+
+
 class ZxingDecoder:
     """zxing-cpp, tuned on the project's degraded 640 x 480 frames (``lovemart bench scan``).
 
@@ -158,14 +164,15 @@ class ZxingDecoder:
             import zxingcpp
         except ImportError as exc:
             raise HardwareError("decoder_missing", detail=f"zxing-cpp ({exc})") from exc
-        self._read: Callable[..., list[Any]] = zxingcpp.read_barcodes
-        options = {
-            "try_rotate": try_rotate,
-            "try_downscale": try_downscale,
-            "try_invert": try_invert,
-            "text_mode": zxingcpp.TextMode.Plain,  # the text itself, not a human-readable rendering of it
-        }
-        self._passes: list[tuple[Callable[[Frame], Frame] | None, dict[str, Any]]] = [
+        self._zxing = zxingcpp
+        self._flags = {"try_rotate": try_rotate, "try_downscale": try_downscale, "try_invert": try_invert}
+        self._steps = ZXING_PASSES if fallbacks else ZXING_PASSES[:1]
+        self._native: _ZxingNative | None = None  # zxing-cpp's own objects, made at the first decode
+
+    def _made(self) -> _ZxingNative:
+        zxingcpp = self._zxing
+        options = {**self._flags, "text_mode": zxingcpp.TextMode.Plain}  # the text itself, not a rendering of it
+        passes = [
             (
                 step.prepare,
                 {
@@ -174,18 +181,30 @@ class ZxingDecoder:
                     "formats": zxingcpp.BarcodeFormats([getattr(zxingcpp.BarcodeFormat, f) for f in step.formats]),
                 },
             )
-            for step in (ZXING_PASSES if fallbacks else ZXING_PASSES[:1])
+            for step in self._steps
         ]
-        self._names = {zxingcpp.BarcodeFormat.QRCode: QRCODE, zxingcpp.BarcodeFormat.Code128: CODE128}
+        names = {zxingcpp.BarcodeFormat.QRCode: QRCODE, zxingcpp.BarcodeFormat.Code128: CODE128}
+        return _ZxingNative(passes, names)
+
+    def close(self) -> None:
+        """Let go of zxing-cpp's own objects (made again by the next ``decode``).
+
+        A scanner calls this when it stops. Objects of a native extension still alive when Python exits
+        make nanobind print dozens of "leaked instance" lines on the shopkeeper's terminal, and the apps
+        stay referenced by Kivy's clock until then."""
+        self._native = None
 
     def decode(self, frame: Frame) -> list[Decoded]:
         grey = to_grey(frame)
-        for prepare, options in self._passes:
+        native = self._native
+        if native is None:
+            native = self._native = self._made()
+        for prepare, options in native.passes:
             image = grey if prepare is None else prepare(grey)
             found = _unique(
                 # zxing-cpp 3 reports the variant as ``format`` and the family as ``symbology``; 2.x only ``format``.
-                Decoded(result.text, self._names.get(getattr(result, "symbology", result.format), str(result.format)))
-                for result in self._read(image, **options)
+                Decoded(result.text, native.names.get(getattr(result, "symbology", result.format), str(result.format)))
+                for result in self._zxing.read_barcodes(image, **options)
                 if result.valid
             )
             if found:

@@ -437,6 +437,10 @@ class FakeDecoder:
         self.seen: list[int] = []
         self.max_serial = 0
         self.cond = threading.Condition()
+        self.closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
 
     def decode(self, frame: Any) -> list[FakeDecoded]:
         if self.gate is not None and not self.gate.is_set():
@@ -493,6 +497,16 @@ def test_camera_same_code_in_30_frames_is_one_event(cameras: Callable[..., Camer
     assert (events[0].text, events[0].source, events[0].format) == (PASSBOOK, "camera", "QRCode")
     assert got.states[:2] == ["starting", "ready"]
     assert scanner.frames_read >= 31 and scanner.frames_decoded >= 31
+
+
+def test_a_stopped_camera_lets_its_decoder_go_of_its_native_objects(cameras: Callable[..., CameraScanner]) -> None:
+    camera, decoder, got = FakeCamera(), FakeDecoder(CODES), Recorder()
+    scanner = cameras(decoder, camera, clock=FakeClock())
+    scanner.start(got.on_scan, got.on_status)
+    got.wait_state("ready")
+    assert decoder.closed == 0
+    scanner.stop()
+    assert decoder.closed == 1 and not scanner.running
 
 
 def test_camera_sees_the_same_card_again_after_the_window(cameras: Callable[..., CameraScanner]) -> None:
