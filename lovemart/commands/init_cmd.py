@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
 from ledger.messages import N_, text
@@ -102,7 +102,8 @@ def _answer(args: argparse.Namespace, question: _Question, setup: ShopSetup, lan
         sys.stderr.write(text(question.prompt, lang) + " ")
         sys.stderr.flush()
         value = sys.stdin.readline()
-    setup = replace(setup, **{question.option: value}).cleaned()
+    answer: dict[str, Any] = {question.option: value}
+    setup = replace(setup, **answer).cleaned()
     problems = setup_problems(setup, only=(question.option,), name_of=_option)
     if problems:
         raise problems[question.option]
