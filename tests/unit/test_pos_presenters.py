@@ -572,14 +572,12 @@ def test_sync_status_in_plain_words() -> None:
 # ----- the assembly (lovemart.pos_main), before any window ------------------------------------------------
 
 
-def test_only_one_pos_per_ledger_and_none_without_a_ledger(tmp_path: Path) -> None:
+def test_only_one_pos_per_ledger(tmp_path: Path) -> None:
+    # (With no ledger at all, ``lovemart pos`` opens the first-run set-up: tests/e2e/test_pos_first_run.py.)
     from lovemart.bootstrap import shop_parts
     from lovemart.pos_main import run_pos
 
     home = shop_parts(tmp_path)
-    with pytest.raises(LedgerError) as missing:
-        run_pos(home)
-    assert missing.value.code == "not_configured"
     with home.pos_lock(), pytest.raises(LedgerError) as locked:
         run_pos(shop_parts(tmp_path))
     assert locked.value.code == "ledger_locked" and "另一个收银程序" in locked.value.message("zh")
