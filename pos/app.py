@@ -393,20 +393,24 @@ class PosApp(KitApp):
         job: Callable[[], PrintOutcome],
         on_result: Callable[[PrintOutcome], Any] | None = None,
         done_text: str = "",
+        announce: bool = True,
     ) -> None:
         """Run a print job on a worker; say whether it printed, and keep a failed one for the reprint button.
 
-        ``done_text`` (what was just done: "兑换成功…") leads every message, so the printer's news does not
-        wipe the news of the sale off the banner.
+        ``done_text`` (what was just done: "已入库…") leads every message, so the printer's news does not
+        wipe the news of the deed off the banner. ``announce`` False: the screen shows the printing itself
+        (the redemption's panel) and only a failure is said here, in its dialog.
         """
         lead = done_text + " " if done_text else ""
-        self.notify(lead + self.tr("pos.printing"), "success" if done_text else "info")
+        if announce:
+            self.notify(lead + self.tr("pos.printing"), "success" if done_text else "info")
 
         def done(outcome: PrintOutcome) -> None:
             if outcome.printed:
                 if self.reprint_receipt == outcome.receipt_no:
                     self.reprint_receipt = ""
-                self.notify(lead + self.tr("pos.printed", receipt_no=outcome.receipt_no), "success")
+                if announce:
+                    self.notify(lead + self.tr("pos.printed", receipt_no=outcome.receipt_no), "success")
             else:
                 self.print_failed(outcome)
             self.refresh_status()

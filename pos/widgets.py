@@ -30,6 +30,7 @@ from kivy.properties import (
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.recycleview import RecycleView
 
@@ -176,8 +177,9 @@ def choose(
     return dialog
 
 
-class PosRoot(BoxLayout):
-    """The window's layout: header, banner, screens. The app mirrors its state here (see ``pos.kv``)."""
+class PosRoot(FloatLayout):
+    """The window's layout: header and screens, the banner over the header. The app mirrors its state here
+    (see ``pos.kv``)."""
 
     title_id = StringProperty(N_("ui.app_title"))
     status_text = StringProperty("")

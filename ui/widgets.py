@@ -40,6 +40,7 @@ from ui import theme as _theme
 from ui.fonts import register_fonts
 from ui.i18n import install_kv_globals, translator
 from ui.scanning import ENTER_KEYS
+from ui.wrap_label import WrapLabel
 
 log = logging.getLogger(__name__)
 
@@ -277,11 +278,13 @@ class KeyboardToKeypad:
         return True
 
 
-class MessageBanner(Label):
-    """A one-line message strip: ``show(text, kind)``; hides itself after ``timeout_s`` (Clock) or on a tap.
+class MessageBanner(WrapLabel):
+    """A message strip: ``show(text, kind)``; hides itself after ``timeout_s`` (Clock) or on a tap.
 
-    It keeps its height while hidden (only fades out): a layout that jumps when a message comes and goes
-    moves the button under an elderly finger. ``kind`` is a theme role: info, success, warning, error.
+    ``full_text`` is the message (``text`` is it broken into lines). It fades out rather than going away: its
+    holder lays it over something (the POS: its header) so that nothing moves when a message comes and
+    goes, which would move the button under an elderly finger. ``kind`` is a theme role: info, success,
+    warning, error.
     """
 
     kind = StringProperty("info")
@@ -302,7 +305,7 @@ class MessageBanner(Label):
         """Show ``text``; ``timeout_s`` None picks the default for the kind, 0 keeps it until ``hide()``."""
         self._cancel_timer()
         self.kind = kind
-        self.text = text
+        self.full_text = text
         self.shown = True
         if timeout_s is None:
             timeout_s = ERROR_TIMEOUT_S if kind in ("error", "warning") else INFO_TIMEOUT_S

@@ -43,6 +43,11 @@ class HouseholdCard:
     def member_count(self) -> int:
         return len(self.members)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The members' names alone ("李秀英"), for one line at the till: more of them fit."""
+        return tuple(member.split("（", 1)[0] for member in self.members)
+
     @classmethod
     def of(cls, view: BalanceView) -> HouseholdCard:
         household = view.household

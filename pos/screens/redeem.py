@@ -43,6 +43,11 @@ class PosRedeemScreen(PosScreen):
     uncertain = BooleanProperty(False)
     category = StringProperty(ALL)
     reprint_receipt = StringProperty("")  # mirrors the app's: the last receipt that did not print
+    # The sale just made, shown in the cart's place until the next tap, scan or 下一位 ("" when none).
+    done_receipt = StringProperty("")
+    done_points = NumericProperty(0)
+    done_left = NumericProperty(0)
+    done_print = StringProperty("")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -104,7 +109,7 @@ class PosRedeemScreen(PosScreen):
             return
         self.hh_id = card.household_id
         self.hh_members = self.tr("pos.members", household_id=card.household_id, count=card.member_count)
-        self.hh_names = "、".join(card.members)
+        self.hh_names = "、".join(card.names)
         if card.last_synced:
             self.hh_synced = self.tr("pos.last_synced", when=card.last_synced[:16].replace("T", " "))
         else:
@@ -124,6 +129,8 @@ class PosRedeemScreen(PosScreen):
             }
             for line in view.lines
         ]
+        if not view.empty:
+            self.done_receipt = ""  # a new cart: the last sale has been seen
         self.total = view.total
         self.remaining = view.remaining
         self.uncertain = self.presenter.uncertain
@@ -138,6 +145,7 @@ class PosRedeemScreen(PosScreen):
             self.refuse(refusal)
             return True
         if outcome.kind == "household":
+            self.done_receipt = ""  # the next villager
             self.show_household()
             self.app.root.ids.banner.hide()
         self.show_cart()
@@ -171,6 +179,7 @@ class PosRedeemScreen(PosScreen):
         self._change(self.presenter.clear)
 
     def next_customer(self) -> None:
+        self.done_receipt = ""
         try:
             self.presenter.finish()
         except LedgerError as refusal:
@@ -272,9 +281,18 @@ class PosRedeemScreen(PosScreen):
         self.show_tiles()
         if not result.first:
             return
-        done = self.tr("pos.redeemed", receipt_no=result.receipt_no, points=result.points, remaining=self.hh_redeemable)
+        self.done_points, self.done_left = result.points, self.hh_redeemable
+        self.done_print = self.tr("pos.printing")
+        self.done_receipt = result.receipt_no
+        self.app.root.ids.banner.hide()  # the panel says it all, once
         receipts = self.app.receipts
-        self.app.print_in_background(lambda: receipts.print_receipt(result.txn_id), done_text=done)
+        self.app.print_in_background(
+            lambda: receipts.print_receipt(result.txn_id), on_result=self._printed, announce=False
+        )
+
+    def _printed(self, outcome: Any) -> None:
+        if outcome.receipt_no == self.done_receipt:
+            self.done_print = self.tr("pos.done.printed") if outcome.printed else self.tr("pos.print_failed_short")
 
     def reprint_last(self) -> None:
         receipt_no = self.app.reprint_receipt or (self.presenter.last.receipt_no if self.presenter.last else "")

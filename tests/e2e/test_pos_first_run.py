@@ -57,7 +57,7 @@ def test_a_new_shop_is_set_up_by_touch_and_the_till_opens_on_it(tmp_path: Path) 
         # Nothing typed: every field says what is missing, and the page stays.
         _tap(kh.find(screen, "next"))
         fields = _fields(screen)
-        assert banner.text == "有几项要改：请看红字。"
+        assert banner.full_text == "有几项要改：请看红字。"
         assert fields["township_id"].problem.startswith("乡镇编号 写得不对")
         assert screen.page_title.startswith("第1步")
 
@@ -88,7 +88,7 @@ def test_a_new_shop_is_set_up_by_touch_and_the_till_opens_on_it(tmp_path: Path) 
         _keypad(screen, "2468")
         assert screen.pin_prompt == "请把密码再输一遍"
         _keypad(screen, "1357")
-        assert banner.text == "两次输入的密码不一样，没有保存。请重新输入。"
+        assert banner.full_text == "两次输入的密码不一样，没有保存。请重新输入。"
         assert not parts.exists and screen.pin_prompt.startswith("给管理员设一个密码")
         _keypad(screen, "2468")
         _keypad(screen, "2468")

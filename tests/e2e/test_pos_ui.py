@@ -176,10 +176,10 @@ def test_login_roles_idle_lock_and_switch_by_taps(pos: Pos) -> None:
     assert app.screens.current == "login"
     pos.scanner.scan(pos.shop.codes["XF0002"])  # nobody logged in: a scan sells nothing
     kh.pump(2)
-    assert app.screens.current == "login" and pos.banner.text == "请先登录"
+    assert app.screens.current == "login" and pos.banner.full_text == "请先登录"
 
     pos.login("02", "9999")
-    assert app.screens.current == "login" and pos.banner.text == "密码不对。"
+    assert app.screens.current == "login" and pos.banner.full_text == "密码不对。"
     pos.login("02", "0000")
     assert app.screens.current == "home" and app.status_text.startswith("李建国")
     assert kh.find(app.root.ids.header, "title").text == "爱心超市 · 主菜单"
@@ -239,11 +239,20 @@ def test_a_full_redemption_by_taps_commits_once_and_prints(pos: Pos) -> None:
     assert [(line.sku, line.qty) for line in txn.lines] == [("RICE", -2)] and txn.operator == "02"
     assert kh.find(screen, "hh_redeemable").text == "340" and screen.total == 0
     assert len(pos.printer.jobs) == 1 and any("李四" in line for line in last_text(pos.printer))
-    assert txn.receipt_no in pos.banner.text and "小票已打印" in pos.banner.text
+    # The sale, whole and once, where the cart was: points spent, points left, the receipt number, printed.
+    kh.pump(2)
+    done = kh.find(screen, "done")
+    assert screen.done_receipt == txn.receipt_no and not pos.banner.shown
+    assert kh.find(done, "done_points").full_text == "用了 60 分"
+    assert kh.find(done, "done_left").full_text == "还可兑换 340 分"
+    receipt = kh.find(done, "done_receipt").full_text
+    assert receipt == f"小票 {txn.receipt_no}\n小票已打印，请交给农户。"
+    assert kh.find(screen, "confirm").text == "下一位"
 
-    pos.tap_id("confirm")  # the cart is empty: a second tap does nothing
+    pos.tap_id("confirm")  # 下一位: no second sale, and the till waits for the next passbook
     kh.pump(2)
     assert len(pos.ledger(TxnKind.REDEEM)) == 1 and len(pos.printer.jobs) == 1
+    assert screen.done_receipt == "" and not screen.has_household
 
 
 def test_an_over_budget_cart_is_refused(pos: Pos) -> None:
@@ -253,14 +262,14 @@ def test_an_over_budget_cart_is_refused(pos: Pos) -> None:
     screen = pos.screen()
     pos.tap(pos.tile("RICE"))  # 30: exactly what the household has
     pos.tap(pos.tile("SOAP"))  # 3 more: refused
-    assert pos.banner.text == "积分不足：需要 33 分，可兑换积分只有 30 分。" and pos.banner.kind == "error"
+    assert pos.banner.full_text == "积分不足：需要 33 分，可兑换积分只有 30 分。" and pos.banner.kind == "error"
     assert screen.total == 30 and screen.remaining == 0
     pos.tap(kh.find(pos.cart_row("RICE"), "plus"))
-    assert screen.total == 30 and "积分不足" in pos.banner.text
+    assert screen.total == 30 and "积分不足" in pos.banner.full_text
     # Another passbook while goods are in the cart is refused too.
     pos.scanner.scan(pos.shop.codes["XF0002"])
     kh.pump(2)
-    assert screen.hh_name == "张三" and "购物车里还有 张三 的商品" in pos.banner.text
+    assert screen.hh_name == "张三" and "购物车里还有 张三 的商品" in pos.banner.full_text
     assert pos.ledger(TxnKind.REDEEM) == []
 
 
@@ -272,7 +281,7 @@ def test_a_wedge_scanner_burst_brings_up_the_household_and_adds_goods(pos: Pos) 
     kh.pump_until(lambda: pos.screen().total == 3)
     assert pos.app.redeem.quantity("SOAP") == 1
     kh.type_burst("6900000000000")
-    kh.pump_until(lambda: "没有这个商品" in pos.banner.text)
+    kh.pump_until(lambda: "没有这个商品" in pos.banner.full_text)
 
 
 def test_a_typed_household_number_needs_a_managers_pin(pos: Pos) -> None:
@@ -297,7 +306,7 @@ def test_printer_failure_keeps_the_sale_and_reprint_prints_it_once(pos: Pos) -> 
     assert f"小票 {txn.receipt_no} 没有打印出来，但业务已经保存" in message and "没有响应" in message
     pos.answer(False)  # later
     assert pos.app.reprint_receipt == txn.receipt_no and "打印机未就绪" in pos.app.status_text
-    assert pos.banner.kind == "warning" and "业务已保存" in pos.banner.text
+    assert pos.banner.kind == "warning" and "业务已保存" in pos.banner.full_text
     reprint = kh.find(pos.screen(), "reprint")
     assert not reprint.disabled and pos.printer.jobs == []
 
@@ -711,7 +720,7 @@ def test_a_manager_registers_a_household_and_its_card_prints_by_taps(pos: Pos) -
     pos.tap_id("add")
     kh.wait_background()
     kh.pump(2)
-    assert pos.banner.text.startswith("XF0003 已登记，但存折卡没打出来")
+    assert pos.banner.full_text.startswith("XF0003 已登记，但存折卡没打出来")
     with pos.shop.store.read() as unit:
         household = unit.household("XF0003")
         assert household is not None and household.phone == "138 1234 5678"
@@ -723,7 +732,7 @@ def test_a_manager_registers_a_household_and_its_card_prints_by_taps(pos: Pos) -
     pos.tap_id("print_again")
     kh.wait_background()
     kh.pump(2)
-    assert pos.banner.text == "XF0003 的存折卡已打印，请交给户主。"
+    assert pos.banner.full_text == "XF0003 的存折卡已打印，请交给户主。"
     card = "\n".join(last_text(pos.printer))
     assert "XF0003" in card and "王五" in card
 

@@ -41,6 +41,8 @@ BoxLayout:
         status: _('ui.please_wait')
     MessageBanner:
         id: banner
+        size_hint_y: None
+        height: theme.header_height
     BoxLayout:
         padding: theme.padding
         spacing: theme.padding
@@ -220,7 +222,7 @@ def test_message_banner_hides_after_its_time(app) -> None:
     banner: MessageBanner = kh.find(app.root, "banner")
     banner.show(app.error_text(LedgerError("bad_pin")), "error", timeout_s=0.3)
     kh.pump(2)
-    assert banner.shown and banner.opacity == 1 and banner.text == "密码不对。"
+    assert banner.shown and banner.opacity == 1 and banner.full_text == "密码不对。"
     frames = kh.pump_until(lambda: not banner.shown, timeout_s=5)
     assert frames > 0 and banner.opacity == 0
     banner.show("请稍候", timeout_s=0)  # stays until tapped
