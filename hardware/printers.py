@@ -17,6 +17,7 @@ module, or running the tests and the central server, never needs them.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import tempfile
 import threading
@@ -31,6 +32,7 @@ from typing import Any
 from hardware.errors import HardwareError
 from hardware.profiles import PrinterProfile, profile_for
 from hardware.receipt_layout import build_passbook_card, build_receipt, build_test_page
+from ledger.messages import N_, Message
 from ledger.receipts import ReceiptContent
 
 DEFAULT_WIDTH = 58  # the cheap printer most villages have; a 32-column receipt also prints on 80 mm paper
@@ -168,9 +170,24 @@ def _errno_of(exc: BaseException) -> int | None:
     return code if isinstance(code, int) else None
 
 
-def _fault(exc: BaseException, where: str, opening: bool) -> HardwareError:
-    """The ``HardwareError`` for any failure of a device library while opening or writing."""
+# How a printer is reached, in the shopkeeper's words (``Connection.kind``), for the messages' ``where``.
+VIA = (
+    N_("printer.via.usb"),
+    N_("printer.via.serial"),
+    N_("printer.via.network"),
+    N_("printer.via.file"),
+    N_("printer.via.dummy"),
+)
+
+
+def _fault(exc: BaseException, conn: Connection, opening: bool) -> HardwareError:
+    """The ``HardwareError`` for any failure of a device library while opening or writing.
+
+    The shopkeeper is told which printer in words (``where``: "USB", "网络"); the device's own address
+    (``device``: "USB 0416:5011") stays in the error for the log and the technician."""
     usb_core = _usb_core()
+    where = conn.where
+    fault = functools.partial(HardwareError, where=Message(f"printer.via.{conn.kind}"), device=where)
     code = _errno_of(exc)
     if usb_core is not None and isinstance(exc, usb_core.NoBackendError):
         return HardwareError("printer_library_missing", detail="libusb-1.0 (apt install libusb-1.0-0)")
@@ -182,18 +199,18 @@ def _fault(exc: BaseException, where: str, opening: bool) -> HardwareError:
     if (usb_core is not None and isinstance(exc, usb_core.USBTimeoutError)) or (
         isinstance(exc, TimeoutError) and not opening
     ):
-        return HardwareError("printer_timeout", where=where)
+        return fault("printer_timeout")
     if _is_serial_timeout(exc) or code == errno.ETIMEDOUT:
-        return HardwareError("printer_timeout", where=where)
+        return fault("printer_timeout")
     if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
-        return HardwareError("printer_permission", where=where)
+        return fault("printer_permission")
     if code == errno.EBUSY:
-        return HardwareError("printer_busy", where=where)
+        return fault("printer_busy")
     if isinstance(exc, ConnectionRefusedError | ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
-        return HardwareError("printer_offline", where=where)
+        return fault("printer_offline")
     if isinstance(exc, FileNotFoundError) or code in (errno.ENODEV, errno.ENXIO, errno.ENOENT, errno.EHOSTUNREACH):
-        return HardwareError("printer_not_found", where=where)
-    return HardwareError("printer_not_found" if opening else "printer_offline", where=where)
+        return fault("printer_not_found")
+    return fault("printer_not_found" if opening else "printer_offline")
 
 
 def _drain(port: Any, seconds: float) -> bool:
@@ -273,7 +290,7 @@ class EscposReceiptPrinter(EscposPrinterBase):
             if serial_port is not None:
                 with suppress(OSError):
                     serial_port.reset_output_buffer()  # or closing waits for the stuck bytes
-            raise _fault(exc, conn.where, opening=False) from exc
+            raise _fault(exc, conn, opening=False) from exc
         finally:
             with suppress(OSError):
                 device.close()
@@ -307,9 +324,9 @@ class EscposReceiptPrinter(EscposPrinterBase):
         try:
             device.open()
         except DeviceNotFoundError as exc:
-            raise _fault(_cause(exc), conn.where, opening=True) from exc
+            raise _fault(_cause(exc), conn, opening=True) from exc
         except (OSError, ValueError) as exc:  # NoBackendError is a ValueError
-            raise _fault(exc, conn.where, opening=True) from exc
+            raise _fault(exc, conn, opening=True) from exc
         return device
 
     def _check_file(self, path: Path) -> None:

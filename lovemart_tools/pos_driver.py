@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
+from ledger.messages import Message
 from lovemart.bootstrap import ShopParts, fake_parts, shop_parts
 from lovemart.pos_main import build_pos
 from lovemart_tools import offscreen
@@ -204,7 +205,8 @@ def pos_screenshots(home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, i
             scanner.scan(samples.rich)
             offscreen.frames(3)
             redeem.add_item(samples.skus[1])
-            printer.fail_with(HardwareError("printer_offline", where="USB 0416:5011"))
+            usb = Message("printer.via.usb")
+            printer.fail_with(HardwareError("printer_offline", where=usb, device="USB 0416:5011"))
             redeem.confirm()
             redeem._dialog.answer(True) if redeem._dialog is not None else None
             offscreen.frames_until(offscreen.background_idle, 10, "print")

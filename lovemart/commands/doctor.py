@@ -81,6 +81,9 @@ def check_printer(home: ShopParts, pending: int) -> Check:
         printer = home.printer()
         printer.check()
     except DeviceFault as fault:
+        device = fault.params.get("device")
+        if device:  # the doctor is read by whoever fixes it: the printer's address too
+            return Check("printer", "fail", Message("doctor.device_fault", problem=fault, device=device))
         return _refused("printer", fault)
     if pending:
         return Check("printer", "warn", Message("doctor.printer_pending", where=printer.where, pending=pending))

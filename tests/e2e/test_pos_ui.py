@@ -19,6 +19,7 @@ from hardware.printers import MemoryPrinter
 from hardware.scanner import FakeScanner
 from hardware.wedge import KeyboardWedge
 from ledger import services
+from ledger.messages import Message
 from ledger.model import Item, Role, TxnKind
 from lovemart.bootstrap import ShopParts, fake_parts
 from lovemart_tools.escpos_reader import last_text
@@ -299,11 +300,12 @@ def test_a_typed_household_number_needs_a_managers_pin(pos: Pos) -> None:
 
 def test_printer_failure_keeps_the_sale_and_reprint_prints_it_once(pos: Pos) -> None:
     pos.log_in()
-    pos.printer.fail_with(HardwareError("printer_offline", where="USB 0416:5011"))
+    pos.printer.fail_with(HardwareError("printer_offline", where=Message("printer.via.usb"), device="USB 0416:5011"))
     pos.redeem_by_taps(pos.shop.codes["XF0002"], "SOAP")
     (txn,) = pos.ledger(TxnKind.REDEEM)
     message = kh.find(pos.dialog(), "message").text
-    assert f"小票 {txn.receipt_no} 没有打印出来，但业务已经保存" in message and "没有响应" in message
+    assert f"小票 {txn.receipt_no} 没有打印出来，但业务已经保存" in message
+    assert "小票打印机（USB）没有响应：请看它是否开着" in message and "0416" not in message  # words, not ids
     pos.answer(False)  # later
     assert pos.app.reprint_receipt == txn.receipt_no and "打印机未就绪" in pos.app.status_text
     assert pos.banner.kind == "warning" and "业务已保存" in pos.banner.full_text
@@ -716,7 +718,7 @@ def test_a_manager_registers_a_household_and_its_card_prints_by_taps(pos: Pos) -
     kh.find(form["head_name"], "input").text = "王五"
     kh.find(form["members"], "input").text = "刘芳(配偶)、王小明(儿子)"
     kh.find(form["phone"], "input").text = "138 1234 5678"
-    pos.printer.fail_with(HardwareError("printer_offline", where="USB 0416:5011"))
+    pos.printer.fail_with(HardwareError("printer_offline", where=Message("printer.via.usb"), device="USB 0416:5011"))
     pos.tap_id("add")
     kh.wait_background()
     kh.pump(2)

@@ -97,7 +97,8 @@ def test_network_printer_connection_refused_is_a_hardware_error() -> None:
     with pytest.raises(HardwareError) as caught:
         printer.print_receipt(receipt())
     assert caught.value.code in ("printer_offline", "printer_not_found")
-    assert f"127.0.0.1:{port}" in caught.value.message("zh")
+    # The shopkeeper reads which printer in words; the address stays in the error for the log.
+    assert "小票打印机（网络）" in caught.value.message("zh") and caught.value.params["device"] == f"127.0.0.1:{port}"
     assert isinstance(caught.value, DeviceFault)
 
 
@@ -154,7 +155,8 @@ def test_serial_printer_missing_port_is_not_found() -> None:
     with pytest.raises(HardwareError) as caught:
         printer.print_receipt(receipt())
     assert caught.value.code == "printer_not_found"
-    assert "/dev/ttyLOVEMART-missing" in caught.value.message("zh")
+    assert "（串口）" in caught.value.message("zh")
+    assert caught.value.params["device"].startswith("/dev/ttyLOVEMART-missing")
 
 
 def test_serial_printer_that_stops_the_line_times_out() -> None:

@@ -66,7 +66,7 @@ def test_dead_printer_keeps_the_sale_and_the_job(sale) -> None:
     outcome = printing.print_job_of(shop.store, txn_id, printer)
     assert not outcome.printed and outcome.error is not None and outcome.error.code == "printer_timeout"
     (job,) = jobs(shop, txn_id)
-    assert job.status == "pending" and job.attempts == 1 and "可能没纸" in job.last_error
+    assert job.status == "pending" and job.attempts == 1 and "有没有纸" in job.last_error
     assert services.balance_for_code(shop.store, code).balance == 230
     assert services.audit(shop.store).ok
     assert outcome.receipt_no in [receipt_no for _, receipt_no in printing.pending(shop.store)]
