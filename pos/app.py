@@ -246,6 +246,7 @@ class PosApp(KitApp):
         self.show_menu = screen.name not in ("home", "login")
 
     def _on_lang(self, *_args: Any) -> None:
+        self.root.ids.banner.hide()  # a message in the other language must not stay on screen
         self.refresh_status()
         current = self.screens.current_screen
         if current is not None:

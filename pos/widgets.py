@@ -150,6 +150,7 @@ class PosChoiceDialog(PosDialog):
     """One big button per answer; ``on_choice(value)`` after the dialog has closed."""
 
     cols = NumericProperty(2)
+    detail = BooleanProperty(False)  # the title is a paragraph (body size, left-aligned), not a heading
 
     def __init__(self, choices: Sequence[tuple[Any, str]], on_choice: Callable[[Any], Any], **kwargs: Any) -> None:
         self.on_choice = on_choice
@@ -170,9 +171,13 @@ class PosChoiceDialog(PosDialog):
 
 
 def choose(
-    title: str, choices: Sequence[tuple[Any, str]], on_choice: Callable[[Any], Any], cols: int = 2
+    title: str,
+    choices: Sequence[tuple[Any, str]],
+    on_choice: Callable[[Any], Any],
+    cols: int = 2,
+    detail: bool = False,
 ) -> PosChoiceDialog:
-    dialog = PosChoiceDialog(choices, on_choice, title=title, cols=cols)
+    dialog = PosChoiceDialog(choices, on_choice, title=title, cols=cols, detail=detail)
     dialog.open()
     return dialog
 

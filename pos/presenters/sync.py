@@ -33,6 +33,15 @@ class SyncView:
     def can_sync(self) -> bool:
         return self.configured and not self.running
 
+    @property
+    def why_not(self) -> str:
+        """Why 立即同步 cannot be pressed (a message key; "" when it can): a greyed button says why."""
+        if not self.configured:
+            return N_("pos.sync_why_standalone")
+        if self.running:
+            return N_("pos.sync_why_running")
+        return ""
+
 
 def _when(iso: str | None) -> str | None:
     return iso[:16].replace("T", " ") if iso else None

@@ -21,6 +21,7 @@ class PosLoginScreen(PosScreen):
     title_id = StringProperty(N_("pos.login_title"))
     chosen_id = StringProperty("")
     chosen_name = StringProperty("")
+    locked_by = StringProperty("")  # a locked till: whose it is ("" at a plain login)
 
     def refresh(self) -> None:
         session = self.app.session
@@ -36,6 +37,8 @@ class PosLoginScreen(PosScreen):
             grid.add_widget(button)
         # A locked till shows its operator ready for the PIN; with a single operator there is nothing to pick.
         current = session.operator
+        self.locked_by = current.name if current is not None and session.locked else ""
+        self.title_id = N_("pos.locked_title") if self.locked_by else N_("pos.login_title")
         if current is not None:
             self.choose(current.operator_id, current.name)
         elif len(choices) == 1:

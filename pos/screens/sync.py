@@ -22,6 +22,7 @@ class PosSyncScreen(PosScreen):
     error_text_ = StringProperty("")
     can_sync = BooleanProperty(False)
     running = BooleanProperty(False)
+    why_not = StringProperty("")  # why the button is grey, in words ("" when it can be pressed)
 
     def refresh(self) -> None:
         if not self.running:
@@ -35,6 +36,7 @@ class PosSyncScreen(PosScreen):
         self.waiting = view.waiting
         self.error_text_ = view.error(self.app.lang) or ""
         self.can_sync = view.can_sync and not self.running
+        self.why_not = self.tr(view.why_not) if view.why_not else ""
         self.app.sync_status_changed(view)
 
     def sync_now(self) -> None:
@@ -47,6 +49,7 @@ class PosSyncScreen(PosScreen):
             return
         self.running = True
         self.can_sync = False
+        self.why_not = self.tr("pos.sync_why_running")
         self.headline = self.tr("pos.sync_running")
         run_in_background(presenter.sync_now, on_done=self._done, on_error=self._failed)
 

@@ -89,10 +89,20 @@ class PosTodayScreen(PosScreen):
         if row is None or not row.voidable:
             self.notify(self.tr("pos.today_pick"), "warning")
             return
+        # What goes back, before anyone picks a reason: whose sale, which goods, how many points.
+        title = self.tr(
+            "pos.void_reason_for",
+            receipt_no=row.receipt_no,
+            name=row.household_name,
+            household_id=row.household_id,
+            goods=row.goods,
+            points=row.points,
+        )
         choose(
-            self.tr("pos.void_reason_title", receipt_no=row.receipt_no),
+            title,
             [(reason, reason.text(self.app.lang)) for reason in VOID_REASONS],
             lambda reason: self.app.ask_manager(lambda manager: self._confirm_void(row, reason, manager)),
+            detail=True,
         )
 
     def _confirm_void(self, row: ReceiptRow, reason: Reason, manager: Operator) -> None:

@@ -190,6 +190,9 @@ def test_login_roles_idle_lock_and_switch_by_taps(pos: Pos) -> None:
     app._check_idle(0)
     assert app.screens.current == "login" and app.session.locked
     assert pos.screen("login").chosen_id == "02"  # the locked operator, ready for the PIN
+    # A locked till does not look like a plain login: it says so, and whose it is.
+    assert kh.find(pos.screen("login"), "login_heading").full_text.startswith("已锁屏：李建国 的收银台")
+    assert kh.find(app.root.ids.header, "title").text == "已锁屏"
     pos.digits("0000", pos.screen("login"))
     assert app.screens.current == "redeem"  # back where they were
 
@@ -334,6 +337,9 @@ def test_a_void_by_taps_needs_a_reason_and_a_managers_pin(pos: Pos) -> None:
     row = kh.find(pos.screen(), lambda w: type(w).__name__ == "PosTextRow" and w.key == sale.receipt_no)
     pos.tap(row)
     pos.tap_id("void")
+    # The reason is asked with what goes back in view: whose sale, the goods, the points.
+    title = kh.find(pos.dialog(), "title").full_text
+    assert title == f"作废小票 {sale.receipt_no}：李四（XF0002）大米5kg袋×1，退回 30 分。请选原因："
     pos.tap_text("顾客退货")
     pos.digits("1234")  # the manager's PIN
     pos.answer(True)
@@ -401,6 +407,7 @@ def test_day_close_totals_recorded_printed_then_sync_offered(pos: Pos) -> None:
     kh.pump(2)
     assert pos.app.screens.current == "sync" and pos.screen().headline == "未连接乡镇服务器"
     assert kh.find(pos.screen(), "sync_now").disabled
+    assert kh.find(pos.screen(), "why_not").full_text.startswith("本店是独立超市，没有接乡镇服务器")  # grey, and why
 
 
 def test_day_close_audits_the_whole_ledger_in_the_background_and_records_it(pos: Pos) -> None:
