@@ -493,3 +493,14 @@ def _row_cut(row: Rect, seen: Rect) -> str:
         where = "left" if row[0] < seen[0] else "right"
         return f"only {iw:.0f} of the row's {rw:.0f} px show at the {where}"
     return ""
+
+
+def watch_shots(found: dict[str, list[str]]) -> None:
+    """Check the window each time a screenshot driver takes a picture (``offscreen.SHOT_WATCHERS``): the
+    problems, in words, under the picture's file name ("pos-redeem-1024x600.png"; none: an empty list)."""
+    from lovemart_tools import offscreen
+
+    def check(path: Any) -> None:
+        found[path.name] = [str(problem) for problem in check_window()]
+
+    offscreen.SHOT_WATCHERS.append(check)

@@ -127,6 +127,11 @@ def running(app: Any, size: tuple[int, int] | None = None) -> Iterator[Any]:
             Window.remove_widget(app.root)
 
 
+# Called with each picture's path right after it is taken, the window still as pictured: the layout check
+# (``lovemart_tools.layout_check.watch_shots``) looks at every screen the screenshot drivers show.
+SHOT_WATCHERS: list[Callable[[Path], None]] = []
+
+
 def save_screenshot(path: str | os.PathLike[str], size: tuple[int, int] | None = None, settle: int = 4) -> Path:
     """Resize the window to ``size`` (when given), let it settle for ``settle`` frames, save a PNG at ``path``.
 
@@ -146,6 +151,8 @@ def save_screenshot(path: str | os.PathLike[str], size: tuple[int, int] | None =
         if not written or not os.path.exists(written):
             raise RuntimeError("Kivy did not write a screenshot (is the window open?)")
         shutil.move(written, target)  # not os.replace: /tmp may be another file system
+    for watch in SHOT_WATCHERS:
+        watch(target)
     Window.dispatch("on_flip")
     return target
 

@@ -22,14 +22,23 @@ CHILD = """
 import json, sys
 from pathlib import Path
 from lovemart.bootstrap import shop_parts
+from lovemart_tools.layout_check import watch_shots
 from lovemart_tools.{app}_driver import {app}_screenshots
+problems = {{}}
+if sys.argv[3] == "check":
+    watch_shots(problems)
 paths = {app}_screenshots(shop_parts(Path(sys.argv[1])), Path(sys.argv[2]))
-print(json.dumps([str(p) for p in paths]))
+print(json.dumps({{"paths": [str(p) for p in paths], "problems": problems}}))
 """
 
 
-def take_screenshots(home: ShopParts, out: Path, apps: Sequence[str] = APPS) -> list[str]:
-    """Every screen of ``apps`` ("pos", "kiosk") at every size, as PNG files in ``out``; the paths written."""
+def take_screenshots(
+    home: ShopParts, out: Path, apps: Sequence[str] = APPS, problems: dict[str, list[str]] | None = None
+) -> list[str]:
+    """Every screen of ``apps`` ("pos", "kiosk") at every size, as PNG files in ``out``; the paths written.
+
+    ``problems``: each picture's screen is also checked for cut, elided, overlapping, half-shown, too small
+    or badly broken text (``lovemart_tools.layout_check``), and what was found goes in here by file name."""
     out.mkdir(parents=True, exist_ok=True)
     made: Path | None = None
     if home.exists:
@@ -42,7 +51,11 @@ def take_screenshots(home: ShopParts, out: Path, apps: Sequence[str] = APPS) -> 
     try:
         for app in APPS:
             if app in apps:
-                saved += offscreen.run_child(CHILD.format(app=app), str(shop), str(out))
+                check = "check" if problems is not None else "-"
+                taken = offscreen.run_child(CHILD.format(app=app), str(shop), str(out), check)
+                saved += taken["paths"]
+                if problems is not None:
+                    problems.update(taken["problems"])
     finally:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)

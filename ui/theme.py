@@ -224,3 +224,11 @@ def theme() -> Theme:
     if _theme is None:
         _theme = Theme()
     return _theme
+
+
+def whole_fit(available: float, target: float, spacing: float) -> tuple[int, float]:
+    """How many things of about ``target`` size fit in ``available`` with ``spacing`` between them, and the
+    size that makes exactly that many fill it: a list or a row of tabs then shows whole rows or tabs, never
+    one cut in half at its edge (which reads as a different word or number: "洗" for 洗护)."""
+    count = max(1, int((available + spacing) // (target + spacing))) if target > 0 else 1
+    return count, max((available - (count - 1) * spacing) / count, 1.0)

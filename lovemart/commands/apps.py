@@ -136,13 +136,27 @@ def cmd_screenshots(args: argparse.Namespace, home: ShopParts) -> int:
     else:
         from lovemart_tools.screenshots import APPS, take_screenshots
 
-        saved = take_screenshots(home, out, args.app or APPS)
+        problems: dict[str, list[str]] | None = {} if args.check else None
+        saved = take_screenshots(home, out, args.app or APPS, problems)
+        if problems is not None:
+            return _layout_report(args, saved, out, problems)
     lang = args.out.lang
     args.out.result(
         {"screenshots": saved, "out": str(out)},
         [*saved, text("cli.screenshots.done", lang, count=len(saved), path=str(out))],
     )
     return 0
+
+
+def _layout_report(args: argparse.Namespace, saved: list[str], out: Path, problems: dict[str, list[str]]) -> int:
+    """``screenshots --check``: the pictures, then each screen's layout problems; exit 1 when there are any."""
+    lang = args.out.lang
+    bad = {name: found for name, found in sorted(problems.items()) if found}
+    lines = [f"{name}: {problem}" for name, found in bad.items() for problem in found]
+    count = sum(len(found) for found in bad.values())
+    lines.append(text("cli.screenshots.checked", lang, screens=len(problems), bad=len(bad), problems=count))
+    args.out.result({"screenshots": saved, "out": str(out), "layout_problems": bad}, lines)
+    return 1 if bad else 0
 
 
 def cmd_bench_kiosk(args: argparse.Namespace, home: ShopParts) -> int:
@@ -173,6 +187,12 @@ def register(commands: Subcommands, add: AddCommand) -> None:
     p = add(commands, "screenshots", cmd_screenshots, "save a PNG of every POS and kiosk screen (demo data)")
     p.add_argument("--out", dest="out_dir", required=True, metavar="DIR")
     p.add_argument("--app", action="append", choices=["pos", "kiosk"], help="only this app (repeatable)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="also check every screen for cut, elided, overlapping, half-shown, too small or badly broken text; "
+        "list what is found and exit 1 if anything is",
+    )
     p.add_argument(
         "--console",
         action="store_true",

@@ -45,6 +45,7 @@ class PosSetupScreen(PosScreen):
         )
         box = self.ids.fields
         box.clear_widgets()
+        box.cols = 2 if len(presenter.fields) > 3 else 1
         for field in presenter.fields:
             box.add_widget(self._field_widget(field))
         self._reset_pin()

@@ -49,7 +49,10 @@ class PosTodayScreen(PosScreen):
         if row.kind == "void":
             what = self.tr("pos.row_void", receipt_no=row.voids or "")
         else:
-            what = f"{row.household_name} {row.goods}"
+            # who, in the row; what, by how many kinds (the whole list is shown once the row is picked): a
+            # list of goods cut at the row's edge would hide a quantity
+            kinds = len(row.goods.split("、")) if row.goods else 0
+            what = self.tr("pos.row_sale", name=row.household_name, kinds=kinds)
         detail_parts = [row.receipt_no[-6:], self.tr("pos.points_short", points=row.points)]
         if row.voided_by:
             detail_parts.append(self.tr("pos.voided"))

@@ -235,7 +235,7 @@ def test_a_full_redemption_by_taps_commits_once_and_prints(pos: Pos) -> None:
     )
 
     pos.tap_id("confirm")
-    assert "大米 5kg袋×2" in kh.find(pos.dialog(), "message").text
+    assert "大米 5kg袋×2" in kh.find(pos.dialog(), "message").full_text
     pos.answer(True)
     kh.wait_background()
 
@@ -306,7 +306,7 @@ def test_printer_failure_keeps_the_sale_and_reprint_prints_it_once(pos: Pos) -> 
     pos.printer.fail_with(HardwareError("printer_offline", where=Message("printer.via.usb"), device="USB 0416:5011"))
     pos.redeem_by_taps(pos.shop.codes["XF0002"], "SOAP")
     (txn,) = pos.ledger(TxnKind.REDEEM)
-    message = kh.find(pos.dialog(), "message").text
+    message = kh.find(pos.dialog(), "message").full_text
     assert f"小票 {txn.receipt_no} 没有打印出来，但业务已经保存" in message
     assert "小票打印机（USB）没有响应：请看它是否开着" in message and "0416" not in message  # words, not ids
     pos.answer(False)  # later
@@ -362,7 +362,7 @@ def test_a_stock_count_shows_the_difference_and_adjusts(pos: Pos) -> None:
     row = kh.find(pos.screen(), lambda w: type(w).__name__ == "PosTextRow" and w.key == "SOAP")
     assert row.marked and "-3" in row.detail
     pos.tap_id("confirm")
-    assert "肥皂：账面 40，实盘 37（-3）" in kh.find(pos.dialog(), "message").text
+    assert "肥皂：账面 40，实盘 37（-3）" in kh.find(pos.dialog(), "message").full_text
     pos.answer(True)
     (count,) = pos.ledger(TxnKind.STOCK_ADJUST)
     assert [(line.sku, line.qty) for line in count.lines] == [("SOAP", -3)]
@@ -402,7 +402,7 @@ def test_day_close_totals_recorded_printed_then_sync_offered(pos: Pos) -> None:
     (close,) = pos.ledger(TxnKind.DAY_CLOSE)
     assert '"points_redeemed": 30' in close.memo
     assert any("日结" in line for line in last_text(pos.printer))
-    assert "同步" in kh.find(pos.dialog(), "message").text
+    assert "同步" in kh.find(pos.dialog(), "message").full_text
     pos.answer(True)
     kh.pump(2)
     assert pos.app.screens.current == "sync" and pos.screen().headline == "未连接乡镇服务器"
