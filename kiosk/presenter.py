@@ -456,7 +456,7 @@ class KioskPresenter:
             return iso_day
 
     def _short(self, moment: datetime) -> str:
-        """"12月10日", with the year when it is not this year."""
+        """ "12月10日", with the year when it is not this year."""
         if moment.year == self.clock().year:
             return self.tr("kiosk.date", when=moment)
         return self.tr("kiosk.date_year", when=moment)

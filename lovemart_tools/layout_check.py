@@ -36,7 +36,8 @@ screen (not wholly outside the window or a ScrollView's / StencilView's rectangl
   the row would fit (a row taller than the view cannot be shown whole and is not reported). A child that
   is a list longer than the view (a heading and a list in one scrolled BoxLayout) gives its own rows.
 - ``too_small``: a font size (the label's, or a ``[size=]`` in its markup; also a TextInput's) under
-  ``min_font_px``, or under ``min_body_px`` when the window is ``BODY_WINDOW_HEIGHT`` px high or more.
+  ``min_font_px``, or under ``min_body_px`` on a landscape panel of 1024×600 or more (both sides at least
+  ``BODY_WINDOW_HEIGHT``): the issue's 20 px body text is for those; an upright 480×800 kiosk keeps 16 px.
 - ``line_break``: where Kivy wrapped a line (not at a newline of the text), the next line starts with a
   closing mark (，。、；：？！）」…) or the line ends with an opening one (（「《…): Chinese line-breaking rules.
 
@@ -58,7 +59,7 @@ SIZE_TOLERANCE_PX = 1.0  # texture sizes are whole pixels, widget sizes are floa
 EDGE_TOLERANCE_PX = 2.0  # rounding of centred textures and of layouts' spacing
 OVERLAP_TOLERANCE_PX = 2.0
 INK_ALPHA = 24  # alpha above which a pixel of a text texture is ink, not anti-aliasing haze
-BODY_WINDOW_HEIGHT = 600  # from this window height up, the larger minimum applies
+BODY_WINDOW_HEIGHT = 600  # from this short side up, the larger minimum applies
 TEXT_CHARS = 40
 
 # 禁则: marks that may not begin a line, and marks that may not end one.
@@ -104,7 +105,7 @@ def check_window(root: Any = None, *, min_font_px: float = 16.0, min_body_px: fl
     else:
         tops = [root] + [w for w in reversed(Window.children) if isinstance(w, ModalView) and w is not root]
     nodes = [node for top in tops for node in _walk(top, Window)]
-    minimum = min_body_px if Window.height >= BODY_WINDOW_HEIGHT else min_font_px
+    minimum = min_body_px if min(Window.size) >= BODY_WINDOW_HEIGHT else min_font_px
     problems: list[LayoutProblem] = []
     texts = [n for n in nodes if _is_text_widget(n.widget) and _visible(n)]
     for node in texts:

@@ -30,6 +30,7 @@ class KioskRow(BoxLayout):
 
     fields: tuple[str, ...] = ()
     fs = NumericProperty(1.0)
+    fit_height = NumericProperty(0)  # set by a list that sizes its rows to fill its view (0: natural height)
 
     def clear(self) -> None:
         for name in self.fields:
@@ -113,6 +114,11 @@ class KioskRowList(BoxLayout):
     row_class = StringProperty("KioskRankRow")
     row_height = NumericProperty(40)
     fs = NumericProperty(1.0)
+    # Rows of one height (ranking, goods) fill the list's view exactly, so the last one shown is whole, not
+    # cut in half (which hides a name or a figure): ``view_height`` is the view's, ``natural_row`` a row's.
+    view_height = NumericProperty(0)
+    natural_row = NumericProperty(0)
+    fit_row = NumericProperty(0)
 
     def __init__(self, **kwargs: Any) -> None:
         self._spare: list[Any] = []
@@ -134,8 +140,25 @@ class KioskRowList(BoxLayout):
             row.fs = self.fs
             self.add_widget(row)
         for row, values in zip(self.rows, lines, strict=True):
+            row.fit_height = self.fit_row
             for name, value in values.items():
                 setattr(row, name, value)
+
+    def on_view_height(self, *_args: Any) -> None:
+        self._fit()
+
+    def on_natural_row(self, *_args: Any) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        from ui.theme import whole_fit
+
+        fit = 0.0
+        if self.natural_row > 0 and self.view_height > 0:
+            fit = whole_fit(self.view_height, self.natural_row, self.spacing if self.spacing else 0)[1]
+        self.fit_row = fit
+        for row in self.children:
+            row.fit_height = fit
 
     def clear_rows(self) -> None:
         self.set_rows(())
