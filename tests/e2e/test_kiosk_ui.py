@@ -206,10 +206,10 @@ def test_camera_not_found_shows_an_error_then_a_note_on_idle(kiosk: Kiosk) -> No
     kh.pump_until(lambda: app.screen == "error", what="camera error")
     assert kh.find(app.error_screen, "error_title").text == "找不到摄像头"
     kh.pump_until(lambda: app.screen == "idle", timeout_s=10, what="back to idle")
-    assert kh.find(app.idle_screen, "camera_note").text.startswith("没有找到摄像头")
+    assert kh.find(app.idle_screen, "camera_note").full_text.startswith("没有找到摄像头")
     kiosk.scanner.report(ScannerStatus("ready"))
     kh.pump(2)
-    assert kh.find(app.idle_screen, "camera_note").text == ""
+    assert kh.find(app.idle_screen, "camera_note").full_text == ""
     kiosk.scan(kiosk.shop.codes["H1"])  # scanning still works
     assert app.screen == "household"
 
