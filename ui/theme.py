@@ -230,5 +230,7 @@ def whole_fit(available: float, target: float, spacing: float) -> tuple[int, flo
     """How many things of about ``target`` size fit in ``available`` with ``spacing`` between them, and the
     size that makes exactly that many fill it: a list or a row of tabs then shows whole rows or tabs, never
     one cut in half at its edge (which reads as a different word or number: "洗" for 洗护)."""
-    count = max(1, int((available + spacing) // (target + spacing))) if target > 0 else 1
-    return count, max((available - (count - 1) * spacing) / count, 1.0)
+    if target <= 0 or available < target:
+        return 1, target  # not even one fits: the thing keeps its size (and the view scrolls)
+    count = max(1, int((available + spacing) // (target + spacing)))
+    return count, (available - (count - 1) * spacing) / count

@@ -119,15 +119,42 @@ class KioskRowList(BoxLayout):
     view_height = NumericProperty(0)
     natural_row = NumericProperty(0)
     fit_row = NumericProperty(0)
+    # Rows of their own heights (notices, rules): with ``snap``, a blank gap before the first row that would
+    # be cut at the bottom of the view moves it just below, so the view shows whole rows only.
+    snap = BooleanProperty(False)
+    snap_first = BooleanProperty(False)  # the list starts below other things in its view: even its first row
 
     def __init__(self, **kwargs: Any) -> None:
+        from kivy.clock import Clock
+        from kivy.uix.widget import Widget
+
         self._spare: list[Any] = []
+        self._gap = Widget(size_hint_y=None, height=0)
+        self._trigger_snap = Clock.create_trigger(self._snap, -1)
         super().__init__(**kwargs)
+        self.bind(minimum_height=self._trigger_snap, view_height=self._trigger_snap, snap=self._trigger_snap)
 
     @property
     def rows(self) -> list[Any]:
         """The row widgets shown, top to bottom (each has ``fs`` and ``clear()``, like ``KioskRow``)."""
-        return list(reversed(self.children))
+        return [row for row in reversed(self.children) if row is not self._gap]
+
+    def _snap(self, *_args: Any) -> None:
+        if self._gap.parent is not None:
+            self.remove_widget(self._gap)
+        if not self.snap or self.view_height <= 0:
+            return
+        rows, spacing = self.rows, float(self.spacing or 0)
+        used = 0.0
+        for index, row in enumerate(rows):
+            if used + row.height > self.view_height:
+                # A first row taller than the view cannot be shown whole: it scrolls. (Unless the list starts
+                # below other things in the view, when the gap moves even the first row below the fold.)
+                if index > 0 or self.snap_first:
+                    self._gap.height = max(0.0, self.view_height - used - spacing)
+                    self.add_widget(self._gap, index=len(rows) - index)
+                return
+            used += row.height + spacing
 
     def set_rows(self, lines: Sequence[Mapping[str, Any]]) -> None:
         shown = self.rows
@@ -135,7 +162,7 @@ class KioskRowList(BoxLayout):
             self.remove_widget(row)
             row.clear()
             self._spare.append(row)
-        while len(self.children) < len(lines):
+        while len(self.rows) < len(lines):
             row = self._spare.pop() if self._spare else Factory.get(self.row_class)()
             row.fs = self.fs
             self.add_widget(row)
@@ -157,14 +184,14 @@ class KioskRowList(BoxLayout):
         if self.natural_row > 0 and self.view_height > 0:
             fit = whole_fit(self.view_height, self.natural_row, self.spacing if self.spacing else 0)[1]
         self.fit_row = fit
-        for row in self.children:
+        for row in self.rows:
             row.fit_height = fit
 
     def clear_rows(self) -> None:
         self.set_rows(())
 
     def on_fs(self, _instance: object, fs: float) -> None:
-        for row in self.children:
+        for row in self.rows:
             row.fs = fs
 
 
