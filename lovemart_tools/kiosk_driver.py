@@ -73,7 +73,7 @@ def _samples(home: ShopParts) -> _Samples:
 
 
 def kiosk_screenshots(
-    home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, int]] = SCREENSHOT_SIZES
+    home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, int]] = SCREENSHOT_SIZES, lang: str = "zh"
 ) -> list[Path]:
     """PNGs of every kiosk screen at every size, driven through the real app by a fake scanner:
     ``kiosk-<screen>-<w>x<h>.png`` for idle, idle-notice (the panel turned to a notice, when the board has
@@ -108,6 +108,7 @@ def kiosk_screenshots(
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with offscreen.running(app, (sizes[0][0], sizes[0][1])):
+        app.lang = lang
         offscreen.frames_until(offscreen.background_idle)
         preview = app.idle_screen.ids.preview
         for width, height in sizes:

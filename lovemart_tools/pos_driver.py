@@ -121,8 +121,11 @@ def _close_dialogs() -> None:
     offscreen.frames(2)
 
 
-def pos_screenshots(home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES) -> list[Path]:
-    """A PNG of every POS screen at every size, as ``pos-<screen>-<w>x<h>.png`` in ``out_dir``.
+def pos_screenshots(
+    home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES, lang: str = "zh"
+) -> list[Path]:
+    """A PNG of every POS screen at every size, as ``pos-<screen>-<w>x<h>.png`` in ``out_dir``, in ``lang``
+    (the "redeem-en" picture is in English whatever ``lang`` is).
 
     Works on a private copy of ``home``'s ledger (or a fresh demo shop), with a ``MemoryPrinter`` and a
     ``FakeScanner``, so taking pictures never changes a real shop. Kivy must not have opened a window
@@ -156,6 +159,7 @@ def pos_screenshots(home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, i
                 written.append(offscreen.save_screenshot(out_dir / f"pos-{name}-{size[0]}x{size[1]}.png", size))
 
         with offscreen.running(app):
+            app.lang = lang
             offscreen.frames(3)
             samples = _samples(shop.store())
             shot("login")
@@ -189,7 +193,7 @@ def pos_screenshots(home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, i
             app.lang = "en"
             redeem.add_item(samples.skus[0])
             shot("redeem-en")
-            app.lang = "zh"
+            app.lang = lang
             redeem.clear_cart()
             redeem.next_customer()
             scanner.scan(samples.poor)
@@ -282,11 +286,11 @@ def pos_screenshots(home: ShopParts, out_dir: Path, sizes: Sequence[tuple[int, i
             app.lock()
             shot("locked")
         shop.close()
-        _first_run_shots(Path(tmp) / "new-shop", shot)
+        _first_run_shots(Path(tmp) / "new-shop", shot, lang)
     return written
 
 
-def _first_run_shots(folder: Path, shot: Callable[[str], None]) -> None:
+def _first_run_shots(folder: Path, shot: Callable[[str], None], lang: str) -> None:
     """The first-run set-up of a PC with no shop: the first page with a mistake marked, the manager's page
     and what was made (into ``folder``, a throw-away)."""
     from lovemart.pos_main import build_first_run
@@ -296,6 +300,7 @@ def _first_run_shots(folder: Path, shot: Callable[[str], None]) -> None:
     app._leave = lambda: None
     presenter = app.first_run
     with offscreen.running(app):
+        app.lang = lang
         screen = app.root.ids.screens.current_screen
         answers = {"township": "红星镇", "township_id": "T01", "village": "幸福村", "village_id": "X F"}
         answers.update({"shop": "幸福村爱心超市", "shop_id": "S01"})

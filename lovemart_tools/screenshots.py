@@ -27,18 +27,23 @@ from lovemart_tools.{app}_driver import {app}_screenshots
 problems = {{}}
 if sys.argv[3] == "check":
     watch_shots(problems)
-paths = {app}_screenshots(shop_parts(Path(sys.argv[1])), Path(sys.argv[2]))
+paths = {app}_screenshots(shop_parts(Path(sys.argv[1])), Path(sys.argv[2]), lang=sys.argv[4])
 print(json.dumps({{"paths": [str(p) for p in paths], "problems": problems}}))
 """
 
 
 def take_screenshots(
-    home: ShopParts, out: Path, apps: Sequence[str] = APPS, problems: dict[str, list[str]] | None = None
+    home: ShopParts,
+    out: Path,
+    apps: Sequence[str] = APPS,
+    problems: dict[str, list[str]] | None = None,
+    lang: str = "zh",
 ) -> list[str]:
     """Every screen of ``apps`` ("pos", "kiosk") at every size, as PNG files in ``out``; the paths written.
 
     ``problems``: each picture's screen is also checked for cut, elided, overlapping, half-shown, too small
-    or badly broken text (``lovemart_tools.layout_check``), and what was found goes in here by file name."""
+    or badly broken text (``lovemart_tools.layout_check``), and what was found goes in here by file name.
+    ``lang``: the apps' language in the pictures."""
     out.mkdir(parents=True, exist_ok=True)
     made: Path | None = None
     if home.exists:
@@ -52,7 +57,7 @@ def take_screenshots(
         for app in APPS:
             if app in apps:
                 check = "check" if problems is not None else "-"
-                taken = offscreen.run_child(CHILD.format(app=app), str(shop), str(out), check)
+                taken = offscreen.run_child(CHILD.format(app=app), str(shop), str(out), check, lang)
                 saved += taken["paths"]
                 if problems is not None:
                     problems.update(taken["problems"])

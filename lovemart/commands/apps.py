@@ -137,7 +137,7 @@ def cmd_screenshots(args: argparse.Namespace, home: ShopParts) -> int:
         from lovemart_tools.screenshots import APPS, take_screenshots
 
         problems: dict[str, list[str]] | None = {} if args.check else None
-        saved = take_screenshots(home, out, args.app or APPS, problems)
+        saved = take_screenshots(home, out, args.app or APPS, problems, lang=args.out.lang)
         if problems is not None:
             return _layout_report(args, saved, out, problems)
     lang = args.out.lang
