@@ -129,6 +129,9 @@ class HouseholdView:
     speech: str
     notice_items_title: str = ""  # "正在公示" when the household has items on a current notice, else ""
     notice_items: tuple[NoticeRow, ...] = ()  # its items there, above the movements
+    # One short line under each figure beside the big number, so three figures do not puzzle anyone:
+    balance_note: str = ""  # "其中 100 分不能兑换" (the floor, or a limit), "" when all of it can be spent
+    earned_note: str = ""  # what "earned this year" is for (the ranking; spending does not lower it)
 
 
 @dataclass(frozen=True)
@@ -366,6 +369,12 @@ class KioskPresenter:
             redeemable=str(facts.redeemable),
             balance=self.tr("kiosk.balance", balance=facts.balance),
             earned=self.tr("kiosk.earned", earned=facts.earned_cycle),
+            balance_note=(
+                self.tr("kiosk.balance_note", held=facts.balance - facts.redeemable)
+                if facts.balance > facts.redeemable
+                else ""
+            ),
+            earned_note=self.tr("kiosk.earned_note"),
             movements=tuple(
                 MovementLine(self._date(m.when), m.words(self._lang), _signed(m.points), m.points > 0)
                 for m in facts.movements

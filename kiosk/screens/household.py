@@ -34,6 +34,8 @@ class KioskHouseholdScreen(Screen):
     redeemable = StringProperty("")
     balance = StringProperty("")
     earned = StringProperty("")
+    balance_note = StringProperty("")
+    earned_note = StringProperty("")
     movements_empty = StringProperty("")
     affordable_note = StringProperty("")
     freshness = StringProperty("")
@@ -52,6 +54,8 @@ class KioskHouseholdScreen(Screen):
         self.redeemable = view.redeemable
         self.balance = view.balance
         self.earned = view.earned
+        self.balance_note = view.balance_note
+        self.earned_note = view.earned_note
         self.movements_empty = view.movements_empty
         self.affordable_note = view.affordable_note
         self.freshness = view.freshness

@@ -139,6 +139,8 @@ def test_scan_shows_the_household_figures(stocked: ShopFixture) -> None:
     assert view.name == "李建国 户"
     assert view.redeemable == "154"  # 260 - 6 - floor 100
     assert view.balance == "积分余额 254 分" and view.earned == "本年度获得 260 分"
+    # each figure beside the big one says what it is: the 100 held back, and what "earned" is for
+    assert view.balance_note == "其中 100 分不能兑换" and view.earned_note == "排红榜用，兑换了也不减少"
     assert view.freshness == "数据：本店账本（未同步）"
     assert view.speech == "李建国户，可兑换积分 154 分"
     # movements in words, newest first
