@@ -227,9 +227,18 @@ class RedeemPresenter:
             raise LedgerError("bad_quantity", value=qty, max=self.catalog.policy.max_quantity)
         if qty > tile.on_hand:
             raise LedgerError("out_of_stock", name=tile.label, wanted=qty, on_hand=tile.on_hand)
-        total = self.cart().total + (qty - self.quantity(sku)) * tile.points
-        if qty > self.quantity(sku) and total > self.household.redeemable:
-            raise LedgerError("insufficient_points", needed=total, redeemable=self.household.redeemable)
+        in_cart = self.cart().total
+        adding = (qty - self.quantity(sku)) * tile.points
+        if adding > 0 and in_cart + adding > self.household.redeemable:
+            # Named by what was tapped, with the cart's own figures: "needs 33, has 30" read as a puzzle
+            # when the cart said 30 and nothing said the last tap was turned down.
+            raise PosRefusal(
+                "pos_does_not_fit",
+                item=tile.label,
+                points=adding,
+                in_cart=in_cart,
+                left=self.household.redeemable - in_cart,
+            )
         if qty == 0:
             self._lines.pop(sku, None)
         else:

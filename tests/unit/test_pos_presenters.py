@@ -171,8 +171,10 @@ def test_cart_refuses_over_budget_over_stock_and_huge_quantities(counter: ShopFi
     assert presenter.add("RICE").total == 60
     with pytest.raises(LedgerError) as over:
         presenter.add("SOAP")
-    assert over.value.code == "insufficient_points" and over.value.params == {"needed": 70, "redeemable": 60}
-    assert "积分不足" in over.value.message("zh")
+    # the refusal names what was tapped and speaks in the cart's own figures
+    assert over.value.code == "pos_does_not_fit"
+    assert (over.value.params["points"], over.value.params["in_cart"], over.value.params["left"]) == (10, 60, 0)
+    assert over.value.message("zh").startswith("没有加上肥皂") and "还可兑换的只剩 0 分" in over.value.message("zh")
     assert presenter.cart().total == 60 and presenter.quantity("SOAP") == 0  # nothing changed
 
     view = presenter.decrement("RICE")
