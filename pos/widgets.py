@@ -76,6 +76,7 @@ class PosKeypadDialog(PosDialog):
     """
 
     prompt = StringProperty("")
+    detail = StringProperty("")  # what to type, in words, beside the keypad ("" for none)
     masked = BooleanProperty(False)
     max_length = NumericProperty(8)
 
@@ -107,8 +108,9 @@ def ask_digits(
     masked: bool = False,
     max_length: int = 8,
     initial: str = "",
+    detail: str = "",
 ) -> PosKeypadDialog:
-    dialog = PosKeypadDialog(on_digits, title=title, prompt=prompt, masked=masked, max_length=max_length)
+    dialog = PosKeypadDialog(on_digits, title=title, prompt=prompt, masked=masked, max_length=max_length, detail=detail)
     dialog.ids.keypad.text = initial
     dialog.open()
     return dialog

@@ -166,6 +166,16 @@ class HouseholdFinder:
                 index.setdefault(int(match.group(1)), []).append(choice)
         return index
 
+    def example(self) -> tuple[str, str] | None:
+        """A household number as the passbooks print it and the digits to type for it ("XF0023", "23"), for
+        the keypad's explanation; None for a shop with no households."""
+        if self._index is None:
+            self._index = self._build()
+        if not self._index:
+            return None
+        number = min(self._index, key=lambda n: (n < 10, n))  # a two-digit one reads as an example best
+        return self._index[number][0].household_id, str(number)
+
     def find(self, digits: str) -> list[HouseholdChoice]:
         """Households matching ``digits``; refuses text that is not a number."""
         digits = digits.strip()

@@ -209,7 +209,11 @@ class PosRedeemScreen(PosScreen):
                     self._confirm_manual,
                 )
 
-        ask_digits(self.tr("pos.manual_title"), found, prompt=self.tr("ui.household_prompt"), max_length=8)
+        example = self.presenter.finder.example()
+        detail = self.tr("pos.manual_detail", household_id=example[0], digits=example[1]) if example else ""
+        ask_digits(
+            self.tr("pos.manual_title"), found, prompt=self.tr("ui.household_prompt"), max_length=8, detail=detail
+        )
 
     def _confirm_manual(self, choice: HouseholdChoice) -> None:
         def open_with(manager: Operator) -> None:

@@ -293,6 +293,8 @@ def test_a_typed_household_number_needs_a_managers_pin(pos: Pos) -> None:
     pos.log_in()
     pos.menu("go_redeem")
     pos.tap_id("manual")
+    # The keypad has digits only: it says what to type, with a number of this shop as the example.
+    assert kh.find(pos.dialog(), "detail").full_text.startswith("户号印在存折上，比如 XF0001。只要输后面的数字 1：")
     pos.digits("2")
     manager_dialog = pos.dialog()
     pos.digits("0000", manager_dialog)  # the clerk's own PIN is not a manager's
