@@ -15,7 +15,7 @@ should be typed again where it was typed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kivy.properties import (
@@ -382,3 +382,16 @@ class FormRow(BoxLayout):
         self.problem = ""
         if self.on_change is not None:
             self.on_change(self.field.name, value)
+
+
+def mark_problems(fields: Any, scroll: Any, problems: Mapping[str, Any], words: Callable[[Any], str]) -> bool:
+    """Put each problem in red under its ``FormRow`` in ``fields`` (and clear the others), and bring the first
+    one into ``scroll``'s view, not below the fold; True when there were any. ``words`` says a problem."""
+    rows = list(reversed(fields.children))
+    for row in rows:
+        name = row.field.name
+        row.problem = words(problems[name]) if name in problems else ""
+    first = next((row for row in rows if row.field.name in problems), None)
+    if first is not None:
+        scroll.scroll_to(first, animate=False)
+    return bool(problems)

@@ -13,7 +13,7 @@ from ledger.messages import N_
 from pos.presenters.common import Question
 from pos.presenters.register import QUESTIONS, CardPrinted, Registered, RegisterPresenter
 from pos.screens.base import PosScreen
-from pos.widgets import FormRow
+from pos.widgets import FormRow, mark_problems
 from ui.background import run_in_background
 
 
@@ -51,18 +51,10 @@ class PosRegisterScreen(PosScreen):
         row.on_change = self.presenter.set
         return row
 
-    def _rows(self) -> dict[str, FormRow]:
-        return {row.field.name: row for row in self.ids.fields.children}
-
     def add(self) -> None:
-        rows = self._rows()
         problems = self.presenter.problems()
-        for name, row in rows.items():
-            row.problem = self.app.error_text(problems[name]) if name in problems else ""
-        if problems:
+        if mark_problems(self.ids.fields, self.ids.scroll, problems, self.app.error_text):
             self.refuse(next(iter(problems.values())))
-            first = next(r for r in reversed(self.ids.fields.children) if r.field.name in problems)
-            self.ids.scroll.scroll_to(first, animate=False)
             return
         try:
             added = self.presenter.add()

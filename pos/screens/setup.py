@@ -17,7 +17,7 @@ from ledger.messages import N_
 from pos.presenters.common import Question
 from pos.presenters.setup import PAGE_TITLES, PAGES, FirstRunPresenter
 from pos.screens.base import PosScreen
-from pos.widgets import FormRow
+from pos.widgets import FormRow, mark_problems
 
 
 class PosSetupScreen(PosScreen):
@@ -63,17 +63,11 @@ class PosSetupScreen(PosScreen):
         widget.on_change = self.presenter.set
         return widget
 
-    def _widgets(self) -> dict[str, FormRow]:
-        return {w.field.name: w for w in self.ids.fields.children}
-
     def _show_problems(self, problems: dict[str, LedgerError]) -> bool:
-        for name, widget in self._widgets().items():
-            widget.problem = self.app.error_text(problems[name]) if name in problems else ""
-        if problems:
-            self.notify(self.tr("pos.setup.fix_marked"), "warning")
-            first = next(w for w in reversed(self.ids.fields.children) if w.field.name in problems)
-            self.ids.scroll.scroll_to(first, animate=False)  # the first red line in view, not below the fold
-        return bool(problems)
+        if not mark_problems(self.ids.fields, self.ids.scroll, problems, self.app.error_text):
+            return False
+        self.notify(self.tr("pos.setup.fix_marked"), "warning")
+        return True
 
     def go_next(self) -> None:
         if not self._show_problems(self.presenter.next()):
