@@ -39,6 +39,7 @@ class PosRegisterScreen(PosScreen):
             return
         for question in QUESTIONS:
             box.add_widget(self._row(question))
+        self.ids.scroll.scroll_y = 1  # a blank form starts at its top
 
     def _row(self, question: Question) -> FormRow:
         row: FormRow = Factory.FormTextRow(

@@ -48,6 +48,7 @@ class PosSetupScreen(PosScreen):
         box.cols = 2 if len(presenter.fields) > 3 else 1
         for field in presenter.fields:
             box.add_widget(self._field_widget(field))
+        self.ids.scroll.scroll_y = 1  # a new page starts at its top, wherever the last one was scrolled to
         self._reset_pin()
 
     def _field_widget(self, field: Question) -> FormRow:
