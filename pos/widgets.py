@@ -244,11 +244,6 @@ class PosItemGrid(BoxLayout):
         self.size_tabs()
         self._mark_tabs()
 
-    @staticmethod
-    def fit(available: float, target: float, spacing: float) -> float:
-        """The size of things of about ``target`` that fill ``available`` exactly (``ui.theme.whole_fit``)."""
-        return _theme.whole_fit(available, target, spacing)[1]
-
     def size_tabs(self, *_args: Any) -> None:
         """Tabs all alike, as wide as the longest name needs, as many as fit whole in the row (the others
         are scrolled to): never a tab cut at the edge."""
@@ -258,7 +253,7 @@ class PosItemGrid(BoxLayout):
         theme = _theme.theme()
         # from the text's length, not its texture: a button's text_size follows its width (a loop otherwise)
         needed = max(max(theme.font_body * (len(t.text) + 1.6) for t in tabs), theme.touch * 1.4)
-        width = self.fit(self.ids.tabs_view.width, needed, theme.spacing)
+        width = _theme.whole_fit(self.ids.tabs_view.width, needed, theme.spacing)[1]
         for tab in tabs:
             tab.width = width
 
