@@ -318,6 +318,7 @@ def _first_run_shots(folder: Path, shot: Callable[[str], None], lang: str) -> No
         screen.pin_typed("2468")
         shot("setup-manager")
         screen.pin_typed("2468")
+        offscreen.frames_until(offscreen.background_idle, 10, "the new shop")
         shot("setup-done")
     parts.close()
 

@@ -18,6 +18,7 @@ from pos.presenters.common import Question
 from pos.presenters.setup import PAGE_TITLES, PAGES, FirstRunPresenter
 from pos.screens.base import PosScreen
 from pos.widgets import FormRow, mark_problems
+from ui.background import run_in_background
 
 
 class PosSetupScreen(PosScreen):
@@ -26,6 +27,7 @@ class PosSetupScreen(PosScreen):
     last_page = BooleanProperty(False)
     first_page = BooleanProperty(True)
     pin_prompt = StringProperty("")
+    making = BooleanProperty(False)  # the shop is being written (on a worker)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -97,13 +99,21 @@ class PosSetupScreen(PosScreen):
             self.pin_prompt = self.tr("pos.setup.pin_again")
             return
         first, self._first_pin = self._first_pin, ""
-        try:
-            self.presenter.finish(first, pin)
-        except LedgerError as refusal:
-            self._reset_pin()
-            self.refuse(refusal)
+        if self.making:
             return
+        # Making the shop writes the ledger and renders the recovery sheet's PDF: on a worker, not in the
+        # frame; the keypad is off until it answers.
+        self.making = True
+        run_in_background(lambda: self.presenter.finish(first, pin), on_done=self._made, on_error=self._not_made)
+
+    def _made(self, _made: object) -> None:
+        self.making = False
         self._show_done()
+
+    def _not_made(self, refusal: Exception) -> None:
+        self.making = False
+        self._reset_pin()
+        self.refuse(refusal)
 
     def _show_done(self) -> None:
         self.app.root.ids.banner.hide()

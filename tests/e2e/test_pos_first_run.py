@@ -88,10 +88,13 @@ def test_a_new_shop_is_set_up_by_touch_and_the_till_opens_on_it(tmp_path: Path) 
         _keypad(screen, "2468")
         assert screen.pin_prompt == "请把密码再输一遍"
         _keypad(screen, "1357")
+        kh.wait_background()  # the shop is made (or refused) on a worker
+        kh.pump(1)
         assert banner.full_text == "两次输入的密码不一样，没有保存。请重新输入。"
         assert not parts.exists and screen.pin_prompt.startswith("给管理员设一个密码")
         _keypad(screen, "2468")
         _keypad(screen, "2468")
+        kh.wait_background()
         kh.pump(2)
         done = app.root.ids.screens.current_screen
         assert done.name == "done" and parts.exists
