@@ -40,6 +40,18 @@ screen (not wholly outside the window or a ScrollView's / StencilView's rectangl
   ``BODY_WINDOW_HEIGHT``): the issue's 20 px body text is for those; an upright 480×800 kiosk keeps 16 px.
 - ``line_break``: where Kivy wrapped a line (not at a newline of the text), the next line starts with a
   closing mark (，。、；：？！）」…) or the line ends with an opening one (（「《…): Chinese line-breaking rules.
+- ``under_bar``: the ink of a label in a ScrollView (its nearest one) runs under the view's scroll bar
+  while the bar is drawn (content longer than the view along a scrolling axis: Kivy then paints the bar's
+  strip, faint or bright, over whatever is there). The strip is the bar's whole track, not only the
+  handle: the handle moves with the scroll and reaches every row.
+- ``at_edge``: the ink of a label in a ScrollView comes closer than ``edge_gap_px`` to a side of the view
+  across its scrolling direction (left and right of a list that scrolls up and down), or to the inner edge
+  of its scroll bar when the bar is drawn there. Why: a list's column has no border of its own, so text
+  flush with its side reads as run into the next column, the panel's edge or the bar. Ink further out than
+  the side (scrolled sideways) is ``cut``'s or ``row_cut``'s business. The default gap is
+  ``EDGE_GAP_PX`` on a panel whose short side is ``EDGE_GAP_REFERENCE`` px, scaled with that side (as the
+  text is). ``check_window(scroll_edges=False)`` leaves both rules out; ``watch_shots`` looks for them
+  only in the apps named in ``SCROLL_EDGE_APPS``.
 
 TextInputs are checked for ``too_small`` and ``overlap`` only. Labels whose texture is stale (a change not
 yet rendered by the clock) are re-rendered with ``texture_update()`` first; layouts are not run: pump a
@@ -50,17 +62,22 @@ the offscreen environment is set up).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("cut", "elided_number", "overlap", "row_cut", "too_small", "line_break")
+KINDS = ("cut", "elided_number", "overlap", "row_cut", "too_small", "line_break", "under_bar", "at_edge")
 SIZE_TOLERANCE_PX = 1.0  # texture sizes are whole pixels, widget sizes are floats
 EDGE_TOLERANCE_PX = 2.0  # rounding of centred textures and of layouts' spacing
 OVERLAP_TOLERANCE_PX = 2.0
 INK_ALPHA = 24  # alpha above which a pixel of a text texture is ink, not anti-aliasing haze
 BODY_WINDOW_HEIGHT = 600  # from this short side up, the larger minimum applies
 TEXT_CHARS = 40
+EDGE_GAP_PX = 6.0  # least blank between a list's text and its column's side, on a panel ...
+EDGE_GAP_REFERENCE = 800.0  # ... whose short side is this long (1280×800); scaled with the short side
+# The apps whose pictures ``watch_shots`` holds to ``under_bar`` and ``at_edge``: the kiosk's lists keep a
+# gutter for them; the POS's lists do not yet (its row lists and the day close's note run to the bar).
+SCROLL_EDGE_APPS = ("kiosk",)
 
 # 禁则: marks that may not begin a line, and marks that may not end one.
 CLOSING = set("，。、；：？！）」』】》〉〕〗］｝”’％…,.;:?!)]}%")
@@ -93,10 +110,19 @@ class _Node:
     view: Rect  # clip ∩ scroll: outside it nothing shows
 
 
-def check_window(root: Any = None, *, min_font_px: float = 16.0, min_body_px: float = 20.0) -> list[LayoutProblem]:
+def check_window(
+    root: Any = None,
+    *,
+    min_font_px: float = 16.0,
+    min_body_px: float = 20.0,
+    scroll_edges: bool = True,
+    edge_gap_px: float | None = None,
+) -> list[LayoutProblem]:
     """Problems of every visible text widget under ``root`` (default: the whole window, open ModalViews and
     toasts included, each Window child on its own). With a widget as ``root``, its subtree is checked, plus
-    any ModalView open in the window, since a dialog is part of what is on screen."""
+    any ModalView open in the window, since a dialog is part of what is on screen. ``scroll_edges``: look
+    for ``under_bar`` and ``at_edge`` too, with ``edge_gap_px`` (default: ``EDGE_GAP_PX`` scaled to the
+    window's short side)."""
     from kivy.core.window import Window
     from kivy.uix.modalview import ModalView
 
@@ -112,6 +138,9 @@ def check_window(root: Any = None, *, min_font_px: float = 16.0, min_body_px: fl
         problems += _check_text(node, minimum, min_font_px, Window)
     problems += _check_overlaps(texts)
     problems += _check_rows(nodes)
+    if scroll_edges:
+        gap = edge_gap_px if edge_gap_px is not None else EDGE_GAP_PX * min(Window.size) / EDGE_GAP_REFERENCE
+        problems += _check_scroll_edges(texts, gap)
     return problems
 
 
@@ -287,10 +316,8 @@ def _cut_reasons(node: _Node, core: Any, dropped: str, window: Any) -> list[str]
     cropped = _cropped_line(core)
     if cropped:
         reasons.append(cropped)
-    # Where Kivy's <Label> rule draws the texture: centred on the label.
     tw, th = label.texture_size
-    cx, cy = (node.box[0] + node.box[2]) / 2, (node.box[1] + node.box[3]) / 2
-    drawn = (cx - tw / 2, cy - th / 2, cx + tw / 2, cy + th / 2)
+    drawn = _drawn(node)
     w, h = label.size
     # (the space, what it means to stick out of it, whether only the part not scrolled away counts)
     whole = (0.0, 0.0, float(window.width), float(window.height))
@@ -315,8 +342,21 @@ def _cut_reasons(node: _Node, core: Any, dropped: str, window: Any) -> list[str]
     if not outside(drawn):
         return reasons
     # The texture is larger than the glyphs (a line box is ~1.2 em high): measure the ink before blaming.
-    left, top, right, bottom = _ink_margins(label.texture)
-    return reasons + outside((drawn[0] + left, drawn[1] + bottom, drawn[2] - right, drawn[3] - top))
+    return reasons + outside(_ink(node))
+
+
+def _drawn(node: _Node) -> Rect:
+    """Where Kivy's ``<Label>`` rule draws the label's texture: centred on the label."""
+    tw, th = node.widget.texture_size
+    cx, cy = (node.box[0] + node.box[2]) / 2, (node.box[1] + node.box[3]) / 2
+    return (cx - tw / 2, cy - th / 2, cx + tw / 2, cy + th / 2)
+
+
+def _ink(node: _Node) -> Rect:
+    """The rectangle the label's glyphs cover on screen (its texture without the blank around them)."""
+    drawn = _drawn(node)
+    left, top, right, bottom = _ink_margins(node.widget.texture)
+    return (drawn[0] + left, drawn[1] + bottom, drawn[2] - right, drawn[3] - top)
 
 
 def _cropped_line(core: Any) -> str:
@@ -496,12 +536,100 @@ def _row_cut(row: Rect, seen: Rect) -> str:
     return ""
 
 
-def watch_shots(found: dict[str, list[str]]) -> None:
+# ---------------------------------------------------------------- text against a scrolling view's sides
+
+
+def _check_scroll_edges(texts: list[_Node], gap: float) -> list[LayoutProblem]:
+    from kivy.uix.label import Label
+    from kivy.uix.scrollview import ScrollView
+
+    problems = []
+    for node in texts:
+        view = next((w for w in reversed(node.chain[:-1]) if isinstance(w, ScrollView)), None)
+        if view is None or not isinstance(node.widget, Label) or node.widget.texture is None:
+            continue
+        ink = _intersect(_ink(node), node.view)  # only what shows: a row half scrolled away shows its half
+        if min(_extent(ink)) <= 0:
+            continue
+        sides, bars = _sides_and_bars(view)
+        kind = type(view).__name__
+        under = [where for where, strip in bars if min(_extent(_intersect(ink, strip))) > 0]
+        if under:
+            detail = f"its ink runs under the scroll bar on the {' and the '.join(under)} of its {kind}"
+            problems.append(_problem("under_bar", node, detail))
+        near = []
+        for side in sides:
+            if side.where in under:
+                continue  # said already: the bar is drawn over it
+            distance = ink[side.axis] - side.edge if side.lower else side.edge - ink[side.axis + 2]
+            if -EDGE_TOLERANCE_PX <= distance < gap:  # further out: scrolled sideways, not crowded
+                near.append(f"{max(0.0, distance):.1f} px from the {side.what} of its {kind}")
+        if near:
+            problems.append(_problem("at_edge", node, f"its ink is {' and '.join(near)} (at least {gap:.1f} px)"))
+    return problems
+
+
+@dataclass(frozen=True)
+class _Side:
+    """A side of a ScrollView that text must keep clear of."""
+
+    where: str  # "left", "right", "bottom", "top"
+    what: str  # in words: "right side", "scroll bar on the right"
+    axis: int  # 0: a left or right side (compared with x), 1: a bottom or top (with y)
+    edge: float  # where it is, in window coordinates
+    lower: bool  # the left or bottom side: the text lies above the edge's coordinate
+
+
+def _sides_and_bars(view: Any) -> tuple[list[_Side], list[tuple[str, Rect]]]:
+    """A ScrollView's sides across its scrolling direction (the inner edge of a drawn bar in place of the
+    side it lies on), and the strips of the bars Kivy draws, as its ``<ScrollView>`` rule does: when the
+    content is longer than the view on an axis it may scroll, ``bar_width`` wide, ``bar_margin`` in."""
+    x0, y0, x1, y1 = _box(view)
+    vw, vh = view.viewport_size
+    shown = max(view.bar_color[3], view.bar_inactive_color[3]) > 0 and view.bar_width > 0
+    scrolls_x = bool(view.do_scroll_x) and vw > view.width
+    scrolls_y = bool(view.do_scroll_y) and vh > view.height
+    bar, margin = float(view.bar_width), float(view.bar_margin)
+    sides: dict[str, _Side] = {}
+    if not scrolls_x or scrolls_y:  # a list that scrolls up and down (or not at all): its left and right
+        sides["left"] = _Side("left", "left side", 0, x0, True)
+        sides["right"] = _Side("right", "right side", 0, x1, False)
+    else:  # a strip that scrolls sideways only: its bottom and top
+        sides["bottom"] = _Side("bottom", "bottom", 1, y0, True)
+        sides["top"] = _Side("top", "top", 1, y1, False)
+    strips: list[tuple[str, Rect]] = []
+    if shown and scrolls_y:
+        bw = min(bar, view.width)
+        if view.bar_pos_y == "right":
+            strips.append(("right", (x1 - margin - bw, y0, x1 - margin, y1)))
+        else:
+            strips.append(("left", (x0 + margin, y0, x0 + margin + bw, y1)))
+    if shown and scrolls_x:
+        bh = min(bar, view.height)
+        if view.bar_pos_x == "bottom":
+            strips.append(("bottom", (x0, y0 + margin, x1, y0 + margin + bh)))
+        else:
+            strips.append(("top", (x0, y1 - margin - bh, x1, y1 - margin)))
+    for where, strip in strips:  # text keeps clear of the bar's inner edge, not of the side under the bar
+        if where in sides:
+            axis, lower = sides[where].axis, sides[where].lower
+            edge = strip[axis + 2] if lower else strip[axis]
+            sides[where] = _Side(where, f"scroll bar on the {where}", axis, edge, lower)
+    return list(sides.values()), strips
+
+
+def watch_shots(found: dict[str, list[str]], scroll_edge_apps: Collection[str] = SCROLL_EDGE_APPS) -> None:
     """Check the window each time a screenshot driver takes a picture (``offscreen.SHOT_WATCHERS``): the
-    problems, in words, under the picture's file name ("pos-redeem-1024x600.png"; none: an empty list)."""
+    problems, in words, under the picture's file name ("pos-redeem-1024x600.png"; none: an empty list).
+    ``under_bar`` and ``at_edge`` are looked for only in the apps named in ``scroll_edge_apps`` (Kivy's
+    ``App.name``: "kiosk", "pos")."""
+    from kivy.app import App
+
     from lovemart_tools import offscreen
 
     def check(path: Any) -> None:
-        found[path.name] = [str(problem) for problem in check_window()]
+        app = App.get_running_app()
+        edges = app is not None and app.name in scroll_edge_apps
+        found[path.name] = [str(problem) for problem in check_window(scroll_edges=edges)]
 
     offscreen.SHOT_WATCHERS.append(check)

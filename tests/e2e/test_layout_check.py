@@ -223,3 +223,55 @@ def test_hidden_text_is_not_checked() -> None:
     box = BoxLayout(opacity=0)  # the cut label of the first test, inside a hidden box
     box.add_widget(label("本次兑换已经完成，谢谢您的支持", size_hint_x=None, width=120))
     assert show(box) == []
+
+
+def scrolled_list(rows: int, padding: tuple[int, int, int, int], bar_width: int = 2) -> Any:
+    """A ScrollView 400×300 (at x 0) over ``rows`` rows 100 px high (three show whole): in each, a name
+    flush left and a figure flush right of the list's ``padding`` (left, top, right, bottom)."""
+    from kivy.uix.boxlayout import BoxLayout
+    from kivy.uix.floatlayout import FloatLayout
+    from kivy.uix.gridlayout import GridLayout
+    from kivy.uix.scrollview import ScrollView
+
+    grid = GridLayout(cols=1, size_hint_y=None, padding=padding)
+    grid.bind(minimum_height=grid.setter("height"))
+    for i in range(rows):
+        row = BoxLayout(size_hint_y=None, height=100)
+        for text, side in ((f"张三家 {i + 1} 号", "left"), (f"{335 - i}分", "right")):
+            part = label(text, halign=side, valign="middle")
+            part.bind(size=lambda w, size: setattr(w, "text_size", size))
+            row.add_widget(part)
+        grid.add_widget(row)
+    view = ScrollView(size_hint=(None, None), size=(400, 300), pos=(0, 100), do_scroll_x=False, bar_width=bar_width)
+    view.add_widget(grid)
+    root = FloatLayout()
+    root.add_widget(view)
+    return root
+
+
+def test_list_text_flush_with_the_sides_of_its_scroll_view() -> None:
+    # Two rows: nothing to scroll, no bar. The names touch the left side, the figures the right one.
+    problems = show(scrolled_list(2, (0, 0, 0, 0)))
+    assert kinds(problems) == ["at_edge"] * 4, format_problems(problems)
+    assert {p.text[:2] for p in problems if "left side" in p.detail} == {"张三"}
+    assert {p.text for p in problems if "right side" in p.detail} == {"335分", "334分"}
+
+    kh.reset_window()
+    assert show(scrolled_list(2, (10, 0, 10, 0))) == []  # a gutter of 10 px on each side
+    kh.reset_window()
+    assert show(scrolled_list(2, (0, 0, 0, 0)), scroll_edges=False) == []  # the caller may leave it out
+
+
+def test_list_text_under_the_scroll_bar_or_against_it() -> None:
+    # Five rows in a view for three: Kivy draws the bar, 16 px wide here, over the right of every row.
+    problems = show(scrolled_list(5, (10, 0, 10, 0), bar_width=16))
+    assert kinds(problems) == ["under_bar"] * 3, format_problems(problems)  # the three rows in sight
+    assert [p.text for p in problems] == ["335分", "334分", "333分"]
+
+    kh.reset_window()  # the same gutter with nothing to scroll: no bar, so nothing under it
+    assert show(scrolled_list(2, (10, 0, 10, 0), bar_width=16)) == []
+    kh.reset_window()  # clear of the bar but touching it: crowded, measured from the bar's inner edge
+    problems = show(scrolled_list(5, (10, 0, 17, 0), bar_width=16))
+    assert kinds(problems) == ["at_edge"] * 3 and "scroll bar on the right" in problems[0].detail
+    kh.reset_window()  # the bar in its own strip, then the gutter
+    assert show(scrolled_list(5, (10, 0, 26, 0), bar_width=16)) == []
