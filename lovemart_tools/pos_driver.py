@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerError
 from ledger.messages import Message
+from ledger.search import initials
 from lovemart.bootstrap import ShopParts, fake_parts, shop_parts
 from lovemart.pos_main import build_pos
 from lovemart_tools import offscreen
@@ -208,6 +209,15 @@ def pos_screenshots(
             _close_dialogs()
             scanner.scan(samples.rich)
             offscreen.frames(3)
+            grid = redeem.ids.grid
+            offscreen.frames_until(offscreen.background_idle, 10, "goods search index")
+            finder = grid.open_find()
+            for letter in initials(app.catalog.tile(samples.skus[0]).name)[0][:1]:
+                finder.ids.letters.press_letter(letter)
+            shot("redeem-find")
+            finder.close()
+            shot("redeem-found")
+            grid.select("")
             redeem.add_item(samples.skus[1])
             usb = Message("printer.via.usb")
             printer.fail_with(HardwareError("printer_offline", where=usb, device="USB 0416:5011"))

@@ -215,24 +215,31 @@ class PosCategoryTab(PosButton):
 
 
 class PosItemGrid(BoxLayout):
-    """Category tabs over a scrolling grid of goods tiles; dispatches ``on_item(sku)`` when one is tapped.
+    """Category tabs and 查找 over a scrolling grid of goods tiles; dispatches ``on_item(sku)`` when one is tapped.
 
     ``tiles`` is a list of dicts ``{"sku", "text", "low"}`` set by the screen (which knows whether to show
-    points or stock); ``categories`` the tab names with ``""`` meaning all.
+    points or stock); ``categories`` the tab names with ``""`` meaning all. ``query`` is the pinyin initials
+    typed on the find pad ("" for none): while there is one, the grid shows what it finds instead of a
+    category, and the screen is told (``on_find``) to refill ``tiles``. ``example_of`` gives an item's name
+    and its letters (("大米", "DM"), or None) for the pad's explanation when it opens.
     """
 
     category = StringProperty("")
+    query = StringProperty("")
+    example_of = ObjectProperty(None, allownone=True)
     cols = NumericProperty(2)
     categories = ListProperty([])
     tiles = ListProperty([])
     all_label = StringProperty("")
 
-    __events__ = ("on_item", "on_category")
+    __events__ = ("on_item", "on_category", "on_find")
 
     def __init__(self, **kwargs: Any) -> None:
         install_kit()
         super().__init__(**kwargs)
-        self.bind(categories=self._build_tabs, category=self._mark_tabs, all_label=self._build_tabs)
+        self.bind(
+            categories=self._build_tabs, category=self._mark_tabs, query=self._mark_tabs, all_label=self._build_tabs
+        )
 
     def _build_tabs(self, *_args: Any) -> None:
         tabs = self.ids.tabs
@@ -259,11 +266,24 @@ class PosItemGrid(BoxLayout):
 
     def _mark_tabs(self, *_args: Any) -> None:
         for tab in self.ids.tabs.children:
-            tab.selected = tab.category == self.category
+            tab.selected = not self.query and tab.category == self.category
 
     def select(self, category: str) -> None:
+        """A tab: that category, and the end of any search."""
+        self.query = ""
         self.category = category
         self.dispatch("on_category", category)
+
+    def find(self, query: str) -> None:
+        """Show what ``query`` finds ("" shows the category again)."""
+        if query != self.query:
+            self.query = query
+            self.dispatch("on_find", query)
+
+    def open_find(self) -> PosFindDialog:
+        dialog = PosFindDialog(self)
+        dialog.open()
+        return dialog
 
     def on_tiles(self, *_args: Any) -> None:
         self.ids.rv.data = [dict(tile, owner=self) for tile in self.tiles]
@@ -273,6 +293,44 @@ class PosItemGrid(BoxLayout):
 
     def on_category(self, category: str) -> None:
         """Default handler; the screen refills ``tiles`` for the category."""
+
+    def on_find(self, query: str) -> None:
+        """Default handler; the screen refills ``tiles`` with what ``query`` finds."""
+
+
+class PosFindDialog(PosDialog):
+    """The find pad: letters on the left, what they find on the right, as tiles that put the item in.
+
+    The letters drive the grid's ``query``, so the grid behind shows the same goods when the pad closes
+    (完成), ready for more taps; a tapped result goes in as a tap on the grid would, and closes the pad.
+    """
+
+    found = ListProperty([])
+    example = ListProperty([])  # an item's name and its letters, or [] (the pad then gives a general one)
+
+    __events__ = ("on_item",)
+
+    def __init__(self, grid: PosItemGrid, **kwargs: Any) -> None:
+        self.grid = grid
+        kwargs.setdefault("example", list((grid.example_of and grid.example_of()) or ()))
+        super().__init__(**kwargs)
+        pad = self.ids.letters
+        pad.text = grid.query
+        pad.bind(text=lambda _pad, text: grid.find(text), on_confirm=lambda *_a: self.close())
+        grid.bind(tiles=self._show_found)
+        self._show_found()
+
+    def _show_found(self, *_args: Any) -> None:
+        self.found = [dict(tile, owner=self) for tile in self.grid.tiles] if self.grid.query else []
+        self.ids.results.data = self.found
+
+    def on_item(self, sku: str) -> None:
+        self.close()
+        self.grid.dispatch("on_item", sku)
+
+    def close(self) -> None:
+        self.grid.unbind(tiles=self._show_found)
+        super().close()
 
 
 # ----- lines with +/- ----------------------------------------------------------------------------

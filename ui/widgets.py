@@ -16,6 +16,7 @@ debounce each other. Programmatic presses (``trigger_action``) are not debounced
 from __future__ import annotations
 
 import logging
+import string
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,7 @@ from kivy.properties import (
 )
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
 
@@ -226,15 +228,59 @@ class NumericKeypad(BoxLayout):
         """Default handler; bind ``on_confirm`` to act on the digits."""
 
 
-class KeyboardToKeypad:
-    """A physical keyboard types into the keypad on screen: digits, Backspace (delete one), Enter (OK).
+class LetterKeypad(GridLayout):
+    """A to Z in alphabetical order: the pinyin initials that find goods (``ledger.search``).
 
-    For a till on an ordinary PC with no touchscreen, where clicking digits one by one is slow. Typing
+    Alphabetical, not a phone's QWERTY: a shopkeeper who rarely types finds a letter by reading along the
+    rows, and 26 keys fill a 7 × 4 grid with keys as large as the numeric keypad's. Delete and Clear are
+    the holder's buttons (``backspace``, ``clear``), where there is room for their words. There is no OK:
+    what is typed finds goods at once (``text`` changes); ``on_confirm(text)`` is a physical keyboard's Enter.
+    """
+
+    text = StringProperty("")
+    max_length = NumericProperty(12)
+
+    __events__ = ("on_confirm",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        install_kit()
+        kwargs.setdefault("cols", 7)
+        super().__init__(**kwargs)
+        for letter in string.ascii_uppercase:
+            key = KeypadKey(text=letter)
+            key.bind(on_release=lambda k: self.press_letter(k.text))
+            self.add_widget(key)
+            self.ids[f"key_{letter}"] = key.proxy_ref  # as a .kv rule stores its ids
+
+    def press_letter(self, letter: str) -> None:
+        if len(letter) != 1 or letter.upper() not in string.ascii_uppercase:
+            raise ValueError(f"not a letter: {letter!r}")
+        if len(self.text) < self.max_length:
+            self.text += letter.upper()
+
+    def backspace(self) -> None:
+        self.text = self.text[:-1]
+
+    def clear(self) -> None:
+        self.text = ""
+
+    def confirm(self) -> None:
+        self.dispatch("on_confirm", self.text)
+
+    def on_confirm(self, text: str) -> None:
+        """Default handler; bind ``on_confirm``."""
+
+
+class KeyboardToKeypad:
+    """A physical keyboard types into the keypad on screen: digits, letters on a letter pad, Backspace
+    (delete one), Enter (OK).
+
+    For a till on an ordinary PC with no touchscreen, where clicking keys one by one is slow. Typing
     reaches us through the wedge scanner's detector, which hands a person's slow keys back (``typed``)
     and tells a scanner's bursts apart; Enter and Backspace come through ``key`` (``WedgeBinding``'s
     ``on_other_key``). The keypad is the topmost one in the window: an open dialog's before the screen's
-    (a screen manager holds only the screen that shows). Letters and other characters are ignored: no
-    field in these apps takes them.
+    (a screen manager holds only the screen that shows). A numeric keypad takes digits and a letter pad
+    letters; anything else is ignored: no field in these apps takes it.
     """
 
     BACKSPACE_KEYS = frozenset({8})
@@ -243,7 +289,7 @@ class KeyboardToKeypad:
         self._window = window
         self.typed_digits = 0  # digits that reached a keypad (tests)
 
-    def keypad(self) -> NumericKeypad | None:
+    def keypad(self) -> NumericKeypad | LetterKeypad | None:
         window = self._window
         if window is None:
             from kivy.core.window import Window
@@ -251,7 +297,7 @@ class KeyboardToKeypad:
             window = Window
         for top in window.children:  # the last one added (an open dialog) comes first
             for widget in top.walk(restrict=True):
-                if isinstance(widget, NumericKeypad) and not widget.disabled:
+                if isinstance(widget, NumericKeypad | LetterKeypad) and not widget.disabled:
                     return widget
         return None
 
@@ -260,9 +306,13 @@ class KeyboardToKeypad:
         if keypad is None:
             return
         for char in text:
-            if char.isdigit() and char.isascii():
+            if not char.isascii():
+                continue
+            if isinstance(keypad, NumericKeypad) and char.isdigit():
                 keypad.press_digit(char)
                 self.typed_digits += 1
+            elif isinstance(keypad, LetterKeypad) and char.isalpha():
+                keypad.press_letter(char)
 
     def key(self, key: int) -> bool:
         """Enter or Backspace for the keypad on screen; True when one took it."""

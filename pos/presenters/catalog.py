@@ -7,11 +7,13 @@ again inside the transaction that takes it.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from ledger.errors import LedgerError
 from ledger.model import Item, Policy
 from ledger.ports import LedgerStore
+from ledger.search import Searchable, query_letters
 
 ALL = ""  # the category tab that shows every item
 
@@ -37,6 +39,7 @@ class Catalog:
         self.store = store
         self._tiles: dict[str, ItemTile] = {}
         self._barcodes: dict[str, str] = {}
+        self._searchable: dict[str, Searchable] | None = None  # built on first search (or by ``warm``)
         self.policy = Policy()
         self.refresh()
 
@@ -51,6 +54,7 @@ class Catalog:
             if i.active
         }
         self._barcodes = {t.barcode: t.sku for t in self._tiles.values() if t.barcode}
+        self._searchable = None
 
     def categories(self) -> list[str]:
         """Category names in the order goods were first listed (``ALL`` first, for the "全部" tab)."""
@@ -62,6 +66,46 @@ class Catalog:
 
     def tiles(self, category: str = ALL) -> list[ItemTile]:
         return [t for t in self._tiles.values() if category == ALL or t.category == category]
+
+    def shown(self, category: str = ALL, query: str = "") -> list[ItemTile]:
+        """What an item grid shows: the goods a search finds, best first, or else a category's."""
+        return self.search(query) if query_letters(query) else self.tiles(category)
+
+    def search(self, query: str) -> list[ItemTile]:
+        """Goods whose pinyin initials, sku or barcode match ``query`` (see ``ledger.search``), best first;
+        among equals in the order they are listed, like the grid."""
+        letters = query_letters(query)
+        searchable = self._search_index()
+        ranked = []
+        for position, tile in enumerate(self._tiles.values()):
+            rank = searchable[tile.sku].rank(letters)
+            if rank is not None:
+                ranked.append((rank, position, tile))
+        return [tile for _rank, _position, tile in sorted(ranked, key=lambda r: (r[0], r[1]))]
+
+    def search_example(self) -> tuple[str, str] | None:
+        """An item's name and the letters that find it ("大米", "DM"), for the search pad's explanation;
+        None when no item has a Chinese name, or before ``warm`` (the pad then explains with a general
+        example)."""
+        if "pypinyin" not in sys.modules:
+            return None  # its tables are not loaded yet: not here, on the UI thread (``warm`` loads them)
+        searchable = self._search_index()
+        for tile in self._tiles.values():
+            spellings = searchable[tile.sku].spellings
+            if spellings and any("\u4e00" <= c <= "\u9fff" for c in tile.name):
+                return tile.name, spellings[0]
+        return None
+
+    def warm(self) -> None:
+        """Load the pinyin tables and index the goods now (on a worker at start-up), not at the first search."""
+        self._search_index()
+
+    def _search_index(self) -> dict[str, Searchable]:
+        index = self._searchable
+        if index is None or index.keys() != self._tiles.keys():
+            index = {t.sku: Searchable.of(t.name, t.sku, t.barcode) for t in self._tiles.values()}
+            self._searchable = index
+        return index
 
     def tile(self, sku: str) -> ItemTile:
         found = self._tiles.get(sku)

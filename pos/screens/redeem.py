@@ -85,8 +85,10 @@ class PosRedeemScreen(PosScreen):
         self.show_cart()
 
     def show_tiles(self) -> None:
-        tiles = self.app.catalog.tiles(self.category)
-        self.ids.grid.tiles = [
+        catalog, grid = self.app.catalog, self.ids.grid
+        tiles = catalog.shown(self.category, grid.query)
+        grid.example_of = catalog.search_example
+        grid.tiles = [
             {
                 "sku": t.sku,
                 "text": f"{t.label}\n{self.tr('pos.tile_points', points=t.points, on_hand=t.on_hand)}",
@@ -185,6 +187,7 @@ class PosRedeemScreen(PosScreen):
         except LedgerError as refusal:
             self.refuse(refusal)
             return
+        self.ids.grid.find("")  # the next villager starts from every item, not the last one's search
         self.show_household()
         self.show_cart()
 

@@ -33,9 +33,10 @@ class GoodsGridMixin:
         grid = self.ids.grid
         grid.all_label = self.tr("pos.all")
         grid.categories = catalog.categories()
+        grid.example_of = catalog.search_example
         grid.tiles = [
             {"sku": t.sku, "text": f"{t.label}\n{self.tr('pos.tile_stock', on_hand=t.on_hand)}", "low": False}
-            for t in catalog.tiles(self.category)
+            for t in catalog.shown(self.category, grid.query)
         ]
 
     def select_category(self, category: str) -> None:

@@ -289,6 +289,57 @@ def test_a_wedge_scanner_burst_brings_up_the_household_and_adds_goods(pos: Pos) 
     kh.pump_until(lambda: "没有这个商品" in pos.banner.full_text)
 
 
+def test_goods_are_found_by_their_pinyin_initials_by_taps_and_by_keyboard(pos: Pos) -> None:
+    pos.log_in()
+    pos.scanner.scan(pos.shop.codes["XF0002"])
+    kh.pump_until(lambda: pos.app.screens.current == "redeem")
+    kh.wait_background()  # the pinyin tables load on a worker at start-up
+    screen = pos.screen()
+    grid = kh.find(screen, "grid")
+    pos.tap(kh.find(grid, "find"))
+    finder = pos.dialog()
+    # the example is an item of this shop
+    assert kh.find(finder, "detail").full_text.startswith("每个字打拼音的第一个字母，比如肥皂打 FZ。")
+    letters = kh.find(finder, "letters")
+    pos.tap(kh.find(letters, "key_D"))
+    pos.tap(kh.find(letters, "key_M"))
+    kh.pump(2)
+    # What DM finds shows in the pad and in the grid behind it.
+    assert [t["sku"] for t in grid.tiles] == ["RICE"] and kh.find(finder, "found_count").full_text == "找到 1 样"
+    result = kh.find(finder, lambda w: type(w).__name__ == "PosItemTile" and w.sku == "RICE")
+    pos.tap(result)  # goes into the cart, as a tap on the grid would, and closes the pad
+    kh.pump(2)
+    assert pos.app.redeem.quantity("RICE") == 1 and finder.get_parent_window() is None
+    assert kh.find(grid, "find").text == "找：DM"
+    assert [w.sku for w in kh.find_all(grid, lambda w: type(w).__name__ == "PosItemTile" and w.sku)] == ["RICE"]
+
+    pos.tap(kh.find(grid, "find"))
+    pos.tap(kh.find(pos.dialog(), "key_clear"))
+    for letter in "QQ":
+        pos.tap(kh.find(pos.dialog(), f"key_{letter}"))
+    kh.pump(2)
+    assert grid.tiles == [] and kh.find(pos.dialog(), "found_count").full_text == "没有拼音首字母是 QQ 的商品"
+    pos.tap(kh.find(pos.dialog(), "done"))
+    assert kh.find(grid, "none_found").full_text == "没有拼音首字母是 QQ 的商品"
+
+    pos.tap(kh.find(grid, lambda w: type(w).__name__ == "PosCategoryTab" and w.category == ""))  # 全部
+    kh.pump(2)
+    assert grid.query == "" and {t["sku"] for t in grid.tiles} == {"RICE", "SOAP"}
+    pos.tap(kh.find(grid, "find"))
+    pos.tap(kh.find(pos.dialog(), "key_F"))
+    pos.tap(kh.find(pos.dialog(), "done"))
+    kh.pump(2)
+    assert grid.query == "F" and [t["sku"] for t in grid.tiles] == ["SOAP"]
+
+    pos.tap(pos.tile("SOAP"))
+    pos.tap_id("confirm")
+    pos.answer(True)
+    kh.wait_background()
+    pos.tap_id("confirm")  # 下一位: the next villager starts from every item
+    kh.pump(2)
+    assert grid.query == "" and len(grid.tiles) == 2
+
+
 def test_a_typed_household_number_needs_a_managers_pin(pos: Pos) -> None:
     pos.log_in()
     pos.menu("go_redeem")
@@ -691,6 +742,13 @@ def test_a_physical_keyboard_types_into_the_keypads_and_a_scanner_burst_still_sc
         type_slowly("1234")  # then a manager's PIN in the next dialog
         kh.pump(2)
         assert pos.screen().hh_name == "李四"
+
+        # 查找's letter pad takes letters, Backspace and Enter (which closes it, the search kept).
+        grid = kh.find(pos.screen(), "grid")
+        pos.tap(kh.find(grid, "find"))
+        type_slowly("fzx\b")
+        assert grid.query == "FZ" and [t["sku"] for t in grid.tiles] == ["SOAP"]
+        assert not [w for w in kh.window().children if type(w).__name__ == "PosFindDialog"]
 
         pos.screen().next_customer()
         clock.now += 1
