@@ -1,5 +1,5 @@
-"""Small widgets shared by the kiosk's screens: header, row lists and their rows, the passbook picture, the
-root that watches for the maintenance gesture. Looks are in ``widgets.kv``."""
+"""Small widgets shared by the kiosk's screens: header, row lists, their rows and their scrolling view, the
+passbook picture, the root that watches for the maintenance gesture. Looks are in ``widgets.kv``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kivy.factory import Factory
-from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from kiosk.gesture import TapGesture, in_corner
@@ -193,6 +194,16 @@ class KioskRowList(BoxLayout):
     def on_fs(self, _instance: object, fs: float) -> None:
         for row in self.rows:
             row.fs = fs
+
+
+class KioskScroll(ScrollView):
+    """The scrolling view of a list column. Its content takes ``gutters`` as padding (see ``widgets.kv``):
+    a list has no border, so a figure flush with its side runs into the next column or the panel's edge,
+    and Kivy draws the scroll bar over whatever lies under it, the right-aligned figures of every row."""
+
+    fs = NumericProperty(1.0)  # font scale of the screen it sits on: the blank shrinks with the text
+    gap = NumericProperty(0)  # the blank between the text and a side, or the bar
+    gutters = ListProperty([0, 0, 0, 0])  # left, top, right, bottom
 
 
 class KioskManagerButton(BigButton):
