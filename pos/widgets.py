@@ -79,18 +79,41 @@ class PosKeypadDialog(PosDialog):
     detail = StringProperty("")  # what to type, in words, beside the keypad ("" for none)
     masked = BooleanProperty(False)
     max_length = NumericProperty(8)
+    # Letters that may go before the digits (village prefixes of household numbers: "XF", "GL"), one button
+    # each; the one chosen is shown in the keypad's display and handed over with the digits ("XF23").
+    prefixes = ListProperty([])
 
     def __init__(self, on_digits: OnDigits, **kwargs: Any) -> None:
         self.on_digits = on_digits
         self._busy = False
         super().__init__(**kwargs)
+        self._show_prefixes()
+
+    def _show_prefixes(self) -> None:
+        row = self.ids.prefixes
+        row.clear_widgets()
+        for prefix in self.prefixes:
+            button = PosPrefixButton(text=prefix)
+            button.bind(on_release=lambda b: self.choose_prefix(b.text))
+            row.add_widget(button)
+        self._mark_prefixes()
+
+    def choose_prefix(self, prefix: str) -> None:
+        """A prefix button: that prefix before the digits; the chosen one again: none."""
+        keypad = self.ids.keypad
+        keypad.prefix = "" if keypad.prefix == prefix else prefix
+        self._mark_prefixes()
+
+    def _mark_prefixes(self) -> None:
+        for button in self.ids.prefixes.children:
+            button.selected = button.text == self.ids.keypad.prefix
 
     def submit(self, text: str) -> None:
         if self._busy:
             return
         self._busy = True
         try:
-            self.on_digits(text)
+            self.on_digits(self.ids.keypad.prefix + text)
         except (LedgerError, DeviceFault) as refusal:
             self.show_error(refusal)
             self.ids.keypad.clear()
@@ -109,8 +132,21 @@ def ask_digits(
     max_length: int = 8,
     initial: str = "",
     detail: str = "",
+    prefixes: Sequence[str] = (),
+    prefix: str = "",
 ) -> PosKeypadDialog:
-    dialog = PosKeypadDialog(on_digits, title=title, prompt=prompt, masked=masked, max_length=max_length, detail=detail)
+    """A keypad dialog; with ``prefixes``, buttons that put one of them before the digits (``prefix`` chosen)."""
+    dialog = PosKeypadDialog(
+        on_digits,
+        title=title,
+        prompt=prompt,
+        masked=masked,
+        max_length=max_length,
+        detail=detail,
+        prefixes=list(prefixes),
+    )
+    if prefix:
+        dialog.choose_prefix(prefix)
     dialog.ids.keypad.text = initial
     dialog.open()
     return dialog
@@ -146,6 +182,12 @@ class PosChoiceButton(PosButton):
     """One answer of a ``PosChoiceDialog``; ``value`` is what the dialog hands back."""
 
     value = ObjectProperty(None, allownone=True)
+
+
+class PosPrefixButton(PosButton):
+    """A village prefix beside the household-number keypad (``PosKeypadDialog.prefixes``)."""
+
+    selected = BooleanProperty(False)
 
 
 class PosChoiceDialog(PosDialog):

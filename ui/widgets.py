@@ -190,6 +190,8 @@ class NumericKeypad(BoxLayout):
     prompt = StringProperty("")
     masked = BooleanProperty(False)
     max_length = NumericProperty(8)
+    # Letters shown before the digits (a household's village, "XF"), chosen by the holder, never typed here.
+    prefix = StringProperty("")
 
     __events__ = ("on_confirm",)
 
@@ -204,8 +206,12 @@ class NumericKeypad(BoxLayout):
     def on_masked(self, *_args: Any) -> None:
         self._refresh_display()
 
+    def on_prefix(self, *_args: Any) -> None:
+        self._refresh_display()
+
     def _refresh_display(self) -> None:
-        self.display_text = PIN_MASK * len(self.text) if self.masked else self.text
+        shown = PIN_MASK * len(self.text) if self.masked else self.text
+        self.display_text = f"{self.prefix}{shown}"
 
     def press_digit(self, digit: str) -> None:
         if len(digit) != 1 or not digit.isdigit():

@@ -133,14 +133,22 @@ class HouseholdChoice:
 
 
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
+_TYPED = re.compile(r"([A-Z]*)(\d+)")  # what the keypad hands over: a village prefix (or none) and digits
+
+
+def village_prefix(household_id: str) -> str:
+    """The letters before a household's number ("XF0017" → "XF"; "" for an id of digits only)."""
+    match = _TRAILING_NUMBER.search(household_id)
+    return household_id[: match.start()] if match else household_id
 
 
 class HouseholdFinder:
-    """Household ids by the number a shopkeeper types on a digits-only keypad.
+    """Household ids by the number a shopkeeper types on the keypad.
 
-    Ids carry a village prefix (``XF0017``) the keypad cannot type, so "17" finds every household whose id
-    ends in the number 17 (leading zeros ignored), or whose id is exactly the digits. The index is built on
-    first use and rebuilt when asked (households only change when sync pulls them).
+    Ids carry a village prefix (``XF0017``). The keypad shows the shop's prefixes as buttons beside its
+    digits, so "XF17" finds XF0017, and "17" alone finds every household whose id ends in the number 17
+    (leading zeros ignored), whatever its village. The index is built on first use and rebuilt when asked
+    (households only change when sync pulls them).
     """
 
     def __init__(self, store: LedgerStore) -> None:
@@ -166,24 +174,41 @@ class HouseholdFinder:
                 index.setdefault(int(match.group(1)), []).append(choice)
         return index
 
+    def _choices(self) -> dict[int, list[HouseholdChoice]]:
+        if self._index is None:
+            self._index = self._build()
+        return self._index
+
+    def prefixes(self) -> list[str]:
+        """The village prefixes of this shop's households, most households first ("XF", "GL")."""
+        counts: dict[str, int] = {}
+        for choices in self._choices().values():
+            for choice in choices:
+                prefix = village_prefix(choice.household_id)
+                if prefix:
+                    counts[prefix] = counts.get(prefix, 0) + 1
+        return sorted(counts, key=lambda p: (-counts[p], p))
+
     def example(self) -> tuple[str, str] | None:
         """A household number as the passbooks print it and the digits to type for it ("XF0023", "23"), for
         the keypad's explanation; None for a shop with no households."""
-        if self._index is None:
-            self._index = self._build()
-        if not self._index:
+        index = self._choices()
+        if not index:
             return None
-        number = min(self._index, key=lambda n: (n < 10, n))  # a two-digit one reads as an example best
-        return self._index[number][0].household_id, str(number)
+        number = min(index, key=lambda n: (n < 10, n))  # a two-digit one reads as an example best
+        return index[number][0].household_id, str(number)
 
-    def find(self, digits: str) -> list[HouseholdChoice]:
-        """Households matching ``digits``; refuses text that is not a number."""
-        digits = digits.strip()
-        if not digits.isascii() or not digits.isdigit():
-            raise LedgerError("household_unknown", household_id=digits)
-        if self._index is None:
-            self._index = self._build()
-        found = sorted(self._index.get(int(digits), []), key=lambda c: c.household_id)
+    def find(self, typed: str) -> list[HouseholdChoice]:
+        """Households matching ``typed`` (a prefix, or none, and digits); refuses anything else."""
+        typed = typed.strip().upper()
+        match = _TYPED.fullmatch(typed) if typed.isascii() else None
+        if match is None:
+            raise LedgerError("household_unknown", household_id=typed)
+        prefix, digits = match.groups()
+        found = sorted(
+            (c for c in self._choices().get(int(digits), []) if not prefix or village_prefix(c.household_id) == prefix),
+            key=lambda c: c.household_id,
+        )
         if not found:
-            raise LedgerError("household_unknown", household_id=digits)
+            raise LedgerError("household_unknown", household_id=typed)
         return found

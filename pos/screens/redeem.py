@@ -17,7 +17,7 @@ from ledger.errors import LedgerError
 from ledger.messages import N_
 from ledger.model import Operator
 from pos.presenters.catalog import ALL
-from pos.presenters.common import HouseholdChoice
+from pos.presenters.common import HouseholdChoice, village_prefix
 from pos.presenters.redeem import CommitResult
 from pos.screens.base import PosScreen
 from pos.widgets import ask_digits, choose
@@ -212,10 +212,28 @@ class PosRedeemScreen(PosScreen):
                     self._confirm_manual,
                 )
 
-        example = self.presenter.finder.example()
-        detail = self.tr("pos.manual_detail", household_id=example[0], digits=example[1]) if example else ""
+        finder = self.presenter.finder
+        example = finder.example()
+        prefixes = finder.prefixes()
+        detail = ""
+        if example:
+            prefix = village_prefix(example[0])
+            if prefix not in prefixes:
+                key = N_("pos.manual_detail")
+            elif len(prefixes) == 1:
+                key = N_("pos.manual_detail_chosen")
+            else:
+                key = N_("pos.manual_detail_prefix")
+            detail = self.tr(key, household_id=example[0], digits=example[1], prefix=prefix)
         ask_digits(
-            self.tr("pos.manual_title"), found, prompt=self.tr("ui.household_prompt"), max_length=8, detail=detail
+            self.tr("pos.manual_title"),
+            found,
+            prompt=self.tr("ui.household_prompt"),
+            max_length=8,
+            detail=detail,
+            prefixes=prefixes,
+            # one village: chosen already, so the digits alone find the household
+            prefix=prefixes[0] if len(prefixes) == 1 else "",
         )
 
     def _confirm_manual(self, choice: HouseholdChoice) -> None:

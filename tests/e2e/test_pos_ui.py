@@ -344,8 +344,21 @@ def test_a_typed_household_number_needs_a_managers_pin(pos: Pos) -> None:
     pos.log_in()
     pos.menu("go_redeem")
     pos.tap_id("manual")
-    # The keypad has digits only: it says what to type, with a number of this shop as the example.
-    assert kh.find(pos.dialog(), "detail").full_text.startswith("户号印在存折上，比如 XF0001。只要输后面的数字 1：")
+    # It says what to type, with a number of this shop as the example; the shop's one village code is
+    # chosen already and shows before the digits.
+    dialog = pos.dialog()
+    assert kh.find(dialog, "detail").full_text.startswith(
+        "户号印在存折上，比如 XF0001：村编号 XF 已经选好，只要输后面的数字 1，"
+    )
+    keypad = kh.find(dialog, "keypad")
+    assert keypad.prefix == "XF" and kh.find(keypad, "display").text == "XF"
+    prefix = kh.find(dialog, lambda w: type(w).__name__ == "PosPrefixButton")
+    assert prefix.text == "XF" and prefix.selected
+    pos.tap(kh.find(keypad, "key_2"))
+    assert kh.find(keypad, "display").text == "XF2"
+    pos.tap(prefix)  # no village: the digits alone, in every village
+    assert keypad.prefix == "" and kh.find(keypad, "display").text == "2" and not prefix.selected
+    pos.tap(kh.find(keypad, "key_back"))
     pos.digits("2")
     manager_dialog = pos.dialog()
     pos.digits("0000", manager_dialog)  # the clerk's own PIN is not a manager's

@@ -221,11 +221,16 @@ def test_scan_refuses_forged_and_revoked_passbooks(counter: ShopFixture) -> None
 
 
 def test_manual_household_number_needs_a_manager(counter: ShopFixture) -> None:
+    counter.household("GL0002", "王五", points=200)  # another village, the same number
     presenter = RedeemPresenter(counter.store, Catalog(counter.store))
-    assert [c.household_id for c in presenter.find_households("2")] == ["XF0002"]
-    assert [c.household_id for c in presenter.find_households("0002")] == ["XF0002"]
-    with pytest.raises(LedgerError):
-        presenter.find_households("77")
+    assert [c.household_id for c in presenter.find_households("2")] == ["GL0002", "XF0002"]
+    assert [c.household_id for c in presenter.find_households("0002")] == ["GL0002", "XF0002"]
+    assert [c.household_id for c in presenter.find_households("XF2")] == ["XF0002"]
+    assert [c.household_id for c in presenter.find_households("gl0002")] == ["GL0002"]
+    assert presenter.finder.prefixes() == ["XF", "GL"]  # most households first
+    for typed in ("77", "XF77", "QQ2", "XF", "2XF", "２"):
+        with pytest.raises(LedgerError):
+            presenter.find_households(typed)
     clerk = services.login(counter.store, "02", "0000")
     with pytest.raises(LedgerError) as refused:
         presenter.open_household("XF0002", clerk)
