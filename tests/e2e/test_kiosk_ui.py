@@ -410,6 +410,38 @@ def test_layout_at_each_panel_size_keeps_the_digits_huge_and_clear(village: Shop
         assert 0 <= iy and iy + invite.height <= height and invite.texture_size[0] <= invite.width + 1
 
 
+LONG_REASON = "移风易俗，红白事简办，不大操大办酒席"  # with "奖励：", two lines on each panel's history column
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_a_long_reason_in_the_history_wraps_whole_beside_its_points_and_date(
+    village: ShopFixture, size: tuple[int, int]
+) -> None:
+    from lovemart_tools.layout_check import check_window, format_problems
+
+    services.award(village.store, "H3", 5, LONG_REASON, ctx=ADMIN_CTX)
+    k = make_kiosk(village)
+    with kh.running(k.app, size):
+        k.scan(village.codes["H3"])
+        kh.pump(3)
+        screen = k.app.household_screen
+        row = screen.ids.movements.rows[0]  # the newest first
+        whole = "奖励：" + LONG_REASON
+        assert (row.text, row.points) == (whole, "+5")
+        reason = row.ids.text
+        # What Kivy drew, line by line: all of it (not "奖励：移风...大办酒席"), on two lines at most.
+        lines = ["".join(word.text for word in line.words) for line in reason._label._cached_lines]
+        assert "".join(lines) == whole and 1 <= len(lines) <= 2, lines
+        assert not reason._label.is_shortened and reason.full_text == whole
+        # The row grew to hold the lines: the reason, the date and the points each drawn whole inside it.
+        for part in (reason, row.ids.when, row.ids.points):
+            assert fits(part) and part.y >= row.y - 1 and part.top <= row.top + 1, part.text
+        assert row.ids.when.text and row.ids.points.text == "+5"
+        # Nothing on the screen is cut, half shown at the bottom of its view, or pressed against a side.
+        problems = check_window(screen)
+        assert not problems, format_problems(problems)
+
+
 class HeldSource(LocalSource):
     """A source across a slow link: each lookup waits for ``gate`` and notes the thread it ran on."""
 
