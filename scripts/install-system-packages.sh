@@ -6,6 +6,7 @@ packages=(
   python3-venv       # the .venv
   libzbar0           # pyzbar barcode decoding
   fonts-wqy-microhei # Simplified Chinese font for the apps, cards and receipt lines printed as images
+  fonts-noto-cjk     # its bold Simplified Chinese face: titles and key figures in the apps (ui/fonts.py)
   libusb-1.0-0       # USB receipt printers (pyusb)
   libgl1 libegl1 libgl1-mesa-dri # OpenGL for the Kivy apps (llvmpipe when there is no GPU or screen)
   "libmtdev1|libmtdev1t64"        # touchscreens in Kivy (renamed on Debian 13 / Ubuntu 24.04)

@@ -20,10 +20,11 @@ from ledger import messages
 from ledger.errors import LedgerError
 from tests import kivy_harness as kh
 from tests.conftest import FakeClock
+from ui import fonts
 from ui import theme as ui_theme
 from ui.app import KitApp
 from ui.background import BackgroundRunner, run_in_background
-from ui.fonts import find_cjk_font, register_fonts, registered_font
+from ui.fonts import find_cjk_font, register_fonts, registered_bold_font, registered_font
 from ui.i18n import translator
 from ui.lockdown import LockdownMixin
 from ui.messages import error_text
@@ -156,6 +157,20 @@ def test_default_font_is_the_simplified_chinese_face(app) -> None:
         textures[char] = pixels
     # A font without the glyphs draws the same empty box for all three.
     assert len(set(textures.values())) == 3
+
+
+def test_bold_text_is_drawn_with_the_simplified_chinese_bold_face(app) -> None:
+    from kivy.uix.label import Label
+
+    bold = registered_bold_font()
+    assert bold is not None and bold.endswith(fonts.BOLD_FILE)
+    ink = {}
+    for weight in (False, True):
+        label = Label(text="合计 14 分", font_size=48, bold=weight)
+        label.texture_update()
+        assert label._label.options["font_name_r"] == (bold if weight else registered_font())
+        ink[weight] = sum(1 for alpha in label.texture.pixels[3::4] if alpha > 128)
+    assert ink[True] > ink[False] * 1.2  # heavier strokes, not the same pixels under another name
 
 
 def test_balance_digits_stand_taller_than_an_eighth_of_the_window(app) -> None:
