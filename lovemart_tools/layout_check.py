@@ -76,7 +76,8 @@ TEXT_CHARS = 40
 EDGE_GAP_PX = 6.0  # least blank between a list's text and its column's side, on a panel ...
 EDGE_GAP_REFERENCE = 800.0  # ... whose short side is this long (1280×800); scaled with the short side
 # The apps whose pictures ``watch_shots`` holds to ``under_bar`` and ``at_edge``: the kiosk's lists keep a
-# gutter for them; the POS's lists do not yet (its row lists and the day close's note run to the bar).
+# gutter for them. Not yet the POS: its row lists do, but in English a dialog's message (ConfirmDialog)
+# still runs to the sides of its ScrollView.
 SCROLL_EDGE_APPS = ("kiosk",)
 
 # 禁则: marks that may not begin a line, and marks that may not end one.
