@@ -73,11 +73,16 @@ def _demo_copy(home: ShopParts, target: Path, households: int = 200) -> ShopPart
 
 @dataclass
 class _Samples:
-    """Demo data for the pictures: a household with points, one with few, a donor, goods with stock."""
+    """Demo data for the pictures: a household with points, one with few, goods with stock.
+
+    The layout check looks at these pictures, so they show the demo's longest on purpose: ``rich`` is the
+    family whose names take the most room, and ``long_skus`` the goods with the longest names, longest first.
+    """
 
     rich: str
     poor: str
     skus: list[str]
+    long_skus: list[str]
 
 
 def _samples(store: Any) -> _Samples:
@@ -89,9 +94,19 @@ def _samples(store: Any) -> _Samples:
         policy = unit.policy()
         rows = [r for r in unit.households() if r.card_no and r.household.status == HouseholdStatus.ACTIVE]
         levels = unit.stock_levels()
-        skus = [i.sku for i in unit.items() if i.active and levels.get(i.sku, 0) >= 5]
+        items = [i for i in unit.items() if i.active and levels.get(i.sku, 0) >= 5]
+    skus = [i.sku for i in items]
+    longest = sorted(items, key=lambda i: (-len(f"{i.name} {i.unit}"), i.sku))
+    cart_points = sum(i.points for i in longest[:3]) + (longest[0].points if longest else 0)
     by_points = sorted(rows, key=lambda r: r.balance)
-    rich = next(r for r in reversed(by_points) if len(r.household.members) >= 3) if by_points else None
+    families = [
+        r for r in rows if len(r.household.members) >= 3 and r.balance - policy.redeemable_floor > cart_points + 10
+    ]
+    rich = max(
+        families,
+        key=lambda r: (sum(len(m.name) for m in r.household.members), len(r.household.head_name), r.balance),
+        default=None,
+    )
     poor = next((r for r in by_points if 5 < r.balance - policy.redeemable_floor < 30), by_points[0])
     if rich is None:
         raise LedgerError("household_unknown", household_id="-")
@@ -99,6 +114,7 @@ def _samples(store: Any) -> _Samples:
         make_code(key, rich.household.household_id, rich.card_no or 1),
         make_code(key, poor.household.household_id, poor.card_no or 1),
         skus,
+        [i.sku for i in longest],
     )
 
 
@@ -180,9 +196,9 @@ def pos_screenshots(
             scanner.scan(samples.rich)
             offscreen.frames(3)
             redeem = app.screen("redeem")
-            for sku in samples.skus[:3]:
+            for sku in samples.long_skus[:3]:
                 redeem.add_item(sku)
-            redeem.plus(samples.skus[0])
+            redeem.plus(samples.long_skus[0])
             app.root.ids.banner.hide()
             shot("redeem")
             redeem.confirm()
@@ -245,8 +261,8 @@ def pos_screenshots(
             app.go("stock_in")
             stock_in = app.screen("stock_in")
             stock_in._supplier("县供销社")
-            app.stock_in.goods.set(samples.skus[0], 20)
-            app.stock_in.goods.set(samples.skus[1], 12)
+            app.stock_in.goods.set(samples.long_skus[0], 20)
+            app.stock_in.goods.set(samples.long_skus[1], 12)
             stock_in.show_lines()
             shot("stock-in")
             app.go("count")
@@ -275,7 +291,7 @@ def pos_screenshots(
                 donation.ids.keypad.press_digit(digit)
             shot("donation-money")
             donation.set_kind("goods")
-            app.donation.goods.set(samples.skus[2], 30)
+            app.donation.goods.set(samples.long_skus[2], 30)
             donation.show()
             shot("donation-goods")
             donation.set_kind("money")

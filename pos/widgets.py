@@ -33,6 +33,7 @@ from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.modalview import ModalView
 from kivy.uix.recycleview import RecycleView
+from kivy.uix.widget import Widget
 
 from ledger.errors import DeviceFault, LedgerError
 from ledger.messages import N_
@@ -379,12 +380,14 @@ class PosFindDialog(PosDialog):
 
 
 class PosLineRow(BoxLayout):
-    """One line of a cart or a delivery: name, quantity (tap to type it), −, +, and a detail (points)."""
+    """One line of a cart or a delivery: name, quantity (tap to type it), −, +, and a detail (points);
+    ``text`` is the name wrapped and the quantity line, as ``PosLineList`` measured them."""
 
     sku = StringProperty("")
     label = StringProperty("")
     qty = StringProperty("")
     detail = StringProperty("")
+    text = StringProperty("")
     owner = ObjectProperty(None, allownone=True)
     debounce_s = NumericProperty(DIGIT_DEBOUNCE_S)
 
@@ -393,8 +396,19 @@ class PosLineRow(BoxLayout):
             self.owner.dispatch(event, self.sku)
 
 
+class PosLineGap(Widget):
+    """Blank room in a ``PosLineList`` before a row that would otherwise be cut at the bottom."""
+
+
 class PosLineList(RecycleView):
-    """Lines ``{"sku", "label", "qty", "detail"}``; dispatches ``on_plus``, ``on_minus`` and ``on_qty`` with the sku."""
+    """Lines ``{"sku", "label", "qty", "detail"}``; dispatches ``on_plus``, ``on_minus`` and ``on_qty`` with the sku.
+
+    A line is as tall as its words: a long name ("洗衣粉 1.5kg袋" on a 1024×600 till) wraps by the CJK
+    rules onto a second line above "×2  24 分" and the row grows, rather than losing the name to a cut. The
+    rows are measured here, in the button's font and width, because a recycled row cannot tell its list
+    how tall it has become. A blank gap (``PosLineGap``) before the first row that would be cut at the
+    bottom of the view moves it just below: the view shows whole lines only, and scrolls to the rest.
+    """
 
     lines = ListProperty([])
 
@@ -402,10 +416,41 @@ class PosLineList(RecycleView):
 
     def __init__(self, **kwargs: Any) -> None:
         install_kit()
+        self._measure: Any = None
         super().__init__(**kwargs)
+        self.fbind("width", self._refill)
+        self.fbind("height", self._refill)
 
     def on_lines(self, *_args: Any) -> None:
-        self.data = [dict(line, owner=self) for line in self.lines]
+        self._refill()
+
+    def _refill(self, *_args: Any) -> None:
+        theme = _theme.theme()
+        if self._measure is None:
+            from ui.wrap_label import WrapLabel
+
+            self._measure = WrapLabel()
+        measure = self._measure
+        measure.font_size = theme.font_small
+        # The quantity button's text width: the row less − and + and its spacing, the button's margins and
+        # the gutter of the scroll bar (see <PosLineRow>).
+        width = self.width - 2 * theme.touch - theme.spacing - 2 * theme.spacing - 2 * self.bar_width
+        data = []
+        used, cut = 0.0, False
+        for index, line in enumerate(self.lines):
+            name = "\n".join(measure.wrap_lines(line["label"], width)) if width > theme.font_small else line["label"]
+            text = f"{name}\n×{line['qty']}" + (f"  {line['detail']}" if line.get("detail") else "")
+            measure.text = text
+            measure.texture_update()
+            height = max(theme.touch, measure.texture_size[1] + theme.spacing)
+            if not cut and index > 0 and used + height > self.height:
+                cut = True
+                gap = self.height - used - theme.spacing  # the gap's own spacing comes after it
+                if gap > 0:
+                    data.append({"viewclass": "PosLineGap", "row_size": (None, gap)})
+            used += height + theme.spacing
+            data.append(dict(line, viewclass="PosLineRow", owner=self, text=text, row_size=(None, height)))
+        self.data = data
 
     def on_plus(self, sku: str) -> None:
         """Default handler."""
