@@ -108,7 +108,8 @@ def kiosk_screenshots(
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with offscreen.running(app, (sizes[0][0], sizes[0][1])):
-        app.lang = lang
+        # The kiosk goes back to its shop's language at every return to idle: the pictures' language is that.
+        app.default_lang = app.lang = lang
         offscreen.frames_until(offscreen.background_idle)
         preview = app.idle_screen.ids.preview
         for width, height in sizes:
