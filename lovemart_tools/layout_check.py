@@ -75,10 +75,9 @@ BODY_WINDOW_HEIGHT = 600  # from this short side up, the larger minimum applies
 TEXT_CHARS = 40
 EDGE_GAP_PX = 6.0  # least blank between a list's text and its column's side, on a panel ...
 EDGE_GAP_REFERENCE = 800.0  # ... whose short side is this long (1280×800); scaled with the short side
-# The apps whose pictures ``watch_shots`` holds to ``under_bar`` and ``at_edge``: the kiosk's lists keep a
-# gutter for them. Not yet the POS: its row lists do, but in English a dialog's message (ConfirmDialog)
-# still runs to the sides of its ScrollView.
-SCROLL_EDGE_APPS = ("kiosk",)
+# The apps whose pictures ``watch_shots`` holds to ``under_bar`` and ``at_edge``: both keep a gutter in
+# their lists and a margin in their scrolling paragraphs.
+SCROLL_EDGE_APPS = ("kiosk", "pos")
 
 # 禁则: marks that may not begin a line, and marks that may not end one.
 CLOSING = set("，。、；：？！）」』】》〉〕〗］｝”’％…,.;:?!)]}%")
