@@ -19,9 +19,10 @@ screen (not wholly outside the window or a ScrollView's / StencilView's rectangl
 - ``elided_number``: the label is shortened (``shorten=True``: Kivy draws "...") or stopped at
   ``max_lines``, and the hidden part holds a digit. Detected from what Kivy really drew: the core label's
   ``is_shortened`` flag and its rendered lines (``_label._cached_lines``) against the full text; the hidden
-  part is what lies between the longest common prefix and suffix. Hiding words without a digit is allowed.
-  (Kivy 2.3.1 ignores a ``max_lines`` set in a kv rule or the constructor: the core label is made without
-  it. Such a label does not stop; it grows, and is checked like any other.)
+  part is what lies between the longest common prefix and suffix. Hiding words without a digit is allowed
+  with "...", but lines stopped at ``max_lines`` are a ``cut`` whatever they hold: Kivy drops them without
+  a "...", so nobody can tell that they are missing. (Kivy 2.3.1 ignores a ``max_lines`` given in a kv rule
+  or the constructor, but honours one set later, as a RecycleView sets its rows' properties.)
 - ``overlap``: two visible text widgets (Labels, and TextInputs with text or hint) whose boxes (the parts
   not scrolled away) intersect by more than ``OVERLAP_TOLERANCE_PX`` in both directions, neither containing
   the other, and either (a) their nearest common ancestor is a BoxLayout, GridLayout or StackLayout
@@ -284,10 +285,15 @@ def _check_text(node: _Node, minimum: float, min_font_px: float, window: Any) ->
     shown = "".join(w.text for ln in lines for w in ln.words)
     hidden = _hidden(_plain_text(label), shown)
     max_lines = int(core.options.get("max_lines") or 0)
-    elided = core.is_shortened or (max_lines > 0 and len(lines) >= max_lines)
+    stopped = not core.is_shortened and max_lines > 0 and len(lines) >= max_lines
+    elided = core.is_shortened or stopped
     if hidden and elided and any(ch.isdigit() for ch in hidden):
         how = "shortened with '...'" if core.is_shortened else f"stopped at max_lines={max_lines}"
         problems.append(_problem("elided_number", node, f"{how}; the hidden part {hidden!r} holds digits"))
+    elif hidden and stopped:
+        # No "..." says that something is missing: a cart line showed "1.5kg袋 ×2" without its "洗衣粉".
+        detail = f"stopped at max_lines={max_lines}: {hidden!r} is not drawn, and nothing shows it is missing"
+        problems.append(_problem("cut", node, detail))
 
     cuts = _cut_reasons(node, core, hidden if not elided else "", window)
     if cuts:

@@ -118,6 +118,26 @@ def test_a_shortened_label_may_hide_words_but_not_digits() -> None:
     assert show(box) == [] and words.is_shortened  # elided too, but only words
 
 
+def test_lines_dropped_at_max_lines_are_cut_even_without_digits() -> None:
+    from kivy.uix.boxlayout import BoxLayout
+
+    def capped(text: str) -> tuple[Any, Any]:
+        # A cart line as it was: name, then quantity, in two lines at most; a long name took a third.
+        box = BoxLayout()
+        line = label(text, size_hint=(None, None), size=(150, 90))
+        line.text_size = (150, None)
+        line.max_lines = 2  # set after construction, as a RecycleView sets its rows' properties
+        box.add_widget(line)
+        return box, line
+
+    box, line = capped("洗衣粉 1.5kg袋\n×2")
+    problems = show(box)
+    assert kinds(problems) == ["cut"] and "max_lines=2" in problems[0].detail, format_problems(problems)
+    kh.reset_window()
+    box, line = capped("肥皂 块\n×2")
+    assert show(box) == []
+
+
 def test_overlapping_labels_in_a_float_layout_but_not_side_by_side_or_under_a_banner() -> None:
     from kivy.uix.boxlayout import BoxLayout
     from kivy.uix.floatlayout import FloatLayout
