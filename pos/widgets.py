@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from kivy.clock import Clock
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
@@ -380,14 +381,15 @@ class PosFindDialog(PosDialog):
 
 
 class PosLineRow(BoxLayout):
-    """One line of a cart or a delivery: name, quantity (tap to type it), −, +, and a detail (points);
-    ``text`` is the name wrapped and the quantity line, as ``PosLineList`` measured them."""
+    """One line of a cart or a delivery: its name, then a detail (points), −, the quantity (tap to type
+    it) and +; ``text`` is the name wrapped as ``PosLineList`` measured it, ``name_height`` its height."""
 
     sku = StringProperty("")
     label = StringProperty("")
     qty = StringProperty("")
     detail = StringProperty("")
     text = StringProperty("")
+    name_height = NumericProperty(0)
     owner = ObjectProperty(None, allownone=True)
     debounce_s = NumericProperty(DIGIT_DEBOUNCE_S)
 
@@ -403,11 +405,11 @@ class PosLineGap(Widget):
 class PosLineList(RecycleView):
     """Lines ``{"sku", "label", "qty", "detail"}``; dispatches ``on_plus``, ``on_minus`` and ``on_qty`` with the sku.
 
-    A line is as tall as its words: a long name ("洗衣粉 1.5kg袋" on a 1024×600 till) wraps by the CJK
-    rules onto a second line above "×2  24 分" and the row grows, rather than losing the name to a cut. The
-    rows are measured here, in the button's font and width, because a recycled row cannot tell its list
-    how tall it has become. A blank gap (``PosLineGap``) before the first row that would be cut at the
-    bottom of the view moves it just below: the view shows whole lines only, and scrolls to the rest.
+    A line is as tall as its words: a long name wraps by the CJK rules above the points and the − qty +
+    stepper, and the row grows, rather than losing the name to a cut. The rows are measured here, in the
+    name's font and width, because a recycled row cannot tell its list how tall it has become. A blank gap
+    (``PosLineGap``) before the first row that would be cut at the bottom of the view moves it just below:
+    the view shows whole lines only, and scrolls to the rest.
     """
 
     lines = ListProperty([])
@@ -418,8 +420,13 @@ class PosLineList(RecycleView):
         install_kit()
         self._measure: Any = None
         super().__init__(**kwargs)
-        self.fbind("width", self._refill)
-        self.fbind("height", self._refill)
+        # Measured again a frame after a resize, when the theme (font and touch sizes) has followed it too.
+        refill = Clock.create_trigger(self._refill, -1)
+        self.fbind("width", refill)
+        self.fbind("height", refill)
+        theme = _theme.theme()
+        theme.fbind("font_small", refill)
+        theme.fbind("touch", refill)
 
     def on_lines(self, *_args: Any) -> None:
         self._refill()
@@ -432,24 +439,24 @@ class PosLineList(RecycleView):
             self._measure = WrapLabel()
         measure = self._measure
         measure.font_size = theme.font_small
-        # The quantity button's text width: the row less − and + and its spacing, the button's margins and
-        # the gutter of the scroll bar (see <PosLineRow>).
-        width = self.width - 2 * theme.touch - theme.spacing - 2 * theme.spacing - 2 * self.bar_width
+        # The name's width: the row less the gutter of the scroll bar and the label's margins (<PosLineRow>).
+        width = self.width - 2 * theme.spacing - theme.spacing
         data = []
         used, cut = 0.0, False
         for index, line in enumerate(self.lines):
             name = "\n".join(measure.wrap_lines(line["label"], width)) if width > theme.font_small else line["label"]
-            text = f"{name}\n×{line['qty']}" + (f"  {line['detail']}" if line.get("detail") else "")
-            measure.text = text
+            measure.text = name
             measure.texture_update()
-            height = max(theme.touch, measure.texture_size[1] + theme.spacing)
+            name_height = measure.texture_size[1] + theme.spacing * 0.5
+            height = name_height + theme.spacing * 0.5 + theme.touch
             if not cut and index > 0 and used + height > self.height:
                 cut = True
                 gap = self.height - used - theme.spacing  # the gap's own spacing comes after it
                 if gap > 0:
                     data.append({"viewclass": "PosLineGap", "row_size": (None, gap)})
             used += height + theme.spacing
-            data.append(dict(line, viewclass="PosLineRow", owner=self, text=text, row_size=(None, height)))
+            row = dict(line, viewclass="PosLineRow", owner=self, text=name, name_height=name_height)
+            data.append(dict(row, row_size=(None, height)))
         self.data = data
 
     def on_plus(self, sku: str) -> None:

@@ -122,6 +122,7 @@ class PosRedeemScreen(PosScreen):
 
     def show_cart(self) -> None:
         view = self.presenter.cart()
+        # Newest first: the line just tapped is in view with its stepper even when the cart scrolls.
         self.ids.cart.lines = [
             {
                 "sku": line.sku,
@@ -129,7 +130,7 @@ class PosRedeemScreen(PosScreen):
                 "qty": str(line.qty),
                 "detail": self.tr("pos.points_short", points=line.points),
             }
-            for line in view.lines
+            for line in reversed(view.lines)
         ]
         if not view.empty:
             self.done_receipt = ""  # a new cart: the last sale has been seen
