@@ -41,6 +41,7 @@ class KioskHouseholdScreen(Screen):
     freshness = StringProperty("")
     notice_items_title = StringProperty("")
     voice_available = BooleanProperty(False)
+    figure_font = NumericProperty(20)  # the balance's and the points earned's font size (household.kv)
 
     def show(self, view: HouseholdView) -> None:
         """Everything at once (tests, language switch). The App shows the figures first, then the lists."""

@@ -1,9 +1,16 @@
 """Small widgets shared by the kiosk's screens: header, row lists, their rows and their scrolling view, the
-passbook picture, the root that watches for the maintenance gesture. Looks are in ``widgets.kv``."""
+passbook picture, the root that watches for the maintenance gesture. Looks are in ``widgets.kv``.
+
+Two measures for ``.kv`` rules whose size follows their words in either language: ``text_block`` (the size
+Kivy draws a text at, wrapped to a width or not: a button as wide, or as tall, as its words) and
+``fit_font`` (the largest font at which a text takes at most a number of lines without a word cut in two:
+"Scan your passbook" in a narrow column).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from kivy.factory import Factory
@@ -14,7 +21,44 @@ from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from kiosk.gesture import TapGesture, in_corner
+from ui.linebreak import wrap_measured
 from ui.widgets import BigButton
+from ui.wrap_label import measurer
+
+FIT_STEP_PX = 2.0  # fit_font tries sizes this far apart, from the largest down
+
+
+@lru_cache(maxsize=512)
+def text_block(text: str, font_size: float, width: float | None = None, bold: bool = False) -> tuple[float, float]:
+    """The size of ``text`` as Kivy's core label draws it in the default font: one line each (hard breaks
+    aside), or wrapped as Kivy wraps it at ``width``. For a ``Button``, whose ``text_size`` follows its own
+    size, so that its ``texture_size`` cannot say how much room its words want."""
+    from kivy.core.text import Label as CoreLabel
+
+    if not text:
+        return (0.0, 0.0)
+    wrap_at = (max(1.0, width), None) if width else (None, None)
+    core = CoreLabel(text=text, font_size=font_size, bold=bold, text_size=wrap_at)
+    core.refresh()
+    w, h = core.content_size
+    return (float(w), float(h))
+
+
+def fit_font(text: str, width: float, largest: float, smallest: float, max_lines: int = 2, bold: bool = False) -> float:
+    """The largest font size from ``largest`` down to ``smallest`` at which ``text`` wraps (by ``ui.linebreak``,
+    as a ``WrapLabel`` does) into ``max_lines`` lines of ``width`` or fewer, none of its words cut in two;
+    ``smallest`` when no size does. Only a word that cannot fit, or a text of many lines, makes it smaller:
+    a short text keeps ``largest``."""
+    if not text or width <= 1 or largest <= smallest:
+        return largest
+    size = largest
+    while size > smallest:
+        cached, _exact = measurer(font_size=size, bold=bold)
+        lines = wrap_measured(text, width, cached)
+        if len(lines) <= max_lines and all(line_width <= width for _line, line_width in lines):
+            return size
+        size = max(smallest, size - FIT_STEP_PX)
+    return smallest
 
 
 class KioskHeader(BoxLayout):
