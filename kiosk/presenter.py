@@ -72,12 +72,17 @@ class RankLine:
     points: str
 
 
+def _no_picture(_sku: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class GoodsLine:
     name: str
     unit: str
     points: str
     stock: str
+    picture: str = ""  # a path to a small square picture of the item, "" when it has none
 
 
 @dataclass(frozen=True)
@@ -183,8 +188,10 @@ class KioskPresenter:
         lang: str = DEFAULT_LANG,
         ranking_size: int = DEFAULT_RANKING_SIZE,
         affordable_shown: int = DEFAULT_AFFORDABLE_SHOWN,
+        picture_of: Callable[[str], str | None] = _no_picture,
     ) -> None:
         self.source = source
+        self.picture_of = picture_of  # an item's picture by SKU (the shop's folder of them), or None
         self.clock = clock
         self.ranking_size = ranking_size
         self.affordable_shown = affordable_shown
@@ -485,6 +492,7 @@ class KioskPresenter:
             unit=offer.unit,
             points=self.tr("kiosk.goods_points", points=offer.points),
             stock=self.tr("kiosk.goods_stock", on_hand=offer.on_hand),
+            picture=self.picture_of(offer.sku) or "",
         )
 
 

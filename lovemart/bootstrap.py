@@ -27,6 +27,7 @@ from ledger.errors import DeviceFault, LedgerError
 from ledger.ports import SyncPort, SyncStatus
 from lovemart import settings as settings_mod
 from lovemart.lock import PosLock
+from lovemart.pictures import PictureShelf
 from lovemart.settings import MemoryConnection, PrinterConnection, PrinterSection, ScannerSection, Settings
 
 if TYPE_CHECKING:
@@ -128,6 +129,11 @@ class ShopParts:
     @property
     def home(self) -> Path:
         return self.settings.home
+
+    @property
+    def pictures(self) -> PictureShelf:
+        """The goods' pictures, in the shop's folder beside the ledger (``lovemart items picture``)."""
+        return PictureShelf(self.home / "pictures")
 
     @property
     def exists(self) -> bool:

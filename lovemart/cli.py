@@ -412,6 +412,28 @@ def cmd_items_edit(args: argparse.Namespace, home: ShopParts) -> int:
     return 0
 
 
+def cmd_items_picture(args: argparse.Namespace, home: ShopParts) -> int:
+    """Put a photo on an item's tile (made small and square once), or take it off with ``--remove``."""
+    sku = args.sku.strip().upper()
+    with home.store().read() as unit:
+        item = unit.item(sku)
+    if item is None:
+        raise LedgerError("unknown_sku", sku=sku)
+    lang = args.out.lang
+    if args.remove:
+        removed = home.pictures.remove(sku)
+        key = N_("cli.items.picture_removed") if removed else N_("cli.items.picture_none")
+        args.out.result({"sku": sku, "picture": None, "removed": removed}, text(key, lang, sku=sku, name=item.name))
+        return 0
+    if args.file is None:
+        raise LedgerError("picture_file_needed", sku=sku)
+    path = home.pictures.put(sku, Path(args.file))
+    args.out.result(
+        {"sku": sku, "picture": str(path)}, text("cli.items.picture_put", lang, sku=sku, name=item.name, path=path)
+    )
+    return 0
+
+
 # ----- donations ---------------------------------------------------------------------------------
 
 
@@ -790,6 +812,15 @@ def build_parser() -> argparse.ArgumentParser:
     sale = p.add_mutually_exclusive_group()
     sale.add_argument("--off-sale", action="store_true", help="no longer offered (its history stays)")
     sale.add_argument("--on-sale", action="store_true", help="offered again")
+    p = add(
+        g,
+        "picture",
+        cmd_items_picture,
+        "show a photo of an item on the till's tiles and the kiosk's goods lists (made small and square once)",
+    )
+    p.add_argument("sku")
+    p.add_argument("file", nargs="?", help="a photo of the item: JPEG, PNG, WebP, ... (up to 25 MB)")
+    p.add_argument("--remove", action="store_true", help="take the item's picture off")
 
     g = group("donations", "donations of money or goods (捐赠)")
     p = add(g, "add", cmd_donations_add, "record a donation and print the voucher (捐赠凭证)")

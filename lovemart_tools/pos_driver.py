@@ -41,8 +41,8 @@ BENCH_SIZE = (1024, 600)
 
 
 def _copy_ledger(home: ShopParts, target: Path) -> ShopParts:
-    """A private copy of a shop: its settings (ledger path made local) and a consistent snapshot of its
-    ledger, taken with SQLite's backup API so a POS writing meanwhile cannot tear it."""
+    """A private copy of a shop: its settings (ledger path made local), a consistent snapshot of its
+    ledger, taken with SQLite's backup API so a POS writing meanwhile cannot tear it, and its goods' pictures."""
     import shutil
 
     from lovemart import settings as settings_mod
@@ -57,6 +57,8 @@ def _copy_ledger(home: ShopParts, target: Path) -> ShopParts:
             source.backup(dest)
     finally:
         source.close()
+    if home.pictures.folder.is_dir():  # the goods' pictures show on the tiles as at the shop
+        shutil.copytree(home.pictures.folder, target / home.pictures.folder.name)
     return shop_parts(target)
 
 

@@ -41,6 +41,7 @@ from ledger.messages import N_
 from ui import theme as _theme
 from ui.i18n import translator
 from ui.widgets import DIGIT_DEBOUNCE_S, DebounceBehavior, install_kit
+from ui.wrap_label import text_block
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +248,26 @@ class PosItemTile(PosButton):
     sku = StringProperty("")
     owner = ObjectProperty(None, allownone=True)
     low = BooleanProperty(False)
+    picture = StringProperty("")  # a path to the item's picture, shown above its words ("" for none)
+    picture_room = NumericProperty(0)  # the room above the words for the picture (0 without one)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fbind("picture", self._make_room)
+        self.fbind("size", self._make_room)
+        self.fbind("text", self._make_room)
+        self.fbind("font_size", self._make_room)
+
+    def _make_room(self, *_args: Any) -> None:
+        """The picture's room: the tile's height less its words' (measured as Kivy will wrap them) and the
+        margins. It becomes the words' top padding, so Kivy still centres one block of picture and words; the
+        words are measured apart from the texture, which that padding changes (a binding loop otherwise)."""
+        room = 0.0
+        if self.picture:
+            spacing = _theme.theme().spacing
+            words = text_block(self.text, self.font_size, max(1.0, self.width - 2 * spacing))[1]
+            room = max(0.0, self.height - 2 * spacing - words)
+        self.picture_room = room
 
     def on_release(self) -> None:
         if self.owner is not None and self.sku:
@@ -261,7 +282,7 @@ class PosCategoryTab(PosButton):
 class PosItemGrid(BoxLayout):
     """Category tabs and 查找 over a scrolling grid of goods tiles; dispatches ``on_item(sku)`` when one is tapped.
 
-    ``tiles`` is a list of dicts ``{"sku", "text", "low"}`` set by the screen (which knows whether to show
+    ``tiles`` is a list of dicts ``{"sku", "text", "low", "picture"}`` set by the screen (which knows whether to show
     points or stock); ``categories`` the tab names with ``""`` meaning all. ``query`` is the pinyin initials
     typed on the find pad ("" for none): while there is one, the grid shows what it finds instead of a
     category, and the screen is told (``on_find``) to refill ``tiles``. ``example_of`` gives an item's name
@@ -274,6 +295,7 @@ class PosItemGrid(BoxLayout):
     cols = NumericProperty(2)
     categories = ListProperty([])
     tiles = ListProperty([])
+    with_pictures = BooleanProperty(False)  # some goods shown have a picture: the rows are taller to hold it
     all_label = StringProperty("")
 
     __events__ = ("on_item", "on_category", "on_find")
@@ -330,7 +352,8 @@ class PosItemGrid(BoxLayout):
         return dialog
 
     def on_tiles(self, *_args: Any) -> None:
-        self.ids.rv.data = [dict(tile, owner=self) for tile in self.tiles]
+        self.with_pictures = any(tile.get("picture") for tile in self.tiles)
+        self.ids.rv.data = [dict({"picture": ""}, **tile, owner=self) for tile in self.tiles]
 
     def on_item(self, sku: str) -> None:
         """Default handler; bind ``on_item``."""

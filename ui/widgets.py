@@ -34,6 +34,7 @@ from kivy.properties import (
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
+from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
 
@@ -472,6 +473,15 @@ class Toast(Label):
     def dismiss(self, *_args: Any) -> None:
         if self.parent is not None:
             self.parent.remove_widget(self)
+
+
+class GoodsPicture(Image):
+    """An item's picture (``lovemart items picture``) in a row of goods: a square as tall as its row, before
+    the name, so a villager who reads little finds the rice by its bag. With no ``source`` it takes no room."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        install_kit()
+        super().__init__(**kwargs)
 
 
 def toast(text: str, duration_s: float = TOAST_S, kind: str = "info") -> Toast:

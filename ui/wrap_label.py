@@ -26,6 +26,7 @@ Tests and other code that look a label up by its words should compare ``full_tex
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from kivy.clock import Clock
@@ -69,6 +70,20 @@ def measurer(**options: Any) -> tuple[Measure, Measure]:
 
     _measurers[key] = (cached, exact)
     return cached, exact
+
+
+@lru_cache(maxsize=512)
+def text_block(text: str, font_size: float, width: float | None = None, bold: bool = False) -> tuple[float, float]:
+    """The size of ``text`` as Kivy's core label draws it in the default font: one line each (hard breaks
+    aside), or wrapped as Kivy wraps it at ``width``. For a ``Button``, whose ``text_size`` follows its own
+    size, so that its ``texture_size`` cannot say how much room its words want."""
+    if not text:
+        return (0.0, 0.0)
+    wrap_at = (max(1.0, width), None) if width else (None, None)
+    core = CoreLabel(text=text, font_size=font_size, bold=bold, text_size=wrap_at)
+    core.refresh()
+    w, h = core.content_size
+    return (float(w), float(h))
 
 
 class WrapLabel(Label):  # type: ignore[misc]  # Kivy has no types: Label is Any

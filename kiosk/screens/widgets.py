@@ -1,16 +1,15 @@
 """Small widgets shared by the kiosk's screens: header, row lists, their rows and their scrolling view, the
 passbook picture, the root that watches for the maintenance gesture. Looks are in ``widgets.kv``.
 
-Two measures for ``.kv`` rules whose size follows their words in either language: ``text_block`` (the size
-Kivy draws a text at, wrapped to a width or not: a button as wide, or as tall, as its words) and
-``fit_font`` (the largest font at which a text takes at most a number of lines without a word cut in two:
+Two measures for ``.kv`` rules whose size follows their words in either language: ``text_block`` (from
+``ui.wrap_label``: the size Kivy draws a text at, wrapped to a width or not: a button as wide, or as tall, as
+its words) and ``fit_font`` (the largest font at which a text takes at most a number of lines without a word cut in two:
 "Scan your passbook" in a narrow column).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 from kivy.factory import Factory
@@ -26,22 +25,6 @@ from ui.widgets import BigButton
 from ui.wrap_label import measurer
 
 FIT_STEP_PX = 2.0  # fit_font tries sizes this far apart, from the largest down
-
-
-@lru_cache(maxsize=512)
-def text_block(text: str, font_size: float, width: float | None = None, bold: bool = False) -> tuple[float, float]:
-    """The size of ``text`` as Kivy's core label draws it in the default font: one line each (hard breaks
-    aside), or wrapped as Kivy wraps it at ``width``. For a ``Button``, whose ``text_size`` follows its own
-    size, so that its ``texture_size`` cannot say how much room its words want."""
-    from kivy.core.text import Label as CoreLabel
-
-    if not text:
-        return (0.0, 0.0)
-    wrap_at = (max(1.0, width), None) if width else (None, None)
-    core = CoreLabel(text=text, font_size=font_size, bold=bold, text_size=wrap_at)
-    core.refresh()
-    w, h = core.content_size
-    return (float(w), float(h))
 
 
 def fit_font(text: str, width: float, largest: float, smallest: float, max_lines: int = 2, bold: bool = False) -> float:
@@ -90,22 +73,24 @@ class KioskRankRow(KioskRow):
 
 
 class KioskGoodsRow(KioskRow):
-    fields = ("name", "unit", "points", "stock")
+    fields = ("name", "unit", "points", "stock", "picture")
     name = StringProperty("")
     unit = StringProperty("")
     points = StringProperty("")
     stock = StringProperty("")
+    picture = StringProperty("")  # a path to the item's picture, shown before its name ("" for none)
 
 
 class KioskGoodsCard(KioskRow):
     """The same facts as ``KioskGoodsRow`` on two lines, for a narrow column. Not a subclass of ``KioskGoodsRow``:
     Kivy would apply both classes' kv rules and draw the row twice."""
 
-    fields = ("name", "unit", "points", "stock")
+    fields = ("name", "unit", "points", "stock", "picture")
     name = StringProperty("")
     unit = StringProperty("")
     points = StringProperty("")
     stock = StringProperty("")
+    picture = StringProperty("")
 
 
 class KioskMovementRow(KioskRow):

@@ -8,6 +8,7 @@ again inside the transaction that takes it.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ledger.errors import LedgerError
@@ -16,6 +17,12 @@ from ledger.ports import LedgerStore
 from ledger.search import Searchable, query_letters
 
 ALL = ""  # the category tab that shows every item
+
+PictureOf = Callable[[str], "str | None"]  # an item's picture (a path the app can load) by SKU, or None
+
+
+def no_pictures(_sku: str) -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class ItemTile:
     on_hand: int
     category: str
     barcode: str | None
+    picture: str = ""  # a path to a small square picture of it, "" when it has none
 
     @property
     def label(self) -> str:
@@ -35,8 +43,9 @@ class ItemTile:
 
 
 class Catalog:
-    def __init__(self, store: LedgerStore) -> None:
+    def __init__(self, store: LedgerStore, picture_of: PictureOf = no_pictures) -> None:
         self.store = store
+        self.picture_of = picture_of  # read at every refresh: a picture put on the shelf shows at the next one
         self._tiles: dict[str, ItemTile] = {}
         self._barcodes: dict[str, str] = {}
         self._searchable: dict[str, Searchable] | None = None  # built on first search (or by ``warm``)
@@ -49,7 +58,16 @@ class Catalog:
             levels = unit.stock_levels()
             self.policy = unit.policy()
         self._tiles = {
-            i.sku: ItemTile(i.sku, i.name, i.unit, i.points, levels.get(i.sku, 0), i.category, i.barcode)
+            i.sku: ItemTile(
+                i.sku,
+                i.name,
+                i.unit,
+                i.points,
+                levels.get(i.sku, 0),
+                i.category,
+                i.barcode,
+                self.picture_of(i.sku) or "",
+            )
             for i in items
             if i.active
         }

@@ -93,6 +93,7 @@ class PosRedeemScreen(PosScreen):
                 "sku": t.sku,
                 "text": f"{t.label}\n{self.tr('pos.tile_points', points=t.points, on_hand=t.on_hand)}",
                 "low": t.on_hand <= 0,
+                "picture": t.picture,
             }
             for t in tiles
         ]

@@ -35,7 +35,12 @@ class GoodsGridMixin:
         grid.categories = catalog.categories()
         grid.example_of = catalog.search_example
         grid.tiles = [
-            {"sku": t.sku, "text": f"{t.label}\n{self.tr('pos.tile_stock', on_hand=t.on_hand)}", "low": False}
+            {
+                "sku": t.sku,
+                "text": f"{t.label}\n{self.tr('pos.tile_stock', on_hand=t.on_hand)}",
+                "low": False,
+                "picture": t.picture,
+            }
             for t in catalog.shown(self.category, grid.query)
         ]
 

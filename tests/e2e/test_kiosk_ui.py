@@ -64,6 +64,7 @@ def make_kiosk(
     speaker: MemorySpeaker | None = None,
     source: Any = None,
     preview: Any = None,
+    picture_of: Any = None,
     **settings: Any,
 ) -> Kiosk:
     from kiosk.app import KioskApp, KioskSettings  # Kivy: only after the harness set its environment
@@ -74,7 +75,7 @@ def make_kiosk(
     speaker = speaker or MemorySpeaker()
     exits: list[bool] = []
     app = KioskApp(
-        KioskPresenter(source or LocalSource(shop.store)),
+        KioskPresenter(source or LocalSource(shop.store), picture_of=picture_of or (lambda _sku: None)),
         settings=KioskSettings(**options),
         scanners=[scanner],
         wedge_factory=lambda on_scan: KeyboardWedge(on_scan=on_scan, max_gap_s=0.5),
@@ -565,6 +566,45 @@ def test_the_idle_panel_turns_to_the_notice_and_the_rules_open_in_large_print(
         assert items[0].to_window(*items[0].pos)[1] > screen.ids.movements.rows[0].to_window(0, 0)[1]
         app.go_idle()
         assert screen.ids.notice_items.rows == [] and screen.notice_items_title == ""
+
+
+def test_goods_with_a_picture_show_it_before_their_name_and_the_others_keep_the_room(
+    village: ShopFixture, tmp_path: Any
+) -> None:
+    from PIL import Image
+
+    from lovemart.pictures import PictureShelf
+    from ui.theme import theme
+
+    source = tmp_path / "rice.jpg"
+    Image.new("RGB", (800, 1200), (200, 30, 30)).save(source)
+    shelf = PictureShelf(tmp_path / "pictures")
+    picture = str(shelf.put("RICE", source))
+    kiosk = make_kiosk(village, picture_of=shelf.path_of)
+    with kh.running(kiosk.app):
+        kh.wait_background()
+        kh.pump(2)
+
+        def row_of(name: str, kind: str) -> Any:
+            return kh.find(None, lambda w: type(w).__name__ == kind and w.name == name and w.get_root_window())
+
+        def shown(row: Any) -> Any:
+            image = next(w for w in row.children if type(w).__name__ == "GoodsPicture")
+            words = kh.find(row, "name")
+            return image, words
+
+        rice, soap = row_of("大米", "KioskGoodsRow"), row_of("肥皂", "KioskGoodsRow")
+        image, words = shown(rice)
+        assert rice.picture == picture and image.texture is not None and image.opacity == 1
+        assert image.width == image.height == rice.height and image.right <= words.x  # before the name
+        image, words = shown(soap)
+        assert soap.picture == "" and image.width == 0 and image.opacity == 0  # no picture takes no room
+        assert words.x <= soap.x + theme().spacing + 1
+
+        kiosk.scan(village.codes["H1"])  # 80 to spend: 大米 (60) is among what the household can get now
+        card = row_of("大米", "KioskGoodsCard")
+        image, words = shown(card)
+        assert card.picture == picture and image.texture is not None and image.right <= words.parent.x
 
 
 def test_the_rules_screen_times_out_to_idle(village: ShopFixture) -> None:

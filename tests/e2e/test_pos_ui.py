@@ -259,6 +259,39 @@ def test_a_full_redemption_by_taps_commits_once_and_prints(pos: Pos) -> None:
     assert screen.done_receipt == "" and not screen.has_household
 
 
+def test_a_goods_picture_stands_above_its_words_on_the_tile_and_the_rows_grow_to_hold_it(
+    counter: ShopFixture, tmp_path: Any
+) -> None:
+    from PIL import Image
+
+    from lovemart.pos_main import build_pos
+    from ui.theme import theme
+
+    source = tmp_path / "rice.jpg"
+    Image.new("RGB", (900, 600), (200, 30, 30)).save(source)
+    parts = parts_of(counter, printer=MemoryPrinter(), scanners=[scanner := FakeScanner(window_s=0)])
+    picture = str(parts.pictures.put("RICE", source))
+    app = build_pos(parts, lockdown=False, freeze_gc=False, idle_lock_s=300)
+    with kh.running(app):
+        pos = Pos(app, counter, MemoryPrinter(), scanner, FakeClock(0.0))
+        pos.log_in()
+        scanner.scan(counter.codes["XF0002"])
+        kh.pump_until(lambda: app.screens.current == "redeem" and pos.screen().has_household)
+        rice, soap = pos.tile("RICE"), pos.tile("SOAP")
+        assert rice.picture == picture and soap.picture == ""
+        image = next(w for w in rice.children if type(w).__name__ == "Image")
+        assert image.texture is not None and image.opacity == 1
+        # the picture inside the tile, above the words; the words below it, whole
+        assert image.width > 40 and image.top <= rice.top and image.y >= rice.y
+        words_top = rice.center_y - rice.texture_size[1] / 2 + (rice.texture_size[1] - rice.picture_room)
+        assert image.y >= words_top - 1
+        assert rice.texture_size[1] <= rice.height and rice.height >= theme().touch * 1.8  # taller rows
+        bare = next(w for w in soap.children if type(w).__name__ == "Image")
+        assert soap.picture_room == 0 and bare.opacity == 0
+        pos.tap(rice)  # a tile with a picture is a tile: the tap adds the goods
+        assert [line.sku for line in pos.screen().presenter.cart().lines] == ["RICE"]
+
+
 def test_an_over_budget_cart_is_refused(pos: Pos) -> None:
     pos.log_in()
     pos.scanner.scan(pos.shop.codes["XF0001"])  # 30 points redeemable

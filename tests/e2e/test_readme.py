@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
+from PIL import Image
 
 from tests.cli_harness import run
 
@@ -38,6 +39,7 @@ def test_the_readme_daily_use_commands_work_as_written_on_the_demo(
     book.active.append(["户号", "分值", "事由"])
     book.active.append(["XF0005", 10, "志愿服务"])
     book.save(tmp_path / "第三季度积分.xlsx")
+    Image.new("RGB", (640, 480), (60, 140, 200)).save(tmp_path / "口罩.jpg")  # the photo `items picture` puts
     # First the refusal the README shows, on the demo as made (the commands below change balances).
     refusal = re.search(r"\$ lovemart (redeem [^\n]+)\n    ([^\n]+)\n", README.read_text(encoding="utf-8"))
     assert refusal is not None

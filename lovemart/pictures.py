@@ -1,0 +1,115 @@
+"""Pictures of the goods: one small square PNG per item in ``<home>/pictures/``, shown on the till's goods
+tiles and in the kiosk's goods lists beside the name, for villagers and shopkeepers who read little.
+
+Why files beside the ledger and not ledger rows: a picture is how this shop shows an item, not a fact of the
+scheme. It never moves points or stock, needs no audit trail and is not synced; the shop takes its own photos
+(the township's catalogue carries none). A missing picture only means the tile shows words alone.
+
+Why the picture is made small once, when it is put on the shelf: a phone photo is 12 megapixels and several
+megabytes; the apps should load a few kilobytes, never decode a photo at the counter, and a folder of them
+stays small enough to sit in every backup. The photo's own orientation (EXIF) is applied, transparency goes on
+white, and the whole photo is kept (fitted into the square, never cropped: the item must stay recognisable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ledger.errors import LedgerError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+PICTURE_PX = 256  # the square's side: sharp on a 1280×800 tile (about 130 px) and a kiosk row
+MAX_SOURCE_BYTES = 25 * 1024 * 1024  # a phone photo is a few MB; anything larger is not a photo of an item
+MAX_SOURCE_PIXELS = 60_000_000  # width × height, checked before decoding (a "decompression bomb" is refused)
+BACKGROUND = (255, 255, 255)
+_PLAIN_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def picture_name(sku: str) -> str:
+    """The file name of an item's picture: the SKU itself when it is a plain name ("RICE10.png"), so a person
+    can find it in the folder; otherwise a digest, so no SKU can name a path outside the folder."""
+    if _PLAIN_SKU.match(sku) and not sku.startswith(".") and ".." not in sku:
+        return f"{sku}.png"
+    return f"sku-{hashlib.sha256(sku.encode('utf-8')).hexdigest()[:24]}.png"
+
+
+class PictureShelf:
+    """The pictures of one shop's goods, in ``folder`` (made when the first picture is put)."""
+
+    def __init__(self, folder: Path, max_bytes: int = MAX_SOURCE_BYTES, max_pixels: int = MAX_SOURCE_PIXELS) -> None:
+        self.folder = folder
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+
+    def path_of(self, sku: str) -> str | None:
+        """The picture of ``sku`` as a path the apps can load, or None when it has none."""
+        path = self.folder / picture_name(sku)
+        return str(path) if path.is_file() else None
+
+    def put(self, sku: str, source: Path) -> Path:
+        """Make ``source`` (a JPEG, PNG, WebP… photo) the picture of ``sku``, replacing any earlier one.
+
+        Refused (``picture_missing``, ``picture_unreadable``, ``picture_too_big``) before anything is written;
+        the new file takes the old one's place in one rename, so the apps never load half a picture.
+        """
+        from PIL import Image, ImageOps, UnidentifiedImageError
+
+        try:
+            size = source.stat().st_size
+        except FileNotFoundError:
+            raise LedgerError("picture_missing", file=str(source)) from None
+        except OSError:
+            raise LedgerError("picture_unreadable", file=str(source)) from None
+        too_big = LedgerError("picture_too_big", file=str(source), limit_mb=self.max_bytes // (1024 * 1024))
+        if size > self.max_bytes:
+            raise too_big
+        try:
+            with Image.open(source) as opened:
+                if opened.width * opened.height > self.max_pixels:
+                    raise too_big
+                opened.load()
+                picture = _square(ImageOps.exif_transpose(opened) or opened)
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+            # SyntaxError and ValueError are what Pillow raises on some truncated or malformed files; its own
+            # words are English and technical, so the message says only what to do
+            raise LedgerError("picture_unreadable", file=str(source)) from None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / picture_name(sku)
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            with open(partial, "wb") as out:
+                picture.save(out, format="PNG", optimize=True)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return target
+
+    def remove(self, sku: str) -> bool:
+        """Take the picture of ``sku`` off the shelf; False when it had none."""
+        path = self.folder / picture_name(sku)
+        if not path.is_file():
+            return False
+        path.unlink()
+        return True
+
+
+def _square(image: Image.Image) -> Image.Image:
+    """``image`` fitted whole into a white ``PICTURE_PX`` square, centred (a small one is enlarged)."""
+    from PIL import Image
+
+    rgba = image.convert("RGBA")
+    scale = PICTURE_PX / max(rgba.width, rgba.height)
+    fitted = rgba.resize(
+        (max(1, round(rgba.width * scale)), max(1, round(rgba.height * scale))), Image.Resampling.LANCZOS
+    )
+    square = Image.new("RGB", (PICTURE_PX, PICTURE_PX), BACKGROUND)
+    square.paste(fitted, ((PICTURE_PX - fitted.width) // 2, (PICTURE_PX - fitted.height) // 2), fitted)
+    return square
