@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ledger import services
 from ledger.errors import DeviceFault, LedgerError
 from ledger.messages import N_, pick_language, text
-from ledger.model import BalanceView, Role, Transaction
+from ledger.model import BalanceView, Item, Role, Transaction
 from ledger.passbook import make_code
 from lovemart import redact
 from lovemart.bootstrap import ShopParts, shop_parts
@@ -370,8 +370,6 @@ def cmd_stock_writeoff(args: argparse.Namespace, home: ShopParts) -> int:
 
 def cmd_items_add(args: argparse.Namespace, home: ShopParts) -> int:
     """A new item; an SKU in use is refused (changing an item silently would change what a price means)."""
-    from ledger.model import Item
-
     sku = args.sku.strip().upper()
     with home.store().read() as unit:
         existing = unit.item(sku)
@@ -384,13 +382,19 @@ def cmd_items_add(args: argparse.Namespace, home: ShopParts) -> int:
     return 0
 
 
+def _existing_item(typed: str, home: ShopParts) -> Item:
+    """The item an SKU typed in any case names (" soap" is SOAP), or ``unknown_sku``."""
+    sku = typed.strip().upper()
+    with home.store().read() as unit:
+        item = unit.item(sku)
+    if item is None:
+        raise LedgerError("unknown_sku", sku=sku)
+    return item
+
+
 def cmd_items_edit(args: argparse.Namespace, home: ShopParts) -> int:
     """Change what was given of an item: its name, unit, points price, barcode, category, or take it off sale."""
-    sku = args.sku.strip().upper()
-    with home.store().read() as unit:
-        existing = unit.item(sku)
-    if existing is None:
-        raise LedgerError("unknown_sku", sku=sku)
+    existing = _existing_item(args.sku, home)
     changes: dict[str, object] = {
         name: value
         for name, value in (
@@ -414,11 +418,8 @@ def cmd_items_edit(args: argparse.Namespace, home: ShopParts) -> int:
 
 def cmd_items_picture(args: argparse.Namespace, home: ShopParts) -> int:
     """Put a photo on an item's tile (made small and square once), or take it off with ``--remove``."""
-    sku = args.sku.strip().upper()
-    with home.store().read() as unit:
-        item = unit.item(sku)
-    if item is None:
-        raise LedgerError("unknown_sku", sku=sku)
+    item = _existing_item(args.sku, home)
+    sku = item.sku
     lang = args.out.lang
     if args.remove:
         removed = home.pictures.remove(sku)
