@@ -7,13 +7,19 @@ scheme. It never moves points or stock, needs no audit trail and is not synced; 
 
 Why the picture is made small once, when it is put on the shelf: a phone photo is 12 megapixels and several
 megabytes; the apps should load a few kilobytes, never decode a photo at the counter, and a folder of them
-stays small enough to sit in every backup. The photo's own orientation (EXIF) is applied, transparency goes on
-white, and the whole photo is kept (fitted into the square, never cropped: the item must stay recognisable).
+stays small enough to copy with the shop's folder. The photo's own orientation (EXIF) is applied, transparency
+goes on white, and the whole photo is kept (fitted into the square, never cropped: the item must stay
+recognisable).
+
+Why a file's name carries a digest of its content ("RICE@3fa2c19d0b.png"): Kivy keeps a texture by file name
+for as long as it is shown, so a retaken photo under the old name would not appear until the apps restart.
+A new picture is a new name; the old file is deleted once the new one is in place.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 from pathlib import Path
@@ -31,12 +37,13 @@ BACKGROUND = (255, 255, 255)
 _PLAIN_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def picture_name(sku: str) -> str:
-    """The file name of an item's picture: the SKU itself when it is a plain name ("RICE10.png"), so a person
-    can find it in the folder; otherwise a digest, so no SKU can name a path outside the folder."""
-    if _PLAIN_SKU.match(sku) and not sku.startswith(".") and ".." not in sku:
-        return f"{sku}.png"
-    return f"sku-{hashlib.sha256(sku.encode('utf-8')).hexdigest()[:24]}.png"
+def picture_stem(sku: str) -> str:
+    """The start of an item's picture file name: the SKU itself when it is a plain name ("RICE10"), so a person
+    can find it in the folder; otherwise a digest, so no SKU can name a path outside the folder. Plain SKUs
+    have no "@", so one item's files ("RICE@….png") never match another's."""
+    if _PLAIN_SKU.match(sku) and ".." not in sku:
+        return sku
+    return f"sku-{hashlib.sha256(sku.encode('utf-8')).hexdigest()[:24]}"
 
 
 class PictureShelf:
@@ -47,10 +54,15 @@ class PictureShelf:
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
 
+    def _files_of(self, sku: str) -> list[Path]:
+        """Every file of ``sku``'s picture, newest last (one, unless a put was cut off before its clean-up)."""
+        found = [p for p in self.folder.glob(f"{picture_stem(sku)}@*.png") if p.is_file()]
+        return sorted(found, key=lambda p: p.stat().st_mtime_ns)
+
     def path_of(self, sku: str) -> str | None:
         """The picture of ``sku`` as a path the apps can load, or None when it has none."""
-        path = self.folder / picture_name(sku)
-        return str(path) if path.is_file() else None
+        files = self._files_of(sku)
+        return str(files[-1]) if files else None
 
     def put(self, sku: str, source: Path) -> Path:
         """Make ``source`` (a JPEG, PNG, WebP… photo) the picture of ``sku``, replacing any earlier one.
@@ -79,26 +91,31 @@ class PictureShelf:
             # SyntaxError and ValueError are what Pillow raises on some truncated or malformed files; its own
             # words are English and technical, so the message says only what to do
             raise LedgerError("picture_unreadable", file=str(source)) from None
+        encoded = io.BytesIO()
+        picture.save(encoded, format="PNG", optimize=True)
+        content = encoded.getvalue()
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.folder / picture_name(sku)
-        partial = target.with_name(f".{target.name}.partial")
+        target = self.folder / f"{picture_stem(sku)}@{hashlib.sha256(content).hexdigest()[:10]}.png"
+        partial = self.folder / f".{target.name}.partial"
         try:
             with open(partial, "wb") as out:
-                picture.save(out, format="PNG", optimize=True)
+                out.write(content)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
+        for older in self._files_of(sku):
+            if older != target:
+                older.unlink(missing_ok=True)
         return target
 
     def remove(self, sku: str) -> bool:
         """Take the picture of ``sku`` off the shelf; False when it had none."""
-        path = self.folder / picture_name(sku)
-        if not path.is_file():
-            return False
-        path.unlink()
-        return True
+        files = self._files_of(sku)
+        for path in files:
+            path.unlink(missing_ok=True)
+        return bool(files)
 
 
 def _square(image: Image.Image) -> Image.Image:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from ledger.errors import LedgerError
-from lovemart.pictures import PICTURE_PX, PictureShelf, picture_name
+from lovemart.pictures import PICTURE_PX, PictureShelf, picture_stem
 from tests.cli_harness import run
 
 WHITE = (255, 255, 255)
@@ -37,7 +37,7 @@ def test_a_landscape_photo_is_fitted_whole_into_a_small_white_square(tmp_path: P
     shelf = PictureShelf(tmp_path / "pictures")
     assert shelf.path_of("RICE") is None
     made = shelf.put("RICE", photo(tmp_path / "rice.jpg", (3000, 1000)))
-    assert shelf.path_of("RICE") == str(made) and made.name == "RICE.png"
+    assert shelf.path_of("RICE") == str(made) and made.name.startswith("RICE@") and made.suffix == ".png"
     with Image.open(made) as square:
         assert square.size == (PICTURE_PX, PICTURE_PX) and square.format == "PNG"
         middle = PICTURE_PX // 2
@@ -83,14 +83,26 @@ def test_what_is_not_a_usable_photo_is_refused_and_the_earlier_picture_stays(tmp
             assert refused.value.code == code, source
             assert str(source) in refused.value.message("zh")
     assert kept.read_bytes() == before
-    assert sorted(p.name for p in shelf.folder.iterdir()) == ["RICE.png"]  # no partial file left behind
+    assert [p.name for p in shelf.folder.iterdir()] == [kept.name]  # no partial file left behind
+
+
+def test_a_retaken_photo_gets_a_new_name_so_the_apps_load_it_and_the_old_file_goes(tmp_path: Path) -> None:
+    shelf = PictureShelf(tmp_path / "pictures")
+    first = shelf.put("RICE", photo(tmp_path / "a.jpg", (300, 300), (200, 30, 30)))
+    other = shelf.put("RICE-5", photo(tmp_path / "b.jpg", (300, 300), (30, 30, 200)))  # a longer SKU alike
+    second = shelf.put("RICE", photo(tmp_path / "c.jpg", (300, 300), (30, 160, 30)))
+    assert second != first and not first.exists()  # the apps keep textures by file name
+    assert shelf.path_of("RICE") == str(second) and shelf.path_of("RICE-5") == str(other)
+    assert shelf.put("RICE", tmp_path / "c.jpg") == second  # the same photo again: the same file
+    assert sorted(p.name for p in shelf.folder.iterdir()) == sorted([second.name, other.name])
+    assert shelf.remove("RICE") is True and shelf.path_of("RICE-5") == str(other)
 
 
 def test_a_sku_can_never_name_a_file_outside_the_folder(tmp_path: Path) -> None:
     shelf = PictureShelf(tmp_path / "pictures")
-    for sku in ("../../etc/passwd", "..", ".hidden", "大米", "A/B"):
-        name = picture_name(sku)
-        assert "/" not in name and not name.startswith(".") and name.endswith(".png"), sku
+    for sku in ("../../etc/passwd", "..", ".hidden", "大米", "A/B", "RICE@1"):
+        stem = picture_stem(sku)
+        assert "/" not in stem and "@" not in stem and not stem.startswith("."), sku
     made = shelf.put("../ESCAPE", photo(tmp_path / "x.jpg", (50, 50)))
     assert made.parent == shelf.folder
     assert shelf.path_of("../ESCAPE") == str(made) and shelf.path_of("ESCAPE") is None
@@ -104,8 +116,9 @@ def test_items_picture_puts_and_removes_by_the_command_line(
     source = photo(tmp_path / "soap.jpg", (800, 600))
     code, put, err = run(capsys, home, "items", "picture", "soap", str(source))
     assert code == 0, err
-    assert put["sku"] == "SOAP" and Path(put["picture"]) == home / "pictures" / "SOAP.png"
-    assert Path(put["picture"]).is_file()
+    made = Path(put["picture"])
+    assert put["sku"] == "SOAP" and made.parent == home / "pictures" and made.name.startswith("SOAP@")
+    assert made.is_file()
 
     code, refused, _ = run(capsys, home, "items", "picture", "NOSUCH", str(source))
     assert code == 1 and refused["error"]["code"] == "unknown_sku"
@@ -114,10 +127,10 @@ def test_items_picture_puts_and_removes_by_the_command_line(
     assert "--remove" in refused["error"]["message"]
     code, refused, _ = run(capsys, home, "--lang", "en", "items", "picture", "SOAP", str(tmp_path / "none.jpg"))
     assert code == 1 and refused["error"]["message"] == f"There is no picture file {tmp_path / 'none.jpg'}."
-    assert (home / "pictures" / "SOAP.png").is_file()  # a refusal leaves the picture there was
+    assert made.is_file()  # a refusal leaves the picture there was
 
     code, removed, _ = run(capsys, home, "items", "picture", "SOAP", "--remove")
     assert code == 0 and removed["removed"] is True
-    assert not (home / "pictures" / "SOAP.png").exists()
+    assert not made.exists() and not list((home / "pictures").iterdir())
     code, again, _ = run(capsys, home, "items", "picture", "SOAP", "--remove")
     assert code == 0 and again["removed"] is False
