@@ -158,9 +158,11 @@ class BigButton(DebounceBehavior, Button):
 
 
 class KeypadKey(BigButton):
-    """One key of ``NumericKeypad``: a shorter debounce (see the module docstring)."""
+    """One key of ``NumericKeypad``: a shorter debounce (see the module docstring). A ``word`` key (清除,
+    退格) has the buttons' text size, a digit the titles'."""
 
     debounce_s = NumericProperty(DIGIT_DEBOUNCE_S)
+    word = BooleanProperty(False)
 
 
 class LanguageButton(BigButton):

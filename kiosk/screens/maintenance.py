@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from kivy.app import App
-from kivy.clock import Clock
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
@@ -24,27 +23,6 @@ class KioskMaintenanceScreen(Screen):
     wide = BooleanProperty(True)
     message = StringProperty("")
     selected = StringProperty("")
-
-    def on_kv_post(self, base_widget: Any) -> None:
-        super().on_kv_post(base_widget)
-        self._size_word_keys = Clock.create_trigger(self._word_keys_button_size, -1)
-        keypad = self.ids.keypad
-        for key in (keypad.ids.key_clear, keypad.ids.key_back):
-            key.fbind("font_size", self._size_word_keys)
-        self._size_word_keys()
-
-    def _word_keys_button_size(self, *_args: Any) -> None:
-        """The keypad's word keys (清除 / Clear, 退格 / Del) in the buttons' size, as the kit's keypad means
-        them to be: after the window's height changes, the digits' size (the kit's ``KeypadKey`` rule, whose
-        binding to the theme fires last) overwrites it, and "Clear" at the digits' size breaks into
-        "Clea|r" on an upright panel. Set before the next frame, after every binding has fired."""
-        from ui.theme import theme
-
-        size = theme().font_button
-        keypad = self.ids.keypad
-        for key in (keypad.ids.key_clear, keypad.ids.key_back):
-            if key.font_size != size:
-                key.font_size = size
 
     def show(self, managers: Sequence[Manager], message: str = "") -> None:
         """Offer ``managers`` (the only one is chosen already) and an empty keypad."""
