@@ -15,7 +15,7 @@ on a worker; ``apply``/``set_ranking`` and everything else are for the UI thread
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -72,8 +72,8 @@ class RankLine:
     points: str
 
 
-def _no_picture(_sku: str) -> str | None:
-    return None
+def _no_pictures(_skus: Sequence[str]) -> Mapping[str, str]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -188,10 +188,12 @@ class KioskPresenter:
         lang: str = DEFAULT_LANG,
         ranking_size: int = DEFAULT_RANKING_SIZE,
         affordable_shown: int = DEFAULT_AFFORDABLE_SHOWN,
-        picture_of: Callable[[str], str | None] = _no_picture,
+        pictures_of: Callable[[Sequence[str]], Mapping[str, str]] = _no_pictures,
     ) -> None:
         self.source = source
-        self.picture_of = picture_of  # an item's picture by SKU (the shop's folder of them), or None
+        # the pictures of some goods by SKU (the shop's folder of them), read with the shelf
+        self.pictures_of = pictures_of
+        self._pictures: Mapping[str, str] = {}
         self.clock = clock
         self.ranking_size = ranking_size
         self.affordable_shown = affordable_shown
@@ -271,6 +273,7 @@ class KioskPresenter:
         """Read the goods on offer again (a few ms); a failure keeps the last shelf and is logged."""
         try:
             self._shelf = self.source.shelf()
+            self._pictures = self.pictures_of([offer.sku for offer in self._shelf.goods])
         except Exception:  # a locked or damaged ledger must not take the idle screen down
             log.exception("kiosk: could not read the shelf; keeping the last one")
 
@@ -492,7 +495,7 @@ class KioskPresenter:
             unit=offer.unit,
             points=self.tr("kiosk.goods_points", points=offer.points),
             stock=self.tr("kiosk.goods_stock", on_hand=offer.on_hand),
-            picture=self.picture_of(offer.sku) or "",
+            picture=self._pictures.get(offer.sku, ""),
         )
 
 

@@ -142,7 +142,7 @@ def build_kiosk(
     if section.manager_pin:  # its hash can be guessed offline: the settings file is this user's only
         make_owner_only(parts.settings.config_path)
     presenter = KioskPresenter(
-        source, lang=parts.settings.language, ranking_size=section.ranking_size, picture_of=parts.pictures.path_of
+        source, lang=parts.settings.language, ranking_size=section.ranking_size, pictures_of=parts.pictures.paths
     )
     scanners = parts.scanners()
     if scanners.wanted_camera and not scanners.devices:  # the wedge scanner keeps working; the idle screen says so

@@ -22,6 +22,7 @@ import hashlib
 import io
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,8 +62,25 @@ class PictureShelf:
 
     def path_of(self, sku: str) -> str | None:
         """The picture of ``sku`` as a path the apps can load, or None when it has none."""
-        files = self._files_of(sku)
-        return str(files[-1]) if files else None
+        return self.paths([sku]).get(sku)
+
+    def paths(self, skus: Iterable[str]) -> dict[str, str]:
+        """The pictures of those of ``skus`` that have one, by SKU, from one reading of the folder: the apps
+        ask for a whole shelf at once, when they read the goods, never per row shown."""
+        newest: dict[str, tuple[int, str]] = {}
+        try:
+            entries = list(os.scandir(self.folder))
+        except OSError:  # no folder yet, or one the apps cannot read: the goods show their words alone
+            return {}
+        for entry in entries:
+            stem, at, _digest = entry.name.partition("@")
+            if not at or not entry.name.endswith(".png") or not entry.is_file():
+                continue
+            stamp = entry.stat().st_mtime_ns
+            if stem not in newest or stamp > newest[stem][0]:
+                newest[stem] = (stamp, entry.path)
+        found = {sku: newest.get(picture_stem(sku)) for sku in skus}
+        return {sku: hit[1] for sku, hit in found.items() if hit is not None}
 
     def put(self, sku: str, source: Path) -> Path:
         """Make ``source`` (a JPEG, PNG, WebP… photo) the picture of ``sku``, replacing any earlier one.

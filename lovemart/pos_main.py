@@ -71,7 +71,7 @@ def build_pos(
         monotonic=parts.monotonic,
         idle_lock_s=settings.pos.idle_lock_s if idle_lock_s is None else idle_lock_s,
         backups=HomeBackups(settings, parts.clock),
-        picture_of=parts.pictures.path_of,
+        pictures_of=parts.pictures.paths,
     )
     locked = settings.pos.lockdown if lockdown is None else lockdown
     app_class = LockedPosApp if locked else PosApp

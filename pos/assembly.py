@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ledger.ports import BackupPort, LedgerStore, ReceiptPrinter, SyncPort
-from pos.presenters.catalog import Catalog, PictureOf, no_pictures
+from pos.presenters.catalog import Catalog, PicturesOf, no_pictures
 from pos.presenters.common import Clock, PrinterFactory, PrinterSlot, local_now
 from pos.presenters.day_close import DayClosePresenter
 from pos.presenters.donation import DonationPresenter
@@ -54,12 +54,12 @@ def pos_presenters(
     monotonic: Callable[[], float] = time.monotonic,
     idle_lock_s: float = DEFAULT_IDLE_LOCK_S,
     backups: BackupPort | None = None,
-    picture_of: PictureOf = no_pictures,
+    pictures_of: PicturesOf = no_pictures,
 ) -> PosPresenters:
     """The POS's presenters on ``store``. The printer is ``printer``, or asked of ``printer_factory`` until it
     gives one (a printer plugged in after the till started); ``sync`` None means "not connected"."""
     slot = PrinterSlot(printer, printer_factory)
-    catalog = Catalog(store, picture_of)
+    catalog = Catalog(store, pictures_of)
     return PosPresenters(
         store=store,
         clock=clock,

@@ -8,7 +8,7 @@ again inside the transaction that takes it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ledger.errors import LedgerError
@@ -18,11 +18,13 @@ from ledger.search import Searchable, query_letters
 
 ALL = ""  # the category tab that shows every item
 
-PictureOf = Callable[[str], "str | None"]  # an item's picture (a path the app can load) by SKU, or None
+# The pictures of those of some SKUs that have one (paths the app can load), by SKU: asked once per reading
+# of the goods (``lovemart.pictures.PictureShelf.paths``).
+PicturesOf = Callable[[Sequence[str]], Mapping[str, str]]
 
 
-def no_pictures(_sku: str) -> str | None:
-    return None
+def no_pictures(_skus: Sequence[str]) -> Mapping[str, str]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,9 @@ class ItemTile:
 
 
 class Catalog:
-    def __init__(self, store: LedgerStore, picture_of: PictureOf = no_pictures) -> None:
+    def __init__(self, store: LedgerStore, pictures_of: PicturesOf = no_pictures) -> None:
         self.store = store
-        self.picture_of = picture_of  # read at every refresh: a picture put on the shelf shows at the next one
+        self.pictures_of = pictures_of  # read at every refresh: a picture put on the shelf shows at the next one
         self._tiles: dict[str, ItemTile] = {}
         self._barcodes: dict[str, str] = {}
         self._searchable: dict[str, Searchable] | None = None  # built on first search (or by ``warm``)
@@ -57,6 +59,7 @@ class Catalog:
             items: list[Item] = unit.items()
             levels = unit.stock_levels()
             self.policy = unit.policy()
+        pictures = self.pictures_of([i.sku for i in items if i.active])
         self._tiles = {
             i.sku: ItemTile(
                 i.sku,
@@ -66,7 +69,7 @@ class Catalog:
                 levels.get(i.sku, 0),
                 i.category,
                 i.barcode,
-                self.picture_of(i.sku) or "",
+                pictures.get(i.sku, ""),
             )
             for i in items
             if i.active

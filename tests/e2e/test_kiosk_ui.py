@@ -64,7 +64,7 @@ def make_kiosk(
     speaker: MemorySpeaker | None = None,
     source: Any = None,
     preview: Any = None,
-    picture_of: Any = None,
+    pictures_of: Any = None,
     **settings: Any,
 ) -> Kiosk:
     from kiosk.app import KioskApp, KioskSettings  # Kivy: only after the harness set its environment
@@ -75,7 +75,7 @@ def make_kiosk(
     speaker = speaker or MemorySpeaker()
     exits: list[bool] = []
     app = KioskApp(
-        KioskPresenter(source or LocalSource(shop.store), picture_of=picture_of or (lambda _sku: None)),
+        KioskPresenter(source or LocalSource(shop.store), pictures_of=pictures_of or (lambda _skus: {})),
         settings=KioskSettings(**options),
         scanners=[scanner],
         wedge_factory=lambda on_scan: KeyboardWedge(on_scan=on_scan, max_gap_s=0.5),
@@ -580,7 +580,7 @@ def test_goods_with_a_picture_show_it_before_their_name_and_the_others_keep_the_
     Image.new("RGB", (800, 1200), (200, 30, 30)).save(source)
     shelf = PictureShelf(tmp_path / "pictures")
     picture = str(shelf.put("RICE", source))
-    kiosk = make_kiosk(village, picture_of=shelf.path_of)
+    kiosk = make_kiosk(village, pictures_of=shelf.paths)
     with kh.running(kiosk.app):
         kh.wait_background()
         kh.pump(2)
